@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# Side-by-side peer comparison: `vicbed serve` against govmomi's vcsim (the simulator library
+# Debian ships as golang-github-vmware-govmomi-dev, 0.24.x), same machine, same pyvmomi client.
+# See benches/peer/README.md for what each number means and the targets.
+#
+#   benches/peer/compare.sh            # from anywhere; writes target/peer/results.json + results.md
+#
+# Environment knobs (all optional):
+#   PEER_OUT=DIR          output/work directory (default <repo>/target/peer; /target is gitignored)
+#   PEER_VENV=DIR         venv for pyvmomi (default: <repo>/.venv if it has pyvmomi 9.1.1.0, else /tmp/vicbed-peer-venv)
+#   PEER_RUNS=5           start-up repetitions at 1 024 VMs (median reported)
+#   PEER_BIG_RUNS=3       start-up repetitions at 10 000 VMs (median reported)
+#   PEER_SERVERS="govmomi vicbed"   which servers to measure
+#   PEER_SKIP_INSTALL=1   do not apt-get/pip install anything
+#   PEER_NO_BUILD=1       do not run cargo build (use target/release/vicbed as it is)
+#   PEER_CREATES=200 PEER_QUERIES=500 PEER_TOGGLES=50   client.py loop bounds
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+OUT=${PEER_OUT:-$ROOT/target/peer}
+RUNS=${PEER_RUNS:-5}
+BIG_RUNS=${PEER_BIG_RUNS:-3}
+SERVERS=${PEER_SERVERS:-"govmomi vicbed"}
+CREATES=${PEER_CREATES:-200}
+QUERIES=${PEER_QUERIES:-500}
+TOGGLES=${PEER_TOGGLES:-50}
+PYVMOMI_PIN=9.1.1.0
+START_TIMEOUT=180   # seconds to wait for a server's GOVC_URL line
+CLIENT_TIMEOUT=900  # seconds for one client.py run
+
+mkdir -p "$OUT"
+RAW="$OUT/raw.jsonl"
+: >"$RAW"
+log() { printf '[peer %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# ---------------------------------------------------------------- cleanup
+declare -A LIVE=()   # PIDs of servers this script started and has not yet stopped
+kill_server() { # pid: SIGTERM, up to 5 s grace, then SIGKILL
+    local pid=$1 i
+    [ -n "${LIVE[$pid]:-}" ] || return 0
+    unset "LIVE[$pid]"
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    local p
+    for p in "${!LIVE[@]}"; do kill_server "$p"; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- install
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+if [ -z "${PEER_SKIP_INSTALL:-}" ]; then
+    if ! command -v go >/dev/null || ! dpkg -s golang-github-vmware-govmomi-dev >/dev/null 2>&1; then
+        log "installing golang-go golang-github-vmware-govmomi-dev (apt)"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq golang-go golang-github-vmware-govmomi-dev >/dev/null
+    fi
+fi
+GOVMOMI_VERSION=$(dpkg-query -W -f='${Version}' golang-github-vmware-govmomi-dev)
+GO_VERSION=$(go version | awk '{print $3}')
+log "govmomi (Debian golang-github-vmware-govmomi-dev) $GOVMOMI_VERSION, $GO_VERSION"
+
+has_pin() { "$1/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('pyvmomi')!='$PYVMOMI_PIN')" 2>/dev/null; }
+if [ -n "${PEER_VENV:-}" ]; then
+    VENV=$PEER_VENV
+elif [ -x "$ROOT/.venv/bin/python" ] && has_pin "$ROOT/.venv"; then
+    VENV=$ROOT/.venv
+else
+    VENV=/tmp/vicbed-peer-venv
+fi
+if ! has_pin "$VENV"; then
+    [ -n "${PEER_SKIP_INSTALL:-}" ] && { log "pyvmomi==$PYVMOMI_PIN missing in $VENV"; exit 1; }
+    log "installing pyvmomi==$PYVMOMI_PIN into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q "pyvmomi==$PYVMOMI_PIN"
+fi
+PY=$VENV/bin/python
+
+# ---------------------------------------------------------------- build
+log "building govmomi_sim (GOPATH mode)"
+mkdir -p "$OUT/gopath"
+(cd "$HERE" && GO111MODULE=off GOPATH="$OUT/gopath:/usr/share/gocode" go build -o "$OUT/govmomi_sim" govmomi_sim.go)
+VICBED=$ROOT/target/release/vicbed
+if [ -z "${PEER_NO_BUILD:-}" ]; then
+    log "building vicbed (cargo build --release --bin vicbed)"
+    (cd "$ROOT" && cargo build --release --bin vicbed)
+fi
+
+server_cmd() { # kind hosts vms_per_host -> sets CMD (array)
+    case $1 in
+    govmomi) CMD=("$OUT/govmomi_sim" -l 127.0.0.1:0 -hosts "$2" -vms "$3") ;;
+    vicbed) CMD=("$VICBED" serve --listen 127.0.0.1:0 --cluster 1 --host "$2" --vm "$3" --standalone-host 0) ;;
+    esac
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo null; }
+
+# start_server kind hosts vms tag -> sets SRV_PID, SRV_URL, SRV_MS, SRV_ERR
+start_server() {
+    local kind=$1 hosts=$2 vms=$3 tag=$4 line t0 t1 fd
+    local err="$OUT/$kind-$tag.stderr"
+    SRV_PID="" SRV_URL="" SRV_MS="" SRV_ERR=""
+    server_cmd "$kind" "$hosts" "$vms"
+    echo "${CMD[*]}" >"$OUT/$kind-$tag.cmd"
+    t0=$EPOCHREALTIME
+    exec {fd}< <(exec "${CMD[@]}" 2>"$err")
+    SRV_PID=$!
+    LIVE[$SRV_PID]=1
+    while IFS= read -r -t "$START_TIMEOUT" -u "$fd" line; do
+        case $line in
+        *GOVC_URL=*)
+            t1=$EPOCHREALTIME
+            SRV_URL=${line#*GOVC_URL=}
+            SRV_URL=${SRV_URL%% *}
+            SRV_URL=${SRV_URL//\"/}
+            break
+            ;;
+        esac
+    done
+    if [ -z "$SRV_URL" ]; then
+        SRV_ERR="no GOVC_URL line within ${START_TIMEOUT}s; stderr: $(tail -c 600 "$err" | tr '\n' ' ')"
+        kill_server "$SRV_PID"
+        exec {fd}<&-
+        return 1
+    fi
+    SRV_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) * 1000 }')
+    # keep draining the rest of stdout so the server never blocks on a full pipe
+    cat <&"$fd" >"$OUT/$kind-$tag.stdout" &
+    exec {fd}<&-
+}
+
+emit() { printf '%s\n' "$1" >>"$RAW"; }
+jstr() { "$PY" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
+
+# ---------------------------------------------------------------- measure
+for kind in $SERVERS; do
+    log "== $kind =="
+    # 1 024 VMs: 32 hosts x 32 VMs, RUNS starts; the last server stays up for the client workload.
+    for i in $(seq 1 "$RUNS"); do
+        if ! start_server "$kind" 32 32 "1k-$i"; then
+            log "$kind 1k start $i failed: $SRV_ERR"
+            emit "{\"server\":\"$kind\",\"phase\":\"start_1k\",\"run\":$i,\"error\":$(jstr "$SRV_ERR")}"
+            continue
+        fi
+        sleep 1
+        rss=$(rss_kb "$SRV_PID")
+        log "$kind 1k start $i: ${SRV_MS} ms, RSS ${rss} kB"
+        emit "{\"server\":\"$kind\",\"phase\":\"start_1k\",\"run\":$i,\"ms\":$SRV_MS,\"rss_kb\":$rss}"
+        if [ "$i" -lt "$RUNS" ]; then kill_server "$SRV_PID"; continue; fi
+
+        log "$kind client.py against $SRV_URL"
+        if cj=$(timeout "$CLIENT_TIMEOUT" "$PY" "$HERE/client.py" "$SRV_URL" --creates "$CREATES" \
+            --queries "$QUERIES" --toggles "$TOGGLES" --tag "$kind" 2>"$OUT/$kind-client.stderr") && [ -n "$cj" ]; then
+            emit "{\"server\":\"$kind\",\"phase\":\"client\",\"result\":$cj}"
+        else
+            emit "{\"server\":\"$kind\",\"phase\":\"client\",\"error\":$(jstr "client.py failed: $(tail -c 800 "$OUT/$kind-client.stderr")")}"
+        fi
+        if kill -0 "$SRV_PID" 2>/dev/null; then
+            rss=$(rss_kb "$SRV_PID")
+            emit "{\"server\":\"$kind\",\"phase\":\"rss_after_client\",\"rss_kb\":$rss}"
+        else
+            emit "{\"server\":\"$kind\",\"phase\":\"rss_after_client\",\"error\":$(jstr "server died during the client workload; stderr: $(tail -c 600 "$OUT/$kind-1k-$i.stderr")")}"
+        fi
+        log "$kind RSS after client: ${rss:-?} kB"
+        kill_server "$SRV_PID"
+    done
+
+    # 10 000 VMs: 100 hosts x 100 VMs.
+    for i in $(seq 1 "$BIG_RUNS"); do
+        if ! start_server "$kind" 100 100 "10k-$i"; then
+            log "$kind 10k start $i failed: $SRV_ERR"
+            emit "{\"server\":\"$kind\",\"phase\":\"start_10k\",\"run\":$i,\"error\":$(jstr "$SRV_ERR")}"
+            continue
+        fi
+        sleep 1
+        rss=$(rss_kb "$SRV_PID")
+        log "$kind 10k start $i: ${SRV_MS} ms, RSS ${rss} kB"
+        emit "{\"server\":\"$kind\",\"phase\":\"start_10k\",\"run\":$i,\"ms\":$SRV_MS,\"rss_kb\":$rss}"
+        kill_server "$SRV_PID"
+    done
+done
+
+# ---------------------------------------------------------------- summarise
+VICBED_REV=$(git -C "$ROOT" rev-parse --short --verify -q HEAD 2>/dev/null || echo "no-commit")
+ENV_JSON=$("$PY" - "$GOVMOMI_VERSION" "$GO_VERSION" "$VICBED_REV" <<'EOF'
+import json, os, platform, sys, importlib.metadata as m
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+print(json.dumps({"govmomi_deb": sys.argv[1], "go": sys.argv[2], "vicbed_rev": sys.argv[3],
+                  "pyvmomi": m.version("pyvmomi"), "python": platform.python_version(),
+                  "cpu": cpu, "nproc": os.cpu_count(), "kernel": platform.release()}))
+EOF
+)
+
+"$PY" - "$RAW" "$OUT/results.json" "$OUT/results.md" "$ENV_JSON" "$CREATES" "$QUERIES" "$TOGGLES" <<'EOF'
+import json, statistics, sys
+raw, out_json, out_md, env = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+env.update(creates=int(sys.argv[5]), queries=int(sys.argv[6]), toggles=int(sys.argv[7]))
+rows = [json.loads(l) for l in open(raw) if l.strip()]
+servers = ["govmomi", "vicbed"]
+res = {s: {"errors": []} for s in servers}
+for r in rows:
+    s = res.setdefault(r["server"], {"errors": []})
+    ph = r["phase"]
+    if "error" in r:
+        s["errors"].append("%s%s: %s" % (ph, (" run %d" % r["run"]) if "run" in r else "", r["error"]))
+        continue
+    if ph in ("start_1k", "start_10k"):
+        s.setdefault(ph, []).append({"ms": r["ms"], "rss_kb": r["rss_kb"]})
+    elif ph == "client":
+        s["client"] = r["result"]
+        for k in ("create_poweron", "queryperf", "waitforupdates"):
+            if isinstance(r["result"].get(k), dict) and "error" in r["result"][k]:
+                s["errors"].append("client %s: %s" % (k, r["result"][k]["error"]))
+    elif ph == "rss_after_client":
+        s["rss_after_client_kb"] = r["rss_kb"]
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+metrics = {}
+for name, s in res.items():
+    c = s.get("client", {})
+    cp, qp, wf = c.get("create_poweron", {}), c.get("queryperf", {}), c.get("waitforupdates", {})
+    ul = wf.get("update_latency", {}) if isinstance(wf, dict) else {}
+    mb = lambda kb: None if kb is None else round(kb / 1024, 1)
+    metrics[name] = {
+        "start_1k_ms": med([x["ms"] for x in s.get("start_1k", [])]),
+        "rss_1k_start_mb": mb(med([x["rss_kb"] for x in s.get("start_1k", [])])),
+        "rss_1k_after_client_mb": mb(s.get("rss_after_client_kb")),
+        "create_poweron_ops_s": cp.get("ops_per_s"),
+        "queryperf_calls_s": qp.get("calls_per_s"),
+        "queryperf_samples": qp.get("samples_per_call_max"),
+        "wfu_latency_p50_ms": ul.get("p50_ms") if ul.get("n") else None,
+        "wfu_latency_p95_ms": ul.get("p95_ms") if ul.get("n") else None,
+        "start_10k_ms": med([x["ms"] for x in s.get("start_10k", [])]),
+        "rss_10k_start_mb": mb(med([x["rss_kb"] for x in s.get("start_10k", [])])),
+    }
+
+# (label, key, better: "lower"/"higher", target text, target check on vicbed value v and ratio r)
+spec = [
+    ("Start-up, 1 024 VMs (32x32), median ms", "start_1k_ms", "lower", "<= 50 ms", lambda v, r: v <= 50),
+    ("RSS after start, 1 024 VMs, MB", "rss_1k_start_mb", "lower", "<= 20 MB", lambda v, r: v <= 20),
+    ("RSS after client workload, 1 024+200 VMs, MB", "rss_1k_after_client_mb", "lower", "-", None),
+    ("CreateVM_Task+PowerOnVM_Task, ops/s (N=%d)" % env["creates"], "create_poweron_ops_s", "higher", ">= 3x govmomi", lambda v, r: r is not None and r >= 3),
+    ("QueryPerf, calls/s (N=%d)" % env["queries"], "queryperf_calls_s", "higher", ">= 3x govmomi", lambda v, r: r is not None and r >= 3),
+    ("QueryPerf samples returned per call", "queryperf_samples", "info", "10 (maxSample)", None),
+    ("WaitForUpdatesEx update latency p50, ms (%d toggles)" % env["toggles"], "wfu_latency_p50_ms", "lower", "<= 2 ms", lambda v, r: v <= 2),
+    ("WaitForUpdatesEx update latency p95, ms", "wfu_latency_p95_ms", "lower", "-", None),
+    ("Start-up, 10 000 VMs (100x100), median ms", "start_10k_ms", "lower", "<= 500 ms", lambda v, r: v <= 500),
+    ("RSS after start, 10 000 VMs, MB", "rss_10k_start_mb", "lower", "<= 100 MB", lambda v, r: v <= 100),
+]
+def fmt(x):
+    if x is None: return "ERR/—"
+    return ("%.2f" % x).rstrip("0").rstrip(".") if isinstance(x, float) else str(x)
+
+g, v = metrics.get("govmomi", {}), metrics.get("vicbed", {})
+lines = ["| Metric | govmomi vcsim %s | vicbed | ratio (vicbed advantage) | target | met |" % env["govmomi_deb"],
+         "|---|---|---|---|---|---|"]
+table = []
+for label, key, better, target, check in spec:
+    gv, vv = g.get(key), v.get(key)
+    ratio = None
+    if gv is not None and vv is not None and gv > 0 and vv > 0 and better != "info":
+        ratio = gv / vv if better == "lower" else vv / gv
+    met = "—"
+    if check is not None and vv is not None:
+        try: met = "yes" if check(vv, ratio) else "NO"
+        except TypeError: met = "—"
+    table.append({"metric": label, "key": key, "govmomi": gv, "vicbed": vv, "ratio": None if ratio is None else round(ratio, 2),
+                  "better": better, "target": target, "met": met})
+    lines.append("| %s | %s | %s | %s | %s | %s |" % (label, fmt(gv), fmt(vv),
+                 "—" if ratio is None else "%.2fx" % ratio, target, met))
+lines.append("")
+lines.append("ratio = govmomi/vicbed for times and memory, vicbed/govmomi for rates (> 1 means vicbed is better).")
+for s in servers:
+    for e in res.get(s, {}).get("errors", []):
+        lines.append("- %s error: %s" % (s, e))
+md = "\n".join(lines)
+json.dump({"env": env, "metrics": metrics, "table": table, "raw": res}, open(out_json, "w"), indent=2)
+open(out_md, "w").write(md + "\n")
+print(md)
+EOF
+log "wrote $OUT/results.json and $OUT/results.md (raw lines: $RAW)"

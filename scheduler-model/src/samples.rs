@@ -1,0 +1,445 @@
+//! The last step's samples: a compact, reused struct-of-rows buffer that renders vSphere
+//! counter values on demand. A step writes a handful of numbers per VM, pool and host; a sample
+//! (`entity`, `counter`, `instance`, `value`) is derived only when read, so nothing is allocated
+//! per sample and per-vCPU instances cost nothing until asked for.
+
+use crate::counters::{Applies, Counter};
+use crate::cpu::{VcpuIn, VcpuTimes, vcpu_times};
+use crate::ids::{Entity, HostId, PoolId, VmId};
+use crate::memory::VmMem;
+use crate::plan::NONE;
+
+/// One sample, as vSphere's `PerfMetricIntSeries` element would carry it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Sample {
+    /// The entity.
+    pub entity: Entity,
+    /// The counter.
+    pub counter: Counter,
+    /// `None` for the aggregate instance (""), `Some(j)` for vCPU `j`.
+    pub instance: Option<u16>,
+    /// The value, scaled as the vSphere API reports it (ms, MHz, KB, KBps, percent × 100).
+    pub value: i64,
+}
+
+/// Memory stocks and rates summed over VMs, MB and MB/s.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct MemAgg {
+    pub granted: f64,
+    pub consumed: f64,
+    pub active: f64,
+    pub shared: f64,
+    pub overhead: f64,
+    pub balloon: f64,
+    pub swapped: f64,
+    pub compressed: f64,
+    pub swapin_rate: f64,
+    pub swapout_rate: f64,
+    pub compression_rate: f64,
+    pub decompression_rate: f64,
+}
+
+impl MemAgg {
+    #[inline]
+    pub fn add_vm(&mut self, m: &VmMem) {
+        self.granted += m.granted;
+        self.consumed += m.consumed;
+        self.active += m.active_reported();
+        self.shared += m.shared;
+        self.overhead += m.overhead;
+        self.balloon += m.balloon;
+        self.swapped += m.swapped;
+        self.compressed += m.compressed;
+        self.swapin_rate += m.swapin_rate;
+        self.swapout_rate += m.swapout_rate;
+        self.compression_rate += m.compression_rate;
+        self.decompression_rate += m.decompression_rate;
+    }
+
+    #[inline]
+    pub fn add(&mut self, o: &MemAgg) {
+        self.granted += o.granted;
+        self.consumed += o.consumed;
+        self.active += o.active;
+        self.shared += o.shared;
+        self.overhead += o.overhead;
+        self.balloon += o.balloon;
+        self.swapped += o.swapped;
+        self.compressed += o.compressed;
+        self.swapin_rate += o.swapin_rate;
+        self.swapout_rate += o.swapout_rate;
+        self.compression_rate += o.compression_rate;
+        self.decompression_rate += o.decompression_rate;
+    }
+}
+
+/// Per-VM CPU outputs of a step.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct VmOut {
+    /// The VM's id.
+    pub id: u32,
+    pub n_vcpu: u32,
+    pub vcpu_off: u32,
+    pub mhz: f64,
+    pub memory_mb: f64,
+    pub cpu_res: f64,
+    /// cpu.usagemhz (= allocation; work-conserving).
+    pub usage: f64,
+    /// cpu.demand (runnable demand).
+    pub demand: f64,
+    /// Water levels with and without limits.
+    pub mu: f64,
+    pub mu0: f64,
+    pub costop_k: f64,
+}
+
+/// Per-pool outputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct PoolOut {
+    pub live: bool,
+    pub cpu_usage: f64,
+    pub cpu_demand: f64,
+    pub cpu_entitlement: f64,
+    pub mem: MemAgg,
+}
+
+/// Per-host outputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct HostOut {
+    pub live: bool,
+    pub cpu_usage: f64,
+    pub cpu_demand: f64,
+    pub cpu_nominal: f64,
+    pub memory_mb: f64,
+    /// Host memory in use: VMs' consumed + overhead + VMkernel.
+    pub mem_used: f64,
+    pub min_free: f64,
+    pub state: u8,
+    pub mem: MemAgg,
+}
+
+/// The samples of the last step.
+#[derive(Clone, Debug, Default)]
+pub struct Samples {
+    pub(crate) interval_s: u32,
+    pub(crate) time_s: u64,
+    pub(crate) hosts: Vec<HostOut>,
+    pub(crate) pools: Vec<PoolOut>,
+    /// Slot of each VM id (`NONE` when it has no samples): per-VM rows are in tree order.
+    pub(crate) vm_slot: Vec<u32>,
+    /// Per slot.
+    pub(crate) vms: Vec<VmOut>,
+    /// Per slot.
+    pub(crate) mem: Vec<VmMem>,
+    /// Runnable demand of each vCPU (MHz), at `vms[slot].vcpu_off + j`.
+    pub(crate) vcpu_demand: Vec<f64>,
+}
+
+#[inline]
+fn kb(mb: f64) -> i64 {
+    (mb * 1024.0).round() as i64
+}
+
+#[inline]
+fn pct100(fraction: f64) -> i64 {
+    (fraction * 10_000.0).round() as i64
+}
+
+impl Samples {
+    /// Length of the interval these samples cover, s (0 before the first step).
+    pub fn interval_s(&self) -> u32 {
+        self.interval_s
+    }
+
+    /// Model time at the end of the interval, s since the world started.
+    pub fn time_s(&self) -> u64 {
+        self.time_s
+    }
+
+    /// Whether `entity` has samples in this step (a host, an existing pool, a powered-on VM).
+    pub fn has(&self, entity: Entity) -> bool {
+        match entity {
+            Entity::Host(h) => self.hosts.get(h.idx()).is_some_and(|x| x.live),
+            Entity::Pool(p) => self.pools.get(p.idx()).is_some_and(|x| x.live),
+            Entity::Vm(v) => self.slot(v).is_some(),
+        }
+    }
+
+    /// The row of a VM that has samples.
+    #[inline]
+    pub(crate) fn slot(&self, vm: VmId) -> Option<usize> {
+        match self.vm_slot.get(vm.idx()) {
+            Some(&s) if s != NONE => Some(s as usize),
+            _ => None,
+        }
+    }
+
+    /// All samples: hosts, then pools, then VMs, each in id order; counters in
+    /// [`Counter::ALL`] order; a per-vCPU counter's aggregate precedes its instances.
+    pub fn iter(&self) -> impl Iterator<Item = Sample> + '_ {
+        let hosts = (0..self.hosts.len()).map(|i| Entity::Host(HostId(i as u32)));
+        let pools = (0..self.pools.len()).map(|i| Entity::Pool(PoolId(i as u32)));
+        let vms = (0..self.vm_slot.len()).map(|i| Entity::Vm(VmId(i as u32)));
+        hosts
+            .chain(pools)
+            .chain(vms)
+            .flat_map(move |e| self.entity(e))
+    }
+
+    /// The samples of one entity (empty if it has none this step).
+    pub fn entity(&self, entity: Entity) -> EntitySamples<'_> {
+        let (kind, n_inst) = match entity {
+            Entity::Host(_) => (Applies::HOST, 0),
+            Entity::Pool(_) => (Applies::POOL, 0),
+            Entity::Vm(v) => (Applies::VM, self.slot(v).map_or(0, |s| self.vms[s].n_vcpu)),
+        };
+        EntitySamples {
+            samples: self,
+            entity,
+            kind,
+            counter: if self.has(entity) {
+                0
+            } else {
+                Counter::ALL.len()
+            },
+            instance: 0,
+            n_inst,
+        }
+    }
+
+    /// Number of samples in this step.
+    pub fn len(&self) -> usize {
+        let per = |k: Applies| Counter::ALL.iter().filter(|c| c.applies_to(k)).count();
+        let per_vcpu = Counter::ALL
+            .iter()
+            .filter(|c| c.applies_to(Applies::VM) && c.info().per_vcpu)
+            .count();
+        let hosts = self.hosts.iter().filter(|h| h.live).count() * per(Applies::HOST);
+        let pools = self.pools.iter().filter(|p| p.live).count() * per(Applies::POOL);
+        let vms: usize = self
+            .vms
+            .iter()
+            .map(|v| per(Applies::VM) + per_vcpu * v.n_vcpu as usize)
+            .sum();
+        hosts + pools + vms
+    }
+
+    /// Whether there are no samples (before the first step).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// One value; `None` if the entity has no samples this step, does not carry the counter,
+    /// or the instance does not exist.
+    pub fn value(&self, entity: Entity, counter: Counter, instance: Option<u16>) -> Option<i64> {
+        if !self.has(entity) {
+            return None;
+        }
+        match entity {
+            Entity::Host(h) if instance.is_none() => self.host_value(h.idx(), counter),
+            Entity::Pool(p) if instance.is_none() => self.pool_value(p.idx(), counter),
+            Entity::Vm(v) => self.vm_value(self.slot(v)?, counter, instance),
+            _ => None,
+        }
+    }
+
+    /// The time split of vCPU `j` of VM `v` (its `cpu.*.summation` instance values).
+    pub fn vcpu_times(&self, vm: VmId, vcpu: u16) -> Option<VcpuTimes> {
+        let slot = self.slot(vm)?;
+        (u32::from(vcpu) < self.vms[slot].n_vcpu).then(|| self.times(slot, u32::from(vcpu)).0)
+    }
+
+    #[inline]
+    fn times(&self, v: usize, j: u32) -> (VcpuTimes, f64) {
+        let o = &self.vms[v];
+        let d = self.vcpu_demand[(o.vcpu_off + j) as usize];
+        let t = vcpu_times(VcpuIn {
+            demand: d,
+            mu: o.mu,
+            mu0: o.mu0,
+            costop_k: o.costop_k,
+            stall: self.mem[v].stall,
+            mhz: o.mhz,
+            interval_ms: i64::from(self.interval_s) * 1000,
+        });
+        (t, d.min(o.mu))
+    }
+
+    fn vm_value(&self, v: usize, c: Counter, instance: Option<u16>) -> Option<i64> {
+        let info = c.info();
+        if !info.applies.contains(Applies::VM) {
+            return None;
+        }
+        let o = &self.vms[v];
+        let m = &self.mem[v];
+        if let Some(j) = instance {
+            if !info.per_vcpu || u32::from(j) >= o.n_vcpu {
+                return None;
+            }
+            let (t, u) = self.times(v, u32::from(j));
+            return time_value(c, &t, u);
+        }
+        let sum = |c: Counter| -> i64 {
+            (0..o.n_vcpu)
+                .map(|j| {
+                    let (t, u) = self.times(v, j);
+                    time_value(c, &t, u).unwrap_or(0)
+                })
+                .sum()
+        };
+        let vcpu_ms = f64::from(o.n_vcpu) * f64::from(self.interval_s) * 1000.0;
+        Some(match c {
+            Counter::CpuUsageAverage => pct100(o.usage / (f64::from(o.n_vcpu) * o.mhz)),
+            Counter::CpuUsagemhzAverage => o.usage.round() as i64,
+            Counter::CpuDemandAverage => o.demand.round() as i64,
+            Counter::CpuEntitlementLatest => o.cpu_res.max(o.usage).round() as i64,
+            Counter::CpuLatencyAverage => {
+                // Contention for physical CPUs: ready beyond the limit's share, co-stop, swap wait.
+                let x = sum(Counter::CpuReadySummation) - sum(Counter::CpuMaxlimitedSummation)
+                    + sum(Counter::CpuCostopSummation)
+                    + sum(Counter::CpuSwapwaitSummation);
+                pct100(x as f64 / vcpu_ms)
+            }
+            Counter::CpuReadinessAverage => {
+                pct100(sum(Counter::CpuReadySummation) as f64 / vcpu_ms)
+            }
+            Counter::CpuReadySummation
+            | Counter::CpuMaxlimitedSummation
+            | Counter::CpuCostopSummation
+            | Counter::CpuRunSummation
+            | Counter::CpuWaitSummation
+            | Counter::CpuIdleSummation
+            | Counter::CpuUsedSummation
+            | Counter::CpuSwapwaitSummation => sum(c),
+            Counter::MemGrantedAverage => kb(m.granted),
+            Counter::MemConsumedAverage => kb(m.consumed),
+            Counter::MemActiveAverage => kb(m.active_reported()),
+            Counter::MemSharedAverage => kb(m.shared),
+            Counter::MemOverheadAverage => kb(m.overhead),
+            Counter::MemEntitlementAverage => kb(m.target),
+            Counter::MemVmmemctlAverage => kb(m.balloon),
+            Counter::MemVmmemctltargetAverage => kb(m.balloon_target),
+            Counter::MemSwappedAverage => kb(m.swapped),
+            Counter::MemSwaptargetAverage => kb(m.swapped + m.swap_target),
+            Counter::MemSwapinAverage => kb(m.swapin_cum),
+            Counter::MemSwapoutAverage => kb(m.swapout_cum),
+            Counter::MemSwapinRateAverage => kb(m.swapin_rate),
+            Counter::MemSwapoutRateAverage => kb(m.swapout_rate),
+            Counter::MemCompressedAverage => kb(m.compressed),
+            Counter::MemZipSavedLatest => kb(m.compressed / 2.0),
+            Counter::MemCompressionRateAverage => kb(m.compression_rate),
+            Counter::MemDecompressionRateAverage => kb(m.decompression_rate),
+            Counter::MemLatencyAverage => pct100(m.latency),
+            Counter::MemUsageAverage => pct100(m.active_reported() / o.memory_mb),
+            Counter::MemStateLatest | Counter::MemLowfreethresholdAverage => return None,
+        })
+    }
+
+    fn pool_value(&self, p: usize, c: Counter) -> Option<i64> {
+        if !c.applies_to(Applies::POOL) {
+            return None;
+        }
+        let o = &self.pools[p];
+        Some(match c {
+            Counter::CpuUsagemhzAverage => o.cpu_usage.round() as i64,
+            Counter::CpuDemandAverage => o.cpu_demand.round() as i64,
+            Counter::CpuEntitlementLatest => o.cpu_entitlement.round() as i64,
+            _ => mem_agg_value(&o.mem, c)?,
+        })
+    }
+
+    fn host_value(&self, h: usize, c: Counter) -> Option<i64> {
+        if !c.applies_to(Applies::HOST) {
+            return None;
+        }
+        let o = &self.hosts[h];
+        Some(match c {
+            Counter::CpuUsageAverage => pct100(o.cpu_usage / o.cpu_nominal),
+            Counter::CpuUsagemhzAverage => o.cpu_usage.round() as i64,
+            Counter::CpuDemandAverage => o.cpu_demand.round() as i64,
+            Counter::MemConsumedAverage => kb(o.mem_used),
+            Counter::MemUsageAverage => pct100(o.mem_used / o.memory_mb),
+            Counter::MemStateLatest => i64::from(o.state),
+            Counter::MemLowfreethresholdAverage => kb(o.min_free),
+            _ => mem_agg_value(&o.mem, c)?,
+        })
+    }
+}
+
+fn mem_agg_value(m: &MemAgg, c: Counter) -> Option<i64> {
+    Some(match c {
+        Counter::MemGrantedAverage => kb(m.granted),
+        Counter::MemConsumedAverage => kb(m.consumed + m.overhead),
+        Counter::MemActiveAverage => kb(m.active),
+        Counter::MemSharedAverage => kb(m.shared),
+        Counter::MemOverheadAverage => kb(m.overhead),
+        Counter::MemVmmemctlAverage => kb(m.balloon),
+        Counter::MemSwappedAverage => kb(m.swapped),
+        Counter::MemCompressedAverage => kb(m.compressed),
+        Counter::MemSwapinRateAverage => kb(m.swapin_rate),
+        Counter::MemSwapoutRateAverage => kb(m.swapout_rate),
+        Counter::MemCompressionRateAverage => kb(m.compression_rate),
+        Counter::MemDecompressionRateAverage => kb(m.decompression_rate),
+        _ => return None,
+    })
+}
+
+fn time_value(c: Counter, t: &VcpuTimes, usage_mhz: f64) -> Option<i64> {
+    Some(match c {
+        Counter::CpuUsagemhzAverage => usage_mhz.round() as i64,
+        Counter::CpuReadySummation => t.ready_ms,
+        Counter::CpuMaxlimitedSummation => t.maxlimited_ms,
+        Counter::CpuCostopSummation => t.costop_ms,
+        Counter::CpuRunSummation | Counter::CpuUsedSummation => t.run_ms,
+        Counter::CpuWaitSummation => t.wait_ms,
+        Counter::CpuIdleSummation => t.idle_ms,
+        Counter::CpuSwapwaitSummation => t.swapwait_ms,
+        _ => return None,
+    })
+}
+
+/// Iterator over one entity's samples (see [`Samples::entity`]).
+#[derive(Clone, Debug)]
+pub struct EntitySamples<'a> {
+    samples: &'a Samples,
+    entity: Entity,
+    kind: Applies,
+    counter: usize,
+    /// 0 = aggregate, j + 1 = vCPU j.
+    instance: u32,
+    n_inst: u32,
+}
+
+impl Iterator for EntitySamples<'_> {
+    type Item = Sample;
+
+    fn next(&mut self) -> Option<Sample> {
+        while let Some(&c) = Counter::ALL.get(self.counter) {
+            let info = c.info();
+            if !info.applies.contains(self.kind) {
+                self.counter += 1;
+                continue;
+            }
+            let instance = match self.instance {
+                0 => None,
+                j => Some((j - 1) as u16),
+            };
+            let last = !(info.per_vcpu && self.kind == Applies::VM) || self.instance >= self.n_inst;
+            if last {
+                self.counter += 1;
+                self.instance = 0;
+            } else {
+                self.instance += 1;
+            }
+            if let Some(value) = self.samples.value(self.entity, c, instance) {
+                return Some(Sample {
+                    entity: self.entity,
+                    counter: c,
+                    instance,
+                    value,
+                });
+            }
+        }
+        None
+    }
+}

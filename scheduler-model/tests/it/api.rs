@@ -1,0 +1,159 @@
+//! Samples, counters and read accessors through the public API.
+
+use crate::common::*;
+use scheduler_model::*;
+
+#[test]
+fn samples_cover_hosts_pools_vms_and_vcpu_instances() {
+    let mut s = seed(true, Workload::stress_cpu(1, Some(300)));
+    assert!(s.world.samples().is_empty());
+    let samples = s.world.step(20);
+    assert_eq!(samples.interval_s(), 20);
+    assert_eq!(samples.iter().count(), samples.len());
+    let vm: Vec<Sample> = samples.entity(Entity::Vm(s.container)).collect();
+    assert!(vm.iter().all(|x| x.entity == Entity::Vm(s.container)));
+    let ready: Vec<&Sample> = vm
+        .iter()
+        .filter(|x| x.counter == Counter::CpuReadySummation)
+        .collect();
+    assert_eq!(ready.len(), 3, "aggregate + 2 vCPUs");
+    assert_eq!(ready[0].instance, None);
+    assert_eq!(ready[0].value, ready[1].value + ready[2].value);
+    assert!(
+        ready[1].value > 10_000 && ready[2].value < 100,
+        "busy vCPU 0, idle vCPU 1"
+    );
+    // every VM counter is present once for the aggregate
+    let aggregates = vm.iter().filter(|x| x.instance.is_none()).count();
+    let vm_counters = Counter::ALL
+        .iter()
+        .filter(|c| c.applies_to(Applies::VM))
+        .count();
+    assert_eq!(aggregates, vm_counters);
+    // pool and host
+    let pool_usage = samples
+        .value(Entity::Pool(s.vch), Counter::CpuUsagemhzAverage, None)
+        .unwrap();
+    assert_eq!(pool_usage, 500);
+    assert!(
+        samples
+            .value(Entity::Pool(s.vch), Counter::CpuReadySummation, None)
+            .is_none()
+    );
+    let hosts: Vec<Sample> = samples
+        .iter()
+        .filter(|x| matches!(x.entity, Entity::Host(_)))
+        .collect();
+    assert!(
+        hosts
+            .iter()
+            .any(|x| x.counter == Counter::MemStateLatest && x.value == 0)
+    );
+}
+
+#[test]
+fn quick_stats_and_usage_accessors() {
+    let mut s = seed(true, Workload::stress_vm(1, 512, None));
+    for _ in 0..5 {
+        s.world.step(20);
+    }
+    let q = s.world.vm_quick_stats(s.container).unwrap();
+    assert!(q.balloon_mb > 0 && q.swapped_mb > 0 && q.compressed_kb > 0);
+    assert!(q.overall_cpu_usage_mhz < 500);
+    assert_eq!(q.uptime_s, 100);
+    let p = s.world.pool_usage(s.vch).unwrap();
+    assert!(p.memory_usage_mb > 0 && p.cpu_usage_mhz <= 500);
+    assert_eq!(p.cpu.max_usage, 500);
+    let (_, host) = s.world.vm_placement(s.container).unwrap();
+    let h = s.world.host_usage(host).unwrap();
+    assert_eq!(h.cpu_capacity_mhz, 4 * 1800);
+    assert!(h.memory_usage_mb > 0);
+}
+
+#[test]
+fn power_off_and_zero_interval() {
+    let mut s = seed(false, Workload::Idle);
+    s.world.step(20);
+    let before: Vec<Sample> = s.world.samples().iter().collect();
+    assert_eq!(s.world.step(0).iter().collect::<Vec<_>>(), before);
+    s.world.power_off(s.container).unwrap();
+    let samples = s.world.step(20);
+    assert!(!samples.has(Entity::Vm(s.container)));
+    assert_eq!(samples.entity(Entity::Vm(s.container)).count(), 0);
+    assert_eq!(
+        s.world.vm_quick_stats(s.container).unwrap(),
+        VmQuickStats::default()
+    );
+    // powering on again starts from clean memory state and a restarted workload
+    s.world.power_on(s.container).unwrap();
+    s.world
+        .set_workload(s.container, Workload::stress_cpu(2, None))
+        .unwrap();
+    let samples = s.world.step(20);
+    let usage = samples
+        .value(Entity::Vm(s.container), Counter::CpuUsagemhzAverage, None)
+        .unwrap();
+    assert_eq!(usage, 3600);
+}
+
+#[test]
+fn counter_metadata_matches_vsphere() {
+    let ready = Counter::CpuReadySummation.info();
+    assert_eq!(
+        (
+            ready.unit.name(),
+            ready.rollup.name(),
+            ready.stats_type.name(),
+            ready.level
+        ),
+        ("millisecond", "summation", "delta", 1)
+    );
+    let balloon = Counter::MemVmmemctlAverage.info();
+    assert_eq!((balloon.unit.name(), balloon.level), ("kiloBytes", 1));
+    assert_eq!(Counter::MemLatencyAverage.info().unit.name(), "percent");
+    assert_eq!(counter_infos().count(), Counter::ALL.len());
+    assert_eq!(
+        Counter::from_name("cpu.costop.summation"),
+        Some(Counter::CpuCostopSummation)
+    );
+}
+
+#[test]
+fn move_and_trace_replay() {
+    let mut s = seed(true, Workload::Idle);
+    let trace = Workload::Trace {
+        interval_s: 20,
+        samples: vec![
+            TraceSample {
+                cpu_mhz: 300,
+                active_mb: 100,
+            },
+            TraceSample {
+                cpu_mhz: 3000,
+                active_mb: 100,
+            },
+        ],
+        repeat: false,
+    };
+    s.world.set_workload(s.container, trace).unwrap();
+    let d: Vec<i64> = (0..3)
+        .map(|_| {
+            s.world
+                .step(20)
+                .value(Entity::Vm(s.container), Counter::CpuDemandAverage, None)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(d, vec![300, 3000, 36]);
+    let root = s.world.pool_parent(s.vch).unwrap().unwrap();
+    s.world.move_vm(s.container, root).unwrap();
+    s.world
+        .set_workload(s.container, Workload::stress_cpu(2, None))
+        .unwrap();
+    let u = s
+        .world
+        .step(20)
+        .value(Entity::Vm(s.container), Counter::CpuUsagemhzAverage, None)
+        .unwrap();
+    assert_eq!(u, 3600, "outside the limited pool the VM runs free");
+}

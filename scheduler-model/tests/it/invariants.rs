@@ -1,0 +1,425 @@
+//! proptest invariants over random inventories (issue 3 item 5).
+
+use proptest::prelude::*;
+use scheduler_model::params::{BALLOON_MAX_FRACTION, HT_GAIN};
+use scheduler_model::*;
+
+#[derive(Clone, Debug)]
+struct HostP {
+    cores: u32,
+    mhz: u32,
+    ht: bool,
+    memory_mb: u64,
+}
+
+#[derive(Clone, Debug)]
+struct PoolP {
+    parent: usize, // index into pools built so far (0 = root)
+    cpu: Allocation,
+    mem: Allocation,
+}
+
+#[derive(Clone, Debug)]
+struct VmP {
+    pool: usize,
+    host: usize,
+    vcpus: u32,
+    memory_mb: u64,
+    cpu: Allocation,
+    mem: Allocation,
+    workload: Workload,
+}
+
+#[derive(Clone, Debug)]
+struct Scenario {
+    seed: u64,
+    hosts: Vec<HostP>,
+    pools: Vec<PoolP>,
+    vms: Vec<VmP>,
+}
+
+fn shares() -> impl Strategy<Value = Shares> {
+    prop_oneof![
+        Just(Shares::Low),
+        Just(Shares::Normal),
+        Just(Shares::High),
+        (0u32..20_000).prop_map(Shares::Custom),
+    ]
+}
+
+fn alloc(max: u64, pool: bool) -> impl Strategy<Value = Allocation> {
+    (
+        shares(),
+        prop_oneof![3 => Just(0u64), 1 => 0..max / 4],
+        prop_oneof![2 => Just(None), 1 => (1..max).prop_map(Some)],
+        any::<bool>(),
+    )
+        .prop_map(move |(shares, r, limit, exp)| Allocation {
+            shares,
+            reservation: limit.map_or(r, |l| r.min(l)),
+            limit,
+            expandable_reservation: pool && exp,
+        })
+}
+
+fn workload() -> impl Strategy<Value = Workload> {
+    prop_oneof![
+        Just(Workload::Idle),
+        (0u32..3000, 0u64..4096).prop_map(|(m, a)| Workload::Constant {
+            mhz_per_vcpu: m,
+            active_mb: a
+        }),
+        (0u32..4, 0u32..2, 0u64..2048, prop::option::of(0u32..120)).prop_map(|(c, v, b, d)| {
+            Workload::Stress {
+                cpu_workers: c,
+                io_workers: 1,
+                hdd_workers: 0,
+                vm_workers: v,
+                vm_bytes_mb: b,
+                vm_touch_mb_per_s: DEFAULT_STRESS_TOUCH_MB_PER_S,
+                duration_s: d,
+            }
+        }),
+        (100.0f64..2000.0, 10.0f64..500.0).prop_map(|(mean, sd)| Workload::Stochastic {
+            mhz_per_vcpu: Dist::Normal { mean, std_dev: sd },
+            active_mb: Dist::Exponential { rate: 0.01 },
+        }),
+    ]
+}
+
+fn scenario() -> impl Strategy<Value = Scenario> {
+    let hosts = prop::collection::vec(
+        (1u32..8, 1000u32..3000, any::<bool>(), 2048u64..32_768).prop_map(
+            |(cores, mhz, ht, memory_mb)| HostP {
+                cores,
+                mhz,
+                ht,
+                memory_mb,
+            },
+        ),
+        1..4,
+    );
+    let pools = prop::collection::vec(
+        (
+            any::<prop::sample::Index>(),
+            alloc(8000, true),
+            alloc(8192, true),
+        ),
+        0..5,
+    );
+    let vms = prop::collection::vec(
+        (
+            any::<prop::sample::Index>(),
+            any::<prop::sample::Index>(),
+            1u32..5,
+            256u64..8192,
+            alloc(4000, false),
+            alloc(4096, false),
+            workload(),
+        ),
+        1..10,
+    );
+    (any::<u64>(), hosts, pools, vms).prop_map(|(seed, hosts, pools, vms)| {
+        let pools: Vec<PoolP> = pools
+            .into_iter()
+            .enumerate()
+            .map(|(i, (parent, cpu, mem))| PoolP {
+                parent: parent.index(i + 1),
+                cpu,
+                mem,
+            })
+            .collect();
+        let n_pools = pools.len() + 1;
+        let n_hosts = hosts.len();
+        let vms = vms
+            .into_iter()
+            .map(|(pool, host, vcpus, memory_mb, cpu, mut mem, workload)| {
+                mem.reservation = mem.reservation.min(memory_mb);
+                VmP {
+                    pool: pool.index(n_pools),
+                    host: host.index(n_hosts),
+                    vcpus,
+                    memory_mb,
+                    cpu,
+                    mem,
+                    workload,
+                }
+            })
+            .collect();
+        Scenario {
+            seed,
+            hosts,
+            pools,
+            vms,
+        }
+    })
+}
+
+struct Built {
+    world: World,
+    hosts: Vec<HostId>,
+    pools: Vec<Option<PoolId>>, // index 0 = root
+    vms: Vec<Option<VmId>>,
+}
+
+fn build(sc: &Scenario) -> Built {
+    let mut world = World::new(sc.seed);
+    let hosts: Vec<HostId> = sc
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            world.add_host(HostSpec {
+                name: format!("h{i}"),
+                cores: h.cores,
+                mhz_per_core: h.mhz,
+                hyperthreading: h.ht,
+                memory_mb: h.memory_mb,
+            })
+        })
+        .collect();
+    let root = world.add_root_pool("cluster", &hosts).unwrap();
+    let mut pools = vec![Some(root)];
+    for (i, p) in sc.pools.iter().enumerate() {
+        let id = pools[p.parent].and_then(|parent| {
+            world
+                .add_pool(
+                    parent,
+                    PoolSpec {
+                        name: format!("p{i}"),
+                        cpu: p.cpu,
+                        memory: p.mem,
+                    },
+                )
+                .ok() // admission may refuse: then the pool (and what would go in it) is absent
+        });
+        pools.push(id);
+    }
+    let mut vms = Vec::new();
+    for (i, v) in sc.vms.iter().enumerate() {
+        let id = pools[v.pool].and_then(|pool| {
+            let vm = world
+                .add_vm(
+                    pool,
+                    hosts[v.host],
+                    VmSpec {
+                        name: format!("vm{i}"),
+                        vcpus: v.vcpus,
+                        memory_mb: v.memory_mb,
+                        cpu: v.cpu,
+                        memory: v.mem,
+                    },
+                )
+                .unwrap();
+            world.set_workload(vm, v.workload.clone()).unwrap();
+            world.power_on(vm).ok().map(|()| vm)
+        });
+        vms.push(id);
+    }
+    Built {
+        world,
+        hosts,
+        pools,
+        vms,
+    }
+}
+
+fn val(s: &Samples, e: Entity, c: Counter) -> i64 {
+    s.value(e, c, None)
+        .unwrap_or_else(|| panic!("{e:?} has no {}", c.name()))
+}
+
+fn check_invariants(sc: &Scenario, b: &Built) -> Result<(), TestCaseError> {
+    let s = b.world.samples();
+    let interval_ms = i64::from(s.interval_s()) * 1000;
+    for (vp, vm) in sc.vms.iter().zip(&b.vms) {
+        let Some(vm) = *vm else { continue };
+        let e = Entity::Vm(vm);
+        let usage = val(s, e, Counter::CpuUsagemhzAverage);
+        let demand = val(s, e, Counter::CpuDemandAverage);
+        let ent = val(s, e, Counter::CpuEntitlementLatest);
+        // usage ≤ min(demand, limit)
+        prop_assert!(usage <= demand + 1, "usage {usage} > demand {demand}");
+        if let Some(l) = vp.cpu.limit {
+            prop_assert!(usage <= l as i64 + 1, "usage {usage} > limit {l}");
+            prop_assert!(ent <= (l as i64).max(vp.cpu.reservation as i64) + 1);
+        }
+        // entitlement ≥ reservation where admitted and demanded
+        let r = vp.cpu.reservation as i64;
+        if demand > r {
+            prop_assert!(ent + 1 >= r, "entitlement {ent} < reservation {r}");
+            prop_assert!(
+                usage + 1 >= r,
+                "usage {usage} < reservation {r} with demand {demand}"
+            );
+        }
+        let mem_ent = val(s, e, Counter::MemEntitlementAverage) / 1024;
+        let granted = val(s, e, Counter::MemGrantedAverage) / 1024;
+        let rm = vp.mem.reservation as i64;
+        if granted >= rm {
+            prop_assert!(
+                mem_ent + 1 >= rm,
+                "mem entitlement {mem_ent} < reservation {rm}"
+            );
+        }
+        // per-vCPU time identity, max-limited ⊂ ready, aggregate = Σ instances
+        let mut sums = [0i64; 5];
+        for j in 0..vp.vcpus as u16 {
+            let t = s.vcpu_times(vm, j).unwrap();
+            prop_assert_eq!(t.run_ms + t.ready_ms + t.costop_ms + t.wait_ms, interval_ms);
+            prop_assert!(t.maxlimited_ms <= t.ready_ms);
+            prop_assert_eq!(t.idle_ms + t.swapwait_ms, t.wait_ms);
+            prop_assert!(t.run_ms >= 0 && t.ready_ms >= 0 && t.costop_ms >= 0 && t.idle_ms >= 0);
+            for (k, x) in [
+                t.run_ms,
+                t.ready_ms,
+                t.maxlimited_ms,
+                t.costop_ms,
+                t.wait_ms,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                sums[k] += x;
+            }
+            prop_assert_eq!(
+                s.value(e, Counter::CpuReadySummation, Some(j)),
+                Some(t.ready_ms)
+            );
+        }
+        prop_assert_eq!(sums[0], val(s, e, Counter::CpuRunSummation));
+        prop_assert_eq!(sums[1], val(s, e, Counter::CpuReadySummation));
+        prop_assert_eq!(sums[2], val(s, e, Counter::CpuMaxlimitedSummation));
+        prop_assert_eq!(sums[3], val(s, e, Counter::CpuCostopSummation));
+        prop_assert_eq!(sums[4], val(s, e, Counter::CpuWaitSummation));
+        // balloon and swap bounds (KB)
+        let m_kb = vp.memory_mb as f64 * 1024.0;
+        let r_kb = vp.mem.reservation as f64 * 1024.0;
+        let balloon = val(s, e, Counter::MemVmmemctlAverage) as f64;
+        let swapped = val(s, e, Counter::MemSwappedAverage) as f64;
+        prop_assert!(
+            balloon <= BALLOON_MAX_FRACTION * m_kb + 1.0,
+            "balloon {balloon}"
+        );
+        prop_assert!(
+            balloon <= m_kb - r_kb + 1.0,
+            "balloon {balloon} > configured − reservation"
+        );
+        prop_assert!(swapped <= m_kb - r_kb + 1.0, "swapped {swapped}");
+        let latency = val(s, e, Counter::MemLatencyAverage);
+        prop_assert!((0..10_000).contains(&latency));
+        if swapped == 0.0 && val(s, e, Counter::MemCompressedAverage) == 0 {
+            prop_assert_eq!(latency, 0, "latency only from swap-in / decompression");
+        }
+    }
+    // pools: usage ≤ min(demand, limit)
+    for (pp, pool) in std::iter::once(None)
+        .chain(sc.pools.iter().map(Some))
+        .zip(&b.pools)
+    {
+        let Some(pool) = *pool else { continue };
+        let e = Entity::Pool(pool);
+        let usage = val(s, e, Counter::CpuUsagemhzAverage);
+        prop_assert!(usage <= val(s, e, Counter::CpuDemandAverage) + 1);
+        if let Some(l) = pp.and_then(|p| p.cpu.limit) {
+            prop_assert!(usage <= l as i64 + 1, "pool usage {usage} > limit {l}");
+        }
+    }
+    // Σ usage ≤ capacity, per host and for the cluster
+    let mut cluster = 0;
+    let mut cap_total = 0.0;
+    for (hp, h) in sc.hosts.iter().zip(&b.hosts) {
+        let usage = val(s, Entity::Host(*h), Counter::CpuUsagemhzAverage);
+        let nominal = f64::from(hp.cores) * f64::from(hp.mhz);
+        let cap = if hp.ht {
+            nominal * (1.0 + HT_GAIN)
+        } else {
+            nominal
+        };
+        prop_assert!(
+            usage as f64 <= cap + 1.0,
+            "host usage {usage} > capacity {cap}"
+        );
+        cluster += usage;
+        cap_total += cap;
+    }
+    prop_assert!(cluster as f64 <= cap_total + 1.0);
+    let root = val(
+        s,
+        Entity::Pool(b.pools[0].unwrap()),
+        Counter::CpuUsagemhzAverage,
+    );
+    prop_assert!((root - cluster).abs() <= sc.hosts.len() as i64 + 1);
+    Ok(())
+}
+
+fn all_samples(w: &mut World, steps: usize) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for _ in 0..steps {
+        out.extend(w.step(20).iter());
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_every_step(sc in scenario()) {
+        let mut b = build(&sc);
+        for _ in 0..4 {
+            b.world.step(20);
+            check_invariants(&sc, &b)?;
+        }
+    }
+
+    #[test]
+    fn same_seed_same_samples(sc in scenario()) {
+        let a = all_samples(&mut build(&sc).world, 3);
+        let b = all_samples(&mut build(&sc).world, 3);
+        prop_assert!(!a.is_empty());
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn raising_a_limit_never_raises_ready(
+        sc in scenario(),
+        which in any::<prop::sample::Index>(),
+        raise in 1u64..4000,
+        on_pool in any::<bool>(),
+    ) {
+        let mut raised = sc.clone();
+        // The VMs whose ready may only fall: the one whose limit rises, or all below the pool.
+        let affected: Vec<usize> = if on_pool && !raised.pools.is_empty() {
+            let p = which.index(raised.pools.len());
+            let l = &mut raised.pools[p].cpu.limit;
+            *l = l.map(|x| x + raise);
+            // VMs in the pool's subtree
+            let mut inside = vec![false; raised.pools.len() + 1];
+            inside[p + 1] = true;
+            for (i, q) in raised.pools.iter().enumerate() {
+                if inside[q.parent] {
+                    inside[i + 1] = true;
+                }
+            }
+            (0..sc.vms.len()).filter(|&v| inside[sc.vms[v].pool]).collect()
+        } else {
+            let v = which.index(raised.vms.len());
+            let l = &mut raised.vms[v].cpu.limit;
+            *l = l.map(|x| x + raise);
+            vec![v]
+        };
+        let mut a = build(&sc);
+        let mut b = build(&raised);
+        for _ in 0..3 {
+            a.world.step(20);
+            b.world.step(20);
+            for &v in &affected {
+                let (Some(va), Some(vb)) = (a.vms[v], b.vms[v]) else { continue };
+                let ra = val(a.world.samples(), Entity::Vm(va), Counter::CpuReadySummation);
+                let rb = val(b.world.samples(), Entity::Vm(vb), Counter::CpuReadySummation);
+                prop_assert!(rb <= ra + i64::from(sc.vms[v].vcpus), "ready rose {ra} -> {rb}");
+            }
+        }
+    }
+}

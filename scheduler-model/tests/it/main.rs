@@ -1,0 +1,8 @@
+//! Integration tests of the public API: the seed experiment bands, proptest invariants,
+//! admission control, samples and accessors.
+
+mod admission;
+mod api;
+mod common;
+mod invariants;
+mod seed_bands;

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (`.ci/run` calls this):
+#   1. Python with the pinned pyvmomi in .venv (for the interop tests in tests/it),
+#   2. cargo fmt --check, 3. cargo clippy -D warnings, 4. cargo test --workspace.
+# Extra arguments go to `cargo test` (e.g. `bash scripts/test.sh -- interop`).
+# Works on a fresh Debian machine: installs python3/python3-venv with apt-get when missing.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+REQUIREMENTS="tests/interop/requirements.txt"
+VENV="$ROOT/.venv"
+STAMP="$VENV/.requirements.sha256"
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+die() {
+    printf '\ntest.sh: error: %s\n' "$*" >&2
+    exit 1
+}
+
+# Runs apt-get as root (directly, or through passwordless sudo); false when impossible.
+apt_install() {
+    command -v apt-get >/dev/null 2>&1 || return 1
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || return 1
+        sudo=(sudo -n)
+    fi
+    log "apt-get install $*"
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq >/dev/null || true
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+requirements_hash() {
+    sha256sum "$REQUIREMENTS" | cut -d' ' -f1
+}
+
+# True when $1 can import the interop dependencies.
+python_ready() {
+    "$1" - <<'EOF' >/dev/null 2>&1
+import pyVmomi, pyVim.connect, pyVim.task  # noqa: F401
+EOF
+}
+
+pip_install() {
+    local py="$1"
+    shift
+    "$py" -m pip install --quiet --disable-pip-version-check --no-input \
+        --retries 5 --timeout 60 "$@" -r "$REQUIREMENTS"
+}
+
+# Prints the interpreter the interop tests should use, installing what is missing.
+setup_python() {
+    local sys_py
+    sys_py="$(command -v python3 || true)"
+    if [ -z "$sys_py" ]; then
+        apt_install python3 python3-venv python3-pip ||
+            die "python3 is not installed and could not be installed with apt-get; install Python 3.9+ and re-run"
+        sys_py="$(command -v python3)" || die "python3 still missing after apt-get install"
+    fi
+
+    # A venv whose requirements are installed and unchanged: nothing to do.
+    if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(requirements_hash)" ] &&
+        python_ready "$VENV/bin/python"; then
+        echo "$VENV/bin/python"
+        return
+    fi
+
+    # (Re)create the venv when it is missing or broken.
+    if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1 ||
+        ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+        rm -rf "$VENV"
+        log "creating $VENV with $sys_py ($("$sys_py" --version 2>&1))"
+        if ! "$sys_py" -m venv "$VENV" >/dev/null 2>&1; then
+            rm -rf "$VENV"
+            # Debian's python3 needs python3-venv (ensurepip) for venvs.
+            local minor
+            minor="$("$sys_py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+            apt_install python3-venv "python$minor-venv" || apt_install python3-venv || true
+            "$sys_py" -m venv "$VENV" >/dev/null 2>&1 || rm -rf "$VENV"
+        fi
+    fi
+
+    if [ -x "$VENV/bin/python" ]; then
+        log "installing $REQUIREMENTS into .venv ($(grep -v '^#' "$REQUIREMENTS" | tr '\n' ' '))"
+        if pip_install "$VENV/bin/python" && python_ready "$VENV/bin/python"; then
+            requirements_hash >"$STAMP"
+            echo "$VENV/bin/python"
+            return
+        fi
+        die "pip could not install $REQUIREMENTS into .venv (is PyPI reachable?)"
+    fi
+
+    # No venv possible: fall back to the user site of the system python.
+    log "no venv available; installing $REQUIREMENTS with pip --user"
+    if ! "$sys_py" -m pip --version >/dev/null 2>&1; then
+        apt_install python3-pip || die "neither venv nor pip is available for $sys_py"
+    fi
+    local extra=()
+    if "$sys_py" -m pip install --help 2>/dev/null | grep -q -- --break-system-packages; then
+        extra=(--break-system-packages) # PEP 668 (Debian's externally managed python)
+    fi
+    pip_install "$sys_py" --user "${extra[@]}" ||
+        die "pip install --user -r $REQUIREMENTS failed"
+    python_ready "$sys_py" || die "pyvmomi is installed but cannot be imported by $sys_py"
+    echo "$sys_py"
+}
+
+command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH (install Rust with rustup)"
+if [ "${CI:-}" = "true" ]; then
+    # A fresh clone builds once: incremental artefacts only cost time there.
+    export CARGO_INCREMENTAL=0
+fi
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+log "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+log "Python for the pyvmomi interop tests"
+VICBED_PYTHON="$(setup_python)"
+export VICBED_PYTHON
+"$VICBED_PYTHON" -c 'import sys, pyVmomi; from importlib.metadata import version; print("python %s, pyvmomi %s (%s)" % (sys.version.split()[0], version("pyvmomi"), sys.executable))' >&2
+
+log "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+log "cargo test --workspace $*"
+cargo test --workspace "$@"

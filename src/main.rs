@@ -1,0 +1,208 @@
+//! `vicbed`: the command line. Subcommands wire the library crates together and nothing
+//! else: `serve` runs the vSphere emulator.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use vcsim::{Config, Emulator, Flavor, InventorySpec, ModelCounts, Vcsim};
+
+/// vicbed: a simulation and capacity testbed for vSphere Integrated Containers.
+#[derive(Parser, Debug)]
+#[command(name = "vicbed", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the built-in vCenter/ESXi SOAP emulator (govc and pyvmomi accept it unchanged).
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8989")]
+    listen: SocketAddr,
+    /// Datacenters in the default model.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    datacenter: u32,
+    /// Clusters per datacenter.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=256))]
+    cluster: u32,
+    /// Hosts per cluster.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    host: u32,
+    /// VMs per host.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    vm: u32,
+    /// Standalone hosts per datacenter.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=1024))]
+    standalone_host: u32,
+    /// User name Login accepts.
+    #[arg(long, default_value = "user")]
+    username: String,
+    /// Password Login accepts.
+    #[arg(long, default_value = "pass")]
+    password: String,
+    /// Serve HTTPS with a generated self-signed certificate.
+    #[arg(long)]
+    tls: bool,
+    /// Emulate a standalone ESXi host (HostAgent) instead of vCenter.
+    #[arg(long)]
+    esx: bool,
+    /// Virtual clock speed: X × wall time (the model steps every 20 s of virtual time).
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Inventory file (TOML: clusters with hosts, pools and VMs; standalone hosts).
+    #[arg(long)]
+    inventory: Option<std::path::PathBuf>,
+    /// Seed for UUIDs, MACs and stochastic workloads.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            // clap uses 0 for --help/--version and 2 for usage errors.
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("vicbed: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    // One crypto provider for the whole process (rustls panics when two are enabled and
+    // none is chosen).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("VICBED_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<ExitCode> {
+    if !(args.speed.is_finite() && args.speed > 0.0 && args.speed <= 1_000_000.0) {
+        bail!("--speed must be a number in (0, 1000000]");
+    }
+    let inventory = match &args.inventory {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading inventory file {}", path.display()))?;
+            Some(InventorySpec::parse(&text).with_context(|| format!("in {}", path.display()))?)
+        }
+        None => None,
+    };
+    let config = Config {
+        flavor: if args.esx {
+            Flavor::HostAgent
+        } else {
+            Flavor::VirtualCenter
+        },
+        counts: ModelCounts {
+            datacenters: args.datacenter,
+            clusters: args.cluster,
+            hosts_per_cluster: args.host,
+            vms_per_host: args.vm,
+            standalone_hosts: args.standalone_host,
+        },
+        inventory,
+        username: args.username.clone(),
+        password: args.password.clone(),
+        seed: args.seed,
+        ..Config::default()
+    };
+    let emulator = Emulator::new(config).context("building the inventory")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("binding {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let tls = if args.tls {
+            Some(vcsim::tls::self_signed(addr.ip())?)
+        } else {
+            None
+        };
+        let vc = Vcsim::new(emulator);
+        let clock = vc.spawn_clock(args.speed);
+        print_exports(&args, addr)?;
+        vc.serve(listener, tls, shutdown_signal()).await?;
+        clock.abort();
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_exports(args: &ServeArgs, addr: SocketAddr) -> Result<()> {
+    let scheme = if args.tls { "https" } else { "http" };
+    let (dc, pool, net) = if args.esx {
+        (
+            "ha-datacenter",
+            "/ha-datacenter/host/localhost.localdomain/Resources",
+            "/ha-datacenter/network/VM Network",
+        )
+    } else {
+        (
+            "DC0",
+            "/DC0/host/DC0_C0/Resources",
+            "/DC0/network/DC0_DVPG0",
+        )
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "export GOVC_URL={scheme}://{}:{}@{addr}/sdk",
+        args.username, args.password
+    )?;
+    writeln!(out, "export GOVC_INSECURE=1")?;
+    writeln!(out, "export GOVC_DATACENTER={dc}")?;
+    writeln!(out, "export GOVC_DATASTORE=LocalDS_0")?;
+    if args.inventory.is_none() {
+        writeln!(out, "export GOVC_RESOURCE_POOL={pool}")?;
+        writeln!(out, "export GOVC_NETWORK='{net}'")?;
+    }
+    writeln!(out, "export GOVC_SIM_PID={}", std::process::id())?;
+    out.flush()?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests of the `vicbed` binary: each test starts `vicbed serve` on a free
+//! loopback port, drives it (pyvmomi scripts from `tests/interop/`, or raw HTTP), and stops
+//! it with SIGTERM, asserting a clean exit.
+//!
+//! The pyvmomi tests need Python with the pinned pyvmomi: `bash scripts/test.sh` creates
+//! `.venv` and exports `VICBED_PYTHON`; without pyvmomi they fail (they never skip).
+
+mod cli;
+mod interop;
+mod support;
+mod wire;

@@ -1,0 +1,501 @@
+//! Building the initial inventory: govmomi vcsim's default model (names `DC0`, `DC0_C0`,
+//! `DC0_C0_H0`, `DC0_C0_RP0_VM0`, `DC0_H0`, `LocalDS_0`, `VM Network`, `DVS0`,
+//! `DC0_DVPG0`), or the hosts, clusters, pools and VMs of an inventory file.
+
+use super::vm_ops::{VmCreate, VmPlacement};
+use super::{BuildError, Emulator};
+use crate::config::{Flavor, ModelCounts};
+use crate::guest::WORKLOAD_KEY;
+use crate::inventory::{
+    DatacenterFolders, HostHardware, HostManagers, InventorySpec, ManagedObject,
+    PoolSpec as PoolToml, SharesSpec, compute_resource, compute_summary, datacenter, datastore,
+    datastore_host_mount, dv_portgroup, dvs, folder, host_system, network, option_value,
+};
+use crate::inventory::{allocation_info, shares_info};
+use crate::vmodl::{Fault, MoRef, Value};
+use scheduler_model::HostSpec;
+
+/// The default host: 8 cores at 2.2 GHz, 64 GB (a typical two-socket lab host of the VIC 1.2
+/// era; the scenario files declare their own).
+pub const DEFAULT_HOST: HostHardware = HostHardware {
+    cores: 8,
+    mhz_per_core: 2200,
+    hyperthreading: false,
+    memory_mb: 65_536,
+};
+
+/// Datastore capacity of the model's local datastore: 1 TiB.
+const DATASTORE_BYTES: i64 = 1 << 40;
+
+/// A datacenter with its shared datastore and networks.
+struct Dc {
+    folders: DatacenterFolders,
+    datastore: MoRef,
+    networks: Vec<MoRef>,
+}
+
+fn add_datacenter(emu: &mut Emulator, name: &str) -> Result<Dc, Fault> {
+    let esx = emu.flavor == Flavor::HostAgent;
+    let root = emu.refs.root_folder.clone();
+    let (dc_v, vm_v, host_v, ds_v, net_v) = if esx {
+        (
+            "ha-datacenter".into(),
+            "ha-folder-vm".into(),
+            "ha-folder-host".into(),
+            "ha-folder-datastore".into(),
+            "ha-folder-network".into(),
+        )
+    } else {
+        (
+            emu.inv.alloc("datacenter-"),
+            emu.inv.alloc("group-v"),
+            emu.inv.alloc("group-h"),
+            emu.inv.alloc("group-s"),
+            emu.inv.alloc("group-n"),
+        )
+    };
+    let dc = MoRef::new("Datacenter", dc_v);
+    let folders = DatacenterFolders {
+        vm: MoRef::new("Folder", vm_v),
+        host: MoRef::new("Folder", host_v),
+        datastore: MoRef::new("Folder", ds_v),
+        network: MoRef::new("Folder", net_v),
+    };
+    emu.inv
+        .insert(datacenter(dc.clone(), name, &root, &folders));
+    emu.inv.push_ref(&root, "childEntity", &dc)?;
+    emu.inv.insert(folder(
+        folders.vm.clone(),
+        "vm",
+        Some(&dc),
+        &["Folder", "VirtualMachine", "VirtualApp"],
+    ));
+    emu.inv.insert(folder(
+        folders.host.clone(),
+        "host",
+        Some(&dc),
+        &["Folder", "ComputeResource"],
+    ));
+    emu.inv.insert(folder(
+        folders.datastore.clone(),
+        "datastore",
+        Some(&dc),
+        &["Folder", "Datastore", "StoragePod"],
+    ));
+    emu.inv.insert(folder(
+        folders.network.clone(),
+        "network",
+        Some(&dc),
+        &["Folder", "Network", "DistributedVirtualSwitch"],
+    ));
+
+    let browser = MoRef::new(
+        "HostDatastoreBrowser",
+        if esx {
+            "ha-host-datastorebrowser".into()
+        } else {
+            emu.inv.alloc("datastoreBrowser-")
+        },
+    );
+    emu.inv
+        .insert(ManagedObject::new(browser.clone()).with("datastore", Value::morefs([])));
+    let ds_index = emu.inv.iter().filter(|o| o.moref.ty == "Datastore").count();
+    let ds = MoRef::new(
+        "Datastore",
+        if esx {
+            format!("datastore{}", ds_index + 1)
+        } else {
+            emu.inv.alloc("datastore-")
+        },
+    );
+    let ds_name = format!("LocalDS_{ds_index}");
+    let url = format!("ds:///vmfs/volumes/{}/", emu.idgen.uuid());
+    emu.inv.insert(datastore(
+        ds.clone(),
+        &ds_name,
+        &folders.datastore,
+        &url,
+        DATASTORE_BYTES,
+        &browser,
+    ));
+    emu.inv.push_ref(&folders.datastore, "childEntity", &ds)?;
+    emu.inv.push_ref(&dc, "datastore", &ds)?;
+    emu.inv.push_ref(&browser, "datastore", &ds)?;
+
+    let vm_net = MoRef::new(
+        "Network",
+        if esx {
+            "HaNetwork-VM Network".into()
+        } else {
+            emu.inv.alloc("network-")
+        },
+    );
+    emu.inv
+        .insert(network(vm_net.clone(), "VM Network", &folders.network));
+    emu.inv.push_ref(&folders.network, "childEntity", &vm_net)?;
+    emu.inv.push_ref(&dc, "network", &vm_net)?;
+    let mut networks = vec![vm_net];
+    if !esx {
+        let dc_index = emu
+            .inv
+            .iter()
+            .filter(|o| o.moref.ty == "Datacenter")
+            .count()
+            - 1;
+        let sw = MoRef::new("VmwareDistributedVirtualSwitch", emu.inv.alloc("dvs-"));
+        let sw_name = format!("DVS{dc_index}");
+        let uuid = emu.idgen.uuid();
+        emu.inv
+            .insert(dvs(sw.clone(), &sw_name, &folders.network, &uuid));
+        emu.inv.push_ref(&folders.network, "childEntity", &sw)?;
+        let uplinks = MoRef::new("DistributedVirtualPortgroup", emu.inv.alloc("dvportgroup-"));
+        let uplink_name = format!(
+            "{sw_name}-DVUplinks-{}",
+            uplinks.value.trim_start_matches("dvportgroup-")
+        );
+        emu.inv.insert(dv_portgroup(
+            uplinks.clone(),
+            &uplink_name,
+            &folders.network,
+            &sw,
+            true,
+        ));
+        let pg = MoRef::new("DistributedVirtualPortgroup", emu.inv.alloc("dvportgroup-"));
+        emu.inv.insert(dv_portgroup(
+            pg.clone(),
+            &format!("{name}_DVPG0"),
+            &folders.network,
+            &sw,
+            false,
+        ));
+        for p in [&uplinks, &pg] {
+            emu.inv.push_ref(&folders.network, "childEntity", p)?;
+            emu.inv.push_ref(&dc, "network", p)?;
+            emu.inv.push_ref(&sw, "portgroup", p)?;
+        }
+        networks.push(pg);
+    }
+    Ok(Dc {
+        folders,
+        datastore: ds,
+        networks,
+    })
+}
+
+/// Adds a compute resource (a cluster when `cluster`) with its hosts and root pool.
+fn add_compute(
+    emu: &mut Emulator,
+    dc: &Dc,
+    name: &str,
+    cluster: bool,
+    hosts: &[(String, HostHardware)],
+) -> Result<(MoRef, MoRef, Vec<MoRef>), BuildError> {
+    let esx = emu.flavor == Flavor::HostAgent;
+    let cr = if cluster {
+        MoRef::new("ClusterComputeResource", emu.inv.alloc("domain-c"))
+    } else if esx {
+        MoRef::new("ComputeResource", "ha-compute-res")
+    } else {
+        MoRef::new("ComputeResource", emu.inv.alloc("domain-s"))
+    };
+    let hws: Vec<HostHardware> = hosts.iter().map(|(_, h)| h.clone()).collect();
+    let pool_placeholder = MoRef::new("ResourcePool", "");
+    emu.inv.insert(compute_resource(
+        cr.clone(),
+        name,
+        &dc.folders.host,
+        &pool_placeholder,
+        compute_summary(&hws, cluster),
+        cluster,
+    ));
+    emu.inv.push_ref(&dc.folders.host, "childEntity", &cr)?;
+    let product = super::service::about(&emu.config, "");
+    let mut host_refs = Vec::new();
+    for (host_name, hw) in hosts {
+        let h = MoRef::new(
+            "HostSystem",
+            if esx {
+                "ha-host".into()
+            } else {
+                emu.inv.alloc("host-")
+            },
+        );
+        let managers = HostManagers {
+            network_system: MoRef::new(
+                "HostNetworkSystem",
+                if esx {
+                    "networkSystem".into()
+                } else {
+                    format!("networkSystem-{}", h.value)
+                },
+            ),
+            datastore_browser: emu
+                .inv
+                .prop(&dc.datastore, "browser")
+                .and_then(Value::as_moref)
+                .cloned()
+                .unwrap_or_else(|| MoRef::new("HostDatastoreBrowser", "")),
+        };
+        let uuid = emu.idgen.uuid();
+        let mut about = product.clone();
+        if let Some(d) = about.as_data_mut() {
+            d.set("name", Value::str("VMware ESXi"));
+            d.set("apiType", Value::str("HostAgent"));
+            d.set("productLineId", Value::str("embeddedEsx"));
+            d.remove("instanceUuid");
+        }
+        emu.inv.insert(host_system(
+            h.clone(),
+            host_name,
+            &cr,
+            hw,
+            &uuid,
+            emu.clock.start_ms(),
+            &managers,
+            about,
+        ));
+        emu.inv.insert(crate::inventory::host_network_system(
+            managers.network_system.clone(),
+        ));
+        let id = emu.world.add_host(HostSpec {
+            name: host_name.clone(),
+            cores: hw.cores,
+            mhz_per_core: hw.mhz_per_core,
+            hyperthreading: hw.hyperthreading,
+            memory_mb: hw.memory_mb,
+        });
+        emu.ids.hosts.insert(h.value.clone(), id);
+        emu.inv.push_ref(&cr, "host", &h)?;
+        emu.inv.push_ref(&h, "datastore", &dc.datastore)?;
+        emu.inv.push_ref(&cr, "datastore", &dc.datastore)?;
+        emu.inv.update(&dc.datastore, |o| {
+            if let Some(items) = o.props.get_mut("host").and_then(Value::items_mut) {
+                items.push(datastore_host_mount(&h, "/vmfs/volumes/LocalDS"));
+            }
+        })?;
+        for n in &dc.networks {
+            emu.inv.push_ref(&h, "network", n)?;
+            emu.inv.push_ref(&cr, "network", n)?;
+            emu.inv.push_ref(n, "host", &h)?;
+        }
+        host_refs.push(h);
+    }
+    let pool = emu.create_root_pool(&cr, &host_refs)?;
+    emu.inv.set(&cr, "resourcePool", Value::moref(&pool))?;
+    Ok((cr, pool, host_refs))
+}
+
+fn model_vm(
+    emu: &mut Emulator,
+    dc: &Dc,
+    pool: &MoRef,
+    host: &MoRef,
+    name: String,
+    vcpus: i32,
+    memory_mb: i32,
+    workload: Option<&str>,
+    power_on: bool,
+) -> Result<MoRef, BuildError> {
+    let extra_config = workload
+        .map(|w| vec![option_value(WORKLOAD_KEY, Value::str(w))])
+        .unwrap_or_default();
+    let vm = emu.create_vm(
+        "vpxuser",
+        VmCreate {
+            name,
+            num_cpu: vcpus,
+            memory_mb,
+            extra_config,
+            ..VmCreate::default()
+        },
+        VmPlacement {
+            folder: dc.folders.vm.clone(),
+            pool: pool.clone(),
+            host: Some(host.clone()),
+        },
+    )?;
+    if power_on {
+        emu.power_on_vm("vpxuser", &vm)?;
+    }
+    Ok(vm)
+}
+
+/// govmomi vcsim's default model with the given counts (model VMs: 1 vCPU, 1 GB, idle).
+pub(super) fn default_model(emu: &mut Emulator, counts: &ModelCounts) -> Result<(), BuildError> {
+    let esx = emu.flavor == Flavor::HostAgent;
+    let autostart = emu.config.autostart;
+    let dcs = if esx { 1 } else { counts.datacenters };
+    for d in 0..dcs {
+        let dc_name = if esx {
+            "ha-datacenter".to_owned()
+        } else {
+            format!("DC{d}")
+        };
+        let dc = add_datacenter(emu, &dc_name)?;
+        if esx {
+            let (_, pool, hosts) = add_compute(
+                emu,
+                &dc,
+                "localhost.localdomain",
+                false,
+                &[("localhost.localdomain".into(), DEFAULT_HOST)],
+            )?;
+            for v in 0..counts.vms_per_host {
+                model_vm(
+                    emu,
+                    &dc,
+                    &pool,
+                    &hosts[0],
+                    format!("ha-host_VM{v}"),
+                    1,
+                    1024,
+                    None,
+                    autostart,
+                )?;
+            }
+            continue;
+        }
+        for c in 0..counts.clusters {
+            let cname = format!("{dc_name}_C{c}");
+            let hosts: Vec<(String, HostHardware)> = (0..counts.hosts_per_cluster)
+                .map(|h| (format!("{cname}_H{h}"), DEFAULT_HOST))
+                .collect();
+            let (_, pool, host_refs) = add_compute(emu, &dc, &cname, true, &hosts)?;
+            let n = counts.vms_per_host as usize * host_refs.len();
+            for v in 0..n {
+                let host = host_refs[v % host_refs.len()].clone();
+                model_vm(
+                    emu,
+                    &dc,
+                    &pool,
+                    &host,
+                    format!("{cname}_RP0_VM{v}"),
+                    1,
+                    1024,
+                    None,
+                    autostart,
+                )?;
+            }
+        }
+        for s in 0..counts.standalone_hosts {
+            let hname = format!("{dc_name}_H{s}");
+            let (_, pool, host_refs) =
+                add_compute(emu, &dc, &hname, false, &[(hname.clone(), DEFAULT_HOST)])?;
+            for v in 0..counts.vms_per_host {
+                model_vm(
+                    emu,
+                    &dc,
+                    &pool,
+                    &host_refs[0],
+                    format!("{hname}_VM{v}"),
+                    1,
+                    1024,
+                    None,
+                    autostart,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn shares_value(s: &Option<SharesSpec>, default_level: &str) -> Value {
+    match s {
+        Some(SharesSpec::Custom(n)) => shares_info("custom", (*n).min(i32::MAX as u32) as i32),
+        Some(SharesSpec::Level(l)) => shares_info(l, 0),
+        None => shares_info(default_level, 0),
+    }
+}
+
+fn pool_allocations(p: &PoolToml) -> (Value, Value) {
+    let cpu = allocation_info(
+        p.cpu_reservation_mhz as i64,
+        p.cpu_limit_mhz.map(|l| l as i64).unwrap_or(-1),
+        shares_value(&p.cpu_shares, "normal"),
+        p.expandable,
+    );
+    let mem = allocation_info(
+        p.mem_reservation_mb as i64,
+        p.mem_limit_mb.map(|l| l as i64).unwrap_or(-1),
+        shares_value(&p.mem_shares, "normal"),
+        p.expandable,
+    );
+    (cpu, mem)
+}
+
+/// The inventory an inventory file declares.
+pub(super) fn from_spec(emu: &mut Emulator, spec: &InventorySpec) -> Result<(), BuildError> {
+    use crate::inventory::SpecHostExpand;
+    let dc = add_datacenter(emu, &spec.datacenter)?;
+    for c in &spec.clusters {
+        let hosts = c.hosts.expand();
+        let (_, root, host_refs) = add_compute(emu, &dc, &c.name, true, &hosts)?;
+        let mut pools = vec![("Resources".to_owned(), root.clone())];
+        for p in &c.pools {
+            let parent = pools
+                .iter()
+                .find(|(n, _)| *n == p.parent)
+                .map(|(_, r)| r.clone())
+                .ok_or_else(|| Fault::invalid_argument("parent"))?;
+            let (cpu, mem) = pool_allocations(p);
+            let r = emu.create_pool(&parent, &p.name, Some(&cpu), Some(&mem))?;
+            pools.push((p.name.clone(), r));
+        }
+        let mut next = 0usize;
+        for v in &c.vms {
+            let pool = pools
+                .iter()
+                .find(|(n, _)| *n == v.pool)
+                .map(|(_, r)| r.clone())
+                .ok_or_else(|| Fault::invalid_argument("pool"))?;
+            for name in crate::inventory::expand_vm_names(v) {
+                let host = match &v.host {
+                    Some(h) => host_refs[hosts
+                        .iter()
+                        .position(|(n, _)| n == h)
+                        .ok_or_else(|| Fault::invalid_argument("host"))?]
+                    .clone(),
+                    None => {
+                        next += 1;
+                        host_refs[(next - 1) % host_refs.len()].clone()
+                    }
+                };
+                model_vm(
+                    emu,
+                    &dc,
+                    &pool,
+                    &host,
+                    name,
+                    v.vcpus as i32,
+                    v.memory_mb.min(i32::MAX as u64) as i32,
+                    v.workload.as_deref(),
+                    v.power_on,
+                )?;
+            }
+        }
+    }
+    let standalone: Vec<(String, HostHardware)> = spec.standalone_hosts.expand();
+    for (name, hw) in standalone {
+        let (_, pool, host_refs) = add_compute(emu, &dc, &name, false, &[(name.clone(), hw)])?;
+        for v in spec
+            .standalone_vms
+            .iter()
+            .filter(|v| v.host.as_deref() == Some(name.as_str()))
+        {
+            for vm_name in crate::inventory::expand_vm_names(v) {
+                model_vm(
+                    emu,
+                    &dc,
+                    &pool,
+                    &host_refs[0],
+                    vm_name,
+                    v.vcpus as i32,
+                    v.memory_mb.min(i32::MAX as u64) as i32,
+                    v.workload.as_deref(),
+                    v.power_on,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}

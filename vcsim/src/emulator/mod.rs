@@ -1,0 +1,164 @@
+//! The emulator's whole state and the operations that keep the inventory, the contention
+//! model, the guest agents and the perf store in step.
+//!
+//! [`Emulator`] is plain, synchronous state: the SOAP methods and the server lock it, tests and
+//! scenarios drive it directly. Each managed entity that consumes resources (host, pool, VM)
+//! has a twin in the [`scheduler_model::World`]; the maps in [`ModelIds`] join them.
+
+mod build;
+mod guests;
+mod pool_ops;
+mod reconfigure;
+mod service;
+mod step;
+mod vm_ops;
+
+pub use service::ServiceRefs;
+pub use vm_ops::{VmCreate, VmPlacement};
+
+use crate::clock::Clock;
+use crate::config::{Config, Flavor};
+use crate::events::EventLog;
+use crate::guest::{DefaultAgent, GuestAgent, GuestHandle};
+use crate::ids::IdGen;
+use crate::inventory::Inventory;
+use crate::perf::PerfStore;
+use crate::property::Collectors;
+use crate::session::Sessions;
+use crate::tasks::TaskLog;
+use crate::vmodl::MoRef;
+use scheduler_model::{HostId, PoolId, VmId, World};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Joins inventory objects to their twins in the contention model.
+#[derive(Debug, Default)]
+pub struct ModelIds {
+    /// Hosts by MoRef value.
+    pub hosts: BTreeMap<String, HostId>,
+    /// Resource pools (root pools included) by MoRef value.
+    pub pools: BTreeMap<String, PoolId>,
+    /// VMs by MoRef value.
+    pub vms: BTreeMap<String, VmId>,
+}
+
+impl ModelIds {
+    /// The MoRef value of a model VM.
+    pub fn vm_ref(&self, id: VmId) -> Option<&str> {
+        self.vms
+            .iter()
+            .find(|(_, v)| **v == id)
+            .map(|(k, _)| k.as_str())
+    }
+}
+
+/// The emulator's state.
+pub struct Emulator {
+    /// Managed objects and properties.
+    pub inv: Inventory,
+    /// The contention model.
+    pub world: World,
+    /// Inventory ↔ model.
+    pub ids: ModelIds,
+    /// vCenter or ESXi.
+    pub flavor: Flavor,
+    /// References to the service's singletons.
+    pub refs: ServiceRefs,
+    /// Virtual time.
+    pub clock: Clock,
+    /// Login sessions.
+    pub sessions: Sessions,
+    /// Property collectors, filters, views and paging tokens.
+    pub collectors: Collectors,
+    /// Tasks and recentTask lists.
+    pub tasks: TaskLog,
+    /// Events.
+    pub events: EventLog,
+    /// Performance samples.
+    pub perf: PerfStore,
+    /// Deterministic identifiers.
+    pub idgen: IdGen,
+    /// Guest agents, consulted in order; the default agent is always last.
+    agents: Vec<Arc<dyn GuestAgent>>,
+    /// Agent chosen for each powered-on VM.
+    running: BTreeMap<String, Arc<dyn GuestAgent>>,
+    /// Effects guests post asynchronously.
+    pub guest_handle: GuestHandle,
+    /// The configuration the emulator was built from.
+    pub config: Config,
+    /// Datastore file contents for `/folder` (path `[ds] dir/file` → bytes).
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// AuthorizationManager.DisableMethods: entity → (method, source).
+    pub disabled_methods: BTreeMap<String, Vec<(String, String)>>,
+    /// Event history collectors' read positions and page sizes, by MoRef value.
+    pub event_collectors: BTreeMap<String, crate::methods::EventCollectorState>,
+    /// Processes started in guests through GuestOperationsManager, by VM MoRef value.
+    pub guest_processes: BTreeMap<String, crate::methods::GuestProcessTable>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("objects", &self.inv.len())
+            .field("now_ms", &self.clock.now_ms())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an emulator could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The model refused the inventory (e.g. reservations that do not fit).
+    #[error("inventory rejected by the resource model: {0}")]
+    Model(String),
+    /// A fault while building the inventory.
+    #[error("inventory could not be built: {0}")]
+    Fault(#[from] crate::vmodl::Fault),
+}
+
+impl Emulator {
+    /// Builds an emulator and its initial inventory.
+    pub fn new(config: Config) -> Result<Emulator, BuildError> {
+        let mut inv = Inventory::new(1);
+        let clock = Clock::new(config.start_ms);
+        let refs = service::create_singletons(&mut inv, &config, clock.now_ms());
+        let mut emu = Emulator {
+            inv,
+            world: World::new(config.seed),
+            ids: ModelIds::default(),
+            flavor: config.flavor,
+            refs,
+            clock,
+            sessions: Sessions::default(),
+            collectors: Collectors::default(),
+            tasks: TaskLog::default(),
+            events: EventLog::default(),
+            perf: PerfStore::default(),
+            idgen: IdGen::new(config.seed),
+            agents: vec![Arc::new(DefaultAgent)],
+            running: BTreeMap::new(),
+            guest_handle: GuestHandle::default(),
+            config: config.clone(),
+            files: BTreeMap::new(),
+            disabled_methods: BTreeMap::new(),
+            event_collectors: BTreeMap::new(),
+            guest_processes: BTreeMap::new(),
+        };
+        match &config.inventory {
+            Some(spec) => build::from_spec(&mut emu, spec)?,
+            None => build::default_model(&mut emu, &config.counts)?,
+        }
+        Ok(emu)
+    }
+
+    /// Adds a guest agent, consulted before those added earlier (the default agent stays
+    /// last).
+    pub fn add_agent(&mut self, agent: Arc<dyn GuestAgent>) {
+        self.agents.insert(0, agent);
+    }
+
+    /// The root folder.
+    pub fn root_folder(&self) -> &MoRef {
+        &self.refs.root_folder
+    }
+}

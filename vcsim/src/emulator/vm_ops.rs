@@ -1,0 +1,616 @@
+//! VM lifecycle across the inventory, the contention model, the guest agents and events:
+//! create, power on/off, suspend, reset, reconfigure, rename, destroy, unregister.
+
+use super::Emulator;
+use crate::events::EventArgs;
+use crate::guest::GuestEvent;
+use crate::inventory::{
+    VmDescription, allocation_info, default_devices, shares_info, virtual_machine,
+    vm_quick_stats_idle,
+};
+use crate::vmodl::{DataObject, Fault, MoRef, Value};
+use scheduler_model::{Allocation, ModelError, Shares, VmSpec};
+
+/// Where a new VM goes.
+#[derive(Clone, Debug)]
+pub struct VmPlacement {
+    /// The VM folder it is listed in.
+    pub folder: MoRef,
+    /// Its resource pool.
+    pub pool: MoRef,
+    /// Its host (chosen from the pool's compute resource when absent).
+    pub host: Option<MoRef>,
+}
+
+/// What a new VM is.
+#[derive(Clone, Debug, Default)]
+pub struct VmCreate {
+    /// Display name.
+    pub name: String,
+    /// vCPUs.
+    pub num_cpu: i32,
+    /// Memory in MB.
+    pub memory_mb: i32,
+    /// Guest id.
+    pub guest_id: Option<String>,
+    /// Devices; `None` gives the default set (controllers, disk, NIC).
+    pub devices: Option<Vec<Value>>,
+    /// extraConfig entries (OptionValue data objects).
+    pub extra_config: Vec<Value>,
+    /// `cpuAllocation` as sent.
+    pub cpu_allocation: Option<Value>,
+    /// `memoryAllocation` as sent.
+    pub memory_allocation: Option<Value>,
+    /// Annotation.
+    pub annotation: Option<String>,
+    /// `files.vmPathName` as sent (`[LocalDS_0]` or a full path).
+    pub vmx_path: Option<String>,
+}
+
+/// Reads a `ResourceAllocationInfo` into the model's allocation (MHz or MB).
+pub fn allocation_from(v: Option<&Value>, for_pool: bool) -> Allocation {
+    let mut a = if for_pool {
+        Allocation::pool_default()
+    } else {
+        Allocation::vm_default()
+    };
+    let Some(v) = v else { return a };
+    if let Some(r) = v.field("reservation").and_then(Value::as_i64) {
+        a.reservation = r.max(0) as u64;
+    }
+    if let Some(l) = v.field("limit").and_then(Value::as_i64) {
+        a.limit = (l >= 0).then_some(l as u64);
+    }
+    if let Some(e) = v.field("expandableReservation").and_then(Value::as_bool) {
+        a.expandable_reservation = e;
+    }
+    if let Some(s) = v.field("shares") {
+        a.shares = match s.field("level").and_then(Value::as_str) {
+            Some("low") => Shares::Low,
+            Some("high") => Shares::High,
+            Some("custom") => Shares::Custom(
+                s.field("shares")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0)
+                    .max(0) as u32,
+            ),
+            _ => Shares::Normal,
+        };
+    }
+    a
+}
+
+/// vSphere's share count for a level (VM CPU per vCPU, VM memory per MB, or pool values).
+pub fn shares_value(
+    a: &Allocation,
+    cpu: bool,
+    for_pool: bool,
+    vcpus: u32,
+    memory_mb: u64,
+) -> Value {
+    let (level, count) = match a.shares {
+        Shares::Low => ("low", 0),
+        Shares::Normal => ("normal", 0),
+        Shares::High => ("high", 0),
+        Shares::Custom(n) => ("custom", n as u64),
+    };
+    let count = match (a.shares, cpu, for_pool) {
+        (Shares::Custom(_), _, _) => count,
+        (s, true, true) => s.cpu_pool(),
+        (s, true, false) => s.cpu_vm(vcpus),
+        (s, false, true) => s.mem_pool(),
+        (s, false, false) => s.mem_vm(memory_mb),
+    };
+    shares_info(level, count.min(i32::MAX as u64) as i32)
+}
+
+/// The allocation as a `ResourceAllocationInfo` value.
+pub fn allocation_value(
+    a: &Allocation,
+    cpu: bool,
+    for_pool: bool,
+    vcpus: u32,
+    memory_mb: u64,
+) -> Value {
+    allocation_info(
+        a.reservation as i64,
+        a.limit.map(|l| l as i64).unwrap_or(-1),
+        shares_value(a, cpu, for_pool, vcpus, memory_mb),
+        for_pool && a.expandable_reservation,
+    )
+}
+
+/// Maps a model refusal onto the vSphere fault a client would see.
+pub fn model_fault(e: ModelError) -> Fault {
+    match e {
+        ModelError::Admission(a) => Fault::insufficient_resources(a.reason),
+        ModelError::InvalidSpec(s) => Fault::invalid_argument(&s),
+        // The model refuses vCPU and memory changes of a running VM (no hot-add), as
+        // vSphere does with InvalidPowerState.
+        ModelError::InvalidPowerState { .. } => Fault::invalid_power_state(None, "poweredOn"),
+        other => Fault::invalid_state(other.to_string()),
+    }
+}
+
+impl Emulator {
+    /// The datacenter containing `r`.
+    pub fn datacenter_of(&self, r: &MoRef) -> Option<MoRef> {
+        let mut cur = Some(r.clone());
+        for _ in 0..64 {
+            let c = cur?;
+            if c.ty == "Datacenter" {
+                return Some(c);
+            }
+            cur = self.inv.lookup(&c).and_then(|o| o.parent().cloned());
+        }
+        None
+    }
+
+    fn named(&self, r: &MoRef) -> (MoRef, String) {
+        (
+            r.clone(),
+            self.inv
+                .lookup(r)
+                .map(|o| o.name().to_owned())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Event arguments for a VM (datacenter, compute resource, host, VM).
+    pub fn vm_event_args(&self, vm: &MoRef) -> EventArgs {
+        let host = self
+            .inv
+            .prop(vm, "runtime")
+            .and_then(|r| r.field("host"))
+            .and_then(Value::as_moref)
+            .cloned();
+        let cr = host
+            .as_ref()
+            .and_then(|h| self.inv.lookup(h))
+            .and_then(|o| o.parent().cloned());
+        EventArgs {
+            datacenter: self.datacenter_of(vm).map(|d| self.named(&d)),
+            compute_resource: cr.map(|c| self.named(&c)),
+            host: host.map(|h| self.named(&h)),
+            vm: Some(self.named(vm)),
+        }
+    }
+
+    fn post_vm_event(&mut self, ty: &'static str, user: &str, vm: &MoRef, verb: &str) {
+        let args = self.vm_event_args(vm);
+        let name = args.vm.as_ref().map(|(_, n)| n.clone()).unwrap_or_default();
+        let host = args
+            .host
+            .as_ref()
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default();
+        let msg = format!("{name} on {host} {verb}");
+        let extra = vec![("template", Value::Bool(false))];
+        self.events
+            .post(ty, self.clock.now_ms(), user, &args, msg, extra);
+    }
+
+    /// The compute resource owning a pool.
+    pub fn owner_of_pool(&self, pool: &MoRef) -> Option<MoRef> {
+        self.inv
+            .prop(pool, "owner")
+            .and_then(Value::as_moref)
+            .cloned()
+    }
+
+    fn pick_host(&self, pool: &MoRef) -> Result<MoRef, Fault> {
+        let owner = self
+            .owner_of_pool(pool)
+            .ok_or_else(|| Fault::invalid_argument("pool"))?;
+        let hosts = self.inv.refs(&owner, "host");
+        // Fewest VMs first, then inventory order: deterministic and spreads load like DRS's
+        // initial placement would for idle hosts.
+        hosts
+            .iter()
+            .min_by_key(|h| self.inv.refs(h, "vm").len())
+            .cloned()
+            .ok_or_else(|| Fault::invalid_state("the compute resource has no host"))
+    }
+
+    /// Creates a VM (powered off) and returns its reference.
+    pub fn create_vm(
+        &mut self,
+        user: &str,
+        spec: VmCreate,
+        place: VmPlacement,
+    ) -> Result<MoRef, Fault> {
+        if spec.name.is_empty() || spec.name.len() > 80 {
+            return Err(Fault::invalid_argument("name"));
+        }
+        if !(1..=768).contains(&spec.num_cpu) || !(4..=24 * 1024 * 1024).contains(&spec.memory_mb) {
+            return Err(Fault::invalid_argument(
+                if (1..=768).contains(&spec.num_cpu) {
+                    "memoryMB"
+                } else {
+                    "numCPUs"
+                },
+            ));
+        }
+        self.inv.get(&place.folder)?;
+        self.inv.get(&place.pool)?;
+        if let Some(existing) = self.inv.child_named(&place.folder, &spec.name) {
+            return Err(Fault::duplicate_name(&spec.name, &existing));
+        }
+        let host = match &place.host {
+            Some(h) => {
+                self.inv.get(h)?;
+                h.clone()
+            }
+            None => self.pick_host(&place.pool)?,
+        };
+        let pool_id = *self
+            .ids
+            .pools
+            .get(&place.pool.value)
+            .ok_or_else(|| Fault::invalid_argument("pool"))?;
+        let host_id = *self
+            .ids
+            .hosts
+            .get(&host.value)
+            .ok_or_else(|| Fault::invalid_argument("host"))?;
+        let datastore = self
+            .inv
+            .refs(&host, "datastore")
+            .into_iter()
+            .next()
+            .ok_or_else(|| Fault::invalid_state("the host has no datastore"))?;
+        let ds_name = self.inv.get(&datastore)?.name().to_owned();
+        let vmx_path = match spec.vmx_path.as_deref().map(str::trim) {
+            Some(p) if p.ends_with(".vmx") => p.to_owned(),
+            Some(p) if p.starts_with('[') && p.ends_with(']') => {
+                format!("{p} {0}/{0}.vmx", spec.name)
+            }
+            _ => format!("[{ds_name}] {0}/{0}.vmx", spec.name),
+        };
+        let vm_dir = match vmx_path.rfind('/') {
+            Some(i) => vmx_path[..=i].to_owned(),
+            None => format!("[{ds_name}] {}/", spec.name),
+        };
+        let networks: Vec<MoRef> = self.inv.refs(&host, "network");
+        let cpu_a = allocation_from(spec.cpu_allocation.as_ref(), false);
+        let mem_a = allocation_from(spec.memory_allocation.as_ref(), false);
+        let devices = match spec.devices {
+            Some(d) => d,
+            None => {
+                let net = networks
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| Fault::invalid_state("the host has no network"))?;
+                let net_name = self.inv.get(&net)?.name().to_owned();
+                let mac = self.idgen.mac();
+                default_devices(&vm_dir, &datastore, &net, &net_name, &mac)
+            }
+        };
+        let vm_networks: Vec<MoRef> = devices
+            .iter()
+            .filter_map(|d| {
+                d.field("backing")
+                    .and_then(|b| b.field("network"))
+                    .and_then(Value::as_moref)
+                    .cloned()
+            })
+            .collect();
+        let d = VmDescription {
+            name: spec.name.clone(),
+            num_cpu: spec.num_cpu,
+            memory_mb: spec.memory_mb,
+            guest_id: spec.guest_id.unwrap_or_else(|| "otherGuest".into()),
+            vmx_path,
+            uuid: self.idgen.uuid(),
+            instance_uuid: self.idgen.uuid(),
+            devices,
+            extra_config: spec.extra_config,
+            cpu_allocation: allocation_value(
+                &cpu_a,
+                true,
+                false,
+                spec.num_cpu as u32,
+                spec.memory_mb as u64,
+            ),
+            memory_allocation: allocation_value(
+                &mem_a,
+                false,
+                false,
+                spec.num_cpu as u32,
+                spec.memory_mb as u64,
+            ),
+            annotation: spec.annotation,
+            created_ms: self.clock.now_ms(),
+        };
+        let model_spec = VmSpec {
+            name: d.name.clone(),
+            vcpus: spec.num_cpu as u32,
+            memory_mb: spec.memory_mb as u64,
+            cpu: cpu_a,
+            memory: mem_a,
+        };
+        let vm_id = self
+            .world
+            .add_vm(pool_id, host_id, model_spec)
+            .map_err(model_fault)?;
+        let value = match self.flavor {
+            crate::config::Flavor::VirtualCenter => self.inv.alloc("vm-"),
+            crate::config::Flavor::HostAgent => self.inv.alloc(""),
+        };
+        let vm = MoRef::new("VirtualMachine", value);
+        let obj = virtual_machine(
+            vm.clone(),
+            &d,
+            &place.folder,
+            &place.pool,
+            &host,
+            &datastore,
+            &vm_networks,
+        );
+        self.inv.insert(obj);
+        self.ids.vms.insert(vm.value.clone(), vm_id);
+        self.inv.push_ref(&place.folder, "childEntity", &vm)?;
+        self.inv.push_ref(&place.pool, "vm", &vm)?;
+        self.inv.push_ref(&host, "vm", &vm)?;
+        self.inv.push_ref(&datastore, "vm", &vm)?;
+        for n in &vm_networks {
+            if self.inv.contains(n) {
+                self.inv.push_ref(n, "vm", &vm)?;
+            }
+        }
+        self.post_vm_event("VmCreatedEvent", user, &vm, "created");
+        Ok(vm)
+    }
+
+    /// The power state of a VM.
+    pub fn power_state(&self, vm: &MoRef) -> Result<String, Fault> {
+        let rt = self
+            .inv
+            .get(vm)?
+            .get("runtime")
+            .cloned()
+            .unwrap_or(Value::Bool(false));
+        Ok(rt
+            .field("powerState")
+            .and_then(Value::as_str)
+            .unwrap_or("poweredOff")
+            .to_owned())
+    }
+
+    fn set_runtime(&mut self, vm: &MoRef, f: impl FnOnce(&mut DataObject)) -> Result<(), Fault> {
+        self.inv.update(vm, |o| {
+            if let Some(rt) = o.props.get_mut("runtime").and_then(Value::as_data_mut) {
+                f(rt);
+            }
+            let runtime = o.props.get("runtime").cloned();
+            if let (Some(rt), Some(summary)) = (
+                runtime,
+                o.props.get_mut("summary").and_then(Value::as_data_mut),
+            ) {
+                summary.set("runtime", rt);
+            }
+        })
+    }
+
+    fn set_power(&mut self, vm: &MoRef, state: &str) -> Result<(), Fault> {
+        let now = self.clock.now_ms();
+        let on = state == "poweredOn";
+        self.set_runtime(vm, |rt| {
+            rt.set(
+                "powerState",
+                Value::enumv("VirtualMachinePowerState", state.to_owned()),
+            );
+            if on {
+                rt.set("bootTime", Value::DateTime(now));
+            } else {
+                rt.remove("bootTime");
+            }
+            if state == "suspended" {
+                rt.set("suspendTime", Value::DateTime(now));
+            }
+        })?;
+        if !on {
+            self.inv.update(vm, |o| {
+                if let Some(s) = o.props.get_mut("summary").and_then(Value::as_data_mut) {
+                    s.set("quickStats", vm_quick_stats_idle());
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    fn model_vm(&self, vm: &MoRef) -> Result<scheduler_model::VmId, Fault> {
+        self.ids
+            .vms
+            .get(&vm.value)
+            .copied()
+            .ok_or_else(|| Fault::not_found(vm))
+    }
+
+    /// Powers a VM on: admission control in the model, then the guest agent starts.
+    pub fn power_on_vm(&mut self, user: &str, vm: &MoRef) -> Result<(), Fault> {
+        let state = self.power_state(vm)?;
+        if state == "poweredOn" {
+            return Err(Fault::invalid_power_state(Some("poweredOn"), &state));
+        }
+        let id = self.model_vm(vm)?;
+        self.world.power_on(id).map_err(model_fault)?;
+        self.set_power(vm, "poweredOn")?;
+        self.post_vm_event("VmPoweredOnEvent", user, vm, "is powered on");
+        self.start_guest(vm)?;
+        Ok(())
+    }
+
+    /// Powers a VM off.
+    pub fn power_off_vm(&mut self, user: &str, vm: &MoRef) -> Result<(), Fault> {
+        let state = self.power_state(vm)?;
+        if state == "poweredOff" {
+            return Err(Fault::invalid_power_state(Some("poweredOff"), &state));
+        }
+        self.stop(vm, "poweredOff")?;
+        self.post_vm_event("VmPoweredOffEvent", user, vm, "is powered off");
+        Ok(())
+    }
+
+    fn stop(&mut self, vm: &MoRef, to_state: &str) -> Result<(), Fault> {
+        let id = self.model_vm(vm)?;
+        if self.power_state(vm)? == "poweredOn" {
+            self.world.power_off(id).map_err(model_fault)?;
+            self.stop_guest(vm)?;
+        }
+        self.set_power(vm, to_state)
+    }
+
+    /// Suspends a powered-on VM.
+    pub fn suspend_vm(&mut self, user: &str, vm: &MoRef) -> Result<(), Fault> {
+        let state = self.power_state(vm)?;
+        if state != "poweredOn" {
+            return Err(Fault::invalid_power_state(Some("suspended"), &state));
+        }
+        self.stop(vm, "suspended")?;
+        self.post_vm_event("VmSuspendedEvent", user, vm, "is suspended");
+        Ok(())
+    }
+
+    /// Resets a powered-on VM: the guest restarts.
+    pub fn reset_vm(&mut self, user: &str, vm: &MoRef) -> Result<(), Fault> {
+        let state = self.power_state(vm)?;
+        if state != "poweredOn" {
+            return Err(Fault::invalid_power_state(Some("poweredOn"), &state));
+        }
+        self.post_vm_event("VmResettingEvent", user, vm, "is reset");
+        self.stop(vm, "poweredOff")?;
+        self.power_on_vm(user, vm)
+    }
+
+    /// `ShutdownGuest`: needs VMware Tools running in the guest; the guest powers off.
+    pub fn shutdown_guest(&mut self, user: &str, vm: &MoRef) -> Result<(), Fault> {
+        let state = self.power_state(vm)?;
+        if state != "poweredOn" {
+            return Err(Fault::invalid_power_state(None, &state));
+        }
+        let tools = self
+            .inv
+            .prop(vm, "guest")
+            .and_then(|g| g.field("toolsRunningStatus"))
+            .and_then(Value::as_str)
+            == Some("guestToolsRunning");
+        if !tools {
+            return Err(Fault::new(
+                "ToolsUnavailable",
+                "Cannot complete operation because VMware Tools is not running in this virtual machine.",
+            ));
+        }
+        self.stop(vm, "poweredOff")?;
+        self.post_vm_event("VmGuestShutdownEvent", user, vm, "guest OS shut down");
+        Ok(())
+    }
+
+    /// Destroys a powered-off VM and everything that refers to it.
+    pub fn destroy_vm(&mut self, user: &str, vm: &MoRef) -> Result<(), Fault> {
+        let state = self.power_state(vm)?;
+        if state == "poweredOn" {
+            return Err(Fault::invalid_power_state(Some("poweredOff"), &state));
+        }
+        self.check_enabled(vm, "Destroy_Task")?;
+        self.post_vm_event("VmRemovedEvent", user, vm, "removed");
+        self.unlink_vm(vm)
+    }
+
+    /// Removes a VM from the inventory without deleting its files.
+    pub fn unregister_vm(&mut self, user: &str, vm: &MoRef) -> Result<(), Fault> {
+        let state = self.power_state(vm)?;
+        if state == "poweredOn" {
+            return Err(Fault::invalid_power_state(Some("poweredOff"), &state));
+        }
+        self.post_vm_event("VmRemovedEvent", user, vm, "unregistered");
+        self.unlink_vm(vm)
+    }
+
+    fn unlink_vm(&mut self, vm: &MoRef) -> Result<(), Fault> {
+        let obj = self.inv.get(vm)?.clone();
+        let id = self.model_vm(vm)?;
+        self.world.remove_vm(id).map_err(model_fault)?;
+        self.ids.vms.remove(&vm.value);
+        if let Some(p) = obj.parent() {
+            let _ = self.inv.pull_ref(p, "childEntity", vm);
+        }
+        for (holder_prop, list) in [
+            ("resourcePool", "vm"),
+            ("datastore", "vm"),
+            ("network", "vm"),
+        ] {
+            let holders: Vec<MoRef> = match obj.get(holder_prop) {
+                Some(Value::MoRef(m)) => vec![m.clone()],
+                Some(v) => v
+                    .items()
+                    .iter()
+                    .filter_map(Value::as_moref)
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            };
+            for h in holders {
+                let _ = self.inv.pull_ref(&h, list, vm);
+            }
+        }
+        if let Some(h) = obj
+            .get("runtime")
+            .and_then(|r| r.field("host"))
+            .and_then(Value::as_moref)
+        {
+            let _ = self.inv.pull_ref(h, "vm", vm);
+        }
+        self.perf.forget(vm);
+        self.disabled_methods.remove(&vm.value);
+        self.inv.remove(vm);
+        Ok(())
+    }
+
+    /// Fails with `MethodDisabled` when `method` was disabled on `entity`.
+    pub fn check_enabled(&self, entity: &MoRef, method: &str) -> Result<(), Fault> {
+        match self
+            .disabled_methods
+            .get(&entity.value)
+            .and_then(|l| l.iter().find(|(m, _)| m == method))
+        {
+            Some((_, source)) => Err(Fault::method_disabled(source)),
+            None => Ok(()),
+        }
+    }
+
+    /// Renames an entity (DuplicateName when a sibling has the name).
+    pub fn rename(&mut self, entity: &MoRef, new_name: &str) -> Result<(), Fault> {
+        if new_name.is_empty() || new_name.len() > 80 {
+            return Err(Fault::invalid_argument("newName"));
+        }
+        let parent = self.inv.get(entity)?.parent().cloned();
+        if let Some(p) = &parent {
+            if let Some(other) = self.inv.child_named(p, new_name) {
+                if other != *entity {
+                    return Err(Fault::duplicate_name(new_name, &other));
+                }
+            }
+        }
+        let is_vm = entity.ty == "VirtualMachine";
+        self.inv.update(entity, |o| {
+            o.props.insert("name".into(), Value::str(new_name));
+            if is_vm {
+                for holder in ["config", "summary"] {
+                    if let Some(d) = o.props.get_mut(holder).and_then(Value::as_data_mut) {
+                        if holder == "config" {
+                            d.set("name", Value::str(new_name));
+                        } else if let Some(c) = d.get_mut("config").and_then(Value::as_data_mut) {
+                            c.set("name", Value::str(new_name));
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// Applies a guest event to a running VM's agent.
+    pub(crate) fn notify_guest(&mut self, vm: &MoRef, event: GuestEvent) -> Result<(), Fault> {
+        self.run_agent(vm, event)
+    }
+}

@@ -1,0 +1,320 @@
+//! The inventory: managed objects and their properties, as plain state.
+//!
+//! Every object is a [`ManagedObject`]: a MoRef plus a map from top-level property name to
+//! vmodl [`Value`]. The PropertyCollector reads any path straight from these trees, so a
+//! property exists for every client as soon as a method stores it. Each change bumps a global
+//! version and stamps the object, which is how `WaitForUpdates` finds what changed. This
+//! module knows no XML and no HTTP.
+
+mod entities;
+mod spec;
+
+pub use entities::*;
+pub use spec::{
+    ClusterSpec, HostSpec, InventorySpec, PoolSpec, SharesSpec, SpecError, SpecHostExpand, VmSpec,
+    expand_names, expand_vm_names,
+};
+
+use crate::vmodl::{Fault, MoRef, Value};
+use std::collections::BTreeMap;
+
+/// A managed object: its reference and its top-level properties.
+#[derive(Clone, Debug)]
+pub struct ManagedObject {
+    /// Its reference.
+    pub moref: MoRef,
+    /// Top-level properties by name, absent when unset.
+    pub props: BTreeMap<String, Value>,
+    /// The inventory version at which this object last changed.
+    pub changed_at: u64,
+}
+
+impl ManagedObject {
+    /// An object with no properties yet.
+    pub fn new(moref: MoRef) -> ManagedObject {
+        ManagedObject {
+            moref,
+            props: BTreeMap::new(),
+            changed_at: 0,
+        }
+    }
+
+    /// Builder-style property setter.
+    pub fn with(mut self, name: &str, v: Value) -> ManagedObject {
+        self.props.insert(name.to_owned(), v);
+        self
+    }
+
+    /// A property.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.props.get(name)
+    }
+
+    /// The `name` property as text.
+    pub fn name(&self) -> &str {
+        self.get("name").and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// The `parent` property.
+    pub fn parent(&self) -> Option<&MoRef> {
+        self.get("parent").and_then(Value::as_moref)
+    }
+}
+
+/// All managed objects, with the change version the property collector watches.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    objects: BTreeMap<String, ManagedObject>,
+    next_id: u64,
+    version: u64,
+    /// Objects removed, with the version of their removal (pruned by the collector).
+    removed: Vec<(u64, MoRef)>,
+}
+
+/// How many removals are remembered for filters that have not caught up yet.
+const REMOVED_MEMORY: usize = 4096;
+
+impl Inventory {
+    /// An empty inventory whose first allocated id is `first_id`.
+    pub fn new(first_id: u64) -> Inventory {
+        Inventory {
+            next_id: first_id,
+            ..Inventory::default()
+        }
+    }
+
+    /// The current change version.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// A fresh reference value: `prefix` followed by the next counter value (`vm-42`).
+    pub fn alloc(&mut self, prefix: &str) -> String {
+        let id = self.next_id;
+        self.next_id += 1;
+        format!("{prefix}{id}")
+    }
+
+    /// Inserts (or replaces) an object.
+    pub fn insert(&mut self, mut obj: ManagedObject) {
+        self.version += 1;
+        obj.changed_at = self.version;
+        self.objects.insert(obj.moref.value.clone(), obj);
+    }
+
+    /// Removes an object.
+    pub fn remove(&mut self, r: &MoRef) -> Option<ManagedObject> {
+        let obj = self.objects.remove(&r.value)?;
+        self.version += 1;
+        self.removed.push((self.version, obj.moref.clone()));
+        if self.removed.len() > REMOVED_MEMORY {
+            self.removed.drain(..self.removed.len() - REMOVED_MEMORY);
+        }
+        Some(obj)
+    }
+
+    /// Objects removed after `version`.
+    pub fn removed_since(&self, version: u64) -> impl Iterator<Item = &MoRef> {
+        self.removed
+            .iter()
+            .filter(move |(v, _)| *v > version)
+            .map(|(_, r)| r)
+    }
+
+    /// Whether `r` names an existing object of its type (or a subtype).
+    pub fn contains(&self, r: &MoRef) -> bool {
+        self.lookup(r).is_some()
+    }
+
+    /// The object `r` names, if any.
+    pub fn lookup(&self, r: &MoRef) -> Option<&ManagedObject> {
+        self.objects
+            .get(&r.value)
+            .filter(|o| o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty))
+    }
+
+    /// The object `r` names, or `ManagedObjectNotFound`.
+    pub fn get(&self, r: &MoRef) -> Result<&ManagedObject, Fault> {
+        self.lookup(r).ok_or_else(|| Fault::not_found(r))
+    }
+
+    /// A property of `r`.
+    pub fn prop(&self, r: &MoRef, name: &str) -> Option<&Value> {
+        self.lookup(r).and_then(|o| o.get(name))
+    }
+
+    /// Changes an object through `f`, stamping it as changed.
+    pub fn update<T>(
+        &mut self,
+        r: &MoRef,
+        f: impl FnOnce(&mut ManagedObject) -> T,
+    ) -> Result<T, Fault> {
+        let ty_ok = self
+            .objects
+            .get(&r.value)
+            .is_some_and(|o| o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty));
+        if !ty_ok {
+            return Err(Fault::not_found(r));
+        }
+        self.version += 1;
+        let version = self.version;
+        let obj = self
+            .objects
+            .get_mut(&r.value)
+            .ok_or_else(|| Fault::not_found(r))?;
+        obj.changed_at = version;
+        Ok(f(obj))
+    }
+
+    /// Sets one top-level property.
+    pub fn set(&mut self, r: &MoRef, name: &str, v: Value) -> Result<(), Fault> {
+        self.update(r, |o| {
+            o.props.insert(name.to_owned(), v);
+        })
+    }
+
+    /// Appends a MoRef to an array property, creating the array when absent.
+    pub fn push_ref(&mut self, r: &MoRef, name: &str, item: &MoRef) -> Result<(), Fault> {
+        self.update(r, |o| {
+            let slot = o
+                .props
+                .entry(name.to_owned())
+                .or_insert_with(|| Value::morefs([]));
+            if let Some(items) = slot.items_mut() {
+                if !items.iter().any(|v| v.as_moref() == Some(item)) {
+                    items.push(Value::moref(item));
+                }
+            }
+        })
+    }
+
+    /// Removes a MoRef from an array property.
+    pub fn pull_ref(&mut self, r: &MoRef, name: &str, item: &MoRef) -> Result<(), Fault> {
+        self.update(r, |o| {
+            if let Some(items) = o.props.get_mut(name).and_then(Value::items_mut) {
+                items.retain(|v| v.as_moref() != Some(item));
+            }
+        })
+    }
+
+    /// The MoRefs of an array property (empty when unset).
+    pub fn refs(&self, r: &MoRef, name: &str) -> Vec<MoRef> {
+        self.prop(r, name)
+            .map(|v| {
+                v.items()
+                    .iter()
+                    .filter_map(Value::as_moref)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// All objects in reference order.
+    pub fn iter(&self) -> impl Iterator<Item = &ManagedObject> {
+        self.objects.values()
+    }
+
+    /// Number of objects.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether the inventory is empty.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// The child of container `parent` (via its `childEntity`, `vm`, `host` or
+    /// `resourcePool` lists) named `name`.
+    pub fn child_named(&self, parent: &MoRef, name: &str) -> Option<MoRef> {
+        children(self, parent)
+            .into_iter()
+            .find(|c| self.lookup(c).is_some_and(|o| o.name() == name))
+    }
+
+    /// The inventory path of an entity (`/DC0/vm/DC0_H0_VM0`), root folder excluded.
+    pub fn path_of(&self, r: &MoRef) -> String {
+        let mut parts = Vec::new();
+        let mut cur = self.lookup(r);
+        // Inventory depth is small; the bound guards against a parent cycle.
+        for _ in 0..64 {
+            let Some(o) = cur else { break };
+            match o.parent() {
+                Some(p) => {
+                    parts.push(o.name().to_owned());
+                    cur = self.lookup(p);
+                }
+                None => break,
+            }
+        }
+        parts.reverse();
+        format!("/{}", parts.join("/"))
+    }
+}
+
+/// The inventory children of an entity, in the order the API lists them: folders'
+/// `childEntity`; a datacenter's four folders; a compute resource's hosts and root pool; a
+/// pool's child pools and VMs.
+pub fn children(inv: &Inventory, r: &MoRef) -> Vec<MoRef> {
+    let Some(o) = inv.lookup(r) else {
+        return Vec::new();
+    };
+    let refs = |name: &str| inv.refs(r, name);
+    let one = |name: &str| o.get(name).and_then(Value::as_moref).cloned();
+    match o.moref.ty.as_ref() {
+        "Folder" | "StoragePod" => refs("childEntity"),
+        "Datacenter" => ["vmFolder", "hostFolder", "datastoreFolder", "networkFolder"]
+            .iter()
+            .filter_map(|n| one(n))
+            .collect(),
+        "ComputeResource" | "ClusterComputeResource" => {
+            let mut v = refs("host");
+            v.extend(one("resourcePool"));
+            v
+        }
+        "ResourcePool" | "VirtualApp" => {
+            let mut v = refs("resourcePool");
+            v.extend(refs("vm"));
+            v
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_advance_on_every_change() {
+        let mut inv = Inventory::new(1);
+        let r = MoRef::new("Folder", inv.alloc("group-d"));
+        assert_eq!(r.value, "group-d1");
+        inv.insert(ManagedObject::new(r.clone()).with("name", "Datacenters".into()));
+        let v1 = inv.version();
+        inv.set(&r, "name", "x".into()).unwrap();
+        assert!(inv.version() > v1);
+        assert_eq!(inv.get(&r).unwrap().name(), "x");
+        let wrong_type = MoRef::new("VirtualMachine", "group-d1");
+        assert_eq!(
+            inv.get(&wrong_type).unwrap_err().ty,
+            "ManagedObjectNotFound"
+        );
+        inv.remove(&r);
+        assert_eq!(inv.removed_since(v1).count(), 1);
+    }
+
+    #[test]
+    fn ref_arrays_do_not_duplicate() {
+        let mut inv = Inventory::new(1);
+        let f = MoRef::new("Folder", "f");
+        let c = MoRef::new("VirtualMachine", "vm-1");
+        inv.insert(ManagedObject::new(f.clone()));
+        inv.push_ref(&f, "childEntity", &c).unwrap();
+        inv.push_ref(&f, "childEntity", &c).unwrap();
+        assert_eq!(inv.refs(&f, "childEntity"), vec![c.clone()]);
+        inv.pull_ref(&f, "childEntity", &c).unwrap();
+        assert!(inv.refs(&f, "childEntity").is_empty());
+    }
+}

@@ -1,0 +1,924 @@
+//! Datastore files: HostDatastoreBrowser.SearchDatastore(SubFolders)_Task and
+//! FileManager.MakeDirectory / DeleteDatastoreFile_Task, plus the datastore-path helpers the
+//! `/folder` HTTP handler shares.
+//!
+//! The emulated datastores hold no real file system. What a datastore contains is the union
+//! of two sources, computed per call so the two can never disagree:
+//! - `Emulator::files`, keyed `"[ds] dir/file"` (file contents uploaded over `/folder`) and
+//!   `"[ds] dir/"` (directories made with MakeDirectory);
+//! - the files of registered VMs: the `.vmx` named by `config.files.vmPathName` and the
+//!   disks their devices are backed by, so every VM has its folder as on a real datastore.
+//!
+//! Directories also exist implicitly above every file, as folders do on VMFS.
+
+use super::{Args, CallContext, run_task};
+use crate::config::Flavor;
+use crate::emulator::Emulator;
+use crate::soap::{Call, Element};
+use crate::vmodl::{DataObject, Fault, MoRef, Value};
+use std::collections::BTreeMap;
+
+/// Longest datastore path accepted (`[ds] a/b/c`); far beyond what VMFS allows, and a bound
+/// on what a request can make the emulator store.
+pub const MAX_DATASTORE_PATH: usize = 2048;
+
+/// Most `matchPattern` entries in one search spec.
+const MAX_PATTERNS: usize = 64;
+
+/// Longest single `matchPattern`.
+const MAX_PATTERN_LEN: usize = 1024;
+
+/// Normalises the path part of a datastore path: no empty or `.` segments, `..` resolved
+/// lexically (never above the datastore root), no leading or trailing `/`.
+fn normalize_path(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    out.join("/")
+}
+
+/// Splits `"[ds] a/b"` into `("ds", "a/b")` with the path normalised; `"[ds]"` names the
+/// datastore root (`("ds", "")`). `None` when it is not a datastore path, or when it uses
+/// `..` (vSphere datastore paths never need to climb, and refusing keeps every key inside
+/// its datastore).
+pub fn parse_datastore_path(s: &str) -> Option<(String, String)> {
+    let s = s.trim();
+    if s.len() > MAX_DATASTORE_PATH {
+        return None;
+    }
+    let (ds, path) = s.strip_prefix('[')?.split_once(']')?;
+    if ds.is_empty() || path.split('/').any(|seg| seg == "..") {
+        return None;
+    }
+    Some((ds.to_owned(), normalize_path(path.trim_start())))
+}
+
+/// The `Emulator::files` key of a file: `"[ds] a/b"` (directories add a trailing `/`). The
+/// path is normalised, so `a//b`, `/a/b` and `a/./b` name the same file.
+pub fn datastore_key(ds_name: &str, path: &str) -> String {
+    format!("[{ds_name}] {}", normalize_path(path))
+}
+
+/// The key of a directory.
+fn dir_key(ds_name: &str, path: &str) -> String {
+    format!("{}/", datastore_key(ds_name, path))
+}
+
+/// The datastore path of `rel` on `ds` as clients write it.
+fn display_path(ds: &str, rel: &str) -> String {
+    if rel.is_empty() {
+        format!("[{ds}]")
+    } else {
+        format!("[{ds}] {rel}")
+    }
+}
+
+/// One entry of a datastore.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Node {
+    dir: bool,
+    size: i64,
+    modified_ms: Option<i64>,
+}
+
+impl Node {
+    const DIR: Node = Node {
+        dir: true,
+        size: 0,
+        modified_ms: None,
+    };
+}
+
+/// The contents of one datastore, by normalised relative path (the root, `""`, is implicit).
+#[derive(Debug, Default)]
+struct Tree {
+    nodes: BTreeMap<String, Node>,
+}
+
+impl Tree {
+    /// Everything on datastore `ds`: stored files and directories, and registered VMs'
+    /// files.
+    fn of(emu: &Emulator, ds: &str) -> Tree {
+        let mut t = Tree::default();
+        let prefix = format!("[{ds}] ");
+        for (k, bytes) in emu
+            .files
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+        {
+            let rel = &k[prefix.len()..];
+            match rel.strip_suffix('/') {
+                Some(dir) => t.add(dir, Node::DIR),
+                None => t.add(
+                    rel,
+                    Node {
+                        dir: false,
+                        size: bytes.len() as i64,
+                        modified_ms: None,
+                    },
+                ),
+            }
+        }
+        for o in emu.inv.iter().filter(|o| o.moref.ty == "VirtualMachine") {
+            let config = o.get("config");
+            let modified = config
+                .and_then(|c| c.field("modified"))
+                .and_then(|m| match m {
+                    Value::DateTime(ms) => Some(*ms),
+                    _ => None,
+                });
+            let vmx = config
+                .and_then(|c| c.field("files"))
+                .and_then(|f| f.field("vmPathName"));
+            let disks = config
+                .and_then(|c| c.field("hardware"))
+                .and_then(|h| h.field("device"))
+                .map(|d| d.items())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|dev| dev.field("backing").and_then(|b| b.field("fileName")));
+            for path in vmx.into_iter().chain(disks).filter_map(Value::as_str) {
+                if let Some((d, rel)) = parse_datastore_path(path)
+                    && d == ds
+                    && !rel.is_empty()
+                    && !t.nodes.contains_key(&rel)
+                {
+                    t.add(
+                        &rel,
+                        Node {
+                            dir: false,
+                            size: 0,
+                            modified_ms: modified,
+                        },
+                    );
+                }
+            }
+        }
+        t
+    }
+
+    /// Adds an entry and, implicitly, the directories above it (an existing entry wins).
+    fn add(&mut self, rel: &str, node: Node) {
+        if rel.is_empty() {
+            return;
+        }
+        let mut end = 0;
+        while let Some(i) = rel[end..].find('/') {
+            let parent = &rel[..end + i];
+            self.nodes.entry(parent.to_owned()).or_insert(Node::DIR);
+            end += i + 1;
+        }
+        self.nodes.entry(rel.to_owned()).or_insert(node);
+    }
+
+    /// The entry at `rel` (the root is a directory).
+    fn get(&self, rel: &str) -> Option<Node> {
+        if rel.is_empty() {
+            Some(Node::DIR)
+        } else {
+            self.nodes.get(rel).copied()
+        }
+    }
+
+    /// The direct children of directory `dir`, by name, in name order.
+    fn children<'a>(&'a self, dir: &str) -> Vec<(&'a str, Node)> {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        self.nodes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter_map(|(k, n)| {
+                let name = &k[prefix.len()..];
+                (!name.is_empty() && !name.contains('/')).then_some((name, *n))
+            })
+            .collect()
+    }
+}
+
+/// `HostDatastoreBrowserSearchSpec.details` (`FileQueryFlags`).
+#[derive(Clone, Copy, Debug, Default)]
+struct Details {
+    file_type: bool,
+    file_size: bool,
+    modification: bool,
+    file_owner: bool,
+}
+
+/// The parts of a `HostDatastoreBrowserSearchSpec` the search honours.
+#[derive(Clone, Debug, Default)]
+struct SearchSpec {
+    /// `query[]` by WSDL type (`FolderFileQuery`, `VmDiskFileQuery`, …).
+    queries: Vec<String>,
+    details: Details,
+    case_insensitive: bool,
+    patterns: Vec<Vec<Tok>>,
+    folders_first: bool,
+}
+
+/// A boolean child of a spec element (absent = false).
+fn flag(el: &Element, name: &str, what: &str) -> Result<bool, Fault> {
+    match el.child_text(name) {
+        None | Some("false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(_) => Err(Fault::invalid_argument(&format!("{what}.{name}"))),
+    }
+}
+
+impl SearchSpec {
+    /// Reads the optional `searchSpec` parameter.
+    fn parse(el: Option<&Element>) -> Result<SearchSpec, Fault> {
+        let Some(el) = el else {
+            return Ok(SearchSpec::default());
+        };
+        let case_insensitive = flag(el, "searchCaseInsensitive", "searchSpec")?;
+        let details = match el.child("details") {
+            Some(d) => Details {
+                file_type: flag(d, "fileType", "searchSpec.details")?,
+                file_size: flag(d, "fileSize", "searchSpec.details")?,
+                modification: flag(d, "modification", "searchSpec.details")?,
+                file_owner: flag(d, "fileOwner", "searchSpec.details")?,
+            },
+            None => Details::default(),
+        };
+        let texts: Vec<&str> = el.child_texts("matchPattern").collect();
+        if texts.len() > MAX_PATTERNS || texts.iter().any(|p| p.len() > MAX_PATTERN_LEN) {
+            return Err(Fault::invalid_argument("searchSpec.matchPattern"));
+        }
+        let patterns = texts
+            .iter()
+            .map(|p| {
+                if case_insensitive {
+                    compile(&p.to_lowercase())
+                } else {
+                    compile(p)
+                }
+            })
+            .collect();
+        let queries = el
+            .children_named("query")
+            .take(MAX_PATTERNS)
+            .map(|q| q.xsi_type.clone().unwrap_or_else(|| "FileQuery".to_owned()))
+            .collect();
+        Ok(SearchSpec {
+            queries,
+            details,
+            case_insensitive,
+            patterns,
+            folders_first: flag(el, "sortFoldersFirst", "searchSpec")?,
+        })
+    }
+
+    /// Whether an entry is in the results.
+    fn wants(&self, name: &str, node: &Node) -> bool {
+        if !query_matches(&self.queries, name, node.dir) {
+            return false;
+        }
+        if self.patterns.is_empty() {
+            return true;
+        }
+        let name: Vec<char> = if self.case_insensitive {
+            name.to_lowercase().chars().collect()
+        } else {
+            name.chars().collect()
+        };
+        self.patterns.iter().any(|p| glob(p, &name))
+    }
+}
+
+/// The lower-case extension of a file name.
+fn extension(name: &str) -> String {
+    name.rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Whether an entry satisfies one of the `FileQuery` subtypes (no query: everything), with
+/// the file kinds ESXi assigns by extension.
+fn query_matches(queries: &[String], name: &str, dir: bool) -> bool {
+    if queries.is_empty() {
+        return true;
+    }
+    let ext = extension(name);
+    queries.iter().any(|q| match q.as_str() {
+        "FileQuery" => true,
+        "FolderFileQuery" => dir,
+        _ if dir => false,
+        "VmConfigFileQuery" => ext == "vmx",
+        "TemplateConfigFileQuery" => ext == "vmtx",
+        // A disk is its descriptor; ESXi hides the `-flat` extent from disk queries.
+        "VmDiskFileQuery" => ext == "vmdk" && !name.ends_with("-flat.vmdk"),
+        "VmSnapshotFileQuery" => ext == "vmsn",
+        "VmNvramFileQuery" => ext == "nvram",
+        "VmLogFileQuery" => ext == "log",
+        "FloppyImageFileQuery" => ext == "flp" || ext == "img",
+        "IsoImageFileQuery" => ext == "iso",
+        _ => false,
+    })
+}
+
+/// The `FileInfo` subtype for an entry when `details.fileType` asks for types.
+fn info_type(name: &str, dir: bool, typed: bool) -> &'static str {
+    if dir {
+        return "FolderFileInfo";
+    }
+    if !typed {
+        return "FileInfo";
+    }
+    match extension(name).as_str() {
+        "vmx" => "VmConfigFileInfo",
+        "vmtx" => "TemplateConfigFileInfo",
+        "vmdk" if !name.ends_with("-flat.vmdk") => "VmDiskFileInfo",
+        "vmsn" => "VmSnapshotFileInfo",
+        "nvram" => "VmNvramFileInfo",
+        "log" => "VmLogFileInfo",
+        "flp" | "img" => "FloppyImageFileInfo",
+        "iso" => "IsoImageFileInfo",
+        _ => "FileInfo",
+    }
+}
+
+/// A `FileInfo` with the fields `details` asks for (a file's contents are known only for
+/// uploaded files, and so is its size; the modification time only for VM files).
+fn file_info(name: &str, node: &Node, d: &Details) -> Value {
+    let mut info =
+        DataObject::new(info_type(name, node.dir, d.file_type)).with("path", Value::str(name));
+    if d.file_size {
+        info.set("fileSize", Value::Long(node.size));
+    }
+    if d.modification
+        && let Some(ms) = node.modified_ms
+    {
+        info.set("modification", Value::DateTime(ms));
+    }
+    if d.file_owner {
+        // ESXi creates datastore files as root.
+        info.set("owner", Value::str("root"));
+    }
+    info.into_value()
+}
+
+/// One `HostDatastoreBrowserSearchResults` for folder `dir`.
+fn folder_result(
+    ds: &MoRef,
+    folder_path: String,
+    tree: &Tree,
+    dir: &str,
+    spec: &SearchSpec,
+) -> Value {
+    let mut entries: Vec<(&str, Node)> = tree
+        .children(dir)
+        .into_iter()
+        .filter(|(name, node)| spec.wants(name, node))
+        .collect();
+    if spec.folders_first {
+        entries.sort_by_key(|(_, n)| !n.dir);
+    }
+    let files = entries
+        .iter()
+        .map(|(name, node)| file_info(name, node, &spec.details))
+        .collect();
+    DataObject::new("HostDatastoreBrowserSearchResults")
+        .with("datastore", Value::moref(ds))
+        .with("folderPath", Value::str(folder_path))
+        .with("file", Value::array("FileInfo", files))
+        .into_value()
+}
+
+/// `SearchDatastore_Task` / `SearchDatastoreSubFolders_Task(datastorePath, searchSpec?)` on
+/// a HostDatastoreBrowser. A malformed path or an unknown datastore is refused at once; a
+/// missing folder fails the task with `FileNotFound`, as ESXi reports it. The sub-folder
+/// search answers one result per folder, the searched folder first, then its sub-folders
+/// depth-first in name order.
+pub fn search_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+    args: &Args<'_>,
+    recursive: bool,
+) -> Result<Option<Value>, Fault> {
+    let path = args.text("datastorePath")?.to_owned();
+    let (ds_name, rel) =
+        parse_datastore_path(&path).ok_or_else(|| invalid_datastore_path(&path))?;
+    let spec = SearchSpec::parse(args.element("searchSpec"))?;
+    // The browser can search the datastores it lists (all of them for this emulator).
+    let ds = emu
+        .inv
+        .refs(&call.this, "datastore")
+        .into_iter()
+        .find(|d| emu.inv.lookup(d).is_some_and(|o| o.name() == ds_name))
+        .ok_or_else(|| invalid_datastore(&ds_name))?;
+    // The task is the datastore's, as vCenter shows searches against the datastore.
+    run_task(emu, ctx, call, &ds.clone(), move |emu| {
+        let tree = Tree::of(emu, &ds_name);
+        match tree.get(&rel) {
+            Some(n) if n.dir => {}
+            _ => return Err(Fault::file_not_found(&path)),
+        }
+        let root = folder_result(&ds, path.trim().to_owned(), &tree, &rel, &spec);
+        if !recursive {
+            return Ok(Some(root));
+        }
+        let mut results = vec![root];
+        // Depth-first, in name order: a stack of directories still to list.
+        let mut stack: Vec<String> = subdirs(&tree, &rel).into_iter().rev().collect();
+        while let Some(dir) = stack.pop() {
+            results.push(folder_result(
+                &ds,
+                display_path(&ds_name, &dir),
+                &tree,
+                &dir,
+                &spec,
+            ));
+            stack.extend(subdirs(&tree, &dir).into_iter().rev());
+        }
+        Ok(Some(Value::array(
+            "HostDatastoreBrowserSearchResults",
+            results,
+        )))
+    })
+}
+
+/// The relative paths of the sub-directories of `dir`, in name order.
+fn subdirs(tree: &Tree, dir: &str) -> Vec<String> {
+    tree.children(dir)
+        .into_iter()
+        .filter(|(_, n)| n.dir)
+        .map(|(name, _)| {
+            if dir.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{dir}/{name}")
+            }
+        })
+        .collect()
+}
+
+/// `InvalidDatastorePath`.
+fn invalid_datastore_path(path: &str) -> Fault {
+    Fault::new(
+        "InvalidDatastorePath",
+        format!("Invalid datastore path '{path}'."),
+    )
+    .with("datastorePath", Value::str(path))
+}
+
+/// `InvalidDatastore`: no datastore of that name where the call looks.
+fn invalid_datastore(name: &str) -> Fault {
+    Fault::new("InvalidDatastore", format!("Invalid datastore '{name}'."))
+        .with("name", Value::str(name))
+}
+
+/// A `FileFault` subtype naming `file`.
+fn file_fault(ty: &'static str, msg: String, file: &str) -> Fault {
+    Fault::new(ty, msg).with("file", Value::str(file))
+}
+
+/// The datastore named `ds_name` where a FileManager call looks: in `datacenter` when given.
+/// vCenter requires the datacenter (its datastore names are unique only per datacenter);
+/// ESXi has a single one.
+fn resolve_datastore(emu: &Emulator, dc: Option<&MoRef>, ds_name: &str) -> Result<MoRef, Fault> {
+    let candidates = match dc {
+        Some(dc) => {
+            emu.inv.get(dc)?;
+            if dc.ty != "Datacenter" {
+                return Err(Fault::invalid_argument("datacenter"));
+            }
+            emu.inv.refs(dc, "datastore")
+        }
+        None if emu.flavor == Flavor::HostAgent => emu
+            .inv
+            .iter()
+            .filter(|o| o.moref.ty == "Datastore")
+            .map(|o| o.moref.clone())
+            .collect(),
+        None => return Err(Fault::invalid_argument("datacenter")),
+    };
+    candidates
+        .into_iter()
+        .find(|d| emu.inv.lookup(d).is_some_and(|o| o.name() == ds_name))
+        .ok_or_else(|| invalid_datastore(ds_name))
+}
+
+/// `FileManager.MakeDirectory(name, datacenter?, createParentDirectories?)`:
+/// `FileAlreadyExists` when anything is at `name` (also with createParentDirectories, which
+/// is why govc's `mkdir -p` ignores that fault), `FileNotFound` when the parent is missing
+/// and parents are not to be created.
+pub fn make_directory(emu: &mut Emulator, args: &Args<'_>) -> Result<Option<Value>, Fault> {
+    let name = args.text("name")?;
+    let dc = args.opt_moref("datacenter");
+    let parents = args.opt_bool("createParentDirectories")?.unwrap_or(false);
+    let (ds_name, rel) = parse_datastore_path(name).ok_or_else(|| invalid_datastore_path(name))?;
+    resolve_datastore(emu, dc.as_ref(), &ds_name)?;
+    let tree = Tree::of(emu, &ds_name);
+    if tree.get(&rel).is_some() {
+        return Err(file_fault(
+            "FileAlreadyExists",
+            format!(
+                "Cannot complete the operation because the file or folder {name} already exists"
+            ),
+            name,
+        ));
+    }
+    // The directories to create: missing ancestors (top-down), then the target.
+    let mut create = Vec::new();
+    let mut end = 0;
+    while let Some(i) = rel[end..].find('/') {
+        let ancestor = &rel[..end + i];
+        match tree.get(ancestor) {
+            Some(n) if n.dir => {}
+            Some(_) => {
+                return Err(file_fault(
+                    "CannotCreateFile",
+                    format!("Cannot create directory {name}"),
+                    name,
+                ));
+            }
+            None if parents => create.push(ancestor.to_owned()),
+            None => return Err(Fault::file_not_found(&display_path(&ds_name, ancestor))),
+        }
+        end += i + 1;
+    }
+    create.push(rel.clone());
+    if emu.files.len() + create.len() > crate::server::MAX_FILES {
+        return Err(file_fault(
+            "CannotCreateFile",
+            format!("Cannot create directory {name}: the datastore file limit is reached"),
+            name,
+        ));
+    }
+    for dir in create {
+        emu.files.insert(dir_key(&ds_name, &dir), Vec::new());
+    }
+    Ok(None)
+}
+
+/// A powered-on VM with files at or below `rel` on `ds`: ESXi holds locks on them.
+fn running_vm_under(emu: &Emulator, ds: &str, rel: &str) -> bool {
+    emu.inv
+        .iter()
+        .filter(|o| o.moref.ty == "VirtualMachine")
+        .any(|o| {
+            let on = o
+                .get("runtime")
+                .and_then(|r| r.field("powerState"))
+                .and_then(Value::as_str)
+                == Some("poweredOn");
+            let path = o
+                .get("config")
+                .and_then(|c| c.field("files"))
+                .and_then(|f| f.field("vmPathName"))
+                .and_then(Value::as_str)
+                .and_then(parse_datastore_path);
+            on && path
+                .is_some_and(|(d, p)| d == ds && (p == rel || p.starts_with(&format!("{rel}/"))))
+        })
+}
+
+/// `FileManager.DeleteDatastoreFile_Task(name, datacenter?)`: removes a file or a whole
+/// directory tree. The path and datastore are checked at once; the task fails with
+/// `FileNotFound` when nothing is there, `FileLocked` under a running VM, and
+/// `CannotDeleteFile` for the datastore root. (The files of a registered VM come from its
+/// configuration, so they stay listed until the VM itself is destroyed.)
+pub fn delete_file_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    let name = args.text("name")?.to_owned();
+    let dc = args.opt_moref("datacenter");
+    let (ds_name, rel) =
+        parse_datastore_path(&name).ok_or_else(|| invalid_datastore_path(&name))?;
+    let ds = resolve_datastore(emu, dc.as_ref(), &ds_name)?;
+    // The task belongs to the datacenter the call names (to the datastore on ESXi), never to
+    // the FileManager, which is not an inventory entity.
+    let entity = dc.unwrap_or(ds);
+    run_task(emu, ctx, call, &entity, move |emu| {
+        let tree = Tree::of(emu, &ds_name);
+        let Some(node) = tree.get(&rel) else {
+            return Err(Fault::file_not_found(&name));
+        };
+        if rel.is_empty() {
+            return Err(file_fault(
+                "CannotDeleteFile",
+                format!("Cannot delete file {name}"),
+                &name,
+            ));
+        }
+        if running_vm_under(emu, &ds_name, &rel) {
+            return Err(file_fault(
+                "FileLocked",
+                format!("Unable to access file {name} since it is locked"),
+                &name,
+            ));
+        }
+        let file = datastore_key(&ds_name, &rel);
+        let dir = dir_key(&ds_name, &rel);
+        let mut gone: Vec<String> = vec![file];
+        if node.dir {
+            gone.extend(
+                emu.files
+                    .range(dir.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&dir))
+                    .map(|(k, _)| k.clone()),
+            );
+        }
+        for k in gone {
+            emu.files.remove(&k);
+        }
+        Ok(None)
+    })
+}
+
+/// One element of a compiled `matchPattern`.
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    /// `*`: any run of characters.
+    Star,
+    /// `?`: one character.
+    One,
+    /// A literal character.
+    Lit(char),
+    /// `[a-z]`, `[!x]`: one character in (or not in) a set of ranges.
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
+}
+
+/// Compiles a glob as ESXi's file search reads it: `*`, `?` and `[…]` classes (an
+/// unterminated `[` is a literal).
+fn compile(pattern: &str) -> Vec<Tok> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '*' => {
+                // Consecutive stars match the same as one.
+                if out.last() != Some(&Tok::Star) {
+                    out.push(Tok::Star);
+                }
+                i += 1;
+            }
+            '?' => {
+                out.push(Tok::One);
+                i += 1;
+            }
+            '[' => match class(&chars[i + 1..]) {
+                Some((tok, used)) => {
+                    out.push(tok);
+                    i += 1 + used;
+                }
+                None => {
+                    out.push(Tok::Lit('['));
+                    i += 1;
+                }
+            },
+            c => {
+                out.push(Tok::Lit(c));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Parses a class body after `[`; returns the token and the characters used (with `]`).
+fn class(chars: &[char]) -> Option<(Tok, usize)> {
+    let mut i = 0;
+    let negated = matches!(chars.first(), Some('!' | '^'));
+    if negated {
+        i += 1;
+    }
+    let mut ranges = Vec::new();
+    let start = i;
+    while i < chars.len() {
+        let c = chars[i];
+        // A `]` right after the opening is a member, as in POSIX globs.
+        if c == ']' && i > start {
+            return Some((Tok::Class { negated, ranges }, i + 1));
+        }
+        if i + 2 < chars.len() && chars[i + 1] == '-' && chars[i + 2] != ']' {
+            ranges.push((c, chars[i + 2]));
+            i += 3;
+        } else {
+            ranges.push((c, c));
+            i += 1;
+        }
+    }
+    None
+}
+
+impl Tok {
+    fn matches(&self, c: char) -> bool {
+        match self {
+            Tok::Star => true,
+            Tok::One => true,
+            Tok::Lit(l) => *l == c,
+            Tok::Class { negated, ranges } => {
+                ranges.iter().any(|(a, b)| (*a..=*b).contains(&c)) != *negated
+            }
+        }
+    }
+}
+
+/// Whether `name` matches a compiled glob: linear backtracking to the last `*`, so a hostile
+/// pattern costs at most `pattern × name` steps.
+fn glob(pattern: &[Tok], name: &[char]) -> bool {
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pattern.get(p) {
+            Some(Tok::Star) => {
+                star = Some((p, n));
+                p += 1;
+                continue;
+            }
+            Some(t) if t.matches(name[n]) => {
+                p += 1;
+                n += 1;
+                continue;
+            }
+            _ => {}
+        }
+        match star {
+            Some((sp, sn)) => {
+                p = sp + 1;
+                n = sn + 1;
+                star = Some((sp, sn + 1));
+            }
+            None => return false,
+        }
+    }
+    pattern[p.min(pattern.len())..]
+        .iter()
+        .all(|t| *t == Tok::Star)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(p: &str, name: &str) -> bool {
+        glob(&compile(p), &name.chars().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn datastore_paths_parse_and_normalise() {
+        assert_eq!(
+            parse_datastore_path("[LocalDS_0] a/b"),
+            Some(("LocalDS_0".into(), "a/b".into()))
+        );
+        assert_eq!(
+            parse_datastore_path("[LocalDS_0]a//b/"),
+            Some(("LocalDS_0".into(), "a/b".into()))
+        );
+        assert_eq!(
+            parse_datastore_path(" [ds] /x/./y "),
+            Some(("ds".into(), "x/y".into()))
+        );
+        assert_eq!(
+            parse_datastore_path("[ds]"),
+            Some(("ds".into(), String::new()))
+        );
+        assert_eq!(
+            parse_datastore_path("[my ds] vm 1/vm 1.vmx"),
+            Some(("my ds".into(), "vm 1/vm 1.vmx".into()))
+        );
+        assert_eq!(parse_datastore_path("ds/a"), None);
+        assert_eq!(parse_datastore_path("[] a"), None);
+        assert_eq!(parse_datastore_path("[ds a"), None);
+        assert_eq!(parse_datastore_path("[ds] a/../../etc"), None);
+        assert_eq!(
+            parse_datastore_path(&format!("[ds] {}", "a".repeat(MAX_DATASTORE_PATH))),
+            None
+        );
+    }
+
+    #[test]
+    fn keys_are_normalised_and_stay_inside_the_datastore() {
+        assert_eq!(
+            datastore_key("LocalDS_0", "interop/hello.txt"),
+            "[LocalDS_0] interop/hello.txt"
+        );
+        assert_eq!(
+            datastore_key("LocalDS_0", "/interop//./hello.txt"),
+            "[LocalDS_0] interop/hello.txt"
+        );
+        assert_eq!(datastore_key("ds", "../../x"), "[ds] x");
+        assert_eq!(dir_key("ds", "a/b"), "[ds] a/b/");
+    }
+
+    #[test]
+    fn trees_have_implicit_parents_and_list_children_in_order() {
+        let mut t = Tree::default();
+        t.add(
+            "a/b/c.txt",
+            Node {
+                dir: false,
+                size: 3,
+                modified_ms: None,
+            },
+        );
+        t.add("a/z", Node::DIR);
+        t.add(
+            "a.iso",
+            Node {
+                dir: false,
+                size: 1,
+                modified_ms: None,
+            },
+        );
+        assert_eq!(t.get("a"), Some(Node::DIR));
+        assert_eq!(t.get("a/b"), Some(Node::DIR));
+        assert_eq!(t.get(""), Some(Node::DIR));
+        assert_eq!(t.get("a/b/c.txt").map(|n| n.size), Some(3));
+        assert_eq!(t.get("a/c"), None);
+        let names: Vec<&str> = t.children("").into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, vec!["a", "a.iso"]);
+        let names: Vec<&str> = t.children("a").into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, vec!["b", "z"]);
+        assert_eq!(subdirs(&t, "a"), vec!["a/b".to_owned(), "a/z".to_owned()]);
+    }
+
+    #[test]
+    fn globs_match_like_esxi_file_search() {
+        assert!(g("*", "anything.vmx"));
+        assert!(g("*.txt", "hello.txt"));
+        assert!(!g("*.txt", "hello.txt.bak"));
+        assert!(g("hello.txt", "hello.txt"));
+        assert!(!g("hello.txt", "hello.txtx"));
+        assert!(g("h?llo.*", "hallo.iso"));
+        assert!(g("*-flat.vmdk", "disk-flat.vmdk"));
+        assert!(g("[a-c]*", "bravo"));
+        assert!(!g("[!a-c]*", "bravo"));
+        assert!(g("[x", "[x"));
+        assert!(g("a**b", "ab"));
+        assert!(!g("", "a"));
+        assert!(g("", ""));
+        // Backtracking stays linear-ish on a pathological pattern.
+        let long = "a".repeat(2000);
+        assert!(!g(&format!("{}b", "*a".repeat(100)), &long));
+    }
+
+    #[test]
+    fn queries_and_types_follow_extensions() {
+        let q = |qs: &[&str], name: &str, dir: bool| {
+            query_matches(
+                &qs.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                name,
+                dir,
+            )
+        };
+        assert!(q(&[], "x", false));
+        assert!(q(&["FolderFileQuery"], "d", true));
+        assert!(!q(&["FolderFileQuery"], "f.vmx", false));
+        assert!(q(&["VmDiskFileQuery"], "disk.vmdk", false));
+        assert!(!q(&["VmDiskFileQuery"], "disk-flat.vmdk", false));
+        assert!(q(
+            &["IsoImageFileQuery", "VmConfigFileQuery"],
+            "A.ISO",
+            false
+        ));
+        assert_eq!(info_type("vm.vmx", false, true), "VmConfigFileInfo");
+        assert_eq!(info_type("vm.vmx", false, false), "FileInfo");
+        assert_eq!(info_type("d", true, false), "FolderFileInfo");
+        assert_eq!(info_type("appliance.iso", false, true), "IsoImageFileInfo");
+    }
+
+    #[test]
+    fn file_infos_carry_only_the_requested_details() {
+        let n = Node {
+            dir: false,
+            size: 36,
+            modified_ms: Some(1_000),
+        };
+        let bare = file_info("hello.txt", &n, &Details::default());
+        assert_eq!(
+            bare.field("path").and_then(Value::as_str),
+            Some("hello.txt")
+        );
+        assert!(bare.field("fileSize").is_none() && bare.field("modification").is_none());
+        let all = Details {
+            file_type: true,
+            file_size: true,
+            modification: true,
+            file_owner: true,
+        };
+        let full = file_info("hello.txt", &n, &all);
+        assert_eq!(full.field("fileSize"), Some(&Value::Long(36)));
+        assert_eq!(full.field("modification"), Some(&Value::DateTime(1_000)));
+        assert_eq!(full.field("owner").and_then(Value::as_str), Some("root"));
+    }
+}

@@ -1,0 +1,317 @@
+//! vim25 methods: the typed [`Method`] enum at the SOAP edge, the session allow-list, and
+//! dispatch to one file per managed-object family. Each handler turns a decoded request into
+//! emulator changes and a typed result; unknown methods answer `MethodNotFound`.
+
+mod args;
+mod authorization;
+mod datastore;
+mod events;
+mod folder;
+mod guest_ops;
+mod network;
+mod options;
+mod perf;
+mod property_collector;
+mod resource_pool;
+mod search_index;
+mod service;
+mod session;
+mod view;
+mod vm;
+
+pub use args::Args;
+pub use datastore::datastore_key;
+pub use events::{EventCollectorState, refresh_event_collectors};
+pub use guest_ops::{GuestProcess, GuestProcessTable};
+pub use property_collector::poll as poll_wait;
+
+use crate::emulator::Emulator;
+use crate::soap::Call;
+use crate::tasks::TaskStart;
+use crate::vmodl::{Fault, MoRef, Value};
+
+/// Who is calling, and what the call changed about the session.
+#[derive(Clone, Debug, Default)]
+pub struct CallContext {
+    /// The session key from the cookie, if it names a live session.
+    pub session: Option<String>,
+    /// The client's User-Agent.
+    pub user_agent: String,
+    /// The client's address.
+    pub peer: String,
+    /// Set by Login: the cookie to send back.
+    pub set_cookie: Option<String>,
+}
+
+/// What a call produced: a result now, or a wait for property-collector updates.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The result (`None` for void methods) or a fault.
+    Done(Result<Option<Value>, Fault>),
+    /// `WaitForUpdates(Ex)` found nothing yet: the server waits for a change (bounded by
+    /// `max_wait_ms` when given) and polls again.
+    Wait(WaitRequest),
+}
+
+/// A pending `WaitForUpdates(Ex)`.
+#[derive(Clone, Debug)]
+pub struct WaitRequest {
+    /// The collector waited on.
+    pub collector: MoRef,
+    /// The caller's session.
+    pub session: String,
+    /// Maximum wait (None: until a change, as legacy WaitForUpdates).
+    pub max_wait_ms: Option<u64>,
+    /// `maxObjectUpdates`.
+    pub max_objects: Option<usize>,
+    /// Whether the legacy method (which never returns an empty set) was called.
+    pub legacy: bool,
+}
+
+macro_rules! methods {
+    ($($variant:ident = $wsdl:literal),* $(,)?) => {
+        /// Every vim25 method the emulator implements, by WSDL name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Method { $(#[doc = $wsdl] $variant),* }
+
+        impl Method {
+            /// The method for a WSDL name.
+            pub fn from_wsdl(name: &str) -> Option<Method> {
+                match name { $($wsdl => Some(Method::$variant),)* _ => None }
+            }
+
+            /// The WSDL name.
+            pub fn wsdl(self) -> &'static str {
+                match self { $(Method::$variant => $wsdl),* }
+            }
+
+            /// All implemented methods.
+            pub const ALL: &'static [Method] = &[$(Method::$variant),*];
+        }
+    };
+}
+
+methods! {
+    RetrieveServiceContent = "RetrieveServiceContent",
+    CurrentTime = "CurrentTime",
+    Fetch = "Fetch",
+    Login = "Login",
+    Logout = "Logout",
+    SessionIsActive = "SessionIsActive",
+    TerminateSession = "TerminateSession",
+    RetrieveProperties = "RetrieveProperties",
+    RetrievePropertiesEx = "RetrievePropertiesEx",
+    ContinueRetrievePropertiesEx = "ContinueRetrievePropertiesEx",
+    CancelRetrievePropertiesEx = "CancelRetrievePropertiesEx",
+    CreateFilter = "CreateFilter",
+    DestroyPropertyFilter = "DestroyPropertyFilter",
+    CreatePropertyCollector = "CreatePropertyCollector",
+    DestroyPropertyCollector = "DestroyPropertyCollector",
+    WaitForUpdates = "WaitForUpdates",
+    WaitForUpdatesEx = "WaitForUpdatesEx",
+    CheckForUpdates = "CheckForUpdates",
+    CancelWaitForUpdates = "CancelWaitForUpdates",
+    CreateContainerView = "CreateContainerView",
+    CreateListView = "CreateListView",
+    ModifyListView = "ModifyListView",
+    ResetListView = "ResetListView",
+    DestroyView = "DestroyView",
+    CreateFolder = "CreateFolder",
+    CreateVmTask = "CreateVM_Task",
+    RenameTask = "Rename_Task",
+    DestroyTask = "Destroy_Task",
+    PowerOnMultiVmTask = "PowerOnMultiVM_Task",
+    PowerOnVmTask = "PowerOnVM_Task",
+    PowerOffVmTask = "PowerOffVM_Task",
+    ResetVmTask = "ResetVM_Task",
+    SuspendVmTask = "SuspendVM_Task",
+    ShutdownGuest = "ShutdownGuest",
+    RebootGuest = "RebootGuest",
+    ReconfigVmTask = "ReconfigVM_Task",
+    UnregisterVm = "UnregisterVM",
+    CreateResourcePool = "CreateResourcePool",
+    UpdateConfig = "UpdateConfig",
+    DestroyChildren = "DestroyChildren",
+    AddVirtualSwitch = "AddVirtualSwitch",
+    RemoveVirtualSwitch = "RemoveVirtualSwitch",
+    AddPortGroup = "AddPortGroup",
+    RemovePortGroup = "RemovePortGroup",
+    SearchDatastoreTask = "SearchDatastore_Task",
+    SearchDatastoreSubFoldersTask = "SearchDatastoreSubFolders_Task",
+    MakeDirectory = "MakeDirectory",
+    DeleteDatastoreFileTask = "DeleteDatastoreFile_Task",
+    FindByInventoryPath = "FindByInventoryPath",
+    FindChild = "FindChild",
+    FindByUuid = "FindByUuid",
+    FindAllByUuid = "FindAllByUuid",
+    FindByIp = "FindByIp",
+    FindByDnsName = "FindByDnsName",
+    QueryEvents = "QueryEvents",
+    CreateCollectorForEvents = "CreateCollectorForEvents",
+    ReadNextEvents = "ReadNextEvents",
+    ReadPreviousEvents = "ReadPreviousEvents",
+    RewindCollector = "RewindCollector",
+    ResetCollector = "ResetCollector",
+    SetCollectorPageSize = "SetCollectorPageSize",
+    DestroyCollector = "DestroyCollector",
+    QueryPerfCounter = "QueryPerfCounter",
+    QueryPerfCounterByLevel = "QueryPerfCounterByLevel",
+    QueryAvailablePerfMetric = "QueryAvailablePerfMetric",
+    QueryPerfProviderSummary = "QueryPerfProviderSummary",
+    QueryPerf = "QueryPerf",
+    QueryOptions = "QueryOptions",
+    UpdateOptions = "UpdateOptions",
+    DisableMethods = "DisableMethods",
+    EnableMethods = "EnableMethods",
+    HasPrivilegeOnEntities = "HasPrivilegeOnEntities",
+    StartProgramInGuest = "StartProgramInGuest",
+    ListProcessesInGuest = "ListProcessesInGuest",
+    TerminateProcessInGuest = "TerminateProcessInGuest",
+}
+
+/// Methods callable without a session (as vCenter: the service content, the login itself,
+/// and pyvmomi's `Fetch` of `ServiceInstance.content`, which it does before logging in).
+fn allowed_without_session(m: Method, call: &Call) -> bool {
+    match m {
+        Method::RetrieveServiceContent | Method::Login | Method::CurrentTime => true,
+        Method::Fetch => call.this.ty == "ServiceInstance",
+        _ => false,
+    }
+}
+
+/// The user of the calling session (`""` when none).
+pub fn user_of(emu: &Emulator, ctx: &CallContext) -> String {
+    ctx.session
+        .as_deref()
+        .and_then(|k| emu.sessions.get(k))
+        .map(|s| s.user.clone())
+        .unwrap_or_default()
+}
+
+/// Runs `body` as a task on `entity` and returns the task's reference. Faults the body
+/// raises end up in `info.error`, as vCenter reports them.
+pub fn run_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+    entity: &MoRef,
+    body: impl FnOnce(&mut Emulator) -> Result<Option<Value>, Fault>,
+) -> Result<Option<Value>, Fault> {
+    let name = emu.inv.get(entity)?.name().to_owned();
+    let user = user_of(emu, ctx);
+    let start = TaskStart {
+        method: &call.method,
+        on_type: &call.this.ty,
+        entity: Some((entity.clone(), name)),
+        user: &user,
+        now_ms: emu.clock.now_ms(),
+    };
+    let esx = emu.flavor == crate::config::Flavor::HostAgent;
+    let task = emu.tasks.start(&mut emu.inv, &start, esx);
+    let _ = emu.inv.push_ref(entity, "recentTask", &task);
+    let outcome = body(emu);
+    let now = emu.clock.now_ms();
+    emu.tasks.finish(&mut emu.inv, &task, now, &outcome);
+    Ok(Some(Value::moref(&task)))
+}
+
+/// Dispatches one call.
+pub fn dispatch(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outcome {
+    emu.apply_posted_guest_effects();
+    let Some(m) = Method::from_wsdl(&call.method) else {
+        return Outcome::Done(Err(Fault::method_not_found(&call.this, &call.method)));
+    };
+    if ctx.session.is_none() && !allowed_without_session(m, call) {
+        return Outcome::Done(Err(Fault::not_authenticated(&call.this)));
+    }
+    if let Some(s) = ctx.session.as_deref().and_then(|k| emu.sessions.get_mut(k)) {
+        s.call_count += 1;
+        s.last_active_ms = emu.clock.now_ms();
+    }
+    if !matches!(m, Method::Fetch | Method::RetrieveServiceContent)
+        && !emu.inv.contains(&call.this)
+        && !emu.collectors.views.contains_key(&call.this.value)
+    {
+        return Outcome::Done(Err(Fault::not_found(&call.this)));
+    }
+    let args = Args::new(&call.args);
+    use Method as M;
+    let r = match m {
+        M::RetrieveServiceContent => service::retrieve_service_content(emu),
+        M::CurrentTime => Ok(Some(Value::DateTime(emu.clock.now_ms()))),
+        M::Fetch => service::fetch(emu, ctx, call, &args),
+        M::Login => session::login(emu, ctx, &args),
+        M::Logout => session::logout(emu, ctx),
+        M::SessionIsActive => session::session_is_active(emu, &args),
+        M::TerminateSession => session::terminate_session(emu, ctx, &args),
+        M::RetrieveProperties => property_collector::retrieve_properties(emu, ctx, &args),
+        M::RetrievePropertiesEx => property_collector::retrieve_properties_ex(emu, ctx, &args),
+        M::ContinueRetrievePropertiesEx => property_collector::continue_retrieve(emu, ctx, &args),
+        M::CancelRetrievePropertiesEx => property_collector::cancel_retrieve(emu, &args),
+        M::CreateFilter => property_collector::create_filter(emu, ctx, call, &args),
+        M::DestroyPropertyFilter => property_collector::destroy_filter(emu, call),
+        M::CreatePropertyCollector => property_collector::create_collector(emu, ctx),
+        M::DestroyPropertyCollector => property_collector::destroy_collector(emu, ctx, call),
+        M::WaitForUpdates | M::WaitForUpdatesEx | M::CheckForUpdates => {
+            return property_collector::wait_request(emu, ctx, call, &args, m);
+        }
+        M::CancelWaitForUpdates => property_collector::cancel_wait(emu, ctx, call),
+        M::CreateContainerView => view::create_container_view(emu, ctx, &args),
+        M::CreateListView => view::create_list_view(emu, ctx, &args),
+        M::ModifyListView => view::modify_list_view(emu, call, &args),
+        M::ResetListView => view::reset_list_view(emu, call, &args),
+        M::DestroyView => view::destroy_view(emu, call),
+        M::CreateFolder => folder::create_folder(emu, call, &args),
+        M::CreateVmTask => folder::create_vm_task(emu, ctx, call, &args),
+        M::RenameTask => folder::rename_task(emu, ctx, call, &args),
+        M::DestroyTask => folder::destroy_task(emu, ctx, call),
+        M::PowerOnMultiVmTask => folder::power_on_multi_vm_task(emu, ctx, call, &args),
+        M::PowerOnVmTask => vm::power_task(emu, ctx, call, vm::Power::On),
+        M::PowerOffVmTask => vm::power_task(emu, ctx, call, vm::Power::Off),
+        M::ResetVmTask => vm::power_task(emu, ctx, call, vm::Power::Reset),
+        M::SuspendVmTask => vm::power_task(emu, ctx, call, vm::Power::Suspend),
+        M::ShutdownGuest => vm::shutdown_guest(emu, ctx, call),
+        M::RebootGuest => vm::reboot_guest(emu, ctx, call),
+        M::ReconfigVmTask => vm::reconfig_task(emu, ctx, call, &args),
+        M::UnregisterVm => vm::unregister(emu, ctx, call),
+        M::CreateResourcePool => resource_pool::create(emu, call, &args),
+        M::UpdateConfig => resource_pool::update_config(emu, call, &args),
+        M::DestroyChildren => resource_pool::destroy_children(emu, call),
+        M::AddVirtualSwitch => network::add_virtual_switch(emu, call, &args),
+        M::RemoveVirtualSwitch => network::remove_virtual_switch(emu, call, &args),
+        M::AddPortGroup => network::add_port_group(emu, call, &args),
+        M::RemovePortGroup => network::remove_port_group(emu, call, &args),
+        M::SearchDatastoreTask => datastore::search_task(emu, ctx, call, &args, false),
+        M::SearchDatastoreSubFoldersTask => datastore::search_task(emu, ctx, call, &args, true),
+        M::MakeDirectory => datastore::make_directory(emu, &args),
+        M::DeleteDatastoreFileTask => datastore::delete_file_task(emu, ctx, call, &args),
+        M::FindByInventoryPath => search_index::find_by_inventory_path(emu, &args),
+        M::FindChild => search_index::find_child(emu, &args),
+        M::FindByUuid => search_index::find_by_uuid(emu, &args, false),
+        M::FindAllByUuid => search_index::find_by_uuid(emu, &args, true),
+        M::FindByIp => search_index::find_by_ip(emu, &args),
+        M::FindByDnsName => search_index::find_by_dns_name(emu, &args),
+        M::QueryEvents => events::query_events(emu, &args),
+        M::CreateCollectorForEvents => events::create_collector(emu, ctx, &args),
+        M::ReadNextEvents => events::read_next(emu, call, &args),
+        M::ReadPreviousEvents => events::read_previous(emu, call, &args),
+        M::RewindCollector => events::rewind(emu, call),
+        M::ResetCollector => events::reset(emu, call),
+        M::SetCollectorPageSize => events::set_page_size(emu, call, &args),
+        M::DestroyCollector => events::destroy(emu, call),
+        M::QueryPerfCounter => perf::query_perf_counter(emu, &call.args).map(Some),
+        M::QueryPerfCounterByLevel => perf::query_perf_counter_by_level(emu, &call.args).map(Some),
+        M::QueryAvailablePerfMetric => perf::query_available_perf_metric(emu, &call.args).map(Some),
+        M::QueryPerfProviderSummary => perf::query_perf_provider_summary(emu, &call.args).map(Some),
+        M::QueryPerf => perf::query_perf(emu, &call.args).map(Some),
+        M::QueryOptions => options::query_options(emu, call, &args),
+        M::UpdateOptions => options::update_options(emu, call, &args),
+        M::DisableMethods => authorization::disable_methods(emu, &args),
+        M::EnableMethods => authorization::enable_methods(emu, &args),
+        M::HasPrivilegeOnEntities => authorization::has_privilege_on_entities(emu, &args),
+        M::StartProgramInGuest => guest_ops::start_program(emu, &args),
+        M::ListProcessesInGuest => guest_ops::list_processes(emu, &args),
+        M::TerminateProcessInGuest => guest_ops::terminate_process(emu, &args),
+    };
+    Outcome::Done(r)
+}

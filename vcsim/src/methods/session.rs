@@ -1,0 +1,131 @@
+//! SessionManager: Login, Logout, SessionIsActive, TerminateSession.
+
+use super::{Args, CallContext};
+use crate::config::Flavor;
+use crate::emulator::Emulator;
+use crate::events::EventArgs;
+use crate::session::Session;
+use crate::vmodl::{Fault, Value};
+
+/// `Login(userName, password, locale)`: the configured credentials, or `InvalidLogin`.
+pub fn login(
+    emu: &mut Emulator,
+    ctx: &mut CallContext,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    let user = args.text("userName")?;
+    let password = args.opt_text("password").unwrap_or("");
+    if ctx
+        .session
+        .as_deref()
+        .is_some_and(|k| emu.sessions.get(k).is_some())
+    {
+        // vCenter refuses a second Login on a logged-in session.
+        return Err(Fault::invalid_login());
+    }
+    if user != emu.config.username || password != emu.config.password {
+        return Err(Fault::invalid_login());
+    }
+    let now = emu.clock.now_ms();
+    let key = emu.idgen.uuid();
+    let s = Session {
+        key: key.clone(),
+        user: user.to_owned(),
+        login_ms: now,
+        last_active_ms: now,
+        user_agent: ctx.user_agent.clone(),
+        ip_address: ctx.peer.clone(),
+        call_count: 0,
+    };
+    let value = s.to_value();
+    if !emu.sessions.insert(s) {
+        return Err(Fault::new("InvalidState", "Too many sessions"));
+    }
+    emu.events.post(
+        "UserLoginSessionEvent",
+        now,
+        user,
+        &EventArgs::default(),
+        format!("User {user}@{} logged in as {}", ctx.peer, ctx.user_agent),
+        vec![
+            ("ipAddress", Value::str(ctx.peer.clone())),
+            ("userAgent", Value::str(ctx.user_agent.clone())),
+            ("locale", Value::str("en")),
+            ("sessionId", Value::str(key.clone())),
+        ],
+    );
+    ctx.session = Some(key.clone());
+    ctx.set_cookie = Some(key);
+    Ok(Some(value))
+}
+
+fn end_session(emu: &mut Emulator, key: &str) {
+    if let Some(s) = emu.sessions.remove(key) {
+        for gone in emu.collectors.drop_session(key) {
+            emu.inv.remove(&gone);
+        }
+        emu.events.post(
+            "UserLogoutSessionEvent",
+            emu.clock.now_ms(),
+            &s.user,
+            &EventArgs::default(),
+            format!("User {}@{} logged out", s.user, s.ip_address),
+            vec![
+                ("ipAddress", Value::str(s.ip_address.clone())),
+                ("userAgent", Value::str(s.user_agent.clone())),
+                ("callCount", Value::Long(s.call_count)),
+                ("sessionId", Value::str(s.key.clone())),
+                ("loginTime", Value::DateTime(s.login_ms)),
+            ],
+        );
+    }
+}
+
+/// `Logout`: ends the session and drops its views, filters and collectors.
+pub fn logout(emu: &mut Emulator, ctx: &mut CallContext) -> Result<Option<Value>, Fault> {
+    if let Some(key) = ctx.session.take() {
+        end_session(emu, &key);
+    }
+    Ok(None)
+}
+
+/// `SessionIsActive(sessionID, userName)`: vCenter only (ESXi answers NotImplemented).
+pub fn session_is_active(emu: &Emulator, args: &Args<'_>) -> Result<Option<Value>, Fault> {
+    if emu.flavor == Flavor::HostAgent {
+        return Err(Fault::new(
+            "NotImplemented",
+            "SessionIsActive is not implemented on ESXi",
+        ));
+    }
+    let id = args.text("sessionID")?;
+    let user = args.text("userName")?;
+    Ok(Some(Value::Bool(
+        emu.sessions.get(id).is_some_and(|s| s.user == user),
+    )))
+}
+
+/// `TerminateSession(sessionId[])`: ending one's own session is `InvalidArgument`, an unknown
+/// id `NotFound`.
+pub fn terminate_session(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    let ids: Vec<String> = args
+        .texts("sessionId")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    for id in &ids {
+        if Some(id.as_str()) == ctx.session.as_deref() {
+            return Err(Fault::invalid_argument("sessionId"));
+        }
+        if emu.sessions.get(id).is_none() {
+            return Err(Fault::not_found_plain(format!("Session {id} not found")));
+        }
+    }
+    for id in ids {
+        end_session(emu, &id);
+    }
+    Ok(None)
+}

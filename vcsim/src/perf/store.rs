@@ -1,0 +1,475 @@
+//! The realtime sample store: what the contention model measured, per entity, counter and
+//! instance, for the last hour.
+//!
+//! ESXi keeps realtime statistics for one hour: 180 samples of 20 s ([`RETENTION_SAMPLES`]);
+//! vCenter forwards realtime queries to the host rather than storing them. Each series here is
+//! a ring of at most that many `(end_ms, value)` pairs, oldest first, where `end_ms` is the
+//! END of the 20 s interval on the virtual clock: vCenter stamps a realtime sample with the
+//! time its interval closed (a sample stamped 08:00:20 covers 08:00:00–08:00:20).
+//!
+//! Queries follow the `PerfQuerySpec` rules: `startTime` exclusive, `endTime` inclusive,
+//! `maxSample` keeps the most recent samples, results oldest first. All series of a query
+//! share one timeline (the union of their sample times), as `PerfEntityMetric.sampleInfo` is
+//! shared by every series in it; a series without a sample at one of those times reports
+//! [`MISSING_VALUE`] there, as vCenter does.
+
+use crate::clock::REALTIME_INTERVAL_S;
+use crate::vmodl::MoRef;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Realtime samples kept per series: 180 × 20 s = the hour ESXi keeps.
+pub const RETENTION_SAMPLES: usize = 180;
+
+/// The realtime retention as a duration, in milliseconds (3 600 000).
+pub const RETENTION_MS: i64 = RETENTION_SAMPLES as i64 * REALTIME_INTERVAL_S * 1000;
+
+/// The value vCenter reports where a series has no sample at a time the others have.
+pub const MISSING_VALUE: i64 = -1;
+
+/// A series key: counter id and instance (`""` is the aggregate, `"0"` a vCPU, …).
+type SeriesKey = (i32, String);
+
+/// All series of one entity.
+#[derive(Debug)]
+struct EntitySeries {
+    /// The entity, with its type, as last recorded.
+    entity: MoRef,
+    /// Rings of `(end_ms, value)`, oldest first, at most [`RETENTION_SAMPLES`] long.
+    series: BTreeMap<SeriesKey, VecDeque<(i64, i64)>>,
+}
+
+/// Realtime performance samples of every entity that produces them.
+#[derive(Debug, Default)]
+pub struct PerfStore {
+    /// By MoRef value (`vm-42`), which is unique across types in one inventory.
+    entities: BTreeMap<String, EntitySeries>,
+}
+
+/// The time window and sample limit of a query, in `PerfQuerySpec` terms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Window {
+    /// Exclusive lower bound on `end_ms` (`startTime`: "the returned samples do not include
+    /// the sample at startTime").
+    pub after_ms: Option<i64>,
+    /// Inclusive upper bound on `end_ms` (`endTime`: "the returned samples include the sample
+    /// at endTime").
+    pub until_ms: Option<i64>,
+    /// Keep only the most recent this many sample times (`maxSample`).
+    pub max_samples: Option<usize>,
+}
+
+impl Window {
+    /// Narrows the window to what a host still holds at `now_ms`: samples that ended within
+    /// the last [`RETENTION_MS`]. Rings are bounded by count, not time, so an entity that
+    /// stopped producing (a powered-off VM) would otherwise keep hour-old samples forever.
+    pub fn within_retention(self, now_ms: i64) -> Window {
+        let oldest_after_ms = now_ms.saturating_sub(RETENTION_MS);
+        Window {
+            after_ms: Some(
+                self.after_ms
+                    .map_or(oldest_after_ms, |a| a.max(oldest_after_ms)),
+            ),
+            ..self
+        }
+    }
+
+    /// Whether a sample ending at `end_ms` lies in the window (ignoring `max_samples`).
+    pub fn contains(&self, end_ms: i64) -> bool {
+        self.after_ms.is_none_or(|a| end_ms > a) && self.until_ms.is_none_or(|u| end_ms <= u)
+    }
+}
+
+/// One series of a query result, aligned with [`Samples::end_ms`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Series {
+    /// The counter id.
+    pub counter_id: i32,
+    /// The instance (`""` for the aggregate).
+    pub instance: String,
+    /// One value per entry of [`Samples::end_ms`]; [`MISSING_VALUE`] where the series has no
+    /// sample at that time.
+    pub values: Vec<i64>,
+}
+
+/// A query result for one entity: a shared timeline and the series on it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Samples {
+    /// Interval end times, oldest first.
+    pub end_ms: Vec<i64>,
+    /// The series, in the order they were asked for.
+    pub series: Vec<Series>,
+}
+
+impl Samples {
+    /// True when the query matched no sample.
+    pub fn is_empty(&self) -> bool {
+        self.end_ms.is_empty()
+    }
+}
+
+impl PerfStore {
+    /// Records the value of counter `key`, instance `instance`, for the 20 s interval of
+    /// `entity` that ended at `end_ms`. Recording the same time again replaces the value;
+    /// a late sample is put in time order. Only the newest [`RETENTION_SAMPLES`] are kept.
+    pub fn record(&mut self, entity: &MoRef, end_ms: i64, key: i32, instance: &str, value: i64) {
+        let slot = self
+            .entities
+            .entry(entity.value.clone())
+            .or_insert_with(|| EntitySeries {
+                entity: entity.clone(),
+                series: BTreeMap::new(),
+            });
+        if slot.entity.ty != entity.ty {
+            // A reference value reused for an object of another type: the old series
+            // belonged to a different object and must not leak into the new one's.
+            slot.entity = entity.clone();
+            slot.series.clear();
+        }
+        let ring = slot.series.entry((key, instance.to_owned())).or_default();
+        match ring.back_mut() {
+            Some(last) if last.0 == end_ms => last.1 = value,
+            Some(last) if last.0 > end_ms => match ring.binary_search_by_key(&end_ms, |s| s.0) {
+                Ok(i) => ring[i].1 = value,
+                Err(i) => ring.insert(i, (end_ms, value)),
+            },
+            _ => ring.push_back((end_ms, value)),
+        }
+        while ring.len() > RETENTION_SAMPLES {
+            ring.pop_front();
+        }
+    }
+
+    /// Drops everything about `entity` (it was destroyed).
+    pub fn forget(&mut self, entity: &MoRef) {
+        self.entities.remove(&entity.value);
+    }
+
+    /// Whether any series exists for `entity`.
+    pub fn has_entity(&self, entity: &MoRef) -> bool {
+        self.entity(entity).is_some()
+    }
+
+    /// The entities that have series, with their types.
+    pub fn entities(&self) -> impl Iterator<Item = &MoRef> {
+        self.entities.values().map(|e| &e.entity)
+    }
+
+    /// The `(counter id, instance)` of every series held for `entity`, sorted.
+    pub fn series_ids(&self, entity: &MoRef) -> Vec<(i32, String)> {
+        self.entity(entity)
+            .map(|e| e.series.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The series of `entity` with at least one sample in `window` (its `max_samples` is
+    /// ignored), sorted.
+    pub fn series_ids_in(&self, entity: &MoRef, window: &Window) -> Vec<(i32, String)> {
+        self.entity(entity)
+            .map(|e| {
+                e.series
+                    .iter()
+                    .filter(|(_, ring)| ring.iter().any(|s| window.contains(s.0)))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The samples of one series, oldest first.
+    pub fn samples(&self, entity: &MoRef, key: i32, instance: &str) -> Vec<(i64, i64)> {
+        self.ring(entity, key, instance)
+            .map(|r| r.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// The newest `(end_ms, value)` of one series.
+    pub fn latest(&self, entity: &MoRef, key: i32, instance: &str) -> Option<(i64, i64)> {
+        self.ring(entity, key, instance)
+            .and_then(|r| r.back().copied())
+    }
+
+    /// Expands requested metric ids into the series `entity` holds, in request order without
+    /// duplicates. The instance `"*"` means every instance of the counter, aggregate `""`
+    /// included (sorted, so the aggregate comes first); any other instance must match
+    /// exactly. An empty request means every series of the entity. Requests for series the
+    /// entity does not have are dropped, as vCenter omits them.
+    pub fn select(&self, entity: &MoRef, wanted: &[(i32, String)]) -> Vec<(i32, String)> {
+        let Some(e) = self.entity(entity) else {
+            return Vec::new();
+        };
+        if wanted.is_empty() {
+            return e.series.keys().cloned().collect();
+        }
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        let mut take = |k: &SeriesKey| {
+            if seen.insert(k.clone()) {
+                out.push(k.clone());
+            }
+        };
+        for (key, instance) in wanted {
+            if instance == "*" {
+                e.series
+                    .range((*key, String::new())..)
+                    .take_while(|((k, _), _)| k == key)
+                    .for_each(|(k, _)| take(k));
+            } else if let Some((k, _)) = e.series.get_key_value(&(*key, instance.clone())) {
+                take(k);
+            }
+        }
+        out
+    }
+
+    /// The samples of the given series of `entity` within `window`, on one timeline: the
+    /// union of the series' sample times in the window, oldest first, cut to the newest
+    /// `window.max_samples`. Series with no sample on that timeline are left out; an empty
+    /// result means nothing matched.
+    pub fn query(&self, entity: &MoRef, ids: &[(i32, String)], window: &Window) -> Samples {
+        let Some(e) = self.entity(entity) else {
+            return Samples::default();
+        };
+        let rings: Vec<(&SeriesKey, &VecDeque<(i64, i64)>)> = ids
+            .iter()
+            .filter_map(|id| e.series.get_key_value(id))
+            .collect();
+        let times: BTreeSet<i64> = rings
+            .iter()
+            .flat_map(|(_, ring)| ring.iter().map(|s| s.0))
+            .filter(|&t| window.contains(t))
+            .collect();
+        let mut end_ms: Vec<i64> = times.into_iter().collect();
+        if let Some(n) = window.max_samples
+            && end_ms.len() > n
+        {
+            end_ms.drain(..end_ms.len() - n);
+        }
+        let Some((&first_ms, &last_ms)) = end_ms.first().zip(end_ms.last()) else {
+            return Samples::default();
+        };
+        let series = rings
+            .into_iter()
+            .filter_map(|((key, instance), ring)| {
+                let mut values = Vec::with_capacity(end_ms.len());
+                let mut found = false;
+                // Both the ring and the timeline are sorted, so one merge pass aligns them.
+                let mut samples = ring
+                    .iter()
+                    .skip_while(|s| s.0 < first_ms)
+                    .take_while(|s| s.0 <= last_ms)
+                    .peekable();
+                for &t in &end_ms {
+                    while samples.next_if(|s| s.0 < t).is_some() {}
+                    match samples.next_if(|s| s.0 == t) {
+                        Some(&(_, v)) => {
+                            found = true;
+                            values.push(v);
+                        }
+                        None => values.push(MISSING_VALUE),
+                    }
+                }
+                found.then(|| Series {
+                    counter_id: *key,
+                    instance: instance.clone(),
+                    values,
+                })
+            })
+            .collect();
+        Samples { end_ms, series }
+    }
+
+    fn entity(&self, entity: &MoRef) -> Option<&EntitySeries> {
+        self.entities
+            .get(&entity.value)
+            .filter(|e| e.entity.ty == entity.ty || crate::vmodl::is_a(&e.entity.ty, &entity.ty))
+    }
+
+    fn ring(&self, entity: &MoRef, key: i32, instance: &str) -> Option<&VecDeque<(i64, i64)>> {
+        self.entity(entity)?.series.get(&(key, instance.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0_MS: i64 = 1_506_931_200_000;
+    const STEP_MS: i64 = REALTIME_INTERVAL_S * 1000;
+
+    fn vm() -> MoRef {
+        MoRef::new("VirtualMachine", "vm-1")
+    }
+
+    /// A store with `n` steps of cpu.usage.average (2) "" and cpu.ready.summation (12) for
+    /// "", "0" and "1"; values encode the step so ordering is visible.
+    fn filled(n: i64) -> PerfStore {
+        let mut s = PerfStore::default();
+        for i in 1..=n {
+            let t = T0_MS + i * STEP_MS;
+            s.record(&vm(), t, 2, "", 100 + i);
+            s.record(&vm(), t, 12, "", 200 + i);
+            s.record(&vm(), t, 12, "0", 300 + i);
+            s.record(&vm(), t, 12, "1", 400 + i);
+        }
+        s
+    }
+
+    fn all_ids() -> Vec<(i32, String)> {
+        vec![(2, String::new()), (12, "*".to_owned())]
+    }
+
+    #[test]
+    fn retention_is_bounded() {
+        let s = filled(RETENTION_SAMPLES as i64 + 25);
+        let samples = s.samples(&vm(), 2, "");
+        assert_eq!(samples.len(), RETENTION_SAMPLES);
+        // The oldest were dropped, the newest kept, oldest first.
+        assert_eq!(samples[0], (T0_MS + 26 * STEP_MS, 126));
+        assert_eq!(s.latest(&vm(), 2, ""), Some((T0_MS + 205 * STEP_MS, 305)));
+        assert_eq!(RETENTION_MS, 3_600_000);
+    }
+
+    #[test]
+    fn rerecording_replaces_and_late_samples_sort() {
+        let mut s = PerfStore::default();
+        s.record(&vm(), T0_MS + 2 * STEP_MS, 2, "", 2);
+        s.record(&vm(), T0_MS + 2 * STEP_MS, 2, "", 22);
+        s.record(&vm(), T0_MS + STEP_MS, 2, "", 1);
+        s.record(&vm(), T0_MS + 3 * STEP_MS, 2, "", 3);
+        let got: Vec<i64> = s.samples(&vm(), 2, "").iter().map(|x| x.1).collect();
+        assert_eq!(got, [1, 22, 3]);
+    }
+
+    #[test]
+    fn forget_and_ids() {
+        let mut s = filled(2);
+        assert_eq!(
+            s.series_ids(&vm()),
+            vec![
+                (2, String::new()),
+                (12, String::new()),
+                (12, "0".to_owned()),
+                (12, "1".to_owned())
+            ]
+        );
+        // Type must match (or be a base type) for a lookup.
+        assert!(s.series_ids(&MoRef::new("HostSystem", "vm-1")).is_empty());
+        assert!(s.has_entity(&MoRef::new("ManagedEntity", "vm-1")));
+        s.forget(&vm());
+        assert!(s.series_ids(&vm()).is_empty());
+        assert_eq!(s.entities().count(), 0);
+    }
+
+    #[test]
+    fn select_expands_star_and_keeps_request_order() {
+        let s = filled(1);
+        let got = s.select(
+            &vm(),
+            &[
+                (12, "1".to_owned()),
+                (12, "*".to_owned()),
+                (2, String::new()),
+                (99, String::new()),
+                (2, "7".to_owned()),
+            ],
+        );
+        assert_eq!(
+            got,
+            vec![
+                (12, "1".to_owned()),
+                (12, String::new()),
+                (12, "0".to_owned()),
+                (2, String::new())
+            ]
+        );
+        assert_eq!(s.select(&vm(), &[]).len(), 4);
+        assert!(
+            s.select(&MoRef::new("VirtualMachine", "vm-9"), &[])
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn query_is_oldest_first_with_bounds_and_max_samples() {
+        let s = filled(10);
+        let ids = s.select(&vm(), &all_ids());
+        let all = s.query(&vm(), &ids, &Window::default());
+        assert_eq!(all.end_ms.len(), 10);
+        assert!(all.end_ms.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(all.series[0].values[0], 101);
+        assert_eq!(all.series[0].values[9], 110);
+
+        // startTime exclusive, endTime inclusive.
+        let w = Window {
+            after_ms: Some(T0_MS + 3 * STEP_MS),
+            until_ms: Some(T0_MS + 6 * STEP_MS),
+            max_samples: None,
+        };
+        let q = s.query(&vm(), &ids, &w);
+        assert_eq!(
+            q.end_ms,
+            vec![
+                T0_MS + 4 * STEP_MS,
+                T0_MS + 5 * STEP_MS,
+                T0_MS + 6 * STEP_MS
+            ]
+        );
+        assert_eq!(q.series[0].values, vec![104, 105, 106]);
+
+        // maxSample keeps the most recent, still oldest first.
+        let w = Window {
+            max_samples: Some(3),
+            ..Window::default()
+        };
+        let q = s.query(&vm(), &ids, &w);
+        assert_eq!(q.series[1].values, vec![208, 209, 210]);
+        assert_eq!(q.series.len(), 4);
+
+        // Empty window.
+        let w = Window {
+            after_ms: Some(T0_MS + 10 * STEP_MS),
+            ..Window::default()
+        };
+        assert!(s.query(&vm(), &ids, &w).is_empty());
+    }
+
+    #[test]
+    fn query_aligns_series_on_a_shared_timeline() {
+        let mut s = filled(3);
+        // A series that starts late (e.g. a vCPU hot-added).
+        s.record(&vm(), T0_MS + 3 * STEP_MS, 12, "2", 7);
+        let ids = s.select(&vm(), &[(12, "*".to_owned())]);
+        let q = s.query(&vm(), &ids, &Window::default());
+        assert_eq!(q.end_ms.len(), 3);
+        let late = q.series.iter().find(|x| x.instance == "2").unwrap();
+        assert_eq!(late.values, vec![MISSING_VALUE, MISSING_VALUE, 7]);
+        // A series with no sample in the window is left out.
+        let w = Window {
+            until_ms: Some(T0_MS + 2 * STEP_MS),
+            ..Window::default()
+        };
+        let q = s.query(&vm(), &ids, &w);
+        assert!(q.series.iter().all(|x| x.instance != "2"));
+        assert_eq!(q.series.len(), 3);
+    }
+
+    #[test]
+    fn retention_window_hides_stale_samples() {
+        let s = filled(3);
+        let ids = s.select(&vm(), &[]);
+        let now_ms = T0_MS + 3 * STEP_MS + RETENTION_MS;
+        let w = Window::default().within_retention(now_ms);
+        // Sample 3 ended exactly an hour ago: outside (the bound is exclusive).
+        assert!(s.query(&vm(), &ids, &w).is_empty());
+        assert!(s.series_ids_in(&vm(), &w).is_empty());
+        let w = Window::default().within_retention(now_ms - 1);
+        assert_eq!(s.query(&vm(), &ids, &w).end_ms, vec![T0_MS + 3 * STEP_MS]);
+        assert_eq!(s.series_ids_in(&vm(), &w).len(), 4);
+        // A later explicit start wins over the retention bound.
+        let w = Window {
+            after_ms: Some(T0_MS + 5 * STEP_MS),
+            ..Window::default()
+        }
+        .within_retention(now_ms);
+        assert_eq!(w.after_ms, Some(T0_MS + 5 * STEP_MS));
+    }
+}

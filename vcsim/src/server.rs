@@ -1,0 +1,322 @@
+//! The HTTP(S) front: `/sdk` (SOAP), `/sdk/vimServiceVersions.xml`, datastore `/folder`
+//! access and `/about`. Servers take an already-bound listener and a shutdown future.
+//!
+//! [`Vcsim`] is the shareable handle: the emulator behind one lock (never held across an
+//! await), plus a change signal that wakes `WaitForUpdates` callers.
+
+use crate::emulator::Emulator;
+use crate::methods::{self, CallContext, Outcome};
+use crate::session::cookie_session_key;
+use crate::soap;
+use crate::vmodl::{Fault, Value};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Largest SOAP request body accepted; larger ones get 413 (vCenter's own limit is in this
+/// range, and no vim25 call needs more).
+pub const MAX_SOAP_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// Largest datastore file accepted over `/folder`.
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+/// Most files kept on the emulated datastores.
+pub const MAX_FILES: usize = 100_000;
+
+struct Shared {
+    emu: Mutex<Emulator>,
+    changed: watch::Sender<u64>,
+}
+
+/// A shareable handle to a running emulator.
+#[derive(Clone)]
+pub struct Vcsim {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Vcsim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vcsim")
+    }
+}
+
+impl Vcsim {
+    /// Wraps an emulator.
+    pub fn new(emu: Emulator) -> Vcsim {
+        let (changed, _) = watch::channel(0);
+        Vcsim {
+            shared: Arc::new(Shared {
+                emu: Mutex::new(emu),
+                changed,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Emulator> {
+        // A panic while holding the lock is a bug; the state is still the best we have.
+        self.shared.emu.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the emulator, then wakes property-collector waiters.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Emulator) -> R) -> R {
+        let r = f(&mut self.lock());
+        self.notify();
+        r
+    }
+
+    /// Advances virtual time by `delta_ms` (stepping the model each 20 s).
+    pub fn advance(&self, delta_ms: i64) -> usize {
+        self.with(|e| e.advance(delta_ms))
+    }
+
+    fn notify(&self) {
+        self.shared.changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// Drives virtual time from the wall clock at `speed` × real time, and applies effects
+    /// guests post, until the returned task is aborted. Only `vicbed serve` uses this;
+    /// scenarios and tests advance the clock explicitly.
+    pub fn spawn_clock(&self, speed: f64) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        let handle = self.lock().guest_handle.clone();
+        tokio::spawn(async move {
+            let tick = Duration::from_millis(50);
+            let mut last = tokio::time::Instant::now();
+            let mut carry_ms = 0.0f64;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(tick) => {}
+                    _ = handle.posted() => {}
+                }
+                let now = tokio::time::Instant::now();
+                carry_ms += (now - last).as_secs_f64() * 1000.0 * speed;
+                last = now;
+                let whole = carry_ms.floor();
+                carry_ms -= whole;
+                me.advance(whole as i64);
+            }
+        })
+    }
+
+    /// The HTTP router (exposed for in-process tests).
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/sdk", any(sdk))
+            .route("/sdk/vimService", any(sdk))
+            .route("/sdk/vimServiceVersions.xml", get(service_versions))
+            .route("/folder/{*path}", any(folder))
+            .route("/about", get(about))
+            .layer(DefaultBodyLimit::max(MAX_SOAP_BODY_BYTES))
+            .with_state(self.clone())
+    }
+
+    /// Serves HTTP, or HTTPS with `tls`, on `listener` until `shutdown` resolves.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        crate::http::serve(listener, self.router(), tls, shutdown).await
+    }
+}
+
+fn xml_response(status: StatusCode, body: String, cookie: Option<String>) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        r.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    r
+}
+
+fn fault_response(f: &Fault) -> Response {
+    xml_response(StatusCode::INTERNAL_SERVER_ERROR, soap::fault(f), None)
+}
+
+async fn sdk(
+    State(vc): State<Vcsim>,
+    method: HttpMethod,
+    axum::Extension(conn): axum::Extension<crate::http::ConnInfo>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let peer = conn.peer;
+    if method != HttpMethod::POST {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "the SDK endpoint accepts POST only\n",
+        )
+            .into_response();
+    }
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return fault_response(&Fault::invalid_request("the request body is not UTF-8"));
+    };
+    let call = match soap::read_call(text) {
+        Ok(c) => c,
+        Err(e) => return fault_response(&Fault::invalid_request(e.to_string())),
+    };
+    let cookie_key = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(cookie_session_key);
+    let mut ctx = CallContext {
+        session: None,
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned(),
+        peer: peer.ip().to_string(),
+        set_cookie: None,
+    };
+    let outcome = vc.with(|emu| {
+        ctx.session = cookie_key.filter(|k| emu.sessions.get(k).is_some());
+        methods::dispatch(emu, &mut ctx, &call)
+    });
+    let result = match outcome {
+        Outcome::Done(r) => r,
+        Outcome::Wait(req) => wait(&vc, req).await,
+    };
+    let tls = conn.tls;
+    let cookie = ctx.set_cookie.map(|k| {
+        let secure = if tls { " Secure;" } else { "" };
+        format!("vmware_soap_session=\"{k}\"; Path=/; HttpOnly;{secure}")
+    });
+    match result {
+        Ok(v) => xml_response(
+            StatusCode::OK,
+            soap::response(&call.method, v.as_ref()),
+            cookie,
+        ),
+        Err(f) => fault_response(&f),
+    }
+}
+
+async fn wait(vc: &Vcsim, req: methods::WaitRequest) -> Result<Option<Value>, Fault> {
+    let deadline = req
+        .max_wait_ms
+        .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+    let mut rx = vc.shared.changed.subscribe();
+    // Bounded: each turn either answers, or waits for a change or the deadline.
+    loop {
+        rx.borrow_and_update();
+        if let Some(r) = vc.with(|emu| methods::poll_wait(emu, &req)) {
+            return r;
+        }
+        match deadline {
+            Some(d) => {
+                if tokio::time::timeout_at(d, rx.changed()).await.is_err() {
+                    return Ok(None);
+                }
+            }
+            None => {
+                if rx.changed().await.is_err() {
+                    return Err(Fault::request_canceled());
+                }
+            }
+        }
+    }
+}
+
+async fn service_versions(State(vc): State<Vcsim>) -> Response {
+    let api = vc.with(|e| e.config.api_version.clone());
+    let prior = [
+        "8.0.2.0", "8.0.1.0", "8.0.0.0", "7.0.3.0", "7.0.2.0", "7.0.1.0", "7.0.0.0", "6.7.3",
+        "6.7.2", "6.7.1", "6.7", "6.5", "6.0", "5.5", "5.1", "5.0", "4.1", "4.0",
+    ];
+    let mut body = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<namespaces version=\"1.0\">\n <namespace>\n  <name>urn:vim25</name>\n",
+    );
+    body.push_str(&format!("  <version>{api}</version>\n  <priorVersions>\n"));
+    for p in prior.iter().filter(|p| **p != api) {
+        body.push_str(&format!("   <version>{p}</version>\n"));
+    }
+    body.push_str("  </priorVersions>\n </namespace>\n</namespaces>\n");
+    xml_response(StatusCode::OK, body, None)
+}
+
+async fn about() -> Response {
+    let names: Vec<&str> = methods::Method::ALL.iter().map(|m| m.wsdl()).collect();
+    let body = serde_json::json!({ "name": "vicbed vcsim", "methods": names });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn folder(
+    State(vc): State<Vcsim>,
+    method: HttpMethod,
+    Path(path): Path<String>,
+    Query(q): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let key = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(cookie_session_key);
+    let Some(ds) = q.get("dsName").cloned() else {
+        return (StatusCode::BAD_REQUEST, "dsName is required\n").into_response();
+    };
+    vc.with(|emu| {
+        if key.is_none_or(|k| emu.sessions.get(&k).is_none()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                "no valid vmware_soap_session cookie\n",
+            )
+                .into_response();
+        }
+        if !emu
+            .inv
+            .iter()
+            .any(|o| o.moref.ty == "Datastore" && o.name() == ds)
+        {
+            return (StatusCode::NOT_FOUND, "no such datastore\n").into_response();
+        }
+        let file = methods::datastore_key(&ds, path.trim_start_matches('/'));
+        match method {
+            HttpMethod::GET | HttpMethod::HEAD => match emu.files.get(&file) {
+                Some(b) => (StatusCode::OK, b.clone()).into_response(),
+                None => (StatusCode::NOT_FOUND, "file not found\n").into_response(),
+            },
+            HttpMethod::PUT | HttpMethod::POST => {
+                if body.len() > MAX_FILE_BYTES {
+                    return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+                }
+                if !emu.files.contains_key(&file) && emu.files.len() >= MAX_FILES {
+                    return (
+                        StatusCode::INSUFFICIENT_STORAGE,
+                        "datastore file limit reached\n",
+                    )
+                        .into_response();
+                }
+                let existed = emu.files.insert(file, body.to_vec()).is_some();
+                if existed {
+                    StatusCode::OK
+                } else {
+                    StatusCode::CREATED
+                }
+                .into_response()
+            }
+            HttpMethod::DELETE => match emu.files.remove(&file) {
+                Some(_) => StatusCode::NO_CONTENT.into_response(),
+                None => StatusCode::NOT_FOUND.into_response(),
+            },
+            _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
+        }
+    })
+}

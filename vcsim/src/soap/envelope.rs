@@ -1,0 +1,142 @@
+//! SOAP 1.1 envelopes: reading a vim25 call out of a request, writing a response or a fault.
+
+use super::parse::{Element, ParseError, SOAPENV_NS, parse_document};
+use super::write::{escape_text, write_value};
+use crate::vmodl::{Fault, MoRef, Value};
+
+/// A vim25 call as it arrived: method name, target object and the argument elements.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// The method's WSDL name (`RetrievePropertiesEx`, `PowerOnVM_Task`).
+    pub method: String,
+    /// The `_this` object.
+    pub this: MoRef,
+    /// The method element itself; arguments are its children other than `_this`.
+    pub args: Element,
+}
+
+/// Why a request could not be turned into a [`Call`]; each becomes a SOAP fault.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    /// Not XML.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// XML, but not a SOAP envelope with one call in its body.
+    #[error("{0}")]
+    Shape(String),
+}
+
+const HEAD: &str = concat!(
+    r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+    "\n",
+    r#"<soapenv:Envelope xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/" xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">"#,
+    "\n<soapenv:Body>"
+);
+const TAIL: &str = "</soapenv:Body>\n</soapenv:Envelope>";
+
+/// Reads the call out of a request body.
+pub fn read_call(body: &str) -> Result<Call, EnvelopeError> {
+    let root = parse_document(body)?;
+    if root.name != "Envelope" || root.ns.as_deref() != Some(SOAPENV_NS) {
+        return Err(EnvelopeError::Shape(
+            "the root element is not a SOAP 1.1 Envelope".into(),
+        ));
+    }
+    let body = root
+        .children
+        .into_iter()
+        .find(|c| c.name == "Body" && c.ns.as_deref() == Some(SOAPENV_NS))
+        .ok_or_else(|| EnvelopeError::Shape("the envelope has no Body".into()))?;
+    let mut calls = body.children.into_iter();
+    let args = calls
+        .next()
+        .ok_or_else(|| EnvelopeError::Shape("the Body holds no method call".into()))?;
+    if calls.next().is_some() {
+        return Err(EnvelopeError::Shape(
+            "the Body holds more than one element".into(),
+        ));
+    }
+    let this = args
+        .child("_this")
+        .and_then(super::decode::moref)
+        .ok_or_else(|| EnvelopeError::Shape(format!("{} has no _this", args.name)))?;
+    Ok(Call {
+        method: args.name.clone(),
+        this,
+        args,
+    })
+}
+
+/// A method's result: nothing (void), one value, or an array written as repeated
+/// `<returnval>` elements.
+pub fn response(method: &str, result: Option<&Value>) -> String {
+    let mut out = String::with_capacity(512);
+    out.push_str(HEAD);
+    out.push('<');
+    out.push_str(method);
+    out.push_str("Response xmlns=\"urn:vim25\">");
+    if let Some(v) = result {
+        write_value(&mut out, "returnval", v, false);
+    }
+    out.push_str("</");
+    out.push_str(method);
+    out.push_str("Response>");
+    out.push_str(TAIL);
+    out
+}
+
+/// A SOAP fault: `faultstring` is the message, `<detail>` holds `<TypeFault xsi:type="Type">`
+/// (pyvmomi takes the type from the element name minus `Fault`; govmomi from `xsi:type`).
+pub fn fault(f: &Fault) -> String {
+    let mut out = String::with_capacity(512);
+    out.push_str(HEAD);
+    out.push_str("<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>");
+    escape_text(&mut out, &f.msg);
+    out.push_str("</faultstring><detail>");
+    let tag = format!("{}Fault", f.ty);
+    out.push('<');
+    out.push_str(&tag);
+    out.push_str(" xmlns=\"urn:vim25\" xsi:type=\"");
+    out.push_str(f.ty);
+    out.push_str("\">");
+    for (name, v) in &f.fields {
+        write_value(&mut out, name, v, false);
+    }
+    out.push_str("</");
+    out.push_str(&tag);
+    out.push_str("></detail></soapenv:Fault>");
+    out.push_str(TAIL);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_pyvmomi_style_call() {
+        let body = r#"<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/" xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<soapenv:Body><RetrieveServiceContent xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></RetrieveServiceContent></soapenv:Body></soapenv:Envelope>"#;
+        let call = read_call(body).unwrap();
+        assert_eq!(call.method, "RetrieveServiceContent");
+        assert_eq!(call.this, MoRef::new("ServiceInstance", "ServiceInstance"));
+    }
+
+    #[test]
+    fn rejects_non_envelopes() {
+        assert!(read_call("<a/>").is_err());
+        assert!(read_call("not xml <").is_err());
+        let no_this = r#"<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><Login/></e:Body></e:Envelope>"#;
+        assert!(read_call(no_this).is_err());
+    }
+
+    #[test]
+    fn fault_detail_is_named_type_fault() {
+        let xml = fault(&Fault::invalid_login());
+        assert!(xml.contains(
+            r#"<InvalidLoginFault xmlns="urn:vim25" xsi:type="InvalidLogin"></InvalidLoginFault>"#
+        ));
+        assert!(xml.contains("<faultcode>ServerFaultCode</faultcode>"));
+    }
+}

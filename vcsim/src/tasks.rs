@@ -1,0 +1,150 @@
+//! Tasks: `*_Task` methods answer with a Task whose `info` walks the TaskInfo state machine
+//! (queued → running → success | error). The emulator runs task bodies synchronously, so a
+//! task is complete by the time its MoRef reaches the client, which then observes the final
+//! state through the property collector exactly as with a real vCenter.
+
+use crate::inventory::{Inventory, ManagedObject};
+use crate::vmodl::{DataObject, Fault, MoRef, Value};
+use std::collections::VecDeque;
+
+/// How many tasks `recentTask` lists and the emulator keeps (vCenter keeps recent tasks
+/// for about 10 minutes; a bound keeps long CI runs from growing).
+pub const RECENT_TASKS_MAX: usize = 200;
+
+/// The task log.
+#[derive(Debug, Default)]
+pub struct TaskLog {
+    recent: VecDeque<MoRef>,
+    next_key: u64,
+}
+
+/// A task being run.
+#[derive(Debug, Clone)]
+pub struct TaskStart<'a> {
+    /// The method's WSDL name (`PowerOnVM_Task`).
+    pub method: &'a str,
+    /// The object type the method was called on (`VirtualMachine`).
+    pub on_type: &'a str,
+    /// The entity the task concerns.
+    pub entity: Option<(MoRef, String)>,
+    /// The user who started it.
+    pub user: &'a str,
+    /// Now (virtual clock).
+    pub now_ms: i64,
+}
+
+impl TaskLog {
+    /// Creates a task in state `running` and returns its reference. The ESXi flavour names
+    /// tasks `haTask-N`, vCenter `task-N`.
+    pub fn start(&mut self, inv: &mut Inventory, t: &TaskStart<'_>, esx: bool) -> MoRef {
+        self.next_key += 1;
+        let value = if esx {
+            format!("haTask-{}", self.next_key)
+        } else {
+            format!("task-{}", self.next_key)
+        };
+        let task = MoRef::new("Task", value.clone());
+        let method_short = t.method.trim_end_matches("_Task");
+        let mut info = DataObject::new("TaskInfo")
+            .with("key", Value::str(value))
+            .with("task", Value::moref(&task))
+            .with("name", Value::str(t.method.to_owned()))
+            .with(
+                "descriptionId",
+                Value::str(format!("{}.{}", t.on_type, method_short)),
+            );
+        if let Some((e, name)) = &t.entity {
+            info = info
+                .with("entity", Value::moref(e))
+                .with("entityName", Value::str(name.clone()));
+        }
+        let info = info
+            .with("state", Value::enumv("TaskInfoState", "running"))
+            .with("cancelled", Value::Bool(false))
+            .with("cancelable", Value::Bool(false))
+            .with("progress", Value::Int(0))
+            .with(
+                "reason",
+                DataObject::new("TaskReasonUser")
+                    .with("userName", Value::str(t.user))
+                    .into_value(),
+            )
+            .with("queueTime", Value::DateTime(t.now_ms))
+            .with("startTime", Value::DateTime(t.now_ms))
+            .with("eventChainId", Value::Int(0));
+        inv.insert(ManagedObject::new(task.clone()).with("info", info.into_value()));
+        self.recent.push_back(task.clone());
+        while self.recent.len() > RECENT_TASKS_MAX {
+            if let Some(old) = self.recent.pop_front() {
+                inv.remove(&old);
+            }
+        }
+        task
+    }
+
+    /// Finishes a task with its outcome.
+    pub fn finish(
+        &self,
+        inv: &mut Inventory,
+        task: &MoRef,
+        now_ms: i64,
+        outcome: &Result<Option<Value>, Fault>,
+    ) {
+        let _ = inv.update(task, |o| {
+            if let Some(info) = o.props.get_mut("info").and_then(Value::as_data_mut) {
+                info.remove("progress");
+                match outcome {
+                    Ok(result) => {
+                        info.set("state", Value::enumv("TaskInfoState", "success"));
+                        if let Some(r) = result {
+                            info.set("result", Value::any(r.clone()));
+                        }
+                    }
+                    Err(f) => {
+                        info.set("state", Value::enumv("TaskInfoState", "error"));
+                        info.set("error", f.to_localized());
+                    }
+                }
+                info.set("completeTime", Value::DateTime(now_ms));
+            }
+        });
+    }
+
+    /// Recent tasks, oldest first.
+    pub fn recent(&self) -> impl Iterator<Item = &MoRef> {
+        self.recent.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tasks_finish_with_result_or_error_and_are_bounded() {
+        let mut inv = Inventory::new(1);
+        let mut log = TaskLog::default();
+        let start = TaskStart {
+            method: "PowerOnVM_Task",
+            on_type: "VirtualMachine",
+            entity: None,
+            user: "u",
+            now_ms: 5,
+        };
+        let t = log.start(&mut inv, &start, false);
+        log.finish(&mut inv, &t, 6, &Err(Fault::invalid_state("x")));
+        let info = inv.prop(&t, "info").unwrap();
+        assert_eq!(info.field("state").and_then(Value::as_str), Some("error"));
+        assert_eq!(
+            info.field("error")
+                .and_then(|e| e.field("fault"))
+                .map(|f| f.xsi_type().into_owned()),
+            Some("InvalidState".into())
+        );
+        for _ in 0..RECENT_TASKS_MAX + 5 {
+            log.start(&mut inv, &start, false);
+        }
+        assert_eq!(log.recent().count(), RECENT_TASKS_MAX);
+        assert!(!inv.contains(&t), "old tasks are dropped");
+    }
+}

@@ -1,0 +1,14 @@
+//! The vmodl data model shared by the emulator and the `vic` SOAP client: values, managed
+//! object references, data objects, type facts, property paths and `xsd:dateTime`.
+
+mod fault;
+mod path;
+mod time;
+mod types;
+mod value;
+
+pub use fault::Fault;
+pub use path::{PathSegment, PropertyPath};
+pub use time::{format_datetime, parse_datetime};
+pub use types::{MANAGED_TYPES, is_a, managed_base};
+pub use value::{Array, DataObject, MoRef, Name, Value, array_type_name};

@@ -1,0 +1,91 @@
+//! Drives the emulator's HTTP router in-process with raw SOAP envelopes.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use vcsim::http::ConnInfo;
+use vcsim::{Config, Emulator, Vcsim};
+
+pub struct Sim {
+    pub vc: Vcsim,
+    pub cookie: Option<String>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: String,
+    pub set_cookie: Option<String>,
+}
+
+pub fn envelope(body: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/" xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
+    )
+}
+
+impl Sim {
+    pub fn new() -> Sim {
+        Sim::with_config(Config::default())
+    }
+
+    pub fn with_config(config: Config) -> Sim {
+        Sim {
+            vc: Vcsim::new(Emulator::new(config).expect("default inventory builds")),
+            cookie: None,
+        }
+    }
+
+    pub async fn request(&self, method: &str, path: &str, body: String) -> Reply {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "text/xml");
+        if let Some(c) = &self.cookie {
+            req = req.header(header::COOKIE, format!("vmware_soap_session={c}"));
+        }
+        let router = self.vc.router().layer(axum::Extension(ConnInfo {
+            peer: "127.0.0.1:50000".parse().unwrap(),
+            tls: false,
+            client_cert: None,
+        }));
+        let resp = router
+            .oneshot(req.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let set_cookie = resp
+            .headers()
+            .get(header::SET_COOKIE)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            set_cookie,
+        }
+    }
+
+    pub async fn call(&self, body: &str) -> Reply {
+        self.request("POST", "/sdk", envelope(body)).await
+    }
+
+    pub async fn login(&mut self) {
+        let r = self
+            .call(r#"<Login xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this><userName>user</userName><password>pass</password></Login>"#)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let c = r.set_cookie.expect("Login sets the session cookie");
+        let key = c.split('"').nth(1).expect("quoted cookie value").to_owned();
+        self.cookie = Some(key);
+    }
+}
+
+/// The text of the first `<tag>` element in `xml`.
+pub fn first<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}");
+    let start = xml.find(&open)?;
+    let gt = start + xml[start..].find('>')?;
+    let end = gt + xml[gt..].find(&format!("</{tag}>"))?;
+    Some(&xml[gt + 1..end])
+}
