@@ -239,7 +239,13 @@ mod tests {
 
     fn path(h: &mut H, p: &str) -> Option<MoRef> {
         let si = h.emu.refs.search_index.clone();
-        let r = h.call("FindByInventoryPath", &si, &format!("<inventoryPath>{p}</inventoryPath>")).unwrap();
+        let r = h
+            .call(
+                "FindByInventoryPath",
+                &si,
+                &format!("<inventoryPath>{p}</inventoryPath>"),
+            )
+            .unwrap();
         r.as_ref().and_then(Value::as_moref).cloned()
     }
 
@@ -267,36 +273,85 @@ mod tests {
         let vm = h.find("VirtualMachine", "DC0_C0_RP0_VM0");
         let folder = h.emu.inv.get(&vm).unwrap().parent().unwrap().clone();
         let body = format!("{}<name>DC0_C0_RP0_VM0</name>", mo("entity", &folder));
-        assert_eq!(h.call("FindChild", &si, &body).unwrap(), Some(Value::moref(&vm)));
+        assert_eq!(
+            h.call("FindChild", &si, &body).unwrap(),
+            Some(Value::moref(&vm))
+        );
         let body = format!("{}<name>nope</name>", mo("entity", &folder));
         assert_eq!(h.call("FindChild", &si, &body).unwrap(), None);
         let gone = MoRef::new("Folder", "group-v999999");
         let body = format!("{}<name>x</name>", mo("entity", &gone));
-        assert_eq!(h.call("FindChild", &si, &body).unwrap_err().ty, "ManagedObjectNotFound");
+        assert_eq!(
+            h.call("FindChild", &si, &body).unwrap_err().ty,
+            "ManagedObjectNotFound"
+        );
 
         let config = h.emu.inv.prop(&vm, "config").unwrap().clone();
-        let uuid = config.field("uuid").and_then(Value::as_str).unwrap().to_uppercase();
-        let instance = config.field("instanceUuid").and_then(Value::as_str).unwrap().to_owned();
+        let uuid = config
+            .field("uuid")
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_uppercase();
+        let instance = config
+            .field("instanceUuid")
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_owned();
         let body = format!("<uuid>{uuid}</uuid><vmSearch>true</vmSearch>");
-        assert_eq!(h.call("FindByUuid", &si, &body).unwrap(), Some(Value::moref(&vm)));
-        let body = format!("<uuid>{instance}</uuid><vmSearch>true</vmSearch><instanceUuid>true</instanceUuid>");
-        assert_eq!(h.call("FindByUuid", &si, &body).unwrap(), Some(Value::moref(&vm)));
+        assert_eq!(
+            h.call("FindByUuid", &si, &body).unwrap(),
+            Some(Value::moref(&vm))
+        );
+        let body = format!(
+            "<uuid>{instance}</uuid><vmSearch>true</vmSearch><instanceUuid>true</instanceUuid>"
+        );
+        assert_eq!(
+            h.call("FindByUuid", &si, &body).unwrap(),
+            Some(Value::moref(&vm))
+        );
         let body = format!("<uuid>{instance}</uuid><vmSearch>true</vmSearch>");
         assert_eq!(h.call("FindByUuid", &si, &body).unwrap(), None);
-        let all = h.call("FindAllByUuid", &si, &format!("<uuid>{uuid}</uuid><vmSearch>true</vmSearch>")).unwrap();
+        let all = h
+            .call(
+                "FindAllByUuid",
+                &si,
+                &format!("<uuid>{uuid}</uuid><vmSearch>true</vmSearch>"),
+            )
+            .unwrap();
         assert_eq!(all.unwrap().items(), &[Value::moref(&vm)]);
-        let none = h.call("FindAllByUuid", &si, "<uuid>00000000-0000-0000-0000-000000000000</uuid><vmSearch>true</vmSearch>");
+        let none = h.call(
+            "FindAllByUuid",
+            &si,
+            "<uuid>00000000-0000-0000-0000-000000000000</uuid><vmSearch>true</vmSearch>",
+        );
         assert!(none.unwrap().unwrap().items().is_empty());
 
         let host = h.find("HostSystem", "DC0_H0");
-        let host_uuid = h.emu.inv.prop(&host, "summary").and_then(|s| s.field("hardware")).and_then(|hw| hw.field("uuid"));
+        let host_uuid = h
+            .emu
+            .inv
+            .prop(&host, "summary")
+            .and_then(|s| s.field("hardware"))
+            .and_then(|hw| hw.field("uuid"));
         let host_uuid = host_uuid.and_then(Value::as_str).unwrap().to_owned();
         let body = format!("<uuid>{host_uuid}</uuid><vmSearch>false</vmSearch>");
-        assert_eq!(h.call("FindByUuid", &si, &body).unwrap(), Some(Value::moref(&host)));
+        assert_eq!(
+            h.call("FindByUuid", &si, &body).unwrap(),
+            Some(Value::moref(&host))
+        );
         // The datacenter scope must exist; vmSearch is required.
-        let body = format!("{}<uuid>{uuid}</uuid><vmSearch>true</vmSearch>", mo("datacenter", &MoRef::new("Datacenter", "datacenter-0")));
-        assert_eq!(h.call("FindByUuid", &si, &body).unwrap_err().ty, "ManagedObjectNotFound");
-        assert_eq!(h.call("FindByUuid", &si, "<uuid>x</uuid>").unwrap_err().ty, "InvalidArgument");
+        let body = format!(
+            "{}<uuid>{uuid}</uuid><vmSearch>true</vmSearch>",
+            mo("datacenter", &MoRef::new("Datacenter", "datacenter-0"))
+        );
+        assert_eq!(
+            h.call("FindByUuid", &si, &body).unwrap_err().ty,
+            "ManagedObjectNotFound"
+        );
+        assert_eq!(
+            h.call("FindByUuid", &si, "<uuid>x</uuid>").unwrap_err().ty,
+            "InvalidArgument"
+        );
     }
 
     #[test]
@@ -307,19 +362,40 @@ mod tests {
         h.emu
             .inv
             .update(&vm, |o| {
-                let g = o.props.get_mut("guest").and_then(Value::as_data_mut).unwrap();
+                let g = o
+                    .props
+                    .get_mut("guest")
+                    .and_then(Value::as_data_mut)
+                    .unwrap();
                 g.set("ipAddress", Value::str("10.0.0.7"));
                 g.set("hostName", Value::str("web-1.example.com"));
             })
             .unwrap();
         let body = "<ip>10.0.0.7</ip><vmSearch>true</vmSearch>";
-        assert_eq!(h.call("FindByIp", &si, body).unwrap(), Some(Value::moref(&vm)));
-        assert_eq!(h.call("FindByIp", &si, "<ip>10.0.0.8</ip><vmSearch>true</vmSearch>").unwrap(), None);
+        assert_eq!(
+            h.call("FindByIp", &si, body).unwrap(),
+            Some(Value::moref(&vm))
+        );
+        assert_eq!(
+            h.call(
+                "FindByIp",
+                &si,
+                "<ip>10.0.0.8</ip><vmSearch>true</vmSearch>"
+            )
+            .unwrap(),
+            None
+        );
         let body = "<dnsName>WEB-1.example.com.</dnsName><vmSearch>true</vmSearch>";
-        assert_eq!(h.call("FindByDnsName", &si, body).unwrap(), Some(Value::moref(&vm)));
+        assert_eq!(
+            h.call("FindByDnsName", &si, body).unwrap(),
+            Some(Value::moref(&vm))
+        );
         let host = h.find("HostSystem", "DC0_C0_H1");
         let body = "<dnsName>dc0_c0_h1</dnsName><vmSearch>false</vmSearch>";
-        assert_eq!(h.call("FindByDnsName", &si, body).unwrap(), Some(Value::moref(&host)));
+        assert_eq!(
+            h.call("FindByDnsName", &si, body).unwrap(),
+            Some(Value::moref(&host))
+        );
     }
 }
 

@@ -18,7 +18,13 @@ pub fn parse_datetime(text: &str) -> Option<i64> {
     let t = text.trim();
     let (date, time) = t.split_once('T')?;
     let mut dp = date.splitn(3, '-');
-    let y: i64 = dp.next()?.parse().ok()?;
+    let year_text = dp.next()?;
+    // Four-digit years only (xsd allows more, no vSphere timestamp uses them); this also
+    // keeps the arithmetic below far from overflow on hostile input.
+    if year_text.len() != 4 {
+        return None;
+    }
+    let y: i64 = year_text.parse().ok()?;
     let m: u32 = dp.next()?.parse().ok()?;
     let d: u32 = dp.next()?.parse().ok()?;
     let (clock, offset_min) = split_offset(time)?;
@@ -99,6 +105,15 @@ mod tests {
             Some("2024-02-29T00:00:00.000Z")
         );
         assert_eq!(parse_datetime("garbage"), None);
+        assert_eq!(parse_datetime("999999999999999-01-01T00:00:00Z"), None);
+        assert_eq!(
+            parse_datetime("2017-01-01T00:00:00+99999999999999999:00"),
+            None
+        );
+        assert_eq!(
+            parse_datetime("2017-01-01T00:00:99999999999999999999Z"),
+            None
+        );
         assert_eq!(parse_datetime("2017-13-02T08:30:15Z"), None);
     }
 }
