@@ -145,8 +145,11 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         };
         let vc = Vcsim::new(emulator);
         let clock = vc.spawn_clock(args.speed);
+        // Signal handlers go in before the exports announce readiness: a caller that reads
+        // GOVC_URL and sends SIGTERM at once must get a clean shutdown.
+        let shutdown = shutdown_signal()?;
         print_exports(&args, addr)?;
-        vc.serve(listener, tls, shutdown_signal()).await?;
+        vc.serve(listener, tls, shutdown).await?;
         clock.abort();
         Ok::<_, anyhow::Error>(())
     })?;
@@ -186,23 +189,15 @@ fn print_exports(args: &ServeArgs, addr: SocketAddr) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Installs SIGINT and SIGTERM handlers now and returns the future that resolves on either.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
+    })
 }

@@ -14,6 +14,9 @@ Runs three bounded workloads against it and prints one JSON object on stdout:
                   counter cpu.usagemhz.average (id looked up in perfManager.perfCounter), instance "",
                   intervalId 20, maxSample 10.  -> calls/s, plus the number of samples returned
                   (govmomi 0.24.2 returns 0 samples when maxSample is unset, so it is always set here).
+                  Before the timed loop an untimed warm-up polls (every 0.5 s, at most --perf-wait s) until a
+                  call returns >= --perf-min-samples samples: vicbed stores a sample every 20 s of its clock,
+                  so right after start it has none.
   waitforupdates  a PropertyCollector filter (on a dedicated collector made with CreatePropertyCollector,
                   on connection A) on one VM's runtime.powerState; a waiter thread loops on
                   WaitForUpdatesEx (maxWaitSeconds 5).  The main thread, on a SECOND connection B,
@@ -112,7 +115,7 @@ def phase_create(si, n, tag):
     return {"ops": done, "seconds": round(wall, 4), "ops_per_s": round(done / wall, 2), "per_op": ms_summary(per_op)}
 
 
-def phase_queryperf(si, n, vm_name):
+def phase_queryperf(si, n, vm_name, min_samples, wait_s):
     content, dc, _ = inventory(si)
     vm = find_vm(content, dc, vm_name)
     pm = content.perfManager
@@ -125,6 +128,16 @@ def phase_queryperf(si, n, vm_name):
         raise RuntimeError("cpu.usagemhz.average not in perfManager.perfCounter")
     spec = vim.PerformanceManager.QuerySpec(entity=vm, intervalId=20, maxSample=10,
                                             metricId=[vim.PerformanceManager.MetricId(counterId=cid, instance="")])
+    # Untimed warm-up: a server that only stores samples every 20 s of its clock may have none yet
+    # (vicbed right after start). Poll until a call returns >= min_samples samples, or wait_s elapses.
+    w0, got = time.perf_counter(), 0
+    while True:
+        res = pm.QueryPerf(querySpec=[spec])
+        got = sum(len(m.sampleInfo or []) for m in (res or []))
+        if got >= min_samples or time.perf_counter() - w0 >= wait_s:
+            break
+        time.sleep(0.5)
+    warmup = round(time.perf_counter() - w0, 2)
     samples, done, t0 = [], 0, time.perf_counter()
     try:
         for _ in range(n):
@@ -135,7 +148,8 @@ def phase_queryperf(si, n, vm_name):
         return {"error": err_text(e), "completed": done, "counter_id": cid}
     wall = time.perf_counter() - t0
     return {"calls": done, "seconds": round(wall, 4), "calls_per_s": round(done / wall, 2), "counter_id": cid,
-            "vm": vm_name, "samples_per_call_min": min(samples), "samples_per_call_max": max(samples)}
+            "vm": vm_name, "samples_per_call_min": min(samples), "samples_per_call_max": max(samples),
+            "warmup_s": warmup, "min_samples_wanted": min_samples}
 
 
 def power_state_from(update_set):
@@ -264,6 +278,10 @@ def main():
     ap.add_argument("--tag", default="c")
     ap.add_argument("--perf-vm", default="DC0_C0_RP0_VM0")
     ap.add_argument("--toggle-vm", default="DC0_C0_RP0_VM1")
+    ap.add_argument("--perf-min-samples", type=int, default=1,
+                    help="untimed warm-up: wait until QueryPerf returns at least this many samples")
+    ap.add_argument("--perf-wait", type=float, default=30.0, help="bound (s) on that warm-up")
+    ap.add_argument("--phases", default="create_poweron,queryperf,waitforupdates")
     a = ap.parse_args()
 
     out = {"url": a.url.split("@")[-1]}
@@ -277,9 +295,14 @@ def main():
         about = si.RetrieveContent().about
         out["server"] = {"fullName": about.fullName, "apiVersion": about.apiVersion,
                          "negotiated": si._stub.versionId if hasattr(si._stub, "versionId") else None}
-        out["create_poweron"] = run_phase("create_poweron", phase_create, si, a.creates, a.tag)
-        out["queryperf"] = run_phase("queryperf", phase_queryperf, si, a.queries, a.perf_vm)
-        out["waitforupdates"] = run_phase("waitforupdates", phase_wfu, a.url, si, a.toggles, a.toggle_vm)
+        phases = a.phases.split(",")
+        if "create_poweron" in phases:
+            out["create_poweron"] = run_phase("create_poweron", phase_create, si, a.creates, a.tag)
+        if "queryperf" in phases:
+            out["queryperf"] = run_phase("queryperf", phase_queryperf, si, a.queries, a.perf_vm,
+                                         a.perf_min_samples, a.perf_wait)
+        if "waitforupdates" in phases:
+            out["waitforupdates"] = run_phase("waitforupdates", phase_wfu, a.url, si, a.toggles, a.toggle_vm)
     finally:
         try:
             Disconnect(si)

@@ -448,6 +448,63 @@ impl World {
         Ok(())
     }
 
+    /// Moves a pool (with everything below it) under another pool of the same root, as
+    /// vSphere does with the children of a destroyed pool. The pool's charged reservation
+    /// must fit under the new parent; a move under its own subtree is refused.
+    pub fn move_pool(&mut self, pool: PoolId, new_parent: PoolId) -> Result<(), ModelError> {
+        let rec = self.pool_ref(pool)?;
+        let old_parent = rec.parent.ok_or(ModelError::RootPool(pool))?;
+        let (root, name) = (rec.root, rec.name.clone());
+        let (cpu_c, mem_c) = (rec.cpu_ledger.charged(), rec.mem_ledger.charged());
+        let target = self.pool_ref(new_parent)?;
+        if target.root != root {
+            return Err(ModelError::InvalidSpec(format!(
+                "pool {name:?} cannot move to another cluster's resource pool"
+            )));
+        }
+        // Walk up from the target: meeting the pool itself would make a cycle. The depth is
+        // bounded by the number of pools.
+        let mut cur = Some(new_parent);
+        for _ in 0..=self.pools.len() {
+            match cur {
+                Some(p) if p == pool => {
+                    return Err(ModelError::InvalidSpec(format!(
+                        "pool {name:?} cannot move below itself"
+                    )));
+                }
+                Some(p) => cur = self.pool_ref(p)?.parent,
+                None => break,
+            }
+        }
+        if old_parent == new_parent {
+            return Ok(());
+        }
+        let what = format!("move resource pool {name:?}");
+        self.apply_charge(old_parent, Resource::Cpu, -i128::from(cpu_c));
+        self.apply_charge(old_parent, Resource::Memory, -i128::from(mem_c));
+        let fits = self
+            .check_charge(new_parent, Resource::Cpu, cpu_c, &what)
+            .and_then(|()| self.check_charge(new_parent, Resource::Memory, mem_c, &what));
+        if let Err(e) = fits {
+            self.apply_charge(old_parent, Resource::Cpu, i128::from(cpu_c));
+            self.apply_charge(old_parent, Resource::Memory, i128::from(mem_c));
+            return Err(e.into());
+        }
+        self.apply_charge(new_parent, Resource::Cpu, i128::from(cpu_c));
+        self.apply_charge(new_parent, Resource::Memory, i128::from(mem_c));
+        if let Some(Some(p)) = self.pools.get_mut(old_parent.idx()) {
+            p.child_pools.remove(&pool.0);
+        }
+        if let Some(Some(p)) = self.pools.get_mut(new_parent.idx()) {
+            p.child_pools.insert(pool.0);
+        }
+        if let Some(Some(p)) = self.pools.get_mut(pool.idx()) {
+            p.parent = Some(new_parent);
+        }
+        self.plan_dirty = true;
+        Ok(())
+    }
+
     /// Moves a VM to another pool of the same root; a powered-on VM's reservations must fit there.
     pub fn move_vm(&mut self, vm: VmId, pool: PoolId) -> Result<(), ModelError> {
         let rec = self.vm_ref(vm)?;

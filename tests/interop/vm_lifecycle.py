@@ -123,13 +123,14 @@ def main(t, opts):
     expect_fault(vim.fault.InvalidPowerState, lambda: wait(vm.PowerOnVM_Task(), "PowerOn twice"))
     ok("PowerOnVM_Task, TaskInfo, recentTask; PowerOn twice -> InvalidPowerState")
 
-    # Reconfigure memory and the workload.
-    spec = vim.vm.ConfigSpec(memoryMB=8192, extraConfig=[vim.option.OptionValue(key=WORKLOAD_KEY, value="idle")])
+    # Reconfigure: memory needs hot-add (off by default) while powered on, so it is refused
+    # with InvalidPowerState as vSphere does; the workload (extraConfig) changes live.
+    spec = vim.vm.ConfigSpec(memoryMB=8192)
+    expect_fault(vim.fault.InvalidPowerState, lambda: wait(vm.ReconfigVM_Task(spec=spec), "ReconfigVM_Task memory while on"))
+    spec = vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(key=WORKLOAD_KEY, value="idle")])
     wait(vm.ReconfigVM_Task(spec=spec), "ReconfigVM_Task")
-    check(vm.config.hardware.memoryMB == 8192, "memoryMB after reconfigure: %d" % vm.config.hardware.memoryMB)
-    check(vm.summary.config.memorySizeMB == 8192, "summary.config.memorySizeMB %s" % vm.summary.config.memorySizeMB)
     check(extra_config(vm).get(WORKLOAD_KEY) == "idle", "extraConfig after reconfigure %s" % extra_config(vm))
-    ok("ReconfigVM_Task memoryMB + extraConfig")
+    ok("ReconfigVM_Task: memory while on -> InvalidPowerState; extraConfig live")
 
     # Reset and suspend.
     wait(vm.ResetVM_Task(), "ResetVM_Task")
@@ -148,6 +149,10 @@ def main(t, opts):
 
     # Power off, then power off again.
     wait(vm.PowerOffVM_Task(), "PowerOffVM_Task")
+    wait(vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(memoryMB=8192)), "ReconfigVM_Task memory while off")
+    check(vm.config.hardware.memoryMB == 8192, "memoryMB after reconfigure: %d" % vm.config.hardware.memoryMB)
+    check(vm.summary.config.memorySizeMB == 8192, "summary.config.memorySizeMB %s" % vm.summary.config.memorySizeMB)
+    ok("ReconfigVM_Task memoryMB while powered off")
     check(power_state(vm) == "poweredOff", "after PowerOff: %s" % power_state(vm))
     fault = expect_fault(vim.fault.InvalidPowerState, lambda: wait(vm.PowerOffVM_Task(), "PowerOff twice"))
     check(fault.existingState == "poweredOff", "InvalidPowerState.existingState %r" % fault.existingState)

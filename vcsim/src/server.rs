@@ -29,6 +29,8 @@ pub const MAX_SOAP_BODY_BYTES: usize = 32 * 1024 * 1024;
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 /// Most files kept on the emulated datastores.
 pub const MAX_FILES: usize = 100_000;
+/// Most bytes kept on the emulated datastores, all files together.
+pub const MAX_TOTAL_FILE_BYTES: usize = 1 << 30;
 
 struct Shared {
     emu: Mutex<Emulator>,
@@ -66,7 +68,13 @@ impl Vcsim {
 
     /// Runs `f` on the emulator, then wakes property-collector waiters.
     pub fn with<R>(&self, f: impl FnOnce(&mut Emulator) -> R) -> R {
-        let r = f(&mut self.lock());
+        let r = {
+            let mut emu = self.lock();
+            let r = f(&mut emu);
+            // Event history collectors' latestPage follows every change, as vCenter's does.
+            methods::refresh_event_collectors(&mut emu);
+            r
+        };
         self.notify();
         r
     }
@@ -211,7 +219,9 @@ async fn wait(vc: &Vcsim, req: methods::WaitRequest) -> Result<Option<Value>, Fa
     // Bounded: each turn either answers, or waits for a change or the deadline.
     loop {
         rx.borrow_and_update();
-        if let Some(r) = vc.with(|emu| methods::poll_wait(emu, &req)) {
+        // Polling only updates this waiter's own filter state: it must not wake the other
+        // waiters (or itself), so the lock is taken without a change notification.
+        if let Some(r) = methods::poll_wait(&mut vc.lock(), &req) {
             return r;
         }
         match deadline {
@@ -297,10 +307,18 @@ async fn folder(
                 if body.len() > MAX_FILE_BYTES {
                     return StatusCode::PAYLOAD_TOO_LARGE.into_response();
                 }
-                if !emu.files.contains_key(&file) && emu.files.len() >= MAX_FILES {
+                let stored: usize = emu
+                    .files
+                    .iter()
+                    .filter(|(k, _)| **k != file)
+                    .map(|(_, v)| v.len())
+                    .sum();
+                if (!emu.files.contains_key(&file) && emu.files.len() >= MAX_FILES)
+                    || stored + body.len() > MAX_TOTAL_FILE_BYTES
+                {
                     return (
                         StatusCode::INSUFFICIENT_STORAGE,
-                        "datastore file limit reached\n",
+                        "the emulator's datastore capacity is reached\n",
                     )
                         .into_response();
                 }

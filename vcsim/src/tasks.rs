@@ -33,6 +33,34 @@ pub struct TaskStart<'a> {
     pub now_ms: i64,
 }
 
+/// The vmodl name of a method, which vCenter uses in `TaskInfo.descriptionId`
+/// (`VirtualMachine.powerOn` for `PowerOnVM_Task`).
+pub fn vmodl_method_name(wsdl: &str) -> String {
+    let known = match wsdl {
+        "CreateVM_Task" => "createVm",
+        "PowerOnMultiVM_Task" => "powerOnVm",
+        "PowerOnVM_Task" => "powerOn",
+        "PowerOffVM_Task" => "powerOff",
+        "ResetVM_Task" => "reset",
+        "SuspendVM_Task" => "suspend",
+        "ReconfigVM_Task" => "reconfigure",
+        "SearchDatastore_Task" => "search",
+        "SearchDatastoreSubFolders_Task" => "searchSubFolders",
+        "DeleteDatastoreFile_Task" => "deleteFile",
+        other => {
+            let base = other.trim_end_matches("_Task");
+            let mut out = String::with_capacity(base.len());
+            let mut chars = base.chars();
+            if let Some(c) = chars.next() {
+                out.extend(c.to_lowercase());
+            }
+            out.push_str(chars.as_str());
+            return out;
+        }
+    };
+    known.to_owned()
+}
+
 impl TaskLog {
     /// Creates a task in state `running` and returns its reference. The ESXi flavour names
     /// tasks `haTask-N`, vCenter `task-N`.
@@ -44,7 +72,7 @@ impl TaskLog {
             format!("task-{}", self.next_key)
         };
         let task = MoRef::new("Task", value.clone());
-        let method_short = t.method.trim_end_matches("_Task");
+        let method_short = vmodl_method_name(t.method);
         let mut info = DataObject::new("TaskInfo")
             .with("key", Value::str(value))
             .with("task", Value::moref(&task))
@@ -119,6 +147,13 @@ impl TaskLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn description_ids_use_vmodl_names() {
+        assert_eq!(vmodl_method_name("PowerOnVM_Task"), "powerOn");
+        assert_eq!(vmodl_method_name("Destroy_Task"), "destroy");
+        assert_eq!(vmodl_method_name("CreateVM_Task"), "createVm");
+    }
 
     #[test]
     fn tasks_finish_with_result_or_error_and_are_bounded() {

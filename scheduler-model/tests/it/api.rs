@@ -157,3 +157,59 @@ fn move_and_trace_replay() {
         .unwrap();
     assert_eq!(u, 3600, "outside the limited pool the VM runs free");
 }
+
+#[test]
+fn pools_move_within_their_root_and_never_below_themselves() {
+    let mut w = World::new(1);
+    let h = w.add_host(HostSpec {
+        name: "h".into(),
+        cores: 4,
+        mhz_per_core: 2000,
+        hyperthreading: false,
+        memory_mb: 8192,
+    });
+    let root = w.add_root_pool("Resources", &[h]).unwrap();
+    let pool = |name: &str, res: u64| PoolSpec {
+        name: name.into(),
+        cpu: Allocation {
+            reservation: res,
+            ..Allocation::pool_default()
+        },
+        memory: Allocation::pool_default(),
+    };
+    let a = w.add_pool(root, pool("a", 0)).unwrap();
+    let b = w.add_pool(root, pool("b", 0)).unwrap();
+    let c = w.add_pool(a, pool("c", 1000)).unwrap();
+    w.move_pool(c, b).unwrap();
+    assert_eq!(w.pool_parent(c).unwrap(), Some(b));
+    assert!(
+        w.move_pool(b, c).is_err(),
+        "a pool cannot move below its own child"
+    );
+    assert!(matches!(w.move_pool(root, a), Err(ModelError::RootPool(_))));
+    // b now carries c's 1000 MHz: a fixed (non-expandable) 500 MHz pool cannot take it.
+    let fixed = w
+        .add_pool(
+            root,
+            PoolSpec {
+                name: "fixed".into(),
+                cpu: Allocation {
+                    reservation: 500,
+                    expandable_reservation: false,
+                    ..Allocation::pool_default()
+                },
+                memory: Allocation::pool_default(),
+            },
+        )
+        .unwrap();
+    assert!(matches!(
+        w.move_pool(c, fixed),
+        Err(ModelError::Admission(_))
+    ));
+    assert_eq!(
+        w.pool_parent(c).unwrap(),
+        Some(b),
+        "a refused move changes nothing"
+    );
+    w.remove_pool(a).unwrap();
+}

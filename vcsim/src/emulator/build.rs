@@ -220,6 +220,13 @@ fn add_compute(
                 emu.inv.alloc("host-")
             },
         );
+        let mut about = product.clone();
+        if let Some(d) = about.as_data_mut() {
+            d.set("name", Value::str("VMware ESXi"));
+            d.set("apiType", Value::str("HostAgent"));
+            d.set("productLineId", Value::str("embeddedEsx"));
+            d.remove("instanceUuid");
+        }
         let managers = HostManagers {
             network_system: MoRef::new(
                 "HostNetworkSystem",
@@ -235,25 +242,12 @@ fn add_compute(
                 .and_then(Value::as_moref)
                 .cloned()
                 .unwrap_or_else(|| MoRef::new("HostDatastoreBrowser", "")),
+            uuid: emu.idgen.uuid(),
+            boot_time_ms: emu.clock.start_ms(),
+            product: about,
         };
-        let uuid = emu.idgen.uuid();
-        let mut about = product.clone();
-        if let Some(d) = about.as_data_mut() {
-            d.set("name", Value::str("VMware ESXi"));
-            d.set("apiType", Value::str("HostAgent"));
-            d.set("productLineId", Value::str("embeddedEsx"));
-            d.remove("instanceUuid");
-        }
-        emu.inv.insert(host_system(
-            h.clone(),
-            host_name,
-            &cr,
-            hw,
-            &uuid,
-            emu.clock.start_ms(),
-            &managers,
-            about,
-        ));
+        emu.inv
+            .insert(host_system(h.clone(), host_name, &cr, hw, &managers));
         emu.inv.insert(crate::inventory::host_network_system(
             managers.network_system.clone(),
         ));
@@ -285,17 +279,42 @@ fn add_compute(
     Ok((cr, pool, host_refs))
 }
 
+/// A VM of the initial inventory.
+struct ModelVm<'a> {
+    name: String,
+    vcpus: i32,
+    memory_mb: i32,
+    workload: Option<&'a str>,
+    power_on: bool,
+}
+
+impl ModelVm<'_> {
+    /// The default model's VM: 1 vCPU, 1 GB, idle.
+    fn small(name: String, power_on: bool) -> ModelVm<'static> {
+        ModelVm {
+            name,
+            vcpus: 1,
+            memory_mb: 1024,
+            workload: None,
+            power_on,
+        }
+    }
+}
+
 fn model_vm(
     emu: &mut Emulator,
     dc: &Dc,
     pool: &MoRef,
     host: &MoRef,
-    name: String,
-    vcpus: i32,
-    memory_mb: i32,
-    workload: Option<&str>,
-    power_on: bool,
+    vm: ModelVm<'_>,
 ) -> Result<MoRef, BuildError> {
+    let ModelVm {
+        name,
+        vcpus,
+        memory_mb,
+        workload,
+        power_on,
+    } = vm;
     let extra_config = workload
         .map(|w| vec![option_value(WORKLOAD_KEY, Value::str(w))])
         .unwrap_or_default();
@@ -346,11 +365,7 @@ pub(super) fn default_model(emu: &mut Emulator, counts: &ModelCounts) -> Result<
                     &dc,
                     &pool,
                     &hosts[0],
-                    format!("ha-host_VM{v}"),
-                    1,
-                    1024,
-                    None,
-                    autostart,
+                    ModelVm::small(format!("ha-host_VM{v}"), autostart),
                 )?;
             }
             continue;
@@ -369,11 +384,7 @@ pub(super) fn default_model(emu: &mut Emulator, counts: &ModelCounts) -> Result<
                     &dc,
                     &pool,
                     &host,
-                    format!("{cname}_RP0_VM{v}"),
-                    1,
-                    1024,
-                    None,
-                    autostart,
+                    ModelVm::small(format!("{cname}_RP0_VM{v}"), autostart),
                 )?;
             }
         }
@@ -387,11 +398,7 @@ pub(super) fn default_model(emu: &mut Emulator, counts: &ModelCounts) -> Result<
                     &dc,
                     &pool,
                     &host_refs[0],
-                    format!("{hname}_VM{v}"),
-                    1,
-                    1024,
-                    None,
-                    autostart,
+                    ModelVm::small(format!("{hname}_VM{v}"), autostart),
                 )?;
             }
         }
@@ -465,11 +472,13 @@ pub(super) fn from_spec(emu: &mut Emulator, spec: &InventorySpec) -> Result<(), 
                     &dc,
                     &pool,
                     &host,
-                    name,
-                    v.vcpus as i32,
-                    v.memory_mb.min(i32::MAX as u64) as i32,
-                    v.workload.as_deref(),
-                    v.power_on,
+                    ModelVm {
+                        name,
+                        vcpus: v.vcpus as i32,
+                        memory_mb: v.memory_mb.min(i32::MAX as u64) as i32,
+                        workload: v.workload.as_deref(),
+                        power_on: v.power_on,
+                    },
                 )?;
             }
         }
@@ -488,11 +497,13 @@ pub(super) fn from_spec(emu: &mut Emulator, spec: &InventorySpec) -> Result<(), 
                     &dc,
                     &pool,
                     &host_refs[0],
-                    vm_name,
-                    v.vcpus as i32,
-                    v.memory_mb.min(i32::MAX as u64) as i32,
-                    v.workload.as_deref(),
-                    v.power_on,
+                    ModelVm {
+                        name: vm_name,
+                        vcpus: v.vcpus as i32,
+                        memory_mb: v.memory_mb.min(i32::MAX as u64) as i32,
+                        workload: v.workload.as_deref(),
+                        power_on: v.power_on,
+                    },
                 )?;
             }
         }

@@ -84,12 +84,12 @@ impl Emulator {
             return Ok(());
         }
         let running = self.power_state(vm)? == "poweredOn";
-        if let Some(w) = effects.workload.clone() {
-            if let Some(id) = self.ids.vms.get(&vm.value).copied() {
-                self.world
-                    .set_workload(id, w)
-                    .map_err(super::vm_ops::model_fault)?;
-            }
+        if let Some(w) = effects.workload.clone()
+            && let Some(id) = self.ids.vms.get(&vm.value).copied()
+        {
+            self.world
+                .set_workload(id, w)
+                .map_err(super::vm_ops::model_fault)?;
         }
         let tools = effects.tools_running;
         let ip = effects.ip_address.clone();
@@ -142,14 +142,14 @@ impl Emulator {
                 }
             }
             let guest = o.props.get("guest").cloned();
-            if let Some(s) = o.props.get_mut("summary").and_then(Value::as_data_mut) {
-                if let Some(gs) = s.get_mut("guest").and_then(Value::as_data_mut) {
-                    for f in ["toolsStatus", "toolsRunningStatus", "ipAddress", "hostName"] {
-                        match guest.as_ref().and_then(|g| g.field(f)) {
-                            Some(v) => gs.set(f, v.clone()),
-                            None => {
-                                gs.remove(f);
-                            }
+            if let Some(s) = o.props.get_mut("summary").and_then(Value::as_data_mut)
+                && let Some(gs) = s.get_mut("guest").and_then(Value::as_data_mut)
+            {
+                for f in ["toolsStatus", "toolsRunningStatus", "ipAddress", "hostName"] {
+                    match guest.as_ref().and_then(|g| g.field(f)) {
+                        Some(v) => gs.set(f, v.clone()),
+                        None => {
+                            gs.remove(f);
                         }
                     }
                 }

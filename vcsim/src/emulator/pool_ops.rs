@@ -192,21 +192,23 @@ impl Emulator {
             .cloned()
             .ok_or_else(|| Fault::invalid_argument("root resource pool"))?;
         if parent.ty != "ResourcePool" {
-            return Err(Fault::new(
-                "InvalidType",
-                "The root resource pool of a compute resource cannot be destroyed",
-            )
-            .with("argument", Value::str("_this")));
+            // The root pool of a compute resource goes only with the compute resource.
+            return Err(Fault::invalid_argument("parent"));
         }
         let parent_id = *self
             .ids
             .pools
             .get(&parent.value)
             .ok_or_else(|| Fault::not_found(&parent))?;
-        // Children first: each moves its VMs up into this pool, and then all of them move up
-        // once more. Every VM survives, as in vSphere (which moves child pools up instead).
+        // vSphere moves the children of a destroyed pool up into its parent: pools keep
+        // their settings and VMs keep running.
         for child in self.inv.refs(pool, "resourcePool") {
-            self.destroy_pool(&child)?;
+            if let Some(id) = self.ids.pools.get(&child.value).copied() {
+                self.world.move_pool(id, parent_id).map_err(model_fault)?;
+            }
+            self.inv.pull_ref(pool, "resourcePool", &child)?;
+            self.inv.push_ref(&parent, "resourcePool", &child)?;
+            self.inv.set(&child, "parent", Value::moref(&parent))?;
         }
         for vm in self.inv.refs(pool, "vm") {
             if let Some(id) = self.ids.vms.get(&vm.value).copied() {

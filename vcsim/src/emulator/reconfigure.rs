@@ -150,31 +150,31 @@ impl Emulator {
                     }
                 }
             }
-            if let Some(s) = o.props.get_mut("summary").and_then(Value::as_data_mut) {
-                if let Some(sc) = s.get_mut("config").and_then(Value::as_data_mut) {
-                    sc.set("numCpu", Value::Int(num_cpu as i32));
-                    sc.set("memorySizeMB", Value::Int(memory_mb as i32));
-                    sc.set(
-                        "cpuReservation",
-                        Value::Int(reservation_of(&cpu_value) as i32),
-                    );
-                    sc.set(
-                        "memoryReservation",
-                        Value::Int(reservation_of(&mem_value) as i32),
-                    );
-                    if let Some(a) = &annotation {
-                        sc.set("annotation", Value::str(a.clone()));
-                    }
+            if let Some(s) = o.props.get_mut("summary").and_then(Value::as_data_mut)
+                && let Some(sc) = s.get_mut("config").and_then(Value::as_data_mut)
+            {
+                sc.set("numCpu", Value::Int(num_cpu as i32));
+                sc.set("memorySizeMB", Value::Int(memory_mb as i32));
+                sc.set(
+                    "cpuReservation",
+                    Value::Int(reservation_of(&cpu_value) as i32),
+                );
+                sc.set(
+                    "memoryReservation",
+                    Value::Int(reservation_of(&mem_value) as i32),
+                );
+                if let Some(a) = &annotation {
+                    sc.set("annotation", Value::str(a.clone()));
                 }
             }
             if let Some(rt) = o.props.get_mut("runtime").and_then(Value::as_data_mut) {
                 rt.set("maxMemoryUsage", Value::Int(memory_mb as i32));
             }
         })?;
-        if let Some(name) = spec.field("name").and_then(Value::as_str) {
-            if name != obj.name() {
-                self.rename(vm, name)?;
-            }
+        if let Some(name) = spec.field("name").and_then(Value::as_str)
+            && name != obj.name()
+        {
+            self.rename(vm, name)?;
         }
         let mut spec_value = spec.clone();
         if let Some(d) = spec_value.as_data_mut() {
@@ -231,11 +231,11 @@ fn apply_device_changes(devices: &mut Vec<Value>, changes: &[Value]) {
             }
             _ if devices.len() < 1024 => {
                 let mut d = dev.clone();
-                if let Some(dd) = d.as_data_mut() {
-                    if key.is_none_or(|k| k < 0) {
-                        dd.set("key", Value::Int(next_key as i32));
-                        next_key += 1;
-                    }
+                if let Some(dd) = d.as_data_mut()
+                    && key.is_none_or(|k| k < 0)
+                {
+                    dd.set("key", Value::Int(next_key as i32));
+                    next_key += 1;
                 }
                 devices.push(d);
             }

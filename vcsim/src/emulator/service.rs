@@ -166,7 +166,7 @@ pub fn create_singletons(inv: &mut Inventory, config: &Config, now_ms: i64) -> S
     // Ids of the root folder and the managers are fixed names; counted ids start after them.
     inv.alloc("");
     let instance_uuid = {
-        let mut g = crate::ids::IdGen::new(config.seed ^ 0x5EED_0F_5E_C0DE);
+        let mut g = crate::ids::IdGen::new(config.seed ^ 0x5EED_0F5E_C0DE);
         g.uuid()
     };
     let content = service_content(&refs, about(config, &instance_uuid));

@@ -27,6 +27,9 @@ const VM_QUICK: &[(&str, &str, i64)] = &[
     ("mem.overhead.average", "consumedOverheadMemory", 1024),
 ];
 
+/// One model sample: counter name, vCPU instance (None: the aggregate), value.
+type CounterSample = (&'static str, Option<u16>, i64);
+
 impl Emulator {
     /// Moves virtual time forward by `delta_ms`, stepping the model for each completed
     /// realtime interval. Returns how many intervals were stepped.
@@ -48,8 +51,7 @@ impl Emulator {
         }
         self.apply_posted_guest_effects();
         let interval_s = crate::clock::REALTIME_INTERVAL_S as u32;
-        let mut by_entity: BTreeMap<(u8, u32), Vec<(&'static str, Option<u16>, i64)>> =
-            BTreeMap::new();
+        let mut by_entity: BTreeMap<(u8, u32), Vec<CounterSample>> = BTreeMap::new();
         for s in self.world.step(interval_s).iter() {
             let key = match s.entity {
                 Entity::Host(h) => (0, h.0),
@@ -90,11 +92,7 @@ impl Emulator {
         m
     }
 
-    fn refresh_quick_stats(
-        &mut self,
-        entity: &MoRef,
-        samples: &[(&'static str, Option<u16>, i64)],
-    ) {
+    fn refresh_quick_stats(&mut self, entity: &MoRef, samples: &[CounterSample]) {
         let total = |name: &str| {
             samples
                 .iter()

@@ -132,6 +132,53 @@ pub fn model_fault(e: ModelError) -> Fault {
     }
 }
 
+/// What vCenter fills in for devices a client adds without: disk file names in the VM's
+/// folder (`[ds] vm/vm.vmdk`, `vm_1.vmdk`, …) with their datastore, and generated MACs.
+fn fill_device_defaults(
+    devices: &mut [Value],
+    vm_dir: &str,
+    vm_name: &str,
+    datastore: &MoRef,
+    idgen: &mut crate::ids::IdGen,
+) {
+    let mut disks = 0;
+    for dev in devices.iter_mut() {
+        let is_disk = dev.xsi_type() == "VirtualDisk" || dev.field("capacityInKB").is_some();
+        let is_nic = dev.field("macAddress").is_some() || dev.field("addressType").is_some();
+        let Some(d) = dev.as_data_mut() else { continue };
+        if is_disk {
+            if let Some(b) = d.get_mut("backing").and_then(Value::as_data_mut) {
+                let name = b
+                    .get("fileName")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .trim()
+                    .to_owned();
+                if name.is_empty() || name.ends_with(']') {
+                    let file = if disks == 0 {
+                        format!("{vm_name}.vmdk")
+                    } else {
+                        format!("{vm_name}_{disks}.vmdk")
+                    };
+                    b.set("fileName", Value::str(format!("{vm_dir}{file}")));
+                }
+                if b.get("datastore").is_none() {
+                    b.set("datastore", Value::moref(datastore));
+                }
+            }
+            disks += 1;
+        }
+        if is_nic
+            && d.get("macAddress")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+        {
+            d.set("macAddress", Value::str(idgen.mac()));
+            d.set("addressType", Value::str("generated"));
+        }
+    }
+}
+
 impl Emulator {
     /// The datacenter containing `r`.
     pub fn datacenter_of(&self, r: &MoRef) -> Option<MoRef> {
@@ -275,7 +322,10 @@ impl Emulator {
         let cpu_a = allocation_from(spec.cpu_allocation.as_ref(), false);
         let mem_a = allocation_from(spec.memory_allocation.as_ref(), false);
         let devices = match spec.devices {
-            Some(d) => d,
+            Some(mut d) => {
+                fill_device_defaults(&mut d, &vm_dir, &spec.name, &datastore, &mut self.idgen);
+                d
+            }
             None => {
                 let net = networks
                     .first()
@@ -585,12 +635,11 @@ impl Emulator {
             return Err(Fault::invalid_argument("newName"));
         }
         let parent = self.inv.get(entity)?.parent().cloned();
-        if let Some(p) = &parent {
-            if let Some(other) = self.inv.child_named(p, new_name) {
-                if other != *entity {
-                    return Err(Fault::duplicate_name(new_name, &other));
-                }
-            }
+        if let Some(p) = &parent
+            && let Some(other) = self.inv.child_named(p, new_name)
+            && other != *entity
+        {
+            return Err(Fault::duplicate_name(new_name, &other));
         }
         let is_vm = entity.ty == "VirtualMachine";
         self.inv.update(entity, |o| {

@@ -158,13 +158,20 @@ impl HostHardware {
     }
 }
 
-/// Managed objects a host refers to from `configManager` and `datastoreBrowser`.
+/// Managed objects a host refers to from `configManager` and `datastoreBrowser`, and its
+/// identity.
 #[derive(Clone, Debug)]
 pub struct HostManagers {
     /// HostNetworkSystem
     pub network_system: MoRef,
     /// HostDatastoreBrowser
     pub datastore_browser: MoRef,
+    /// Hardware UUID.
+    pub uuid: String,
+    /// Boot time (virtual clock).
+    pub boot_time_ms: i64,
+    /// The host's `AboutInfo` (ESXi product).
+    pub product: Value,
 }
 
 /// A host system.
@@ -173,11 +180,13 @@ pub fn host_system(
     name: &str,
     parent: &MoRef,
     hw: &HostHardware,
-    uuid: &str,
-    boot_time_ms: i64,
     managers: &HostManagers,
-    product: Value,
 ) -> ManagedObject {
+    let (uuid, boot_time_ms, product) = (
+        managers.uuid.as_str(),
+        managers.boot_time_ms,
+        managers.product.clone(),
+    );
     let threads = hw.threads();
     let memory_bytes = (hw.memory_mb as i64) * 1024 * 1024;
     let hardware_summary = DataObject::new("HostHardwareSummary")
@@ -231,6 +240,14 @@ pub fn host_system(
         .with("rebootRequired", Value::Bool(false))
         .into_value();
     let hardware = DataObject::new("HostHardwareInfo")
+        .with(
+            "systemInfo",
+            DataObject::new("HostSystemInfo")
+                .with("vendor", Value::str("VMware, Inc. (vicbed)"))
+                .with("model", Value::str("vicbed simulated host"))
+                .with("uuid", Value::str(uuid))
+                .into_value(),
+        )
         .with(
             "cpuInfo",
             DataObject::new("HostCpuInfo")
@@ -851,13 +868,11 @@ pub fn default_devices(
     ]
 }
 
-/// A host's HostNetworkSystem with its standard switches and port groups.
+/// A host's HostNetworkSystem: `vSwitch0` with `VM Network` and `Management Network`, as a
+/// fresh ESXi host has.
 pub fn host_network_system(moref: MoRef) -> ManagedObject {
     ManagedObject::new(moref).with(
         "networkInfo",
-        DataObject::new("HostNetworkInfo")
-            .with("vswitch", Value::array("HostVirtualSwitch", vec![]))
-            .with("portgroup", Value::array("HostPortGroup", vec![]))
-            .into_value(),
+        crate::methods::seed_network_info(&["VM Network", "Management Network"]),
     )
 }

@@ -180,10 +180,10 @@ impl Inventory {
                 .props
                 .entry(name.to_owned())
                 .or_insert_with(|| Value::morefs([]));
-            if let Some(items) = slot.items_mut() {
-                if !items.iter().any(|v| v.as_moref() == Some(item)) {
-                    items.push(Value::moref(item));
-                }
+            if let Some(items) = slot.items_mut()
+                && !items.iter().any(|v| v.as_moref() == Some(item))
+            {
+                items.push(Value::moref(item));
             }
         })
     }

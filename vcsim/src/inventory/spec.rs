@@ -213,13 +213,13 @@ impl InventorySpec {
                     v.name
                 ));
             }
-            if let Some(w) = &v.workload {
-                if crate::guest::parse_workload_key(w).is_none() {
-                    p.push(format!(
-                        "vm {:?}: workload {w:?} is not `idle` or `cpu=<MHz>[,mem=<MB>]`",
-                        v.name
-                    ));
-                }
+            if let Some(w) = &v.workload
+                && crate::guest::parse_workload_key(w).is_none()
+            {
+                p.push(format!(
+                    "vm {:?}: workload {w:?} is not `idle` or `cpu=<MHz>[,mem=<MB>]`",
+                    v.name
+                ));
             }
         };
         for c in &self.clusters {
@@ -239,13 +239,13 @@ impl InventorySpec {
                     p.push(format!("pool {:?} is declared twice", pool.name));
                 }
                 for s in [&pool.cpu_shares, &pool.mem_shares].into_iter().flatten() {
-                    if let SharesSpec::Level(l) = s {
-                        if !matches!(l.as_str(), "low" | "normal" | "high") {
-                            p.push(format!(
-                                "pool {:?}: shares {l:?} is not low, normal, high or a number",
-                                pool.name
-                            ));
-                        }
+                    if let SharesSpec::Level(l) = s
+                        && !matches!(l.as_str(), "low" | "normal" | "high")
+                    {
+                        p.push(format!(
+                            "pool {:?}: shares {l:?} is not low, normal, high or a number",
+                            pool.name
+                        ));
                     }
                 }
                 pools.push(pool.name.clone());
@@ -259,13 +259,13 @@ impl InventorySpec {
                         v.name, v.pool
                     ));
                 }
-                if let Some(h) = &v.host {
-                    if !host_names.contains(h) {
-                        p.push(format!(
-                            "vm {:?}: host {h:?} is not in cluster {:?}",
-                            v.name, c.name
-                        ));
-                    }
+                if let Some(h) = &v.host
+                    && !host_names.contains(h)
+                {
+                    p.push(format!(
+                        "vm {:?}: host {h:?} is not in cluster {:?}",
+                        v.name, c.name
+                    ));
                 }
             }
         }
@@ -302,6 +302,35 @@ pub fn expand_names<'a>(items: impl Iterator<Item = (&'a str, u32)>) -> Vec<Stri
         }
     }
     out
+}
+
+/// Expands host entries with `count` into named hosts with their hardware.
+pub trait SpecHostExpand {
+    /// `(name, hardware)` for every host, counts expanded.
+    fn expand(&self) -> Vec<(String, super::HostHardware)>;
+}
+
+impl SpecHostExpand for Vec<HostSpec> {
+    fn expand(&self) -> Vec<(String, super::HostHardware)> {
+        let mut out = Vec::new();
+        for h in self {
+            let hw = super::HostHardware {
+                cores: h.cores,
+                mhz_per_core: h.mhz,
+                hyperthreading: h.hyperthreading,
+                memory_mb: h.memory_mb,
+            };
+            for name in expand_names(std::iter::once((h.name.as_str(), h.count))) {
+                out.push((name, hw.clone()));
+            }
+        }
+        out
+    }
+}
+
+/// The names of a VM entry, its count expanded.
+pub fn expand_vm_names(v: &VmSpec) -> Vec<String> {
+    expand_names(std::iter::once((v.name.as_str(), v.count)))
 }
 
 #[cfg(test)]
@@ -342,33 +371,4 @@ mod tests {
         }
         assert!(InventorySpec::parse("bogus = 1").is_err());
     }
-}
-
-/// Expands host entries with `count` into named hosts with their hardware.
-pub trait SpecHostExpand {
-    /// `(name, hardware)` for every host, counts expanded.
-    fn expand(&self) -> Vec<(String, super::HostHardware)>;
-}
-
-impl SpecHostExpand for Vec<HostSpec> {
-    fn expand(&self) -> Vec<(String, super::HostHardware)> {
-        let mut out = Vec::new();
-        for h in self {
-            let hw = super::HostHardware {
-                cores: h.cores,
-                mhz_per_core: h.mhz,
-                hyperthreading: h.hyperthreading,
-                memory_mb: h.memory_mb,
-            };
-            for name in expand_names(std::iter::once((h.name.as_str(), h.count))) {
-                out.push((name, hw.clone()));
-            }
-        }
-        out
-    }
-}
-
-/// The names of a VM entry, its count expanded.
-pub fn expand_vm_names(v: &VmSpec) -> Vec<String> {
-    expand_names(std::iter::once((v.name.as_str(), v.count)))
 }

@@ -228,4 +228,95 @@ mod tests {
         let el = parse_document("<method> Destroy_Task </method>").unwrap();
         assert_eq!(method_name(&el), "Destroy_Task");
     }
+
+    use super::super::search_index::harness::{H, mo};
+    use crate::config::Flavor;
+
+    #[test]
+    fn vic_protects_its_vms_from_destroy() {
+        let mut h = H::new(Flavor::VirtualCenter);
+        let am = h.emu.refs.authorization_manager.clone();
+        let vm = h.find("VirtualMachine", "DC0_H0_VM0");
+        h.task("PowerOffVM_Task", &vm, "").unwrap();
+        let body = format!(
+            "{}<method><method>Destroy_Task</method><reasonId>Managed by VIC Engine</reasonId></method><sourceId>VIC</sourceId>",
+            mo("entity", &vm)
+        );
+        h.call("DisableMethods", &am, &body).unwrap();
+        h.call("DisableMethods", &am, &body).unwrap();
+        assert_eq!(h.emu.disabled_methods.get(&vm.value).map(Vec::len), Some(1));
+        let shown = h.emu.inv.prop(&vm, "disabledMethod").unwrap();
+        assert_eq!(shown.items(), &[Value::str("Destroy_Task")]);
+        assert!(
+            h.task("Destroy_Task", &vm, "")
+                .unwrap_err()
+                .starts_with("MethodDisabled")
+        );
+
+        // Another source does not lift VIC's disable.
+        let other = format!(
+            "{}<method>Destroy_Task</method><sourceId>other</sourceId>",
+            mo("entity", &vm)
+        );
+        h.call("EnableMethods", &am, &other).unwrap();
+        assert!(
+            h.task("Destroy_Task", &vm, "")
+                .unwrap_err()
+                .starts_with("MethodDisabled")
+        );
+        let enable = format!(
+            "{}<method>Destroy_Task</method><sourceId>VIC</sourceId>",
+            mo("entity", &vm)
+        );
+        h.call("EnableMethods", &am, &enable).unwrap();
+        assert!(h.emu.inv.prop(&vm, "disabledMethod").is_none());
+        assert!(!h.emu.disabled_methods.contains_key(&vm.value));
+        h.task("Destroy_Task", &vm, "").unwrap();
+
+        let gone = format!(
+            "{}<method>Destroy_Task</method><sourceId>VIC</sourceId>",
+            mo("entity", &vm)
+        );
+        assert_eq!(
+            h.call("DisableMethods", &am, &gone).unwrap_err().ty,
+            "ManagedObjectNotFound"
+        );
+        assert_eq!(
+            h.call("DisableMethods", &am, "<sourceId>VIC</sourceId>")
+                .unwrap_err()
+                .ty,
+            "InvalidArgument"
+        );
+    }
+
+    #[test]
+    fn the_administrator_holds_every_privilege() {
+        let mut h = H::new(Flavor::VirtualCenter);
+        let am = h.emu.refs.authorization_manager.clone();
+        let dc = h.find("Datacenter", "DC0");
+        let vm = h.find("VirtualMachine", "DC0_H0_VM0");
+        let body = format!(
+            "{}{}<sessionId>s</sessionId><privId>System.View</privId><privId>VirtualMachine.Interact.PowerOn</privId>",
+            mo("entity", &dc),
+            mo("entity", &vm)
+        );
+        let r = h
+            .call("HasPrivilegeOnEntities", &am, &body)
+            .unwrap()
+            .unwrap();
+        let items = r.items();
+        assert_eq!(items.len(), 2);
+        assert_eq!(
+            items[1].field("entity").and_then(Value::as_moref),
+            Some(&vm)
+        );
+        let avail = items[0].field("privAvailability").unwrap().items();
+        assert_eq!(avail.len(), 2);
+        assert!(
+            avail
+                .iter()
+                .all(|a| a.field("isGranted") == Some(&Value::Bool(true)))
+        );
+        assert_eq!(avail[1].xsi_type(), "PrivilegeAvailability");
+    }
 }

@@ -927,14 +927,27 @@ mod tests {
 
     /// The file names of one search result.
     fn names(r: &Value) -> Vec<String> {
-        r.field("file").map(|f| f.items().iter().filter_map(|i| i.field("path")?.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        r.field("file")
+            .map(|f| {
+                f.items()
+                    .iter()
+                    .filter_map(|i| i.field("path")?.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn setup() -> (H, MoRef, MoRef, MoRef) {
         let h = H::new(Flavor::VirtualCenter);
         let dc = h.find("Datacenter", "DC0");
         let ds = h.find("Datastore", "LocalDS_0");
-        let browser = h.emu.inv.prop(&ds, "browser").and_then(Value::as_moref).unwrap().clone();
+        let browser = h
+            .emu
+            .inv
+            .prop(&ds, "browser")
+            .and_then(Value::as_moref)
+            .unwrap()
+            .clone();
         (h, dc, ds, browser)
     }
 
@@ -943,25 +956,84 @@ mod tests {
         let (mut h, dc, ds, browser) = setup();
         let fm = h.emu.refs.file_manager.clone();
         let mkdir = |name: &str, parents: bool| {
-            format!("<name>{name}</name>{}<createParentDirectories>{parents}</createParentDirectories>", mo("datacenter", &dc))
+            format!(
+                "<name>{name}</name>{}<createParentDirectories>{parents}</createParentDirectories>",
+                mo("datacenter", &dc)
+            )
         };
-        assert_eq!(h.call("MakeDirectory", &fm, &mkdir("[LocalDS_0] interop/sub", false)).unwrap_err().ty, "FileNotFound");
-        h.call("MakeDirectory", &fm, &mkdir("[LocalDS_0] interop/sub", true)).unwrap();
-        assert_eq!(h.call("MakeDirectory", &fm, &mkdir("[LocalDS_0] interop/sub", false)).unwrap_err().ty, "FileAlreadyExists");
-        assert_eq!(h.call("MakeDirectory", &fm, &mkdir("[LocalDS_0] interop/sub", true)).unwrap_err().ty, "FileAlreadyExists");
-        assert_eq!(h.call("MakeDirectory", &fm, &mkdir("[NoSuchDS] x", true)).unwrap_err().ty, "InvalidDatastore");
-        assert_eq!(h.call("MakeDirectory", &fm, &mkdir("LocalDS_0 x", true)).unwrap_err().ty, "InvalidDatastorePath");
+        assert_eq!(
+            h.call(
+                "MakeDirectory",
+                &fm,
+                &mkdir("[LocalDS_0] interop/sub", false)
+            )
+            .unwrap_err()
+            .ty,
+            "FileNotFound"
+        );
+        h.call(
+            "MakeDirectory",
+            &fm,
+            &mkdir("[LocalDS_0] interop/sub", true),
+        )
+        .unwrap();
+        assert_eq!(
+            h.call(
+                "MakeDirectory",
+                &fm,
+                &mkdir("[LocalDS_0] interop/sub", false)
+            )
+            .unwrap_err()
+            .ty,
+            "FileAlreadyExists"
+        );
+        assert_eq!(
+            h.call(
+                "MakeDirectory",
+                &fm,
+                &mkdir("[LocalDS_0] interop/sub", true)
+            )
+            .unwrap_err()
+            .ty,
+            "FileAlreadyExists"
+        );
+        assert_eq!(
+            h.call("MakeDirectory", &fm, &mkdir("[NoSuchDS] x", true))
+                .unwrap_err()
+                .ty,
+            "InvalidDatastore"
+        );
+        assert_eq!(
+            h.call("MakeDirectory", &fm, &mkdir("LocalDS_0 x", true))
+                .unwrap_err()
+                .ty,
+            "InvalidDatastorePath"
+        );
         // vCenter needs the datacenter to know which datastore is meant.
-        assert_eq!(h.call("MakeDirectory", &fm, "<name>[LocalDS_0] y</name>").unwrap_err().ty, "InvalidArgument");
+        assert_eq!(
+            h.call("MakeDirectory", &fm, "<name>[LocalDS_0] y</name>")
+                .unwrap_err()
+                .ty,
+            "InvalidArgument"
+        );
 
         // What the /folder PUT handler stores.
-        h.emu.files.insert(datastore_key("LocalDS_0", "interop/hello.txt"), b"hello\n".to_vec());
+        h.emu.files.insert(
+            datastore_key("LocalDS_0", "interop/hello.txt"),
+            b"hello\n".to_vec(),
+        );
         let spec = "<searchSpec><matchPattern>hello.txt</matchPattern><details><fileType>true</fileType>\
                     <fileSize>true</fileSize><modification>true</modification><fileOwner>false</fileOwner></details></searchSpec>";
         let body = format!("<datastorePath>[LocalDS_0] interop</datastorePath>{spec}");
-        let r = h.task("SearchDatastore_Task", &browser, &body).unwrap().unwrap();
+        let r = h
+            .task("SearchDatastore_Task", &browser, &body)
+            .unwrap()
+            .unwrap();
         assert_eq!(r.xsi_type(), "HostDatastoreBrowserSearchResults");
-        assert_eq!(r.field("folderPath").and_then(Value::as_str), Some("[LocalDS_0] interop"));
+        assert_eq!(
+            r.field("folderPath").and_then(Value::as_str),
+            Some("[LocalDS_0] interop")
+        );
         assert_eq!(r.field("datastore").and_then(Value::as_moref), Some(&ds));
         assert_eq!(names(&r), vec!["hello.txt"]);
         let f = &r.field("file").unwrap().items()[0];
@@ -969,47 +1041,108 @@ mod tests {
         assert_eq!(f.field("fileSize"), Some(&Value::Long(6)));
 
         let body = "<datastorePath>[LocalDS_0] interop</datastorePath><searchSpec><matchPattern>*.txt</matchPattern></searchSpec>";
-        let r = h.task("SearchDatastoreSubFolders_Task", &browser, body).unwrap().unwrap();
+        let r = h
+            .task("SearchDatastoreSubFolders_Task", &browser, body)
+            .unwrap()
+            .unwrap();
         let results = r.items();
         assert_eq!(results.len(), 2);
-        assert_eq!(results[0].field("folderPath").and_then(Value::as_str), Some("[LocalDS_0] interop"));
+        assert_eq!(
+            results[0].field("folderPath").and_then(Value::as_str),
+            Some("[LocalDS_0] interop")
+        );
         assert_eq!(names(&results[0]), vec!["hello.txt"]);
-        assert_eq!(results[1].field("folderPath").and_then(Value::as_str), Some("[LocalDS_0] interop/sub"));
+        assert_eq!(
+            results[1].field("folderPath").and_then(Value::as_str),
+            Some("[LocalDS_0] interop/sub")
+        );
         assert!(names(&results[1]).is_empty());
 
         let body = "<datastorePath>[LocalDS_0] no-such-dir</datastorePath>";
-        assert_eq!(h.task("SearchDatastore_Task", &browser, body).unwrap_err(), "FileNotFound");
+        assert_eq!(
+            h.task("SearchDatastore_Task", &browser, body).unwrap_err(),
+            "FileNotFound"
+        );
         let body = "<datastorePath>[NoSuchDS] x</datastorePath>";
-        assert_eq!(h.task("SearchDatastore_Task", &browser, body).unwrap_err(), "InvalidDatastore (not a task)");
+        assert_eq!(
+            h.task("SearchDatastore_Task", &browser, body).unwrap_err(),
+            "InvalidDatastore (not a task)"
+        );
 
         let del = |name: &str| format!("<name>{name}</name>{}", mo("datacenter", &dc));
-        h.task("DeleteDatastoreFile_Task", &fm, &del("[LocalDS_0] interop/hello.txt")).unwrap();
+        h.task(
+            "DeleteDatastoreFile_Task",
+            &fm,
+            &del("[LocalDS_0] interop/hello.txt"),
+        )
+        .unwrap();
         assert!(!h.emu.files.contains_key("[LocalDS_0] interop/hello.txt"));
-        assert_eq!(h.task("DeleteDatastoreFile_Task", &fm, &del("[LocalDS_0] interop/hello.txt")).unwrap_err(), "FileNotFound");
-        h.task("DeleteDatastoreFile_Task", &fm, &del("[LocalDS_0] interop")).unwrap();
-        assert!(h.emu.files.keys().all(|k| !k.starts_with("[LocalDS_0] interop")));
-        assert_eq!(h.task("DeleteDatastoreFile_Task", &fm, &del("[LocalDS_0]")).unwrap_err(), "CannotDeleteFile");
+        assert_eq!(
+            h.task(
+                "DeleteDatastoreFile_Task",
+                &fm,
+                &del("[LocalDS_0] interop/hello.txt")
+            )
+            .unwrap_err(),
+            "FileNotFound"
+        );
+        h.task("DeleteDatastoreFile_Task", &fm, &del("[LocalDS_0] interop"))
+            .unwrap();
+        assert!(
+            h.emu
+                .files
+                .keys()
+                .all(|k| !k.starts_with("[LocalDS_0] interop"))
+        );
+        assert_eq!(
+            h.task("DeleteDatastoreFile_Task", &fm, &del("[LocalDS_0]"))
+                .unwrap_err(),
+            "CannotDeleteFile"
+        );
     }
 
     #[test]
     fn every_vm_has_its_folder_and_running_vms_lock_theirs() {
         let (mut h, dc, _, browser) = setup();
         let body = "<datastorePath>[LocalDS_0]</datastorePath><searchSpec><query xsi:type=\"FolderFileQuery\"/></searchSpec>";
-        let r = h.task("SearchDatastore_Task", &browser, body).unwrap().unwrap();
+        let r = h
+            .task("SearchDatastore_Task", &browser, body)
+            .unwrap()
+            .unwrap();
         let folders = names(&r);
         assert!(folders.contains(&"DC0_H0_VM0".to_owned()), "{folders:?}");
-        assert!(r.field("file").unwrap().items().iter().all(|f| f.xsi_type() == "FolderFileInfo"));
+        assert!(
+            r.field("file")
+                .unwrap()
+                .items()
+                .iter()
+                .all(|f| f.xsi_type() == "FolderFileInfo")
+        );
 
         let body = "<datastorePath>[LocalDS_0] DC0_H0_VM0</datastorePath>\
                     <searchSpec><details><fileType>true</fileType></details></searchSpec>";
-        let r = h.task("SearchDatastore_Task", &browser, body).unwrap().unwrap();
+        let r = h
+            .task("SearchDatastore_Task", &browser, body)
+            .unwrap()
+            .unwrap();
         let files = r.field("file").unwrap().items();
-        let vmx = files.iter().find(|f| f.field("path").and_then(Value::as_str) == Some("DC0_H0_VM0.vmx"));
-        assert_eq!(vmx.map(|f| f.xsi_type().into_owned()), Some("VmConfigFileInfo".to_owned()));
+        let vmx = files
+            .iter()
+            .find(|f| f.field("path").and_then(Value::as_str) == Some("DC0_H0_VM0.vmx"));
+        assert_eq!(
+            vmx.map(|f| f.xsi_type().into_owned()),
+            Some("VmConfigFileInfo".to_owned())
+        );
 
         // The model's VMs are powered on: their folders are locked.
         let fm = h.emu.refs.file_manager.clone();
-        let body = format!("<name>[LocalDS_0] DC0_H0_VM0</name>{}", mo("datacenter", &dc));
-        assert_eq!(h.task("DeleteDatastoreFile_Task", &fm, &body).unwrap_err(), "FileLocked");
+        let body = format!(
+            "<name>[LocalDS_0] DC0_H0_VM0</name>{}",
+            mo("datacenter", &dc)
+        );
+        assert_eq!(
+            h.task("DeleteDatastoreFile_Task", &fm, &body).unwrap_err(),
+            "FileLocked"
+        );
     }
 }

@@ -1213,4 +1213,219 @@ mod tests {
         assert!(m.output(&e).field("fullFormattedMessage").is_none());
         assert!(e.value.field("fullFormattedMessage").is_some());
     }
+
+    use super::super::search_index::harness::{H, mo};
+    use crate::config::Flavor;
+
+    /// `(type, key, vm name)` of each event in a list.
+    fn summary(v: &Value) -> Vec<(String, i64, String)> {
+        v.items()
+            .iter()
+            .map(|e| {
+                let vm = e
+                    .field("vm")
+                    .and_then(|a| a.field("name"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                (
+                    e.xsi_type().into_owned(),
+                    e.field("key").and_then(Value::as_i64).unwrap_or(-1),
+                    vm.to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn page(h: &H, c: &MoRef) -> Vec<(String, i64, String)> {
+        summary(h.emu.inv.prop(c, "latestPage").expect("latestPage"))
+    }
+
+    #[test]
+    fn query_events_lists_newest_first_within_the_entity() {
+        let mut h = H::new(Flavor::VirtualCenter);
+        let em = h.emu.refs.event_manager.clone();
+        let vm = h.find("VirtualMachine", "DC0_H0_VM0");
+        let body = format!(
+            "<filter><entity>{}<recursion>self</recursion></entity></filter>",
+            mo("entity", &vm)
+        );
+        let got = summary(&h.call("QueryEvents", &em, &body).unwrap().unwrap());
+        let kinds: Vec<&str> = got.iter().map(|(t, _, _)| t.as_str()).collect();
+        assert_eq!(kinds, vec!["VmPoweredOnEvent", "VmCreatedEvent"]);
+        assert!(got.iter().all(|(_, _, n)| n == "DC0_H0_VM0"));
+        assert!(got[0].1 > got[1].1, "newest first");
+
+        // Type filters match base types; maxCount caps the answer.
+        let body = "<filter><type>VmEvent</type><maxCount>3</maxCount></filter>";
+        let got = summary(&h.call("QueryEvents", &em, body).unwrap().unwrap());
+        assert_eq!(got.len(), 3);
+        assert!(got.windows(2).all(|w| w[0].1 > w[1].1));
+        let body = "<filter><eventTypeId>UserLoginSessionEvent</eventTypeId></filter>";
+        let got = summary(&h.call("QueryEvents", &em, body).unwrap().unwrap());
+        assert_eq!(got.len(), 1);
+        let body = format!(
+            "<filter><entity>{}<recursion>all</recursion></entity></filter>",
+            mo("entity", &MoRef::new("VirtualMachine", "vm-0"))
+        );
+        assert_eq!(
+            h.call("QueryEvents", &em, &body).unwrap_err().ty,
+            "ManagedObjectNotFound"
+        );
+    }
+
+    #[test]
+    fn a_collector_follows_new_events_like_vics_port_layer() {
+        let mut h = H::new(Flavor::VirtualCenter);
+        let em = h.emu.refs.event_manager.clone();
+        let cluster = h.find("ClusterComputeResource", "DC0_C0");
+        let body = format!(
+            "<filter><entity>{}<recursion>all</recursion></entity><eventTypeId>VmPoweredOnEvent</eventTypeId>\
+             <eventTypeId>VmPoweredOffEvent</eventTypeId><eventTypeId>VmRemovedEvent</eventTypeId></filter>",
+            mo("entity", &cluster)
+        );
+        let c = h
+            .call("CreateCollectorForEvents", &em, &body)
+            .unwrap()
+            .unwrap();
+        let c = c.as_moref().unwrap().clone();
+        assert_eq!(c.ty, "EventHistoryCollector");
+        assert!(c.value.starts_with("session["));
+        // The default page is 10; the cluster's six VMs were powered on.
+        assert_eq!(page(&h, &c).len(), 6);
+        h.call("SetCollectorPageSize", &c, "<maxCount>200</maxCount>")
+            .unwrap();
+        assert_eq!(page(&h, &c).len(), 6);
+        assert_eq!(
+            h.call("SetCollectorPageSize", &c, "<maxCount>1001</maxCount>")
+                .unwrap_err()
+                .ty,
+            "InvalidArgument"
+        );
+        let filter = h.emu.inv.prop(&c, "filter").unwrap();
+        assert_eq!(filter.xsi_type(), "EventFilterSpec");
+
+        // A VM outside the cluster does not show; one inside does, newest first.
+        let outside = h.find("VirtualMachine", "DC0_H0_VM0");
+        h.task("PowerOffVM_Task", &outside, "").unwrap();
+        assert_eq!(page(&h, &c).len(), 6);
+        let inside = h.find("VirtualMachine", "DC0_C0_RP0_VM3");
+        h.task("PowerOffVM_Task", &inside, "").unwrap();
+        let p = page(&h, &c);
+        assert_eq!(p.len(), 7);
+        assert_eq!(
+            (p[0].0.as_str(), p[0].2.as_str()),
+            ("VmPoweredOffEvent", "DC0_C0_RP0_VM3")
+        );
+
+        // The scrollable view: oldest first from the start, back again, rewind, reset.
+        let next = summary(
+            &h.call("ReadNextEvents", &c, "<maxCount>2</maxCount>")
+                .unwrap()
+                .unwrap(),
+        );
+        assert_eq!(next.len(), 2);
+        assert!(next[0].1 < next[1].1);
+        let prev = summary(
+            &h.call("ReadPreviousEvents", &c, "<maxCount>5</maxCount>")
+                .unwrap()
+                .unwrap(),
+        );
+        assert_eq!(
+            prev.iter().map(|e| e.1).collect::<Vec<_>>(),
+            vec![next[1].1, next[0].1]
+        );
+        assert!(
+            h.call("ReadPreviousEvents", &c, "<maxCount>5</maxCount>")
+                .unwrap()
+                .unwrap()
+                .items()
+                .is_empty()
+        );
+        let rest = summary(
+            &h.call("ReadNextEvents", &c, "<maxCount>100</maxCount>")
+                .unwrap()
+                .unwrap(),
+        );
+        assert_eq!(rest.len(), 7);
+        assert!(
+            h.call("ReadNextEvents", &c, "<maxCount>1</maxCount>")
+                .unwrap()
+                .unwrap()
+                .items()
+                .is_empty()
+        );
+        h.call("RewindCollector", &c, "").unwrap();
+        let first = summary(
+            &h.call("ReadNextEvents", &c, "<maxCount>1</maxCount>")
+                .unwrap()
+                .unwrap(),
+        );
+        assert_eq!(first[0].1, rest[0].1);
+        h.call("SetCollectorPageSize", &c, "<maxCount>2</maxCount>")
+            .unwrap();
+        h.call("ResetCollector", &c, "").unwrap();
+        let older = summary(
+            &h.call("ReadPreviousEvents", &c, "<maxCount>100</maxCount>")
+                .unwrap()
+                .unwrap(),
+        );
+        assert_eq!(
+            older.len(),
+            5,
+            "everything before the two-event latest page"
+        );
+        assert!(older[0].1 > older[1].1);
+        assert_eq!(
+            h.call("ReadNextEvents", &c, "<maxCount>0</maxCount>")
+                .unwrap_err()
+                .ty,
+            "InvalidArgument"
+        );
+
+        h.call("DestroyCollector", &c, "").unwrap();
+        assert!(!h.emu.inv.contains(&c));
+        assert_eq!(
+            h.call("ReadNextEvents", &c, "<maxCount>1</maxCount>")
+                .unwrap_err()
+                .ty,
+            "ManagedObjectNotFound"
+        );
+    }
+
+    #[test]
+    fn collectors_are_bounded_per_session_and_end_with_it() {
+        let mut h = H::new(Flavor::VirtualCenter);
+        let em = h.emu.refs.event_manager.clone();
+        let mut made = Vec::new();
+        for _ in 0..32 {
+            made.push(
+                h.call("CreateCollectorForEvents", &em, "<filter/>")
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        assert_eq!(
+            h.call("CreateCollectorForEvents", &em, "<filter/>")
+                .unwrap_err()
+                .ty,
+            "InvalidState"
+        );
+        assert_eq!(
+            h.call(
+                "CreateCollectorForEvents",
+                &em,
+                "<filter><maxCount>-1</maxCount></filter>"
+            )
+            .unwrap_err()
+            .ty,
+            "InvalidArgument"
+        );
+        let sm = h.emu.refs.session_manager.clone();
+        h.call("Logout", &sm, "").unwrap();
+        assert!(h.emu.event_collectors.is_empty());
+        assert!(
+            made.iter()
+                .all(|c| !h.emu.inv.contains(c.as_moref().unwrap()))
+        );
+    }
 }

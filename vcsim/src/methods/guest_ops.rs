@@ -312,4 +312,94 @@ mod tests {
         assert_eq!(v.field("exitCode"), Some(&Value::Int(0)));
         assert_eq!(v.field("endTime"), Some(&Value::DateTime(5)));
     }
+
+    use super::super::search_index::harness::{H, mo};
+    use crate::config::Flavor;
+
+    fn spec(program: &str, args: &str) -> String {
+        format!(
+            "<auth xsi:type=\"NamePasswordAuthentication\"><interactiveSession>false</interactiveSession>\
+             <username></username><password></password></auth>\
+             <spec xsi:type=\"GuestProgramSpec\"><programPath>{program}</programPath><arguments>{args}</arguments></spec>"
+        )
+    }
+
+    #[test]
+    fn programs_run_and_report_exit_codes() {
+        let mut h = H::new(Flavor::VirtualCenter);
+        let pm = h.emu.refs.guest_process_manager.clone();
+        let vm = h.find("VirtualMachine", "DC0_H0_VM0");
+        let body = format!(
+            "{}{}",
+            mo("vm", &vm),
+            spec("test-vc-api", "https://vc.example/sdk")
+        );
+        let pid = h.call("StartProgramInGuest", &pm, &body).unwrap().unwrap();
+        assert_eq!(pid, Value::Long(FIRST_PID));
+        let body = format!("{}{}", mo("vm", &vm), spec("/bin/no-such", ""));
+        let other = h.call("StartProgramInGuest", &pm, &body).unwrap().unwrap();
+        assert_eq!(other, Value::Long(FIRST_PID + 1));
+
+        let auth = "<auth xsi:type=\"NamePasswordAuthentication\"><interactiveSession>false</interactiveSession><username>u</username><password>p</password></auth>";
+        let body = format!("{}{auth}<pids>{FIRST_PID}</pids>", mo("vm", &vm));
+        let list = h.call("ListProcessesInGuest", &pm, &body).unwrap().unwrap();
+        let p = &list.items()[0];
+        assert_eq!(list.items().len(), 1);
+        assert_eq!(p.field("exitCode"), Some(&Value::Int(0)));
+        assert_eq!(p.field("name").and_then(Value::as_str), Some("test-vc-api"));
+        assert_eq!(
+            p.field("cmdLine").and_then(Value::as_str),
+            Some("\"test-vc-api\" https://vc.example/sdk")
+        );
+        let body = format!("{}{auth}", mo("vm", &vm));
+        let all = h.call("ListProcessesInGuest", &pm, &body).unwrap().unwrap();
+        assert_eq!(all.items()[1].field("exitCode"), Some(&Value::Int(127)));
+
+        let body = format!("{}{auth}<pid>{FIRST_PID}</pid>", mo("vm", &vm));
+        h.call("TerminateProcessInGuest", &pm, &body).unwrap();
+        let body = format!("{}{auth}<pid>5</pid>", mo("vm", &vm));
+        assert_eq!(
+            h.call("TerminateProcessInGuest", &pm, &body)
+                .unwrap_err()
+                .ty,
+            "GuestProcessNotFound"
+        );
+    }
+
+    #[test]
+    fn guest_operations_need_a_running_guest_with_tools() {
+        let mut h = H::new(Flavor::VirtualCenter);
+        let pm = h.emu.refs.guest_process_manager.clone();
+        let vm = h.find("VirtualMachine", "DC0_H0_VM0");
+        h.emu
+            .inv
+            .update(&vm, |o| {
+                let g = o
+                    .props
+                    .get_mut("guest")
+                    .and_then(Value::as_data_mut)
+                    .unwrap();
+                g.set("toolsRunningStatus", Value::str("guestToolsNotRunning"));
+            })
+            .unwrap();
+        let body = format!("{}{}", mo("vm", &vm), spec("kill", "SIGTERM"));
+        assert_eq!(
+            h.call("StartProgramInGuest", &pm, &body).unwrap_err().ty,
+            "GuestOperationsUnavailable"
+        );
+        h.task("PowerOffVM_Task", &vm, "").unwrap();
+        assert_eq!(
+            h.call("StartProgramInGuest", &pm, &body).unwrap_err().ty,
+            "InvalidPowerState"
+        );
+        let body = format!(
+            "{}{}",
+            mo("vm", &vm),
+            "<spec><programPath>kill</programPath></spec>"
+        );
+        assert_eq!(
+            h.call("StartProgramInGuest", &pm, &body).unwrap_err().ty,
+            "InvalidArgument"
+        );
+    }
 }

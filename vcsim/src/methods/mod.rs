@@ -23,6 +23,7 @@ pub use args::Args;
 pub use datastore::datastore_key;
 pub use events::{EventCollectorState, refresh_event_collectors};
 pub use guest_ops::{GuestProcess, GuestProcessTable};
+pub use network::seed_network_info;
 pub use property_collector::poll as poll_wait;
 
 use crate::emulator::Emulator;
@@ -169,6 +170,78 @@ methods! {
     TerminateProcessInGuest = "TerminateProcessInGuest",
 }
 
+/// The managed object type (or base type) each method is defined on, as in the WSDL.
+fn receiver(m: Method) -> &'static str {
+    use Method as M;
+    match m {
+        M::RetrieveServiceContent | M::CurrentTime => "ServiceInstance",
+        M::Fetch => "ManagedObject",
+        M::Login | M::Logout | M::SessionIsActive | M::TerminateSession => "SessionManager",
+        M::RetrieveProperties
+        | M::RetrievePropertiesEx
+        | M::ContinueRetrievePropertiesEx
+        | M::CancelRetrievePropertiesEx
+        | M::CreateFilter
+        | M::CreatePropertyCollector
+        | M::DestroyPropertyCollector
+        | M::WaitForUpdates
+        | M::WaitForUpdatesEx
+        | M::CheckForUpdates
+        | M::CancelWaitForUpdates => "PropertyCollector",
+        M::DestroyPropertyFilter => "PropertyFilter",
+        M::CreateContainerView | M::CreateListView => "ViewManager",
+        M::ModifyListView | M::ResetListView => "ListView",
+        M::DestroyView => "View",
+        M::CreateFolder | M::CreateVmTask => "Folder",
+        M::RenameTask | M::DestroyTask => "ManagedEntity",
+        M::PowerOnMultiVmTask => "Datacenter",
+        M::PowerOnVmTask
+        | M::PowerOffVmTask
+        | M::ResetVmTask
+        | M::SuspendVmTask
+        | M::ShutdownGuest
+        | M::RebootGuest
+        | M::ReconfigVmTask
+        | M::UnregisterVm => "VirtualMachine",
+        M::CreateResourcePool | M::UpdateConfig | M::DestroyChildren => "ResourcePool",
+        M::AddVirtualSwitch | M::RemoveVirtualSwitch | M::AddPortGroup | M::RemovePortGroup => {
+            "HostNetworkSystem"
+        }
+        M::SearchDatastoreTask | M::SearchDatastoreSubFoldersTask => "HostDatastoreBrowser",
+        M::MakeDirectory | M::DeleteDatastoreFileTask => "FileManager",
+        M::FindByInventoryPath
+        | M::FindChild
+        | M::FindByUuid
+        | M::FindAllByUuid
+        | M::FindByIp
+        | M::FindByDnsName => "SearchIndex",
+        M::QueryEvents | M::CreateCollectorForEvents => "EventManager",
+        M::ReadNextEvents | M::ReadPreviousEvents => "EventHistoryCollector",
+        M::RewindCollector | M::ResetCollector | M::SetCollectorPageSize | M::DestroyCollector => {
+            "HistoryCollector"
+        }
+        M::QueryPerfCounter
+        | M::QueryPerfCounterByLevel
+        | M::QueryAvailablePerfMetric
+        | M::QueryPerfProviderSummary
+        | M::QueryPerf => "PerformanceManager",
+        M::QueryOptions | M::UpdateOptions => "OptionManager",
+        M::DisableMethods | M::EnableMethods | M::HasPrivilegeOnEntities => "AuthorizationManager",
+        M::StartProgramInGuest | M::ListProcessesInGuest | M::TerminateProcessInGuest => {
+            "GuestProcessManager"
+        }
+    }
+}
+
+/// Whether `ty` has method `m` (its type or a base type defines it).
+fn receives(m: Method, ty: &str) -> bool {
+    match receiver(m) {
+        "ManagedObject" => true,
+        "View" => matches!(ty, "ContainerView" | "ListView" | "InventoryView"),
+        base => crate::vmodl::is_a(ty, base),
+    }
+}
+
 /// Methods callable without a session (as vCenter: the service content, the login itself,
 /// and pyvmomi's `Fetch` of `ServiceInstance.content`, which it does before logging in).
 fn allowed_without_session(m: Method, call: &Call) -> bool {
@@ -187,6 +260,9 @@ pub fn user_of(emu: &Emulator, ctx: &CallContext) -> String {
         .map(|s| s.user.clone())
         .unwrap_or_default()
 }
+
+/// How many recent tasks an entity lists.
+pub const RECENT_TASKS_PER_ENTITY: usize = 10;
 
 /// Runs `body` as a task on `entity` and returns the task's reference. Faults the body
 /// raises end up in `info.error`, as vCenter reports them.
@@ -208,7 +284,19 @@ pub fn run_task(
     };
     let esx = emu.flavor == crate::config::Flavor::HostAgent;
     let task = emu.tasks.start(&mut emu.inv, &start, esx);
-    let _ = emu.inv.push_ref(entity, "recentTask", &task);
+    if crate::vmodl::is_a(&entity.ty, "ManagedEntity") {
+        let _ = emu.inv.push_ref(entity, "recentTask", &task);
+        // Only tasks the task log still holds, and a handful of them: vCenter lists the
+        // entity's recent tasks, not its history.
+        let live: Vec<MoRef> = emu
+            .inv
+            .refs(entity, "recentTask")
+            .into_iter()
+            .filter(|t| emu.inv.contains(t))
+            .collect();
+        let keep = live[live.len().saturating_sub(RECENT_TASKS_PER_ENTITY)..].to_vec();
+        let _ = emu.inv.set(entity, "recentTask", Value::morefs(&keep));
+    }
     let outcome = body(emu);
     let now = emu.clock.now_ms();
     emu.tasks.finish(&mut emu.inv, &task, now, &outcome);
@@ -221,6 +309,9 @@ pub fn dispatch(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outco
     let Some(m) = Method::from_wsdl(&call.method) else {
         return Outcome::Done(Err(Fault::method_not_found(&call.this, &call.method)));
     };
+    if !receives(m, &call.this.ty) {
+        return Outcome::Done(Err(Fault::method_not_found(&call.this, &call.method)));
+    }
     if ctx.session.is_none() && !allowed_without_session(m, call) {
         return Outcome::Done(Err(Fault::not_authenticated(&call.this)));
     }

@@ -180,10 +180,6 @@ fn portgroup_value(name: &str, vlan: i32, vswitch: &str, sec: Security) -> Value
 
 /// A `HostNetworkInfo` with `vSwitch0` carrying the given port groups (VLAN 0), as a fresh
 /// ESXi host has (`VM Network`, `Management Network`). For building the inventory.
-#[allow(
-    dead_code,
-    reason = "for the inventory builder, through a re-export in methods/mod.rs"
-)]
 pub fn seed_network_info(port_groups: &[&str]) -> Value {
     let keys = port_groups.iter().map(|p| portgroup_key(p)).collect();
     let vs = vswitch_value(
@@ -647,5 +643,167 @@ mod tests {
         )
         .unwrap();
         assert!(Security::parse(Some(&bad)).is_err());
+    }
+
+    use super::super::search_index::harness::H;
+
+    fn system(h: &H) -> (MoRef, MoRef) {
+        let host = h.all("HostSystem")[0].clone();
+        let ns = h
+            .emu
+            .inv
+            .prop(&host, "configManager")
+            .and_then(|c| c.field("networkSystem"))
+            .and_then(Value::as_moref)
+            .unwrap()
+            .clone();
+        (host, ns)
+    }
+
+    fn pg(name: &str, vswitch: &str) -> String {
+        format!(
+            "<portgrp><name>{name}</name><vlanId>1</vlanId><vswitchName>{vswitch}</vswitchName>\
+             <policy><security><allowPromiscuous>true</allowPromiscuous></security></policy></portgrp>"
+        )
+    }
+
+    #[test]
+    fn vic_creates_and_removes_its_esx_bridge() {
+        let mut h = H::new(Flavor::HostAgent);
+        let (host, ns) = system(&h);
+        let body = "<vswitchName>bridge</vswitchName><spec><numPorts>1024</numPorts></spec>";
+        h.call("AddVirtualSwitch", &ns, body).unwrap();
+        assert_eq!(
+            h.call("AddVirtualSwitch", &ns, body).unwrap_err().ty,
+            "AlreadyExists"
+        );
+        assert_eq!(
+            h.call("AddPortGroup", &ns, &pg("bridge", "nope"))
+                .unwrap_err()
+                .ty,
+            "NotFound"
+        );
+        h.call("AddPortGroup", &ns, &pg("bridge", "bridge"))
+            .unwrap();
+        assert_eq!(
+            h.call("AddPortGroup", &ns, &pg("bridge", "bridge"))
+                .unwrap_err()
+                .ty,
+            "AlreadyExists"
+        );
+
+        let info = h.emu.inv.prop(&ns, "networkInfo").unwrap().clone();
+        let vs = &info.field("vswitch").unwrap().items()[0];
+        assert_eq!(vs.field("numPorts"), Some(&Value::Int(1024)));
+        assert_eq!(
+            vs.field("portgroup").unwrap().items(),
+            &[Value::str("key-vim.host.PortGroup-bridge")]
+        );
+        let p = &info.field("portgroup").unwrap().items()[0];
+        assert_eq!(
+            p.field("spec").and_then(|s| s.field("vlanId")),
+            Some(&Value::Int(1))
+        );
+
+        let net = MoRef::new("Network", "HaNetwork-bridge");
+        assert_eq!(h.emu.inv.get(&net).unwrap().name(), "bridge");
+        assert!(h.emu.inv.refs(&host, "network").contains(&net));
+        assert_eq!(h.emu.inv.refs(&net, "host"), vec![host.clone()]);
+        let dc = h.emu.datacenter_of(&host).unwrap();
+        assert!(h.emu.inv.refs(&dc, "network").contains(&net));
+
+        // A VM on the port group keeps it.
+        let vm = h.all("VirtualMachine")[0].clone();
+        h.emu.inv.push_ref(&net, "vm", &vm).unwrap();
+        assert_eq!(
+            h.call("RemovePortGroup", &ns, "<pgName>bridge</pgName>")
+                .unwrap_err()
+                .ty,
+            "ResourceInUse"
+        );
+        assert_eq!(
+            h.call(
+                "RemoveVirtualSwitch",
+                &ns,
+                "<vswitchName>bridge</vswitchName>"
+            )
+            .unwrap_err()
+            .ty,
+            "ResourceInUse"
+        );
+        h.emu.inv.pull_ref(&net, "vm", &vm).unwrap();
+
+        h.call("RemovePortGroup", &ns, "<pgName>bridge</pgName>")
+            .unwrap();
+        assert!(!h.emu.inv.contains(&net));
+        assert!(!h.emu.inv.refs(&dc, "network").contains(&net));
+        assert_eq!(
+            h.call("RemovePortGroup", &ns, "<pgName>bridge</pgName>")
+                .unwrap_err()
+                .ty,
+            "NotFound"
+        );
+        h.call(
+            "RemoveVirtualSwitch",
+            &ns,
+            "<vswitchName>bridge</vswitchName>",
+        )
+        .unwrap();
+        assert_eq!(
+            h.call(
+                "RemoveVirtualSwitch",
+                &ns,
+                "<vswitchName>bridge</vswitchName>"
+            )
+            .unwrap_err()
+            .ty,
+            "NotFound"
+        );
+        let info = h.emu.inv.prop(&ns, "networkInfo").unwrap();
+        assert!(info.field("vswitch").unwrap().items().is_empty());
+    }
+
+    #[test]
+    fn port_groups_of_one_name_share_a_network_on_vcenter() {
+        let mut h = H::new(Flavor::VirtualCenter);
+        let hosts: Vec<(MoRef, MoRef)> = h
+            .all("HostSystem")
+            .into_iter()
+            .take(2)
+            .map(|host| {
+                let ns = h
+                    .emu
+                    .inv
+                    .prop(&host, "configManager")
+                    .and_then(|c| c.field("networkSystem"))
+                    .and_then(Value::as_moref)
+                    .unwrap()
+                    .clone();
+                (host, ns)
+            })
+            .collect();
+        for (_, ns) in &hosts {
+            h.call("AddVirtualSwitch", ns, "<vswitchName>vs1</vswitchName>")
+                .unwrap();
+            h.call("AddPortGroup", ns, &pg("shared", "vs1")).unwrap();
+        }
+        let nets: Vec<MoRef> = h
+            .all("Network")
+            .into_iter()
+            .filter(|n| h.emu.inv.get(n).unwrap().name() == "shared")
+            .collect();
+        assert_eq!(nets.len(), 1);
+        assert!(nets[0].value.starts_with("network-"));
+        assert_eq!(h.emu.inv.refs(&nets[0], "host").len(), 2);
+        h.call("RemovePortGroup", &hosts[0].1, "<pgName>shared</pgName>")
+            .unwrap();
+        assert_eq!(h.emu.inv.refs(&nets[0], "host"), vec![hosts[1].0.clone()]);
+        // The name of a distributed port group is taken.
+        assert_eq!(
+            h.call("AddPortGroup", &hosts[0].1, &pg("DC0_DVPG0", "vs1"))
+                .unwrap_err()
+                .ty,
+            "AlreadyExists"
+        );
     }
 }

@@ -236,4 +236,72 @@ mod tests {
         assert!(weight(&Value::str("a".repeat(100))) > 100);
         assert!(weight(&Value::strings(["a", "b"])) > weight(&Value::str("a")));
     }
+
+    use super::super::search_index::harness::H;
+    use crate::config::Flavor;
+
+    fn query(h: &mut H, name: &str) -> Result<Vec<(String, Value)>, Fault> {
+        let om = h.emu.refs.setting.clone();
+        let body = if name.is_empty() {
+            String::new()
+        } else {
+            format!("<name>{name}</name>")
+        };
+        let v = h.call("QueryOptions", &om, &body)?.unwrap();
+        Ok(v.items()
+            .iter()
+            .map(|o| {
+                (
+                    key_of(o).unwrap_or("").to_owned(),
+                    o.field("value").cloned().unwrap_or(Value::Bool(false)),
+                )
+            })
+            .collect())
+    }
+
+    #[test]
+    fn vic_sets_persist_network_backing() {
+        let mut h = H::new(Flavor::VirtualCenter);
+        let om = h.emu.refs.setting.clone();
+        let key = "config.vpxd.SerialPort.PersistNetworkBacking";
+        assert_eq!(query(&mut h, key).unwrap_err().ty, "InvalidName");
+        let body = format!(
+            "<changedValue><key>{key}</key><value xsi:type=\"xsd:string\">true</value></changedValue>"
+        );
+        h.call("UpdateOptions", &om, &body).unwrap();
+        let got = query(&mut h, key).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].1.as_str(), Some("true"));
+        assert_eq!(got[0].1.xsi_type(), "xsd:string");
+        let subtree = query(&mut h, "config.vpxd.").unwrap();
+        assert!(subtree.len() >= 2 && subtree.iter().all(|(k, _)| k.starts_with("config.vpxd.")));
+        assert!(query(&mut h, "").unwrap().len() > subtree.len());
+    }
+
+    #[test]
+    fn updates_are_all_or_nothing() {
+        let mut h = H::new(Flavor::VirtualCenter);
+        let om = h.emu.refs.setting.clone();
+        let body = "<changedValue><key>event.maxAge</key><value xsi:type=\"xsd:int\">7</value></changedValue>\
+                    <changedValue><key>NoSuch.Option</key><value xsi:type=\"xsd:int\">1</value></changedValue>";
+        assert_eq!(
+            h.call("UpdateOptions", &om, body).unwrap_err().ty,
+            "InvalidName"
+        );
+        assert_eq!(
+            query(&mut h, "event.maxAge").unwrap()[0].1,
+            Value::Any(Box::new(Value::Int(30)))
+        );
+        let body = "<changedValue><key>event.maxAge</key><value xsi:type=\"xsd:int\">7</value></changedValue>";
+        h.call("UpdateOptions", &om, body).unwrap();
+        assert_eq!(
+            query(&mut h, "event.maxAge").unwrap()[0].1,
+            Value::Any(Box::new(Value::Int(7)))
+        );
+        let vm = h.find("VirtualMachine", "DC0_H0_VM0");
+        assert_eq!(
+            h.call("QueryOptions", &vm, "").unwrap_err().ty,
+            "MethodNotFound"
+        );
+    }
 }

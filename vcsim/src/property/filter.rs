@@ -88,11 +88,8 @@ pub fn poll_updates(
             continue;
         };
         let spec = f.spec.clone();
-        let reached = match reach(emu, Some(session), &spec) {
-            Ok(r) => r,
-            // The filter's start object is gone: everything it reported leaves.
-            Err(_) => Vec::new(),
-        };
+        // When the filter's start object is gone, everything it reported leaves.
+        let reached = reach(emu, Some(session), &spec).unwrap_or_default();
         let current: Vec<(MoRef, Vec<(String, Value)>)> = reached
             .into_iter()
             .filter(|o| spec.props.iter().any(|p| crate::vmodl::is_a(&o.ty, &p.ty)))

@@ -84,14 +84,14 @@ impl Collectors {
                 recursive,
             } => {
                 let mut out = Vec::new();
+                // A VM is reachable twice (its folder and its resource pool); it is listed once.
+                let mut seen = std::collections::BTreeSet::new();
                 let mut queue: VecDeque<MoRef> = children(inv, container).into();
-                // Bounded by the inventory size: each object has one parent.
-                let mut budget = inv.len() + 1;
+                // Each object is expanded once (`seen`), so the walk ends on any inventory.
                 while let Some(m) = queue.pop_front() {
-                    if budget == 0 {
-                        break;
+                    if !seen.insert(m.value.clone()) {
+                        continue;
                     }
-                    budget -= 1;
                     if types.is_empty() || types.iter().any(|t| is_a(&m.ty, t)) {
                         out.push(m.clone());
                     }

@@ -54,10 +54,11 @@ pub fn value(el: &Element) -> Value {
         }
         return data(el, Some(ty));
     }
-    if el.attr("type").is_some() && el.children.is_empty() {
-        if let Some(m) = moref(el) {
-            return Value::MoRef(m);
-        }
+    if el.attr("type").is_some()
+        && el.children.is_empty()
+        && let Some(m) = moref(el)
+    {
+        return Value::MoRef(m);
     }
     if el.children.is_empty() {
         return Value::Text(el.text.trim().to_owned());

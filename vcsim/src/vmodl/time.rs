@@ -51,16 +51,16 @@ fn split_offset(time: &str) -> Option<(&str, i64)> {
     if let Some(c) = time.strip_suffix('Z') {
         return Some((c, 0));
     }
-    if let Some(i) = time.rfind(['+', '-']) {
-        if i >= 8 {
-            let (c, off) = time.split_at(i);
-            let sign = if off.starts_with('-') { -1 } else { 1 };
-            let (hh, mm) = off[1..].split_once(':').unwrap_or((&off[1..], "0"));
-            return Some((
-                c,
-                sign * (hh.parse::<i64>().ok()? * 60 + mm.parse::<i64>().ok()?),
-            ));
-        }
+    if let Some(i) = time.rfind(['+', '-'])
+        && i >= 8
+    {
+        let (c, off) = time.split_at(i);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let (hh, mm) = off[1..].split_once(':').unwrap_or((&off[1..], "0"));
+        return Some((
+            c,
+            sign * (hh.parse::<i64>().ok()? * 60 + mm.parse::<i64>().ok()?),
+        ));
     }
     Some((time, 0))
 }
