@@ -139,37 +139,51 @@ emit() { printf '%s\n' "$1" >>"$RAW"; }
 jstr() { "$PY" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
 
 # ---------------------------------------------------------------- measure
-for kind in $SERVERS; do
-    log "== $kind =="
-    # 1 024 VMs: 32 hosts x 32 VMs, RUNS starts; the last server stays up for the client workload.
-    for i in $(seq 1 "$RUNS"); do
-        if ! start_server "$kind" 32 32 "1k-$i"; then
-            log "$kind 1k start $i failed: $SRV_ERR"
-            emit "{\"server\":\"$kind\",\"phase\":\"start_1k\",\"run\":$i,\"error\":$(jstr "$SRV_ERR")}"
-            continue
-        fi
-        sleep 1
-        rss=$(rss_kb "$SRV_PID")
-        log "$kind 1k start $i: ${SRV_MS} ms, RSS ${rss} kB"
-        emit "{\"server\":\"$kind\",\"phase\":\"start_1k\",\"run\":$i,\"ms\":$SRV_MS,\"rss_kb\":$rss}"
-        if [ "$i" -lt "$RUNS" ]; then kill_server "$SRV_PID"; continue; fi
+# Start-up runs alternate between the servers (run i of each, then run i+1 ...), so background load on
+# the machine hits both alike. Every sample records the 1-minute load average next to it.
+load1() { cut -d' ' -f1 /proc/loadavg; }
 
-        log "$kind client.py against $SRV_URL"
-        if cj=$(timeout "$CLIENT_TIMEOUT" "$PY" "$HERE/client.py" "$SRV_URL" --creates "$CREATES" \
-            --queries "$QUERIES" --toggles "$TOGGLES" --tag "$kind" 2>"$OUT/$kind-client.stderr") && [ -n "$cj" ]; then
-            emit "{\"server\":\"$kind\",\"phase\":\"client\",\"result\":$cj}"
-        else
-            emit "{\"server\":\"$kind\",\"phase\":\"client\",\"error\":$(jstr "client.py failed: $(tail -c 800 "$OUT/$kind-client.stderr")")}"
-        fi
-        if kill -0 "$SRV_PID" 2>/dev/null; then
-            rss=$(rss_kb "$SRV_PID")
-            emit "{\"server\":\"$kind\",\"phase\":\"rss_after_client\",\"rss_kb\":$rss}"
-        else
-            emit "{\"server\":\"$kind\",\"phase\":\"rss_after_client\",\"error\":$(jstr "server died during the client workload; stderr: $(tail -c 600 "$OUT/$kind-1k-$i.stderr")")}"
-        fi
-        log "$kind RSS after client: ${rss:-?} kB"
-        kill_server "$SRV_PID"
-    done
+measure_start() { # kind hosts vms phase run
+    local kind=$1 hosts=$2 vms=$3 phase=$4 i=$5 rss
+    if ! start_server "$kind" "$hosts" "$vms" "$phase-$i"; then
+        log "$kind $phase run $i failed: $SRV_ERR"
+        emit "{\"server\":\"$kind\",\"phase\":\"$phase\",\"run\":$i,\"error\":$(jstr "$SRV_ERR")}"
+        return 0
+    fi
+    sleep 1
+    rss=$(rss_kb "$SRV_PID")
+    log "$kind $phase run $i: ${SRV_MS} ms, RSS ${rss} kB (load $(load1))"
+    emit "{\"server\":\"$kind\",\"phase\":\"$phase\",\"run\":$i,\"ms\":$SRV_MS,\"rss_kb\":$rss,\"load1\":$(load1)}"
+    kill_server "$SRV_PID"
+}
+
+# 1 024 VMs: 32 hosts x 32 VMs.
+for i in $(seq 1 "$RUNS"); do
+    for kind in $SERVERS; do measure_start "$kind" 32 32 start_1k "$i"; done
+done
+
+# Client workload, one fresh 1 024-VM server per kind.
+for kind in $SERVERS; do
+    if ! start_server "$kind" 32 32 "1k-client"; then
+        log "$kind client server failed to start: $SRV_ERR"
+        emit "{\"server\":\"$kind\",\"phase\":\"client\",\"error\":$(jstr "server start: $SRV_ERR")}"
+        continue
+    fi
+    log "$kind client.py against $SRV_URL (load $(load1))"
+    if cj=$(timeout "$CLIENT_TIMEOUT" "$PY" "$HERE/client.py" "$SRV_URL" --creates "$CREATES" \
+        --queries "$QUERIES" --toggles "$TOGGLES" --tag "$kind" 2>"$OUT/$kind-client.stderr") && [ -n "$cj" ]; then
+        emit "{\"server\":\"$kind\",\"phase\":\"client\",\"load1\":$(load1),\"result\":$cj}"
+    else
+        emit "{\"server\":\"$kind\",\"phase\":\"client\",\"error\":$(jstr "client.py failed: $(tail -c 800 "$OUT/$kind-client.stderr")")}"
+    fi
+    if kill -0 "$SRV_PID" 2>/dev/null; then
+        rss=$(rss_kb "$SRV_PID")
+        log "$kind RSS after client: $rss kB"
+        emit "{\"server\":\"$kind\",\"phase\":\"rss_after_client\",\"rss_kb\":$rss}"
+    else
+        emit "{\"server\":\"$kind\",\"phase\":\"rss_after_client\",\"error\":$(jstr "server died during the client workload; stderr: $(tail -c 600 "$OUT/$kind-1k-client.stderr")")}"
+    fi
+    kill_server "$SRV_PID"
 
     # vicbed stores a QueryPerf sample every 20 s of its virtual clock, so the run above sees 1 sample
     # per call where govmomi returns 10. Repeat the QueryPerf phase alone on a server whose clock runs at
@@ -189,20 +203,11 @@ for kind in $SERVERS; do
             emit "{\"server\":\"$kind\",\"phase\":\"client_speed10\",\"error\":$(jstr "$SRV_ERR")}"
         fi
     fi
+done
 
-    # 10 000 VMs: 100 hosts x 100 VMs.
-    for i in $(seq 1 "$BIG_RUNS"); do
-        if ! start_server "$kind" 100 100 "10k-$i"; then
-            log "$kind 10k start $i failed: $SRV_ERR"
-            emit "{\"server\":\"$kind\",\"phase\":\"start_10k\",\"run\":$i,\"error\":$(jstr "$SRV_ERR")}"
-            continue
-        fi
-        sleep 1
-        rss=$(rss_kb "$SRV_PID")
-        log "$kind 10k start $i: ${SRV_MS} ms, RSS ${rss} kB"
-        emit "{\"server\":\"$kind\",\"phase\":\"start_10k\",\"run\":$i,\"ms\":$SRV_MS,\"rss_kb\":$rss}"
-        kill_server "$SRV_PID"
-    done
+# 10 000 VMs: 100 hosts x 100 VMs.
+for i in $(seq 1 "$BIG_RUNS"); do
+    for kind in $SERVERS; do measure_start "$kind" 100 100 start_10k "$i"; done
 done
 
 # ---------------------------------------------------------------- summarise
@@ -230,7 +235,7 @@ for r in rows:
         s["errors"].append("%s%s: %s" % (ph, (" run %d" % r["run"]) if "run" in r else "", r["error"]))
         continue
     if ph in ("start_1k", "start_10k"):
-        s.setdefault(ph, []).append({"ms": r["ms"], "rss_kb": r["rss_kb"]})
+        s.setdefault(ph, []).append({"ms": r["ms"], "rss_kb": r["rss_kb"], "load1": r.get("load1")})
     elif ph == "client":
         s["client"] = r["result"]
         for k in ("create_poweron", "queryperf", "waitforupdates"):
@@ -286,7 +291,7 @@ spec = [
     ("RSS after start, 10 000 VMs, MB", "rss_10k_start_mb", "lower", "<= 100 MB", lambda v, r: v <= 100),
 ]
 def fmt(x):
-    if x is None: return "ERR/—"
+    if x is None: return "—"
     return ("%.2f" % x).rstrip("0").rstrip(".") if isinstance(x, float) else str(x)
 
 g, v = metrics.get("govmomi", {}), metrics.get("vicbed", {})
@@ -308,6 +313,12 @@ for label, key, better, target, check in spec:
                  "—" if ratio is None else "%.2fx" % ratio, target, met))
 lines.append("")
 lines.append("ratio = govmomi/vicbed for times and memory, vicbed/govmomi for rates (> 1 means vicbed is better).")
+loads = [r["load1"] for r in rows if r.get("load1") is not None]
+if loads:
+    env["load1_min"], env["load1_max"] = min(loads), max(loads)
+    lines.append("1-minute load average at the samples: %.2f to %.2f on %s CPUs (%s)." % (min(loads), max(loads), env["nproc"], env["cpu"]))
+lines.append("govmomi %s (Debian golang-github-vmware-govmomi-dev, %s); pyvmomi %s; vicbed rev %s." % (
+    env["govmomi_deb"], env["go"], env["pyvmomi"], env["vicbed_rev"]))
 for s in servers:
     for e in res.get(s, {}).get("errors", []):
         lines.append("- %s error: %s" % (s, e))

@@ -100,10 +100,11 @@ def main(t, opts):
     ok("counters: cpu.ready.summation=%d cpu.usagemhz.average=%d mem.vmmemctl.average=%d (of %d)"
        % (ready, usagemhz, balloon, len(keys)))
 
+    counters = [ready, usagemhz, balloon]
     busy = new_vm(si, "perf-busy", "cpu=1800")
     idle = new_vm(si, "perf-idle", "idle")
 
-    # Provider summary and available metrics.
+    # Provider summary.
     summary = perf.QueryPerfProviderSummary(entity=busy)
     check(summary.currentSupported and summary.refreshRate == REALTIME,
           "VM provider summary: currentSupported=%s refreshRate=%s" % (summary.currentSupported, summary.refreshRate))
@@ -112,6 +113,11 @@ def main(t, opts):
     check(hsummary.currentSupported and hsummary.refreshRate == REALTIME, "host provider summary %s" % hsummary)
     ok("QueryPerfProviderSummary: VM and host realtime every %d s" % summary.refreshRate)
 
+    # Realtime samples.
+    busy_m = wait_for_samples(perf, busy, counters)
+    idle_m = wait_for_samples(perf, idle, counters)
+
+    # Available metrics (asked once the VM has samples: a VM's first interval may not be in yet).
     available = perf.QueryAvailablePerfMetric(entity=busy, intervalId=REALTIME)
     by_counter = {}
     for m in available:
@@ -123,10 +129,6 @@ def main(t, opts):
     check(balloon in by_counter, "QueryAvailablePerfMetric lacks mem.vmmemctl.average")
     ok("QueryAvailablePerfMetric: %d metrics, per-vCPU instances for cpu counters" % len(available))
 
-    # Realtime samples.
-    counters = [ready, usagemhz, balloon]
-    busy_m = wait_for_samples(perf, busy, counters)
-    idle_m = wait_for_samples(perf, idle, counters)
     for vm, metric in ((busy, busy_m), (idle, idle_m)):
         check(metric.entity == vm, "QueryPerf answered for %s, asked %s" % (metric.entity, vm))
         stamps = [utc(s.timestamp) for s in metric.sampleInfo]

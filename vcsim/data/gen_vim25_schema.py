@@ -57,45 +57,52 @@ def field_type(type_name, flags):
     return V.GetWsdlName(t) + suffix
 
 
-def fields(props):
-    out = []
-    for p in props or []:
-        name, type_name, _version, flags = p[:4]
-        opt = "?" if flags & V.F_OPTIONAL else ""
-        out.append(f"{name}{opt}:{field_type(type_name, flags)}")
-    return out
+def wsdl_name(vmodl):
+    return V.GetWsdlName(V.GetVmodlType(vmodl))
 
 
-def base_name(parent):
-    if parent is None:
-        return "-"
-    return V.GetWsdlName(V.GetVmodlType(parent))
+def definitions():
+    """vmodl name -> (kind, definition) for every type in pyvmomi's tables."""
+    defs = {}
+    for kind, table in (("D", V._dataDefMap), ("M", V._managedDefMap), ("E", V._enumDefMap)):
+        for d in list(table.values()):
+            defs[d[0]] = (kind, d)
+    return defs
 
 
 def main():
     V.GetVmodlType("vmodl.DynamicData")  # registers the built-in fault types too
+    defs = definitions()
+    version_of = {"D": 3, "M": 3, "E": 2}
+    # Every type of the vim25 namespace, then (transitively) the types of other namespaces
+    # that vim25 types refer to (a few vSAN types), so the table is closed.
+    queue = sorted(v for v, (k, d) in defs.items() if wsdl_ns(d[version_of[k]]) == NS)
+    done = set()
     rows = {}
-
-    def add(name, row):
-        if name in rows and rows[name] != row:
-            sys.exit(f"conflicting definitions of {name}")
-        rows[name] = row
-
-    for _vmodl, d in list(V._dataDefMap.items()):
-        _, wsdl, parent, version, props = d
-        if wsdl_ns(version) != NS:
+    while queue:
+        vmodl = queue.pop()
+        if vmodl in done:
             continue
-        add(wsdl, ["D", wsdl, base_name(parent)] + fields(props))
-    for _vmodl, d in list(V._managedDefMap.items()):
-        _, wsdl, parent, version, props, _methods = d
-        if wsdl_ns(version) != NS:
-            continue
-        add(wsdl, ["M", wsdl, base_name(parent)] + fields(props))
-    for _vmodl, d in list(V._enumDefMap.items()):
-        _, wsdl, version, values = d
-        if wsdl_ns(version) != NS:
-            continue
-        add(wsdl, ["E", wsdl, "-"] + list(values))
+        done.add(vmodl)
+        kind, d = defs[vmodl]
+        wsdl = d[1]
+        if kind == "E":
+            row = ["E", wsdl, "-"] + list(d[3])
+        else:
+            parent, props = d[2], d[4] or []
+            row = [kind, wsdl, "-" if parent is None else wsdl_name(parent)]
+            if parent in defs:
+                queue.append(parent)
+            for p in props:
+                name, type_name, _version, flags = p[:4]
+                opt = "?" if flags & V.F_OPTIONAL else ""
+                row.append(f"{name}{opt}:{field_type(type_name, flags)}")
+                item = type_name[:-2] if type_name.endswith("[]") else type_name
+                if item in defs and not flags & V.F_LINK:
+                    queue.append(item)
+        if rows.get(wsdl, row) != row:
+            sys.exit(f"conflicting definitions of {wsdl}")
+        rows[wsdl] = row
 
     # MethodFault, RuntimeFault and LocalizedMethodFault are registered when DynamicData loads.
     for required in ("DynamicData", "MethodFault", "RuntimeFault", "LocalizedMethodFault"):

@@ -3,7 +3,7 @@
 
 use super::spec::{FilterSpec, ObjSpec, PropSpec, Selection, Traversal};
 use crate::emulator::Emulator;
-use crate::vmodl::{DataObject, Fault, MoRef, PropertyPath, Value, is_a};
+use crate::vmodl::{DataObject, Fault, MoRef, PathCheck, PropertyPath, Value, is_a, path_type};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -178,9 +178,29 @@ pub fn values_for(
                 }
             }
         }
-        for path in &spec.paths {
+        for path in spec.paths.iter().filter(|p| path_is_valid(&obj.ty, p)) {
             if let Some(v) = select(emu, session, obj, path) {
                 push(path.text.clone(), v);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `path` names a property (or part of one) of managed type `ty`. Types the schema
+/// does not know count as valid.
+fn path_is_valid(ty: &str, path: &PropertyPath) -> bool {
+    !matches!(path_type(ty, path), PathCheck::Invalid { .. })
+}
+
+/// The paths of the property specs matching `obj` that name no property of its type (they
+/// are reported in `missingSet` with `InvalidProperty`), in spec order, without duplicates.
+pub fn invalid_paths<'a>(obj: &MoRef, props: &'a [PropSpec]) -> Vec<&'a PropertyPath> {
+    let mut out: Vec<&PropertyPath> = Vec::new();
+    for spec in props.iter().filter(|p| is_a(&obj.ty, &p.ty)) {
+        for path in &spec.paths {
+            if !path_is_valid(&obj.ty, path) && !out.iter().any(|p| p.text == path.text) {
+                out.push(path);
             }
         }
     }
@@ -206,8 +226,21 @@ pub fn dynamic_property(name: &str, v: Value) -> Value {
         .into_value()
 }
 
-/// `ObjectContent` for one object.
-pub fn object_content(obj: &MoRef, values: Vec<(String, Value)>) -> Value {
+/// `MissingProperty { path, fault: InvalidProperty }` for a path the object's type lacks.
+pub fn invalid_property(path: &str) -> Value {
+    DataObject::new("MissingProperty")
+        .with("path", Value::str(path))
+        .with("fault", Fault::invalid_property(path).to_localized())
+        .into_value()
+}
+
+/// `ObjectContent` for one object: its set properties, then the `invalid` paths (which name
+/// no property of its type) as `missingSet`. Valid but unset paths are simply absent.
+pub fn object_content(
+    obj: &MoRef,
+    values: Vec<(String, Value)>,
+    invalid: &[&PropertyPath],
+) -> Value {
     let mut d = DataObject::new("ObjectContent").with("obj", Value::moref(obj));
     if !values.is_empty() {
         d = d.with(
@@ -218,6 +251,15 @@ pub fn object_content(obj: &MoRef, values: Vec<(String, Value)>) -> Value {
                     .into_iter()
                     .map(|(n, v)| dynamic_property(&n, v))
                     .collect(),
+            ),
+        );
+    }
+    if !invalid.is_empty() {
+        d = d.with(
+            "missingSet",
+            Value::array(
+                "MissingProperty",
+                invalid.iter().map(|p| invalid_property(&p.text)).collect(),
             ),
         );
     }
@@ -237,7 +279,8 @@ pub fn retrieve(
                 continue;
             }
             let values = values_for(emu, session, &obj, &spec.props);
-            out.push(object_content(&obj, values));
+            let invalid = invalid_paths(&obj, &spec.props);
+            out.push(object_content(&obj, values, &invalid));
         }
     }
     Ok(out)

@@ -1,7 +1,9 @@
 //! SOAP 1.1 envelopes: reading a vim25 call out of a request, writing a response or a fault.
 
-use super::parse::{Element, ParseError, SOAPENV_NS, parse_document};
-use super::write::{escape_text, write_value};
+use crate::vmodl::xml::{
+    Element, ParseError, SOAPENV_NS, escape_text, parse_document, write_value,
+};
+
 use crate::vmodl::{Fault, MoRef, Value};
 
 /// A vim25 call as it arrived: method name, target object and the argument elements.

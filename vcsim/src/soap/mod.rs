@@ -1,11 +1,10 @@
-//! The only server-side code that touches XML: parsing envelopes namespace-aware, decoding
-//! arguments, writing results and faults with `xsi:type` where the WSDL says `anyType`.
+//! The only server-side code that touches SOAP: reading a call out of a request envelope,
+//! writing results and faults. The XML codec itself is [`crate::vmodl::xml`].
 
-pub mod decode;
 mod envelope;
-mod parse;
-mod write;
 
+pub use crate::vmodl::xml::{
+    Element, MAX_DEPTH, ParseError, SOAPENV_NS, XSI_NS, decode, escape_attr, escape_text,
+    parse_document, write_value,
+};
 pub use envelope::{Call, EnvelopeError, fault, read_call, response};
-pub use parse::{Element, MAX_DEPTH, ParseError, SOAPENV_NS, XSI_NS, parse_document};
-pub use write::{escape_attr, escape_text, write_value};

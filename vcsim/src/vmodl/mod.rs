@@ -3,12 +3,19 @@
 
 mod fault;
 mod path;
+mod schema;
 mod time;
 mod types;
 mod value;
+pub mod xml;
 
 pub use fault::Fault;
 pub use path::{PathSegment, PropertyPath};
+pub use schema::{
+    DataTypeInfo, FieldInfo, MOREF_TYPE, ManagedTypeInfo, PathCheck, TypeInfo, TypeKind,
+    check_field, check_value, data_type, enum_values, field, is_primitive, is_subtype,
+    managed_type, path_type,
+};
 pub use time::{format_datetime, parse_datetime};
 pub use types::{MANAGED_TYPES, is_a, managed_base};
 pub use value::{Array, DataObject, MoRef, Name, Value, array_type_name};

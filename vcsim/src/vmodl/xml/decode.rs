@@ -131,7 +131,7 @@ pub fn primitive(ty: &str, text: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::soap::parse::parse_document;
+    use crate::vmodl::xml::parse_document;
 
     #[test]
     fn converts_typed_and_untyped_content() {

@@ -1,0 +1,1 @@
+//! Container-network firewall trust levels (vic.md §3). Being written.

@@ -1,0 +1,1 @@
+//! VIC guestinfo/extraConfig key encoding (vic.md §6.4). Being written.

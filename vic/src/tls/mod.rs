@@ -1,0 +1,1 @@
+//! VIC TLS material (vic.md §4). Being written.

@@ -1,0 +1,1 @@
+//! A small vSphere SOAP client. Being written.

@@ -1,0 +1,1 @@
+//! vic integration tests (one binary; modules per area).
