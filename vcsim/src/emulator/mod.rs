@@ -7,6 +7,7 @@
 
 mod build;
 mod guests;
+mod network_ops;
 mod pool_ops;
 mod reconfigure;
 mod service;

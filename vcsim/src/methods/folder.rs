@@ -185,6 +185,7 @@ pub fn destroy_task(
         match entity.ty.as_ref() {
             "VirtualMachine" => emu.destroy_vm(&user, &entity)?,
             "ResourcePool" => emu.destroy_pool(&entity)?,
+            "DistributedVirtualPortgroup" => emu.destroy_dv_portgroup(&entity)?,
             "Folder" => {
                 let obj = emu.inv.get(&entity)?.clone();
                 if !emu.inv.refs(&entity, "childEntity").is_empty() {
@@ -253,5 +254,38 @@ pub fn power_on_multi_vm_task(
             );
         }
         Ok(Some(r.into_value()))
+    })
+}
+
+/// `AddDVPortgroup_Task(spec[])` on a distributed switch: one port group per spec.
+pub fn add_dv_portgroup_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    let names: Vec<(String, i32)> = args
+        .elements("spec")
+        .map(|s| {
+            let name = s
+                .child_text("name")
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| Fault::invalid_argument("spec.name"))?;
+            let ports = s
+                .child_text("numPorts")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(128);
+            Ok((name.to_owned(), ports))
+        })
+        .collect::<Result<_, Fault>>()?;
+    if names.is_empty() {
+        return Err(Fault::invalid_argument("spec"));
+    }
+    let dvs = call.this.clone();
+    run_task(emu, ctx, call, &call.this, move |emu| {
+        for (name, ports) in names {
+            emu.add_dv_portgroup(&dvs, &name, ports)?;
+        }
+        Ok(None)
     })
 }

@@ -137,6 +137,7 @@ methods! {
     RemoveVirtualSwitch = "RemoveVirtualSwitch",
     AddPortGroup = "AddPortGroup",
     RemovePortGroup = "RemovePortGroup",
+    AddDvPortgroupTask = "AddDVPortgroup_Task",
     SearchDatastoreTask = "SearchDatastore_Task",
     SearchDatastoreSubFoldersTask = "SearchDatastoreSubFolders_Task",
     MakeDirectory = "MakeDirectory",
@@ -207,6 +208,7 @@ fn receiver(m: Method) -> &'static str {
         M::AddVirtualSwitch | M::RemoveVirtualSwitch | M::AddPortGroup | M::RemovePortGroup => {
             "HostNetworkSystem"
         }
+        M::AddDvPortgroupTask => "DistributedVirtualSwitch",
         M::SearchDatastoreTask | M::SearchDatastoreSubFoldersTask => "HostDatastoreBrowser",
         M::MakeDirectory | M::DeleteDatastoreFileTask => "FileManager",
         M::FindByInventoryPath
@@ -372,6 +374,7 @@ pub fn dispatch(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outco
         M::RemoveVirtualSwitch => network::remove_virtual_switch(emu, call, &args),
         M::AddPortGroup => network::add_port_group(emu, call, &args),
         M::RemovePortGroup => network::remove_port_group(emu, call, &args),
+        M::AddDvPortgroupTask => folder::add_dv_portgroup_task(emu, ctx, call, &args),
         M::SearchDatastoreTask => datastore::search_task(emu, ctx, call, &args, false),
         M::SearchDatastoreSubFoldersTask => datastore::search_task(emu, ctx, call, &args, true),
         M::MakeDirectory => datastore::make_directory(emu, &args),

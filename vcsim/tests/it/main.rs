@@ -3,6 +3,8 @@
 mod support;
 
 mod faults;
+mod network;
 mod property_collector;
+mod schema;
 mod snapshots;
 mod vm_lifecycle;
