@@ -29,11 +29,17 @@ Runs three bounded workloads against it and prints one JSON object on stdout:
                   update adds beyond one request round trip. It can be slightly negative when the waiter
                   is woken before the task call's own response has been parsed.
 
+With --server-pid (same machine), create_poweron and queryperf also report the server's CPU time per
+operation (sum of /proc/PID/task/*/schedstat), which does not depend on how fast the Python client is,
+and the client's own CPU time (time.process_time) for the timed loop.
+
 Every phase is independent: an exception in one is recorded as {"error": "..."} and the others still run.
 """
 
 import argparse
+import glob
 import json
+import os
 import queue
 import statistics
 import sys
@@ -55,6 +61,56 @@ def connect(url):
         kw["disableSslCertValidation"] = True
     return SmartConnect(protocol=u.scheme, host=u.hostname, port=port, user=u.username or "user",
                         pwd=u.password or "pass", path=u.path or "/sdk", httpConnectionTimeout=60, **kw)
+
+
+SERVER_PID = None
+
+
+def server_cpu():
+    """CPU time of the server process in seconds (same machine only), or None.
+
+    Sums /proc/PID/task/*/schedstat (ns resolution, live threads); /proc/PID/stat utime+stime (10 ms ticks,
+    includes exited threads) is returned too as a cross-check."""
+    if not SERVER_PID:
+        return None
+    ns = 0
+    for f in glob.glob("/proc/%d/task/*/schedstat" % SERVER_PID):
+        try:
+            ns += int(open(f).read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    try:
+        fields = open("/proc/%d/stat" % SERVER_PID).read().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])
+    except (OSError, ValueError, IndexError):
+        ticks = None
+    return (ns / 1e9, None if ticks is None else ticks / os.sysconf("SC_CLK_TCK"))
+
+
+class Meter:
+    """Wall time, client CPU time (this process, all threads) and server CPU time of a timed loop."""
+
+    def __enter__(self):
+        self.w, self.c, self.s = time.perf_counter(), time.process_time(), server_cpu()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.w
+        self.client_cpu = time.process_time() - self.c
+        s1 = server_cpu()
+        self.server_cpu = None if (s1 is None or self.s is None) else (s1[0] - self.s[0])
+        self.server_cpu_stat = None if (s1 is None or self.s is None or s1[1] is None or self.s[1] is None) \
+            else (s1[1] - self.s[1])
+        return False
+
+    def report(self, n):
+        out = {"client_cpu_s": round(self.client_cpu, 4),
+               "client_cpu_share_of_wall": round(self.client_cpu / self.wall, 3) if self.wall else None}
+        if self.server_cpu is not None:
+            out["server_cpu_s"] = round(self.server_cpu, 4)
+            out["server_cpu_stat_s"] = self.server_cpu_stat
+            out["server_cpu_us_per_op"] = round(self.server_cpu / n * 1e6, 1) if n else None
+        return out
 
 
 def pct(values, p):
@@ -96,23 +152,25 @@ def find_vm(content, dc, name):
 def phase_create(si, n, tag):
     content, dc, cluster = inventory(si)
     pool, folder = cluster.resourcePool, dc.vmFolder
-    done, t0 = 0, time.perf_counter()
-    per_op = []
-    try:
-        for i in range(n):
-            s = time.perf_counter()
-            spec = vim.vm.ConfigSpec(name="peer-%s-%d" % (tag, i), numCPUs=1, memoryMB=128,
-                                     files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"))
-            task = folder.CreateVM_Task(config=spec, pool=pool)
-            WaitForTask(task, maxWaitTime=60)
-            vm = task.info.result
-            WaitForTask(vm.PowerOnVM_Task(), maxWaitTime=60)
-            per_op.append(time.perf_counter() - s)
-            done += 1
-    except Exception as e:  # record and keep the figures measured so far
-        return {"error": err_text(e), "completed": done}
-    wall = time.perf_counter() - t0
-    return {"ops": done, "seconds": round(wall, 4), "ops_per_s": round(done / wall, 2), "per_op": ms_summary(per_op)}
+    done, per_op, error = 0, [], None
+    with Meter() as m:
+        try:
+            for i in range(n):
+                s = time.perf_counter()
+                spec = vim.vm.ConfigSpec(name="peer-%s-%d" % (tag, i), numCPUs=1, memoryMB=128,
+                                         files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"))
+                task = folder.CreateVM_Task(config=spec, pool=pool)
+                WaitForTask(task, maxWaitTime=60)
+                vm = task.info.result
+                WaitForTask(vm.PowerOnVM_Task(), maxWaitTime=60)
+                per_op.append(time.perf_counter() - s)
+                done += 1
+        except Exception as e:  # record and keep the figures measured so far
+            error = err_text(e)
+    if error:
+        return {"error": error, "completed": done}
+    return dict({"ops": done, "seconds": round(m.wall, 4), "ops_per_s": round(done / m.wall, 2),
+                 "per_op": ms_summary(per_op)}, **m.report(done))
 
 
 def phase_queryperf(si, n, vm_name, min_samples, wait_s):
@@ -138,18 +196,21 @@ def phase_queryperf(si, n, vm_name, min_samples, wait_s):
             break
         time.sleep(0.5)
     warmup = round(time.perf_counter() - w0, 2)
-    samples, done, t0 = [], 0, time.perf_counter()
-    try:
-        for _ in range(n):
-            res = pm.QueryPerf(querySpec=[spec])
-            samples.append(sum(len(m.sampleInfo or []) for m in (res or [])))
-            done += 1
-    except Exception as e:
-        return {"error": err_text(e), "completed": done, "counter_id": cid}
-    wall = time.perf_counter() - t0
-    return {"calls": done, "seconds": round(wall, 4), "calls_per_s": round(done / wall, 2), "counter_id": cid,
-            "vm": vm_name, "samples_per_call_min": min(samples), "samples_per_call_max": max(samples),
-            "warmup_s": warmup, "min_samples_wanted": min_samples}
+    samples, done, error = [], 0, None
+    with Meter() as meter:
+        try:
+            for _ in range(n):
+                res = pm.QueryPerf(querySpec=[spec])
+                samples.append(sum(len(x.sampleInfo or []) for x in (res or [])))
+                done += 1
+        except Exception as e:
+            error = err_text(e)
+    if error:
+        return {"error": error, "completed": done, "counter_id": cid}
+    return dict({"calls": done, "seconds": round(meter.wall, 4), "calls_per_s": round(done / meter.wall, 2),
+                 "counter_id": cid, "vm": vm_name, "samples_per_call_min": min(samples),
+                 "samples_per_call_max": max(samples), "warmup_s": warmup, "min_samples_wanted": min_samples},
+                **meter.report(done))
 
 
 def power_state_from(update_set):
@@ -282,7 +343,10 @@ def main():
                     help="untimed warm-up: wait until QueryPerf returns at least this many samples")
     ap.add_argument("--perf-wait", type=float, default=30.0, help="bound (s) on that warm-up")
     ap.add_argument("--phases", default="create_poweron,queryperf,waitforupdates")
+    ap.add_argument("--server-pid", type=int, help="server PID on this machine: also report its CPU time per op")
     a = ap.parse_args()
+    global SERVER_PID
+    SERVER_PID = a.server_pid
 
     out = {"url": a.url.split("@")[-1]}
     try:

@@ -61,16 +61,23 @@ pub fn water_level(demand: &[f64], usage: f64) -> f64 {
 }
 
 /// Co-stop factor κ·(b − 1)/b for a VM whose vCPUs have demands `demand` on `mhz` cores.
+#[cfg(test)]
 pub fn costop_factor(demand: &[f64], mhz: f64) -> f64 {
-    let b = demand
-        .iter()
-        .filter(|&&d| d > BUSY_VCPU_FRACTION * mhz)
-        .count();
-    if b <= 1 {
-        0.0
-    } else {
-        COSTOP_KAPPA * (b - 1) as f64 / b as f64
-    }
+    costop_for_busy(demand.iter().filter(|&&d| is_busy(d, mhz)).count())
+}
+
+/// Whether a vCPU with demand `d` on an `mhz` core counts as busy for co-scheduling.
+#[inline]
+pub fn is_busy(d: f64, mhz: f64) -> bool {
+    d > BUSY_VCPU_FRACTION * mhz
+}
+
+/// Co-stop factor κ·(b − 1)/b for a VM with `b` busy vCPUs.
+#[inline]
+pub fn costop_for_busy(b: usize) -> f64 {
+    // Branch-free (b is random per VM): b ≤ 1 gives κ·0/1 = 0.
+    let b = b.max(1) as f64;
+    COSTOP_KAPPA * (b - 1.0) / b
 }
 
 /// One vCPU's interval, in whole milliseconds; `run + ready + costop + wait = interval`
@@ -182,6 +189,13 @@ mod tests {
         assert_eq!(t.ready_ms, 15_756);
         assert_eq!(t.maxlimited_ms, 15_756);
         assert_eq!(t.wait_ms, 0);
+    }
+
+    #[test]
+    fn costop_counts_busy_vcpus() {
+        assert_eq!(costop_factor(&[1800.0, 18.0], 1800.0), 0.0);
+        assert_eq!(costop_factor(&[1800.0, 1800.0], 1800.0), COSTOP_KAPPA * 0.5);
+        assert_eq!(costop_for_busy(4), COSTOP_KAPPA * 0.75);
     }
 
     #[test]

@@ -93,6 +93,24 @@ where
         sum_lo += c.lo;
         sum_hi += c.hi;
     }
+    solve_with_sums(total, sum_lo, sum_hi, claims, k, hint, scratch)
+}
+
+/// [`solve`] when the caller already has Σ lo and Σ hi of the claims (the tree's bottom-up pass
+/// sums them anyway): saves one pass over the children, and most parents end here, at
+/// `AllCaps`, without touching their children at all.
+pub(crate) fn solve_with_sums<I>(
+    total: f64,
+    sum_lo: f64,
+    sum_hi: f64,
+    claims: I,
+    k: f64,
+    hint: f64,
+    scratch: &mut Scratch,
+) -> Level
+where
+    I: Iterator<Item = Claim> + Clone,
+{
     if total >= sum_hi {
         return Level::AllCaps;
     }

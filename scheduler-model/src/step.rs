@@ -1,30 +1,42 @@
 //! One step of the model (contention-model.md §7): workloads → memory targets and reclamation
 //! → CPU entitlement and usage (with the no-limit counterfactual) → aggregates.
 //! Everything runs over the flattened [`Plan`]; nothing is allocated once buffers have grown.
+//!
+//! Roots share nothing (each host belongs to one root), so the whole step runs root by root over
+//! the root's contiguous node and slot blocks: a cluster's few hundred VMs stay in L1/L2 through
+//! every phase instead of each phase streaming all VMs through memory (the 100k-VM case was
+//! cache-bound), and the no-limit counterfactual is decided per root.
 
-use crate::cpu::{costop_factor, host_capacity_mhz, water_level};
-use crate::divvy::{Claim, Level, Scratch, solve};
+use crate::cpu::{costop_for_busy, host_capacity_mhz, is_busy, water_level};
+use crate::divvy::{Claim, Level, Scratch, solve, solve_with_sums};
 use crate::memory::{
     ACTIVE_DECAY_S, IDLE_TAX_K, MemStepIn, host_state, min_free_mb, overhead_mb, vmkernel_mb,
 };
 use crate::plan::{NONE, Plan, RootPlan};
 use crate::samples::{HostOut, MemAgg, PoolOut, Samples, VmOut};
-use crate::world::World;
+use crate::workload::WorkloadState;
+use crate::world::{HostRec, World};
 
 /// Per-step scratch arrays (per node, per VM, per host), reused across steps.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Work {
+    /// Σ children's caps / floors per node, from the last bottom-up pass (the top-down divvy
+    /// reuses them as Σ hi / Σ lo).
     acc: Vec<f64>,
     acc_lo: Vec<f64>,
     cap: Vec<f64>,
+    /// Caps without limits, for the full counterfactual pass.
+    cap0: Vec<f64>,
     lo: Vec<f64>,
     alloc: Vec<f64>,
     alloc0: Vec<f64>,
+    /// Idle-tax knee per node: VMs' active memory, +∞ for pools (set at rebuild).
     knee: Vec<f64>,
     /// Last step's level per node, per pass (memory, CPU, CPU without limits): Newton warm starts.
     hint_mem: Vec<f64>,
     hint_cpu: Vec<f64>,
     hint_cpu0: Vec<f64>,
+    /// CPU capacity per root (indexed like `plan.roots`).
     root_cap: Vec<f64>,
     vm_active: Vec<f64>,
     vm_touch: Vec<f64>,
@@ -44,80 +56,102 @@ fn reset<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
     v.resize(n, x);
 }
 
-/// Bottom-up: caps `U` and floors for every node (VM caps are already in `cap`). A pool's cap is
-/// min(limit, Σ children's caps), a root's min(capacity, Σ) (§7.1 step 2). A floor is the
-/// reservation the node can use, R' = min(R, U); a pool's floor also covers what its children
-/// reserve, min(max(R, Σ children's floors), U), since admission let them borrow it ([V] S61).
+/// Bottom-up over one root's pools: caps `U` and floors for every node (VM caps are already in
+/// `cap`). A pool's cap is min(limit, Σ children's caps), the root's min(capacity, Σ) (§7.1
+/// step 2). A floor is the reservation the node can use, R' = min(R, U); a pool's floor also
+/// covers what its children reserve, min(max(R, Σ children's floors), U), since admission let
+/// them borrow it ([V] S61). Leaves Σ children's caps and floors in `acc` / `acc_lo` for the
+/// top-down pass. Returns whether some pool's limit is below its children's caps (binds).
+///
+/// Pools are visited in reverse breadth-first order, each pulling its children's (contiguous)
+/// values: child pools are done by then, VM children get their floor here.
 #[allow(clippy::too_many_arguments)]
 fn bottom_up(
     plan: &Plan,
+    root: &RootPlan,
     res: &[f64],
     lim: Option<&[f64]>,
-    root_cap: &[f64],
+    root_cap: f64,
     cap: &mut [f64],
     lo: &mut [f64],
     acc: &mut [f64],
     acc_lo: &mut [f64],
-) {
-    acc.fill(0.0);
-    acc_lo.fill(0.0);
-    let n_roots = plan.roots.len();
-    for k in (0..plan.len()).rev() {
-        let pool = plan.node_slot[k] == NONE;
-        if pool {
-            cap[k] = if k < n_roots {
-                root_cap[k].min(acc[k])
-            } else {
-                lim.map_or(acc[k], |l| l[k].min(acc[k]))
-            };
+) -> bool {
+    let mut bound = false;
+    for &k in plan.pool_nodes[root.pool_range()].iter().rev() {
+        let k = k as usize;
+        for c in plan.vm_children(k) {
+            lo[c] = res[c].min(cap[c]);
         }
-        lo[k] = if k < n_roots {
-            0.0
-        } else if pool {
-            res[k].max(acc_lo[k]).min(cap[k])
+        let ch = plan.children(k);
+        let sum_cap: f64 = cap[ch.clone()].iter().sum();
+        let sum_lo: f64 = lo[ch].iter().sum();
+        acc[k] = sum_cap;
+        acc_lo[k] = sum_lo;
+        if plan.parent[k] == NONE {
+            cap[k] = root_cap.min(sum_cap);
+            lo[k] = 0.0;
         } else {
-            res[k].min(cap[k])
-        };
-        let p = plan.parent[k];
-        if p != NONE {
-            acc[p as usize] += cap[k];
-            acc_lo[p as usize] += lo[k];
+            let l = lim.map_or(f64::INFINITY, |l| l[k]);
+            bound |= l < sum_cap;
+            cap[k] = l.min(sum_cap);
+            lo[k] = res[k].max(sum_lo).min(cap[k]);
         }
     }
+    bound
 }
 
-/// Top-down: each node's allocation is water-filled among its children (§7.1 step 3).
+/// Top-down over one root's pools: each pool's allocation is water-filled among its children
+/// (§7.1 step 3), with Σ caps / floors taken from the bottom-up pass.
 #[allow(clippy::too_many_arguments)]
 fn top_down(
     plan: &Plan,
+    root: &RootPlan,
     shares: &[f64],
     knee: Option<&[f64]>,
     tax_k: f64,
     cap: &[f64],
     lo: &[f64],
+    acc: &[f64],
+    acc_lo: &[f64],
     alloc: &mut [f64],
     hint: &mut [f64],
     scratch: &mut Scratch,
 ) {
-    let n_roots = plan.roots.len();
-    alloc[..n_roots].copy_from_slice(&cap[..n_roots]);
+    let r = root.nodes.0 as usize;
+    alloc[r] = cap[r];
     let claim = |c: usize| Claim {
         shares: shares[c],
         lo: lo[c],
         hi: cap[c],
         knee: knee.map_or(f64::INFINITY, |kn| kn[c]),
     };
-    for k in 0..plan.len() {
+    for &k in &plan.pool_nodes[root.pool_range()] {
+        let k = k as usize;
         let ch = plan.children(k);
         if ch.is_empty() {
             continue;
         }
-        let level = solve(alloc[k], ch.clone().map(claim), tax_k, hint[k], scratch);
-        if let Level::Nu(nu) = level {
-            hint[k] = nu;
-        }
-        for c in ch {
-            alloc[c] = level.alloc(&claim(c), tax_k);
+        let level = solve_with_sums(
+            alloc[k],
+            acc_lo[k],
+            acc[k],
+            ch.clone().map(claim),
+            tax_k,
+            hint[k],
+            scratch,
+        );
+        match level {
+            // The common case (an under-committed parent): a straight copy.
+            Level::AllCaps => alloc[ch.clone()].copy_from_slice(&cap[ch]),
+            _ => {
+                if let Level::Nu(nu) = level {
+                    hint[k] = nu;
+                }
+                for c in ch {
+                    alloc[c] = level.alloc(&claim(c), tax_k);
+                }
+            }
         }
     }
 }
@@ -200,41 +234,50 @@ impl World {
             plan.parent.push(parent);
             plan.first_child.push(0);
             plan.n_children.push(0);
+            plan.n_child_pools.push(0);
         };
-        for (i, p) in self.pools.iter().enumerate() {
-            if let Some(p) = p
-                && p.parent.is_none()
-            {
-                plan.roots.push(RootPlan {
-                    hosts: p.hosts.iter().map(|h| h.0).collect(),
-                });
-                push(plan, i as u32, NONE, NONE);
-            }
-        }
-        // Breadth-first: children of each node are appended contiguously. VM nodes get their
-        // slot (and VM id, through `node_pool`) here.
+        // Breadth-first from each root in turn, so that each root's subtree is one block of
+        // nodes and slots: children of each node are appended contiguously, pools first. VM
+        // nodes get their slot (and VM id, through `vm_of_node`) here.
         let mut vm_of_node: Vec<u32> = Vec::new();
-        let mut k = 0;
-        while k < plan.len() {
-            let pool = plan.node_pool[k];
-            plan.first_child[k] = plan.len() as u32;
-            if plan.node_slot[k] == NONE
-                && let Some(Some(p)) = self.pools.get(pool as usize)
-            {
-                for &c in &p.child_pools {
-                    push(plan, c, NONE, k as u32);
-                }
-                for &v in &p.vms {
-                    if self.vms[v as usize].as_ref().is_some_and(|r| r.powered_on) {
-                        let slot = plan.slot_node.len() as u32;
-                        plan.slot_node.push(plan.len() as u32);
-                        vm_of_node.push(v);
-                        push(plan, NONE, slot, k as u32);
+        for (i, p) in self.pools.iter().enumerate() {
+            let Some(p) = p else { continue };
+            if p.parent.is_some() {
+                continue;
+            }
+            let (first, first_slot) = (plan.len(), plan.slot_node.len());
+            let first_pool = plan.pool_nodes.len();
+            push(plan, i as u32, NONE, NONE);
+            let mut k = first;
+            while k < plan.len() {
+                let pool = plan.node_pool[k];
+                plan.first_child[k] = plan.len() as u32;
+                if plan.node_slot[k] == NONE {
+                    plan.pool_nodes.push(k as u32);
+                    if let Some(Some(p)) = self.pools.get(pool as usize) {
+                        for &c in &p.child_pools {
+                            push(plan, c, NONE, k as u32);
+                        }
+                        plan.n_child_pools[k] = plan.len() as u32 - plan.first_child[k];
+                        for &v in &p.vms {
+                            if self.vms[v as usize].as_ref().is_some_and(|r| r.powered_on) {
+                                let slot = plan.slot_node.len() as u32;
+                                plan.slot_node.push(plan.len() as u32);
+                                vm_of_node.push(v);
+                                push(plan, NONE, slot, k as u32);
+                            }
+                        }
                     }
                 }
+                plan.n_children[k] = plan.len() as u32 - plan.first_child[k];
+                k += 1;
             }
-            plan.n_children[k] = plan.len() as u32 - plan.first_child[k];
-            k += 1;
+            plan.roots.push(RootPlan {
+                hosts: p.hosts.iter().map(|h| h.0).collect(),
+                nodes: (first as u32, plan.len() as u32),
+                slots: (first_slot as u32, plan.slot_node.len() as u32),
+                pools: (first_pool as u32, plan.pool_nodes.len() as u32),
+            });
         }
         // Per-node settings.
         let n_roots = plan.roots.len();
@@ -250,9 +293,6 @@ impl World {
                 plan.mem_shares.push(mem.shares.mem_pool() as f64);
                 plan.mem_res.push(mem.reservation as f64);
                 plan.mem_lim.push(mem.limit_f64());
-                if k >= n_roots && cpu.limit.is_some() {
-                    plan.has_cpu_limit = true;
-                }
                 continue;
             }
             let v = vm_of_node[slot as usize] as usize;
@@ -268,7 +308,6 @@ impl World {
             plan.mem_res.push(sp.memory.reservation as f64);
             plan.mem_lim.push(sp.memory.limit_f64());
             plan.slot_host.push(r.host.0);
-            plan.has_cpu_limit |= sp.cpu.limit.is_some();
             host_count[r.host.idx() + 1] += 1;
             s.vm_slot[v] = slot;
             s.vms.push(VmOut {
@@ -324,10 +363,10 @@ impl World {
             &mut w.acc,
             &mut w.acc_lo,
             &mut w.cap,
+            &mut w.cap0,
             &mut w.lo,
             &mut w.alloc,
             &mut w.alloc0,
-            &mut w.knee,
             &mut w.hint_mem,
             &mut w.hint_cpu,
             &mut w.hint_cpu0,
@@ -336,6 +375,8 @@ impl World {
         ] {
             reset(v, n, 0.0);
         }
+        // Pools pay no idle tax [A]; VM knees are written every step.
+        reset(&mut w.knee, n, f64::INFINITY);
         reset(&mut w.node_mem, n, MemAgg::default());
         reset(&mut w.vm_active, n_slots, 0.0);
         reset(&mut w.vm_touch, n_slots, 0.0);
@@ -362,256 +403,26 @@ impl World {
             self.rebuild_plan();
         }
         let t = f64::from(interval_s);
-        let active_decay = (-t / ACTIVE_DECAY_S).exp();
-        let plan = &self.plan;
         let w = &mut self.work;
-        let s = &mut self.samples;
-        let scratch = &mut self.scratch;
-        let n_slots = plan.slot_node.len();
-
-        // 1. Workloads: raw per-vCPU demand and guest memory; memory want per VM.
-        for (slot, wl) in self.slot_workloads.iter_mut().enumerate() {
-            let k = plan.slot_node[slot] as usize;
-            let o = &s.vms[slot];
-            let off = o.vcpu_off as usize;
-            let d = &mut s.vcpu_demand[off..off + o.n_vcpu as usize];
-            let md = wl.eval(interval_s, o.mhz, o.memory_mb, d);
-            let m = &mut s.mem[slot];
-            m.set_guest(md.guest_mb, o.memory_mb);
-            w.vm_active[slot] = md.active_mb;
-            w.vm_touch[slot] = md.touch_mb_per_s;
-            // W = min(content, limit, configured) (§7.2 step 1); the idle tax knee is `active`.
-            w.cap[k] = m.content().min(plan.mem_lim[k]).min(o.memory_mb);
-            w.knee[k] = md.active_mb;
-        }
-
-        // 2. Memory: hierarchical targets with the idle tax, then reclamation per VM.
-        w.root_cap.copy_from_slice(&plan.root_mem_mb);
-        for k in 0..plan.len() {
-            if plan.node_slot[k] == NONE {
-                w.knee[k] = f64::INFINITY; // pools pay no idle tax [A]
-            }
-        }
-        bottom_up(
-            plan,
-            &plan.mem_res,
-            Some(&plan.mem_lim),
-            &w.root_cap,
-            &mut w.cap,
-            &mut w.lo,
-            &mut w.acc,
-            &mut w.acc_lo,
-        );
-        top_down(
-            plan,
-            &plan.mem_shares,
-            Some(&w.knee),
-            IDLE_TAX_K,
-            &w.cap,
-            &w.lo,
-            &mut w.alloc,
-            &mut w.hint_mem,
-            scratch,
-        );
-        for root in &plan.roots {
-            squeeze_hosts(
-                plan,
-                root,
-                &plan.host_mem_mb,
-                &plan.mem_shares,
-                &plan.mem_res,
-                Some(&w.knee),
-                IDLE_TAX_K,
-                &mut w.alloc,
-                scratch,
-            );
-        }
-        // Then, in the same pass, the CPU side's runnable demand (memory stalls removed).
         w.host_busy.fill(0.0);
-        for slot in 0..n_slots {
-            let k = plan.slot_node[slot] as usize;
-            let m = &mut s.mem[slot];
-            let o = &mut s.vms[slot];
-            m.step(&MemStepIn {
-                memory_mb: o.memory_mb,
-                reservation_mb: plan.mem_res[k],
-                target_mb: w.alloc[k],
-                active_mb: w.vm_active[slot],
-                touch_mb_per_s: w.vm_touch[slot],
-                interval_s: t,
-                active_decay,
-            });
-            let off = o.vcpu_off as usize;
-            let d = &mut s.vcpu_demand[off..off + o.n_vcpu as usize];
-            let stall = m.stall;
-            let mut total = 0.0;
-            if stall > 0.0 {
-                for x in d.iter_mut() {
-                    *x /= 1.0 + stall;
-                }
-            }
-            for x in d.iter() {
-                total += *x;
-            }
-            o.demand = total;
-            o.costop_k = costop_factor(d, o.mhz);
-            w.cap[k] = plan.cpu_lim[k].min(total);
-            w.alloc0[k] = total; // the cap without limits, used by the counterfactual
-            w.host_busy[plan.slot_host[slot] as usize] += total / o.mhz;
-        }
-
-        // 3. CPU: capacity, entitlement (with the no-limit counterfactual), usage.
-        for (h, rec) in self.hosts.iter().enumerate() {
-            let sp = &rec.spec;
-            w.host_cpu[h] = host_capacity_mhz(
-                f64::from(sp.cores),
-                f64::from(sp.mhz_per_core),
-                sp.hyperthreading,
-                w.host_busy[h],
-            );
-        }
-        for (r, root) in plan.roots.iter().enumerate() {
-            w.root_cap[r] = root.hosts.iter().map(|&h| w.host_cpu[h as usize]).sum();
-        }
-        if plan.has_cpu_limit {
-            // Counterfactual without any limit (§7.1 step 5): VM caps are demand only.
-            for &k in &plan.slot_node {
-                let k = k as usize;
-                std::mem::swap(&mut w.cap[k], &mut w.alloc0[k]);
-            }
-            let mut cap0 = std::mem::take(&mut w.cap);
-            bottom_up(
-                plan,
-                &plan.cpu_res,
-                None,
-                &w.root_cap,
-                &mut cap0,
-                &mut w.lo,
-                &mut w.acc,
-                &mut w.acc_lo,
-            );
-            top_down(
-                plan,
-                &plan.cpu_shares,
-                None,
-                1.0,
-                &cap0,
-                &w.lo,
-                &mut w.alloc,
-                &mut w.hint_cpu0,
-                scratch,
-            );
-            for root in &plan.roots {
-                squeeze_hosts(
-                    plan,
-                    root,
-                    &w.host_cpu,
-                    &plan.cpu_shares,
-                    &plan.cpu_res,
-                    None,
-                    1.0,
-                    &mut w.alloc,
-                    scratch,
-                );
-            }
-            // Restore the limited VM caps; keep the counterfactual allocations in `alloc0`.
-            for &k in &plan.slot_node {
-                let k = k as usize;
-                let limited = w.alloc0[k];
-                w.alloc0[k] = w.alloc[k];
-                cap0[k] = limited;
-            }
-            w.cap = cap0;
-        }
-        bottom_up(
-            plan,
-            &plan.cpu_res,
-            Some(&plan.cpu_lim),
-            &w.root_cap,
-            &mut w.cap,
-            &mut w.lo,
-            &mut w.acc,
-            &mut w.acc_lo,
-        );
-        top_down(
-            plan,
-            &plan.cpu_shares,
-            None,
-            1.0,
-            &w.cap,
-            &w.lo,
-            &mut w.alloc,
-            &mut w.hint_cpu,
-            scratch,
-        );
-        for root in &plan.roots {
-            squeeze_hosts(
-                plan,
-                root,
-                &w.host_cpu,
-                &plan.cpu_shares,
-                &plan.cpu_res,
-                None,
-                1.0,
-                &mut w.alloc,
-                scratch,
-            );
-        }
         w.host_usage.fill(0.0);
         w.host_demand.fill(0.0);
         w.host_mem.fill(MemAgg::default());
-        for slot in 0..n_slots {
-            let k = plan.slot_node[slot] as usize;
-            let o = &mut s.vms[slot];
-            let off = o.vcpu_off as usize;
-            let d = &s.vcpu_demand[off..off + o.n_vcpu as usize];
-            // Work-conserving: usage = entitlement, which never exceeds demand (§7.1 step 4).
-            o.usage = w.alloc[k].min(o.demand);
-            o.mu = water_level(d, o.usage);
-            o.mu0 = if plan.has_cpu_limit {
-                water_level(d, w.alloc0[k].min(o.demand))
-            } else {
-                o.mu
-            };
-            let h = plan.slot_host[slot] as usize;
-            let m = &s.mem[slot];
-            w.host_usage[h] += o.usage;
-            w.host_demand[h] += o.demand;
-            w.host_mem[h].add_vm(m);
-            let parent = plan.parent[k] as usize;
-            w.node_cpu_usage[parent] += o.usage;
-            w.node_cpu_demand[parent] += o.demand;
-            w.node_mem[parent].add_vm(m);
+        let mut st = RootStep {
+            plan: &self.plan,
+            hosts: &self.hosts,
+            workloads: &mut self.slot_workloads,
+            w,
+            s: &mut self.samples,
+            scratch: &mut self.scratch,
+            interval_s,
+            t,
+            active_decay: (-t / ACTIVE_DECAY_S).exp(),
+        };
+        for r in 0..self.plan.roots.len() {
+            st.run(r);
         }
-
-        // 4. Aggregates: pools (bottom-up over the tree) and hosts.
-        let n_roots = plan.roots.len();
-        // VMs were added to their parents above; pools roll up here.
-        for k in (0..plan.len()).rev() {
-            if plan.node_slot[k] != NONE {
-                continue;
-            }
-            let parent = plan.parent[k] as usize; // NONE only for roots (not used then)
-            let o = &mut s.pools[plan.node_pool[k] as usize];
-            o.cpu_usage = w.node_cpu_usage[k];
-            o.cpu_demand = w.node_cpu_demand[k];
-            o.cpu_entitlement = if k < n_roots {
-                w.root_cap[k]
-            } else {
-                plan.cpu_res[k].max(w.alloc[k])
-            };
-            o.mem = w.node_mem[k];
-            if k >= n_roots {
-                w.node_cpu_usage[parent] += w.node_cpu_usage[k];
-                w.node_cpu_demand[parent] += w.node_cpu_demand[k];
-                let m = w.node_mem[k];
-                w.node_mem[parent].add(&m);
-            }
-            // Reset this pool's accumulators for the next step (its children are summed).
-            w.node_cpu_usage[k] = 0.0;
-            w.node_cpu_demand[k] = 0.0;
-            w.node_mem[k] = MemAgg::default();
-        }
+        let (w, s) = (&self.work, &mut self.samples);
         for (h, rec) in self.hosts.iter().enumerate() {
             let sp = &rec.spec;
             let o = &mut s.hosts[h];
@@ -631,5 +442,320 @@ impl World {
         s.interval_s = interval_s;
         s.time_s = self.time_s;
         &self.samples
+    }
+}
+
+/// [`water_level`] for a VM whose vCPU demands `d` sum to `demand` (summed in the same order):
+/// most VMs get all they ask for, and then the level is +∞ without another pass.
+#[inline]
+fn vm_water_level(d: &[f64], demand: f64, usage: f64) -> f64 {
+    if usage >= demand * (1.0 - 1e-12) {
+        f64::INFINITY
+    } else {
+        water_level(d, usage)
+    }
+}
+
+/// One step's borrowed state, run root by root (see the module docs).
+struct RootStep<'a> {
+    plan: &'a Plan,
+    hosts: &'a [HostRec],
+    workloads: &'a mut [WorkloadState],
+    w: &'a mut Work,
+    s: &'a mut Samples,
+    scratch: &'a mut Scratch,
+    interval_s: u32,
+    t: f64,
+    /// exp(−t / `ACTIVE_DECAY_S`).
+    active_decay: f64,
+}
+
+impl RootStep<'_> {
+    /// The whole step for root `r`: its nodes, slots and hosts only.
+    fn run(&mut self, r: usize) {
+        let plan = self.plan;
+        let root = &plan.roots[r];
+        let (nodes, slots) = (root.node_range(), root.slot_range());
+        let (w, s, scratch) = (&mut *self.w, &mut *self.s, &mut *self.scratch);
+        let t = self.t;
+
+        // The per-VM loops walk the root's slot block with zipped row iterators (no bounds
+        // checks on per-slot rows) and index node arrays through local slices (so their
+        // pointers stay in registers across the stores).
+        let sl = slots.clone();
+        let slot_node = &plan.slot_node[sl.clone()];
+        let slot_host = &plan.slot_host[sl.clone()];
+
+        // 1. Workloads: raw per-vCPU demand and guest memory; memory want per VM.
+        {
+            let (cap, knee, mem_lim) = (&mut w.cap[..], &mut w.knee[..], &plan.mem_lim[..]);
+            let vcpu_demand = &mut s.vcpu_demand[..];
+            let rows = s.vms[sl.clone()]
+                .iter()
+                .zip(&mut s.mem[sl.clone()])
+                .zip(&mut self.workloads[sl.clone()])
+                .zip(w.vm_active[sl.clone()].iter_mut())
+                .zip(w.vm_touch[sl.clone()].iter_mut())
+                .zip(slot_node);
+            for (((((o, m), wl), active), touch), &k) in rows {
+                let k = k as usize;
+                let off = o.vcpu_off as usize;
+                let d = &mut vcpu_demand[off..off + o.n_vcpu as usize];
+                let md = wl.eval(self.interval_s, o.mhz, o.memory_mb, d);
+                m.set_guest(md.guest_mb, o.memory_mb);
+                *active = md.active_mb;
+                *touch = md.touch_mb_per_s;
+                // W = min(content, limit, configured) (§7.2 step 1); the idle tax knee is
+                // `active`.
+                cap[k] = m.content().min(mem_lim[k]).min(o.memory_mb);
+                knee[k] = md.active_mb;
+            }
+        }
+
+        // 2. Memory: hierarchical targets with the idle tax, then reclamation per VM.
+        bottom_up(
+            plan,
+            root,
+            &plan.mem_res,
+            Some(&plan.mem_lim),
+            plan.root_mem_mb[r],
+            &mut w.cap,
+            &mut w.lo,
+            &mut w.acc,
+            &mut w.acc_lo,
+        );
+        top_down(
+            plan,
+            root,
+            &plan.mem_shares,
+            Some(&w.knee),
+            IDLE_TAX_K,
+            &w.cap,
+            &w.lo,
+            &w.acc,
+            &w.acc_lo,
+            &mut w.alloc,
+            &mut w.hint_mem,
+            scratch,
+        );
+        squeeze_hosts(
+            plan,
+            root,
+            &plan.host_mem_mb,
+            &plan.mem_shares,
+            &plan.mem_res,
+            Some(&w.knee),
+            IDLE_TAX_K,
+            &mut w.alloc,
+            scratch,
+        );
+        // Then, in the same pass, the CPU side's runnable demand (memory stalls removed). A VM
+        // limit binds when it is below the demand.
+        let (mut limit_binds, mut demand_sum) = (false, 0.0);
+        {
+            let (cap, alloc, alloc0) = (&mut w.cap[..], &w.alloc[..], &mut w.alloc0[..]);
+            let (mem_res, cpu_lim) = (&plan.mem_res[..], &plan.cpu_lim[..]);
+            let (vcpu_demand, host_busy) = (&mut s.vcpu_demand[..], &mut w.host_busy[..]);
+            let rows = s.vms[sl.clone()]
+                .iter_mut()
+                .zip(&mut s.mem[sl.clone()])
+                .zip(&w.vm_active[sl.clone()])
+                .zip(&w.vm_touch[sl.clone()])
+                .zip(slot_node.iter().zip(slot_host));
+            for ((((o, m), &active_mb), &touch_mb_per_s), (&k, &h)) in rows {
+                let k = k as usize;
+                m.step(&MemStepIn {
+                    memory_mb: o.memory_mb,
+                    reservation_mb: mem_res[k],
+                    target_mb: alloc[k],
+                    active_mb,
+                    touch_mb_per_s,
+                    interval_s: t,
+                    active_decay: self.active_decay,
+                });
+                let off = o.vcpu_off as usize;
+                let d = &mut vcpu_demand[off..off + o.n_vcpu as usize];
+                // One pass over the vCPUs (their count varies per VM, so each extra loop costs
+                // a mispredicted exit): stall-reduced demand (dividing by 1 + 0 is exact),
+                // its sum, and the busy count for co-stop.
+                let slow = 1.0 + m.stall;
+                let (mut total, mut busy) = (0.0, 0);
+                for x in d.iter_mut() {
+                    *x /= slow;
+                    total += *x;
+                    busy += usize::from(is_busy(*x, o.mhz));
+                }
+                o.demand = total;
+                o.costop_k = costop_for_busy(busy);
+                limit_binds |= cpu_lim[k] < total;
+                demand_sum += total;
+                cap[k] = cpu_lim[k].min(total);
+                alloc0[k] = total; // the cap without limits, used by the counterfactual
+                host_busy[h as usize] += total / o.mhz;
+            }
+        }
+
+        // 3. CPU: capacity, entitlement (with the no-limit counterfactual), usage.
+        let mut root_cap = 0.0;
+        for &h in &root.hosts {
+            let h = h as usize;
+            let sp = &self.hosts[h].spec;
+            w.host_cpu[h] = host_capacity_mhz(
+                f64::from(sp.cores),
+                f64::from(sp.mhz_per_core),
+                sp.hyperthreading,
+                w.host_busy[h],
+            );
+            root_cap += w.host_cpu[h];
+        }
+        w.root_cap[r] = root_cap;
+        limit_binds |= bottom_up(
+            plan,
+            root,
+            &plan.cpu_res,
+            Some(&plan.cpu_lim),
+            root_cap,
+            &mut w.cap,
+            &mut w.lo,
+            &mut w.acc,
+            &mut w.acc_lo,
+        );
+        top_down(
+            plan,
+            root,
+            &plan.cpu_shares,
+            None,
+            1.0,
+            &w.cap,
+            &w.lo,
+            &w.acc,
+            &w.acc_lo,
+            &mut w.alloc,
+            &mut w.hint_cpu,
+            scratch,
+        );
+        squeeze_hosts(
+            plan,
+            root,
+            &w.host_cpu,
+            &plan.cpu_shares,
+            &plan.cpu_res,
+            None,
+            1.0,
+            &mut w.alloc,
+            scratch,
+        );
+        // Counterfactual without any limit (§7.1 step 5), into `alloc0`. Three cases, all
+        // giving what the full no-limit pass gives (up to float rounding):
+        // * no limit binds in this root (every limit ≥ what it caps): the caps, hence the
+        //   allocations, are those just computed — u⁰ = u, nothing to do;
+        // * the root's capacity covers all demand: without limits every parent can give every
+        //   child its whole cap, so each VM gets its demand (already in `alloc0`), less what
+        //   an over-committed host takes back below;
+        // * else the full pass, VM caps = demand.
+        if limit_binds {
+            if root_cap < demand_sum {
+                for slot in slots.clone() {
+                    let k = plan.slot_node[slot] as usize;
+                    w.cap0[k] = w.alloc0[k];
+                }
+                bottom_up(
+                    plan,
+                    root,
+                    &plan.cpu_res,
+                    None,
+                    root_cap,
+                    &mut w.cap0,
+                    &mut w.lo,
+                    &mut w.acc,
+                    &mut w.acc_lo,
+                );
+                top_down(
+                    plan,
+                    root,
+                    &plan.cpu_shares,
+                    None,
+                    1.0,
+                    &w.cap0,
+                    &w.lo,
+                    &w.acc,
+                    &w.acc_lo,
+                    &mut w.alloc0,
+                    &mut w.hint_cpu0,
+                    scratch,
+                );
+            }
+            squeeze_hosts(
+                plan,
+                root,
+                &w.host_cpu,
+                &plan.cpu_shares,
+                &plan.cpu_res,
+                None,
+                1.0,
+                &mut w.alloc0,
+                scratch,
+            );
+        }
+        {
+            let (alloc, alloc0, parent) = (&w.alloc[..], &w.alloc0[..], &plan.parent[..]);
+            let (host_usage, host_demand) = (&mut w.host_usage[..], &mut w.host_demand[..]);
+            let (host_mem, node_mem) = (&mut w.host_mem[..], &mut w.node_mem[..]);
+            let (node_usage, node_demand) = (&mut w.node_cpu_usage[..], &mut w.node_cpu_demand[..]);
+            let vcpu_demand = &s.vcpu_demand[..];
+            let rows = s.vms[sl.clone()]
+                .iter_mut()
+                .zip(&s.mem[sl])
+                .zip(slot_node.iter().zip(slot_host));
+            for ((o, m), (&k, &h)) in rows {
+                let k = k as usize;
+                let off = o.vcpu_off as usize;
+                let d = &vcpu_demand[off..off + o.n_vcpu as usize];
+                // Work-conserving: usage = entitlement, which never exceeds demand (§7.1
+                // step 4).
+                o.usage = alloc[k].min(o.demand);
+                o.mu = vm_water_level(d, o.demand, o.usage);
+                o.mu0 = if limit_binds {
+                    vm_water_level(d, o.demand, alloc0[k].min(o.demand))
+                } else {
+                    o.mu
+                };
+                let h = h as usize;
+                host_usage[h] += o.usage;
+                host_demand[h] += o.demand;
+                host_mem[h].add_vm(m);
+                let p = parent[k] as usize;
+                node_usage[p] += o.usage;
+                node_demand[p] += o.demand;
+                node_mem[p].add_vm(m);
+            }
+        }
+
+        // 4. Aggregates: pools, bottom-up over the subtree (VMs were added to their parents
+        // above).
+        for k in nodes.rev() {
+            if plan.node_slot[k] != NONE {
+                continue;
+            }
+            let parent = plan.parent[k];
+            let o = &mut s.pools[plan.node_pool[k] as usize];
+            o.cpu_usage = w.node_cpu_usage[k];
+            o.cpu_demand = w.node_cpu_demand[k];
+            o.mem = w.node_mem[k];
+            if parent == NONE {
+                o.cpu_entitlement = root_cap;
+            } else {
+                o.cpu_entitlement = plan.cpu_res[k].max(w.alloc[k]);
+                let parent = parent as usize;
+                w.node_cpu_usage[parent] += w.node_cpu_usage[k];
+                w.node_cpu_demand[parent] += w.node_cpu_demand[k];
+                let m = w.node_mem[k];
+                w.node_mem[parent].add(&m);
+            }
+            // Reset this pool's accumulators for the next step (its children are summed).
+            w.node_cpu_usage[k] = 0.0;
+            w.node_cpu_demand[k] = 0.0;
+            w.node_mem[k] = MemAgg::default();
+        }
     }
 }

@@ -217,7 +217,9 @@ pub(crate) struct WorkloadState {
     pub workload: Workload,
     pub elapsed_s: u64,
     rng: SimRng,
-    samplers: Option<(Sampler, Sampler)>,
+    /// Boxed: only `Stochastic` has samplers, and inline they would double the size of every
+    /// VM's state, which a step streams through for all VMs (the 100k-VM case is cache-bound).
+    samplers: Option<Box<(Sampler, Sampler)>>,
 }
 
 impl Default for WorkloadState {
@@ -237,7 +239,10 @@ impl WorkloadState {
             Workload::Stochastic {
                 mhz_per_vcpu,
                 active_mb,
-            } => Some((Sampler::new(*mhz_per_vcpu)?, Sampler::new(*active_mb)?)),
+            } => Some(Box::new((
+                Sampler::new(*mhz_per_vcpu)?,
+                Sampler::new(*active_mb)?,
+            ))),
             Workload::Trace {
                 interval_s,
                 samples,
@@ -277,10 +282,11 @@ impl WorkloadState {
             active_mb: base_active,
             touch_mb_per_s: base_active / SAMPLE_PERIOD_S,
         };
-        vcpu_mhz.fill(idle);
+        // Each arm writes every vCPU exactly once: vCPU counts vary per VM, so every extra pass
+        // over them costs a mispredicted loop exit.
         let n = vcpu_mhz.len();
         match &self.workload {
-            Workload::Idle => {}
+            Workload::Idle => vcpu_mhz.fill(idle),
             Workload::Constant {
                 mhz_per_vcpu,
                 active_mb,
@@ -310,7 +316,9 @@ impl WorkloadState {
                         (left as f64 / f64::from(interval_s)).min(1.0)
                     }
                 };
-                if run > 0.0 {
+                if run <= 0.0 {
+                    vcpu_mhz.fill(idle);
+                } else {
                     // Busy workers occupy distinct vCPUs first (the guest spreads runnable
                     // threads); surplus workers time-share and add nothing.
                     let busy = (*cpu_workers as usize).saturating_add(*vm_workers as usize);
@@ -333,12 +341,14 @@ impl WorkloadState {
                 }
             }
             Workload::Stochastic { .. } => {
-                if let Some((cpu, act)) = &self.samplers {
+                if let Some((cpu, act)) = self.samplers.as_deref() {
                     for d in vcpu_mhz.iter_mut() {
                         *d = cpu.sample(&mut self.rng).clamp(0.0, core_mhz);
                     }
                     let a = act.sample(&mut self.rng).max(0.0);
                     add_active(&mut mem, a, memory_mb, SAMPLE_PERIOD_S.recip());
+                } else {
+                    vcpu_mhz.fill(idle);
                 }
             }
             Workload::Trace {
@@ -363,6 +373,8 @@ impl WorkloadState {
                         memory_mb,
                         SAMPLE_PERIOD_S.recip(),
                     );
+                } else {
+                    vcpu_mhz.fill(idle);
                 }
             }
         }

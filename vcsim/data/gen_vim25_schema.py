@@ -6,8 +6,9 @@ Regenerate (from the repository root):
     .venv/bin/python vcsim/data/gen_vim25_schema.py > vcsim/data/vim25_schema.tsv
 
 Reads the type registry of the installed pyvmomi (pyVmomi.VmomiSupport, which is built from
-the public vim25 WSDL) and writes one line per type of the `urn:vim25` namespace, sorted by
-name, tab-separated:
+the public vim25 WSDL) and writes one line per type of the `urn:vim25` namespace — plus the
+few vSAN types (other namespaces) that vim25 types refer to, so every name is defined — sorted
+by name, tab-separated:
 
     D <name> <base> <field>...   a data object type (incl. faults, events)
     M <name> <base> <field>...   a managed object type (its properties)

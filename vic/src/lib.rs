@@ -11,6 +11,7 @@
 //! - [`workload`]: what a container's process does to the contention model.
 
 pub mod convention;
+pub mod engine;
 pub mod firewall;
 pub mod guestinfo;
 pub mod images;

@@ -213,3 +213,83 @@ fn pools_move_within_their_root_and_never_below_themselves() {
     );
     w.remove_pool(a).unwrap();
 }
+
+/// Roots share nothing: a cluster's samples do not depend on other clusters in the world, on
+/// whether they come before or after it, or on whether their limits bind (the step runs root by
+/// root and decides the no-limit counterfactual per root).
+#[test]
+fn roots_are_independent() {
+    fn cluster(w: &mut World, name: &str, limited: bool, workload: Workload) -> VmId {
+        let host = w.add_host(HostSpec {
+            name: format!("{name}-esx"),
+            cores: 4,
+            mhz_per_core: 1800,
+            hyperthreading: false,
+            memory_mb: 16 * 1024,
+        });
+        let root = w.add_root_pool(name, &[host]).unwrap();
+        let alloc = |l| {
+            if limited {
+                Allocation::pool_limited(l)
+            } else {
+                Allocation::pool_default()
+            }
+        };
+        let pool = w
+            .add_pool(
+                root,
+                PoolSpec {
+                    name: format!("{name}-vch"),
+                    cpu: alloc(500),
+                    memory: alloc(500),
+                },
+            )
+            .unwrap();
+        let spec = |vcpus, memory_mb| VmSpec {
+            name: format!("{name}-vm"),
+            vcpus,
+            memory_mb,
+            cpu: Allocation::vm_default(),
+            memory: Allocation::vm_default(),
+        };
+        let mut last = None;
+        for (vcpus, mb) in [(1, 2048), (2, 4096), (4, 8192)] {
+            let vm = w.add_vm(pool, host, spec(vcpus, mb)).unwrap();
+            w.power_on(vm).unwrap();
+            w.set_workload(vm, workload.clone()).unwrap();
+            last = Some(vm);
+        }
+        last.unwrap()
+    }
+    let counters = [
+        Counter::CpuUsagemhzAverage,
+        Counter::CpuReadySummation,
+        Counter::CpuMaxlimitedSummation,
+        Counter::CpuCostopSummation,
+        Counter::MemEntitlementAverage,
+        Counter::MemSwappedAverage,
+        Counter::MemLatencyAverage,
+    ];
+    // Over-committed (the counterfactual needs the full pass) and not (it is the demand).
+    let heavy = Workload::Stress {
+        cpu_workers: 3,
+        io_workers: 0,
+        hdd_workers: 0,
+        vm_workers: 1,
+        vm_bytes_mb: 512,
+        vm_touch_mb_per_s: DEFAULT_STRESS_TOUCH_MB_PER_S,
+        duration_s: None,
+    };
+    for work in [heavy, Workload::stress_cpu(1, None)] {
+        let mut alone = World::new(5);
+        let vm = cluster(&mut alone, "a", true, work.clone());
+        let want = series(&mut alone, vm, &counters, 6);
+        assert!(want.iter().any(|s| s[2] > 0), "the limit binds: {want:?}");
+
+        let mut mixed = World::new(5);
+        cluster(&mut mixed, "before", false, work.clone());
+        let vm = cluster(&mut mixed, "a", true, work.clone());
+        cluster(&mut mixed, "after", true, Workload::Idle);
+        assert_eq!(series(&mut mixed, vm, &counters, 6), want);
+    }
+}

@@ -693,13 +693,31 @@ mod tests {
         );
 
         let info = h.emu.inv.prop(&ns, "networkInfo").unwrap().clone();
-        let vs = &info.field("vswitch").unwrap().items()[0];
+        // vSwitch0 is the host's own; the bridge switch comes after it.
+        let vs = info
+            .field("vswitch")
+            .unwrap()
+            .items()
+            .iter()
+            .find(|v| v.field("name").and_then(Value::as_str) == Some("bridge"))
+            .expect("the bridge vSwitch");
         assert_eq!(vs.field("numPorts"), Some(&Value::Int(1024)));
         assert_eq!(
             vs.field("portgroup").unwrap().items(),
             &[Value::str("key-vim.host.PortGroup-bridge")]
         );
-        let p = &info.field("portgroup").unwrap().items()[0];
+        let p = info
+            .field("portgroup")
+            .unwrap()
+            .items()
+            .iter()
+            .find(|p| {
+                p.field("spec")
+                    .and_then(|s| s.field("name"))
+                    .and_then(Value::as_str)
+                    == Some("bridge")
+            })
+            .expect("the bridge port group");
         assert_eq!(
             p.field("spec").and_then(|s| s.field("vlanId")),
             Some(&Value::Int(1))
@@ -760,7 +778,14 @@ mod tests {
             "NotFound"
         );
         let info = h.emu.inv.prop(&ns, "networkInfo").unwrap();
-        assert!(info.field("vswitch").unwrap().items().is_empty());
+        let names: Vec<&str> = info
+            .field("vswitch")
+            .unwrap()
+            .items()
+            .iter()
+            .filter_map(|v| v.field("name").and_then(Value::as_str))
+            .collect();
+        assert_eq!(names, ["vSwitch0"], "only the host's own switch is left");
     }
 
     #[test]

@@ -262,6 +262,10 @@ pub fn wait_request(
 
 /// One poll of a pending wait: the update set, a cancellation, or nothing yet.
 pub fn poll(emu: &mut Emulator, req: &WaitRequest) -> Option<Result<Option<Value>, Fault>> {
+    // A collector destroyed while a wait is pending ends the wait (from any session).
+    if !emu.inv.contains(&req.collector) {
+        return Some(Err(Fault::not_found(&req.collector)));
+    }
     let state = emu.collectors.state_mut(&req.collector, &req.session);
     if state.cancel_requested {
         state.cancel_requested = false;

@@ -326,7 +326,9 @@ fn walk(
 /// a managed type name or [`MOREF_TYPE`] for references); `None` or `anyType` means the value
 /// states its own type. Checked recursively: every data object's type (its `ty`, else the
 /// declared type) is a known data type deriving from the declared one, every field exists on
-/// it or its bases and holds a value of the field's type and array-ness, every enum value is
+/// it or its bases and holds a value of the field's type (an array field an array, or lone
+/// items repeated as decoded requests keep them; any other field at most once), every enum
+/// value is
 /// one of its enum's values, every reference names a managed type deriving from the declared
 /// one, and values at `anyType` fields carry a type (`Value::Any` or a typed data object).
 pub fn check_value(declared_type: Option<&str>, v: &Value) -> Vec<String> {
@@ -336,10 +338,11 @@ pub fn check_value(declared_type: Option<&str>, v: &Value) -> Vec<String> {
 }
 
 /// Like [`check_value`] for the value of field (or managed object property) `f`, including
-/// whether it is an array exactly when the field is.
+/// whether it is an array exactly when the field is (a property value is written at an
+/// `anyType` position, `DynamicProperty.val`, where a lone item is not an array).
 pub fn check_field(f: &FieldInfo, v: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    check_field_value(f, v, &mut String::new(), &mut out);
+    check_field_value(f, v, false, &mut String::new(), &mut out);
     out
 }
 
@@ -351,7 +354,15 @@ fn problem(out: &mut Vec<String>, at: &str, msg: String) {
     }
 }
 
-fn check_field_value(f: &FieldInfo, v: &Value, at: &mut String, out: &mut Vec<String>) {
+/// `nested`: the field is inside a data object, where a lone item of an array field is
+/// written exactly like a one-item array (decoded requests keep arrays as repeated fields).
+fn check_field_value(
+    f: &FieldInfo,
+    v: &Value,
+    nested: bool,
+    at: &mut String,
+    out: &mut Vec<String>,
+) {
     if f.ty == "anyType" {
         let typed = match v {
             Value::Any(_) => true,
@@ -370,7 +381,7 @@ fn check_field_value(f: &FieldInfo, v: &Value, at: &mut String, out: &mut Vec<St
         return;
     }
     let is_array = matches!(unwrap_any(v), Value::Array(_));
-    if f.array && !is_array {
+    if f.array && !is_array && !nested {
         problem(out, at, format!("`{}` is an array field", f.name));
     } else if !f.array && is_array {
         problem(out, at, format!("`{}` is not an array field", f.name));
@@ -421,7 +432,12 @@ fn check(declared: Option<&str>, v: &Value, at: &mut String, out: &mut Vec<Strin
                 }
                 at.push_str(name);
                 match field(ty, name) {
-                    Some(f) => check_field_value(f, fv, at, out),
+                    Some(f)
+                        if !f.array && d.fields.iter().filter(|(n, _)| n == name).count() > 1 =>
+                    {
+                        problem(out, at, format!("non-array field `{name}` is repeated"))
+                    }
+                    Some(f) => check_field_value(f, fv, true, at, out),
                     None => problem(out, at, format!("`{ty}` has no field `{name}`")),
                 }
                 at.truncate(len);
@@ -724,9 +740,35 @@ mod tests {
             .with("bogus", Value::Int(1))
             .into_value();
         let problems = check_value(None, &bad);
-        assert_eq!(problems.len(), 7, "{problems:#?}");
+        assert_eq!(problems.len(), 6, "{problems:#?}");
         assert!(
             problems.iter().any(|p| p.starts_with("bogus: ")),
+            "{problems:#?}"
+        );
+
+        // Array-ness: strict for a property value, lone items allowed inside data objects.
+        let device = field("VirtualMachineRuntimeInfo", "device").unwrap();
+        let item = DataObject::new("VirtualMachineDeviceRuntimeInfo")
+            .with("key", Value::Int(1))
+            .with(
+                "runtimeState",
+                DataObject::new("VirtualMachineDeviceRuntimeInfoDeviceRuntimeState").into_value(),
+            )
+            .into_value();
+        assert_eq!(check_field(device, &item).len(), 1);
+        let repeated = DataObject {
+            ty: Some("VirtualMachineRuntimeInfo".into()),
+            fields: vec![
+                ("device".into(), item.clone()),
+                ("device".into(), item),
+                ("paused".into(), Value::Bool(true)),
+                ("paused".into(), Value::Bool(false)),
+            ],
+        };
+        let problems = check_value(None, &repeated.into_value());
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(
+            problems.iter().all(|p| p.contains("`paused` is repeated")),
             "{problems:#?}"
         );
 

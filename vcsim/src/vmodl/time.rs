@@ -57,10 +57,12 @@ fn split_offset(time: &str) -> Option<(&str, i64)> {
         let (c, off) = time.split_at(i);
         let sign = if off.starts_with('-') { -1 } else { 1 };
         let (hh, mm) = off[1..].split_once(':').unwrap_or((&off[1..], "0"));
-        return Some((
-            c,
-            sign * (hh.parse::<i64>().ok()? * 60 + mm.parse::<i64>().ok()?),
-        ));
+        let (hh, mm): (i64, i64) = (hh.parse().ok()?, mm.parse().ok()?);
+        // Real offsets are within ±14:00; the bound also keeps the arithmetic safe.
+        if !(0..=14).contains(&hh) || !(0..60).contains(&mm) {
+            return None;
+        }
+        return Some((c, sign * (hh * 60 + mm)));
     }
     Some((time, 0))
 }

@@ -134,9 +134,12 @@ impl Value {
         })
     }
 
-    /// Wraps a value for an `anyType` position.
+    /// Wraps a value for an `anyType` position (once: an `Any` stays as it is).
     pub fn any(v: Value) -> Value {
-        Value::Any(Box::new(v))
+        match v {
+            Value::Any(_) => v,
+            other => Value::Any(Box::new(other)),
+        }
     }
 
     /// The WSDL type name written in `xsi:type` for this value.

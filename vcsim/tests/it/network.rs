@@ -32,9 +32,7 @@ async fn add_and_destroy_a_distributed_port_group() {
     });
     assert_eq!(hosts, 4, "every host of DC0 sees the port group");
     let r = sim
-        .call(&format!(
-            r#"<FindByInventoryPath xmlns="urn:vim25"><_this type="SearchIndex">SearchIndex</_this><inventoryPath>DC0/network/bridge-vch</inventoryPath></FindByInventoryPath>"#
-        ))
+        .call(r#"<FindByInventoryPath xmlns="urn:vim25"><_this type="SearchIndex">SearchIndex</_this><inventoryPath>DC0/network/bridge-vch</inventoryPath></FindByInventoryPath>"#)
         .await;
     assert_eq!(
         first(&r.body, "returnval"),

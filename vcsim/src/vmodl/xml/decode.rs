@@ -14,7 +14,19 @@ pub fn moref(el: &Element) -> Option<MoRef> {
 /// Converts an element to a value, keeping what the client said: its `xsi:type`, its
 /// fields (repeated children stay repeated, so arrays round-trip), MoRefs, primitives.
 pub fn value(el: &Element) -> Value {
-    if let Some(ty) = el.xsi_type.as_deref() {
+    // A client types a primitive, a reference or an array explicitly where the WSDL says
+    // `anyType` (`OptionValue.value`): keep that fact, so the value is written back typed.
+    match el.xsi_type.as_deref() {
+        Some(ty) => match typed(el, ty) {
+            v @ Value::Data(_) => v,
+            v => Value::Any(Box::new(v)),
+        },
+        None => untyped(el),
+    }
+}
+
+fn typed(el: &Element, ty: &str) -> Value {
+    {
         if el.xsi_primitive {
             return primitive(ty, el.text.trim());
         }
@@ -52,8 +64,11 @@ pub fn value(el: &Element) -> Value {
                 Cow::Owned(el.text.trim().to_owned()),
             );
         }
-        return data(el, Some(ty));
+        data(el, Some(ty))
     }
+}
+
+fn untyped(el: &Element) -> Value {
     if el.attr("type").is_some()
         && el.children.is_empty()
         && let Some(m) = moref(el)
@@ -153,7 +168,7 @@ mod tests {
             .filter(|(n, _)| n == "extraConfig")
             .collect();
         assert_eq!(ecs.len(), 2);
-        assert_eq!(ecs[1].1.field("value"), Some(&Value::Int(7)));
+        assert_eq!(ecs[1].1.field("value"), Some(&Value::any(Value::Int(7))));
         assert_eq!(
             d.get("pool")
                 .and_then(Value::as_moref)
