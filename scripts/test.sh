@@ -126,4 +126,10 @@ log "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
 log "cargo test --workspace $*"
-cargo test --workspace "$@"
+# The output also goes to a file, so the totals over every test binary can close the run
+# (the last binary cargo runs is a doc-test harness that often has nothing to run).
+test_log="$(mktemp)"
+trap 'rm -f "$test_log"' EXIT
+cargo test --workspace "$@" 2>&1 | tee "$test_log"
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
+     END { printf "\nall tests: %d passed, %d failed\n", p, f }' "$test_log"

@@ -1,5 +1,6 @@
 //! `vicbed`: the command line. Subcommands wire the library crates together and nothing
-//! else: `serve` runs the vSphere emulator.
+//! else: `serve` runs the vSphere emulator (with the VIC guest agents installed), and
+//! `vic-machine` is VIC's installer (`vic::machine`).
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -20,6 +21,9 @@ struct Cli {
 enum Command {
     /// Run the built-in vCenter/ESXi SOAP emulator (govc and pyvmomi accept it unchanged).
     Serve(ServeArgs),
+    /// Create, delete, list and inspect Virtual Container Hosts (VIC's vic-machine).
+    #[command(name = "vic-machine")]
+    VicMachine(vic::machine::VicMachine),
 }
 
 #[derive(Args, Debug)]
@@ -93,6 +97,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         .init();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::VicMachine(m) => Ok(ExitCode::from(
+            u8::try_from(vic::machine::run(m)).unwrap_or(1),
+        )),
     }
 }
 
@@ -127,7 +134,9 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         seed: args.seed,
         ..Config::default()
     };
-    let emulator = Emulator::new(config).context("building the inventory")?;
+    let mut emulator = Emulator::new(config).context("building the inventory")?;
+    // The VIC guest agents: a VCH appliance VM powered on here serves its Docker endpoint.
+    vic::install_agents(&mut emulator);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

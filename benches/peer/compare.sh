@@ -93,6 +93,9 @@ if [ -z "${PEER_NO_BUILD:-}" ]; then
     log "building vicbed (cargo build --release --bin vicbed)"
     (cd "$ROOT" && cargo build --release --bin vicbed)
 fi
+# HEAD at build time; "+dirty" when the work tree had uncommitted changes (read-only git calls).
+VICBED_REV=$(git -C "$ROOT" rev-parse --short --verify -q HEAD 2>/dev/null || echo "no-commit")
+[ -z "$(git --no-optional-locks -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ] || VICBED_REV="$VICBED_REV+dirty"
 
 server_cmd() { # kind hosts vms_per_host -> sets CMD (array)
     case $1 in
@@ -213,7 +216,6 @@ for i in $(seq 1 "$BIG_RUNS"); do
 done
 
 # ---------------------------------------------------------------- summarise
-VICBED_REV=$(git -C "$ROOT" rev-parse --short --verify -q HEAD 2>/dev/null || echo "no-commit")
 ENV_JSON=$("$PY" - "$GOVMOMI_VERSION" "$GO_VERSION" "$VICBED_REV" <<'EOF'
 import json, os, platform, sys, importlib.metadata as m
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")

@@ -62,8 +62,8 @@ pub fn vmodl_method_name(wsdl: &str) -> String {
 }
 
 impl TaskLog {
-    /// Creates a task in state `running` and returns its reference. The ESXi flavour names
-    /// tasks `haTask-N`, vCenter `task-N`.
+    /// Creates a task in state `queued` (with `queueTime`; no `startTime` yet) and returns
+    /// its reference. The ESXi flavour names tasks `haTask-N`, vCenter `task-N`.
     pub fn start(&mut self, inv: &mut Inventory, t: &TaskStart<'_>, esx: bool) -> MoRef {
         self.next_key += 1;
         let value = if esx {
@@ -87,10 +87,9 @@ impl TaskLog {
                 .with("entityName", Value::str(name.clone()));
         }
         let info = info
-            .with("state", Value::enumv("TaskInfoState", "running"))
+            .with("state", Value::enumv("TaskInfoState", "queued"))
             .with("cancelled", Value::Bool(false))
             .with("cancelable", Value::Bool(false))
-            .with("progress", Value::Int(0))
             .with(
                 "reason",
                 DataObject::new("TaskReasonUser")
@@ -98,7 +97,6 @@ impl TaskLog {
                     .into_value(),
             )
             .with("queueTime", Value::DateTime(t.now_ms))
-            .with("startTime", Value::DateTime(t.now_ms))
             .with("eventChainId", Value::Int(0));
         inv.insert(ManagedObject::new(task.clone()).with("info", info.into_value()));
         self.recent.push_back(task.clone());
@@ -110,7 +108,29 @@ impl TaskLog {
         task
     }
 
-    /// Finishes a task with its outcome.
+    /// Moves a queued task to `running`, stamping `startTime` and `progress` 0.
+    pub fn run(&self, inv: &mut Inventory, task: &MoRef, now_ms: i64) {
+        let _ = inv.update(task, |o| {
+            if let Some(info) = o.props.get_mut("info").and_then(Value::as_data_mut) {
+                info.set("state", Value::enumv("TaskInfoState", "running"));
+                info.set("progress", Value::Int(0));
+                info.set("startTime", Value::DateTime(now_ms));
+            }
+        });
+    }
+
+    /// The sequence number of a task (`N` of `task-N` / `haTask-N`).
+    pub fn seq(task: &str) -> Option<i32> {
+        task.rsplit('-').next().and_then(|n| n.parse().ok())
+    }
+
+    /// The newest task's sequence number (0 when none was ever started).
+    pub fn latest_seq(&self) -> i32 {
+        i32::try_from(self.next_key).unwrap_or(i32::MAX)
+    }
+
+    /// Finishes a running task with its outcome (a task still queued is started first, so
+    /// the states always follow queued → running → success | error).
     pub fn finish(
         &self,
         inv: &mut Inventory,
@@ -118,6 +138,14 @@ impl TaskLog {
         now_ms: i64,
         outcome: &Result<Option<Value>, Fault>,
     ) {
+        let queued = inv
+            .prop(task, "info")
+            .and_then(|i| i.field("state"))
+            .and_then(Value::as_str)
+            == Some("queued");
+        if queued {
+            self.run(inv, task, now_ms);
+        }
         let _ = inv.update(task, |o| {
             if let Some(info) = o.props.get_mut("info").and_then(Value::as_data_mut) {
                 info.remove("progress");
@@ -167,7 +195,27 @@ mod tests {
             now_ms: 5,
         };
         let t = log.start(&mut inv, &start, false);
-        log.finish(&mut inv, &t, 6, &Err(Fault::invalid_state("x")));
+        let state = |inv: &Inventory| {
+            let info = inv.prop(&t, "info").unwrap();
+            (
+                info.field("state")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                info.field("startTime").is_some(),
+                info.field("completeTime").is_some(),
+            )
+        };
+        assert_eq!(state(&inv), (Some("queued".into()), false, false));
+        log.run(&mut inv, &t, 6);
+        assert_eq!(state(&inv), (Some("running".into()), true, false));
+        log.finish(&mut inv, &t, 7, &Err(Fault::invalid_state("x")));
+        assert_eq!(state(&inv), (Some("error".into()), true, true));
+        let info = inv.prop(&t, "info").unwrap();
+        assert_eq!(info.field("queueTime"), Some(&Value::DateTime(5)));
+        assert_eq!(info.field("startTime"), Some(&Value::DateTime(6)));
+        assert_eq!(info.field("completeTime"), Some(&Value::DateTime(7)));
+        assert_eq!(TaskLog::seq("task-12"), Some(12));
+        assert_eq!(TaskLog::seq("haTask-3"), Some(3));
         let info = inv.prop(&t, "info").unwrap();
         assert_eq!(info.field("state").and_then(Value::as_str), Some("error"));
         assert_eq!(
@@ -181,5 +229,10 @@ mod tests {
         }
         assert_eq!(log.recent().count(), RECENT_TASKS_MAX);
         assert!(!inv.contains(&t), "old tasks are dropped");
+        let queued = log.start(&mut inv, &start, false);
+        log.finish(&mut inv, &queued, 9, &Ok(None));
+        let info = inv.prop(&queued, "info").unwrap();
+        assert_eq!(info.field("state").and_then(Value::as_str), Some("success"));
+        assert_eq!(info.field("startTime"), Some(&Value::DateTime(9)));
     }
 }

@@ -10,11 +10,23 @@
 //! - [`images`]: the image catalogue a VCH pulls from;
 //! - [`workload`]: what a container's process does to the contention model.
 
+pub mod appliance;
 pub mod convention;
 pub mod engine;
 pub mod firewall;
 pub mod guestinfo;
 pub mod images;
+pub mod machine;
 pub mod tls;
 pub mod vsphere;
 pub mod workload;
+
+/// Registers the VIC guest agents on an emulator: the VCH appliance
+/// ([`appliance::ApplianceAgent`], serving each VCH's Docker endpoint on its client address).
+pub fn install_agents(emu: &mut vcsim::Emulator) {
+    emu.add_agent(std::sync::Arc::new(appliance::ApplianceAgent::new(
+        appliance::engine_launcher(),
+    )));
+}
+pub mod portlayer;
+pub mod tether;

@@ -28,15 +28,19 @@ pub const DEFAULT_HOST: HostHardware = HostHardware {
 const DATASTORE_BYTES: i64 = 1 << 40;
 
 /// A datacenter with its shared datastore and networks.
-struct Dc {
-    folders: DatacenterFolders,
-    datastore: MoRef,
-    networks: Vec<MoRef>,
+pub(crate) struct Dc {
+    pub(crate) folders: DatacenterFolders,
+    pub(crate) datastore: MoRef,
+    pub(crate) networks: Vec<MoRef>,
 }
 
-fn add_datacenter(emu: &mut Emulator, name: &str) -> Result<Dc, Fault> {
+/// A datacenter and its four folders (no datastore or network yet) in folder `parent`.
+pub(crate) fn add_datacenter_folders(
+    emu: &mut Emulator,
+    name: &str,
+    parent: &MoRef,
+) -> Result<(MoRef, DatacenterFolders), Fault> {
     let esx = emu.flavor == Flavor::HostAgent;
-    let root = emu.refs.root_folder.clone();
     let (dc_v, vm_v, host_v, ds_v, net_v) = if esx {
         (
             "ha-datacenter".into(),
@@ -62,8 +66,8 @@ fn add_datacenter(emu: &mut Emulator, name: &str) -> Result<Dc, Fault> {
         network: MoRef::new("Folder", net_v),
     };
     emu.inv
-        .insert(datacenter(dc.clone(), name, &root, &folders));
-    emu.inv.push_ref(&root, "childEntity", &dc)?;
+        .insert(datacenter(dc.clone(), name, parent, &folders));
+    emu.inv.push_ref(parent, "childEntity", &dc)?;
     emu.inv.insert(folder(
         folders.vm.clone(),
         "vm",
@@ -88,7 +92,16 @@ fn add_datacenter(emu: &mut Emulator, name: &str) -> Result<Dc, Fault> {
         Some(&dc),
         &["Folder", "Network", "DistributedVirtualSwitch"],
     ));
+    Ok((dc, folders))
+}
 
+/// A local datastore `LocalDS_N` (with its browser) in datacenter `dc`.
+fn add_local_datastore(
+    emu: &mut Emulator,
+    dc: &MoRef,
+    folders: &DatacenterFolders,
+) -> Result<MoRef, Fault> {
+    let esx = emu.flavor == Flavor::HostAgent;
     let browser = MoRef::new(
         "HostDatastoreBrowser",
         if esx {
@@ -119,9 +132,18 @@ fn add_datacenter(emu: &mut Emulator, name: &str) -> Result<Dc, Fault> {
         &browser,
     ));
     emu.inv.push_ref(&folders.datastore, "childEntity", &ds)?;
-    emu.inv.push_ref(&dc, "datastore", &ds)?;
+    emu.inv.push_ref(dc, "datastore", &ds)?;
     emu.inv.push_ref(&browser, "datastore", &ds)?;
+    Ok(ds)
+}
 
+/// The standard-switch network `VM Network` of datacenter `dc`.
+fn add_vm_network(
+    emu: &mut Emulator,
+    dc: &MoRef,
+    folders: &DatacenterFolders,
+) -> Result<MoRef, Fault> {
+    let esx = emu.flavor == Flavor::HostAgent;
     let vm_net = MoRef::new(
         "Network",
         if esx {
@@ -133,7 +155,51 @@ fn add_datacenter(emu: &mut Emulator, name: &str) -> Result<Dc, Fault> {
     emu.inv
         .insert(network(vm_net.clone(), "VM Network", &folders.network));
     emu.inv.push_ref(&folders.network, "childEntity", &vm_net)?;
-    emu.inv.push_ref(&dc, "network", &vm_net)?;
+    emu.inv.push_ref(dc, "network", &vm_net)?;
+    Ok(vm_net)
+}
+
+/// A distributed switch `name` with its uplink port group `<name>-DVUplinks-N`, in network
+/// folder `net_folder` of datacenter `dc`. Returns the switch and the uplink port group.
+pub(crate) fn add_dvs(
+    emu: &mut Emulator,
+    dc: &MoRef,
+    net_folder: &MoRef,
+    name: &str,
+) -> Result<(MoRef, MoRef), Fault> {
+    let sw = MoRef::new("VmwareDistributedVirtualSwitch", emu.inv.alloc("dvs-"));
+    let uuid = emu.idgen.uuid();
+    emu.inv.insert(dvs(sw.clone(), name, net_folder, &uuid));
+    emu.inv.update(&sw, |o| {
+        if let Some(c) = o.props.get_mut("config").and_then(Value::as_data_mut) {
+            c.set("createTime", Value::DateTime(emu.clock.now_ms()));
+        }
+    })?;
+    emu.inv.push_ref(net_folder, "childEntity", &sw)?;
+    let uplinks = MoRef::new("DistributedVirtualPortgroup", emu.inv.alloc("dvportgroup-"));
+    let uplink_name = format!(
+        "{name}-DVUplinks-{}",
+        uplinks.value.trim_start_matches("dvportgroup-")
+    );
+    emu.inv.insert(dv_portgroup(
+        uplinks.clone(),
+        &uplink_name,
+        net_folder,
+        &sw,
+        true,
+    ));
+    emu.inv.push_ref(net_folder, "childEntity", &uplinks)?;
+    emu.inv.push_ref(dc, "network", &uplinks)?;
+    emu.inv.push_ref(&sw, "portgroup", &uplinks)?;
+    Ok((sw, uplinks))
+}
+
+fn add_datacenter(emu: &mut Emulator, name: &str) -> Result<Dc, Fault> {
+    let esx = emu.flavor == Flavor::HostAgent;
+    let root = emu.refs.root_folder.clone();
+    let (dc, folders) = add_datacenter_folders(emu, name, &root)?;
+    let ds = add_local_datastore(emu, &dc, &folders)?;
+    let vm_net = add_vm_network(emu, &dc, &folders)?;
     let mut networks = vec![vm_net];
     if !esx {
         let dc_index = emu
@@ -142,24 +208,8 @@ fn add_datacenter(emu: &mut Emulator, name: &str) -> Result<Dc, Fault> {
             .filter(|o| o.moref.ty == "Datacenter")
             .count()
             - 1;
-        let sw = MoRef::new("VmwareDistributedVirtualSwitch", emu.inv.alloc("dvs-"));
         let sw_name = format!("DVS{dc_index}");
-        let uuid = emu.idgen.uuid();
-        emu.inv
-            .insert(dvs(sw.clone(), &sw_name, &folders.network, &uuid));
-        emu.inv.push_ref(&folders.network, "childEntity", &sw)?;
-        let uplinks = MoRef::new("DistributedVirtualPortgroup", emu.inv.alloc("dvportgroup-"));
-        let uplink_name = format!(
-            "{sw_name}-DVUplinks-{}",
-            uplinks.value.trim_start_matches("dvportgroup-")
-        );
-        emu.inv.insert(dv_portgroup(
-            uplinks.clone(),
-            &uplink_name,
-            &folders.network,
-            &sw,
-            true,
-        ));
+        let (sw, _) = add_dvs(emu, &dc, &folders.network, &sw_name)?;
         let pg = MoRef::new("DistributedVirtualPortgroup", emu.inv.alloc("dvportgroup-"));
         emu.inv.insert(dv_portgroup(
             pg.clone(),
@@ -168,11 +218,9 @@ fn add_datacenter(emu: &mut Emulator, name: &str) -> Result<Dc, Fault> {
             &sw,
             false,
         ));
-        for p in [&uplinks, &pg] {
-            emu.inv.push_ref(&folders.network, "childEntity", p)?;
-            emu.inv.push_ref(&dc, "network", p)?;
-            emu.inv.push_ref(&sw, "portgroup", p)?;
-        }
+        emu.inv.push_ref(&folders.network, "childEntity", &pg)?;
+        emu.inv.push_ref(&dc, "network", &pg)?;
+        emu.inv.push_ref(&sw, "portgroup", &pg)?;
         networks.push(pg);
     }
     Ok(Dc {
@@ -182,8 +230,148 @@ fn add_datacenter(emu: &mut Emulator, name: &str) -> Result<Dc, Fault> {
     })
 }
 
-/// Adds a compute resource (a cluster when `cluster`) with its hosts and root pool.
-fn add_compute(
+/// An existing datacenter as hosts joining it see it: its first datastore and its VM
+/// networks (standard networks and non-uplink port groups). A datacenter made empty by
+/// CreateDatacenter gets a local datastore and `VM Network` for its first host.
+pub(crate) fn dc_for_hosts(emu: &mut Emulator, dc: &MoRef) -> Result<Dc, Fault> {
+    let one = |emu: &Emulator, n: &str| {
+        emu.inv
+            .prop(dc, n)
+            .and_then(Value::as_moref)
+            .cloned()
+            .ok_or_else(|| Fault::not_found(dc))
+    };
+    let folders = DatacenterFolders {
+        vm: one(emu, "vmFolder")?,
+        host: one(emu, "hostFolder")?,
+        datastore: one(emu, "datastoreFolder")?,
+        network: one(emu, "networkFolder")?,
+    };
+    let datastore = match emu.inv.refs(dc, "datastore").into_iter().next() {
+        Some(d) => d,
+        None => add_local_datastore(emu, dc, &folders)?,
+    };
+    let mut networks: Vec<MoRef> = emu
+        .inv
+        .refs(dc, "network")
+        .into_iter()
+        .filter(|n| {
+            n.ty == "Network"
+                || emu
+                    .inv
+                    .prop(n, "config")
+                    .and_then(|c| c.field("uplink"))
+                    .and_then(Value::as_bool)
+                    == Some(false)
+        })
+        .collect();
+    if networks.is_empty() {
+        networks.push(add_vm_network(emu, dc, &folders)?);
+    }
+    Ok(Dc {
+        folders,
+        datastore,
+        networks,
+    })
+}
+
+/// An EnvironmentBrowser for compute resource `cr` (named after it, so that adding it
+/// shifts no other object's id).
+fn add_environment_browser(emu: &mut Emulator, dc: &Dc, cr: &MoRef) -> MoRef {
+    let esx = emu.flavor == Flavor::HostAgent;
+    let r = MoRef::new(
+        "EnvironmentBrowser",
+        if esx {
+            "ha-env-browser".into()
+        } else {
+            format!("envbrowser-{}", cr.value)
+        },
+    );
+    let mut o = ManagedObject::new(r.clone());
+    if let Some(b) = emu.inv.prop(&dc.datastore, "browser").cloned() {
+        o = o.with("datastoreBrowser", b);
+    }
+    emu.inv.insert(o);
+    r
+}
+
+/// Adds host `host_name` to compute resource `cr` of datacenter `dc` (inventory, model,
+/// datastore mount and networks).
+pub(crate) fn add_host(
+    emu: &mut Emulator,
+    dc: &Dc,
+    cr: &MoRef,
+    host_name: &str,
+    hw: &HostHardware,
+) -> Result<MoRef, Fault> {
+    let esx = emu.flavor == Flavor::HostAgent;
+    let product = super::service::about(&emu.config, "");
+    let h = MoRef::new(
+        "HostSystem",
+        if esx {
+            "ha-host".into()
+        } else {
+            emu.inv.alloc("host-")
+        },
+    );
+    let mut about = product;
+    if let Some(d) = about.as_data_mut() {
+        d.set("name", Value::str("VMware ESXi"));
+        d.set("apiType", Value::str("HostAgent"));
+        d.set("productLineId", Value::str("embeddedEsx"));
+        d.remove("instanceUuid");
+    }
+    let managers = HostManagers {
+        network_system: MoRef::new(
+            "HostNetworkSystem",
+            if esx {
+                "networkSystem".into()
+            } else {
+                format!("networkSystem-{}", h.value)
+            },
+        ),
+        datastore_browser: emu
+            .inv
+            .prop(&dc.datastore, "browser")
+            .and_then(Value::as_moref)
+            .cloned()
+            .unwrap_or_else(|| MoRef::new("HostDatastoreBrowser", "")),
+        uuid: emu.idgen.uuid(),
+        boot_time_ms: emu.clock.start_ms(),
+        product: about,
+    };
+    emu.inv
+        .insert(host_system(h.clone(), host_name, cr, hw, &managers));
+    emu.inv.insert(crate::inventory::host_network_system(
+        managers.network_system.clone(),
+    ));
+    let id = emu.world.add_host(HostSpec {
+        name: host_name.to_owned(),
+        cores: hw.cores,
+        mhz_per_core: hw.mhz_per_core,
+        hyperthreading: hw.hyperthreading,
+        memory_mb: hw.memory_mb,
+    });
+    emu.ids.hosts.insert(h.value.clone(), id);
+    emu.inv.push_ref(cr, "host", &h)?;
+    emu.inv.push_ref(&h, "datastore", &dc.datastore)?;
+    emu.inv.push_ref(cr, "datastore", &dc.datastore)?;
+    emu.inv.update(&dc.datastore, |o| {
+        if let Some(items) = o.props.get_mut("host").and_then(Value::items_mut) {
+            items.push(datastore_host_mount(&h, "/vmfs/volumes/LocalDS"));
+        }
+    })?;
+    for n in &dc.networks {
+        emu.inv.push_ref(&h, "network", n)?;
+        emu.inv.push_ref(cr, "network", n)?;
+        emu.inv.push_ref(n, "host", &h)?;
+    }
+    Ok(h)
+}
+
+/// Adds a compute resource (a cluster when `cluster`) with its hosts and root pool, and an
+/// EnvironmentBrowser. A cluster may start without hosts.
+pub(crate) fn add_compute(
     emu: &mut Emulator,
     dc: &Dc,
     name: &str,
@@ -208,71 +396,13 @@ fn add_compute(
         compute_summary(&hws, cluster),
         cluster,
     ));
+    let browser = add_environment_browser(emu, dc, &cr);
+    emu.inv
+        .set(&cr, "environmentBrowser", Value::moref(&browser))?;
     emu.inv.push_ref(&dc.folders.host, "childEntity", &cr)?;
-    let product = super::service::about(&emu.config, "");
     let mut host_refs = Vec::new();
     for (host_name, hw) in hosts {
-        let h = MoRef::new(
-            "HostSystem",
-            if esx {
-                "ha-host".into()
-            } else {
-                emu.inv.alloc("host-")
-            },
-        );
-        let mut about = product.clone();
-        if let Some(d) = about.as_data_mut() {
-            d.set("name", Value::str("VMware ESXi"));
-            d.set("apiType", Value::str("HostAgent"));
-            d.set("productLineId", Value::str("embeddedEsx"));
-            d.remove("instanceUuid");
-        }
-        let managers = HostManagers {
-            network_system: MoRef::new(
-                "HostNetworkSystem",
-                if esx {
-                    "networkSystem".into()
-                } else {
-                    format!("networkSystem-{}", h.value)
-                },
-            ),
-            datastore_browser: emu
-                .inv
-                .prop(&dc.datastore, "browser")
-                .and_then(Value::as_moref)
-                .cloned()
-                .unwrap_or_else(|| MoRef::new("HostDatastoreBrowser", "")),
-            uuid: emu.idgen.uuid(),
-            boot_time_ms: emu.clock.start_ms(),
-            product: about,
-        };
-        emu.inv
-            .insert(host_system(h.clone(), host_name, &cr, hw, &managers));
-        emu.inv.insert(crate::inventory::host_network_system(
-            managers.network_system.clone(),
-        ));
-        let id = emu.world.add_host(HostSpec {
-            name: host_name.clone(),
-            cores: hw.cores,
-            mhz_per_core: hw.mhz_per_core,
-            hyperthreading: hw.hyperthreading,
-            memory_mb: hw.memory_mb,
-        });
-        emu.ids.hosts.insert(h.value.clone(), id);
-        emu.inv.push_ref(&cr, "host", &h)?;
-        emu.inv.push_ref(&h, "datastore", &dc.datastore)?;
-        emu.inv.push_ref(&cr, "datastore", &dc.datastore)?;
-        emu.inv.update(&dc.datastore, |o| {
-            if let Some(items) = o.props.get_mut("host").and_then(Value::items_mut) {
-                items.push(datastore_host_mount(&h, "/vmfs/volumes/LocalDS"));
-            }
-        })?;
-        for n in &dc.networks {
-            emu.inv.push_ref(&h, "network", n)?;
-            emu.inv.push_ref(&cr, "network", n)?;
-            emu.inv.push_ref(n, "host", &h)?;
-        }
-        host_refs.push(h);
+        host_refs.push(add_host(emu, dc, &cr, host_name, hw)?);
     }
     let pool = emu.create_root_pool(&cr, &host_refs)?;
     emu.inv.set(&cr, "resourcePool", Value::moref(&pool))?;

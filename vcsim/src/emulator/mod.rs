@@ -7,6 +7,7 @@
 
 mod build;
 mod guests;
+mod host_ops;
 mod network_ops;
 mod pool_ops;
 mod reconfigure;
@@ -15,7 +16,7 @@ mod step;
 mod vm_ops;
 
 pub use service::ServiceRefs;
-pub use vm_ops::{VmCreate, VmPlacement};
+pub use vm_ops::{UNREGISTERED_MAX, VmCreate, VmPlacement};
 
 use crate::clock::Clock;
 use crate::config::{Config, Flavor};
@@ -95,6 +96,20 @@ pub struct Emulator {
     pub event_collectors: BTreeMap<String, crate::methods::EventCollectorState>,
     /// Processes started in guests through GuestOperationsManager, by VM MoRef value.
     pub guest_processes: BTreeMap<String, crate::methods::GuestProcessTable>,
+    /// Descriptions of unregistered VMs by `.vmx` datastore path, for RegisterVM_Task
+    /// (bounded by [`UNREGISTERED_MAX`], oldest dropped first).
+    pub unregistered: BTreeMap<String, (u64, VmCreate, bool)>,
+    /// Counter ordering `unregistered` entries by age.
+    pub unregistered_seq: u64,
+    /// Hosts in a cluster whose model root pool was fixed before they joined: they are in
+    /// the inventory and the model but outside any root pool, so placement skips them.
+    pub detached_hosts: std::collections::BTreeSet<String>,
+    /// Task history collectors' read positions and page sizes, by MoRef value.
+    pub task_collectors: BTreeMap<String, crate::methods::TaskCollectorState>,
+    /// AuthorizationManager permissions.
+    pub permissions: Vec<crate::methods::PermissionEntry>,
+    /// SessionManager.AcquireCloneTicket tickets: ticket → (user, issued at).
+    pub clone_tickets: BTreeMap<String, (String, i64)>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -144,7 +159,14 @@ impl Emulator {
             disabled_methods: BTreeMap::new(),
             event_collectors: BTreeMap::new(),
             guest_processes: BTreeMap::new(),
+            unregistered: BTreeMap::new(),
+            unregistered_seq: 0,
+            detached_hosts: Default::default(),
+            task_collectors: BTreeMap::new(),
+            permissions: Vec::new(),
+            clone_tickets: BTreeMap::new(),
         };
+        crate::methods::seed_permissions(&mut emu);
         match &config.inventory {
             Some(spec) => build::from_spec(&mut emu, spec)?,
             None => build::default_model(&mut emu, &config.counts)?,

@@ -30,7 +30,23 @@ impl Emulator {
         (cpu, mem)
     }
 
-    /// Creates the root pool `Resources` of compute resource `owner` with `hosts`.
+    /// The root pool's configuration for a compute resource's capacity.
+    fn root_pool_config(&self, owner: &MoRef, pool: &MoRef) -> (Value, i64, i64) {
+        let (cpu_mhz, mem_bytes) = self.capacity_of(owner);
+        let mut cpu = Allocation::pool_default();
+        cpu.reservation = cpu_mhz as u64;
+        cpu.limit = Some(cpu_mhz as u64);
+        cpu.expandable_reservation = false;
+        let mut mem = Allocation::pool_default();
+        mem.reservation = (mem_bytes / (1024 * 1024)) as u64;
+        mem.limit = Some((mem_bytes / (1024 * 1024)) as u64);
+        mem.expandable_reservation = false;
+        (self.pool_values(pool, &cpu, &mem), cpu_mhz, mem_bytes)
+    }
+
+    /// Creates the root pool `Resources` of compute resource `owner` with `hosts`. A
+    /// compute resource without hosts (a new, empty cluster) gets an inventory pool only:
+    /// its model twin appears with the first host ([`Emulator::attach_root_pool`]).
     pub(super) fn create_root_pool(
         &mut self,
         owner: &MoRef,
@@ -45,20 +61,16 @@ impl Emulator {
             .iter()
             .filter_map(|h| self.ids.hosts.get(&h.value).copied())
             .collect();
-        let id = self
-            .world
-            .add_root_pool("Resources", &host_ids)
-            .map_err(|e| Fault::invalid_state(e.to_string()))?;
-        let (cpu_mhz, mem_bytes) = self.capacity_of(owner);
-        let mut cpu = Allocation::pool_default();
-        cpu.reservation = cpu_mhz as u64;
-        cpu.limit = Some(cpu_mhz as u64);
-        cpu.expandable_reservation = false;
-        let mut mem = Allocation::pool_default();
-        mem.reservation = (mem_bytes / (1024 * 1024)) as u64;
-        mem.limit = Some((mem_bytes / (1024 * 1024)) as u64);
-        mem.expandable_reservation = false;
-        let config = self.pool_values(&pool, &cpu, &mem);
+        let id = if host_ids.is_empty() {
+            None
+        } else {
+            Some(
+                self.world
+                    .add_root_pool("Resources", &host_ids)
+                    .map_err(|e| Fault::invalid_state(e.to_string()))?,
+            )
+        };
+        let (config, cpu_mhz, mem_bytes) = self.root_pool_config(owner, &pool);
         self.inv.insert(resource_pool(
             pool.clone(),
             "Resources",
@@ -68,8 +80,40 @@ impl Emulator {
             cpu_mhz,
             mem_bytes,
         ));
-        self.ids.pools.insert(pool.value.clone(), id);
+        if let Some(id) = id {
+            self.ids.pools.insert(pool.value.clone(), id);
+        }
         Ok(pool)
+    }
+
+    /// Gives an inventory root pool without a model twin (an empty cluster's) its twin over
+    /// `hosts`, and refreshes its configuration to the compute resource's capacity.
+    pub(super) fn attach_root_pool(&mut self, owner: &MoRef, hosts: &[MoRef]) -> Result<(), Fault> {
+        let pool = self
+            .inv
+            .prop(owner, "resourcePool")
+            .and_then(Value::as_moref)
+            .cloned()
+            .ok_or_else(|| Fault::invalid_state("the compute resource has no root pool"))?;
+        if self.ids.pools.contains_key(&pool.value) {
+            return Ok(());
+        }
+        let host_ids: Vec<_> = hosts
+            .iter()
+            .filter_map(|h| self.ids.hosts.get(&h.value).copied())
+            .collect();
+        let id = self
+            .world
+            .add_root_pool("Resources", &host_ids)
+            .map_err(|e| Fault::invalid_state(e.to_string()))?;
+        self.ids.pools.insert(pool.value.clone(), id);
+        let (config, _, _) = self.root_pool_config(owner, &pool);
+        self.inv.update(&pool, |o| {
+            o.props.insert("config".into(), config.clone());
+            if let Some(s) = o.props.get_mut("summary").and_then(Value::as_data_mut) {
+                s.set("config", config);
+            }
+        })
     }
 
     /// `CreateResourcePool`: a child pool of `parent` with the given allocations (values as

@@ -47,9 +47,11 @@ pub struct ServiceRefs {
     pub user_directory: MoRef,
     /// LicenseManager.
     pub license_manager: MoRef,
+    /// VirtualDiskManager.
+    pub virtual_disk_manager: MoRef,
 }
 
-fn names(flavor: Flavor) -> [&'static str; 19] {
+fn names(flavor: Flavor) -> [&'static str; 20] {
     match flavor {
         Flavor::VirtualCenter => [
             "ServiceInstance",
@@ -71,6 +73,7 @@ fn names(flavor: Flavor) -> [&'static str; 19] {
             "guestOperationsAuthManager",
             "UserDirectory",
             "LicenseManager",
+            "VirtualDiskManager",
         ],
         Flavor::HostAgent => [
             "ServiceInstance",
@@ -92,6 +95,7 @@ fn names(flavor: Flavor) -> [&'static str; 19] {
             "ha-guest-operations-auth-manager",
             "ha-user-directory",
             "ha-license-manager",
+            "ha-vdiskmanager",
         ],
     }
 }
@@ -162,6 +166,7 @@ pub fn create_singletons(inv: &mut Inventory, config: &Config, now_ms: i64) -> S
         guest_auth_manager: r(16, "GuestAuthManager"),
         user_directory: r(17, "UserDirectory"),
         license_manager: r(18, "LicenseManager"),
+        virtual_disk_manager: r(19, "VirtualDiskManager"),
     };
     // Ids of the root folder and the managers are fixed names; counted ids start after them.
     inv.alloc("");
@@ -267,6 +272,7 @@ pub fn create_singletons(inv: &mut Inventory, config: &Config, now_ms: i64) -> S
         &refs.guest_process_manager,
         &refs.guest_file_manager,
         &refs.guest_auth_manager,
+        &refs.virtual_disk_manager,
     ] {
         inv.insert(plain(m));
     }
@@ -336,6 +342,7 @@ fn service_content(r: &ServiceRefs, about: Value) -> Value {
         .with("licenseManager", Value::moref(&r.license_manager))
         .with("searchIndex", Value::moref(&r.search_index))
         .with("fileManager", Value::moref(&r.file_manager))
+        .with("virtualDiskManager", Value::moref(&r.virtual_disk_manager))
         .with(
             "guestOperationsManager",
             Value::moref(&r.guest_operations_manager),

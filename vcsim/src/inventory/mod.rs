@@ -69,6 +69,9 @@ pub struct Inventory {
     version: u64,
     /// Objects removed, with the version of their removal (pruned by the collector).
     removed: Vec<(u64, MoRef)>,
+    /// Objects by display name, so a sibling-name check does not scan a folder of
+    /// thousands of VMs (which made building large inventories quadratic).
+    by_name: BTreeMap<String, Vec<String>>,
 }
 
 /// How many removals are remembered for filters that have not caught up yet.
@@ -95,16 +98,43 @@ impl Inventory {
         format!("{prefix}{id}")
     }
 
+    fn index_name(&mut self, name: &str, value: &str) {
+        if !name.is_empty() {
+            self.by_name
+                .entry(name.to_owned())
+                .or_default()
+                .push(value.to_owned());
+        }
+    }
+
+    fn unindex_name(&mut self, name: &str, value: &str) {
+        if let Some(list) = self.by_name.get_mut(name) {
+            list.retain(|v| v != value);
+            if list.is_empty() {
+                self.by_name.remove(name);
+            }
+        }
+    }
+
     /// Inserts (or replaces) an object.
     pub fn insert(&mut self, mut obj: ManagedObject) {
+        for v in obj.props.values_mut() {
+            v.shrink();
+        }
         self.version += 1;
         obj.changed_at = self.version;
-        self.objects.insert(obj.moref.value.clone(), obj);
+        let value = obj.moref.value.clone();
+        let name = obj.name().to_owned();
+        if let Some(old) = self.objects.insert(value.clone(), obj) {
+            self.unindex_name(old.name(), &value);
+        }
+        self.index_name(&name, &value);
     }
 
     /// Removes an object.
     pub fn remove(&mut self, r: &MoRef) -> Option<ManagedObject> {
         let obj = self.objects.remove(&r.value)?;
+        self.unindex_name(obj.name(), &r.value);
         self.version += 1;
         self.removed.push((self.version, obj.moref.clone()));
         if self.removed.len() > REMOVED_MEMORY {
@@ -163,7 +193,14 @@ impl Inventory {
             .get_mut(&r.value)
             .ok_or_else(|| Fault::not_found(r))?;
         obj.changed_at = version;
-        Ok(f(obj))
+        let before = obj.name().to_owned();
+        let out = f(obj);
+        let after = obj.name().to_owned();
+        if before != after {
+            self.unindex_name(&before, &r.value);
+            self.index_name(&after, &r.value);
+        }
+        Ok(out)
     }
 
     /// Sets one top-level property.
@@ -183,6 +220,20 @@ impl Inventory {
             if let Some(items) = slot.items_mut()
                 && !items.iter().any(|v| v.as_moref() == Some(item))
             {
+                items.push(Value::moref(item));
+            }
+        })
+    }
+
+    /// Appends a MoRef to an array property without the duplicate check, for an object
+    /// created just now (the check is linear in the list, and lists grow to thousands).
+    pub fn push_new_ref(&mut self, r: &MoRef, name: &str, item: &MoRef) -> Result<(), Fault> {
+        self.update(r, |o| {
+            let slot = o
+                .props
+                .entry(name.to_owned())
+                .or_insert_with(|| Value::morefs([]));
+            if let Some(items) = slot.items_mut() {
                 items.push(Value::moref(item));
             }
         })
@@ -228,9 +279,19 @@ impl Inventory {
     /// The child of container `parent` (via its `childEntity`, `vm`, `host` or
     /// `resourcePool` lists) named `name`.
     pub fn child_named(&self, parent: &MoRef, name: &str) -> Option<MoRef> {
-        children(self, parent)
-            .into_iter()
-            .find(|c| self.lookup(c).is_some_and(|o| o.name() == name))
+        // Every inventory child names its container as `parent`, except VMs, which a pool
+        // lists through their `resourcePool`.
+        let is_child = |o: &ManagedObject| {
+            o.parent() == Some(parent)
+                || (o.moref.ty == "VirtualMachine"
+                    && o.get("resourcePool").and_then(Value::as_moref) == Some(parent))
+        };
+        self.by_name
+            .get(name)?
+            .iter()
+            .filter_map(|v| self.objects.get(v))
+            .find(|o| is_child(o))
+            .map(|o| o.moref.clone())
     }
 
     /// The inventory path of an entity (`/DC0/vm/DC0_H0_VM0`), root folder excluded.

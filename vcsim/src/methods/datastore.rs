@@ -766,6 +766,282 @@ fn glob(pattern: &[Tok], name: &[char]) -> bool {
         .all(|t| *t == Tok::Star)
 }
 
+/// Whether a copy or move fits the emulator's datastore bounds.
+fn room_for(emu: &Emulator, new_entries: usize, new_bytes: usize, name: &str) -> Result<(), Fault> {
+    let stored: usize = emu.files.values().map(Vec::len).sum();
+    if emu.files.len() + new_entries > crate::server::MAX_FILES
+        || stored + new_bytes > crate::server::MAX_TOTAL_FILE_BYTES
+    {
+        return Err(file_fault(
+            "CannotCreateFile",
+            format!("Cannot create {name}: the datastore capacity is reached"),
+            name,
+        ));
+    }
+    Ok(())
+}
+
+/// The stored entries at or below `rel` on `ds` (the entry itself, then a directory's
+/// contents), as (key, path relative to `rel`).
+fn entries_below(emu: &Emulator, ds: &str, rel: &str) -> Vec<(String, String)> {
+    let file = datastore_key(ds, rel);
+    let dir = dir_key(ds, rel);
+    let mut out = Vec::new();
+    if emu.files.contains_key(&file) {
+        out.push((file, String::new()));
+    }
+    out.extend(
+        emu.files
+            .range(dir.clone()..)
+            .take_while(|(k, _)| k.starts_with(&dir))
+            .map(|(k, _)| (k.clone(), k[dir.len()..].to_owned())),
+    );
+    out
+}
+
+/// `CopyDatastoreFile_Task` (`mv == false`) and `MoveDatastoreFile_Task`: a file or a whole
+/// directory, within or across datastores. `FileNotFound` for a missing source,
+/// `FileAlreadyExists` for an existing destination unless `force`, `FileLocked` when a
+/// running VM holds a moved file.
+pub fn copy_or_move_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+    args: &Args<'_>,
+    mv: bool,
+) -> Result<Option<Value>, Fault> {
+    let src = args.text("sourceName")?.to_owned();
+    let dst = args.text("destinationName")?.to_owned();
+    let src_dc = args.opt_moref("sourceDatacenter");
+    let dst_dc = args.opt_moref("destinationDatacenter").or(src_dc.clone());
+    let force = args.opt_bool("force")?.unwrap_or(false);
+    let (sds, srel) = parse_datastore_path(&src).ok_or_else(|| invalid_datastore_path(&src))?;
+    let (dds, drel) = parse_datastore_path(&dst).ok_or_else(|| invalid_datastore_path(&dst))?;
+    let ds = resolve_datastore(emu, src_dc.as_ref(), &sds)?;
+    resolve_datastore(emu, dst_dc.as_ref(), &dds)?;
+    let entity = src_dc.unwrap_or(ds);
+    run_task(emu, ctx, call, &entity, move |emu| {
+        let stree = Tree::of(emu, &sds);
+        let Some(node) = stree.get(&srel) else {
+            return Err(Fault::file_not_found(&src));
+        };
+        if srel.is_empty()
+            || drel.is_empty()
+            || (sds == dds && (drel == srel || drel.starts_with(&format!("{srel}/"))))
+        {
+            return Err(Fault::invalid_argument("destinationName"));
+        }
+        let dtree = Tree::of(emu, &dds);
+        if dtree.get(&drel).is_some() && !force {
+            return Err(file_fault(
+                "FileAlreadyExists",
+                format!(
+                    "Cannot complete the operation because the file or folder {dst} already exists"
+                ),
+                &dst,
+            ));
+        }
+        if mv && running_vm_under(emu, &sds, &srel) {
+            return Err(file_fault(
+                "FileLocked",
+                format!("Unable to access file {src} since it is locked"),
+                &src,
+            ));
+        }
+        let entries = entries_below(emu, &sds, &srel);
+        let mut copies: Vec<(String, Vec<u8>)> = entries
+            .iter()
+            .map(|(k, tail)| {
+                let key = if tail.is_empty() {
+                    if k.ends_with('/') {
+                        dir_key(&dds, &drel)
+                    } else {
+                        datastore_key(&dds, &drel)
+                    }
+                } else {
+                    format!("{}{tail}", dir_key(&dds, &drel))
+                };
+                (key, emu.files.get(k).cloned().unwrap_or_default())
+            })
+            .collect();
+        if node.dir && !entries.iter().any(|(_, t)| t.is_empty()) {
+            copies.push((dir_key(&dds, &drel), Vec::new()));
+        }
+        if !node.dir && entries.is_empty() {
+            // A registered VM's file, known from its configuration only: an empty copy.
+            copies.push((datastore_key(&dds, &drel), Vec::new()));
+        }
+        let bytes: usize = copies.iter().map(|(_, b)| b.len()).sum();
+        if !mv {
+            room_for(emu, copies.len(), bytes, &dst)?;
+        }
+        if mv {
+            for (k, _) in &entries {
+                emu.files.remove(k);
+            }
+        }
+        for (k, b) in copies {
+            emu.files.insert(k, b);
+        }
+        Ok(None)
+    })
+}
+
+/// A VMDK descriptor as VirtualDiskManager writes it.
+fn vmdk_descriptor(capacity_kb: i64, disk_type: &str, adapter: &str, uuid: &str) -> String {
+    format!(
+        "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"vmfs\"\n\n# Extent description\nRW {} VMFS \"disk-flat.vmdk\"\n\n# The Disk Data Base\nddb.adapterType = \"{adapter}\"\nddb.thinProvisioned = \"{}\"\nddb.uuid = \"{uuid}\"\nddb.capacityKB = \"{capacity_kb}\"\n",
+        capacity_kb.saturating_mul(2),
+        u8::from(disk_type == "thin"),
+    )
+}
+
+/// The `ddb.uuid` of a stored descriptor.
+fn descriptor_uuid(bytes: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(bytes).lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == "ddb.uuid").then(|| v.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// A disk UUID in vSphere's format: 16 hex bytes separated by spaces and one dash.
+fn disk_uuid(emu: &mut Emulator) -> String {
+    let hex: String = emu
+        .idgen
+        .uuid()
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect();
+    let bytes: Vec<&str> = (0..16).map(|i| &hex[i * 2..i * 2 + 2]).collect();
+    format!("{}-{}", bytes[..8].join(" "), bytes[8..].join(" "))
+}
+
+/// Largest virtual disk the emulator creates (62 TB, VMFS's limit), in KB.
+const MAX_DISK_KB: i64 = 62 * 1024 * 1024 * 1024;
+
+fn vmdk_path(name: &str) -> Result<(String, String), Fault> {
+    let (ds, rel) = parse_datastore_path(name).ok_or_else(|| invalid_datastore_path(name))?;
+    if rel.is_empty() || !rel.ends_with(".vmdk") {
+        return Err(invalid_datastore_path(name));
+    }
+    Ok((ds, rel))
+}
+
+/// `VirtualDiskManager.CreateVirtualDisk_Task(name, datacenter?, spec)`: writes a
+/// descriptor (with a fresh `ddb.uuid`); the task's result is the disk's path.
+/// `FileAlreadyExists` when something is there, `FileNotFound` when the directory is
+/// missing.
+pub fn create_virtual_disk_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    let name = args.text("name")?.to_owned();
+    let dc = args.opt_moref("datacenter");
+    let spec = args
+        .element("spec")
+        .ok_or_else(|| Fault::invalid_argument("spec"))?;
+    let capacity_kb: i64 = spec
+        .child_text("capacityKb")
+        .map(|t| {
+            t.trim()
+                .parse()
+                .map_err(|_| Fault::invalid_argument("spec.capacityKb"))
+        })
+        .transpose()?
+        .unwrap_or(0);
+    if !(0..=MAX_DISK_KB).contains(&capacity_kb) {
+        return Err(Fault::invalid_argument("spec.capacityKb"));
+    }
+    let disk_type = spec.child_text("diskType").unwrap_or("thin").to_owned();
+    let adapter = spec
+        .child_text("adapterType")
+        .unwrap_or("lsiLogic")
+        .to_owned();
+    if disk_type.len() > 64 || adapter.len() > 64 {
+        return Err(Fault::invalid_argument("spec"));
+    }
+    let (ds_name, rel) = vmdk_path(&name)?;
+    let ds = resolve_datastore(emu, dc.as_ref(), &ds_name)?;
+    let entity = dc.unwrap_or(ds);
+    run_task(emu, ctx, call, &entity, move |emu| {
+        let tree = Tree::of(emu, &ds_name);
+        if tree.get(&rel).is_some() {
+            return Err(file_fault(
+                "FileAlreadyExists",
+                format!(
+                    "Cannot complete the operation because the file or folder {name} already exists"
+                ),
+                &name,
+            ));
+        }
+        if let Some((parent, _)) = rel.rsplit_once('/')
+            && !tree.get(parent).is_some_and(|n| n.dir)
+        {
+            return Err(Fault::file_not_found(&display_path(&ds_name, parent)));
+        }
+        room_for(emu, 1, 1024, &name)?;
+        let uuid = disk_uuid(emu);
+        emu.files.insert(
+            datastore_key(&ds_name, &rel),
+            vmdk_descriptor(capacity_kb, &disk_type, &adapter, &uuid).into_bytes(),
+        );
+        Ok(Some(Value::str(name)))
+    })
+}
+
+/// `VirtualDiskManager.DeleteVirtualDisk_Task(name, datacenter?)`: `FileNotFound` when no
+/// disk is there, `FileLocked` when a running VM uses it.
+pub fn delete_virtual_disk_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    let name = args.text("name")?.to_owned();
+    let dc = args.opt_moref("datacenter");
+    let (ds_name, rel) = vmdk_path(&name)?;
+    let ds = resolve_datastore(emu, dc.as_ref(), &ds_name)?;
+    let entity = dc.unwrap_or(ds);
+    run_task(emu, ctx, call, &entity, move |emu| {
+        let key = datastore_key(&ds_name, &rel);
+        if !emu.files.contains_key(&key) {
+            return Err(Fault::file_not_found(&name));
+        }
+        if running_vm_under(emu, &ds_name, &rel) {
+            return Err(file_fault(
+                "FileLocked",
+                format!("Unable to access file {name} since it is locked"),
+                &name,
+            ));
+        }
+        emu.files.remove(&key);
+        let flat = key.trim_end_matches(".vmdk").to_owned() + "-flat.vmdk";
+        emu.files.remove(&flat);
+        Ok(None)
+    })
+}
+
+/// `VirtualDiskManager.QueryVirtualDiskUuid(name, datacenter?)`: the descriptor's
+/// `ddb.uuid`; `FileNotFound` when no disk is there.
+pub fn query_virtual_disk_uuid(
+    emu: &mut Emulator,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    let name = args.text("name")?;
+    let dc = args.opt_moref("datacenter");
+    let (ds_name, rel) = vmdk_path(name)?;
+    resolve_datastore(emu, dc.as_ref(), &ds_name)?;
+    let bytes = emu
+        .files
+        .get(&datastore_key(&ds_name, &rel))
+        .ok_or_else(|| Fault::file_not_found(name))?;
+    let uuid = descriptor_uuid(bytes)
+        .ok_or_else(|| file_fault("FileFault", format!("{name} is not a virtual disk"), name))?;
+    Ok(Some(Value::str(uuid)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

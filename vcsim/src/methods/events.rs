@@ -15,6 +15,9 @@
 //! ReadPreviousEvents newer-to-older, and ResetCollector moves the view to just before the
 //! latest page.
 //!
+//! The four HistoryCollector methods serve task collectors too (handing them to
+//! `task_history.rs`).
+//!
 //! A collector keeps its `filter` and `latestPage` as its WSDL properties (so the property
 //! collector serves and watches them); its cursor, page size and owning session live in
 //! [`EventCollectorState`] (`Emulator::event_collectors`). Collectors end with their session,
@@ -662,6 +665,9 @@ pub fn read_previous(
 
 /// `RewindCollector`: the view moves to the oldest event.
 pub fn rewind(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> {
+    if call.this.ty == "TaskHistoryCollector" {
+        return super::task_history::rewind(emu, call);
+    }
     state_of(emu, call)?;
     set_position(emu, call, 0);
     Ok(None)
@@ -670,6 +676,9 @@ pub fn rewind(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> {
 /// `ResetCollector`: the view moves to just before the latest page, so ReadPreviousEvents
 /// continues with the events older than the page.
 pub fn reset(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> {
+    if call.this.ty == "TaskHistoryCollector" {
+        return super::task_history::reset(emu, call);
+    }
     state_of(emu, call)?;
     let oldest_in_page = emu
         .inv
@@ -696,6 +705,9 @@ pub fn set_page_size(
     call: &Call,
     args: &Args<'_>,
 ) -> Result<Option<Value>, Fault> {
+    if call.this.ty == "TaskHistoryCollector" {
+        return super::task_history::set_page_size(emu, call, args);
+    }
     let state = state_of(emu, call)?;
     let n = args
         .opt_i64("maxCount")?
@@ -717,6 +729,9 @@ pub fn set_page_size(
 
 /// `DestroyCollector`.
 pub fn destroy(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> {
+    if call.this.ty == "TaskHistoryCollector" {
+        return super::task_history::destroy(emu, call);
+    }
     state_of(emu, call)?;
     emu.event_collectors.remove(&call.this.value);
     emu.inv.remove(&call.this);
@@ -728,6 +743,7 @@ pub fn destroy(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> 
 /// only for real news), and drops the collectors of sessions that have ended. Called by the
 /// server after every call.
 pub fn refresh_event_collectors(emu: &mut Emulator) {
+    super::task_history::refresh(emu);
     let dead: Vec<String> = emu
         .event_collectors
         .iter()

@@ -172,7 +172,8 @@ pub fn rename_task(
     })
 }
 
-/// `Destroy_Task` on a VM, a resource pool or an empty folder.
+/// `Destroy_Task` on a VM, a resource pool, an empty folder, an empty datacenter or a
+/// cluster without hosts.
 pub fn destroy_task(
     emu: &mut Emulator,
     ctx: &CallContext,
@@ -186,6 +187,8 @@ pub fn destroy_task(
             "VirtualMachine" => emu.destroy_vm(&user, &entity)?,
             "ResourcePool" => emu.destroy_pool(&entity)?,
             "DistributedVirtualPortgroup" => emu.destroy_dv_portgroup(&entity)?,
+            "Datacenter" => emu.destroy_datacenter(&entity)?,
+            "ClusterComputeResource" => emu.destroy_cluster(&entity)?,
             "Folder" => {
                 let obj = emu.inv.get(&entity)?.clone();
                 if !emu.inv.refs(&entity, "childEntity").is_empty() {

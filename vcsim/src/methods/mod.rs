@@ -4,10 +4,13 @@
 
 mod args;
 mod authorization;
+mod custom_fields;
 mod datastore;
+mod environment_browser;
 mod events;
 mod folder;
 mod guest_ops;
+mod host;
 mod network;
 mod options;
 mod perf;
@@ -16,15 +19,19 @@ mod resource_pool;
 mod search_index;
 mod service;
 mod session;
+mod task_history;
 mod view;
 mod vm;
 
 pub use args::Args;
-pub use datastore::datastore_key;
+pub use authorization::{PermissionEntry, seed_permissions};
+pub use datastore::{datastore_key, parse_datastore_path};
 pub use events::{EventCollectorState, refresh_event_collectors};
 pub use guest_ops::{GuestProcess, GuestProcessTable};
 pub use network::seed_network_info;
 pub use property_collector::poll as poll_wait;
+pub use session::SESSION_TIMEOUT_KEY;
+pub use task_history::TaskCollectorState;
 
 use crate::emulator::Emulator;
 use crate::soap::Call;
@@ -169,6 +176,49 @@ methods! {
     StartProgramInGuest = "StartProgramInGuest",
     ListProcessesInGuest = "ListProcessesInGuest",
     TerminateProcessInGuest = "TerminateProcessInGuest",
+    RegisterVmTask = "RegisterVM_Task",
+    QueryConfigOption = "QueryConfigOption",
+    QueryConfigOptionEx = "QueryConfigOptionEx",
+    QueryConfigOptionDescriptor = "QueryConfigOptionDescriptor",
+    QueryConfigTarget = "QueryConfigTarget",
+    MarkAsTemplate = "MarkAsTemplate",
+    MarkAsVirtualMachine = "MarkAsVirtualMachine",
+    CreateDatacenter = "CreateDatacenter",
+    CreateClusterEx = "CreateClusterEx",
+    AddStandaloneHostTask = "AddStandaloneHost_Task",
+    AddHostTask = "AddHost_Task",
+    MoveIntoFolderTask = "MoveIntoFolder_Task",
+    EnterMaintenanceModeTask = "EnterMaintenanceMode_Task",
+    ExitMaintenanceModeTask = "ExitMaintenanceMode_Task",
+    CreateCollectorForTasks = "CreateCollectorForTasks",
+    ReadNextTasks = "ReadNextTasks",
+    ReadPreviousTasks = "ReadPreviousTasks",
+    CopyDatastoreFileTask = "CopyDatastoreFile_Task",
+    MoveDatastoreFileTask = "MoveDatastoreFile_Task",
+    CreateVirtualDiskTask = "CreateVirtualDisk_Task",
+    DeleteVirtualDiskTask = "DeleteVirtualDisk_Task",
+    QueryVirtualDiskUuid = "QueryVirtualDiskUuid",
+    QueryNetworkHint = "QueryNetworkHint",
+    UpdateNetworkConfig = "UpdateNetworkConfig",
+    ReconfigureDvsTask = "ReconfigureDvs_Task",
+    FetchDvPorts = "FetchDVPorts",
+    ReconfigureDvPortgroupTask = "ReconfigureDVPortgroup_Task",
+    CreateDvsTask = "CreateDVS_Task",
+    RetrieveAllPermissions = "RetrieveAllPermissions",
+    RetrieveEntityPermissions = "RetrieveEntityPermissions",
+    RetrieveRolePermissions = "RetrieveRolePermissions",
+    SetEntityPermissions = "SetEntityPermissions",
+    RemoveEntityPermission = "RemoveEntityPermission",
+    AddAuthorizationRole = "AddAuthorizationRole",
+    RemoveAuthorizationRole = "RemoveAuthorizationRole",
+    RetrieveUserGroups = "RetrieveUserGroups",
+    AddCustomFieldDef = "AddCustomFieldDef",
+    RemoveCustomFieldDef = "RemoveCustomFieldDef",
+    RenameCustomFieldDef = "RenameCustomFieldDef",
+    SetField = "SetField",
+    SetCustomValue = "setCustomValue",
+    AcquireCloneTicket = "AcquireCloneTicket",
+    CloneSession = "CloneSession",
 }
 
 /// The managed object type (or base type) each method is defined on, as in the WSDL.
@@ -177,7 +227,12 @@ fn receiver(m: Method) -> &'static str {
     match m {
         M::RetrieveServiceContent | M::CurrentTime => "ServiceInstance",
         M::Fetch => "ManagedObject",
-        M::Login | M::Logout | M::SessionIsActive | M::TerminateSession => "SessionManager",
+        M::Login
+        | M::Logout
+        | M::SessionIsActive
+        | M::TerminateSession
+        | M::AcquireCloneTicket
+        | M::CloneSession => "SessionManager",
         M::RetrieveProperties
         | M::RetrievePropertiesEx
         | M::ContinueRetrievePropertiesEx
@@ -193,7 +248,41 @@ fn receiver(m: Method) -> &'static str {
         M::CreateContainerView | M::CreateListView => "ViewManager",
         M::ModifyListView | M::ResetListView => "ListView",
         M::DestroyView => "View",
-        M::CreateFolder | M::CreateVmTask => "Folder",
+        M::CreateFolder
+        | M::CreateVmTask
+        | M::RegisterVmTask
+        | M::CreateDatacenter
+        | M::CreateClusterEx
+        | M::AddStandaloneHostTask
+        | M::MoveIntoFolderTask
+        | M::CreateDvsTask => "Folder",
+        M::QueryConfigOption
+        | M::QueryConfigOptionEx
+        | M::QueryConfigOptionDescriptor
+        | M::QueryConfigTarget => "EnvironmentBrowser",
+        M::AddHostTask => "ClusterComputeResource",
+        M::EnterMaintenanceModeTask | M::ExitMaintenanceModeTask => "HostSystem",
+        M::CreateCollectorForTasks => "TaskManager",
+        M::ReadNextTasks | M::ReadPreviousTasks => "TaskHistoryCollector",
+        M::CopyDatastoreFileTask | M::MoveDatastoreFileTask => "FileManager",
+        M::CreateVirtualDiskTask | M::DeleteVirtualDiskTask | M::QueryVirtualDiskUuid => {
+            "VirtualDiskManager"
+        }
+        M::QueryNetworkHint | M::UpdateNetworkConfig => "HostNetworkSystem",
+        M::ReconfigureDvsTask | M::FetchDvPorts => "DistributedVirtualSwitch",
+        M::ReconfigureDvPortgroupTask => "DistributedVirtualPortgroup",
+        M::RetrieveAllPermissions
+        | M::RetrieveEntityPermissions
+        | M::RetrieveRolePermissions
+        | M::SetEntityPermissions
+        | M::RemoveEntityPermission
+        | M::AddAuthorizationRole
+        | M::RemoveAuthorizationRole => "AuthorizationManager",
+        M::RetrieveUserGroups => "UserDirectory",
+        M::AddCustomFieldDef | M::RemoveCustomFieldDef | M::RenameCustomFieldDef | M::SetField => {
+            "CustomFieldsManager"
+        }
+        M::SetCustomValue => "ExtensibleManagedObject",
         M::RenameTask | M::DestroyTask => "ManagedEntity",
         M::PowerOnMultiVmTask => "Datacenter",
         M::PowerOnVmTask
@@ -203,7 +292,9 @@ fn receiver(m: Method) -> &'static str {
         | M::ShutdownGuest
         | M::RebootGuest
         | M::ReconfigVmTask
-        | M::UnregisterVm => "VirtualMachine",
+        | M::UnregisterVm
+        | M::MarkAsTemplate
+        | M::MarkAsVirtualMachine => "VirtualMachine",
         M::CreateResourcePool | M::UpdateConfig | M::DestroyChildren => "ResourcePool",
         M::AddVirtualSwitch | M::RemoveVirtualSwitch | M::AddPortGroup | M::RemovePortGroup => {
             "HostNetworkSystem"
@@ -240,6 +331,8 @@ fn receives(m: Method, ty: &str) -> bool {
     match receiver(m) {
         "ManagedObject" => true,
         "View" => matches!(ty, "ContainerView" | "ListView" | "InventoryView"),
+        // ManagedEntity and the host managers derive from ExtensibleManagedObject.
+        "ExtensibleManagedObject" => crate::vmodl::is_a(ty, "ManagedEntity"),
         base => crate::vmodl::is_a(ty, base),
     }
 }
@@ -248,7 +341,10 @@ fn receives(m: Method, ty: &str) -> bool {
 /// and pyvmomi's `Fetch` of `ServiceInstance.content`, which it does before logging in).
 fn allowed_without_session(m: Method, call: &Call) -> bool {
     match m {
-        Method::RetrieveServiceContent | Method::Login | Method::CurrentTime => true,
+        Method::RetrieveServiceContent
+        | Method::Login
+        | Method::CurrentTime
+        | Method::CloneSession => true,
         Method::Fetch => call.this.ty == "ServiceInstance",
         _ => false,
     }
@@ -299,6 +395,8 @@ pub fn run_task(
         let keep = live[live.len().saturating_sub(RECENT_TASKS_PER_ENTITY)..].to_vec();
         let _ = emu.inv.set(entity, "recentTask", Value::morefs(&keep));
     }
+    let started = emu.clock.now_ms();
+    emu.tasks.run(&mut emu.inv, &task, started);
     let outcome = body(emu);
     let now = emu.clock.now_ms();
     emu.tasks.finish(&mut emu.inv, &task, now, &outcome);
@@ -314,6 +412,7 @@ pub fn dispatch(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outco
     if !receives(m, &call.this.ty) {
         return Outcome::Done(Err(Fault::method_not_found(&call.this, &call.method)));
     }
+    session::expire_idle_sessions(emu, ctx);
     if ctx.session.is_none() && !allowed_without_session(m, call) {
         return Outcome::Done(Err(Fault::not_authenticated(&call.this)));
     }
@@ -406,6 +505,116 @@ pub fn dispatch(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outco
         M::StartProgramInGuest => guest_ops::start_program(emu, &args),
         M::ListProcessesInGuest => guest_ops::list_processes(emu, &args),
         M::TerminateProcessInGuest => guest_ops::terminate_process(emu, &args),
+        M::RegisterVmTask => host::register_vm_task(emu, ctx, call, &args),
+        M::QueryConfigOption => environment_browser::query_config_option(emu, call, &args),
+        M::QueryConfigOptionEx => environment_browser::query_config_option_ex(emu, call, &args),
+        M::QueryConfigOptionDescriptor => {
+            environment_browser::query_config_option_descriptor(emu, call)
+        }
+        M::QueryConfigTarget => environment_browser::query_config_target(emu, call, &args),
+        M::MarkAsTemplate => host::mark_as_template(emu, call),
+        M::MarkAsVirtualMachine => host::mark_as_virtual_machine(emu, call, &args),
+        M::CreateDatacenter => host::create_datacenter(emu, call, &args),
+        M::CreateClusterEx => host::create_cluster_ex(emu, call, &args),
+        M::AddStandaloneHostTask => host::add_standalone_host_task(emu, ctx, call, &args),
+        M::AddHostTask => host::add_host_task(emu, ctx, call, &args),
+        M::MoveIntoFolderTask => host::move_into_folder_task(emu, ctx, call, &args),
+        M::EnterMaintenanceModeTask => host::enter_maintenance_task(emu, ctx, call),
+        M::ExitMaintenanceModeTask => host::exit_maintenance_task(emu, ctx, call),
+        M::CreateCollectorForTasks => task_history::create_collector(emu, ctx, &args),
+        M::ReadNextTasks => task_history::read_next(emu, call, &args),
+        M::ReadPreviousTasks => task_history::read_previous(emu, call, &args),
+        M::CopyDatastoreFileTask => datastore::copy_or_move_task(emu, ctx, call, &args, false),
+        M::MoveDatastoreFileTask => datastore::copy_or_move_task(emu, ctx, call, &args, true),
+        M::CreateVirtualDiskTask => datastore::create_virtual_disk_task(emu, ctx, call, &args),
+        M::DeleteVirtualDiskTask => datastore::delete_virtual_disk_task(emu, ctx, call, &args),
+        M::QueryVirtualDiskUuid => datastore::query_virtual_disk_uuid(emu, &args),
+        M::QueryNetworkHint => network::query_network_hint(emu, call, &args),
+        M::UpdateNetworkConfig => network::update_network_config(emu, call, &args),
+        M::ReconfigureDvsTask => network::reconfigure_dvs_task(emu, ctx, call, &args),
+        M::FetchDvPorts => network::fetch_dv_ports(emu, call, &args),
+        M::ReconfigureDvPortgroupTask => {
+            network::reconfigure_dv_portgroup_task(emu, ctx, call, &args)
+        }
+        M::CreateDvsTask => host::create_dvs_task(emu, ctx, call, &args),
+        M::RetrieveAllPermissions => authorization::retrieve_all_permissions(emu),
+        M::RetrieveEntityPermissions => authorization::retrieve_entity_permissions(emu, &args),
+        M::RetrieveRolePermissions => authorization::retrieve_role_permissions(emu, &args),
+        M::SetEntityPermissions => authorization::set_entity_permissions(emu, &args),
+        M::RemoveEntityPermission => authorization::remove_entity_permission(emu, &args),
+        M::AddAuthorizationRole => authorization::add_role(emu, &args),
+        M::RemoveAuthorizationRole => authorization::remove_role(emu, &args),
+        M::RetrieveUserGroups => authorization::retrieve_user_groups(emu, &args),
+        M::AddCustomFieldDef => custom_fields::add_custom_field_def(emu, &args),
+        M::RemoveCustomFieldDef => custom_fields::remove_custom_field_def(emu, &args),
+        M::RenameCustomFieldDef => custom_fields::rename_custom_field_def(emu, &args),
+        M::SetField => custom_fields::set_field(emu, &args),
+        M::SetCustomValue => custom_fields::set_custom_value(emu, call, &args),
+        M::AcquireCloneTicket => session::acquire_clone_ticket(emu, ctx),
+        M::CloneSession => session::clone_session(emu, ctx, &args),
     };
     Outcome::Done(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::soap::Element;
+
+    /// The body of a task runs while the task is `running` (with `startTime`), after it was
+    /// `queued`; the recorded info ends with its start and completion times.
+    #[test]
+    fn run_task_walks_queued_running_success() {
+        let mut emu = Emulator::new(Config::default()).unwrap();
+        let vm = emu
+            .inv
+            .iter()
+            .find(|o| o.moref.ty == "VirtualMachine")
+            .unwrap()
+            .moref
+            .clone();
+        let call = Call {
+            method: "PowerOffVM_Task".into(),
+            this: vm.clone(),
+            args: Element {
+                name: "PowerOffVM_Task".into(),
+                ns: None,
+                xsi_type: None,
+                xsi_primitive: false,
+                attrs: Vec::new(),
+                children: Vec::new(),
+                text: String::new(),
+            },
+        };
+        let seen = std::cell::RefCell::new(None);
+        let task = run_task(&mut emu, &CallContext::default(), &call, &vm, |emu| {
+            let t = emu.tasks.recent().last().unwrap().clone();
+            let info = emu.inv.prop(&t, "info").unwrap();
+            *seen.borrow_mut() = Some((
+                info.field("state")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                info.field("queueTime").is_some(),
+                info.field("startTime").is_some(),
+                info.field("completeTime").is_some(),
+            ));
+            emu.clock.advance(1_000);
+            Ok(None)
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            seen.into_inner(),
+            Some((Some("running".into()), true, true, false))
+        );
+        let info = emu.inv.prop(task.as_moref().unwrap(), "info").unwrap();
+        assert_eq!(info.field("state").and_then(Value::as_str), Some("success"));
+        let (Some(Value::DateTime(start)), Some(Value::DateTime(done))) =
+            (info.field("startTime"), info.field("completeTime"))
+        else {
+            panic!("times: {info:?}");
+        };
+        assert_eq!(done - start, 1_000);
+    }
 }

@@ -10,7 +10,7 @@
 //! them. VIC creates its ESXi bridge this way: `AddVirtualSwitch(name, numPorts=1024)`, then
 //! `AddPortGroup(name, vlanId, vswitch=name)`.
 
-use super::Args;
+use super::{Args, CallContext, run_task};
 use crate::config::Flavor;
 use crate::emulator::Emulator;
 use crate::soap::{Call, Element};
@@ -568,6 +568,369 @@ fn unlink_network(emu: &mut Emulator, host: &MoRef, name: &str) -> Result<(), Fa
         emu.inv.remove(&net);
     }
     Ok(())
+}
+
+/// A synthetic parameter element (to reuse the single-change handlers for
+/// UpdateNetworkConfig's entries).
+fn param(name: &str, children: Vec<Element>, text: &str) -> Element {
+    Element {
+        name: name.to_owned(),
+        ns: None,
+        xsi_type: None,
+        xsi_primitive: false,
+        attrs: Vec::new(),
+        children,
+        text: text.to_owned(),
+    }
+}
+
+/// Most entries one UpdateNetworkConfig applies.
+const NETWORK_CONFIG_MAX: usize = 256;
+
+/// `UpdateNetworkConfig(config, changeMode)`, minimally: the `vswitch` and `portgroup`
+/// entries with `changeOperation` `add` or `remove` (and `edit`, which replaces), applied
+/// in order through AddVirtualSwitch / AddPortGroup / Remove*; other sections are ignored.
+/// Returns an empty `HostNetworkConfigResult`.
+pub fn update_network_config(
+    emu: &mut Emulator,
+    call: &Call,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    load(emu, call)?;
+    let config = args
+        .element("config")
+        .ok_or_else(|| Fault::invalid_argument("config"))?;
+    let mode = args.opt_text("changeMode").unwrap_or("modify");
+    if !matches!(mode, "modify" | "replace") {
+        return Err(Fault::invalid_argument("changeMode"));
+    }
+    let n = config.children_named("vswitch").count() + config.children_named("portgroup").count();
+    if n > NETWORK_CONFIG_MAX {
+        return Err(Fault::invalid_argument("config"));
+    }
+    for vs in config.children_named("vswitch") {
+        let op = vs.child_text("changeOperation").unwrap_or("add");
+        let name = name_arg(vs.child_text("name"), "config.vswitch.name")?;
+        let name_el = param("vswitchName", Vec::new(), name);
+        if matches!(op, "remove" | "edit") {
+            let el = param("r", vec![name_el.clone()], "");
+            remove_virtual_switch(emu, call, &Args::new(&el))?;
+        }
+        if matches!(op, "add" | "edit") {
+            let mut children = vec![name_el];
+            if let Some(spec) = vs.child("spec") {
+                children.push(spec.clone());
+            }
+            let el = param("a", children, "");
+            add_virtual_switch(emu, call, &Args::new(&el))?;
+        } else if op != "remove" {
+            return Err(Fault::invalid_argument("config.vswitch.changeOperation"));
+        }
+    }
+    for pg in config.children_named("portgroup") {
+        let op = pg.child_text("changeOperation").unwrap_or("add");
+        let spec = pg
+            .child("spec")
+            .ok_or_else(|| Fault::invalid_argument("config.portgroup.spec"))?;
+        let name = name_arg(spec.child_text("name"), "config.portgroup.spec.name")?;
+        if matches!(op, "remove" | "edit") {
+            let el = param("r", vec![param("pgName", Vec::new(), name)], "");
+            remove_port_group(emu, call, &Args::new(&el))?;
+        }
+        if matches!(op, "add" | "edit") {
+            let mut portgrp = spec.clone();
+            portgrp.name = "portgrp".into();
+            let el = param("a", vec![portgrp], "");
+            add_port_group(emu, call, &Args::new(&el))?;
+        } else if op != "remove" {
+            return Err(Fault::invalid_argument("config.portgroup.changeOperation"));
+        }
+    }
+    Ok(Some(
+        DataObject::new("HostNetworkConfigResult").into_value(),
+    ))
+}
+
+/// `QueryNetworkHint(device[])`: one empty hint per physical NIC asked for (the emulated
+/// hosts observe no traffic); `NotFound` for a device the host lacks.
+pub fn query_network_hint(
+    emu: &mut Emulator,
+    call: &Call,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    load(emu, call)?;
+    let known = ["vmnic0", "vmnic1"];
+    let asked: Vec<&str> = args.texts("device");
+    if asked.len() > 64 {
+        return Err(Fault::invalid_argument("device"));
+    }
+    let devices: Vec<&str> = if asked.is_empty() {
+        known.to_vec()
+    } else {
+        asked
+    };
+    let mut out = Vec::new();
+    for d in devices {
+        if !known.contains(&d) {
+            return Err(Fault::not_found_plain(format!(
+                "The physical NIC '{d}' was not found."
+            )));
+        }
+        out.push(
+            DataObject::new("PhysicalNicHintInfo")
+                .with("device", Value::str(d))
+                .into_value(),
+        );
+    }
+    Ok(Some(Value::array("PhysicalNicHintInfo", out)))
+}
+
+fn dvs_only(call: &Call) -> Result<(), Fault> {
+    if crate::vmodl::is_a(&call.this.ty, "DistributedVirtualSwitch") {
+        Ok(())
+    } else {
+        Err(Fault::method_not_found(&call.this, &call.method))
+    }
+}
+
+/// `ConcurrentAccess` when a spec's `configVersion` is stale.
+fn check_version(current: Option<&str>, sent: Option<&str>) -> Result<(), Fault> {
+    match (current, sent) {
+        (Some(c), Some(s)) if !s.is_empty() && c != s => Err(Fault::new(
+            "ConcurrentAccess",
+            "The object has been modified since the configVersion was read",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn bump_version(cfg: &mut DataObject) {
+    let next = cfg
+        .get("configVersion")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        + 1;
+    cfg.set("configVersion", Value::str(next.to_string()));
+}
+
+/// `ReconfigureDvs_Task(spec)`: name, description, maxPorts and numStandalonePorts
+/// (`configVersion` must match when sent; `DuplicateName` for a taken name).
+pub fn reconfigure_dvs_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    dvs_only(call)?;
+    let spec = args
+        .element("spec")
+        .ok_or_else(|| Fault::invalid_argument("spec"))?;
+    let name = match spec.child_text("name") {
+        Some(n) => Some(name_arg(Some(n), "spec.name")?.to_owned()),
+        None => None,
+    };
+    let max_ports = bounded_int(spec, "maxPorts", 0..=i32::MAX, "spec.maxPorts")?;
+    let standalone = bounded_int(
+        spec,
+        "numStandalonePorts",
+        0..=8192,
+        "spec.numStandalonePorts",
+    )?;
+    let description = spec.child_text("description").map(str::to_owned);
+    if description.as_ref().is_some_and(|d| d.len() > 4096) {
+        return Err(Fault::invalid_argument("spec.description"));
+    }
+    let version = spec.child_text("configVersion").map(str::to_owned);
+    let sw = call.this.clone();
+    run_task(emu, ctx, call, &call.this, move |emu| {
+        let current = emu
+            .inv
+            .prop(&sw, "config")
+            .and_then(|c| c.field("configVersion"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        check_version(current.as_deref(), version.as_deref())?;
+        if let Some(n) = &name {
+            emu.rename(&sw, n)?;
+        }
+        emu.inv.update(&sw, |o| {
+            if let Some(cfg) = o.props.get_mut("config").and_then(Value::as_data_mut) {
+                if let Some(n) = &name {
+                    cfg.set("name", Value::str(n.clone()));
+                }
+                if let Some(m) = max_ports {
+                    cfg.set("maxPorts", Value::Int(m));
+                }
+                if let Some(s) = standalone {
+                    cfg.set("numStandalonePorts", Value::Int(s));
+                }
+                if let Some(d) = &description {
+                    cfg.set("description", Value::str(d.clone()));
+                }
+                bump_version(cfg);
+            }
+            if let (Some(n), Some(s)) = (
+                &name,
+                o.props.get_mut("summary").and_then(Value::as_data_mut),
+            ) {
+                s.set("name", Value::str(n.clone()));
+            }
+        })?;
+        Ok(None)
+    })
+}
+
+/// `ReconfigureDVPortgroup_Task(spec)`: name, numPorts, description and type
+/// (`configVersion` must match when sent; `DuplicateName` for a taken name).
+pub fn reconfigure_dv_portgroup_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    if call.this.ty != "DistributedVirtualPortgroup" {
+        return Err(Fault::method_not_found(&call.this, &call.method));
+    }
+    let spec = args
+        .element("spec")
+        .ok_or_else(|| Fault::invalid_argument("spec"))?;
+    let name = match spec.child_text("name") {
+        Some(n) => Some(name_arg(Some(n), "spec.name")?.to_owned()),
+        None => None,
+    };
+    let num_ports = bounded_int(spec, "numPorts", 0..=8192, "spec.numPorts")?;
+    let ty = spec.child_text("type").map(str::to_owned);
+    if ty
+        .as_deref()
+        .is_some_and(|t| !matches!(t, "earlyBinding" | "lateBinding" | "ephemeral"))
+    {
+        return Err(Fault::invalid_argument("spec.type"));
+    }
+    let description = spec.child_text("description").map(str::to_owned);
+    if description.as_ref().is_some_and(|d| d.len() > 4096) {
+        return Err(Fault::invalid_argument("spec.description"));
+    }
+    let version = spec.child_text("configVersion").map(str::to_owned);
+    let pg = call.this.clone();
+    run_task(emu, ctx, call, &call.this, move |emu| {
+        let current = emu
+            .inv
+            .prop(&pg, "config")
+            .and_then(|c| c.field("configVersion"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        check_version(current.as_deref(), version.as_deref())?;
+        if let Some(n) = &name {
+            emu.rename(&pg, n)?;
+        }
+        emu.inv.update(&pg, |o| {
+            if let Some(cfg) = o.props.get_mut("config").and_then(Value::as_data_mut) {
+                if let Some(n) = &name {
+                    cfg.set("name", Value::str(n.clone()));
+                }
+                if let Some(p) = num_ports {
+                    cfg.set("numPorts", Value::Int(p));
+                }
+                if let Some(t) = &ty {
+                    cfg.set("type", Value::str(t.clone()));
+                }
+                if let Some(d) = &description {
+                    cfg.set("description", Value::str(d.clone()));
+                }
+                bump_version(cfg);
+            }
+            if let (Some(n), Some(s)) = (
+                &name,
+                o.props.get_mut("summary").and_then(Value::as_data_mut),
+            ) {
+                s.set("name", Value::str(n.clone()));
+            }
+        })?;
+        Ok(None)
+    })
+}
+
+/// Most ports one FetchDVPorts returns.
+pub const FETCH_PORTS_MAX: usize = 4096;
+
+/// `FetchDVPorts(criteria?)`: the ports of the switch's port groups (`numPorts` each, keyed
+/// consecutively across port groups in order), filtered by `portgroupKey`, `portKey`,
+/// `uplinkPort` and `inside`; at most [`FETCH_PORTS_MAX`].
+pub fn fetch_dv_ports(
+    emu: &mut Emulator,
+    call: &Call,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    dvs_only(call)?;
+    let criteria = args.element("criteria");
+    let keys_of = |f: &str| -> Vec<String> {
+        criteria
+            .map(|c| c.child_texts(f).take(10_000).map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    let pg_keys = keys_of("portgroupKey");
+    let port_keys = keys_of("portKey");
+    let flag = |f: &str| {
+        criteria
+            .and_then(|c| c.child_text(f))
+            .map(|t| t == "true" || t == "1")
+    };
+    let uplink = flag("uplinkPort");
+    let inside = flag("inside").unwrap_or(true);
+    let uuid = emu
+        .inv
+        .prop(&call.this, "uuid")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let mut out = Vec::new();
+    let mut next_key = 0i64;
+    let now = emu.clock.now_ms();
+    for pg in emu.inv.refs(&call.this, "portgroup") {
+        let Some(cfg) = emu.inv.prop(&pg, "config") else {
+            continue;
+        };
+        let n = cfg
+            .field("numPorts")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            .max(0);
+        let is_uplink = cfg
+            .field("uplink")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let in_pg = pg_keys.is_empty() || pg_keys.contains(&pg.value);
+        for _ in 0..n {
+            let key = next_key.to_string();
+            next_key += 1;
+            if out.len() >= FETCH_PORTS_MAX {
+                break;
+            }
+            if (!pg_keys.is_empty() && in_pg != inside)
+                || (pg_keys.is_empty() && !inside)
+                || (!port_keys.is_empty() && !port_keys.contains(&key))
+                || uplink.is_some_and(|u| u != is_uplink)
+            {
+                continue;
+            }
+            out.push(
+                DataObject::new("DistributedVirtualPort")
+                    .with("key", Value::str(key))
+                    .with(
+                        "config",
+                        DataObject::new("DVPortConfigInfo")
+                            .with("configVersion", Value::str("0"))
+                            .into_value(),
+                    )
+                    .with("dvsUuid", Value::str(uuid.clone()))
+                    .with("portgroupKey", Value::str(pg.value.clone()))
+                    .with("conflict", Value::Bool(false))
+                    .with("lastStatusChange", Value::DateTime(now))
+                    .into_value(),
+            );
+        }
+    }
+    Ok(Some(Value::array("DistributedVirtualPort", out)))
 }
 
 #[cfg(test)]

@@ -129,3 +129,107 @@ pub fn terminate_session(
     }
     Ok(None)
 }
+
+/// Most outstanding clone tickets (the oldest is dropped beyond it).
+pub const CLONE_TICKETS_MAX: usize = 1024;
+
+/// How long a clone ticket stays valid (virtual clock).
+pub const CLONE_TICKET_TTL_MS: i64 = 10 * 60 * 1000;
+
+/// The OptionManager key holding the idle session timeout in seconds (unset or 0: none).
+pub const SESSION_TIMEOUT_KEY: &str = "config.vmacore.soap.sessionTimeout";
+
+/// `AcquireCloneTicket`: a single-use ticket for CloneSession, as the calling user.
+pub fn acquire_clone_ticket(emu: &mut Emulator, ctx: &CallContext) -> Result<Option<Value>, Fault> {
+    let user = super::user_of(emu, ctx);
+    let now = emu.clock.now_ms();
+    emu.clone_tickets
+        .retain(|_, (_, at)| now - *at <= CLONE_TICKET_TTL_MS);
+    while emu.clone_tickets.len() >= CLONE_TICKETS_MAX {
+        let oldest = emu
+            .clone_tickets
+            .iter()
+            .min_by_key(|(_, (_, at))| *at)
+            .map(|(k, _)| k.clone());
+        match oldest {
+            Some(k) => {
+                emu.clone_tickets.remove(&k);
+            }
+            None => break,
+        }
+    }
+    let ticket = format!("cst-VCT-{}", emu.idgen.uuid());
+    emu.clone_tickets.insert(ticket.clone(), (user, now));
+    Ok(Some(Value::str(ticket)))
+}
+
+/// `CloneSession(cloneTicket)`: a new session for the ticket's user (the ticket is used
+/// up); `InvalidLogin` for an unknown, used or expired ticket, or on a logged-in connection.
+pub fn clone_session(
+    emu: &mut Emulator,
+    ctx: &mut CallContext,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    let ticket = args.text("cloneTicket")?;
+    if ctx.session.is_some() {
+        return Err(Fault::invalid_login());
+    }
+    let now = emu.clock.now_ms();
+    let Some((user, at)) = emu.clone_tickets.remove(ticket) else {
+        return Err(Fault::invalid_login());
+    };
+    if now - at > CLONE_TICKET_TTL_MS {
+        return Err(Fault::invalid_login());
+    }
+    let key = emu.idgen.uuid();
+    let s = Session {
+        key: key.clone(),
+        user,
+        login_ms: now,
+        last_active_ms: now,
+        user_agent: ctx.user_agent.clone(),
+        ip_address: ctx.peer.clone(),
+        call_count: 0,
+    };
+    let value = s.to_value();
+    if !emu.sessions.insert(s) {
+        return Err(Fault::new("InvalidState", "Too many sessions"));
+    }
+    ctx.session = Some(key.clone());
+    ctx.set_cookie = Some(key);
+    Ok(Some(value))
+}
+
+/// The idle session timeout in milliseconds, when one is configured.
+pub fn session_timeout_ms(emu: &Emulator) -> Option<i64> {
+    let secs = emu
+        .inv
+        .prop(&emu.refs.setting, "setting")?
+        .items()
+        .iter()
+        .find(|v| v.field("key").and_then(Value::as_str) == Some(SESSION_TIMEOUT_KEY))?
+        .field("value")?
+        .as_i64()?;
+    (secs > 0).then(|| secs.saturating_mul(1000))
+}
+
+/// Ends every session idle for longer than the configured timeout (virtual clock); the
+/// calling session, if it was one of them, is no longer the call's.
+pub fn expire_idle_sessions(emu: &mut Emulator, ctx: &mut CallContext) {
+    let Some(limit) = session_timeout_ms(emu) else {
+        return;
+    };
+    let now = emu.clock.now_ms();
+    let idle: Vec<String> = emu
+        .sessions
+        .iter()
+        .filter(|s| now - s.last_active_ms > limit)
+        .map(|s| s.key.clone())
+        .collect();
+    for k in idle {
+        if ctx.session.as_deref() == Some(k.as_str()) {
+            ctx.session = None;
+        }
+        end_session(emu, &k);
+    }
+}

@@ -245,6 +245,29 @@ impl Value {
         }
     }
 
+    /// Releases spare capacity in this value and everything below it. Trees are built by
+    /// appending fields, which leaves vectors up to twice their length; inventories hold
+    /// tens of thousands of trees, so the slack is worth returning once a tree is stored.
+    pub fn shrink(&mut self) {
+        match self {
+            Value::Data(d) => {
+                d.fields.shrink_to_fit();
+                for (_, v) in &mut d.fields {
+                    v.shrink();
+                }
+            }
+            Value::Array(a) => {
+                a.items.shrink_to_fit();
+                for v in &mut a.items {
+                    v.shrink();
+                }
+            }
+            Value::Any(v) => v.shrink(),
+            Value::Str(s) | Value::Text(s) | Value::Base64(s) => s.shrink_to_fit(),
+            _ => {}
+        }
+    }
+
     /// Looks up a field of a data object.
     pub fn field(&self, name: &str) -> Option<&Value> {
         self.as_data().and_then(|d| d.get(name))

@@ -3,6 +3,7 @@
 mod support;
 
 mod faults;
+mod management;
 mod network;
 mod property_collector;
 mod schema;

@@ -156,6 +156,68 @@ async fn state_after_a_lifecycle_matches_the_schema() {
     )
     .await;
 
+    // Inventory management, templates, registration, collectors, files, networking,
+    // authorization and custom fields leave schema-valid state too.
+    ok(&sim, r#"<CreateDatacenter xmlns="urn:vim25"><_this type="Folder">group-d1</_this><name>DCx</name></CreateDatacenter>"#).await;
+    let hf = sim.vc.with(|e| {
+        e.inv
+            .iter()
+            .find(|o| o.moref.ty == "Datacenter" && o.name() == "DCx")
+            .and_then(|o| o.get("hostFolder").and_then(|v| v.as_moref()).cloned())
+            .unwrap()
+            .value
+    });
+    let b = ok(&sim, &format!(r#"<CreateClusterEx xmlns="urn:vim25"><_this type="Folder">{hf}</_this><name>Cx</name><spec></spec></CreateClusterEx>"#)).await;
+    let cx = first(&b, "returnval").unwrap().to_owned();
+    ok(&sim, &format!(r#"<AddHost_Task xmlns="urn:vim25"><_this type="ClusterComputeResource">{cx}</_this><spec><hostName>hx</hostName></spec><asConnected>true</asConnected></AddHost_Task>"#)).await;
+    ok(&sim, &format!(r#"<AddStandaloneHost_Task xmlns="urn:vim25"><_this type="Folder">{hf}</_this><spec><hostName>hy</hostName></spec><addConnected>true</addConnected></AddStandaloneHost_Task>"#)).await;
+    let host = find(&sim, "HostSystem");
+    ok(&sim, &format!(r#"<EnterMaintenanceMode_Task xmlns="urn:vim25"><_this type="HostSystem">{host}</_this><timeout>0</timeout></EnterMaintenanceMode_Task>"#)).await;
+    ok(&sim, &format!(r#"<ExitMaintenanceMode_Task xmlns="urn:vim25"><_this type="HostSystem">{host}</_this><timeout>0</timeout></ExitMaintenanceMode_Task>"#)).await;
+    let other = sim.vc.with(|e| {
+        e.inv
+            .iter()
+            .find(|o| o.moref.ty == "VirtualMachine" && o.name() == "DC0_H0_VM0")
+            .unwrap()
+            .moref
+            .value
+            .clone()
+    });
+    let ot = format!(r#"<_this type="VirtualMachine">{other}</_this>"#);
+    ok(
+        &sim,
+        &format!(r#"<PowerOffVM_Task xmlns="urn:vim25">{ot}</PowerOffVM_Task>"#),
+    )
+    .await;
+    ok(
+        &sim,
+        &format!(r#"<MarkAsTemplate xmlns="urn:vim25">{ot}</MarkAsTemplate>"#),
+    )
+    .await;
+    ok(
+        &sim,
+        &format!(r#"<UnregisterVM xmlns="urn:vim25">{ot}</UnregisterVM>"#),
+    )
+    .await;
+    ok(&sim, &format!(r#"<RegisterVM_Task xmlns="urn:vim25"><_this type="Folder">group-v3</_this><path>[LocalDS_0] DC0_H0_VM0/DC0_H0_VM0.vmx</path><asTemplate>true</asTemplate><pool type="ResourcePool">{pool}</pool></RegisterVM_Task>"#)).await;
+    ok(&sim, r#"<CreateCollectorForTasks xmlns="urn:vim25"><_this type="TaskManager">TaskManager</_this><filter><state>success</state><userName><systemUser>false</systemUser><userList>user</userList></userName></filter></CreateCollectorForTasks>"#).await;
+    ok(&sim, &format!(r#"<CreateVirtualDisk_Task xmlns="urn:vim25"><_this type="VirtualDiskManager">VirtualDiskManager</_this><name>[LocalDS_0] d.vmdk</name><datacenter type="Datacenter">{dc}</datacenter><spec xsi:type="FileBackedVirtualDiskSpec"><diskType>thin</diskType><adapterType>lsiLogic</adapterType><capacityKb>1024</capacityKb></spec></CreateVirtualDisk_Task>"#)).await;
+    let nf = sim.vc.with(|e| {
+        e.inv
+            .iter()
+            .find(|o| o.moref.ty == "Folder" && o.name() == "network")
+            .unwrap()
+            .moref
+            .value
+            .clone()
+    });
+    ok(&sim, &format!(r#"<CreateDVS_Task xmlns="urn:vim25"><_this type="Folder">{nf}</_this><spec><configSpec xsi:type="VMwareDVSConfigSpec"><name>DVSx</name></configSpec></spec></CreateDVS_Task>"#)).await;
+    let dvs = find(&sim, "VmwareDistributedVirtualSwitch");
+    ok(&sim, &format!(r#"<ReconfigureDvs_Task xmlns="urn:vim25"><_this type="VmwareDistributedVirtualSwitch">{dvs}</_this><spec xsi:type="VMwareDVSConfigSpec"><description>d</description></spec></ReconfigureDvs_Task>"#)).await;
+    ok(&sim, r#"<AddAuthorizationRole xmlns="urn:vim25"><_this type="AuthorizationManager">AuthorizationManager</_this><name>r</name></AddAuthorizationRole>"#).await;
+    ok(&sim, &format!(r#"<SetEntityPermissions xmlns="urn:vim25"><_this type="AuthorizationManager">AuthorizationManager</_this><entity type="Datacenter">{dc}</entity><permission><principal>bob</principal><group>false</group><roleId>1000</roleId><propagate>true</propagate></permission></SetEntityPermissions>"#)).await;
+    ok(&sim, &format!(r#"<setCustomValue xmlns="urn:vim25"><_this type="Datacenter">{dc}</_this><key>k</key><value>v</value></setCustomValue>"#)).await;
+
     let new = sim.vc.with(|e| problems(e));
     assert!(
         new.is_empty(),

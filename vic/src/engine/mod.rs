@@ -1,7 +1,63 @@
 //! The VCH Docker endpoint: the Docker Engine API 1.25 (minimum 1.19) served over plain HTTP
 //! (2375), TLS or mutual TLS (2376), turning container operations into SOAP calls on the
 //! VCH's vSphere. The only code that knows Docker JSON.
+//!
+//! [`serve`] is what the VCH appliance runs: it connects to vSphere as the port layer does
+//! ([`crate::portlayer::PortLayer::connect`]), rebuilds its container cache from the
+//! containerVMs in the VCH pool, and serves the API on the listener it is given (with
+//! `EngineConfig::tls`, through `vcsim::http::serve`) until `shutdown` resolves.
+//!
+//! What it serves, and how each route answers, is in [`routes`]; sizing in [`sizing`].
 
+mod api;
 mod config;
+pub mod routes;
+pub mod sizing;
+mod state;
+pub mod util;
 
 pub use config::{ContainerNetwork, EngineConfig, VsphereTarget};
+pub use state::ApiError;
+
+use crate::portlayer::{PortLayer, PortLayerError};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+
+/// Why the endpoint could not serve.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Connecting or logging in to vSphere, or reading the VCH's containers, failed.
+    #[error("connecting to vSphere: {0}")]
+    PortLayer(#[from] PortLayerError),
+    /// Reading the existing containers failed.
+    #[error("reading the VCH's containers: {0}")]
+    Sync(String),
+    /// The listener failed.
+    #[error("serving the Docker API: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Serves the VCH's Docker API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    config: EngineConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), EngineError> {
+    let local = listener.local_addr()?;
+    let config = Arc::new(config);
+    let pl = PortLayer::connect(config.clone()).await?;
+    let engine = state::Engine {
+        config: config.clone(),
+        pl,
+        store: Mutex::new(state::Store::default()),
+        local,
+    };
+    engine
+        .sync()
+        .await
+        .map_err(|e| EngineError::Sync(e.message))?;
+    let router = api::router(Arc::new(engine));
+    vcsim::http::serve(listener, router, config.tls.clone(), shutdown).await?;
+    Ok(())
+}

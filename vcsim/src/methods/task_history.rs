@@ -1,0 +1,465 @@
+//! TaskManager.CreateCollectorForTasks and the TaskHistoryCollector: ReadNextTasks,
+//! ReadPreviousTasks and `latestPage` (TaskInfo[]). The HistoryCollector methods
+//! (RewindCollector, ResetCollector, SetCollectorPageSize, DestroyCollector) are the event
+//! collectors' ones in `events.rs`, which hand task collectors to [`rewind`], [`reset`],
+//! [`set_page_size`] and [`destroy`] here.
+//!
+//! The history is the task log (bounded by `tasks::RECENT_TASKS_MAX`), ordered by task
+//! number; a collector's view sits after a task number as an event collector's sits after
+//! an event key. `latestPage` lists the newest matching tasks first.
+
+use super::{Args, CallContext};
+use crate::emulator::Emulator;
+use crate::inventory::{ManagedObject, children};
+use crate::soap::{Call, Element, decode};
+use crate::tasks::TaskLog;
+use crate::vmodl::{DataObject, Fault, MoRef, Value, parse_datetime};
+
+/// `latestPage` size by default, and its maximum.
+pub const PAGE_SIZE_DEFAULT: usize = 10;
+/// Largest `latestPage`.
+pub const PAGE_SIZE_MAX: usize = 1000;
+/// Task collectors across all sessions.
+pub const COLLECTORS_MAX: usize = 1024;
+/// Most entries in a filter list.
+const MAX_FILTER_ITEMS: usize = 1024;
+
+/// A parsed `TaskFilterSpec` (entity, state, user and time criteria).
+#[derive(Clone, Debug, Default)]
+pub struct TaskFilter {
+    entity: Option<(MoRef, String)>,
+    states: Vec<String>,
+    users: Option<(Vec<String>, bool)>,
+    time: Option<(String, Option<i64>, Option<i64>)>,
+}
+
+fn bad(field: &str) -> Fault {
+    Fault::invalid_argument(field)
+}
+
+impl TaskFilter {
+    /// Reads a `TaskFilterSpec`.
+    pub fn parse(el: &Element) -> Result<TaskFilter, Fault> {
+        let mut f = TaskFilter::default();
+        if let Some(e) = el.child("entity") {
+            let r = e
+                .child("entity")
+                .and_then(decode::moref)
+                .ok_or_else(|| bad("filter.entity.entity"))?;
+            let rec = e.child_text("recursion").unwrap_or("self").to_owned();
+            if !matches!(rec.as_str(), "self" | "children" | "all") {
+                return Err(bad("filter.entity.recursion"));
+            }
+            f.entity = Some((r, rec));
+        }
+        f.states = el.child_texts("state").map(str::to_owned).collect();
+        if f.states.len() > MAX_FILTER_ITEMS
+            || f.states
+                .iter()
+                .any(|s| !matches!(s.as_str(), "queued" | "running" | "success" | "error"))
+        {
+            return Err(bad("filter.state"));
+        }
+        if let Some(u) = el.child("userName") {
+            let list: Vec<String> = u.child_texts("userList").map(str::to_owned).collect();
+            if list.len() > MAX_FILTER_ITEMS {
+                return Err(bad("filter.userName.userList"));
+            }
+            let system = matches!(u.child_text("systemUser"), Some("true" | "1"));
+            f.users = Some((list, system));
+        }
+        if let Some(t) = el.child("time") {
+            let ty = t.child_text("timeType").unwrap_or("queuedTime").to_owned();
+            if !matches!(ty.as_str(), "queuedTime" | "startedTime" | "completedTime") {
+                return Err(bad("filter.time.timeType"));
+            }
+            let at = |n: &str| -> Result<Option<i64>, Fault> {
+                t.child_text(n)
+                    .map(|s| parse_datetime(s).ok_or_else(|| bad(&format!("filter.time.{n}"))))
+                    .transpose()
+            };
+            f.time = Some((ty, at("beginTime")?, at("endTime")?));
+        }
+        Ok(f)
+    }
+
+    /// The filter as a `TaskFilterSpec` value (the collector's `filter` property).
+    pub fn to_value(&self) -> Value {
+        let mut d = DataObject::new("TaskFilterSpec");
+        if let Some((e, rec)) = &self.entity {
+            d = d.with(
+                "entity",
+                DataObject::new("TaskFilterSpecByEntity")
+                    .with("entity", Value::moref(e))
+                    .with(
+                        "recursion",
+                        Value::enumv("TaskFilterSpecRecursionOption", rec.clone()),
+                    )
+                    .into_value(),
+            );
+        }
+        if let Some((ty, begin, end)) = &self.time {
+            d = d.with(
+                "time",
+                DataObject::new("TaskFilterSpecByTime")
+                    .with(
+                        "timeType",
+                        Value::enumv("TaskFilterSpecTimeOption", ty.clone()),
+                    )
+                    .with_opt("beginTime", begin.map(Value::DateTime))
+                    .with_opt("endTime", end.map(Value::DateTime))
+                    .into_value(),
+            );
+        }
+        if let Some((list, system)) = &self.users {
+            d = d.with(
+                "userName",
+                DataObject::new("TaskFilterSpecByUsername")
+                    .with("systemUser", Value::Bool(*system))
+                    .with("userList", Value::strings(list.iter().cloned()))
+                    .into_value(),
+            );
+        }
+        if !self.states.is_empty() {
+            d = d.with(
+                "state",
+                Value::array(
+                    "TaskInfoState",
+                    self.states
+                        .iter()
+                        .map(|s| Value::enumv("TaskInfoState", s.clone()))
+                        .collect(),
+                ),
+            );
+        }
+        d.into_value()
+    }
+
+    /// The entities a filter's entity criterion covers (`None`: any).
+    fn scope(&self, emu: &Emulator) -> Option<Vec<MoRef>> {
+        let (e, rec) = self.entity.as_ref()?;
+        let mut out = vec![e.clone()];
+        match rec.as_str() {
+            "children" => out.extend(children(&emu.inv, e)),
+            "all" => {
+                let mut i = 0;
+                while i < out.len() && out.len() < 100_000 {
+                    let c = children(&emu.inv, &out[i]);
+                    out.extend(c);
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        Some(out)
+    }
+
+    fn matches(&self, info: &Value, scope: Option<&[MoRef]>) -> bool {
+        if let Some(scope) = scope {
+            let Some(e) = info.field("entity").and_then(Value::as_moref) else {
+                return false;
+            };
+            if !scope.contains(e) {
+                return false;
+            }
+        }
+        let state = info.field("state").and_then(Value::as_str).unwrap_or("");
+        if !self.states.is_empty() && !self.states.iter().any(|s| s == state) {
+            return false;
+        }
+        if let Some((list, system)) = &self.users {
+            let user = info
+                .field("reason")
+                .and_then(|r| r.field("userName"))
+                .and_then(Value::as_str);
+            let ok = match user {
+                Some(u) => list.iter().any(|l| l == u),
+                None => *system,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if let Some((ty, begin, end)) = &self.time {
+            let field = match ty.as_str() {
+                "startedTime" => "startTime",
+                "completedTime" => "completeTime",
+                _ => "queueTime",
+            };
+            let Some(Value::DateTime(t)) = info.field(field) else {
+                return false;
+            };
+            if begin.is_some_and(|b| *t < b) || end.is_some_and(|e| *t > e) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The cursor and settings of one TaskHistoryCollector.
+#[derive(Clone, Debug)]
+pub struct TaskCollectorState {
+    owner: Option<String>,
+    filter: TaskFilter,
+    page_size: usize,
+    position: i32,
+    seen: i32,
+}
+
+/// The tasks the log holds, oldest first, with their numbers and infos.
+fn history(emu: &Emulator) -> Vec<(i32, Value)> {
+    emu.tasks
+        .recent()
+        .filter_map(|t| {
+            let seq = TaskLog::seq(&t.value)?;
+            Some((seq, emu.inv.prop(t, "info")?.clone()))
+        })
+        .collect()
+}
+
+fn newest(emu: &Emulator, filter: &TaskFilter, n: usize) -> Vec<Value> {
+    let scope = filter.scope(emu);
+    history(emu)
+        .into_iter()
+        .rev()
+        .filter(|(_, i)| filter.matches(i, scope.as_deref()))
+        .take(n)
+        .map(|(_, i)| i)
+        .collect()
+}
+
+fn page_size(n: Option<i64>, field: &str) -> Result<usize, Fault> {
+    match n {
+        None | Some(0) => Ok(PAGE_SIZE_DEFAULT),
+        Some(n) if n < 0 || n as usize > PAGE_SIZE_MAX => Err(bad(field)),
+        Some(n) => Ok(n as usize),
+    }
+}
+
+fn collector_ref(value: &str) -> MoRef {
+    MoRef::new("TaskHistoryCollector", value.to_owned())
+}
+
+/// `CreateCollectorForTasks(filter)`: `InvalidState` beyond `TaskManager.maxCollector`
+/// collectors per session.
+pub fn create_collector(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    let el = args.element("filter").ok_or_else(|| bad("filter"))?;
+    let filter = TaskFilter::parse(el)?;
+    if let Some((e, _)) = &filter.entity {
+        emu.inv.get(e)?;
+    }
+    let max = emu
+        .inv
+        .prop(&emu.refs.task_manager, "maxCollector")
+        .and_then(Value::as_i64)
+        .unwrap_or(32)
+        .max(1) as usize;
+    let mine = emu
+        .task_collectors
+        .values()
+        .filter(|s| s.owner == ctx.session)
+        .count();
+    if mine >= max || emu.task_collectors.len() >= COLLECTORS_MAX {
+        return Err(Fault::invalid_state("Too many task collectors to create"));
+    }
+    let value = format!(
+        "session[{}]{}",
+        ctx.session.as_deref().unwrap_or(""),
+        emu.idgen.uuid()
+    );
+    let r = collector_ref(&value);
+    let page = newest(emu, &filter, PAGE_SIZE_DEFAULT);
+    emu.inv.insert(
+        ManagedObject::new(r.clone())
+            .with("filter", Value::any(filter.to_value()))
+            .with("latestPage", Value::array("TaskInfo", page)),
+    );
+    let seen = emu.tasks.latest_seq();
+    emu.task_collectors.insert(
+        value,
+        TaskCollectorState {
+            owner: ctx.session.clone(),
+            filter,
+            page_size: PAGE_SIZE_DEFAULT,
+            position: 0,
+            seen,
+        },
+    );
+    Ok(Some(Value::moref(&r)))
+}
+
+fn state_of(emu: &Emulator, call: &Call) -> Result<TaskCollectorState, Fault> {
+    if call.this.ty != "TaskHistoryCollector" {
+        return Err(Fault::method_not_found(&call.this, &call.method));
+    }
+    emu.task_collectors
+        .get(&call.this.value)
+        .cloned()
+        .ok_or_else(|| Fault::not_found(&call.this))
+}
+
+fn read_count(args: &Args<'_>) -> Result<usize, Fault> {
+    match args.opt_i64("maxCount")? {
+        Some(n) if n > 0 => Ok((n as usize).min(crate::tasks::RECENT_TASKS_MAX)),
+        _ => Err(bad("maxCount")),
+    }
+}
+
+fn set_position(emu: &mut Emulator, call: &Call, position: i32) {
+    if let Some(s) = emu.task_collectors.get_mut(&call.this.value) {
+        s.position = position;
+    }
+}
+
+/// `ReadNextTasks(maxCount)`: the tasks after the view, oldest first.
+pub fn read_next(emu: &mut Emulator, call: &Call, args: &Args<'_>) -> Result<Option<Value>, Fault> {
+    let state = state_of(emu, call)?;
+    let n = read_count(args)?;
+    let scope = state.filter.scope(emu);
+    let mut position = state.position;
+    let mut out = Vec::new();
+    for (seq, info) in history(emu)
+        .into_iter()
+        .filter(|(s, _)| *s > state.position)
+    {
+        if out.len() >= n {
+            break;
+        }
+        if state.filter.matches(&info, scope.as_deref()) {
+            out.push(info);
+            position = seq;
+        }
+    }
+    set_position(emu, call, position);
+    Ok(Some(Value::array("TaskInfo", out)))
+}
+
+/// `ReadPreviousTasks(maxCount)`: the tasks before the view, newest first.
+pub fn read_previous(
+    emu: &mut Emulator,
+    call: &Call,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    let state = state_of(emu, call)?;
+    let n = read_count(args)?;
+    let scope = state.filter.scope(emu);
+    let mut position = state.position;
+    let mut out = Vec::new();
+    for (seq, info) in history(emu)
+        .into_iter()
+        .rev()
+        .filter(|(s, _)| *s <= state.position)
+    {
+        if out.len() >= n {
+            break;
+        }
+        if state.filter.matches(&info, scope.as_deref()) {
+            out.push(info);
+            position = seq - 1;
+        }
+    }
+    set_position(emu, call, position);
+    Ok(Some(Value::array("TaskInfo", out)))
+}
+
+/// `RewindCollector` of a task collector.
+pub fn rewind(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> {
+    state_of(emu, call)?;
+    set_position(emu, call, 0);
+    Ok(None)
+}
+
+/// `ResetCollector` of a task collector: the view moves to just before the latest page.
+pub fn reset(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> {
+    state_of(emu, call)?;
+    let oldest = emu.inv.prop(&call.this, "latestPage").and_then(|p| {
+        p.items()
+            .iter()
+            .filter_map(|i| {
+                i.field("key")
+                    .and_then(Value::as_str)
+                    .and_then(TaskLog::seq)
+            })
+            .min()
+    });
+    let position = match oldest {
+        Some(k) => k - 1,
+        None => emu.tasks.latest_seq(),
+    };
+    set_position(emu, call, position);
+    Ok(None)
+}
+
+/// `SetCollectorPageSize(maxCount)` of a task collector.
+pub fn set_page_size(
+    emu: &mut Emulator,
+    call: &Call,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    let state = state_of(emu, call)?;
+    let size = page_size(
+        Some(args.opt_i64("maxCount")?.ok_or_else(|| bad("maxCount"))?),
+        "maxCount",
+    )?;
+    let page = newest(emu, &state.filter, size);
+    emu.inv
+        .set(&call.this, "latestPage", Value::array("TaskInfo", page))?;
+    if let Some(s) = emu.task_collectors.get_mut(&call.this.value) {
+        s.page_size = size;
+    }
+    Ok(None)
+}
+
+/// `DestroyCollector` of a task collector.
+pub fn destroy(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> {
+    state_of(emu, call)?;
+    emu.task_collectors.remove(&call.this.value);
+    emu.inv.remove(&call.this);
+    Ok(None)
+}
+
+/// Refreshes `latestPage` of collectors when tasks were started since, and drops the
+/// collectors of ended sessions (called with the event collectors' refresh).
+pub fn refresh(emu: &mut Emulator) {
+    let dead: Vec<String> = emu
+        .task_collectors
+        .iter()
+        .filter(|(k, s)| {
+            s.owner
+                .as_deref()
+                .is_some_and(|o| emu.sessions.get(o).is_none())
+                || !emu.inv.contains(&collector_ref(k))
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in dead {
+        emu.task_collectors.remove(&k);
+        emu.inv.remove(&collector_ref(&k));
+    }
+    let latest = emu.tasks.latest_seq();
+    let stale: Vec<String> = emu
+        .task_collectors
+        .iter()
+        .filter(|(_, s)| s.seen != latest)
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in stale {
+        let Some(state) = emu.task_collectors.get(&k).cloned() else {
+            continue;
+        };
+        let page = newest(emu, &state.filter, state.page_size);
+        let _ = emu.inv.set(
+            &collector_ref(&k),
+            "latestPage",
+            Value::array("TaskInfo", page),
+        );
+        if let Some(s) = emu.task_collectors.get_mut(&k) {
+            s.seen = latest;
+        }
+    }
+}

@@ -1,0 +1,857 @@
+//! Inventory management, templates, registration, environment browser, task collectors,
+//! datastore files and disks, networking, authorization, custom fields and session extras.
+
+use crate::support::{Sim, first};
+use axum::http::StatusCode;
+use vcsim::vmodl::{MoRef, Value};
+
+fn find(sim: &Sim, ty: &str) -> String {
+    sim.vc.with(|e| {
+        e.inv
+            .iter()
+            .find(|o| o.moref.ty == ty)
+            .unwrap_or_else(|| panic!("a {ty}"))
+            .moref
+            .value
+            .clone()
+    })
+}
+
+async fn ok(sim: &Sim, body: &str) -> String {
+    let r = sim.call(body).await;
+    assert_eq!(r.status, StatusCode::OK, "{body}\n{}", r.body);
+    r.body
+}
+
+async fn fault(sim: &Sim, body: &str, ty: &str) {
+    let r = sim.call(body).await;
+    assert_eq!(
+        r.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{body}\n{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(&format!("xsi:type=\"{ty}\"")),
+        "want {ty}: {}",
+        r.body
+    );
+}
+
+/// Runs a task call; (state, result MoRef value or fault type).
+async fn task(sim: &Sim, body: &str) -> (String, Option<String>) {
+    let b = ok(sim, body).await;
+    let t = first(&b, "returnval").expect(&b).to_owned();
+    sim.vc.with(|e| {
+        let info = e.inv.prop(&MoRef::new("Task", t), "info").unwrap().clone();
+        let state = info
+            .field("state")
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_owned();
+        let res = info
+            .field("result")
+            .and_then(|r| {
+                r.as_moref()
+                    .map(|m| m.value.clone())
+                    .or(r.as_str().map(str::to_owned))
+            })
+            .or_else(|| {
+                info.field("error")
+                    .and_then(|e| e.field("fault"))
+                    .map(|f| f.xsi_type().into_owned())
+            });
+        assert!(info.field("startTime").is_some() && info.field("completeTime").is_some());
+        (state, res)
+    })
+}
+
+fn prop(sim: &Sim, ty: &str, v: &str, path: &[&str]) -> Option<Value> {
+    sim.vc.with(|e| {
+        let mut cur = e.inv.prop(&MoRef::new(ty.to_owned(), v), path[0])?.clone();
+        for p in &path[1..] {
+            cur = cur.field(p)?.clone();
+        }
+        Some(cur)
+    })
+}
+
+#[tokio::test]
+async fn templates_and_registration_round_trip() {
+    let mut sim = Sim::new();
+    sim.login().await;
+    let vm = sim.vc.with(|e| {
+        e.inv
+            .iter()
+            .find(|o| o.moref.ty == "VirtualMachine" && o.name() == "DC0_H0_VM0")
+            .unwrap()
+            .moref
+            .value
+            .clone()
+    });
+    let this = format!(r#"<_this type="VirtualMachine">{vm}</_this>"#);
+    // Powered on: InvalidPowerState.
+    fault(
+        &sim,
+        &format!(r#"<MarkAsTemplate xmlns="urn:vim25">{this}</MarkAsTemplate>"#),
+        "InvalidPowerState",
+    )
+    .await;
+    assert_eq!(
+        task(
+            &sim,
+            &format!(r#"<PowerOffVM_Task xmlns="urn:vim25">{this}</PowerOffVM_Task>"#)
+        )
+        .await
+        .0,
+        "success"
+    );
+    ok(
+        &sim,
+        &format!(r#"<MarkAsTemplate xmlns="urn:vim25">{this}</MarkAsTemplate>"#),
+    )
+    .await;
+    assert_eq!(
+        prop(&sim, "VirtualMachine", &vm, &["config", "template"]),
+        Some(Value::Bool(true))
+    );
+    assert_eq!(
+        prop(
+            &sim,
+            "VirtualMachine",
+            &vm,
+            &["summary", "config", "template"]
+        ),
+        Some(Value::Bool(true))
+    );
+    assert!(prop(&sim, "VirtualMachine", &vm, &["resourcePool"]).is_none());
+    fault(
+        &sim,
+        &format!(r#"<MarkAsTemplate xmlns="urn:vim25">{this}</MarkAsTemplate>"#),
+        "NotSupported",
+    )
+    .await;
+    let (state, err) = task(
+        &sim,
+        &format!(r#"<PowerOnVM_Task xmlns="urn:vim25">{this}</PowerOnVM_Task>"#),
+    )
+    .await;
+    assert_eq!(
+        (state.as_str(), err.as_deref()),
+        ("error", Some("NotSupported"))
+    );
+    let host = prop(&sim, "VirtualMachine", &vm, &["runtime", "host"])
+        .unwrap()
+        .as_moref()
+        .unwrap()
+        .clone();
+    let cr = sim
+        .vc
+        .with(|e| e.inv.get(&host).unwrap().parent().unwrap().clone());
+    let pool = prop(&sim, &cr.ty, &cr.value, &["resourcePool"])
+        .unwrap()
+        .as_moref()
+        .unwrap()
+        .value
+        .clone();
+    ok(&sim, &format!(r#"<MarkAsVirtualMachine xmlns="urn:vim25">{this}<pool type="ResourcePool">{pool}</pool></MarkAsVirtualMachine>"#)).await;
+    assert_eq!(
+        prop(&sim, "VirtualMachine", &vm, &["config", "template"]),
+        Some(Value::Bool(false))
+    );
+    fault(&sim, &format!(r#"<MarkAsVirtualMachine xmlns="urn:vim25">{this}<pool type="ResourcePool">{pool}</pool></MarkAsVirtualMachine>"#), "NotSupported").await;
+    assert_eq!(
+        task(
+            &sim,
+            &format!(r#"<PowerOnVM_Task xmlns="urn:vim25">{this}</PowerOnVM_Task>"#)
+        )
+        .await
+        .0,
+        "success"
+    );
+    assert_eq!(
+        task(
+            &sim,
+            &format!(r#"<PowerOffVM_Task xmlns="urn:vim25">{this}</PowerOffVM_Task>"#)
+        )
+        .await
+        .0,
+        "success"
+    );
+
+    // Unregister, then register again from the .vmx path.
+    let path = prop(
+        &sim,
+        "VirtualMachine",
+        &vm,
+        &["config", "files", "vmPathName"],
+    )
+    .unwrap()
+    .as_str()
+    .unwrap()
+    .to_owned();
+    ok(
+        &sim,
+        &format!(r#"<UnregisterVM xmlns="urn:vim25">{this}</UnregisterVM>"#),
+    )
+    .await;
+    let folder = sim.vc.with(|e| {
+        e.inv
+            .iter()
+            .find(|o| o.moref.ty == "Folder" && o.name() == "vm")
+            .unwrap()
+            .moref
+            .value
+            .clone()
+    });
+    let reg = |p: &str, extra: &str| {
+        format!(
+            r#"<RegisterVM_Task xmlns="urn:vim25"><_this type="Folder">{folder}</_this><path>{p}</path><asTemplate>false</asTemplate><pool type="ResourcePool">{pool}</pool>{extra}</RegisterVM_Task>"#
+        )
+    };
+    let (state, err) = task(&sim, &reg("[LocalDS_0] nope/nope.vmx", "")).await;
+    assert_eq!(
+        (state.as_str(), err.as_deref()),
+        ("error", Some("FileNotFound"))
+    );
+    let (state, new_vm) = task(&sim, &reg(&path, "<name>back</name>")).await;
+    assert_eq!(state, "success");
+    let new_vm = new_vm.unwrap();
+    assert_eq!(
+        prop(&sim, "VirtualMachine", &new_vm, &["name"])
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .as_deref(),
+        Some("back")
+    );
+    assert_eq!(
+        prop(
+            &sim,
+            "VirtualMachine",
+            &new_vm,
+            &["config", "hardware", "numCPU"]
+        ),
+        Some(Value::Int(1))
+    );
+    assert!(prop(&sim, "VirtualMachine", &new_vm, &["environmentBrowser"]).is_some());
+    let (state, err) = task(&sim, &reg(&path, "")).await;
+    assert_eq!(
+        (state.as_str(), err.as_deref()),
+        ("error", Some("AlreadyExists"))
+    );
+    sim.vc.with(|e| assert!(e.unregistered.is_empty()));
+}
+
+#[tokio::test]
+async fn environment_browser_answers() {
+    let mut sim = Sim::new();
+    sim.login().await;
+    let cr = find(&sim, "ClusterComputeResource");
+    let eb = prop(&sim, "ClusterComputeResource", &cr, &["environmentBrowser"])
+        .unwrap()
+        .as_moref()
+        .unwrap()
+        .value
+        .clone();
+    let this = format!(r#"<_this type="EnvironmentBrowser">{eb}</_this>"#);
+    let b = ok(
+        &sim,
+        &format!(
+            r#"<QueryConfigOption xmlns="urn:vim25">{this}<key>vmx-13</key></QueryConfigOption>"#
+        ),
+    )
+    .await;
+    assert!(
+        b.contains("<version>vmx-13</version>") && b.contains("<id>otherGuest64</id>"),
+        "{b}"
+    );
+    assert!(b.contains("<memoryMB") && b.contains("<numCPU>"), "{b}");
+    let b = ok(&sim, &format!(r#"<QueryConfigOptionEx xmlns="urn:vim25">{this}<spec><guestId>ubuntu64Guest</guestId></spec></QueryConfigOptionEx>"#)).await;
+    assert!(
+        b.contains("ubuntu64Guest") && !b.contains("otherGuest64"),
+        "{b}"
+    );
+    let b = ok(
+        &sim,
+        &format!(
+            r#"<QueryConfigOptionDescriptor xmlns="urn:vim25">{this}</QueryConfigOptionDescriptor>"#
+        ),
+    )
+    .await;
+    assert_eq!(b.matches("<createSupported>").count(), 8, "{b}");
+    let b = ok(
+        &sim,
+        &format!(r#"<QueryConfigTarget xmlns="urn:vim25">{this}</QueryConfigTarget>"#),
+    )
+    .await;
+    assert!(
+        b.contains("LocalDS_0") && b.contains("VM Network") && b.contains("DC0_DVPG0"),
+        "{b}"
+    );
+    assert!(
+        b.contains("<numCpus>8</numCpus>") && b.contains("<maxMemMBOptimalPerf>65536<"),
+        "{b}"
+    );
+    fault(
+        &sim,
+        &format!(
+            r#"<QueryConfigOption xmlns="urn:vim25">{this}<key>vmx-1</key></QueryConfigOption>"#
+        ),
+        "InvalidArgument",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn datacenters_clusters_hosts_and_maintenance() {
+    let mut sim = Sim::new();
+    sim.login().await;
+    let b = ok(&sim, r#"<CreateDatacenter xmlns="urn:vim25"><_this type="Folder">group-d1</_this><name>DC9</name></CreateDatacenter>"#).await;
+    let dc = first(&b, "returnval").unwrap().to_owned();
+    fault(&sim, r#"<CreateDatacenter xmlns="urn:vim25"><_this type="Folder">group-d1</_this><name>DC9</name></CreateDatacenter>"#, "DuplicateName").await;
+    let host_folder = prop(&sim, "Datacenter", &dc, &["hostFolder"])
+        .unwrap()
+        .as_moref()
+        .unwrap()
+        .value
+        .clone();
+    let b = ok(&sim, &format!(r#"<CreateClusterEx xmlns="urn:vim25"><_this type="Folder">{host_folder}</_this><name>C9</name><spec></spec></CreateClusterEx>"#)).await;
+    let cluster = first(&b, "returnval").unwrap().to_owned();
+    let add = |name: &str| {
+        format!(
+            r#"<AddHost_Task xmlns="urn:vim25"><_this type="ClusterComputeResource">{cluster}</_this><spec><hostName>{name}</hostName><force>true</force></spec><asConnected>true</asConnected></AddHost_Task>"#
+        )
+    };
+    let (state, h1) = task(&sim, &add("esx-a")).await;
+    assert_eq!(state, "success");
+    let h1 = h1.unwrap();
+    let (state, err) = task(&sim, &add("esx-a")).await;
+    assert_eq!(
+        (state.as_str(), err.as_deref()),
+        ("error", Some("AlreadyConnected"))
+    );
+    assert_eq!(task(&sim, &add("esx-b")).await.0, "success");
+    assert_eq!(
+        prop(
+            &sim,
+            "ClusterComputeResource",
+            &cluster,
+            &["summary", "numHosts"]
+        ),
+        Some(Value::Int(2))
+    );
+    let (state, cr) = task(&sim, &format!(r#"<AddStandaloneHost_Task xmlns="urn:vim25"><_this type="Folder">{host_folder}</_this><spec><hostName>esx-c</hostName></spec><addConnected>true</addConnected></AddStandaloneHost_Task>"#)).await;
+    assert_eq!(state, "success");
+    assert!(cr.unwrap().starts_with("domain-s"));
+
+    // A VM in the new cluster, placed on the first host (the model's root pool holds it).
+    let pool = prop(&sim, "ClusterComputeResource", &cluster, &["resourcePool"])
+        .unwrap()
+        .as_moref()
+        .unwrap()
+        .value
+        .clone();
+    let vm_folder = prop(&sim, "Datacenter", &dc, &["vmFolder"])
+        .unwrap()
+        .as_moref()
+        .unwrap()
+        .value
+        .clone();
+    let (state, vm) = task(&sim, &format!(r#"<CreateVM_Task xmlns="urn:vim25"><_this type="Folder">{vm_folder}</_this><config><name>v9</name><numCPUs>1</numCPUs><memoryMB>512</memoryMB></config><pool type="ResourcePool">{pool}</pool></CreateVM_Task>"#)).await;
+    assert_eq!(state, "success", "{vm:?}");
+    let vm = vm.unwrap();
+    assert_eq!(
+        prop(&sim, "VirtualMachine", &vm, &["runtime", "host"])
+            .unwrap()
+            .as_moref()
+            .unwrap()
+            .value,
+        h1
+    );
+    let vm_this = format!(r#"<_this type="VirtualMachine">{vm}</_this>"#);
+    assert_eq!(
+        task(
+            &sim,
+            &format!(r#"<PowerOnVM_Task xmlns="urn:vim25">{vm_this}</PowerOnVM_Task>"#)
+        )
+        .await
+        .0,
+        "success"
+    );
+    let enter = format!(
+        r#"<EnterMaintenanceMode_Task xmlns="urn:vim25"><_this type="HostSystem">{h1}</_this><timeout>0</timeout></EnterMaintenanceMode_Task>"#
+    );
+    let exit = format!(
+        r#"<ExitMaintenanceMode_Task xmlns="urn:vim25"><_this type="HostSystem">{h1}</_this><timeout>0</timeout></ExitMaintenanceMode_Task>"#
+    );
+    assert_eq!(task(&sim, &enter).await.1.as_deref(), Some("InvalidState"));
+    assert_eq!(
+        task(
+            &sim,
+            &format!(r#"<PowerOffVM_Task xmlns="urn:vim25">{vm_this}</PowerOffVM_Task>"#)
+        )
+        .await
+        .0,
+        "success"
+    );
+    assert_eq!(task(&sim, &enter).await.0, "success");
+    assert_eq!(
+        prop(&sim, "HostSystem", &h1, &["runtime", "inMaintenanceMode"]),
+        Some(Value::Bool(true))
+    );
+    assert_eq!(
+        prop(
+            &sim,
+            "HostSystem",
+            &h1,
+            &["summary", "runtime", "inMaintenanceMode"]
+        ),
+        Some(Value::Bool(true))
+    );
+    assert_eq!(
+        task(
+            &sim,
+            &format!(r#"<PowerOnVM_Task xmlns="urn:vim25">{vm_this}</PowerOnVM_Task>"#)
+        )
+        .await
+        .1
+        .as_deref(),
+        Some("InvalidState")
+    );
+    assert_eq!(task(&sim, &enter).await.1.as_deref(), Some("InvalidState"));
+    assert_eq!(task(&sim, &exit).await.0, "success");
+    assert_eq!(task(&sim, &exit).await.1.as_deref(), Some("InvalidState"));
+
+    // MoveIntoFolder: a VM into a subfolder; a folder into itself fails.
+    let b = ok(&sim, &format!(r#"<CreateFolder xmlns="urn:vim25"><_this type="Folder">{vm_folder}</_this><name>sub</name></CreateFolder>"#)).await;
+    let sub = first(&b, "returnval").unwrap().to_owned();
+    assert_eq!(task(&sim, &format!(r#"<MoveIntoFolder_Task xmlns="urn:vim25"><_this type="Folder">{sub}</_this><list type="VirtualMachine">{vm}</list></MoveIntoFolder_Task>"#)).await.0, "success");
+    assert_eq!(
+        prop(&sim, "VirtualMachine", &vm, &["parent"])
+            .unwrap()
+            .as_moref()
+            .unwrap()
+            .value,
+        sub
+    );
+    assert_eq!(task(&sim, &format!(r#"<MoveIntoFolder_Task xmlns="urn:vim25"><_this type="Folder">{sub}</_this><list type="Folder">{sub}</list></MoveIntoFolder_Task>"#)).await.1.as_deref(), Some("InvalidFolder"));
+    let other_vm = sim.vc.with(|e| {
+        e.inv
+            .iter()
+            .find(|o| o.moref.ty == "VirtualMachine" && o.name() == "DC0_H0_VM0")
+            .unwrap()
+            .moref
+            .value
+            .clone()
+    });
+    assert_eq!(task(&sim, &format!(r#"<MoveIntoFolder_Task xmlns="urn:vim25"><_this type="Folder">{sub}</_this><list type="VirtualMachine">{other_vm}</list></MoveIntoFolder_Task>"#)).await.1.as_deref(), Some("NotSupported"));
+
+    // Destroy: a busy datacenter or cluster refuses; an empty cluster goes.
+    assert_eq!(task(&sim, &format!(r#"<Destroy_Task xmlns="urn:vim25"><_this type="Datacenter">{dc}</_this></Destroy_Task>"#)).await.1.as_deref(), Some("ResourceInUse"));
+    assert_eq!(task(&sim, &format!(r#"<Destroy_Task xmlns="urn:vim25"><_this type="ClusterComputeResource">{cluster}</_this></Destroy_Task>"#)).await.1.as_deref(), Some("ResourceInUse"));
+    let b = ok(&sim, &format!(r#"<CreateClusterEx xmlns="urn:vim25"><_this type="Folder">{host_folder}</_this><name>empty</name><spec></spec></CreateClusterEx>"#)).await;
+    let empty = first(&b, "returnval").unwrap().to_owned();
+    assert_eq!(task(&sim, &format!(r#"<Destroy_Task xmlns="urn:vim25"><_this type="ClusterComputeResource">{empty}</_this></Destroy_Task>"#)).await.0, "success");
+    let b = ok(&sim, r#"<CreateDatacenter xmlns="urn:vim25"><_this type="Folder">group-d1</_this><name>gone</name></CreateDatacenter>"#).await;
+    let gone = first(&b, "returnval").unwrap().to_owned();
+    assert_eq!(task(&sim, &format!(r#"<Destroy_Task xmlns="urn:vim25"><_this type="Datacenter">{gone}</_this></Destroy_Task>"#)).await.0, "success");
+    sim.vc
+        .with(|e| assert!(!e.inv.contains(&MoRef::new("Datacenter", gone))));
+}
+
+#[tokio::test]
+async fn task_collectors_page_through_tasks() {
+    let mut sim = Sim::new();
+    sim.login().await;
+    let vm = find(&sim, "VirtualMachine");
+    for _ in 0..3 {
+        ok(&sim, &format!(r#"<PowerOffVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">{vm}</_this></PowerOffVM_Task>"#)).await;
+        ok(&sim, &format!(r#"<PowerOnVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">{vm}</_this></PowerOnVM_Task>"#)).await;
+    }
+    let b = ok(&sim, &format!(r#"<CreateCollectorForTasks xmlns="urn:vim25"><_this type="TaskManager">TaskManager</_this><filter><entity><entity type="VirtualMachine">{vm}</entity><recursion>self</recursion></entity><state>success</state></filter></CreateCollectorForTasks>"#)).await;
+    let c = first(&b, "returnval").unwrap().to_owned();
+    let this = format!(r#"<_this type="TaskHistoryCollector">{c}</_this>"#);
+    let page = prop(&sim, "TaskHistoryCollector", &c, &["latestPage"]).unwrap();
+    assert_eq!(page.items().len(), 6);
+    let name = |v: &Value| v.field("name").and_then(Value::as_str).unwrap().to_owned();
+    assert_eq!(name(&page.items()[0]), "PowerOnVM_Task", "newest first");
+    let b = ok(
+        &sim,
+        &format!(
+            r#"<ReadNextTasks xmlns="urn:vim25">{this}<maxCount>4</maxCount></ReadNextTasks>"#
+        ),
+    )
+    .await;
+    assert_eq!(b.matches("<returnval").count(), 4, "{b}");
+    assert!(
+        first(&b, "name").unwrap() == "PowerOffVM_Task",
+        "oldest first: {b}"
+    );
+    let b = ok(
+        &sim,
+        &format!(
+            r#"<ReadNextTasks xmlns="urn:vim25">{this}<maxCount>4</maxCount></ReadNextTasks>"#
+        ),
+    )
+    .await;
+    assert_eq!(b.matches("<returnval").count(), 2, "{b}");
+    let b = ok(&sim, &format!(r#"<ReadPreviousTasks xmlns="urn:vim25">{this}<maxCount>10</maxCount></ReadPreviousTasks>"#)).await;
+    assert_eq!(b.matches("<returnval").count(), 6, "{b}");
+    ok(
+        &sim,
+        &format!(r#"<RewindCollector xmlns="urn:vim25">{this}</RewindCollector>"#),
+    )
+    .await;
+    ok(&sim, &format!(r#"<SetCollectorPageSize xmlns="urn:vim25">{this}<maxCount>2</maxCount></SetCollectorPageSize>"#)).await;
+    assert_eq!(
+        prop(&sim, "TaskHistoryCollector", &c, &["latestPage"])
+            .unwrap()
+            .items()
+            .len(),
+        2
+    );
+    ok(&sim, &format!(r#"<PowerOffVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">{vm}</_this></PowerOffVM_Task>"#)).await;
+    let page = prop(&sim, "TaskHistoryCollector", &c, &["latestPage"]).unwrap();
+    assert_eq!(
+        name(&page.items()[0]),
+        "PowerOffVM_Task",
+        "refreshed after a new task"
+    );
+    ok(
+        &sim,
+        &format!(r#"<ResetCollector xmlns="urn:vim25">{this}</ResetCollector>"#),
+    )
+    .await;
+    ok(
+        &sim,
+        &format!(r#"<DestroyCollector xmlns="urn:vim25">{this}</DestroyCollector>"#),
+    )
+    .await;
+    fault(
+        &sim,
+        &format!(
+            r#"<ReadNextTasks xmlns="urn:vim25">{this}<maxCount>1</maxCount></ReadNextTasks>"#
+        ),
+        "ManagedObjectNotFound",
+    )
+    .await;
+    fault(&sim, r#"<CreateCollectorForTasks xmlns="urn:vim25"><_this type="TaskManager">TaskManager</_this><filter><state>bogus</state></filter></CreateCollectorForTasks>"#, "InvalidArgument").await;
+}
+
+#[tokio::test]
+async fn datastore_files_and_virtual_disks() {
+    let mut sim = Sim::new();
+    sim.login().await;
+    let dc = find(&sim, "Datacenter");
+    let dcx = format!(r#"<datacenter type="Datacenter">{dc}</datacenter>"#);
+    ok(&sim, &format!(r#"<MakeDirectory xmlns="urn:vim25"><_this type="FileManager">FileManager</_this><name>[LocalDS_0] disks</name>{dcx}</MakeDirectory>"#)).await;
+    let vdm = r#"<_this type="VirtualDiskManager">VirtualDiskManager</_this>"#;
+    let create = format!(
+        r#"<CreateVirtualDisk_Task xmlns="urn:vim25">{vdm}<name>[LocalDS_0] disks/a.vmdk</name>{dcx}<spec xsi:type="FileBackedVirtualDiskSpec"><diskType>thin</diskType><adapterType>lsiLogic</adapterType><capacityKb>1024</capacityKb></spec></CreateVirtualDisk_Task>"#
+    );
+    assert_eq!(
+        task(&sim, &create).await,
+        ("success".into(), Some("[LocalDS_0] disks/a.vmdk".into()))
+    );
+    assert_eq!(
+        task(&sim, &create).await.1.as_deref(),
+        Some("FileAlreadyExists")
+    );
+    let b = ok(&sim, &format!(r#"<QueryVirtualDiskUuid xmlns="urn:vim25">{vdm}<name>[LocalDS_0] disks/a.vmdk</name>{dcx}</QueryVirtualDiskUuid>"#)).await;
+    let uuid = first(&b, "returnval").unwrap().to_owned();
+    assert_eq!(uuid.len(), 16 * 3 - 1, "{uuid}");
+    let fm = r#"<_this type="FileManager">FileManager</_this>"#;
+    let copy = format!(
+        r#"<CopyDatastoreFile_Task xmlns="urn:vim25">{fm}<sourceName>[LocalDS_0] disks</sourceName><sourceDatacenter type="Datacenter">{dc}</sourceDatacenter><destinationName>[LocalDS_0] copy</destinationName></CopyDatastoreFile_Task>"#
+    );
+    assert_eq!(task(&sim, &copy).await.0, "success");
+    assert_eq!(
+        task(&sim, &copy).await.1.as_deref(),
+        Some("FileAlreadyExists")
+    );
+    let b = ok(&sim, &format!(r#"<QueryVirtualDiskUuid xmlns="urn:vim25">{vdm}<name>[LocalDS_0] copy/a.vmdk</name>{dcx}</QueryVirtualDiskUuid>"#)).await;
+    assert_eq!(first(&b, "returnval"), Some(uuid.as_str()));
+    let mv = format!(
+        r#"<MoveDatastoreFile_Task xmlns="urn:vim25">{fm}<sourceName>[LocalDS_0] copy/a.vmdk</sourceName><sourceDatacenter type="Datacenter">{dc}</sourceDatacenter><destinationName>[LocalDS_0] moved.vmdk</destinationName></MoveDatastoreFile_Task>"#
+    );
+    assert_eq!(task(&sim, &mv).await.0, "success");
+    assert_eq!(task(&sim, &mv).await.1.as_deref(), Some("FileNotFound"));
+    let del = format!(
+        r#"<DeleteVirtualDisk_Task xmlns="urn:vim25">{vdm}<name>[LocalDS_0] moved.vmdk</name>{dcx}</DeleteVirtualDisk_Task>"#
+    );
+    assert_eq!(task(&sim, &del).await.0, "success");
+    assert_eq!(task(&sim, &del).await.1.as_deref(), Some("FileNotFound"));
+    fault(&sim, &format!(r#"<QueryVirtualDiskUuid xmlns="urn:vim25">{vdm}<name>[LocalDS_0] moved.vmdk</name>{dcx}</QueryVirtualDiskUuid>"#), "FileNotFound").await;
+
+    // A .vmx file on a datastore registers as a VM.
+    sim.vc.with(|e| {
+        e.files.insert("[LocalDS_0] disks/up.vmx".into(), b"displayName = \"uploaded\"\nnumvcpus = \"2\"\nmemsize = \"256\"\nguestOS = \"otherGuest64\"\n".to_vec());
+    });
+    let pool = find(&sim, "ResourcePool");
+    let folder = sim.vc.with(|e| {
+        e.inv
+            .iter()
+            .find(|o| o.moref.ty == "Folder" && o.name() == "vm")
+            .unwrap()
+            .moref
+            .value
+            .clone()
+    });
+    let (state, vm) = task(&sim, &format!(r#"<RegisterVM_Task xmlns="urn:vim25"><_this type="Folder">{folder}</_this><path>[LocalDS_0] disks/up.vmx</path><asTemplate>true</asTemplate><pool type="ResourcePool">{pool}</pool></RegisterVM_Task>"#)).await;
+    assert_eq!(state, "success");
+    let vm = vm.unwrap();
+    assert_eq!(
+        prop(&sim, "VirtualMachine", &vm, &["name"]),
+        Some(Value::str("uploaded"))
+    );
+    assert_eq!(
+        prop(
+            &sim,
+            "VirtualMachine",
+            &vm,
+            &["config", "hardware", "numCPU"]
+        ),
+        Some(Value::Int(2))
+    );
+    assert_eq!(
+        prop(&sim, "VirtualMachine", &vm, &["config", "template"]),
+        Some(Value::Bool(true))
+    );
+}
+
+#[tokio::test]
+async fn networking_extras() {
+    let mut sim = Sim::new();
+    sim.login().await;
+    let net = find(&sim, "HostNetworkSystem");
+    let ns = format!(r#"<_this type="HostNetworkSystem">{net}</_this>"#);
+    let b = ok(
+        &sim,
+        &format!(r#"<QueryNetworkHint xmlns="urn:vim25">{ns}</QueryNetworkHint>"#),
+    )
+    .await;
+    assert_eq!(b.matches("<device>").count(), 2, "{b}");
+    fault(
+        &sim,
+        &format!(
+            r#"<QueryNetworkHint xmlns="urn:vim25">{ns}<device>vmnic9</device></QueryNetworkHint>"#
+        ),
+        "NotFound",
+    )
+    .await;
+    ok(&sim, &format!(r#"<UpdateNetworkConfig xmlns="urn:vim25">{ns}<config><vswitch><changeOperation>add</changeOperation><name>vSwitch1</name><spec><numPorts>64</numPorts></spec></vswitch><portgroup><changeOperation>add</changeOperation><spec><name>pg-upd</name><vlanId>5</vlanId><vswitchName>vSwitch1</vswitchName><policy></policy></spec></portgroup></config><changeMode>modify</changeMode></UpdateNetworkConfig>"#)).await;
+    let info = prop(&sim, "HostNetworkSystem", &net, &["networkInfo"]).unwrap();
+    assert_eq!(info.field("vswitch").unwrap().items().len(), 2);
+    fault(&sim, &format!(r#"<UpdateNetworkConfig xmlns="urn:vim25">{ns}<config><vswitch><changeOperation>add</changeOperation><name>vSwitch1</name></vswitch></config><changeMode>modify</changeMode></UpdateNetworkConfig>"#), "AlreadyExists").await;
+
+    let netfolder = sim.vc.with(|e| {
+        e.inv
+            .iter()
+            .find(|o| o.moref.ty == "Folder" && o.name() == "network")
+            .unwrap()
+            .moref
+            .value
+            .clone()
+    });
+    let create = format!(
+        r#"<CreateDVS_Task xmlns="urn:vim25"><_this type="Folder">{netfolder}</_this><spec><configSpec xsi:type="VMwareDVSConfigSpec"><name>DVS9</name></configSpec></spec></CreateDVS_Task>"#
+    );
+    let (state, sw) = task(&sim, &create).await;
+    assert_eq!(state, "success");
+    let sw = sw.unwrap();
+    assert_eq!(
+        task(&sim, &create).await.1.as_deref(),
+        Some("DuplicateName")
+    );
+    let pgs = sim.vc.with(|e| {
+        e.inv.refs(
+            &MoRef::new("VmwareDistributedVirtualSwitch", sw.clone()),
+            "portgroup",
+        )
+    });
+    assert_eq!(pgs.len(), 1, "an uplink port group");
+    let this = format!(r#"<_this type="VmwareDistributedVirtualSwitch">{sw}</_this>"#);
+    let b = ok(
+        &sim,
+        &format!(r#"<FetchDVPorts xmlns="urn:vim25">{this}</FetchDVPorts>"#),
+    )
+    .await;
+    assert_eq!(b.matches("<dvsUuid>").count(), 4, "uplink ports: {b}");
+    let b = ok(&sim, &format!(r#"<FetchDVPorts xmlns="urn:vim25">{this}<criteria><uplinkPort>false</uplinkPort></criteria></FetchDVPorts>"#)).await;
+    assert_eq!(b.matches("<dvsUuid>").count(), 0, "{b}");
+    assert_eq!(task(&sim, &format!(r#"<ReconfigureDvs_Task xmlns="urn:vim25">{this}<spec xsi:type="VMwareDVSConfigSpec"><configVersion>1</configVersion><name>DVS9b</name><maxPorts>100</maxPorts></spec></ReconfigureDvs_Task>"#)).await.0, "success");
+    assert_eq!(
+        prop(&sim, "VmwareDistributedVirtualSwitch", &sw, &["name"]),
+        Some(Value::str("DVS9b"))
+    );
+    assert_eq!(
+        prop(
+            &sim,
+            "VmwareDistributedVirtualSwitch",
+            &sw,
+            &["config", "configVersion"]
+        ),
+        Some(Value::str("2"))
+    );
+    assert_eq!(task(&sim, &format!(r#"<ReconfigureDvs_Task xmlns="urn:vim25">{this}<spec xsi:type="VMwareDVSConfigSpec"><configVersion>1</configVersion><name>x</name></spec></ReconfigureDvs_Task>"#)).await.1.as_deref(), Some("ConcurrentAccess"));
+    let pg = &pgs[0].value;
+    let pgx = format!(r#"<_this type="DistributedVirtualPortgroup">{pg}</_this>"#);
+    assert_eq!(task(&sim, &format!(r#"<ReconfigureDVPortgroup_Task xmlns="urn:vim25">{pgx}<spec><name>uplinks</name><numPorts>8</numPorts></spec></ReconfigureDVPortgroup_Task>"#)).await.0, "success");
+    assert_eq!(
+        prop(
+            &sim,
+            "DistributedVirtualPortgroup",
+            pg,
+            &["config", "numPorts"]
+        ),
+        Some(Value::Int(8))
+    );
+    assert_eq!(
+        prop(&sim, "DistributedVirtualPortgroup", pg, &["name"]),
+        Some(Value::str("uplinks"))
+    );
+    assert_eq!(task(&sim, &format!(r#"<ReconfigureDVPortgroup_Task xmlns="urn:vim25">{pgx}<spec><name>VM Network</name></spec></ReconfigureDVPortgroup_Task>"#)).await.1.as_deref(), Some("DuplicateName"));
+}
+
+#[tokio::test]
+async fn authorization_and_custom_fields() {
+    let mut sim = Sim::new();
+    sim.login().await;
+    let am = r#"<_this type="AuthorizationManager">AuthorizationManager</_this>"#;
+    let b = ok(
+        &sim,
+        &format!(r#"<RetrieveAllPermissions xmlns="urn:vim25">{am}</RetrieveAllPermissions>"#),
+    )
+    .await;
+    assert!(
+        b.contains("<principal>user</principal>") && b.contains("<roleId>-1</roleId>"),
+        "{b}"
+    );
+    let roles = prop(
+        &sim,
+        "AuthorizationManager",
+        "AuthorizationManager",
+        &["roleList"],
+    )
+    .unwrap();
+    let names: Vec<_> = roles
+        .items()
+        .iter()
+        .map(|r| r.field("name").and_then(Value::as_str).unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["NoAccess", "Anonymous", "View", "ReadOnly", "Admin"]
+    );
+    let b = ok(&sim, &format!(r#"<AddAuthorizationRole xmlns="urn:vim25">{am}<name>ops</name><privIds>VirtualMachine.Interact.PowerOn</privIds></AddAuthorizationRole>"#)).await;
+    let role = first(&b, "returnval").unwrap().to_owned();
+    assert_eq!(role, "1000");
+    fault(
+        &sim,
+        &format!(
+            r#"<AddAuthorizationRole xmlns="urn:vim25">{am}<name>ops</name></AddAuthorizationRole>"#
+        ),
+        "AlreadyExists",
+    )
+    .await;
+    let vm = find(&sim, "VirtualMachine");
+    ok(&sim, &format!(r#"<SetEntityPermissions xmlns="urn:vim25">{am}<entity type="VirtualMachine">{vm}</entity><permission><principal>bob</principal><group>false</group><roleId>{role}</roleId><propagate>true</propagate></permission></SetEntityPermissions>"#)).await;
+    fault(&sim, &format!(r#"<SetEntityPermissions xmlns="urn:vim25">{am}<entity type="VirtualMachine">{vm}</entity><permission><principal>bob</principal><group>false</group><roleId>77</roleId><propagate>true</propagate></permission></SetEntityPermissions>"#), "NotFound").await;
+    let b = ok(&sim, &format!(r#"<RetrieveEntityPermissions xmlns="urn:vim25">{am}<entity type="VirtualMachine">{vm}</entity><inherited>true</inherited></RetrieveEntityPermissions>"#)).await;
+    assert!(
+        b.contains("<principal>bob</principal>") && b.contains("<principal>user</principal>"),
+        "{b}"
+    );
+    let b = ok(&sim, &format!(r#"<RetrieveEntityPermissions xmlns="urn:vim25">{am}<entity type="VirtualMachine">{vm}</entity><inherited>false</inherited></RetrieveEntityPermissions>"#)).await;
+    assert!(!b.contains("<principal>user</principal>"), "{b}");
+    let b = ok(&sim, &format!(r#"<RetrieveRolePermissions xmlns="urn:vim25">{am}<roleId>{role}</roleId></RetrieveRolePermissions>"#)).await;
+    assert_eq!(b.matches("<principal>").count(), 1, "{b}");
+    assert!(prop(&sim, "VirtualMachine", &vm, &["permission"]).is_some());
+    fault(&sim, &format!(r#"<RemoveAuthorizationRole xmlns="urn:vim25">{am}<roleId>{role}</roleId><failIfUsed>true</failIfUsed></RemoveAuthorizationRole>"#), "RemoveFailed").await;
+    fault(&sim, &format!(r#"<RemoveAuthorizationRole xmlns="urn:vim25">{am}<roleId>-1</roleId><failIfUsed>false</failIfUsed></RemoveAuthorizationRole>"#), "InvalidArgument").await;
+    ok(&sim, &format!(r#"<RemoveEntityPermission xmlns="urn:vim25">{am}<entity type="VirtualMachine">{vm}</entity><user>bob</user><isGroup>false</isGroup></RemoveEntityPermission>"#)).await;
+    fault(&sim, &format!(r#"<RemoveEntityPermission xmlns="urn:vim25">{am}<entity type="VirtualMachine">{vm}</entity><user>bob</user><isGroup>false</isGroup></RemoveEntityPermission>"#), "NotFound").await;
+    ok(&sim, &format!(r#"<RemoveAuthorizationRole xmlns="urn:vim25">{am}<roleId>{role}</roleId><failIfUsed>true</failIfUsed></RemoveAuthorizationRole>"#)).await;
+    fault(&sim, &format!(r#"<RetrieveRolePermissions xmlns="urn:vim25">{am}<roleId>{role}</roleId></RetrieveRolePermissions>"#), "NotFound").await;
+    let b = ok(&sim, r#"<RetrieveUserGroups xmlns="urn:vim25"><_this type="UserDirectory">UserDirectory</_this><searchStr>us</searchStr><exactMatch>false</exactMatch><findUsers>true</findUsers><findGroups>true</findGroups></RetrieveUserGroups>"#).await;
+    assert!(
+        b.contains("<principal>user</principal>") && !b.contains("Administrators"),
+        "{b}"
+    );
+
+    let cfm = r#"<_this type="CustomFieldsManager">CustomFieldsManager</_this>"#;
+    let b = ok(&sim, &format!(r#"<AddCustomFieldDef xmlns="urn:vim25">{cfm}<name>owner</name><moType>VirtualMachine</moType></AddCustomFieldDef>"#)).await;
+    let key = first(&b, "key").unwrap().to_owned();
+    fault(&sim, &format!(r#"<AddCustomFieldDef xmlns="urn:vim25">{cfm}<name>owner</name><moType>VirtualMachine</moType></AddCustomFieldDef>"#), "DuplicateName").await;
+    assert_eq!(
+        prop(&sim, "VirtualMachine", &vm, &["availableField"])
+            .unwrap()
+            .items()
+            .len(),
+        1
+    );
+    assert!(
+        prop(
+            &sim,
+            "HostSystem",
+            &find(&sim, "HostSystem"),
+            &["availableField"]
+        )
+        .is_none()
+    );
+    ok(&sim, &format!(r#"<SetField xmlns="urn:vim25">{cfm}<entity type="VirtualMachine">{vm}</entity><key>{key}</key><value>alice</value></SetField>"#)).await;
+    let host = find(&sim, "HostSystem");
+    fault(&sim, &format!(r#"<SetField xmlns="urn:vim25">{cfm}<entity type="HostSystem">{host}</entity><key>{key}</key><value>x</value></SetField>"#), "InvalidArgument").await;
+    ok(&sim, &format!(r#"<RenameCustomFieldDef xmlns="urn:vim25">{cfm}<key>{key}</key><name>owner2</name></RenameCustomFieldDef>"#)).await;
+    ok(&sim, &format!(r#"<setCustomValue xmlns="urn:vim25"><_this type="HostSystem">{host}</_this><key>rack</key><value>r1</value></setCustomValue>"#)).await;
+    let cv = prop(&sim, "HostSystem", &host, &["customValue"]).unwrap();
+    assert_eq!(cv.items()[0].field("value"), Some(&Value::str("r1")));
+    let cv = prop(&sim, "VirtualMachine", &vm, &["customValue"]).unwrap();
+    assert_eq!(cv.items()[0].field("value"), Some(&Value::str("alice")));
+    ok(&sim, &format!(r#"<RemoveCustomFieldDef xmlns="urn:vim25">{cfm}<key>{key}</key></RemoveCustomFieldDef>"#)).await;
+    assert!(prop(&sim, "VirtualMachine", &vm, &["customValue"]).is_none());
+    fault(&sim, &format!(r#"<RemoveCustomFieldDef xmlns="urn:vim25">{cfm}<key>{key}</key></RemoveCustomFieldDef>"#), "InvalidArgument").await;
+}
+
+#[tokio::test]
+async fn clone_tickets_and_idle_timeout() {
+    let mut sim = Sim::new();
+    sim.login().await;
+    let sm = r#"<_this type="SessionManager">SessionManager</_this>"#;
+    let b = ok(
+        &sim,
+        &format!(r#"<AcquireCloneTicket xmlns="urn:vim25">{sm}</AcquireCloneTicket>"#),
+    )
+    .await;
+    let ticket = first(&b, "returnval").unwrap().to_owned();
+    let mut other = Sim {
+        vc: sim.vc.clone(),
+        cookie: None,
+    };
+    let clone = format!(
+        r#"<CloneSession xmlns="urn:vim25">{sm}<cloneTicket>{ticket}</cloneTicket></CloneSession>"#
+    );
+    let r = other.call(&clone).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("<userName>user</userName>"), "{}", r.body);
+    other.cookie = r
+        .set_cookie
+        .and_then(|c| c.split('"').nth(1).map(str::to_owned));
+    assert_ne!(other.cookie, sim.cookie);
+    ok(&other, r#"<CurrentTime xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></CurrentTime>"#).await;
+    ok(&other, r#"<RetrieveAllPermissions xmlns="urn:vim25"><_this type="AuthorizationManager">AuthorizationManager</_this></RetrieveAllPermissions>"#).await;
+    let third = Sim {
+        vc: sim.vc.clone(),
+        cookie: None,
+    };
+    fault(&third, &clone, "InvalidLogin").await;
+
+    // Idle timeout: 60 s of virtual time.
+    ok(&sim, r#"<UpdateOptions xmlns="urn:vim25"><_this type="OptionManager">VpxSettings</_this><changedValue><key>config.vmacore.soap.sessionTimeout</key><value xsi:type="xsd:int">60</value></changedValue></UpdateOptions>"#).await;
+    sim.vc.advance(30_000);
+    let probe = r#"<RetrieveAllPermissions xmlns="urn:vim25"><_this type="AuthorizationManager">AuthorizationManager</_this></RetrieveAllPermissions>"#;
+    ok(&sim, probe).await;
+    sim.vc.advance(61_000);
+    fault(&sim, probe, "NotAuthenticated").await;
+    fault(&other, probe, "NotAuthenticated").await;
+    sim.vc.with(|e| assert_eq!(e.sessions.iter().count(), 0));
+}

@@ -1,0 +1,528 @@
+//! `vic-machine ls`, `inspect` and `delete` (vic.md §1.5, §6.3).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use vcsim::vmodl::{MoRef, Value};
+
+use super::create::{self, Session};
+use super::opts::{DeleteOpts, InspectOpts, LsOpts, SelectOpts, TargetOpts};
+use super::vchconfig::{VchConfig, full_version};
+use super::{Failure, Ui, params};
+use crate::guestinfo::{Keys, vch};
+use crate::tls::{CA_CERT_FILE, CLIENT_CERT_FILE, CLIENT_KEY_FILE, ClientCertFiles};
+use crate::vsphere::{Client, Kind, option_value};
+
+/// How long delete waits for a guest shutdown before powering off (VIC: 20 s + 5 s).
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(25);
+
+/// A VM that is a VCH.
+struct Found {
+    vm: MoRef,
+    name: String,
+    pool: Option<MoRef>,
+    power: String,
+    keys: Keys,
+}
+
+fn no_prompt(_: &str) -> Option<String> {
+    None
+}
+
+async fn session(t: &TargetOpts, ui: &mut Ui) -> Result<(Session, params::Target), Failure> {
+    let target = params::target(t, &mut |p| super::prompt_password(p))?;
+    let _ = no_prompt;
+    if target.deep_path.is_some() {
+        return Err(Failure::new(
+            "--target should only specify datacenter in the path (e.g. https://addr/datacenter) - specify cluster, resource pool, or folder with --compute-resource",
+        ));
+    }
+    // ls, inspect and delete accept the target's certificate as create did with --force only
+    // when a thumbprint pins it; otherwise normal verification applies.
+    let s = create::connect(&target, false, ui).await?;
+    Ok((s, target))
+}
+
+fn keys_of(ec: Option<&Value>) -> Keys {
+    Keys::from_pairs(
+        ec.map(|ec| ec.items().to_vec())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|ov| {
+                let k = ov.field("key")?.as_str()?.to_owned();
+                let v = match ov.field("value")? {
+                    Value::Any(inner) => inner.as_str().map(str::to_owned),
+                    other => other.as_str().map(str::to_owned),
+                }
+                .unwrap_or_default();
+                Some((k, v))
+            }),
+    )
+}
+
+/// Every VCH in the inventory (vic.md §6.3 `ls`: a VM whose `init/common/id` is its own moref
+/// or `CreatingVCH`).
+async fn all_vchs(c: &Client) -> Result<Vec<Found>, Failure> {
+    let root = c.service_content().root_folder.clone();
+    let vms = c
+        .view_contents(
+            &root,
+            &["VirtualMachine"],
+            true,
+            &[
+                "name",
+                "config.extraConfig",
+                "resourcePool",
+                "runtime.powerState",
+            ],
+        )
+        .await?;
+    let mut out = Vec::new();
+    for vm in vms {
+        let keys = keys_of(vm.get("config.extraConfig"));
+        let id = keys.get(vch::ID).unwrap_or("");
+        if id != vm.obj.to_string() && id != vch::ID_CREATING {
+            continue;
+        }
+        out.push(Found {
+            name: vm.text("name").unwrap_or("").to_owned(),
+            pool: vm.get("resourcePool").and_then(Value::as_moref).cloned(),
+            power: vm.text("runtime.powerState").unwrap_or("").to_owned(),
+            vm: vm.obj,
+            keys,
+        });
+    }
+    Ok(out)
+}
+
+/// VCH selection: `--id`, or `--name` (within `--compute-resource` when given).
+async fn select(c: &Client, sel: &SelectOpts) -> Result<Found, Failure> {
+    let all = all_vchs(c).await?;
+    let scope = match &sel.compute_resource {
+        Some(cr) => {
+            let mut f = c.finder();
+            let _ = f.use_datacenter(None).await;
+            let path = match f.resource_pool(Some(cr)).await {
+                Ok(p) => p.path,
+                Err(_) => f
+                    .find(Kind::ComputeResource, cr)
+                    .await
+                    .ok()
+                    .and_then(|mut v| v.pop())
+                    .map(|e| e.path)
+                    .ok_or_else(|| {
+                        Failure::new(format!("Failed to find compute resource {cr:?}"))
+                    })?,
+            };
+            Some(path)
+        }
+        None => None,
+    };
+    let mut hits = Vec::new();
+    for v in all {
+        let matched = match &sel.id {
+            Some(id) => v.vm.value == *id,
+            None => v.name == sel.name,
+        };
+        if !matched {
+            continue;
+        }
+        if let (Some(scope), Some(pool), None) = (&scope, &v.pool, &sel.id) {
+            let path = c
+                .finder()
+                .entity(pool)
+                .await
+                .map(|e| e.path)
+                .unwrap_or_default();
+            if !path.starts_with(scope.as_str()) {
+                continue;
+            }
+        }
+        hits.push(v);
+    }
+    match hits.len() {
+        1 => Ok(hits.remove(0)),
+        0 => Err(Failure::new(match &sel.id {
+            Some(id) => format!("Failed to get Virtual Container Host {id}: not found"),
+            None => format!(
+                "Failed to get Virtual Container Host {}: not found",
+                sel.name
+            ),
+        })),
+        _ => Err(Failure::new(format!(
+            "Found more than one Virtual Container Host named {:?}: use --compute-resource or --id",
+            sel.name
+        ))),
+    }
+}
+
+/// `vic-machine ls`.
+pub async fn ls(o: &LsOpts, ui: &mut Ui) -> Result<(), Failure> {
+    let (s, _) = session(&o.target, ui).await?;
+    let c = &s.client;
+    let sel = SelectOpts {
+        id: None,
+        name: String::new(),
+        compute_resource: o.compute_resource.clone(),
+    };
+    let mut rows = vec![[
+        "ID".to_owned(),
+        "PATH".to_owned(),
+        "NAME".to_owned(),
+        "VERSION".to_owned(),
+        "UPGRADE STATUS".to_owned(),
+    ]];
+    let scope = match &sel.compute_resource {
+        Some(cr) => {
+            let mut f = c.finder();
+            let _ = f.use_datacenter(None).await;
+            Some(
+                f.find(Kind::ComputeResource, cr)
+                    .await
+                    .ok()
+                    .and_then(|mut v| v.pop())
+                    .map(|e| e.path)
+                    .ok_or_else(|| {
+                        Failure::new(format!("Failed to find compute resource {cr:?}"))
+                    })?,
+            )
+        }
+        None => None,
+    };
+    for v in all_vchs(c).await? {
+        let path = match &v.pool {
+            Some(p) => c
+                .finder()
+                .entity(p)
+                .await
+                .map(|e| e.path)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        if scope
+            .as_ref()
+            .is_some_and(|s| !path.starts_with(s.as_str()))
+        {
+            continue;
+        }
+        let version = VchConfig::from_keys(&v.keys)
+            .map(|c| c.version)
+            .unwrap_or_default();
+        rows.push([
+            v.vm.value.clone(),
+            path,
+            v.name.clone(),
+            version.clone(),
+            upgrade_status(&version),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    ui.info("");
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        ui.info(line.join("    ").trim_end());
+    }
+    let _ = c.logout().await;
+    Ok(())
+}
+
+fn upgrade_status(version: &str) -> String {
+    if version == full_version() {
+        "Up to date".into()
+    } else if version.is_empty() {
+        "Unknown: no version".into()
+    } else if version > full_version().as_str() {
+        "VCH has newer version".into()
+    } else {
+        format!("Upgradeable to {}", full_version())
+    }
+}
+
+fn first_cert_der(pem: &[u8]) -> Vec<Vec<u8>> {
+    CertificateDer::pem_slice_iter(pem)
+        .filter_map(Result::ok)
+        .map(|c| c.as_ref().to_vec())
+        .collect()
+}
+
+/// A client certificate for the VCH in `dir`: `ca.pem` must be one of the VCH's CAs and
+/// `cert.pem`/`key.pem` must exist. (VIC also verifies the certificate against the CA with
+/// the client-auth usage; the testbed checks the CA match only.)
+fn client_cert_in(dir: &Path, vch_cas: &[Vec<u8>]) -> Option<ClientCertFiles> {
+    let ca = dir.join(CA_CERT_FILE);
+    let cert = dir.join(CLIENT_CERT_FILE);
+    let key = dir.join(CLIENT_KEY_FILE);
+    let ca_pem = std::fs::read(&ca).ok()?;
+    if !cert.is_file() || !key.is_file() {
+        return None;
+    }
+    first_cert_der(&ca_pem)
+        .iter()
+        .any(|d| vch_cas.contains(d))
+        .then_some(ClientCertFiles { ca, cert, key })
+}
+
+/// `vic-machine inspect`.
+pub async fn inspect(o: &InspectOpts, ui: &mut Ui) -> Result<(), Failure> {
+    let (s, _) = session(&o.target, ui).await?;
+    let c = &s.client;
+    let v = select(c, &o.select).await?;
+    let cfg = VchConfig::from_keys(&v.keys).map_err(Failure::new)?;
+    ui.info(format!("Installer version: {}", full_version()));
+    ui.info(format!("VCH version: {}", cfg.version));
+    ui.info("");
+    ui.info("VCH upgrade status:");
+    if cfg.version == full_version() {
+        ui.info("Installer has same version as VCH");
+        ui.info("No upgrade available with this installer version");
+    } else if cfg.version.as_str() > full_version().as_str() {
+        ui.info("Installer has older version than VCH");
+    } else {
+        ui.info("Upgrade available");
+    }
+    if v.power != "poweredOn" {
+        return Err(Failure::new(format!(
+            "VCH is not powered on, state {}",
+            v.power
+        )));
+    }
+    let ip: IpAddr = v
+        .keys
+        .get(vch::CLIENT_ASSIGNED_IP)
+        .and_then(super::vchconfig::decode_assigned_ip)
+        .ok_or_else(|| Failure::new("No client IP address assigned"))?;
+    let mut m = cfg.tls_material();
+    if m.mode == crate::tls::TlsMode::Mutual {
+        let cas = first_cert_der(cfg.ca_pem.as_bytes());
+        let dirs: Vec<PathBuf> = match &o.tls_cert_path {
+            Some(p) => vec![p.clone()],
+            None => {
+                let mut d = vec![PathBuf::from(format!("./{}", cfg.name)), PathBuf::from(".")];
+                if let Some(home) = std::env::var_os("HOME") {
+                    d.push(PathBuf::from(home).join(".docker"));
+                }
+                d
+            }
+        };
+        m.client_cert = dirs.iter().find_map(|d| client_cert_in(d, &cas));
+    }
+    create::show_vch(ui, &v.vm, ip, &m, cfg.bridge_range, cfg.bridge_width, false)?;
+    let _ = c.logout().await;
+    Ok(())
+}
+
+async fn enable_destroy(c: &Client, vm: &MoRef) {
+    if let Some(am) = c
+        .service_content()
+        .raw
+        .field("authorizationManager")
+        .and_then(Value::as_moref)
+        .cloned()
+    {
+        let _ = c
+            .call(
+                "EnableMethods",
+                &am,
+                &[
+                    ("entity", Value::morefs([vm])),
+                    ("method", Value::strings(["Destroy_Task"])),
+                    ("sourceId", Value::str("VIC")),
+                ],
+            )
+            .await;
+    }
+}
+
+/// `vic-machine delete`.
+pub async fn delete(o: &DeleteOpts, ui: &mut Ui) -> Result<(), Failure> {
+    let timeout = o.target.timeout;
+    match tokio::time::timeout(timeout, delete_inner(o, ui)).await {
+        Ok(r) => r,
+        Err(_) => Err(Failure::new(
+            "Delete timed out: use --timeout to add more time",
+        )),
+    }
+}
+
+async fn delete_inner(o: &DeleteOpts, ui: &mut Ui) -> Result<(), Failure> {
+    let (s, _) = session(&o.target, ui).await?;
+    let c = &s.client;
+    let v = select(c, &o.select).await?;
+    let cfg = VchConfig::from_keys(&v.keys).map_err(Failure::new)?;
+    if cfg.version != full_version() && !o.force {
+        return Err(Failure::new(format!(
+            "VCH version {:?} is different than installer version {}. Upgrade VCH before deleting or specify --force to force delete",
+            cfg.version,
+            full_version()
+        )));
+    }
+    ui.info("### Removing VCH ####");
+    // Containers: every other VM in the VCH pool.
+    let pool = v.pool.clone().unwrap_or_else(|| cfg.pool.clone());
+    let children = c
+        .get_property(&pool, "vm")
+        .await?
+        .map(|vms| {
+            vms.items()
+                .iter()
+                .filter_map(Value::as_moref)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let containers: Vec<MoRef> = children.into_iter().filter(|m| *m != v.vm).collect();
+    let props = c
+        .retrieve_properties(
+            &containers,
+            "VirtualMachine",
+            &["name", "runtime.powerState"],
+        )
+        .await?;
+    let states: BTreeMap<MoRef, (String, String)> = props
+        .into_iter()
+        .map(|p| {
+            (
+                p.obj.clone(),
+                (
+                    p.text("name").unwrap_or("").to_owned(),
+                    p.text("runtime.powerState").unwrap_or("").to_owned(),
+                ),
+            )
+        })
+        .collect();
+    if !o.force
+        && let Some((name, _)) = states.values().find(|(_, p)| p == "poweredOn")
+    {
+        return Err(Failure::new(format!("VM {name:?} is powered on")));
+    }
+    if !containers.is_empty() {
+        ui.info("Removing VMs");
+    }
+    for vm in &containers {
+        if states.get(vm).is_some_and(|(_, p)| p == "poweredOn") {
+            let _ = c.run_task("PowerOffVM_Task", vm, &[]).await;
+        }
+        enable_destroy(c, vm).await;
+        c.run_task("Destroy_Task", vm, &[]).await?;
+    }
+    // The appliance: guest shutdown when Tools run, else power off.
+    if v.power == "poweredOn" {
+        let tools = c
+            .get_property(&v.vm, "guest.toolsRunningStatus")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|t| t.as_str().map(str::to_owned));
+        let mut off = false;
+        if tools.as_deref() == Some("guestToolsRunning")
+            && c.call("ShutdownGuest", &v.vm, &[]).await.is_ok()
+        {
+            off = c
+                .wait_for_property(&v.vm, "runtime.powerState", SHUTDOWN_WAIT, |p| {
+                    p.and_then(Value::as_str) == Some("poweredOff")
+                })
+                .await
+                .is_ok();
+        }
+        if !off {
+            c.run_task("PowerOffVM_Task", &v.vm, &[]).await?;
+        }
+    }
+    // The ESX bridge, only if vic-machine created it.
+    if cfg.create_bridge_network
+        && let Some(bridge) = cfg.bridge()
+    {
+        let host = c
+            .get_property(&v.vm, "runtime.host")
+            .await?
+            .and_then(|h| h.as_moref().cloned());
+        if let Some(host) = host
+            && let Some(ns) = c
+                .get_property(&host, "configManager.networkSystem")
+                .await?
+                .and_then(|n| n.as_moref().cloned())
+        {
+            ui.info(format!("Removing Portgroup {:?}", bridge.name));
+            let _ = c
+                .call(
+                    "RemovePortGroup",
+                    &ns,
+                    &[("pgName", Value::str(bridge.name.clone()))],
+                )
+                .await;
+            let _ = c
+                .call(
+                    "RemoveVirtualSwitch",
+                    &ns,
+                    &[("vswitchName", Value::str(bridge.name.clone()))],
+                )
+                .await;
+        }
+    }
+    ui.info("Removing appliance VM");
+    enable_destroy(c, &v.vm).await;
+    c.run_task("Destroy_Task", &v.vm, &[]).await?;
+    // The VC folder, if it is the VCH's own and empty.
+    if cfg.vm_folder.ty == "Folder" && c.is_vc() {
+        let dc_vm_folder = c
+            .get_property(&cfg.datacenter, "vmFolder")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|f| f.as_moref().cloned());
+        let empty = c
+            .get_property(&cfg.vm_folder, "childEntity")
+            .await
+            .ok()
+            .flatten()
+            .is_none_or(|v| v.items().is_empty());
+        if dc_vm_folder.as_ref() != Some(&cfg.vm_folder) && empty {
+            ui.info("Removing VCH folder");
+            c.run_task("Destroy_Task", &cfg.vm_folder, &[]).await?;
+        }
+    }
+    // The pool, if empty and not the compute resource's root pool.
+    let owner_root = match c.get_property(&pool, "owner").await.ok().flatten() {
+        Some(owner) => match owner.as_moref() {
+            Some(o) => c
+                .get_property(o, "resourcePool")
+                .await
+                .ok()
+                .flatten()
+                .and_then(|p| p.as_moref().cloned()),
+            None => None,
+        },
+        None => None,
+    };
+    let pool_props = c
+        .retrieve_properties(
+            std::slice::from_ref(&pool),
+            "ResourcePool",
+            &["vm", "resourcePool"],
+        )
+        .await?;
+    let pool_empty = pool_props.first().is_none_or(|p| {
+        p.get("vm").is_none_or(|v| v.items().is_empty())
+            && p.get("resourcePool").is_none_or(|v| v.items().is_empty())
+    });
+    if owner_root.as_ref() != Some(&pool) && pool_empty {
+        ui.info("Removing Resource Pool");
+        c.run_task("Destroy_Task", &pool, &[]).await?;
+    }
+    ui.info("");
+    ui.warn("Note: the ESX firewall changes made for the VCH (if any) are not reverted");
+    ui.info("Completed successfully");
+    let _ = c.logout().await;
+    let _ = option_value;
+    Ok(())
+}

@@ -1,0 +1,639 @@
+//! `ProcessParams` (vic.md §1.1 step 1): the offline checks of `vic-machine create`, in VIC's
+//! order and with its messages, turning [`CreateOpts`] into a [`CreateConfig`]. Nothing here
+//! talks to vSphere; certificates may be generated on disk (step 9), as VIC does.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::opts::{CreateOpts, Shares, TargetOpts};
+use super::{Failure, Ui};
+use crate::firewall::{FirewallFlag, TrustLevel};
+use crate::tls::{self, TlsMaterial, TlsRequest};
+
+/// Characters `--name` may not contain (`cmd/vic-machine/common/utils.go:32`, vic.md §1.2).
+const NAME_REJECTED: &str = "%&*$#@!\\/:?\"<>;'|";
+/// Longest `--name`, in bytes.
+const MAX_NAME_BYTES: usize = 31;
+
+/// The vSphere target, credentials resolved.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The SDK URL without credentials (`https://vc:443/sdk`).
+    pub sdk_url: String,
+    /// Whether the scheme is https.
+    pub https: bool,
+    /// The datacenter named in the URL path, if any.
+    pub datacenter: Option<String>,
+    /// The `/`-containing path VIC refuses in the validator (kept to report it in order).
+    pub deep_path: Option<String>,
+    /// User.
+    pub user: String,
+    /// Password.
+    pub password: String,
+    /// `--thumbprint`.
+    pub thumbprint: Option<String>,
+}
+
+/// Resource allocation flags for one of CPU or memory (vic.md §5.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Alloc {
+    /// Limit; `None` = -1 (unlimited); a given 0 also becomes -1.
+    pub limit: Option<i64>,
+    /// Reservation (default 0).
+    pub reservation: Option<i64>,
+    /// Shares (default normal).
+    pub shares: Option<Shares>,
+}
+
+impl Alloc {
+    /// The limit as sent to vSphere: 0 and unset are -1.
+    pub fn limit_value(&self) -> i64 {
+        match self.limit {
+            None | Some(0) => -1,
+            Some(n) => n,
+        }
+    }
+}
+
+/// One `--container-network` with its keyed options (vic.md §1.4).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerNetworkSpec {
+    /// The vSphere port-group name.
+    pub portgroup: String,
+    /// The alias containers use.
+    pub alias: String,
+    /// `--cng`: gateway and prefix.
+    pub gateway: Option<(IpAddr, u8)>,
+    /// `--cnr`: first and last address.
+    pub ip_range: Option<(IpAddr, IpAddr)>,
+    /// `--cnd`.
+    pub dns: Vec<IpAddr>,
+    /// `--cnf` (None: unspecified, behaves as published).
+    pub trust: Option<TrustLevel>,
+}
+
+/// Everything `create` needs once the flags are processed.
+#[derive(Clone, Debug)]
+pub struct CreateConfig {
+    /// vSphere connection.
+    pub target: Target,
+    /// `--force`.
+    pub force: bool,
+    /// `--name`.
+    pub name: String,
+    /// `--compute-resource`.
+    pub compute_resource: Option<String>,
+    /// `--image-store` as (datastore, path); path empty means the VCH name.
+    pub image_store: Option<(String, String)>,
+    /// `--bridge-network` (defaults to the name).
+    pub bridge_network: String,
+    /// Bridge range.
+    pub bridge_range: (IpAddr, u8),
+    /// Bridge width.
+    pub bridge_width: u8,
+    /// Public network port group.
+    pub public_network: String,
+    /// Client network port group.
+    pub client_network: String,
+    /// Management network port group.
+    pub management_network: String,
+    /// `--client-network-ip`.
+    pub client_ip: Option<(IpAddr, u8)>,
+    /// `--dns-server`.
+    pub dns: Vec<IpAddr>,
+    /// Container networks.
+    pub container_networks: Vec<ContainerNetworkSpec>,
+    /// `--cnc` as given (validated against vSphere-free rules in the validator, as VIC does).
+    pub name_convention: Option<String>,
+    /// TLS material (generated or loaded).
+    pub tls: TlsMaterial,
+    /// CPU pool flags (MHz).
+    pub cpu: Alloc,
+    /// Memory pool flags (MB).
+    pub memory: Alloc,
+    /// `--endpoint-cpu`.
+    pub endpoint_cpu: i32,
+    /// `--endpoint-memory`.
+    pub endpoint_memory: i64,
+    /// `--containers` (None or 0: unlimited).
+    pub containers: Option<u32>,
+    /// `--debug`.
+    pub debug: u8,
+    /// `--timeout`.
+    pub timeout: Duration,
+    /// The create options as VIC records them (`vic_machine_create_options~`), secrets out.
+    pub recorded_options: Vec<String>,
+}
+
+/// Resolves `--target`/`--user`/`--password` (vic.md §1.2): the credentials check, step 1.1.
+/// `prompt` is asked for the password when none is given anywhere.
+pub fn target(
+    t: &TargetOpts,
+    prompt: &mut dyn FnMut(&str) -> Option<String>,
+) -> Result<Target, Failure> {
+    let raw = t
+        .target
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Failure::new("--target argument must be specified"))?;
+    let (scheme, rest) = match raw.split_once("://") {
+        Some((s, r)) => (s.to_ascii_lowercase(), r),
+        None => ("https".to_owned(), raw),
+    };
+    if scheme != "https" && scheme != "http" {
+        return Err(Failure::new(format!(
+            "Error parsing --target {raw:?}: the scheme must be https or http"
+        )));
+    }
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let (userinfo, host) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    if host.is_empty() {
+        return Err(Failure::new(format!(
+            "Error parsing --target {:?}: the host is empty",
+            redact(raw)
+        )));
+    }
+    let (url_user, url_password) = match userinfo {
+        Some(u) => match u.split_once(':') {
+            Some((n, p)) => (Some(percent_decode(n)), Some(percent_decode(p))),
+            None => (Some(percent_decode(u)), None),
+        },
+        None => (None, None),
+    };
+    // The path is the datacenter. A trailing `/sdk` (govc's GOVC_URL form) is taken as the
+    // SDK path rather than a datacenter called "sdk": VIC would fail to find that datacenter,
+    // which only punishes pasting GOVC_URL.
+    let path = path.trim_matches('/');
+    let path = if path == "sdk" { "" } else { path };
+    let (datacenter, deep_path) = if path.is_empty() {
+        (None, None)
+    } else if path.contains('/') {
+        (None, Some(path.to_owned()))
+    } else {
+        (Some(percent_decode(path)), None)
+    };
+    let user = t
+        .user
+        .clone()
+        .filter(|u| !u.is_empty())
+        .or(url_user.filter(|u| !u.is_empty()))
+        .ok_or_else(|| {
+            Failure::new(
+                "vSphere user must be specified, either with --user or as part of --target",
+            )
+        })?;
+    let password = match t.password.clone().or(url_password) {
+        Some(p) => p,
+        None => prompt(&format!("vSphere password for {user}: "))
+            .ok_or_else(|| Failure::new(format!("no password given for {user}")))?,
+    };
+    Ok(Target {
+        sdk_url: format!("{scheme}://{host}/sdk"),
+        https: scheme == "https",
+        datacenter,
+        deep_path,
+        user,
+        password,
+        thumbprint: t.thumbprint.clone().filter(|s| !s.is_empty()),
+    })
+}
+
+/// The name checks of step 1.2: characters first, then the length.
+pub fn check_name(name: &str) -> Result<(), Failure> {
+    if let Some(c) = name.chars().find(|c| NAME_REJECTED.contains(*c)) {
+        return Err(Failure::new(format!(
+            "--name contains unsupported characters: unsupported character {:?} in {:?} Allowed characters are alphanumeric, space and symbols - _ ( )",
+            c.to_string(),
+            name
+        )));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(Failure::new(format!(
+            "Display name {name} exceeds the permitted 31 characters limit. Please use a shorter -name parameter"
+        )));
+    }
+    Ok(())
+}
+
+/// `--image-store` characters (step 1.10): as `--name`, but `/` and `:` are allowed.
+pub fn check_image_store(value: &str) -> Result<(String, String), Failure> {
+    if let Some(c) = value
+        .chars()
+        .find(|c| NAME_REJECTED.contains(*c) && *c != '/' && *c != ':')
+    {
+        return Err(Failure::new(format!(
+            "--image-store contains unsupported characters: unsupported character {:?} in {:?} Allowed characters are alphanumeric, space and symbols - _ ( ) / :",
+            c.to_string(),
+            value
+        )));
+    }
+    let rest = value.strip_prefix("ds://").unwrap_or(value);
+    let (ds, path) = rest.split_once('/').unwrap_or((rest, ""));
+    Ok((ds.to_owned(), path.trim_matches('/').to_owned()))
+}
+
+/// Go's `net.ParseCIDR`: `ip/prefix`, with its error text.
+pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
+    let bad = || format!("invalid CIDR address: {text}");
+    let (ip, prefix) = text.split_once('/').ok_or_else(bad)?;
+    let ip: IpAddr = ip.parse().map_err(|_| bad())?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let prefix: u8 = prefix
+        .parse()
+        .ok()
+        .filter(|p| *p <= max && !prefix.starts_with('+'))
+        .ok_or_else(bad)?;
+    Ok((ip, prefix))
+}
+
+/// The network address of `ip/prefix`.
+pub fn network_of(ip: IpAddr, prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V4(Ipv4Addr::from(u32::from(v4) & mask))
+        }
+        IpAddr::V6(v6) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V6((u128::from(v6) & mask).into())
+        }
+    }
+}
+
+/// Whether `ip` is inside `net/prefix`.
+pub fn in_subnet(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
+    ip.is_ipv4() == net.is_ipv4() && network_of(ip, prefix) == network_of(net, prefix)
+}
+
+/// Splits `PG:value` at the first `:`; a second `:` is VIC's `Invalid value for parameter X`.
+fn keyed(value: &str) -> Result<(&str, &str), Failure> {
+    let (pg, v) = value.split_once(':').unwrap_or((value, ""));
+    if v.contains(':') {
+        return Err(Failure::new(format!("Invalid value for parameter {value}")));
+    }
+    Ok((pg, v))
+}
+
+/// Parses an IP range `cidr`, `a-b` or `a-N` (N: last octet) into (first, last).
+fn parse_range(text: &str) -> Option<(IpAddr, IpAddr)> {
+    if let Ok((ip, prefix)) = parse_cidr(text) {
+        let first = network_of(ip, prefix);
+        let last = match first {
+            IpAddr::V4(v4) => {
+                let host = u32::MAX.checked_shr(u32::from(prefix)).unwrap_or(0);
+                IpAddr::V4(Ipv4Addr::from(u32::from(v4) | host))
+            }
+            IpAddr::V6(v6) => {
+                let host = u128::MAX.checked_shr(u32::from(prefix)).unwrap_or(0);
+                IpAddr::V6((u128::from(v6) | host).into())
+            }
+        };
+        return Some((first, last));
+    }
+    let (a, b) = text.split_once('-')?;
+    let first: IpAddr = a.trim().parse().ok()?;
+    let last = match b.trim().parse::<IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) => match first {
+            IpAddr::V4(v4) => {
+                let n: u8 = b.trim().parse().ok()?;
+                let o = v4.octets();
+                IpAddr::V4(Ipv4Addr::new(o[0], o[1], o[2], n))
+            }
+            IpAddr::V6(_) => return None,
+        },
+    };
+    (first.is_ipv4() == last.is_ipv4() && first <= last).then_some((first, last))
+}
+
+/// Step 1.5: the container-network flags (vic.md §1.4).
+pub fn container_networks(
+    o: &CreateOpts,
+    ui: &mut Ui,
+) -> Result<Vec<ContainerNetworkSpec>, Failure> {
+    let mut nets: Vec<ContainerNetworkSpec> = Vec::new();
+    for value in &o.container_network {
+        let (pg, alias) = keyed(value)?;
+        if alias.is_empty() && pg.contains(' ') {
+            return Err(Failure::new(format!(
+                "A network alias must be supplied when network name {pg:?} contains spaces."
+            )));
+        }
+        if alias.contains(' ') {
+            return Err(Failure::new(format!(
+                "The network alias supplied in {value:?} cannot contain spaces."
+            )));
+        }
+        let alias = if alias.is_empty() { pg } else { alias };
+        nets.push(ContainerNetworkSpec {
+            portgroup: pg.to_owned(),
+            alias: alias.to_owned(),
+            gateway: None,
+            ip_range: None,
+            dns: Vec::new(),
+            trust: None,
+        });
+    }
+    let parse_error = |value: &str, why: String| {
+        Failure::new(format!(
+            "Error parsing container network parameter {value}: {why}"
+        ))
+    };
+    let mut orphans: Vec<(&str, &str, &str)> = Vec::new();
+    let find = |nets: &mut Vec<ContainerNetworkSpec>, pg: &str| {
+        nets.iter().position(|n| n.portgroup == pg)
+    };
+    for value in &o.container_network_gateway {
+        let (pg, gw) = keyed(value)?;
+        let gw = parse_cidr(gw).map_err(|e| parse_error(value, e))?;
+        match find(&mut nets, pg) {
+            Some(i) => nets[i].gateway = Some(gw),
+            None => orphans.push(("gateway", "--container-network-gateway", pg)),
+        }
+    }
+    for value in &o.container_network_ip_range {
+        let (pg, range) = keyed(value)?;
+        let range = parse_range(range)
+            .ok_or_else(|| parse_error(value, format!("parse error: {range}")))?;
+        match find(&mut nets, pg) {
+            Some(i) => nets[i].ip_range = Some(range),
+            None => orphans.push(("ip range", "--container-network-ip-range", pg)),
+        }
+    }
+    for value in &o.container_network_dns {
+        let (pg, dns) = keyed(value)?;
+        if dns.is_empty() {
+            return Err(Failure::new(format!(
+                "DNS IP not specified for container network {pg}"
+            )));
+        }
+        let ip: IpAddr = dns
+            .parse()
+            .map_err(|_| parse_error(value, format!("invalid IP address: {dns}")))?;
+        match find(&mut nets, pg) {
+            Some(i) => nets[i].dns.push(ip),
+            None => orphans.push(("dns", "--container-network-dns", pg)),
+        }
+    }
+    for value in &o.container_network_firewall {
+        let flag = FirewallFlag::parse(value).map_err(|e| Failure::new(e.to_string()))?;
+        match find(&mut nets, &flag.port_group) {
+            Some(i) => nets[i].trust = flag.trust,
+            None => orphans.push(("firewall", "--container-network-firewall", "")),
+        }
+    }
+    if !orphans.is_empty() {
+        for (kind, flag, _) in &orphans {
+            ui.error(format!(
+                "The following container network {kind} is set, but CONTAINER-NETWORK cannot be found. Please check the --container-network and {flag} settings"
+            ));
+        }
+        return Err(Failure::new(
+            "Inconsistent container network configuration.",
+        ));
+    }
+    Ok(nets)
+}
+
+/// Step 1.6: bridge range and width.
+fn bridge(o: &CreateOpts) -> Result<((IpAddr, u8), u8), Failure> {
+    let range = parse_cidr(&o.bridge_network_range).map_err(|e| {
+        Failure::new(format!(
+            "Error parsing bridge network ip range: {e}. Range must be in CIDR format, e.g., 172.16.0.0/12"
+        ))
+    })?;
+    let width: u8 = o
+        .bridge_network_width
+        .trim()
+        .parse::<u8>()
+        .ok()
+        .filter(|w| *w <= 30)
+        .ok_or_else(|| {
+            Failure::new(format!(
+                "Error parsing bridge network width: invalid value {:?}. Width must be an integer less than 31.",
+                o.bridge_network_width
+            ))
+        })?;
+    if width < range.1 {
+        return Err(Failure::new(format!(
+            "Error specifying bridge network width: {width}. Width must be larger than prefix of bridge network ip range."
+        )));
+    }
+    Ok(((network_of(range.0, range.1), range.1), width))
+}
+
+/// Runs `ProcessParams` in VIC's order. `now` dates generated certificates; `prompt` reads a
+/// password when none is given.
+pub fn process(
+    o: &CreateOpts,
+    ui: &mut Ui,
+    now: OffsetDateTime,
+    prompt: &mut dyn FnMut(&str) -> Option<String>,
+) -> Result<CreateConfig, Failure> {
+    // 1. Credentials.
+    let target = target(&o.target, prompt)?;
+    // 2. Name: characters, then length.
+    check_name(&o.name)?;
+    // 3. The bridge network defaults to the name.
+    let bridge_network = o
+        .bridge_network
+        .clone()
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| o.name.clone());
+    // 4. Operations credentials.
+    if o.ops_password.is_some() && o.ops_user.is_none() {
+        return Err(Failure::new(
+            "Password for operations user specified without operations username",
+        ));
+    }
+    if o.ops_user.is_none() {
+        ui.warn("Using administrative user for VCH operation - use --ops-user to improve security (see -x for advanced help)");
+    }
+    // 5. Container networks.
+    let container_networks = container_networks(o, ui)?;
+    // 6. Bridge range and width.
+    let (bridge_range, bridge_width) = bridge(o)?;
+    // 7. Client, public and management addresses.
+    let client_ip = match o.client_network_ip.as_deref() {
+        Some(text) => Some(parse_cidr(text).map_err(|e| {
+            Failure::new(format!(
+                "Failed to parse the provided client network IP address {text}: {e}"
+            ))
+        })?),
+        None => None,
+    };
+    let public_network = o.public_network.clone();
+    let client_network = o
+        .client_network
+        .clone()
+        .unwrap_or_else(|| public_network.clone());
+    let management_network = o
+        .management_network
+        .clone()
+        .unwrap_or_else(|| client_network.clone());
+    if client_ip.is_some() && client_network == public_network {
+        // VIC refuses a static IP on a port group shared with the public network unless it
+        // comes through the public options. The testbed has no public-network-ip (every role
+        // shares the VCH's one loopback address), so --client-network-ip is how the address
+        // is set, whichever port group carries it.
+        ui.info("Client, public and management roles share the client network address");
+    }
+    // 8. DNS servers.
+    let mut dns = Vec::new();
+    for d in &o.dns_server {
+        let ip: IpAddr = d
+            .parse()
+            .map_err(|_| Failure::new(format!("Invalid DNS server specified: {d}")))?;
+        dns.push(ip);
+    }
+    if dns.len() > 3 {
+        ui.warn(format!(
+            "{} DNS servers specified, but only 3 are allowed. Ignoring the rest",
+            dns.len()
+        ));
+        dns.truncate(3);
+    }
+    // 9. Certificates (may write files).
+    let mut req = TlsRequest::new(o.name.clone(), now);
+    req.cname = o.tls_cname.clone();
+    req.cert_path = o.tls_cert_path.clone();
+    req.server_cert = o.tls_server_cert.clone();
+    req.server_key = o.tls_server_key.clone();
+    req.ca = o.tls_ca.clone();
+    req.no_tls = o.no_tls;
+    req.no_tlsverify = o.no_tlsverify;
+    req.key_size_bits = o.certificate_key_size;
+    if !o.organization.is_empty() {
+        req.organization = o.organization.clone();
+    }
+    req.client_network_ip = client_ip.map(|(ip, _)| ip);
+    req.force = o.force;
+    let mut log = Vec::new();
+    let material = tls::process_logged(&req, &mut log);
+    for line in &log {
+        ui.tls(line);
+    }
+    let tls = material.map_err(|e| Failure::new(e.to_string()))?;
+    // 10. Image store characters.
+    let image_store = match o.image_store.as_deref().filter(|s| !s.is_empty()) {
+        Some(v) => Some(check_image_store(v)?),
+        None => None,
+    };
+    Ok(CreateConfig {
+        target,
+        force: o.force,
+        name: o.name.clone(),
+        compute_resource: o.compute_resource.clone().filter(|s| !s.is_empty()),
+        image_store,
+        bridge_network,
+        bridge_range,
+        bridge_width,
+        public_network,
+        client_network,
+        management_network,
+        client_ip,
+        dns,
+        container_networks,
+        name_convention: o.container_name_convention.clone(),
+        tls,
+        cpu: Alloc {
+            limit: o.cpu,
+            reservation: o.cpu_reservation,
+            shares: o.cpu_shares,
+        },
+        memory: Alloc {
+            limit: o.memory,
+            reservation: o.memory_reservation,
+            shares: o.memory_shares,
+        },
+        endpoint_cpu: o.endpoint_cpu,
+        endpoint_memory: o.endpoint_memory,
+        containers: o.containers.filter(|n| *n > 0),
+        debug: o.debug,
+        timeout: o.target.timeout,
+        recorded_options: recorded_options(o),
+    })
+}
+
+/// The create options as VIC logs and records them: user, password and TLS file paths are
+/// left out (vic.md §1.1 step 2).
+fn recorded_options(o: &CreateOpts) -> Vec<String> {
+    let mut out = vec![format!("--name={}", o.name)];
+    let mut push = |flag: &str, v: Option<String>| {
+        if let Some(v) = v {
+            out.push(format!("--{flag}={v}"));
+        }
+    };
+    push("target", o.target.target.as_deref().map(redact));
+    push("compute-resource", o.compute_resource.clone());
+    push("image-store", o.image_store.clone());
+    push("bridge-network", o.bridge_network.clone());
+    push("public-network", Some(o.public_network.clone()));
+    push("client-network", o.client_network.clone());
+    push("client-network-ip", o.client_network_ip.clone());
+    push("cpu", o.cpu.map(|v| v.to_string()));
+    push("memory", o.memory.map(|v| v.to_string()));
+    push("tls-cname", o.tls_cname.clone());
+    for cn in &o.container_network {
+        out.push(format!("--container-network={cn}"));
+    }
+    if o.no_tls {
+        out.push("--no-tls".into());
+    }
+    if o.no_tlsverify {
+        out.push("--no-tlsverify".into());
+    }
+    out
+}
+
+/// A target URL with the password removed.
+pub fn redact(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), url),
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rsplit_once('@') {
+        Some((u, h)) => format!(
+            "{scheme}{}@{h}{}",
+            u.split(':').next().unwrap_or(""),
+            &rest[end..]
+        ),
+        None => url.to_owned(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Where a default cert path would be (`./<name>`), for messages.
+pub fn default_cert_path(name: &str) -> PathBuf {
+    PathBuf::from(format!("./{name}"))
+}

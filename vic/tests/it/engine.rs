@@ -1,0 +1,572 @@
+//! The VCH Docker endpoint end to end, in process: the emulator with the tether agent, a VCH
+//! pool created over SOAP, `vic::engine::serve` on a loopback address, driven with raw HTTP
+//! requests and (when present) the real docker CLI; every containerVM is checked over SOAP.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::oneshot;
+use vcsim::vmodl::{DataObject, MoRef, Value};
+use vic::engine::{EngineConfig, VsphereTarget};
+use vic::tether::TetherAgent;
+use vic::vsphere::{Client, ConnectOptions};
+
+/// An emulator, a VCH pool and an endpoint serving it.
+struct Vch {
+    vc: vcsim::Vcsim,
+    client: Client,
+    pool: MoRef,
+    addr: SocketAddr,
+    tether: Arc<TetherAgent>,
+    _stops: Vec<oneshot::Sender<()>>,
+}
+
+fn alloc(limit: i64) -> Value {
+    DataObject::new("ResourceAllocationInfo")
+        .with("reservation", Value::Long(0))
+        .with("expandableReservation", Value::Bool(true))
+        .with("limit", Value::Long(limit))
+        .with(
+            "shares",
+            DataObject::new("SharesInfo")
+                .with("shares", Value::Int(0))
+                .with("level", Value::enumv("SharesLevel", "normal"))
+                .into_value(),
+        )
+        .into_value()
+}
+
+/// Binds a free port on a 127.0.1.x loopback address (falls back to 127.0.0.1 where the
+/// host has no 127.0.1.0/24 route).
+async fn bind_loopback(n: u8) -> tokio::net::TcpListener {
+    match tokio::net::TcpListener::bind(("127.0.1.".to_owned() + &n.to_string(), 0)).await {
+        Ok(l) => l,
+        Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    }
+}
+
+async fn start_vch(name: &str, n: u8) -> Vch {
+    let emu = vcsim::Emulator::new(vcsim::Config::default()).expect("inventory");
+    let vc = vcsim::Vcsim::new(emu);
+    let tether = Arc::new(TetherAgent::new());
+    let agent = tether.clone();
+    vc.with(|e| e.add_agent(agent));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sdk = listener.local_addr().unwrap();
+    let (stop_vc, stopped_vc) = oneshot::channel::<()>();
+    let server = vc.clone();
+    tokio::spawn(async move {
+        let _ = server
+            .serve(listener, None, async {
+                let _ = stopped_vc.await;
+            })
+            .await;
+    });
+    let url = format!("http://{sdk}/sdk");
+    let opts = ConnectOptions {
+        timeout: Duration::from_secs(20),
+        wait_timeout: Duration::from_secs(20),
+        ..ConnectOptions::default()
+    };
+    let client = Client::connect(&url, opts).await.expect("connect");
+    client.login("user", "pass").await.expect("login");
+    let mut finder = client.finder();
+    let dc = finder.use_datacenter(Some("DC0")).await.expect("DC0");
+    let root = client
+        .find_by_inventory_path("DC0/host/DC0_C0/Resources")
+        .await
+        .unwrap()
+        .expect("cluster root pool");
+    let spec = DataObject::new("ResourceConfigSpec")
+        .with("cpuAllocation", alloc(500))
+        .with("memoryAllocation", alloc(500))
+        .into_value();
+    let pool = client
+        .call(
+            "CreateResourcePool",
+            &root,
+            &[("name", Value::str(name)), ("spec", spec)],
+        )
+        .await
+        .unwrap()
+        .and_then(|v| v.as_moref().cloned())
+        .expect("pool");
+    let net = client
+        .find_by_inventory_path("DC0/network/VM Network")
+        .await
+        .unwrap()
+        .expect("VM Network");
+    let listener = bind_loopback(n).await;
+    let addr = listener.local_addr().unwrap();
+    let config = EngineConfig {
+        vch_name: name.into(),
+        appliance: MoRef::new("VirtualMachine", "vm-appliance"),
+        listen: addr,
+        tls: None,
+        target: VsphereTarget {
+            url,
+            username: "user".into(),
+            password: "pass".into(),
+            thumbprint: None,
+            insecure: false,
+        },
+        pool: pool.clone(),
+        vm_folder: dc.vm_folder.clone(),
+        datacenter: dc.entity.moref.clone(),
+        image_store: ("LocalDS_0".into(), name.into()),
+        bridge_network: ("VM Network".into(), net),
+        bridge_range: ("172.16.0.0".parse().unwrap(), 12),
+        bridge_width: 16,
+        container_networks: Vec::new(),
+        name_convention: vic::convention::NameConvention::default(),
+        container_limit: None,
+        images: vic::images::Catalogue::builtin(),
+        debug: 0,
+        vic_version: "1.2.1".into(),
+    };
+    let (stop_engine, stopped_engine) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        if let Err(e) = vic::engine::serve(config, listener, async {
+            let _ = stopped_engine.await;
+        })
+        .await
+        {
+            eprintln!("engine: {e}");
+        }
+    });
+    let vch = Vch {
+        vc,
+        client,
+        pool,
+        addr,
+        tether,
+        _stops: vec![stop_vc, stop_engine],
+    };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok()
+            && http(&vch, "GET", "/_ping", None).await.0 == 200
+        {
+            return vch;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the endpoint did not come up");
+}
+
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for _ in 0..100_000 {
+        let Some(end) = body.windows(2).position(|w| w == b"\r\n") else {
+            break;
+        };
+        let size = usize::from_str_radix(
+            std::str::from_utf8(&body[..end]).unwrap().split(';').next().unwrap().trim(),
+            16,
+        )
+        .unwrap();
+        body = &body[end + 2..];
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&body[..size]);
+        body = &body[size + 2..];
+    }
+    out
+}
+
+/// One request over a fresh connection: (status, headers lower-cased, body bytes).
+async fn http_raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    host: &str,
+    body: Option<&str>,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.unwrap_or("");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut buf))
+        .await
+        .expect("response in time")
+        .unwrap();
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let mut lines = head.lines();
+    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let raw = buf[split + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    (status, headers, if chunked { dechunk(&raw) } else { raw })
+}
+
+async fn http(vch: &Vch, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value, String) {
+    let (status, _, raw) = http_raw(vch.addr, method, path, &vch.addr.to_string(), body).await;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    (status, json, text)
+}
+
+/// (display name, vCPUs, memory MB, pool, power state) of every VM in the VCH pool, over SOAP.
+async fn vms_in_pool(vch: &Vch) -> Vec<(String, i64, i64, MoRef, String)> {
+    let found = vch
+        .client
+        .view_contents(
+            &vch.pool,
+            &["VirtualMachine"],
+            true,
+            &[
+                "name",
+                "config.hardware.numCPU",
+                "config.hardware.memoryMB",
+                "resourcePool",
+                "runtime.powerState",
+            ],
+        )
+        .await
+        .unwrap();
+    found
+        .iter()
+        .map(|o| {
+            (
+                o.text("name").unwrap_or("").to_owned(),
+                o.get("config.hardware.numCPU").and_then(Value::as_i64).unwrap_or(0),
+                o.get("config.hardware.memoryMB").and_then(Value::as_i64).unwrap_or(0),
+                o.get("resourcePool").and_then(Value::as_moref).cloned().unwrap(),
+                o.text("runtime.powerState").unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+const STRESS: &str = r#"{"Image":"progrium/stress","Cmd":["--cpu","1","--timeout","300s"],"HostConfig":{"Memory":4294967296,"CpusetCpus":"2"}}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn system_routes_versions_and_refusals() {
+    let vch = start_vch("vch-sys", 1).await;
+    let (status, headers, body) =
+        http_raw(vch.addr, "GET", "/_ping", &vch.addr.to_string(), None).await;
+    assert_eq!((status, body.as_slice()), (200, b"OK".as_slice()));
+    let h = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(h("api-version").as_deref(), Some("1.25"));
+    assert_eq!(h("server").as_deref(), Some("Docker/1.25 (linux)"));
+    assert_eq!(h("docker-experimental").as_deref(), Some("true"));
+    let (status, headers, _) =
+        http_raw(vch.addr, "HEAD", "/v1.41/_ping", &vch.addr.to_string(), None).await;
+    assert_eq!(status, 200);
+    assert!(headers.iter().any(|(k, v)| k == "api-version" && v == "1.25"));
+
+    let (status, v, _) = http(&vch, "GET", "/v1.18/version", None).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        v["message"],
+        "client version 1.18 is too old. Minimum supported API version is 1.19, please upgrade your client to a newer version"
+    );
+    let (status, v, _) = http(&vch, "GET", "/v1.25/version", None).await;
+    assert_eq!(status, 200);
+    assert_eq!((v["ApiVersion"].as_str(), v["MinAPIVersion"].as_str()), (Some("1.25"), Some("1.19")));
+    assert_eq!((v["Version"].as_str(), v["KernelVersion"].as_str()), (Some("1.2.1"), Some("-")));
+    assert_eq!(v["Experimental"], true);
+
+    let (status, v, _) = http(&vch, "GET", "/info", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["NCPU"], 500, "NCPU is the pool's CPU limit in MHz");
+    assert_eq!(v["MemTotal"], 500i64 * 1024 * 1024);
+    assert_eq!(v["Name"], "vch-sys");
+    assert_eq!(v["ID"], "vSphere Integrated Containers");
+    let driver = v["Driver"].as_str().unwrap().to_owned();
+    assert_eq!(driver, "vSphere Integrated Containers v1.2.1 Backend Engine");
+    let status_pairs = v["SystemStatus"].as_array().unwrap();
+    assert!(status_pairs.contains(&serde_json::json!([" VCH CPU limit", "500 MHz"])));
+    assert!(status_pairs.contains(&serde_json::json!([driver, "RUNNING"])));
+
+    for (method, path, code, msg) in [
+        ("POST", "/v1.25/containers/abc/pause", 500, "vSphere Integrated Containers does not yet implement ContainerPause"),
+        ("POST", "/build", 500, "vSphere Integrated Containers does not yet implement BuildFromContext"),
+        ("POST", "/v1.25/images/busybox/push", 500, "vSphere Integrated Containers does not yet implement PushImage"),
+        ("GET", "/v1.25/swarm", 404, "Docker Swarm is not yet supported"),
+        ("GET", "/services", 404, "Docker Swarm is not yet supported"),
+        ("GET", "/v1.25/no/such/route", 404, "page not found"),
+        ("GET", "/v1.25/containers/nope/json", 404, "No such container: nope"),
+        ("POST", "/v1.25/containers/nope/start", 404, "No such container: nope"),
+        ("DELETE", "/v1.25/containers/nope", 404, "No such container: nope"),
+    ] {
+        let (status, v, text) = http(&vch, method, path, None).await;
+        assert_eq!((status, v["message"].as_str()), (code, Some(msg)), "{method} {path}: {text}");
+    }
+
+    // The plain-HTTP endpoint checks the Host header (vic.md §4.1).
+    let (status, _, body) = http_raw(vch.addr, "GET", "/_ping", "evil.example.com", None).await;
+    assert_eq!(status, 500);
+    assert!(String::from_utf8_lossy(&body).contains("invalid host header from"));
+
+    // Pulls stream progress; an unknown image is docker's not-found stream error.
+    let (status, _, text) = http(&vch, "POST", "/images/create?fromImage=progrium%2Fstress&tag=latest", None).await;
+    assert_eq!(status, 200);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["status"], "Pulling from progrium/stress");
+    assert_eq!(
+        lines.last().unwrap()["status"],
+        "Status: Downloaded newer image for progrium/stress:latest"
+    );
+    let (_, _, text) = http(&vch, "POST", "/images/create?fromImage=progrium%2Fstress&tag=latest", None).await;
+    assert!(text.contains("Image is up to date for progrium/stress:latest"));
+    let (status, _, text) = http(&vch, "POST", "/images/create?fromImage=nosuch&tag=latest", None).await;
+    assert_eq!(status, 200);
+    let err: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        err["error"],
+        "repository nosuch not found: does not exist or no pull access"
+    );
+    assert_eq!(err["errorDetail"]["message"], err["error"]);
+    let (status, v, _) = http(&vch, "GET", "/images/json", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(v[0]["RepoTags"][0], "progrium/stress:latest");
+    let (status, v, _) = http(&vch, "GET", "/images/progrium/stress/json", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["Config"]["Entrypoint"][0], "/usr/bin/stress");
+    let (status, _, _) = http(&vch, "POST", "/images/progrium/stress/tag?repo=local%2Fstress&tag=v1", None).await;
+    assert_eq!(status, 201);
+    let (status, _, _) = http(&vch, "GET", "/images/local/stress:v1/json", None).await;
+    assert_eq!(status, 200);
+
+    let (status, v, _) = http(&vch, "GET", "/networks", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(v[0]["Name"], "bridge");
+    assert_eq!(v[0]["IPAM"]["Config"][0]["Subnet"], "172.16.0.0/16");
+    let (status, v, _) = http(&vch, "GET", "/networks/bridge", None).await;
+    assert_eq!((status, v["Driver"].as_str()), (200, Some("bridge")));
+    let (status, v, _) = http(&vch, "GET", "/networks/nope", None).await;
+    assert_eq!((status, v["message"].as_str()), (404, Some("network nope not found")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn container_lifecycle_over_raw_http() {
+    let vch = start_vch("vch-raw", 2).await;
+    // Not pulled yet: docker's not-found, which makes the CLI pull.
+    let (status, v, _) = http(&vch, "POST", "/v1.25/containers/create?name=stress1", Some(STRESS)).await;
+    assert_eq!((status, v["message"].as_str()), (404, Some("No such image: progrium/stress:latest")));
+    http(&vch, "POST", "/images/create?fromImage=progrium%2Fstress&tag=latest", None).await;
+    http(&vch, "POST", "/images/create?fromImage=busybox&tag=latest", None).await;
+
+    let (status, v, text) = http(&vch, "POST", "/v1.25/containers/create?name=stress1", Some(STRESS)).await;
+    assert_eq!(status, 201, "{text}");
+    let id = v["Id"].as_str().unwrap().to_owned();
+    assert_eq!(id.len(), 64);
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
+    assert!(v["Warnings"].is_null(), "no warning for exceeding the VCH limits");
+
+    // The containerVM: display name per convention, 2 vCPUs, 4096 MB, in the VCH pool.
+    let display = format!("stress1-{}", &id[..12]);
+    let vms = vms_in_pool(&vch).await;
+    let vm = vms.iter().find(|v| v.0 == display).expect("containerVM in the pool");
+    assert_eq!((vm.1, vm.2, &vm.3, vm.4.as_str()), (2, 4096, &vch.pool, "poweredOff"));
+
+    // Name conflicts, sizing.
+    let (status, v, _) = http(&vch, "POST", "/containers/create?name=stress1", Some(STRESS)).await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        v["message"].as_str().unwrap(),
+        format!("conflict. The name \"stress1\" is already in use by container {id}. You have to remove (or rename) that container to be able to re use that name.")
+    );
+    let (status, v, _) = http(&vch, "POST", "/containers/create", Some(r#"{"Image":"busybox","HostConfig":{"CpusetCpus":"0-3"}}"#)).await;
+    assert_eq!(status, 500);
+    assert!(v["message"].as_str().unwrap().starts_with("Error parsing CPU count: "));
+    let (status, v, _) = http(&vch, "POST", "/containers/create?name=small", Some(r#"{"Image":"busybox","Cmd":["sleep","1000"],"HostConfig":{"Memory":104857600}}"#)).await;
+    assert_eq!(status, 201);
+    let small = v["Id"].as_str().unwrap().to_owned();
+    let vms = vms_in_pool(&vch).await;
+    let vm = vms.iter().find(|v| v.0 == format!("small-{}", &small[..12])).unwrap();
+    assert_eq!((vm.1, vm.2), (2, 512), "defaults to 2 vCPUs, -m below 512 MB gives 512");
+    let (status, v, _) = http(&vch, "POST", "/containers/create", Some(r#"{"Image":"busybox","Entrypoint":[],"Cmd":[]}"#)).await;
+    assert_eq!((status, v["message"].as_str()), (404, Some("No command specified")));
+
+    // Start: the tether reports started, ps and inspect show it running.
+    let (status, _, text) = http(&vch, "POST", &format!("/v1.25/containers/{id}/start"), None).await;
+    assert_eq!(status, 204, "{text}");
+    let (status, _, _) = http(&vch, "POST", &format!("/v1.25/containers/{id}/start"), None).await;
+    assert_eq!(status, 304);
+    let (_, ps, _) = http(&vch, "GET", "/v1.25/containers/json", None).await;
+    let ps = ps.as_array().unwrap();
+    assert_eq!(ps.len(), 1, "only running containers without all");
+    assert_eq!(ps[0]["Names"][0], "/stress1");
+    assert_eq!(ps[0]["State"], "running");
+    assert!(ps[0]["Status"].as_str().unwrap().starts_with("Up "));
+    assert_eq!(ps[0]["Image"], "progrium/stress");
+    assert_eq!(ps[0]["Command"], "/usr/bin/stress --verbose --cpu 1 --timeout 300s");
+    let (_, ins, _) = http(&vch, "GET", "/v1.25/containers/stress1/json", None).await;
+    assert_eq!(ins["Id"], id.as_str());
+    assert_eq!(ins["State"]["Running"], true);
+    assert_eq!(ins["Path"], "/usr/bin/stress");
+    assert_eq!(ins["Args"], serde_json::json!(["--verbose", "--cpu", "1", "--timeout", "300s"]));
+    assert_eq!(ins["HostConfig"]["Memory"], 4096i64 * 1024 * 1024);
+    assert_eq!(ins["HostConfig"]["CpusetCpus"], "2");
+    assert_eq!(ins["NetworkSettings"]["IPAddress"], "172.16.0.2");
+    assert_eq!(ins["NetworkSettings"]["Networks"]["bridge"]["Gateway"], "172.16.0.1");
+    let vm_ref = vch
+        .client
+        .view_contents(&vch.pool, &["VirtualMachine"], true, &["name"])
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.text("name") == Some(display.as_str()))
+        .unwrap()
+        .obj;
+    assert!(vch.tether.rules_of(&vm_ref).is_some(), "the tether applied a rule set");
+    let ip = vch
+        .client
+        .get_property(&vm_ref, "guest.ipAddress")
+        .await
+        .unwrap()
+        .and_then(|v| v.as_str().map(str::to_owned));
+    assert_eq!(ip.as_deref(), Some("172.16.0.2"));
+
+    let (status, _, text) = http(&vch, "GET", &format!("/containers/{}/logs?stdout=1&stderr=1", &id[..12]), None).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("stress: info: [1] dispatching hogs: 1 cpu, 0 io, 0 vm, 0 hdd"), "{text}");
+
+    // Prefix and name filters.
+    let (_, v, _) = http(&vch, "GET", "/containers/json?all=1&filters=%7B%22name%22%3A%7B%22small%22%3Atrue%7D%7D", None).await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["State"], "created");
+    assert_eq!(v[0]["Status"], "Created");
+
+    // 300 s of virtual time later the stress run ends by itself: Exited (0).
+    vch.vc.advance(300_000);
+    let (_, v, _) = http(&vch, "GET", "/containers/json?all=1&filters=%7B%22status%22%3A%5B%22exited%22%5D%7D", None).await;
+    let v = v.as_array().unwrap();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["Id"], id.as_str());
+    assert!(v[0]["Status"].as_str().unwrap().starts_with("Exited (0) "), "{}", v[0]["Status"]);
+    let (_, ins, _) = http(&vch, "GET", &format!("/containers/{id}/json"), None).await;
+    assert_eq!((ins["State"]["Status"].as_str(), ins["State"]["ExitCode"].as_i64()), (Some("exited"), Some(0)));
+    let (status, v, _) = http(&vch, "POST", &format!("/containers/{id}/wait"), None).await;
+    assert_eq!((status, v["StatusCode"].as_i64()), (200, Some(0)));
+    let (_, _, text) = http(&vch, "GET", &format!("/containers/{id}/logs?stdout=1&stderr=1"), None).await;
+    assert!(text.contains("stress: info: [1] successful run completed in 300s"), "{text}");
+    let vms = vms_in_pool(&vch).await;
+    assert_eq!(vms.iter().find(|v| v.0 == display).unwrap().4, "poweredOff");
+
+    // Stop and kill a long-running container; restart; rename re-applies the convention.
+    let (status, _, _) = http(&vch, "POST", "/containers/small/start", None).await;
+    assert_eq!(status, 204);
+    let (_, ins, _) = http(&vch, "GET", "/containers/small/json", None).await;
+    assert_eq!(ins["NetworkSettings"]["IPAddress"], "172.16.0.2", "the exited container's address was reused");
+    let (status, _, _) = http(&vch, "POST", "/containers/small/stop", None).await;
+    assert_eq!(status, 204);
+    let (status, _, _) = http(&vch, "POST", "/containers/small/stop", None).await;
+    assert_eq!(status, 304);
+    let (_, ins, _) = http(&vch, "GET", "/containers/small/json", None).await;
+    assert_eq!((ins["State"]["Status"].as_str(), ins["State"]["ExitCode"].as_i64()), (Some("exited"), Some(143)));
+    let (status, v, _) = http(&vch, "POST", "/containers/small/kill", None).await;
+    assert_eq!(status, 409, "{v}");
+    let (status, _, _) = http(&vch, "POST", "/containers/small/restart", None).await;
+    assert_eq!(status, 204);
+    let (status, _, _) = http(&vch, "POST", "/containers/small/kill", None).await;
+    assert_eq!(status, 204);
+    let (_, ins, _) = http(&vch, "GET", "/containers/small/json", None).await;
+    assert_eq!(ins["State"]["ExitCode"], 137);
+    let (status, _, _) = http(&vch, "POST", "/containers/small/rename?name=big", None).await;
+    assert_eq!(status, 204);
+    let (status, v, _) = http(&vch, "POST", "/containers/big/rename?name=stress1", None).await;
+    assert_eq!(status, 409, "{v}");
+    let (status, v, _) = http(&vch, "POST", "/containers/big/rename?name=a%20b", None).await;
+    assert_eq!((status, v["message"].as_str()), (400, Some("Invalid container name (a b), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+    let vms = vms_in_pool(&vch).await;
+    assert!(vms.iter().any(|v| v.0 == format!("big-{}", &small[..12])), "{vms:?}");
+
+    // rm: a running container needs force; afterwards the VM is gone.
+    http(&vch, "POST", "/containers/big/start", None).await;
+    let (status, v, _) = http(&vch, "DELETE", "/containers/big", None).await;
+    assert_eq!(status, 409);
+    assert!(v["message"].as_str().unwrap().starts_with("You cannot remove a running container"));
+    let (status, _, _) = http(&vch, "DELETE", "/containers/big?force=1", None).await;
+    assert_eq!(status, 204);
+    let (status, _, _) = http(&vch, "DELETE", &format!("/containers/{id}"), None).await;
+    assert_eq!(status, 204);
+    assert!(vms_in_pool(&vch).await.is_empty());
+    let (status, _, _) = http(&vch, "GET", "/containers/stress1/json", None).await;
+    assert_eq!(status, 404);
+    // The name is free again.
+    let (status, _, _) = http(&vch, "POST", "/containers/create?name=stress1", Some(STRESS)).await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_endpoint_finds_its_containers() {
+    let vch = start_vch("vch-sync", 3).await;
+    http(&vch, "POST", "/images/create?fromImage=busybox&tag=latest", None).await;
+    let (_, v, _) = http(&vch, "POST", "/containers/create?name=keep", Some(r#"{"Image":"busybox","Cmd":["sleep","1000"],"Labels":{"tier":"web"}}"#)).await;
+    let id = v["Id"].as_str().unwrap().to_owned();
+    assert_eq!(http(&vch, "POST", "/containers/keep/start", None).await.0, 204);
+    // A second endpoint for the same VCH (as after an appliance restart) rebuilds its cache.
+    let listener = bind_loopback(4).await;
+    let addr = listener.local_addr().unwrap();
+    let net = vch.client.find_by_inventory_path("DC0/network/VM Network").await.unwrap().unwrap();
+    let dc = vch.client.finder().datacenter(Some("DC0")).await.unwrap();
+    let config = EngineConfig {
+        vch_name: "vch-sync".into(),
+        appliance: MoRef::new("VirtualMachine", "vm-appliance"),
+        listen: addr,
+        tls: None,
+        target: VsphereTarget {
+            url: vch.client.endpoint().url(),
+            username: "user".into(),
+            password: "pass".into(),
+            thumbprint: None,
+            insecure: false,
+        },
+        pool: vch.pool.clone(),
+        vm_folder: dc.vm_folder.clone(),
+        datacenter: dc.entity.moref.clone(),
+        image_store: ("LocalDS_0".into(), "vch-sync".into()),
+        bridge_network: ("VM Network".into(), net),
+        bridge_range: (IpAddr::from([172, 16, 0, 0]), 12),
+        bridge_width: 16,
+        container_networks: Vec::new(),
+        name_convention: vic::convention::NameConvention::default(),
+        container_limit: None,
+        images: vic::images::Catalogue::builtin(),
+        debug: 0,
+        vic_version: "1.2.1".into(),
+    };
+    let (_stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = vic::engine::serve(config, listener, async {
+            let _ = stopped.await;
+        })
+        .await;
+    });
+    let mut ok = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            let (s, _, _) = http_raw(addr, "GET", "/_ping", &addr.to_string(), None).await;
+            if s == 200 {
+                ok = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ok);
+    let (status, _, body) = http_raw(addr, "GET", "/containers/json?filters=%7B%22label%22%3A%5B%22tier%3Dweb%22%5D%7D", &addr.to_string(), None).await;
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v[0]["Id"], id.as_str(), "{v}");
+    assert_eq!(v[0]["Names"][0], "/keep");
+    assert_eq!(v[0]["State"], "running");
+    assert_eq!(v[0]["Command"], "sleep 1000");
+}
