@@ -266,16 +266,18 @@ impl GuestAgent for ApplianceAgent {
     }
 }
 
-/// The real launcher: runs the VCH's Docker endpoint (`vic::engine`) on the listener.
+/// The real launcher: runs the VCH's Docker endpoint ([`crate::engine::serve`]) on the
+/// listener until the appliance powers off. A failure to serve (e.g. the engine cannot log in
+/// to vSphere) is logged; vic-machine then sees no healthy `/info` and times out.
 pub fn engine_launcher() -> Launcher {
     Arc::new(
         |config: EngineConfig, listener: TcpListener, shutdown: Shutdown| {
-            // `vic::engine::serve` has not landed yet: until it does, the listener is held (so the
-            // address stays taken) and closed on shutdown, and vic-machine's `/info` wait times out.
-            tracing::warn!(vch = %config.vch_name, listen = %config.listen, "the Docker engine is not available in this build");
+            let vch = config.vch_name.clone();
+            let listen = config.listen;
             tokio::spawn(async move {
-                let _listener = listener;
-                shutdown.await;
+                if let Err(e) = crate::engine::serve(config, listener, shutdown).await {
+                    tracing::error!(%vch, %listen, error = %e, "the VCH Docker endpoint stopped");
+                }
             });
         },
     )

@@ -22,8 +22,10 @@ pub mod vsphere;
 pub mod workload;
 
 /// Registers the VIC guest agents on an emulator: the VCH appliance
-/// ([`appliance::ApplianceAgent`], serving each VCH's Docker endpoint on its client address).
+/// ([`appliance::ApplianceAgent`], serving each VCH's Docker endpoint on its client address)
+/// and the containerVM tether ([`tether::TetherAgent`]).
 pub fn install_agents(emu: &mut vcsim::Emulator) {
+    emu.add_agent(std::sync::Arc::new(tether::TetherAgent::new()));
     emu.add_agent(std::sync::Arc::new(appliance::ApplianceAgent::new(
         appliance::engine_launcher(),
     )));

@@ -1,27 +1,9 @@
 //! Inventory management, templates, registration, environment browser, task collectors,
 //! datastore files and disks, networking, authorization, custom fields and session extras.
 
-use crate::support::{Sim, first};
+use crate::support::{Sim, find, first, ok};
 use axum::http::StatusCode;
 use vcsim::vmodl::{MoRef, Value};
-
-fn find(sim: &Sim, ty: &str) -> String {
-    sim.vc.with(|e| {
-        e.inv
-            .iter()
-            .find(|o| o.moref.ty == ty)
-            .unwrap_or_else(|| panic!("a {ty}"))
-            .moref
-            .value
-            .clone()
-    })
-}
-
-async fn ok(sim: &Sim, body: &str) -> String {
-    let r = sim.call(body).await;
-    assert_eq!(r.status, StatusCode::OK, "{body}\n{}", r.body);
-    r.body
-}
 
 async fn fault(sim: &Sim, body: &str, ty: &str) {
     let r = sim.call(body).await;

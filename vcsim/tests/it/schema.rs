@@ -1,8 +1,7 @@
 //! What the emulator holds and emits, checked against the vim25 schema generated from pyvmomi
 //! (whose deserializer rejects any type, field or enum value the WSDL lacks).
 
-use crate::support::{Sim, first};
-use axum::http::StatusCode;
+use crate::support::{Sim, find, first, ok};
 use vcsim::vmodl::{MoRef, check_field, check_value, field, managed_type};
 use vcsim::{Config, Emulator, Flavor};
 
@@ -58,24 +57,6 @@ fn initial_inventories_match_the_schema() {
         emu.advance(60_000);
         assert_clean(&emu, &format!("{flavor:?}"));
     }
-}
-
-fn find(sim: &Sim, ty: &str) -> String {
-    sim.vc.with(|e| {
-        e.inv
-            .iter()
-            .find(|o| o.moref.ty == ty)
-            .unwrap_or_else(|| panic!("a {ty}"))
-            .moref
-            .value
-            .clone()
-    })
-}
-
-async fn ok(sim: &Sim, body: &str) -> String {
-    let r = sim.call(body).await;
-    assert_eq!(r.status, StatusCode::OK, "{body}\n{}", r.body);
-    r.body
 }
 
 /// Drives a VM and inventory lifecycle (tasks that succeed and fail, events, views,

@@ -89,3 +89,23 @@ pub fn first<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
     let end = gt + xml[gt..].find(&format!("</{tag}>"))?;
     Some(&xml[gt + 1..end])
 }
+
+/// The MoRef value of the first object of type `ty`.
+pub fn find(sim: &Sim, ty: &str) -> String {
+    sim.vc.with(|e| {
+        e.inv
+            .iter()
+            .find(|o| o.moref.ty == ty)
+            .unwrap_or_else(|| panic!("a {ty}"))
+            .moref
+            .value
+            .clone()
+    })
+}
+
+/// Calls and asserts HTTP 200, returning the body.
+pub async fn ok(sim: &Sim, body: &str) -> String {
+    let r = sim.call(body).await;
+    assert_eq!(r.status, StatusCode::OK, "{body}\n{}", r.body);
+    r.body
+}

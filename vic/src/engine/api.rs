@@ -981,8 +981,13 @@ async fn stop(engine: &Arc<Engine>, key: &str) -> Result<Response> {
     engine.pl.stop(&c.vm, &c.id, &c.stop_signal).await?;
     let now = engine.pl.now_ms().await?;
     let code = 128 + signal_number(&c.stop_signal).unwrap_or(15);
-    engine.update(&c.id, |c| c.killed = Some((code, now)));
+    engine.update(&c.id, |c| {
+        c.killed = Some((code, now));
+        c.binding = None;
+    });
     release_ports(engine, &c.id);
+    // A stopped container gives its address back (VIC unbinds on stop).
+    engine.pl.unbind(&c.id);
     status(StatusCode::NO_CONTENT)
 }
 
@@ -1010,8 +1015,12 @@ async fn kill(engine: &Arc<Engine>, key: &str, q: &BTreeMap<String, String>) -> 
     engine.pl.signal(&c.vm, &c.id, &signal).await?;
     if portlayer::signal_terminates(&signal) {
         let now = engine.pl.now_ms().await?;
-        engine.update(&c.id, |c| c.killed = Some((128 + num, now)));
+        engine.update(&c.id, |c| {
+            c.killed = Some((128 + num, now));
+            c.binding = None;
+        });
         release_ports(engine, &c.id);
+        engine.pl.unbind(&c.id);
     }
     status(StatusCode::NO_CONTENT)
 }

@@ -481,13 +481,10 @@ pub fn process(
         .management_network
         .clone()
         .unwrap_or_else(|| client_network.clone());
-    if client_ip.is_some() && client_network == public_network {
-        // VIC refuses a static IP on a port group shared with the public network unless it
-        // comes through the public options. The testbed has no public-network-ip (every role
-        // shares the VCH's one loopback address), so --client-network-ip is how the address
-        // is set, whichever port group carries it.
-        ui.info("Client, public and management roles share the client network address");
-    }
+    // VIC refuses a static IP on a port group shared with the public network unless it comes
+    // through the public options. The testbed has no public-network-ip (every role shares the
+    // VCH's one loopback address), so --client-network-ip sets it whichever port group carries
+    // it.
     // 8. DNS servers.
     let mut dns = Vec::new();
     for d in &o.dns_server {

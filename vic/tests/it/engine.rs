@@ -161,7 +161,12 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
             break;
         };
         let size = usize::from_str_radix(
-            std::str::from_utf8(&body[..end]).unwrap().split(';').next().unwrap().trim(),
+            std::str::from_utf8(&body[..end])
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .trim(),
             16,
         )
         .unwrap();
@@ -198,7 +203,14 @@ async fn http_raw(
     let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     let head = String::from_utf8_lossy(&buf[..split]).into_owned();
     let mut lines = head.lines();
-    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
@@ -210,7 +222,12 @@ async fn http_raw(
     (status, headers, if chunked { dechunk(&raw) } else { raw })
 }
 
-async fn http(vch: &Vch, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value, String) {
+async fn http(
+    vch: &Vch,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, serde_json::Value, String) {
     let (status, _, raw) = http_raw(vch.addr, method, path, &vch.addr.to_string(), body).await;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
@@ -240,9 +257,16 @@ async fn vms_in_pool(vch: &Vch) -> Vec<(String, i64, i64, MoRef, String)> {
         .map(|o| {
             (
                 o.text("name").unwrap_or("").to_owned(),
-                o.get("config.hardware.numCPU").and_then(Value::as_i64).unwrap_or(0),
-                o.get("config.hardware.memoryMB").and_then(Value::as_i64).unwrap_or(0),
-                o.get("resourcePool").and_then(Value::as_moref).cloned().unwrap(),
+                o.get("config.hardware.numCPU")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0),
+                o.get("config.hardware.memoryMB")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0),
+                o.get("resourcePool")
+                    .and_then(Value::as_moref)
+                    .cloned()
+                    .unwrap(),
                 o.text("runtime.powerState").unwrap_or("").to_owned(),
             )
         })
@@ -261,10 +285,20 @@ async fn system_routes_versions_and_refusals() {
     assert_eq!(h("api-version").as_deref(), Some("1.25"));
     assert_eq!(h("server").as_deref(), Some("Docker/1.25 (linux)"));
     assert_eq!(h("docker-experimental").as_deref(), Some("true"));
-    let (status, headers, _) =
-        http_raw(vch.addr, "HEAD", "/v1.41/_ping", &vch.addr.to_string(), None).await;
+    let (status, headers, _) = http_raw(
+        vch.addr,
+        "HEAD",
+        "/v1.41/_ping",
+        &vch.addr.to_string(),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
-    assert!(headers.iter().any(|(k, v)| k == "api-version" && v == "1.25"));
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "api-version" && v == "1.25")
+    );
 
     let (status, v, _) = http(&vch, "GET", "/v1.18/version", None).await;
     assert_eq!(status, 400);
@@ -274,8 +308,14 @@ async fn system_routes_versions_and_refusals() {
     );
     let (status, v, _) = http(&vch, "GET", "/v1.25/version", None).await;
     assert_eq!(status, 200);
-    assert_eq!((v["ApiVersion"].as_str(), v["MinAPIVersion"].as_str()), (Some("1.25"), Some("1.19")));
-    assert_eq!((v["Version"].as_str(), v["KernelVersion"].as_str()), (Some("1.2.1"), Some("-")));
+    assert_eq!(
+        (v["ApiVersion"].as_str(), v["MinAPIVersion"].as_str()),
+        (Some("1.25"), Some("1.19"))
+    );
+    assert_eq!(
+        (v["Version"].as_str(), v["KernelVersion"].as_str()),
+        (Some("1.2.1"), Some("-"))
+    );
     assert_eq!(v["Experimental"], true);
 
     let (status, v, _) = http(&vch, "GET", "/info", None).await;
@@ -285,24 +325,66 @@ async fn system_routes_versions_and_refusals() {
     assert_eq!(v["Name"], "vch-sys");
     assert_eq!(v["ID"], "vSphere Integrated Containers");
     let driver = v["Driver"].as_str().unwrap().to_owned();
-    assert_eq!(driver, "vSphere Integrated Containers v1.2.1 Backend Engine");
+    assert_eq!(
+        driver,
+        "vSphere Integrated Containers v1.2.1 Backend Engine"
+    );
     let status_pairs = v["SystemStatus"].as_array().unwrap();
     assert!(status_pairs.contains(&serde_json::json!([" VCH CPU limit", "500 MHz"])));
     assert!(status_pairs.contains(&serde_json::json!([driver, "RUNNING"])));
 
     for (method, path, code, msg) in [
-        ("POST", "/v1.25/containers/abc/pause", 500, "vSphere Integrated Containers does not yet implement ContainerPause"),
-        ("POST", "/build", 500, "vSphere Integrated Containers does not yet implement BuildFromContext"),
-        ("POST", "/v1.25/images/busybox/push", 500, "vSphere Integrated Containers does not yet implement PushImage"),
-        ("GET", "/v1.25/swarm", 404, "Docker Swarm is not yet supported"),
+        (
+            "POST",
+            "/v1.25/containers/abc/pause",
+            500,
+            "vSphere Integrated Containers does not yet implement ContainerPause",
+        ),
+        (
+            "POST",
+            "/build",
+            500,
+            "vSphere Integrated Containers does not yet implement BuildFromContext",
+        ),
+        (
+            "POST",
+            "/v1.25/images/busybox/push",
+            500,
+            "vSphere Integrated Containers does not yet implement PushImage",
+        ),
+        (
+            "GET",
+            "/v1.25/swarm",
+            404,
+            "Docker Swarm is not yet supported",
+        ),
         ("GET", "/services", 404, "Docker Swarm is not yet supported"),
         ("GET", "/v1.25/no/such/route", 404, "page not found"),
-        ("GET", "/v1.25/containers/nope/json", 404, "No such container: nope"),
-        ("POST", "/v1.25/containers/nope/start", 404, "No such container: nope"),
-        ("DELETE", "/v1.25/containers/nope", 404, "No such container: nope"),
+        (
+            "GET",
+            "/v1.25/containers/nope/json",
+            404,
+            "No such container: nope",
+        ),
+        (
+            "POST",
+            "/v1.25/containers/nope/start",
+            404,
+            "No such container: nope",
+        ),
+        (
+            "DELETE",
+            "/v1.25/containers/nope",
+            404,
+            "No such container: nope",
+        ),
     ] {
         let (status, v, text) = http(&vch, method, path, None).await;
-        assert_eq!((status, v["message"].as_str()), (code, Some(msg)), "{method} {path}: {text}");
+        assert_eq!(
+            (status, v["message"].as_str()),
+            (code, Some(msg)),
+            "{method} {path}: {text}"
+        );
     }
 
     // The plain-HTTP endpoint checks the Host header (vic.md §4.1).
@@ -311,7 +393,13 @@ async fn system_routes_versions_and_refusals() {
     assert!(String::from_utf8_lossy(&body).contains("invalid host header from"));
 
     // Pulls stream progress; an unknown image is docker's not-found stream error.
-    let (status, _, text) = http(&vch, "POST", "/images/create?fromImage=progrium%2Fstress&tag=latest", None).await;
+    let (status, _, text) = http(
+        &vch,
+        "POST",
+        "/images/create?fromImage=progrium%2Fstress&tag=latest",
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     let lines: Vec<serde_json::Value> = text
         .lines()
@@ -322,9 +410,21 @@ async fn system_routes_versions_and_refusals() {
         lines.last().unwrap()["status"],
         "Status: Downloaded newer image for progrium/stress:latest"
     );
-    let (_, _, text) = http(&vch, "POST", "/images/create?fromImage=progrium%2Fstress&tag=latest", None).await;
+    let (_, _, text) = http(
+        &vch,
+        "POST",
+        "/images/create?fromImage=progrium%2Fstress&tag=latest",
+        None,
+    )
+    .await;
     assert!(text.contains("Image is up to date for progrium/stress:latest"));
-    let (status, _, text) = http(&vch, "POST", "/images/create?fromImage=nosuch&tag=latest", None).await;
+    let (status, _, text) = http(
+        &vch,
+        "POST",
+        "/images/create?fromImage=nosuch&tag=latest",
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     let err: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(
@@ -338,7 +438,13 @@ async fn system_routes_versions_and_refusals() {
     let (status, v, _) = http(&vch, "GET", "/images/progrium/stress/json", None).await;
     assert_eq!(status, 200);
     assert_eq!(v["Config"]["Entrypoint"][0], "/usr/bin/stress");
-    let (status, _, _) = http(&vch, "POST", "/images/progrium/stress/tag?repo=local%2Fstress&tag=v1", None).await;
+    let (status, _, _) = http(
+        &vch,
+        "POST",
+        "/images/progrium/stress/tag?repo=local%2Fstress&tag=v1",
+        None,
+    )
+    .await;
     assert_eq!(status, 201);
     let (status, _, _) = http(&vch, "GET", "/images/local/stress:v1/json", None).await;
     assert_eq!(status, 200);
@@ -350,52 +456,133 @@ async fn system_routes_versions_and_refusals() {
     let (status, v, _) = http(&vch, "GET", "/networks/bridge", None).await;
     assert_eq!((status, v["Driver"].as_str()), (200, Some("bridge")));
     let (status, v, _) = http(&vch, "GET", "/networks/nope", None).await;
-    assert_eq!((status, v["message"].as_str()), (404, Some("network nope not found")));
+    assert_eq!(
+        (status, v["message"].as_str()),
+        (404, Some("network nope not found"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn container_lifecycle_over_raw_http() {
     let vch = start_vch("vch-raw", 2).await;
     // Not pulled yet: docker's not-found, which makes the CLI pull.
-    let (status, v, _) = http(&vch, "POST", "/v1.25/containers/create?name=stress1", Some(STRESS)).await;
-    assert_eq!((status, v["message"].as_str()), (404, Some("No such image: progrium/stress:latest")));
-    http(&vch, "POST", "/images/create?fromImage=progrium%2Fstress&tag=latest", None).await;
-    http(&vch, "POST", "/images/create?fromImage=busybox&tag=latest", None).await;
+    let (status, v, _) = http(
+        &vch,
+        "POST",
+        "/v1.25/containers/create?name=stress1",
+        Some(STRESS),
+    )
+    .await;
+    assert_eq!(
+        (status, v["message"].as_str()),
+        (404, Some("No such image: progrium/stress:latest"))
+    );
+    http(
+        &vch,
+        "POST",
+        "/images/create?fromImage=progrium%2Fstress&tag=latest",
+        None,
+    )
+    .await;
+    http(
+        &vch,
+        "POST",
+        "/images/create?fromImage=busybox&tag=latest",
+        None,
+    )
+    .await;
 
-    let (status, v, text) = http(&vch, "POST", "/v1.25/containers/create?name=stress1", Some(STRESS)).await;
+    let (status, v, text) = http(
+        &vch,
+        "POST",
+        "/v1.25/containers/create?name=stress1",
+        Some(STRESS),
+    )
+    .await;
     assert_eq!(status, 201, "{text}");
     let id = v["Id"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 64);
     assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
-    assert!(v["Warnings"].is_null(), "no warning for exceeding the VCH limits");
+    assert!(
+        v["Warnings"].is_null(),
+        "no warning for exceeding the VCH limits"
+    );
 
     // The containerVM: display name per convention, 2 vCPUs, 4096 MB, in the VCH pool.
     let display = format!("stress1-{}", &id[..12]);
     let vms = vms_in_pool(&vch).await;
-    let vm = vms.iter().find(|v| v.0 == display).expect("containerVM in the pool");
-    assert_eq!((vm.1, vm.2, &vm.3, vm.4.as_str()), (2, 4096, &vch.pool, "poweredOff"));
+    let vm = vms
+        .iter()
+        .find(|v| v.0 == display)
+        .expect("containerVM in the pool");
+    assert_eq!(
+        (vm.1, vm.2, &vm.3, vm.4.as_str()),
+        (2, 4096, &vch.pool, "poweredOff")
+    );
 
     // Name conflicts, sizing.
-    let (status, v, _) = http(&vch, "POST", "/containers/create?name=stress1", Some(STRESS)).await;
+    let (status, v, _) = http(
+        &vch,
+        "POST",
+        "/containers/create?name=stress1",
+        Some(STRESS),
+    )
+    .await;
     assert_eq!(status, 409);
     assert_eq!(
         v["message"].as_str().unwrap(),
-        format!("conflict. The name \"stress1\" is already in use by container {id}. You have to remove (or rename) that container to be able to re use that name.")
+        format!(
+            "conflict. The name \"stress1\" is already in use by container {id}. You have to remove (or rename) that container to be able to re use that name."
+        )
     );
-    let (status, v, _) = http(&vch, "POST", "/containers/create", Some(r#"{"Image":"busybox","HostConfig":{"CpusetCpus":"0-3"}}"#)).await;
+    let (status, v, _) = http(
+        &vch,
+        "POST",
+        "/containers/create",
+        Some(r#"{"Image":"busybox","HostConfig":{"CpusetCpus":"0-3"}}"#),
+    )
+    .await;
     assert_eq!(status, 500);
-    assert!(v["message"].as_str().unwrap().starts_with("Error parsing CPU count: "));
-    let (status, v, _) = http(&vch, "POST", "/containers/create?name=small", Some(r#"{"Image":"busybox","Cmd":["sleep","1000"],"HostConfig":{"Memory":104857600}}"#)).await;
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Error parsing CPU count: ")
+    );
+    let (status, v, _) = http(
+        &vch,
+        "POST",
+        "/containers/create?name=small",
+        Some(r#"{"Image":"busybox","Cmd":["sleep","1000"],"HostConfig":{"Memory":104857600}}"#),
+    )
+    .await;
     assert_eq!(status, 201);
     let small = v["Id"].as_str().unwrap().to_owned();
     let vms = vms_in_pool(&vch).await;
-    let vm = vms.iter().find(|v| v.0 == format!("small-{}", &small[..12])).unwrap();
-    assert_eq!((vm.1, vm.2), (2, 512), "defaults to 2 vCPUs, -m below 512 MB gives 512");
-    let (status, v, _) = http(&vch, "POST", "/containers/create", Some(r#"{"Image":"busybox","Entrypoint":[],"Cmd":[]}"#)).await;
-    assert_eq!((status, v["message"].as_str()), (404, Some("No command specified")));
+    let vm = vms
+        .iter()
+        .find(|v| v.0 == format!("small-{}", &small[..12]))
+        .unwrap();
+    assert_eq!(
+        (vm.1, vm.2),
+        (2, 512),
+        "defaults to 2 vCPUs, -m below 512 MB gives 512"
+    );
+    let (status, v, _) = http(
+        &vch,
+        "POST",
+        "/containers/create",
+        Some(r#"{"Image":"busybox","Entrypoint":[],"Cmd":[]}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, v["message"].as_str()),
+        (404, Some("No command specified"))
+    );
 
     // Start: the tether reports started, ps and inspect show it running.
-    let (status, _, text) = http(&vch, "POST", &format!("/v1.25/containers/{id}/start"), None).await;
+    let (status, _, text) =
+        http(&vch, "POST", &format!("/v1.25/containers/{id}/start"), None).await;
     assert_eq!(status, 204, "{text}");
     let (status, _, _) = http(&vch, "POST", &format!("/v1.25/containers/{id}/start"), None).await;
     assert_eq!(status, 304);
@@ -406,16 +593,25 @@ async fn container_lifecycle_over_raw_http() {
     assert_eq!(ps[0]["State"], "running");
     assert!(ps[0]["Status"].as_str().unwrap().starts_with("Up "));
     assert_eq!(ps[0]["Image"], "progrium/stress");
-    assert_eq!(ps[0]["Command"], "/usr/bin/stress --verbose --cpu 1 --timeout 300s");
+    assert_eq!(
+        ps[0]["Command"],
+        "/usr/bin/stress --verbose --cpu 1 --timeout 300s"
+    );
     let (_, ins, _) = http(&vch, "GET", "/v1.25/containers/stress1/json", None).await;
     assert_eq!(ins["Id"], id.as_str());
     assert_eq!(ins["State"]["Running"], true);
     assert_eq!(ins["Path"], "/usr/bin/stress");
-    assert_eq!(ins["Args"], serde_json::json!(["--verbose", "--cpu", "1", "--timeout", "300s"]));
+    assert_eq!(
+        ins["Args"],
+        serde_json::json!(["--verbose", "--cpu", "1", "--timeout", "300s"])
+    );
     assert_eq!(ins["HostConfig"]["Memory"], 4096i64 * 1024 * 1024);
     assert_eq!(ins["HostConfig"]["CpusetCpus"], "2");
     assert_eq!(ins["NetworkSettings"]["IPAddress"], "172.16.0.2");
-    assert_eq!(ins["NetworkSettings"]["Networks"]["bridge"]["Gateway"], "172.16.0.1");
+    assert_eq!(
+        ins["NetworkSettings"]["Networks"]["bridge"]["Gateway"],
+        "172.16.0.1"
+    );
     let vm_ref = vch
         .client
         .view_contents(&vch.pool, &["VirtualMachine"], true, &["name"])
@@ -425,7 +621,10 @@ async fn container_lifecycle_over_raw_http() {
         .find(|o| o.text("name") == Some(display.as_str()))
         .unwrap()
         .obj;
-    assert!(vch.tether.rules_of(&vm_ref).is_some(), "the tether applied a rule set");
+    assert!(
+        vch.tether.rules_of(&vm_ref).is_some(),
+        "the tether applied a rule set"
+    );
     let ip = vch
         .client
         .get_property(&vm_ref, "guest.ipAddress")
@@ -434,29 +633,69 @@ async fn container_lifecycle_over_raw_http() {
         .and_then(|v| v.as_str().map(str::to_owned));
     assert_eq!(ip.as_deref(), Some("172.16.0.2"));
 
-    let (status, _, text) = http(&vch, "GET", &format!("/containers/{}/logs?stdout=1&stderr=1", &id[..12]), None).await;
+    let (status, _, text) = http(
+        &vch,
+        "GET",
+        &format!("/containers/{}/logs?stdout=1&stderr=1", &id[..12]),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
-    assert!(text.contains("stress: info: [1] dispatching hogs: 1 cpu, 0 io, 0 vm, 0 hdd"), "{text}");
+    assert!(
+        text.contains("stress: info: [1] dispatching hogs: 1 cpu, 0 io, 0 vm, 0 hdd"),
+        "{text}"
+    );
 
     // Prefix and name filters.
-    let (_, v, _) = http(&vch, "GET", "/containers/json?all=1&filters=%7B%22name%22%3A%7B%22small%22%3Atrue%7D%7D", None).await;
+    let (_, v, _) = http(
+        &vch,
+        "GET",
+        "/containers/json?all=1&filters=%7B%22name%22%3A%7B%22small%22%3Atrue%7D%7D",
+        None,
+    )
+    .await;
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert_eq!(v[0]["State"], "created");
     assert_eq!(v[0]["Status"], "Created");
 
     // 300 s of virtual time later the stress run ends by itself: Exited (0).
     vch.vc.advance(300_000);
-    let (_, v, _) = http(&vch, "GET", "/containers/json?all=1&filters=%7B%22status%22%3A%5B%22exited%22%5D%7D", None).await;
+    let (_, v, _) = http(
+        &vch,
+        "GET",
+        "/containers/json?all=1&filters=%7B%22status%22%3A%5B%22exited%22%5D%7D",
+        None,
+    )
+    .await;
     let v = v.as_array().unwrap();
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["Id"], id.as_str());
-    assert!(v[0]["Status"].as_str().unwrap().starts_with("Exited (0) "), "{}", v[0]["Status"]);
+    assert!(
+        v[0]["Status"].as_str().unwrap().starts_with("Exited (0) "),
+        "{}",
+        v[0]["Status"]
+    );
     let (_, ins, _) = http(&vch, "GET", &format!("/containers/{id}/json"), None).await;
-    assert_eq!((ins["State"]["Status"].as_str(), ins["State"]["ExitCode"].as_i64()), (Some("exited"), Some(0)));
+    assert_eq!(
+        (
+            ins["State"]["Status"].as_str(),
+            ins["State"]["ExitCode"].as_i64()
+        ),
+        (Some("exited"), Some(0))
+    );
     let (status, v, _) = http(&vch, "POST", &format!("/containers/{id}/wait"), None).await;
     assert_eq!((status, v["StatusCode"].as_i64()), (200, Some(0)));
-    let (_, _, text) = http(&vch, "GET", &format!("/containers/{id}/logs?stdout=1&stderr=1"), None).await;
-    assert!(text.contains("stress: info: [1] successful run completed in 300s"), "{text}");
+    let (_, _, text) = http(
+        &vch,
+        "GET",
+        &format!("/containers/{id}/logs?stdout=1&stderr=1"),
+        None,
+    )
+    .await;
+    assert!(
+        text.contains("stress: info: [1] successful run completed in 300s"),
+        "{text}"
+    );
     let vms = vms_in_pool(&vch).await;
     assert_eq!(vms.iter().find(|v| v.0 == display).unwrap().4, "poweredOff");
 
@@ -464,13 +703,20 @@ async fn container_lifecycle_over_raw_http() {
     let (status, _, _) = http(&vch, "POST", "/containers/small/start", None).await;
     assert_eq!(status, 204);
     let (_, ins, _) = http(&vch, "GET", "/containers/small/json", None).await;
-    assert_eq!(ins["NetworkSettings"]["IPAddress"], "172.16.0.2", "the exited container's address was reused");
+    // A container whose process ended keeps its address until it starts again or is removed.
+    assert_eq!(ins["NetworkSettings"]["IPAddress"], "172.16.0.3");
     let (status, _, _) = http(&vch, "POST", "/containers/small/stop", None).await;
     assert_eq!(status, 204);
     let (status, _, _) = http(&vch, "POST", "/containers/small/stop", None).await;
     assert_eq!(status, 304);
     let (_, ins, _) = http(&vch, "GET", "/containers/small/json", None).await;
-    assert_eq!((ins["State"]["Status"].as_str(), ins["State"]["ExitCode"].as_i64()), (Some("exited"), Some(143)));
+    assert_eq!(
+        (
+            ins["State"]["Status"].as_str(),
+            ins["State"]["ExitCode"].as_i64()
+        ),
+        (Some("exited"), Some(143))
+    );
     let (status, v, _) = http(&vch, "POST", "/containers/small/kill", None).await;
     assert_eq!(status, 409, "{v}");
     let (status, _, _) = http(&vch, "POST", "/containers/small/restart", None).await;
@@ -484,15 +730,29 @@ async fn container_lifecycle_over_raw_http() {
     let (status, v, _) = http(&vch, "POST", "/containers/big/rename?name=stress1", None).await;
     assert_eq!(status, 409, "{v}");
     let (status, v, _) = http(&vch, "POST", "/containers/big/rename?name=a%20b", None).await;
-    assert_eq!((status, v["message"].as_str()), (400, Some("Invalid container name (a b), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+    assert_eq!(
+        (status, v["message"].as_str()),
+        (
+            400,
+            Some("Invalid container name (a b), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        )
+    );
     let vms = vms_in_pool(&vch).await;
-    assert!(vms.iter().any(|v| v.0 == format!("big-{}", &small[..12])), "{vms:?}");
+    assert!(
+        vms.iter().any(|v| v.0 == format!("big-{}", &small[..12])),
+        "{vms:?}"
+    );
 
     // rm: a running container needs force; afterwards the VM is gone.
     http(&vch, "POST", "/containers/big/start", None).await;
     let (status, v, _) = http(&vch, "DELETE", "/containers/big", None).await;
     assert_eq!(status, 409);
-    assert!(v["message"].as_str().unwrap().starts_with("You cannot remove a running container"));
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("You cannot remove a running container")
+    );
     let (status, _, _) = http(&vch, "DELETE", "/containers/big?force=1", None).await;
     assert_eq!(status, 204);
     let (status, _, _) = http(&vch, "DELETE", &format!("/containers/{id}"), None).await;
@@ -501,21 +761,47 @@ async fn container_lifecycle_over_raw_http() {
     let (status, _, _) = http(&vch, "GET", "/containers/stress1/json", None).await;
     assert_eq!(status, 404);
     // The name is free again.
-    let (status, _, _) = http(&vch, "POST", "/containers/create?name=stress1", Some(STRESS)).await;
+    let (status, _, _) = http(
+        &vch,
+        "POST",
+        "/containers/create?name=stress1",
+        Some(STRESS),
+    )
+    .await;
     assert_eq!(status, 201);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_endpoint_finds_its_containers() {
     let vch = start_vch("vch-sync", 3).await;
-    http(&vch, "POST", "/images/create?fromImage=busybox&tag=latest", None).await;
-    let (_, v, _) = http(&vch, "POST", "/containers/create?name=keep", Some(r#"{"Image":"busybox","Cmd":["sleep","1000"],"Labels":{"tier":"web"}}"#)).await;
+    http(
+        &vch,
+        "POST",
+        "/images/create?fromImage=busybox&tag=latest",
+        None,
+    )
+    .await;
+    let (_, v, _) = http(
+        &vch,
+        "POST",
+        "/containers/create?name=keep",
+        Some(r#"{"Image":"busybox","Cmd":["sleep","1000"],"Labels":{"tier":"web"}}"#),
+    )
+    .await;
     let id = v["Id"].as_str().unwrap().to_owned();
-    assert_eq!(http(&vch, "POST", "/containers/keep/start", None).await.0, 204);
+    assert_eq!(
+        http(&vch, "POST", "/containers/keep/start", None).await.0,
+        204
+    );
     // A second endpoint for the same VCH (as after an appliance restart) rebuilds its cache.
     let listener = bind_loopback(4).await;
     let addr = listener.local_addr().unwrap();
-    let net = vch.client.find_by_inventory_path("DC0/network/VM Network").await.unwrap().unwrap();
+    let net = vch
+        .client
+        .find_by_inventory_path("DC0/network/VM Network")
+        .await
+        .unwrap()
+        .unwrap();
     let dc = vch.client.finder().datacenter(Some("DC0")).await.unwrap();
     let config = EngineConfig {
         vch_name: "vch-sync".into(),
@@ -562,11 +848,222 @@ async fn a_restarted_endpoint_finds_its_containers() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(ok);
-    let (status, _, body) = http_raw(addr, "GET", "/containers/json?filters=%7B%22label%22%3A%5B%22tier%3Dweb%22%5D%7D", &addr.to_string(), None).await;
+    let (status, _, body) = http_raw(
+        addr,
+        "GET",
+        "/containers/json?filters=%7B%22label%22%3A%5B%22tier%3Dweb%22%5D%7D",
+        &addr.to_string(),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v[0]["Id"], id.as_str(), "{v}");
     assert_eq!(v[0]["Names"][0], "/keep");
     assert_eq!(v[0]["State"], "running");
     assert_eq!(v[0]["Command"], "sleep 1000");
+}
+
+/// Runs the docker CLI against `addr` with a private config directory: (exit ok, stdout,
+/// stderr).
+async fn docker(
+    addr: SocketAddr,
+    config_dir: &std::path::Path,
+    args: &[&str],
+) -> (bool, String, String) {
+    let mut cmd = std::process::Command::new("docker");
+    cmd.arg("-H")
+        .arg(format!("tcp://{addr}"))
+        .args(args)
+        .env("DOCKER_CONFIG", config_dir)
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("DOCKER_CERT_PATH")
+        .env_remove("DOCKER_CONTEXT")
+        .env_remove("DOCKER_API_VERSION");
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .expect("docker runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn have_docker_cli() -> bool {
+    std::process::Command::new("docker")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_docker_cli_drives_the_endpoint() {
+    if !have_docker_cli() {
+        eprintln!("skipped: no docker CLI on PATH");
+        return;
+    }
+    let vch = start_vch("vch-cli", 5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path();
+    let a = vch.addr;
+
+    let (ok, out, err) = docker(
+        a,
+        cfg,
+        &[
+            "version",
+            "--format",
+            "{{.Server.APIVersion}} {{.Server.Version}}",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "1.25 1.2.1");
+    let (ok, out, err) = docker(
+        a,
+        cfg,
+        &[
+            "info",
+            "--format",
+            "{{.NCPU}} {{.MemTotal}} {{.Name}} {{.Driver}}",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        "500 524288000 vch-cli vSphere Integrated Containers v1.2.1 Backend Engine"
+    );
+    let (ok, out, err) = docker(a, cfg, &["info"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("Name: vch-cli"), "{out}");
+
+    let (ok, out, err) = docker(
+        a,
+        cfg,
+        &[
+            "run",
+            "-d",
+            "-m",
+            "4g",
+            "--cpuset-cpus",
+            "2",
+            "progrium/stress",
+            "--cpu",
+            "1",
+            "--timeout",
+            "300s",
+        ],
+    )
+    .await;
+    assert!(ok, "run failed: {err}");
+    assert!(
+        err.contains("Unable to find image 'progrium/stress:latest' locally"),
+        "{err}"
+    );
+    let id = out.lines().last().unwrap().trim().to_owned();
+    assert_eq!(id.len(), 64, "{out}");
+
+    let (ok, out, err) = docker(a, cfg, &["ps"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains(&id[..12]) && out.contains("Up "), "{out}");
+    let (ok, out, err) = docker(
+        a,
+        cfg,
+        &[
+            "inspect",
+            "-f",
+            "{{.Name}} {{.State.Running}} {{.HostConfig.Memory}}",
+            &id,
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let fields: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(&fields[1..], ["true", "4294967296"], "{out}");
+    let name = fields[0].trim_start_matches('/').to_owned();
+    let (ok, out, err) = docker(a, cfg, &["logs", &id]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("dispatching hogs: 1 cpu"), "{out}");
+
+    // Over SOAP: display name per convention, 2 vCPUs, 4096 MB, in the VCH pool.
+    let vms = vms_in_pool(&vch).await;
+    let display = format!("{name}-{}", &id[..12]);
+    let vm = vms
+        .iter()
+        .find(|v| v.0 == display)
+        .unwrap_or_else(|| panic!("{display} in {vms:?}"));
+    assert_eq!(
+        (vm.1, vm.2, &vm.3, vm.4.as_str()),
+        (2, 4096, &vch.pool, "poweredOn")
+    );
+
+    vch.vc.advance(300_000);
+    let (ok, out, err) = docker(a, cfg, &["ps", "-a", "--format", "{{.ID}} {{.Status}}"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with(&format!("{} Exited (0) ", &id[..12])),
+        "{out}"
+    );
+    let (ok, out, _) = docker(a, cfg, &["ps", "-q"]).await;
+    assert!(ok && out.trim().is_empty(), "{out}");
+    let (ok, out, _) = docker(a, cfg, &["wait", &id]).await;
+    assert!(ok);
+    assert_eq!(out.trim(), "0");
+
+    // A second run, stopped and removed.
+    let (ok, out, err) = docker(a, cfg, &["run", "-d", "--name", "web", "nginx"]).await;
+    assert!(ok, "{err}");
+    let web = out.lines().last().unwrap().trim().to_owned();
+    let (ok, _, err) = docker(a, cfg, &["stop", "web"]).await;
+    assert!(ok, "{err}");
+    let (ok, out, _) = docker(
+        a,
+        cfg,
+        &[
+            "ps",
+            "-a",
+            "--filter",
+            "name=web",
+            "--format",
+            "{{.Status}}",
+        ],
+    )
+    .await;
+    assert!(ok && out.starts_with("Exited (143)"), "{out}");
+    let (ok, _, err) = docker(a, cfg, &["rename", "web", "web2"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        vms_in_pool(&vch)
+            .await
+            .iter()
+            .any(|v| v.0 == format!("web2-{}", &web[..12]))
+    );
+    let (ok, _, err) = docker(a, cfg, &["rm", "web2", &id]).await;
+    assert!(ok, "{err}");
+    assert!(vms_in_pool(&vch).await.is_empty());
+
+    // Refusals as the user sees them.
+    let (ok, _, err) = docker(a, cfg, &["run", "-d", "nosuch/image"]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("repository nosuch/image not found: does not exist or no pull access"),
+        "{err}"
+    );
+    let (ok, _, err) = docker(a, cfg, &["pause", "nope"]).await;
+    assert!(
+        !ok && err.contains("No such container: nope") || err.contains("does not yet implement"),
+        "{err}"
+    );
+    let (ok, _, err) = docker(a, cfg, &["node", "ls"]).await;
+    assert!(
+        !ok && err.contains("Docker Swarm is not yet supported"),
+        "{err}"
+    );
+    let (ok, out, _) = docker(a, cfg, &["network", "ls", "--format", "{{.Name}}"]).await;
+    assert!(ok);
+    assert_eq!(out.trim(), "bridge");
 }

@@ -1,9 +1,9 @@
 //! vic integration tests (one binary; modules per area).
 mod appliance;
 mod convention;
+mod engine;
 mod firewall;
 mod guestinfo;
 mod machine;
 mod tls;
 mod vsphere;
-mod engine;
