@@ -122,6 +122,12 @@ VICBED_PYTHON="$(setup_python)"
 export VICBED_PYTHON
 "$VICBED_PYTHON" -c 'import sys, pyVmomi; from importlib.metadata import version; print("python %s, pyvmomi %s (%s)" % (sys.version.split()[0], version("pyvmomi"), sys.executable))' >&2
 
+if ! command -v docker >/dev/null 2>&1; then
+    # The VIC tests drive the VCH endpoint with the real docker CLI (client only).
+    apt_install docker.io || die "the docker CLI is missing and could not be installed (apt-get install docker.io)"
+fi
+docker --version >&2
+
 log "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 

@@ -8,4 +8,5 @@
 mod cli;
 mod interop;
 mod support;
+mod vic_machine;
 mod wire;

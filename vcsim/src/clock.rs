@@ -38,6 +38,21 @@ impl Clock {
         self.start_ms
     }
 
+    /// Moves time to the end of the next realtime interval when it lies at or before
+    /// `target_ms` and returns it, or moves to `target_ms` and returns `None`. Stepping the
+    /// model interval by interval this way, each step (and each guest) sees its own time.
+    pub fn step_towards(&mut self, target_ms: i64) -> Option<i64> {
+        let next = self.last_step_ms + REALTIME_INTERVAL_S * 1000;
+        if next <= target_ms {
+            self.last_step_ms = next;
+            self.now_ms = self.now_ms.max(next);
+            Some(next)
+        } else {
+            self.now_ms = self.now_ms.max(target_ms);
+            None
+        }
+    }
+
     /// Moves time forward by `delta_ms` (negative values are ignored: time never runs back)
     /// and returns the end times of the realtime intervals completed by the move.
     pub fn advance(&mut self, delta_ms: i64) -> Vec<i64> {
@@ -55,6 +70,17 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stepping_towards_a_target_visits_each_boundary() {
+        let mut c = Clock::new(DEFAULT_START_MS);
+        let target = c.now_ms() + 45_000;
+        assert_eq!(c.step_towards(target), Some(DEFAULT_START_MS + 20_000));
+        assert_eq!(c.now_ms(), DEFAULT_START_MS + 20_000);
+        assert_eq!(c.step_towards(target), Some(DEFAULT_START_MS + 40_000));
+        assert_eq!(c.step_towards(target), None);
+        assert_eq!(c.now_ms(), target);
+    }
 
     #[test]
     fn steps_fall_on_interval_boundaries() {

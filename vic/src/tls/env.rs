@@ -31,11 +31,29 @@ pub fn docker_connect(m: &TlsMaterial, host: &str) -> DockerConnect {
             command: format!("docker -H {endpoint} info"),
             warnings: Vec::new(),
         },
-        (TlsMode::ServerOnly, _) => DockerConnect {
-            env: format!("DOCKER_HOST={endpoint} {compose}"),
-            command: format!("docker -H {endpoint} --tls info"),
-            warnings: Vec::new(),
-        },
+        (TlsMode::ServerOnly, _) => {
+            // VIC prints `--tls` alone, but a current docker CLI then loads
+            // ~/.docker/ca.pem and fails when it is absent. Naming the VCH's own server
+            // certificate as the CA file keeps the hint copy-pasteable; with `--tls` (no
+            // verify) the CLI loads it without verifying the server against it.
+            let server_cert = m
+                .cert_dir
+                .as_ref()
+                .map(|d| absolute(&d.join("server-cert.pem")))
+                .filter(|p| p.exists());
+            let command = match server_cert {
+                Some(p) => format!(
+                    "docker -H {endpoint} --tls --tlscacert={} info",
+                    shell_word(&p.display().to_string())
+                ),
+                None => format!("docker -H {endpoint} --tls info"),
+            };
+            DockerConnect {
+                env: format!("DOCKER_HOST={endpoint} {compose}"),
+                command,
+                warnings: Vec::new(),
+            }
+        }
         (TlsMode::Mutual, Some(files)) => {
             // VIC reports the absolute path of the cert path's *base name* under the current
             // directory, wrong for any other location [issue #4683]; this is the real one.
