@@ -6,6 +6,7 @@
 //! `.venv` and exports `VICBED_PYTHON`; without pyvmomi they fail (they never skip).
 
 mod cli;
+mod docker_tls;
 mod interop;
 mod support;
 mod vic_machine;

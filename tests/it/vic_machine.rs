@@ -11,12 +11,12 @@ use vic::guestinfo::vch;
 use vic::vsphere::{Client, ConnectOptions, option_value};
 
 /// The docker CLI (`DOCKER` overrides).
-fn docker() -> String {
+pub(crate) fn docker() -> String {
     std::env::var("DOCKER").unwrap_or_else(|_| "docker".into())
 }
 
 /// Runs `vicbed vic-machine ARGS…` in `dir`, bounded by `limit`.
-fn vic_machine(dir: &Path, args: &[&str], limit: Duration) -> Output {
+pub(crate) fn vic_machine(dir: &Path, args: &[&str], limit: Duration) -> Output {
     run_bounded(
         Command::new(env!("CARGO_BIN_EXE_vicbed"))
             .arg("vic-machine")
@@ -26,7 +26,7 @@ fn vic_machine(dir: &Path, args: &[&str], limit: Duration) -> Output {
     )
 }
 
-fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
+pub(crate) fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -51,7 +51,7 @@ fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
     }
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
         o.status,
@@ -61,11 +61,11 @@ fn text(o: &Output) -> String {
 }
 
 /// The target without `/sdk`, as a VIC user writes it.
-fn target(server: &Server) -> String {
+pub(crate) fn target(server: &Server) -> String {
     server.url.trim_end_matches("/sdk").to_owned()
 }
 
-fn soap<T>(server: &Server, f: impl AsyncFnOnce(Client) -> T) -> T {
+pub(crate) fn soap<T>(server: &Server, f: impl AsyncFnOnce(Client) -> T) -> T {
     let url = format!("http://{}/sdk", server.addr);
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

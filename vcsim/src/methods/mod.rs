@@ -403,12 +403,52 @@ pub fn run_task(
     Ok(Some(Value::moref(&task)))
 }
 
+/// Rejects a request whose `xsi:type`s name no vim25 type, as vCenter does while parsing the
+/// body (storing such a value would later break every strict client that reads it back).
+fn check_request_types(el: &crate::soap::Element) -> Result<(), Fault> {
+    // Bounded by the parsed tree, whose depth the parser limits.
+    let mut stack = vec![el];
+    while let Some(e) = stack.pop() {
+        if let Some(ty) = e.xsi_type.as_deref() {
+            // DisabledMethodRequest belongs to vCenter's internal API (govmomi has it, the
+            // public WSDL and pyvmomi do not); VIC sends it with DisableMethods.
+            let known = e.xsi_primitive
+                || ty == "ManagedObjectReference"
+                || ty == "DisabledMethodRequest"
+                || crate::vmodl::data_type(ty).is_some()
+                || crate::vmodl::enum_values(ty).is_some()
+                || ty.strip_prefix("ArrayOf").is_some_and(|item| {
+                    let lower = {
+                        let mut c = item.chars();
+                        c.next()
+                            .map(|f| f.to_lowercase().collect::<String>() + c.as_str())
+                            .unwrap_or_default()
+                    };
+                    item == "ManagedObjectReference"
+                        || crate::vmodl::is_primitive(&lower)
+                        || crate::vmodl::data_type(item).is_some()
+                        || crate::vmodl::enum_values(item).is_some()
+                });
+            if !known {
+                return Err(Fault::invalid_request(format!(
+                    "Unable to resolve WSDL type name {ty} while parsing SOAP body"
+                )));
+            }
+        }
+        stack.extend(e.children.iter());
+    }
+    Ok(())
+}
+
 /// Dispatches one call.
 pub fn dispatch(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outcome {
     emu.apply_posted_guest_effects();
     let Some(m) = Method::from_wsdl(&call.method) else {
         return Outcome::Done(Err(Fault::method_not_found(&call.this, &call.method)));
     };
+    if let Err(f) = check_request_types(&call.args) {
+        return Outcome::Done(Err(f));
+    }
     if !receives(m, &call.this.ty) {
         return Outcome::Done(Err(Fault::method_not_found(&call.this, &call.method)));
     }

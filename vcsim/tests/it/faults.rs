@@ -101,3 +101,23 @@ mod parser_never_panics {
         }
     }
 }
+
+#[tokio::test]
+async fn unknown_request_types_are_refused() {
+    let mut sim = Sim::new();
+    sim.login().await;
+    let r = sim
+        .call(r#"<ReconfigVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">vm-18</_this><spec><deviceChange><operation>add</operation><device xsi:type="VirtualVmxnet3"><key>-1</key><slotInfo xsi:type="VirtualDevicePCIBusSlotInfo"><pciSlotNumber>192</pciSlotNumber></slotInfo></device></deviceChange></spec></ReconfigVM_Task>"#)
+        .await;
+    assert_eq!(r.status.as_u16(), 500, "{}", r.body);
+    assert!(
+        r.body
+            .contains("Unable to resolve WSDL type name VirtualDevicePCIBusSlotInfo"),
+        "{}",
+        r.body
+    );
+    let ok = sim
+        .call(r#"<ReconfigVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">vm-18</_this><spec><extraConfig><key>k</key><value xsi:type="xsd:string">v</value></extraConfig><deviceChange><operation>add</operation><device xsi:type="VirtualVmxnet3"><key>-1</key><slotInfo xsi:type="VirtualDevicePciBusSlotInfo"><pciSlotNumber>192</pciSlotNumber></slotInfo></device></deviceChange></spec></ReconfigVM_Task>"#)
+        .await;
+    assert_eq!(ok.status.as_u16(), 200, "{}", ok.body);
+}

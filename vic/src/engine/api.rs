@@ -186,6 +186,7 @@ async fn handle(engine: &Arc<Engine>, req: Request) -> Result<Response> {
         Route::ContainerDelete(id) => remove(engine, &id, &query).await,
         Route::NetworkList => networks(engine),
         Route::NetworkInspect(id) => network_inspect(engine, &id),
+        Route::Events => events(&query),
         Route::NotImplemented(m) => Err(ApiError::server(routes::not_implemented(m))),
         Route::Swarm => Err(ApiError::new(StatusCode::NOT_FOUND, SWARM_MESSAGE)),
         Route::NotFound => Err(ApiError::new(StatusCode::NOT_FOUND, "page not found")),
@@ -213,6 +214,58 @@ fn ping(head: bool) -> Result<Response> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     Ok(r)
+}
+
+/// `GET /events`: VIC supports the event stream (vic.md §7.2). This endpoint records no
+/// events, so the stream is empty: the response head goes out at once and the body stays
+/// open until the client hangs up, `until` (Unix seconds) passes, or [`MAX_WAIT`] elapses.
+/// The docker CLI (API < 1.30) subscribes to it during `docker run` to learn the exit
+/// status; refusing it printed `error getting events from daemon` after every `run -d`.
+fn events(query: &BTreeMap<String, String>) -> Result<Response> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let open_for = match query.get("until").filter(|u| !u.is_empty()) {
+        Some(u) => {
+            let until = u
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("invalid value for until: {u}"),
+                    )
+                })?;
+            Duration::from_secs_f64(until.min(1e12))
+                .saturating_sub(now)
+                .min(MAX_WAIT)
+        }
+        None => MAX_WAIT,
+    };
+    let body = EmptyStream(Box::pin(tokio::time::sleep(open_for)));
+    let mut r = (StatusCode::OK, Body::new(body)).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(r)
+}
+
+/// A response body with no data that ends when its timer fires.
+struct EmptyStream(std::pin::Pin<Box<tokio::time::Sleep>>);
+
+impl hyper::body::Body for EmptyStream {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<hyper::body::Frame<Self::Data>, Self::Error>>>
+    {
+        std::future::Future::poll(self.0.as_mut(), cx).map(|()| None)
+    }
 }
 
 fn vic_version(engine: &Engine) -> String {

@@ -87,6 +87,8 @@ pub enum Route {
     NetworkList,
     /// `GET /networks/{id}`
     NetworkInspect(String),
+    /// `GET /events` (a stream)
+    Events,
     /// A route VIC refuses with [`not_implemented`]; the docker backend method's name.
     NotImplemented(&'static str),
     /// A swarm route: 404 [`SWARM_MESSAGE`].
@@ -133,7 +135,7 @@ pub fn route(method: &Method, path: &str) -> Route {
         ["_ping"] if get => Ping,
         ["version"] if get => Version,
         ["info"] if get => Info,
-        ["events"] if get => NotImplemented("SubscribeToEvents"),
+        ["events"] if get => Events,
         ["auth"] if post => NotImplemented("AuthenticateToRegistry"),
         ["system", "df"] if get => NotImplemented("SystemDiskUsage"),
         ["build"] if post => NotImplemented("BuildFromContext"),
@@ -285,6 +287,7 @@ mod tests {
             route(&post, "/containers/a/pause"),
             Route::NotImplemented("ContainerPause")
         );
+        assert_eq!(route(&get, "/events"), Route::Events);
         assert_eq!(route(&get, "/swarm"), Route::Swarm);
         assert_eq!(route(&post, "/services/create"), Route::Swarm);
         assert_eq!(route(&get, "/nodes"), Route::Swarm);

@@ -532,7 +532,7 @@ impl PortLayer {
             .with("startConnected", Value::Bool(true))
             .with("allowGuestControl", Value::Bool(true))
             .with("connected", Value::Bool(false));
-        let slot = DataObject::new("VirtualDevicePCIBusSlotInfo")
+        let slot = DataObject::new("VirtualDevicePciBusSlotInfo")
             .with("pciSlotNumber", Value::Int(FIRST_NIC_SLOT));
         Ok(DataObject::new("VirtualVmxnet3")
             .with("key", Value::Int(-1))

@@ -1,0 +1,400 @@
+//! The real docker CLI against a VCH deployed by `vicbed vic-machine create` in each TLS mode
+//! (`--no-tls`, `--no-tlsverify`, the default mutual TLS): what connects, what is refused
+//! (TLS to the plain port, plain HTTP to the TLS port, no client certificate, a client
+//! certificate from a foreign CA), and VIC's seed command
+//! `docker run -d -m 4g --cpuset-cpus 2 progrium/stress --cpu 1 --timeout 300s` with the
+//! containerVM checked over SOAP (display name per convention, 2 vCPUs, 4096 MB, in the VCH
+//! pool) and the rest of the lifecycle (ps, inspect, logs, stop, rm).
+//!
+//! Each test uses its own `vicbed serve` and its own loopback client IPs (127.0.1.64–68;
+//! `vic_machine.rs` uses 61–63).
+
+use crate::support::Server;
+use crate::vic_machine::{docker, run_bounded, soap, target, text, vic_machine};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+use vcsim::vmodl::Value;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs the docker CLI with `args`, a private config directory, none of the caller's
+/// `DOCKER_*` settings, and `env` added.
+fn dk(cfg: &Path, env: &[(String, String)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(docker());
+    cmd.args(args).env("DOCKER_CONFIG", cfg).current_dir("/");
+    for k in [
+        "DOCKER_HOST",
+        "DOCKER_TLS_VERIFY",
+        "DOCKER_CERT_PATH",
+        "DOCKER_CONTEXT",
+        "DOCKER_API_VERSION",
+        "DOCKER_TLS",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    run_bounded(&mut cmd, LIMIT)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `vic-machine create` of VCH `name` on client IP `ip` with `extra` options; returns stdout.
+fn create(server: &Server, dir: &Path, name: &str, ip: &str, extra: &[&str]) -> String {
+    let t = target(server);
+    let cnip = format!("{ip}/8");
+    let mut args = vec![
+        "create",
+        "--target",
+        &t,
+        "--name",
+        name,
+        "-r",
+        "DC0_C0",
+        "-b",
+        "DC0_DVPG0",
+        "--client-network-ip",
+        &cnip,
+        "--timeout",
+        "60s",
+    ];
+    args.extend_from_slice(extra);
+    let out = vic_machine(dir, &args, Duration::from_secs(120));
+    assert!(out.status.success(), "create {name}: {}", text(&out));
+    stdout(&out)
+}
+
+fn delete(server: &Server, dir: &Path, name: &str) {
+    let t = target(server);
+    let out = vic_machine(
+        dir,
+        &["delete", "--target", &t, "--name", name],
+        Duration::from_secs(90),
+    );
+    assert!(out.status.success(), "delete {name}: {}", text(&out));
+}
+
+/// The printed line after `header` (without the `INFO[0000] ` prefix).
+fn line_after(out: &str, header: &str) -> String {
+    let lines: Vec<&str> = out.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.ends_with(header))
+        .unwrap_or_else(|| panic!("no {header:?} in\n{out}"));
+    let l = lines[i + 1];
+    l.split_once("] ").map_or(l, |(_, rest)| rest).to_owned()
+}
+
+/// (name, vCPUs, memory MB, in the VCH pool, power state) of every VM under the VCH pool.
+fn vms_in_pool(server: &Server, vch: &str) -> Vec<(String, i64, i64, bool, String)> {
+    let path = format!("DC0_C0/Resources/{vch}");
+    soap(server, async |c| {
+        let mut f = c.finder();
+        f.use_datacenter(None).await.unwrap();
+        let pool = f.resource_pool(Some(&path)).await.unwrap().moref;
+        let found = c
+            .view_contents(
+                &pool,
+                &["VirtualMachine"],
+                true,
+                &[
+                    "name",
+                    "config.hardware.numCPU",
+                    "config.hardware.memoryMB",
+                    "resourcePool",
+                    "runtime.powerState",
+                ],
+            )
+            .await
+            .unwrap();
+        found
+            .iter()
+            .map(|o| {
+                (
+                    o.text("name").unwrap_or("").to_owned(),
+                    o.get("config.hardware.numCPU")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(0),
+                    o.get("config.hardware.memoryMB")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(0),
+                    o.get("resourcePool").and_then(Value::as_moref) == Some(&pool),
+                    o.text("runtime.powerState").unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    })
+}
+
+/// The seed command and the container lifecycle through `conn` (the `-H …` and TLS flags),
+/// with the containerVM checked over SOAP.
+fn seed_lifecycle(server: &Server, vch: &str, cfg: &Path, env: &[(String, String)], conn: &[&str]) {
+    let with = |args: &[&str]| {
+        let all: Vec<&str> = conn.iter().chain(args).copied().collect();
+        dk(cfg, env, &all)
+    };
+    let v = with(&["version", "--format", "{{.Server.APIVersion}}"]);
+    assert!(v.status.success(), "version: {}", text(&v));
+    assert_eq!(stdout(&v).trim(), "1.25");
+    let info = with(&["info", "--format", "{{.Name}}"]);
+    assert!(info.status.success(), "info: {}", text(&info));
+    assert_eq!(stdout(&info).trim(), vch);
+
+    let run = with(&[
+        "run",
+        "-d",
+        "-m",
+        "4g",
+        "--cpuset-cpus",
+        "2",
+        "progrium/stress",
+        "--cpu",
+        "1",
+        "--timeout",
+        "300s",
+    ]);
+    assert!(run.status.success(), "run: {}", text(&run));
+    // No `error getting events from daemon` (or any other error) after the id.
+    let err = String::from_utf8_lossy(&run.stderr).to_lowercase();
+    assert!(!err.contains("error"), "run: {}", text(&run));
+    let id = stdout(&run).lines().last().unwrap_or("").trim().to_owned();
+    assert_eq!(id.len(), 64, "run: {}", text(&run));
+
+    let ps = with(&["ps", "--format", "{{.ID}} {{.Status}}"]);
+    assert!(ps.status.success(), "ps: {}", text(&ps));
+    assert!(
+        stdout(&ps).contains(&format!("{} Up ", &id[..12])),
+        "ps: {}",
+        text(&ps)
+    );
+    let inspect = with(&[
+        "inspect",
+        "-f",
+        "{{.Name}} {{.State.Running}} {{.HostConfig.Memory}}",
+        &id,
+    ]);
+    assert!(inspect.status.success(), "inspect: {}", text(&inspect));
+    let fields: Vec<String> = stdout(&inspect)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(&fields[1..], ["true", "4294967296"], "{}", text(&inspect));
+    let name = fields[0].trim_start_matches('/');
+    let logs = with(&["logs", &id]);
+    assert!(logs.status.success(), "logs: {}", text(&logs));
+    assert!(
+        stdout(&logs).contains("dispatching hogs: 1 cpu"),
+        "logs: {}",
+        text(&logs)
+    );
+
+    // Over SOAP: the default convention `{name}-{id}` (12-character id), 2 vCPUs, 4096 MB,
+    // in the VCH's pool, powered on.
+    let display = format!("{name}-{}", &id[..12]);
+    let vms = vms_in_pool(server, vch);
+    let vm = vms
+        .iter()
+        .find(|v| v.0 == display)
+        .unwrap_or_else(|| panic!("{display} not in the pool of {vch}: {vms:?}"));
+    assert_eq!(
+        (vm.1, vm.2, vm.3, vm.4.as_str()),
+        (2, 4096, true, "poweredOn"),
+        "{vm:?}"
+    );
+
+    let stop = with(&["stop", &id]);
+    assert!(stop.status.success(), "stop: {}", text(&stop));
+    let rm = with(&["rm", &id]);
+    assert!(rm.status.success(), "rm: {}", text(&rm));
+    assert!(
+        !vms_in_pool(server, vch).iter().any(|v| v.0 == display),
+        "{display} still exists after rm"
+    );
+}
+
+#[test]
+fn no_tls_plain_port() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = tempfile::tempdir().unwrap();
+    let out = create(&server, dir.path(), "vchp", "127.0.1.64", &["--no-tls"]);
+    assert!(out.contains("DOCKER_HOST=127.0.1.64:2375"), "{out}");
+    assert!(
+        line_after(&out, "Connect to docker:").starts_with("docker -H 127.0.1.64:2375 info"),
+        "{out}"
+    );
+    let info = dk(cfg.path(), &[], &["-H", "127.0.1.64:2375", "info"]);
+    assert!(info.status.success(), "{}", text(&info));
+    assert!(stdout(&info).contains("Name: vchp"), "{}", text(&info));
+    // TLS to the plain-HTTP port fails.
+    let tls = dk(cfg.path(), &[], &["-H", "127.0.1.64:2375", "--tls", "info"]);
+    assert!(!tls.status.success(), "{}", text(&tls));
+    // Nothing listens on 2376.
+    let other = dk(cfg.path(), &[], &["-H", "127.0.1.64:2376", "--tls", "info"]);
+    assert!(!other.status.success(), "{}", text(&other));
+    seed_lifecycle(&server, "vchp", cfg.path(), &[], &["-H", "127.0.1.64:2375"]);
+    delete(&server, dir.path(), "vchp");
+    server.stop();
+}
+
+#[test]
+fn no_tlsverify_server_tls_only() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = tempfile::tempdir().unwrap();
+    let out = create(
+        &server,
+        dir.path(),
+        "vchs",
+        "127.0.1.65",
+        &["--no-tlsverify"],
+    );
+    assert!(out.contains("DOCKER_HOST=127.0.1.65:2376"), "{out}");
+    let ca = dir.path().join("vchs/ca.pem");
+    assert!(!ca.exists(), "--no-tlsverify generates no CA");
+    // `--tls` without verification (the printed form) works; no client certificate needed.
+    let info = dk(cfg.path(), &[], &["-H", "127.0.1.65:2376", "--tls", "info"]);
+    assert!(info.status.success(), "{}", text(&info));
+    // Plain HTTP to the TLS port fails.
+    let plain = dk(cfg.path(), &[], &["-H", "127.0.1.65:2376", "info"]);
+    assert!(!plain.status.success(), "{}", text(&plain));
+    assert!(
+        String::from_utf8_lossy(&plain.stderr).contains("TLS-enabled daemon"),
+        "{}",
+        text(&plain)
+    );
+    seed_lifecycle(
+        &server,
+        "vchs",
+        cfg.path(),
+        &[],
+        &["-H", "127.0.1.65:2376", "--tls"],
+    );
+    delete(&server, dir.path(), "vchs");
+    server.stop();
+}
+
+#[test]
+fn tlsverify_mutual_tls() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = tempfile::tempdir().unwrap();
+    let out = create(
+        &server,
+        dir.path(),
+        "vcht",
+        "127.0.1.66",
+        &["--tls-cert-path", "certs-t"],
+    );
+    // A second VCH with its own CA: its client certificate is foreign to the first.
+    let foreign_out = create(
+        &server,
+        dir.path(),
+        "vchf",
+        "127.0.1.67",
+        &["--tls-cert-path", "certs-f"],
+    );
+    let certs = dir.path().join("certs-t");
+    let foreign = dir.path().join("certs-f");
+    let p = |d: &Path, f: &str| d.join(f).display().to_string();
+    let (ca, cert, key) = (
+        p(&certs, "ca.pem"),
+        p(&certs, "cert.pem"),
+        p(&certs, "key.pem"),
+    );
+    let tlscacert = format!("--tlscacert={ca}");
+    let verified = [
+        "-H",
+        "127.0.1.66:2376",
+        "--tlsverify",
+        &tlscacert,
+        &format!("--tlscert={cert}"),
+        &format!("--tlskey={key}"),
+    ]
+    .map(str::to_owned);
+    let verified: Vec<&str> = verified.iter().map(String::as_str).collect();
+
+    // `docker --tlsverify` with the generated client certificate.
+    let info = dk(cfg.path(), &[], &[&verified[..], &["info"]].concat());
+    assert!(info.status.success(), "{}", text(&info));
+    assert!(stdout(&info).contains("Name: vcht"), "{}", text(&info));
+
+    // The environment form, with the variables exactly as printed.
+    let env_line = line_after(&out, "Docker environment variables:");
+    let env: Vec<(String, String)> = env_line
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
+        .collect();
+    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("DOCKER_TLS_VERIFY"), Some("1"), "{env_line}");
+    assert_eq!(get("DOCKER_HOST"), Some("127.0.1.66:2376"), "{env_line}");
+    assert_eq!(
+        get("DOCKER_CERT_PATH").map(Path::new),
+        Some(certs.as_path()),
+        "{env_line}"
+    );
+    let info = dk(cfg.path(), &env, &["info", "--format", "{{.Name}}"]);
+    assert!(info.status.success(), "env form: {}", text(&info));
+    assert_eq!(stdout(&info).trim(), "vcht");
+
+    // Refused without a client certificate.
+    let refused = dk(
+        cfg.path(),
+        &[],
+        &["-H", "127.0.1.66:2376", "--tlsverify", &tlscacert, "info"],
+    );
+    assert!(!refused.status.success(), "{}", text(&refused));
+
+    // Refused with a client certificate from a foreign CA (the second VCH's), which its own
+    // VCH accepts.
+    let (fcert, fkey) = (
+        format!("--tlscert={}", p(&foreign, "cert.pem")),
+        format!("--tlskey={}", p(&foreign, "key.pem")),
+    );
+    let own = dk(
+        cfg.path(),
+        &[],
+        &[
+            "-H",
+            "127.0.1.67:2376",
+            "--tlsverify",
+            &format!("--tlscacert={}", p(&foreign, "ca.pem")),
+            &fcert,
+            &fkey,
+            "info",
+            "--format",
+            "{{.Name}}",
+        ],
+    );
+    assert!(own.status.success(), "{}\n{foreign_out}", text(&own));
+    assert_eq!(stdout(&own).trim(), "vchf");
+    let cross = dk(
+        cfg.path(),
+        &[],
+        &[
+            "-H",
+            "127.0.1.66:2376",
+            "--tlsverify",
+            &tlscacert,
+            &fcert,
+            &fkey,
+            "info",
+        ],
+    );
+    assert!(!cross.status.success(), "foreign CA: {}", text(&cross));
+
+    // Plain HTTP to the TLS port.
+    let plain = dk(cfg.path(), &[], &["-H", "127.0.1.66:2376", "info"]);
+    assert!(!plain.status.success(), "{}", text(&plain));
+
+    seed_lifecycle(&server, "vcht", cfg.path(), &[], &verified);
+    // The seed command again through the environment form.
+    seed_lifecycle(&server, "vcht", cfg.path(), &env, &[]);
+
+    delete(&server, dir.path(), "vchf");
+    delete(&server, dir.path(), "vcht");
+    server.stop();
+}
