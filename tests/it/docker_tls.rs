@@ -228,12 +228,41 @@ fn no_tls_plain_port() {
     let info = dk(cfg.path(), &[], &["-H", "127.0.1.64:2375", "info"]);
     assert!(info.status.success(), "{}", text(&info));
     assert!(stdout(&info).contains("Name: vchp"), "{}", text(&info));
-    // TLS to the plain-HTTP port fails.
-    let tls = dk(cfg.path(), &[], &["-H", "127.0.1.64:2375", "--tls", "info"]);
+    // TLS to the plain-HTTP port fails. The docker CLI cannot even start `--tls` without a
+    // CA file (it opens `$DOCKER_CONFIG/ca.pem`; VIC's hint passes `--tlscacert` for that
+    // reason), so the CA is a `--no-tlsverify` VCH's server certificate, with which the same
+    // command reaches that VCH: the refusal is the plain port's.
+    create(
+        &server,
+        dir.path(),
+        "vchq",
+        "127.0.1.68",
+        &["--no-tlsverify"],
+    );
+    let tlscacert = format!(
+        "--tlscacert={}",
+        dir.path().join("vchq/server-cert.pem").display()
+    );
+    let other = dk(
+        cfg.path(),
+        &[],
+        &["-H", "127.0.1.68:2376", "--tls", &tlscacert, "info"],
+    );
+    assert!(other.status.success(), "{}", text(&other));
+    let tls = dk(
+        cfg.path(),
+        &[],
+        &["-H", "127.0.1.64:2375", "--tls", &tlscacert, "info"],
+    );
     assert!(!tls.status.success(), "{}", text(&tls));
     // Nothing listens on 2376.
-    let other = dk(cfg.path(), &[], &["-H", "127.0.1.64:2376", "--tls", "info"]);
-    assert!(!other.status.success(), "{}", text(&other));
+    let none = dk(
+        cfg.path(),
+        &[],
+        &["-H", "127.0.1.64:2376", "--tls", &tlscacert, "info"],
+    );
+    assert!(!none.status.success(), "{}", text(&none));
+    delete(&server, dir.path(), "vchq");
     seed_lifecycle(&server, "vchp", cfg.path(), &[], &["-H", "127.0.1.64:2375"]);
     delete(&server, dir.path(), "vchp");
     server.stop();
@@ -252,10 +281,23 @@ fn no_tlsverify_server_tls_only() {
         &["--no-tlsverify"],
     );
     assert!(out.contains("DOCKER_HOST=127.0.1.65:2376"), "{out}");
-    let ca = dir.path().join("vchs/ca.pem");
-    assert!(!ca.exists(), "--no-tlsverify generates no CA");
+    assert!(
+        !dir.path().join("vchs/ca.pem").exists(),
+        "--no-tlsverify generates no CA"
+    );
+    let hint = line_after(&out, "Connect to docker:");
+    let cacert = format!(
+        "--tlscacert={}",
+        dir.path().join("vchs/server-cert.pem").display()
+    );
+    assert_eq!(
+        hint,
+        format!("docker -H 127.0.1.65:2376 --tls {cacert} info"),
+        "{out}"
+    );
     // `--tls` without verification (the printed form) works; no client certificate needed.
-    let info = dk(cfg.path(), &[], &["-H", "127.0.1.65:2376", "--tls", "info"]);
+    let tls = ["-H", "127.0.1.65:2376", "--tls", &cacert];
+    let info = dk(cfg.path(), &[], &[&tls[..], &["info"]].concat());
     assert!(info.status.success(), "{}", text(&info));
     // Plain HTTP to the TLS port fails.
     let plain = dk(cfg.path(), &[], &["-H", "127.0.1.65:2376", "info"]);
@@ -265,13 +307,7 @@ fn no_tlsverify_server_tls_only() {
         "{}",
         text(&plain)
     );
-    seed_lifecycle(
-        &server,
-        "vchs",
-        cfg.path(),
-        &[],
-        &["-H", "127.0.1.65:2376", "--tls"],
-    );
+    seed_lifecycle(&server, "vchs", cfg.path(), &[], &tls);
     delete(&server, dir.path(), "vchs");
     server.stop();
 }

@@ -315,6 +315,57 @@ async fn system_routes_versions_and_refusals() {
     assert_eq!(h("api-version").as_deref(), Some("1.25"));
     assert_eq!(h("server").as_deref(), Some("Docker/1.25 (linux)"));
     assert_eq!(h("docker-experimental").as_deref(), Some("true"));
+
+    // /events: an empty stream (no events are recorded). With `until` in the past it ends
+    // at once; without, the head is sent at once and the body stays open.
+    let (status, headers, body) = http_raw(
+        vch.addr,
+        "GET",
+        "/v1.25/events?until=1",
+        &vch.addr.to_string(),
+        None,
+    )
+    .await;
+    assert_eq!((status, body.len()), (200, 0));
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v == "application/json")
+    );
+    let mut s = tokio::net::TcpStream::connect(vch.addr).await.unwrap();
+    s.write_all(
+        format!(
+            "GET /v1.25/events?filters=%7B%22type%22%3A%7B%22container%22%3Atrue%7D%7D HTTP/1.1\r\nHost: {}\r\n\r\n",
+            vch.addr
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut chunk))
+            .await
+            .expect("the event stream's head comes at once")
+            .unwrap();
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&buf));
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    assert!(buf.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    let more = tokio::time::timeout(Duration::from_millis(300), s.read(&mut chunk)).await;
+    assert!(more.is_err(), "the event stream stays open: {more:?}");
+    drop(s);
+    let (status, _, body) = http_raw(
+        vch.addr,
+        "GET",
+        "/events?until=abc",
+        &vch.addr.to_string(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+
     let (status, headers, _) = http_raw(
         vch.addr,
         "HEAD",
