@@ -134,9 +134,17 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         seed: args.seed,
         ..Config::default()
     };
+    let declared = config
+        .inventory
+        .as_ref()
+        .map(|i| i.images.clone())
+        .unwrap_or_default();
+    let images = vic::images::Catalogue::with_declared(&declared)
+        .map_err(anyhow::Error::msg)
+        .context("in the inventory file's images")?;
     let mut emulator = Emulator::new(config).context("building the inventory")?;
     // The VIC guest agents: a VCH appliance VM powered on here serves its Docker endpoint.
-    vic::install_agents(&mut emulator);
+    vic::install_agents_with_images(&mut emulator, images);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -69,6 +69,7 @@ struct Running {
 pub struct ApplianceAgent {
     launch: Launcher,
     port: Option<u16>,
+    images: crate::images::Catalogue,
     running: Arc<Mutex<BTreeMap<String, Running>>>,
 }
 
@@ -86,8 +87,15 @@ impl ApplianceAgent {
         ApplianceAgent {
             launch,
             port: None,
+            images: crate::images::Catalogue::builtin(),
             running: Arc::default(),
         }
+    }
+
+    /// The images the VCHs' endpoints can pull (default: the built-in catalogue).
+    pub fn with_images(mut self, images: crate::images::Catalogue) -> ApplianceAgent {
+        self.images = images;
+        self
     }
 
     /// Listens on `port` instead of 2376/2375 (tests: 0 picks a free port; see
@@ -127,6 +135,7 @@ impl ApplianceAgent {
         }
         let static_ip = cfg.client_ip.map(|(ip, _)| ip);
         let launch = self.launch.clone();
+        let images = self.images.clone();
         let running = self.running.clone();
         let handle = handle.clone();
         let vm_ref = vm.vm.clone();
@@ -148,7 +157,8 @@ impl ApplianceAgent {
                         .push((vch::CLIENT_ASSIGNED_IP.to_owned(), encode_ip(ip)));
                     effects.ip_address = Some(ip.to_string());
                     match cfg.engine_config(&vm_ref, listen) {
-                        Ok(engine) => {
+                        Ok(mut engine) => {
+                            engine.images = images;
                             let shutdown: Shutdown = Box::pin(async move {
                                 let _ = stop_rx.await;
                             });

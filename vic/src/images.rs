@@ -264,6 +264,34 @@ impl Catalogue {
         c
     }
 
+    /// The built-in images plus those an inventory file declares; a declared image with a
+    /// built-in's reference replaces it.
+    pub fn with_declared(declared: &[vcsim::inventory::ImageSpec]) -> Result<Catalogue, String> {
+        let mut c = Catalogue::builtin();
+        for d in declared {
+            let r = Reference::parse(&d.name)
+                .ok_or_else(|| format!("image {:?}: not a valid image reference", d.name))?;
+            let mut env = d.env.clone();
+            if !env.iter().any(|e| e.starts_with("PATH=")) {
+                env.push(DEFAULT_PATH.to_owned());
+            }
+            c.add(ImageConfig {
+                repository: r.repo_name(),
+                tag: r.tag.clone(),
+                id: format!("sha256:{}", digest_of(&r.canonical())),
+                entrypoint: d.entrypoint.clone(),
+                cmd: d.cmd.clone(),
+                env,
+                exposed_ports: d.exposed_ports.iter().map(|p| (*p, Proto::Tcp)).collect(),
+                working_dir: String::new(),
+                size_bytes: 64 * 1024 * 1024,
+                created: "2017-10-02T00:00:00Z".to_owned(),
+                workload: d.workload.clone(),
+            });
+        }
+        Ok(c)
+    }
+
     /// Adds (or replaces) an image.
     pub fn add(&mut self, img: ImageConfig) {
         let key = match Reference::parse(&format!("{}:{}", img.repository, img.tag)) {
@@ -306,6 +334,31 @@ mod tests {
         for bad in ["", "Upper/Case", "a b", "x:", "a//b", "img@sha256:00"] {
             assert!(Reference::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn declared_images_join_the_catalogue() {
+        let decl = vcsim::inventory::ImageSpec {
+            name: "registry.corp.local/justait/nginx:patched".into(),
+            entrypoint: vec![],
+            cmd: vec!["nginx".into(), "-g".into(), "daemon off;".into()],
+            env: vec![],
+            exposed_ports: vec![80],
+            workload: Some("cpu=50,mem=64".into()),
+        };
+        let c = Catalogue::with_declared(std::slice::from_ref(&decl)).unwrap();
+        let img = c
+            .resolve("registry.corp.local/justait/nginx:patched")
+            .unwrap();
+        assert_eq!(img.workload.as_deref(), Some("cpu=50,mem=64"));
+        assert_eq!(img.exposed_ports, vec![(80, Proto::Tcp)]);
+        assert!(img.env.iter().any(|e| e.starts_with("PATH=")));
+        assert!(c.resolve("busybox").is_some(), "built-ins stay");
+        let bad = vcsim::inventory::ImageSpec {
+            name: "Bad Name".into(),
+            ..decl
+        };
+        assert!(Catalogue::with_declared(&[bad]).is_err());
     }
 
     #[test]

@@ -25,10 +25,16 @@ pub mod workload;
 /// ([`appliance::ApplianceAgent`], serving each VCH's Docker endpoint on its client address)
 /// and the containerVM tether ([`tether::TetherAgent`]).
 pub fn install_agents(emu: &mut vcsim::Emulator) {
+    install_agents_with_images(emu, images::Catalogue::builtin());
+}
+
+/// [`install_agents`] with the image catalogue the VCH endpoints pull from (built-ins plus
+/// images an inventory file declares: [`images::Catalogue::with_declared`]).
+pub fn install_agents_with_images(emu: &mut vcsim::Emulator, images: images::Catalogue) {
     emu.add_agent(std::sync::Arc::new(tether::TetherAgent::new()));
-    emu.add_agent(std::sync::Arc::new(appliance::ApplianceAgent::new(
-        appliance::engine_launcher(),
-    )));
+    emu.add_agent(std::sync::Arc::new(
+        appliance::ApplianceAgent::new(appliance::engine_launcher()).with_images(images),
+    ));
 }
 pub mod portlayer;
 pub mod tether;

@@ -11,8 +11,8 @@ mod spec;
 
 pub use entities::*;
 pub use spec::{
-    ClusterSpec, HostSpec, InventorySpec, PoolSpec, SharesSpec, SpecError, SpecHostExpand, VmSpec,
-    expand_names, expand_vm_names,
+    ClusterSpec, HostSpec, ImageSpec, InventorySpec, PoolSpec, SharesSpec, SpecError,
+    SpecHostExpand, VmSpec, expand_names, expand_vm_names,
 };
 
 use crate::vmodl::{Fault, MoRef, Value};

@@ -28,6 +28,33 @@ pub struct InventorySpec {
     /// VMs on standalone hosts (pool `Resources` of the host named in `host`).
     #[serde(default, rename = "vm")]
     pub standalone_vms: Vec<VmSpec>,
+    /// Container images the VCHs of this server can pull besides the built-in ones
+    /// (carried for the `vic` crate; the emulator itself does not use them).
+    #[serde(default, rename = "image")]
+    pub images: Vec<ImageSpec>,
+}
+
+/// A container image a VCH can pull (`registry.corp.local/justait/nginx:patched`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSpec {
+    /// Reference, `[registry/]repository[:tag]`.
+    pub name: String,
+    /// Entrypoint.
+    #[serde(default)]
+    pub entrypoint: Vec<String>,
+    /// Default command.
+    #[serde(default)]
+    pub cmd: Vec<String>,
+    /// Environment (`KEY=value`).
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Exposed TCP ports.
+    #[serde(default)]
+    pub exposed_ports: Vec<u16>,
+    /// What its process demands (`idle` or `cpu=<MHz per vCPU>[,mem=<MB>]`); absent: derived
+    /// from the command like the built-in images.
+    pub workload: Option<String>,
 }
 
 fn default_dc() -> String {
@@ -370,5 +397,11 @@ mod tests {
             assert!(err.contains(needle), "{needle} missing from {err}");
         }
         assert!(InventorySpec::parse("bogus = 1").is_err());
+        let err = InventorySpec::parse(
+            "[[host]]\nname = \"h\"\n[[image]]\nname = \"repo/app\"\nworkload = \"turbo\"\n[[image]]\nname = \"x\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("turbo") && err.contains("give a cmd"), "{err}");
     }
 }
