@@ -61,3 +61,31 @@ pub async fn serve(
     vcsim::http::serve(listener, router, config.tls.clone(), shutdown).await?;
     Ok(())
 }
+
+/// Whether a `GET /info` body reports the engine running: a `SystemStatus` entry
+/// `[<Driver>, "RUNNING"]`, which is what vic-machine's readiness check waits for (vic.md
+/// §6.1 step 6.3).
+pub fn info_reports_running(body: &[u8]) -> Result<(), String> {
+    let info: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("/info is not JSON: {e}"))?;
+    let driver = info.get("Driver").and_then(|d| d.as_str()).unwrap_or("");
+    let running = info
+        .get("SystemStatus")
+        .and_then(|s| s.as_array())
+        .is_some_and(|entries| {
+            entries.iter().any(|e| {
+                e.as_array().is_some_and(|pair| {
+                    pair.len() == 2
+                        && pair[0].as_str() == Some(driver)
+                        && pair[1].as_str() == Some("RUNNING")
+                })
+            })
+        });
+    if running {
+        Ok(())
+    } else {
+        Err(format!(
+            "SystemStatus has no [{driver:?}, \"RUNNING\"] entry"
+        ))
+    }
+}

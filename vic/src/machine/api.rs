@@ -232,28 +232,8 @@ pub fn check_info(raw: &[u8]) -> Result<(), String> {
     }) {
         body = dechunk(&body).ok_or("bad chunked body")?;
     }
-    let info: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| format!("/info is not JSON: {e}"))?;
-    let driver = info.get("Driver").and_then(|d| d.as_str()).unwrap_or("");
-    let running = info
-        .get("SystemStatus")
-        .and_then(|s| s.as_array())
-        .is_some_and(|entries| {
-            entries.iter().any(|e| {
-                e.as_array().is_some_and(|pair| {
-                    pair.len() == 2
-                        && pair[0].as_str() == Some(driver)
-                        && pair[1].as_str() == Some("RUNNING")
-                })
-            })
-        });
-    if running {
-        Ok(())
-    } else {
-        Err(format!(
-            "SystemStatus has no [{driver:?}, \"RUNNING\"] entry"
-        ))
-    }
+    // The Docker JSON itself is the engine's business (only vic::engine knows it).
+    crate::engine::info_reports_running(&body)
 }
 
 fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
