@@ -1,1 +1,26 @@
-//! `scenarios`: scenario schema, validation and the runner. Not yet built: see issue "scenarios".
+//! `scenarios`: vicbed's scenario files.
+//!
+//! A scenario is a TOML file describing a rollout to run deterministically against the
+//! emulator: metadata and the virtual clock, an inventory, VCHs given as `vic-machine create`
+//! arguments, timed steps (docker CLI commands and vSphere-level actions) and expectations
+//! that become verdicts. [`parse_scenario`] turns one into a [`Scenario`] or reports every
+//! problem at once, each with its line and column, as [`ScenarioErrors`].
+//!
+//! Core types: [`Scenario`], [`Metadata`], [`Vch`], [`Step`] with its [`Action`]
+//! ([`DockerCommand`], [`PoolChange`], [`PowerChange`]), [`Expectation`] with its
+//! [`EntityPattern`] and [`Stat`]; [`ScenarioErrors`] of [`Problem`]s; [`scenario_hash`].
+//!
+//! Modules: [`schema`] (the types and the file format), [`duration`] (`"5m"`, `"30s"`),
+//! [`shellwords`] (splitting docker command lines), [`errors`] (located problems).
+
+pub mod duration;
+pub mod errors;
+pub mod schema;
+pub mod shellwords;
+mod validate;
+
+pub use errors::{Problem, ScenarioErrors};
+pub use schema::{
+    Action, DockerCommand, DockerVerb, EntityKind, EntityPattern, Expectation, Metadata,
+    PoolChange, PowerChange, Scenario, StartTime, Stat, Step, Vch, parse_scenario, scenario_hash,
+};

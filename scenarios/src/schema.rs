@@ -1,0 +1,501 @@
+//! The scenario file schema: what `parse_scenario` returns, as plain data.
+//!
+//! ```toml
+//! [scenario]
+//! name = "over-the-limits"
+//! seed = 42
+//! duration = "5m"              # s, m, h suffixes; start defaults to 2017-10-02T08:00:00Z
+//!
+//! [inventory]                  # vcsim's inventory file shape
+//! [[inventory.cluster]]
+//! name = "Cluster"
+//! hosts = [{ name = "esx", cores = 8, mhz = 1800 }]
+//!
+//! [[vch]]
+//! name = "limited"
+//! args = ["--name", "vch-limited", "--cpu", "500", "--memory", "500"]
+//!
+//! [[step]]
+//! at = "0s"
+//! vch = "limited"
+//! docker = "run -d -m 4g --cpuset-cpus 2 progrium/stress --cpu 1 --timeout 300s"
+//!
+//! [[expect]]
+//! id = "ready"
+//! entity = "stress*"
+//! kind = "container"
+//! counter = "cpu.ready.summation"
+//! stat = "avg"
+//! min = 12000
+//! ```
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use vcsim::inventory::{InventorySpec, SharesSpec};
+
+use crate::errors::ScenarioErrors;
+
+/// A whole, validated scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// `[scenario]`.
+    pub meta: Metadata,
+    /// `[inventory]`: the emulator's inventory before any VCH exists.
+    pub inventory: InventorySpec,
+    /// `[[vch]]`, in file order.
+    pub vchs: Vec<Vch>,
+    /// `[[step]]`, in file order (not sorted by `at`).
+    pub steps: Vec<Step>,
+    /// `[[expect]]`, in file order.
+    pub expectations: Vec<Expectation>,
+}
+
+/// `[scenario]`: metadata and the virtual clock.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metadata {
+    /// Scenario name (reports go to `out/<name>/`).
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Seed of every random choice (overridable with `--seed`).
+    pub seed: u64,
+    /// Virtual start time.
+    pub start: StartTime,
+    /// How long the run lasts in virtual time.
+    pub duration: Duration,
+    /// Sampling interval; always 20 s (vSphere's realtime interval).
+    pub sample_interval: Duration,
+}
+
+/// The virtual start time (RFC 3339).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StartTime {
+    /// Seconds since the Unix epoch (UTC).
+    pub unix_seconds: i64,
+    /// The time in UTC, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub rfc3339: String,
+}
+
+/// `[[vch]]`: a VCH created with `vic-machine create` and these arguments. The runner adds
+/// the target, credentials and thumbprint of the in-process emulator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vch {
+    /// Name steps use in `vch = "…"`.
+    pub name: String,
+    /// `vic-machine create` arguments.
+    pub args: Vec<String>,
+}
+
+impl Vch {
+    /// The VCH's vSphere name: the value of `--name`/`-n`, else vic-machine's default
+    /// `virtual-container-host`.
+    pub fn vsphere_name(&self) -> &str {
+        flag_value(&self.args, &["--name", "-n"]).unwrap_or("virtual-container-host")
+    }
+}
+
+/// The value of the first of `flags` in `args` (`--flag value` or `--flag=value`).
+pub fn flag_value<'a>(args: &'a [String], flags: &[&str]) -> Option<&'a str> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        for f in flags {
+            if a == f {
+                return it.next().map(String::as_str);
+            }
+            if let Some(v) = a.strip_prefix(f).and_then(|r| r.strip_prefix('=')) {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
+/// `[[step]]`: an action at an offset from the start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// 1-based position in the file (messages say `step N`).
+    pub index: usize,
+    /// Offset from the start.
+    pub at: Duration,
+    /// What happens.
+    pub action: Action,
+}
+
+/// A step's action.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// A docker CLI command against a VCH.
+    Docker(DockerCommand),
+    /// Change a resource pool's allocation.
+    Pool(PoolChange),
+    /// Power a VM on or off.
+    Power(PowerChange),
+}
+
+/// A docker CLI command line (`docker` itself omitted) sent to a VCH.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DockerCommand {
+    /// The `[[vch]]` name.
+    pub vch: String,
+    /// The command's verb.
+    pub verb: DockerVerb,
+    /// The words, verb first.
+    pub argv: Vec<String>,
+}
+
+/// The docker commands a step may run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum DockerVerb {
+    Run,
+    Stop,
+    Rm,
+    Kill,
+    Start,
+    Restart,
+    Rename,
+    Pull,
+    Ps,
+    Inspect,
+    Logs,
+    Wait,
+}
+
+impl DockerVerb {
+    /// Every verb, in the order messages list them.
+    pub const ALL: [DockerVerb; 12] = [
+        DockerVerb::Run,
+        DockerVerb::Stop,
+        DockerVerb::Rm,
+        DockerVerb::Kill,
+        DockerVerb::Start,
+        DockerVerb::Restart,
+        DockerVerb::Rename,
+        DockerVerb::Pull,
+        DockerVerb::Ps,
+        DockerVerb::Inspect,
+        DockerVerb::Logs,
+        DockerVerb::Wait,
+    ];
+
+    /// The CLI word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DockerVerb::Run => "run",
+            DockerVerb::Stop => "stop",
+            DockerVerb::Rm => "rm",
+            DockerVerb::Kill => "kill",
+            DockerVerb::Start => "start",
+            DockerVerb::Restart => "restart",
+            DockerVerb::Rename => "rename",
+            DockerVerb::Pull => "pull",
+            DockerVerb::Ps => "ps",
+            DockerVerb::Inspect => "inspect",
+            DockerVerb::Logs => "logs",
+            DockerVerb::Wait => "wait",
+        }
+    }
+
+    /// The verb named `word`, if supported.
+    pub fn parse(word: &str) -> Option<DockerVerb> {
+        DockerVerb::ALL.into_iter().find(|v| v.as_str() == word)
+    }
+}
+
+/// Changes to a resource pool's allocation; `None` leaves a setting as it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolChange {
+    /// Pool name (an inventory pool, `Resources`, or a VCH's pool).
+    pub name: String,
+    /// CPU limit in MHz; -1 removes the limit (vSphere's "unlimited").
+    pub cpu_limit_mhz: Option<i64>,
+    /// Memory limit in MB; -1 removes the limit.
+    pub mem_limit_mb: Option<i64>,
+    /// CPU reservation in MHz.
+    pub cpu_reservation_mhz: Option<u64>,
+    /// Memory reservation in MB.
+    pub mem_reservation_mb: Option<u64>,
+    /// CPU shares.
+    pub cpu_shares: Option<SharesSpec>,
+    /// Memory shares.
+    pub mem_shares: Option<SharesSpec>,
+    /// Expandable reservations.
+    pub expandable: Option<bool>,
+}
+
+/// Power a VM on or off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PowerChange {
+    /// VM name.
+    pub vm: String,
+    /// `true` for on.
+    pub on: bool,
+}
+
+/// `[[expect]]`: a bound on a statistic of a counter, which becomes a verdict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expectation {
+    /// Identifier (given, or `expect-N`).
+    pub id: String,
+    /// Which entities.
+    pub entity: EntityPattern,
+    /// vSphere dotted counter name (`cpu.ready.summation`).
+    pub counter: String,
+    /// Counter instance; empty is the aggregate.
+    pub instance: String,
+    /// Statistic over the samples.
+    pub stat: Stat,
+    /// Lower bound (inclusive).
+    pub min: Option<f64>,
+    /// Upper bound (inclusive).
+    pub max: Option<f64>,
+    /// Window start (default: the start).
+    pub from: Option<Duration>,
+    /// Window end (default: the end).
+    pub to: Option<Duration>,
+    /// With it, the bounds apply to this statistic divided by that expectation's.
+    pub relative_to: Option<String>,
+}
+
+/// Which entities an expectation looks at: a kind and a name or glob (`*`, `?`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntityPattern {
+    /// Entity kind.
+    pub kind: EntityKind,
+    /// Exact name or glob.
+    pub pattern: String,
+}
+
+impl EntityPattern {
+    /// Whether an entity of `kind` named `name` matches.
+    pub fn matches(&self, kind: EntityKind, name: &str) -> bool {
+        kind == self.kind && glob_match(&self.pattern, name)
+    }
+}
+
+/// Glob matching with `*` (any run) and `?` (one character).
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if let Some((sp, sn)) = star {
+            pi = sp + 1;
+            ni = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// Entity kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum EntityKind {
+    Vm,
+    Pool,
+    Host,
+    /// A containerVM, matched by its container name.
+    Container,
+}
+
+impl EntityKind {
+    /// Parses `vm`, `pool`, `host` or `container`.
+    pub fn parse(s: &str) -> Option<EntityKind> {
+        Some(match s {
+            "vm" => EntityKind::Vm,
+            "pool" => EntityKind::Pool,
+            "host" => EntityKind::Host,
+            "container" => EntityKind::Container,
+            _ => return None,
+        })
+    }
+}
+
+/// Statistics over an expectation's samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Stat {
+    Avg,
+    Max,
+    Min,
+    P95,
+    Last,
+    Sum,
+}
+
+impl Stat {
+    /// Parses `avg`, `max`, `min`, `p95`, `last` or `sum`.
+    pub fn parse(s: &str) -> Option<Stat> {
+        Some(match s {
+            "avg" => Stat::Avg,
+            "max" => Stat::Max,
+            "min" => Stat::Min,
+            "p95" => Stat::P95,
+            "last" => Stat::Last,
+            "sum" => Stat::Sum,
+            _ => return None,
+        })
+    }
+}
+
+/// Parses and validates a scenario; `path_for_messages` prefixes every problem.
+pub fn parse_scenario(path_for_messages: &str, text: &str) -> Result<Scenario, ScenarioErrors> {
+    crate::validate::parse(path_for_messages, text)
+}
+
+/// A stable content hash of a scenario file: FNV-1a 64 of its bytes, 16 lowercase hex digits.
+pub fn scenario_hash(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+// ---- raw, spanned forms as deserialized (validate.rs turns them into the types above) ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMeta {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: String,
+    pub seed: Spanned<u64>,
+    pub start: Option<Spanned<toml::Value>>,
+    pub duration: Spanned<String>,
+    pub sample_interval: Option<Spanned<String>>,
+}
+
+impl RawMeta {
+    pub(crate) const FIELDS: &[&str] = &[
+        "name",
+        "description",
+        "seed",
+        "start",
+        "duration",
+        "sample_interval",
+    ];
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVch {
+    pub name: Spanned<String>,
+    pub args: Spanned<Vec<Spanned<String>>>,
+}
+
+impl RawVch {
+    pub(crate) const FIELDS: &[&str] = &["name", "args"];
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStep {
+    pub at: Spanned<String>,
+    pub docker: Option<Spanned<String>>,
+    pub vch: Option<Spanned<String>>,
+    pub pool: Option<Spanned<RawPool>>,
+    pub power: Option<Spanned<RawPower>>,
+}
+
+impl RawStep {
+    pub(crate) const FIELDS: &[&str] = &["at", "docker", "vch", "pool", "power"];
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPool {
+    pub name: Spanned<String>,
+    pub cpu_limit_mhz: Option<Spanned<i64>>,
+    pub mem_limit_mb: Option<Spanned<i64>>,
+    pub cpu_reservation_mhz: Option<u64>,
+    pub mem_reservation_mb: Option<u64>,
+    pub cpu_shares: Option<Spanned<SharesSpec>>,
+    pub mem_shares: Option<Spanned<SharesSpec>>,
+    pub expandable: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPower {
+    pub vm: Spanned<String>,
+    pub state: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExpect {
+    pub id: Option<Spanned<String>>,
+    pub entity: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub counter: Spanned<String>,
+    #[serde(default)]
+    pub instance: String,
+    pub stat: Spanned<String>,
+    pub min: Option<Spanned<f64>>,
+    pub max: Option<Spanned<f64>>,
+    pub from: Option<Spanned<String>>,
+    pub to: Option<Spanned<String>>,
+    pub relative_to: Option<Spanned<String>>,
+}
+
+impl RawExpect {
+    pub(crate) const FIELDS: &[&str] = &[
+        "id",
+        "entity",
+        "kind",
+        "counter",
+        "instance",
+        "stat",
+        "min",
+        "max",
+        "from",
+        "to",
+        "relative_to",
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*", ""));
+        assert!(glob_match("stress-*", "stress-cpu"));
+        assert!(glob_match("*-cpu", "stress-cpu"));
+        assert!(glob_match("s?ress*u", "stress-cpu"));
+        assert!(!glob_match("stress", "stress-cpu"));
+        assert!(!glob_match("*x*", "stress"));
+    }
+
+    #[test]
+    fn hash_is_fnv1a64() {
+        assert_eq!(scenario_hash(""), "cbf29ce484222325");
+        assert_eq!(scenario_hash("a"), "af63dc4c8601ec8c");
+    }
+
+    #[test]
+    fn flag_values() {
+        let args: Vec<String> = ["--cpu", "500", "--name=vch-1"].map(String::from).to_vec();
+        assert_eq!(flag_value(&args, &["--cpu"]), Some("500"));
+        let v = Vch {
+            name: "x".into(),
+            args,
+        };
+        assert_eq!(v.vsphere_name(), "vch-1");
+    }
+}

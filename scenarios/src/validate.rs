@@ -1,0 +1,862 @@
+//! From TOML text to a [`Scenario`]: each section and each array element is deserialized on
+//! its own (so one bad step does not hide the others), then cross-checked.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+use vcsim::inventory::{InventorySpec, SpecError, expand_vm_names};
+
+use crate::duration::{format_duration, parse_duration};
+use crate::errors::{Collector, ScenarioErrors};
+use crate::schema::*;
+
+const SECTIONS: &str = "scenario, inventory, vch, step, expect";
+const DEFAULT_START: &str = "2017-10-02T08:00:00Z";
+/// vSphere's realtime performance interval.
+const REALTIME: Duration = Duration::from_secs(20);
+
+fn de<T: for<'de> Deserialize<'de>>(
+    c: &mut Collector<'_>,
+    ctx: &str,
+    v: &Spanned<DeValue<'_>>,
+) -> Option<T> {
+    match T::deserialize(ValueDeserializer::from(v.clone())) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            c.toml(Some(ctx), &e);
+            None
+        }
+    }
+}
+
+/// Like [`de`] for a table with the given fields: every unknown key is reported (not only
+/// the first, as serde would) and dropped, so the known fields are still checked.
+fn de_fields<T: for<'de> Deserialize<'de>>(
+    c: &mut Collector<'_>,
+    ctx: &str,
+    v: &Spanned<DeValue<'_>>,
+    fields: &[&str],
+) -> Option<T> {
+    let DeValue::Table(t) = v.get_ref() else {
+        return de(c, ctx, v);
+    };
+    let mut t = t.clone();
+    let unknown: Vec<_> = t
+        .keys()
+        .filter(|k| !fields.contains(&k.get_ref().as_ref()))
+        .cloned()
+        .collect();
+    for k in unknown {
+        let expected: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+        c.at(
+            &k.span(),
+            format!(
+                "{ctx}: unknown field `{}`, expected one of {}",
+                k.get_ref(),
+                expected.join(", ")
+            ),
+        );
+        t.remove(&k);
+    }
+    // The collector already holds the unknown keys, so the file is refused either way.
+    de(c, ctx, &Spanned::new(v.span(), DeValue::Table(t)))
+}
+
+/// The elements of an array-of-tables section, or a problem if it is not one.
+fn elements<'a, 'i>(
+    c: &mut Collector<'_>,
+    key: &Spanned<std::borrow::Cow<'i, str>>,
+    v: &'a Spanned<DeValue<'i>>,
+) -> Vec<&'a Spanned<DeValue<'i>>> {
+    match v.get_ref() {
+        DeValue::Array(a) => a.iter().collect(),
+        _ => {
+            let k = key.get_ref();
+            c.at(
+                &key.span(),
+                format!("`{k}` must be an array of tables: write [[{k}]] for each entry"),
+            );
+            Vec::new()
+        }
+    }
+}
+
+pub(crate) fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioErrors> {
+    let mut c = Collector::new(text);
+    let (root, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        for e in &syntax {
+            c.toml(None, e);
+        }
+        return Err(c.finish(path));
+    }
+    let (mut meta, mut inventory) = (None, None);
+    let mut inventory_seen = false;
+    let (mut vchs, mut steps, mut expects) = (Vec::new(), Vec::new(), Vec::new());
+    let mut meta_seen = false;
+    for (key, value) in root.get_ref() {
+        match key.get_ref().as_ref() {
+            "scenario" | "inventory" if !matches!(value.get_ref(), DeValue::Table(_)) => {
+                meta_seen |= key.get_ref() == "scenario";
+                inventory_seen |= key.get_ref() == "inventory";
+                c.at(
+                    &key.span(),
+                    format!("`{0}` must be a table: write [{0}] once", key.get_ref()),
+                );
+            }
+            "scenario" => {
+                meta_seen = true;
+                meta = de_fields::<RawMeta>(&mut c, "[scenario]", value, RawMeta::FIELDS);
+            }
+            "inventory" => {
+                inventory_seen = true;
+                let inv_span = key.span();
+                inventory = de::<InventorySpec>(&mut c, "[inventory]", value);
+                if inventory.is_some() {
+                    inventory_semantics(&mut c, &inv_span, value);
+                }
+            }
+            "vch" => {
+                for (i, v) in elements(&mut c, key, value).into_iter().enumerate() {
+                    vchs.push(de_fields::<RawVch>(
+                        &mut c,
+                        &format!("vch {}", i + 1),
+                        v,
+                        RawVch::FIELDS,
+                    ));
+                }
+            }
+            "step" => {
+                for (i, v) in elements(&mut c, key, value).into_iter().enumerate() {
+                    let ctx = format!("step {}", i + 1);
+                    steps.push((
+                        v.span(),
+                        de_fields::<RawStep>(&mut c, &ctx, v, RawStep::FIELDS),
+                    ));
+                }
+            }
+            "expect" => {
+                for (i, v) in elements(&mut c, key, value).into_iter().enumerate() {
+                    let ctx = format!("expect {}", i + 1);
+                    expects.push((
+                        v.span(),
+                        de_fields::<RawExpect>(&mut c, &ctx, v, RawExpect::FIELDS),
+                    ));
+                }
+            }
+            other => c.at(
+                &key.span(),
+                format!("unknown section `{other}`, expected one of {SECTIONS}"),
+            ),
+        }
+    }
+    if !meta_seen {
+        c.at(&(0..0), "missing [scenario] (name, seed, duration)");
+    }
+    if !inventory_seen {
+        c.at(
+            &(0..0),
+            "missing [inventory] (at least one cluster or host)",
+        );
+    }
+    let (meta, duration) = match meta {
+        Some(m) => metadata(&mut c, m),
+        None => (None, None),
+    };
+    let vchs = vch_list(&mut c, vchs);
+    let steps = step_list(&mut c, steps, &vchs, inventory.as_ref(), duration);
+    let expectations = expect_list(&mut c, expects, duration);
+    match (meta, inventory) {
+        (Some(meta), Some(inventory)) if c.is_empty() => Ok(Scenario {
+            meta,
+            inventory,
+            vchs,
+            steps,
+            expectations,
+        }),
+        _ => Err(c.finish(path)),
+    }
+}
+
+/// vcsim's own consistency checks, reported at the `[inventory]` header.
+fn inventory_semantics(c: &mut Collector<'_>, span: &Range<usize>, value: &Spanned<DeValue<'_>>) {
+    let Ok(table) = toml::Table::deserialize(ValueDeserializer::from(value.clone())) else {
+        return;
+    };
+    let Ok(text) = toml::to_string(&table) else {
+        return;
+    };
+    match InventorySpec::parse(&text) {
+        Err(SpecError::Invalid(list)) => {
+            for p in list {
+                c.at(span, format!("inventory: {p}"));
+            }
+        }
+        Err(SpecError::Toml(e)) => c.at(span, format!("inventory: {e}")),
+        Ok(_) => {}
+    }
+}
+
+fn duration_at(c: &mut Collector<'_>, ctx: &str, s: &Spanned<String>) -> Option<Duration> {
+    match parse_duration(s.get_ref()) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            c.at(&s.span(), format!("{ctx}: {e}"));
+            None
+        }
+    }
+}
+
+/// The metadata if valid, and the duration if that alone is (later checks use it).
+fn metadata(c: &mut Collector<'_>, m: RawMeta) -> (Option<Metadata>, Option<Duration>) {
+    let mut ok = true;
+    if m.name.get_ref().trim().is_empty() {
+        c.at(&m.name.span(), "[scenario]: name must not be empty");
+        ok = false;
+    }
+    let start = match &m.start {
+        None => parse_rfc3339(DEFAULT_START),
+        Some(s) => {
+            let text = match s.get_ref() {
+                toml::Value::String(t) => t.clone(),
+                toml::Value::Datetime(d) => d.to_string(),
+                other => format!("{other}"),
+            };
+            let r = parse_rfc3339(&text);
+            if r.is_none() {
+                c.at(
+                    &s.span(),
+                    format!(
+                        "[scenario]: start {text:?} is not an RFC 3339 time with a zone (e.g. \"{DEFAULT_START}\")"
+                    ),
+                );
+            }
+            r
+        }
+    };
+    let duration = duration_at(c, "[scenario]: duration", &m.duration);
+    if duration == Some(Duration::ZERO) {
+        c.at(&m.duration.span(), "[scenario]: duration must be positive");
+        ok = false;
+    } else if let Some(d) = duration
+        && d.as_secs() % REALTIME.as_secs() != 0
+    {
+        c.at(
+            &m.duration.span(),
+            format!(
+                "[scenario]: duration {} is not a multiple of the 20s sample interval",
+                format_duration(d)
+            ),
+        );
+        ok = false;
+    }
+    let interval = match &m.sample_interval {
+        None => Some(REALTIME),
+        Some(s) => match duration_at(c, "[scenario]: sample_interval", s) {
+            Some(d) if d == REALTIME => Some(d),
+            Some(d) => {
+                c.at(
+                    &s.span(),
+                    format!(
+                        "[scenario]: sample_interval {} is not supported: only 20s is allowed, the realtime \
+                         interval at which ESXi samples performance counters and the contention model steps \
+                         (historical rollups of 5m and longer are not simulated)",
+                        format_duration(d)
+                    ),
+                );
+                None
+            }
+            None => None,
+        },
+    };
+    let meta = match (start, duration, interval) {
+        (Some(start), Some(duration), Some(sample_interval)) if ok => Some(Metadata {
+            name: m.name.into_inner(),
+            description: m.description,
+            seed: m.seed.into_inner(),
+            start,
+            duration,
+            sample_interval,
+        }),
+        _ => None,
+    };
+    (meta, duration.filter(|d| !d.is_zero()))
+}
+
+fn vch_list(c: &mut Collector<'_>, raw: Vec<Option<RawVch>>) -> Vec<Vch> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, v) in raw.into_iter().enumerate() {
+        let Some(v) = v else { continue };
+        let n = i + 1;
+        let name = v.name.get_ref().clone();
+        if name.trim().is_empty() {
+            c.at(&v.name.span(), format!("vch {n}: name must not be empty"));
+        } else if let Some(first) = seen.insert(name.clone(), n) {
+            c.at(
+                &v.name.span(),
+                format!("vch {n}: name {name:?} is already used by vch {first}"),
+            );
+        }
+        if v.args.get_ref().is_empty() {
+            c.at(
+                &v.args.span(),
+                format!("vch {n}: args must list the vic-machine create arguments"),
+            );
+        }
+        for a in v.args.get_ref() {
+            if a.get_ref().trim().is_empty() {
+                c.at(&a.span(), format!("vch {n}: empty argument in args"));
+            }
+        }
+        out.push(Vch {
+            name,
+            args: v
+                .args
+                .into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+        });
+    }
+    out
+}
+
+fn step_list(
+    c: &mut Collector<'_>,
+    raw: Vec<(Range<usize>, Option<RawStep>)>,
+    vchs: &[Vch],
+    inv: Option<&InventorySpec>,
+    duration: Option<Duration>,
+) -> Vec<Step> {
+    // Names a vSphere-level step may refer to.
+    let mut pools: BTreeSet<String> = BTreeSet::from(["Resources".to_owned()]);
+    let mut vms: BTreeSet<String> = BTreeSet::new();
+    if let Some(inv) = inv {
+        for cl in &inv.clusters {
+            pools.extend(cl.pools.iter().map(|p| p.name.clone()));
+            vms.extend(cl.vms.iter().flat_map(expand_vm_names));
+        }
+        vms.extend(inv.standalone_vms.iter().flat_map(expand_vm_names));
+    }
+    for v in vchs {
+        for n in [v.name.as_str(), v.vsphere_name()] {
+            pools.insert(n.to_owned());
+            vms.insert(n.to_owned());
+        }
+    }
+    let mut parsed = Vec::new();
+    let mut p_spans: HashMap<usize, Range<usize>> = HashMap::new();
+    for (i, (span, s)) in raw.into_iter().enumerate() {
+        let Some(s) = s else { continue };
+        let n = i + 1;
+        let at = duration_at(c, &format!("step {n}: at"), &s.at);
+        if let (Some(at), Some(d)) = (at, duration)
+            && at > d
+        {
+            c.at(
+                &s.at.span(),
+                format!(
+                    "step {n}: at {} is after the scenario's duration {}",
+                    format_duration(at),
+                    format_duration(d)
+                ),
+            );
+        }
+        let given = [s.docker.is_some(), s.pool.is_some(), s.power.is_some()];
+        if given.iter().filter(|g| **g).count() != 1 {
+            c.at(
+                &span,
+                format!("step {n}: give exactly one of `docker` (with `vch`), `pool` or `power`"),
+            );
+            continue;
+        }
+        if s.docker.is_none()
+            && let Some(v) = &s.vch
+        {
+            c.at(
+                &v.span(),
+                format!("step {n}: `vch` only goes with `docker`"),
+            );
+        }
+        let action = if let Some(d) = s.docker {
+            docker_step(c, n, &span, d, s.vch, vchs)
+        } else if let Some(p) = s.pool {
+            pool_step(c, n, p, &pools)
+        } else if let Some(p) = s.power {
+            p_spans.insert(n, p.get_ref().vm.span());
+            power_step(c, n, p)
+        } else {
+            None
+        };
+        if let (Some(at), Some(action)) = (at, action) {
+            parsed.push(Step {
+                index: n,
+                at,
+                action,
+            });
+        }
+    }
+    // Containers the scenario names itself may be powered like any VM.
+    for s in &parsed {
+        if let Action::Docker(d) = &s.action
+            && d.verb == DockerVerb::Run
+            && let Some(name) = flag_value(&d.argv, &["--name"])
+        {
+            vms.insert(name.to_owned());
+        }
+    }
+    for s in &parsed {
+        if let Action::Power(p) = &s.action
+            && !vms.contains(&p.vm)
+        {
+            c.at(
+                &p_spans[&s.index],
+                format!(
+                    "step {}: unknown vm {:?} (not in the inventory, a VCH or a container named by a run step)",
+                    s.index, p.vm
+                ),
+            );
+        }
+    }
+    parsed
+}
+
+fn docker_step(
+    c: &mut Collector<'_>,
+    n: usize,
+    span: &Range<usize>,
+    line: Spanned<String>,
+    vch: Option<Spanned<String>>,
+    vchs: &[Vch],
+) -> Option<Action> {
+    let vch_name = match vch {
+        None => {
+            c.at(
+                span,
+                format!("step {n}: a `docker` step needs `vch = \"<name>\"`"),
+            );
+            None
+        }
+        Some(v) if !vchs.iter().any(|x| &x.name == v.get_ref()) => {
+            c.at(
+                &v.span(),
+                format!("step {n}: unknown vch {:?}", v.get_ref()),
+            );
+            None
+        }
+        Some(v) => Some(v.into_inner()),
+    };
+    let mut argv = match crate::shellwords::split(line.get_ref()) {
+        Ok(a) => a,
+        Err(e) => {
+            c.at(&line.span(), format!("step {n}: docker command line: {e}"));
+            return None;
+        }
+    };
+    if argv.first().map(String::as_str) == Some("docker") {
+        argv.remove(0);
+    }
+    let Some(word) = argv.first() else {
+        c.at(&line.span(), format!("step {n}: empty docker command"));
+        return None;
+    };
+    let Some(verb) = DockerVerb::parse(word) else {
+        let all: Vec<_> = DockerVerb::ALL.iter().map(|v| v.as_str()).collect();
+        c.at(
+            &line.span(),
+            format!(
+                "step {n}: docker command {word:?} is not supported (supported: {})",
+                all.join(", ")
+            ),
+        );
+        return None;
+    };
+    Some(Action::Docker(DockerCommand {
+        vch: vch_name?,
+        verb,
+        argv,
+    }))
+}
+
+fn pool_step(
+    c: &mut Collector<'_>,
+    n: usize,
+    p: Spanned<RawPool>,
+    pools: &BTreeSet<String>,
+) -> Option<Action> {
+    let p = p.into_inner();
+    let mut ok = true;
+    if !pools.contains(p.name.get_ref()) {
+        c.at(
+            &p.name.span(),
+            format!(
+                "step {n}: unknown pool {:?} (not in the inventory nor a VCH's pool)",
+                p.name.get_ref()
+            ),
+        );
+        ok = false;
+    }
+    for l in [&p.cpu_limit_mhz, &p.mem_limit_mb].into_iter().flatten() {
+        if *l.get_ref() < -1 {
+            c.at(
+                &l.span(),
+                format!("step {n}: a limit is ≥ 0, or -1 for unlimited"),
+            );
+            ok = false;
+        }
+    }
+    for s in [&p.cpu_shares, &p.mem_shares].into_iter().flatten() {
+        if let vcsim::inventory::SharesSpec::Level(l) = s.get_ref()
+            && !matches!(l.as_str(), "low" | "normal" | "high")
+        {
+            c.at(
+                &s.span(),
+                format!("step {n}: shares {l:?} is not low, normal, high or a number"),
+            );
+            ok = false;
+        }
+    }
+    ok.then(|| {
+        Action::Pool(PoolChange {
+            name: p.name.into_inner(),
+            cpu_limit_mhz: p.cpu_limit_mhz.map(Spanned::into_inner),
+            mem_limit_mb: p.mem_limit_mb.map(Spanned::into_inner),
+            cpu_reservation_mhz: p.cpu_reservation_mhz,
+            mem_reservation_mb: p.mem_reservation_mb,
+            cpu_shares: p.cpu_shares.map(Spanned::into_inner),
+            mem_shares: p.mem_shares.map(Spanned::into_inner),
+            expandable: p.expandable,
+        })
+    })
+}
+
+fn power_step(c: &mut Collector<'_>, n: usize, p: Spanned<RawPower>) -> Option<Action> {
+    let p = p.into_inner();
+    let on = match p.state.get_ref().as_str() {
+        "on" => true,
+        "off" => false,
+        other => {
+            c.at(
+                &p.state.span(),
+                format!("step {n}: power state {other:?} is not \"on\" or \"off\""),
+            );
+            return None;
+        }
+    };
+    Some(Action::Power(PowerChange {
+        vm: p.vm.into_inner(),
+        on,
+    }))
+}
+
+fn expect_list(
+    c: &mut Collector<'_>,
+    raw: Vec<(Range<usize>, Option<RawExpect>)>,
+    duration: Option<Duration>,
+) -> Vec<Expectation> {
+    let mut out = Vec::new();
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut refs = Vec::new();
+    for (i, (span, e)) in raw.into_iter().enumerate() {
+        let Some(e) = e else { continue };
+        let n = i + 1;
+        let ctx = format!("expect {n}");
+        let mut ok = true;
+        let mut bad = |c: &mut Collector<'_>, s: Range<usize>, m: String| {
+            c.at(&s, format!("{ctx}: {m}"));
+            ok = false;
+        };
+        let id =
+            e.id.as_ref()
+                .map_or(format!("expect-{n}"), |s| s.get_ref().clone());
+        let id_span = e.id.as_ref().map_or(span.clone(), Spanned::span);
+        if id.trim().is_empty() {
+            bad(c, id_span.clone(), "id must not be empty".into());
+        } else if let Some(first) = ids.insert(id.clone(), n) {
+            bad(
+                c,
+                id_span,
+                format!("id {id:?} is already used by expect {first}"),
+            );
+        }
+        let kind = EntityKind::parse(e.kind.get_ref());
+        if kind.is_none() {
+            bad(
+                c,
+                e.kind.span(),
+                format!(
+                    "kind {:?} is not vm, pool, host or container",
+                    e.kind.get_ref()
+                ),
+            );
+        }
+        if e.entity.get_ref().is_empty() {
+            bad(c, e.entity.span(), "entity must be a name or a glob".into());
+        }
+        if let Err(m) = check_counter(e.counter.get_ref()) {
+            bad(c, e.counter.span(), m);
+        }
+        let stat = Stat::parse(e.stat.get_ref());
+        if stat.is_none() {
+            bad(
+                c,
+                e.stat.span(),
+                format!(
+                    "stat {:?} is not avg, max, min, p95, last or sum",
+                    e.stat.get_ref()
+                ),
+            );
+        }
+        match (&e.min, &e.max) {
+            (None, None) => bad(c, span.clone(), "give `min`, `max` or both".into()),
+            (Some(lo), Some(hi)) if lo.get_ref() > hi.get_ref() => bad(
+                c,
+                lo.span(),
+                format!("min {} is above max {}", lo.get_ref(), hi.get_ref()),
+            ),
+            _ => {}
+        }
+        for b in [&e.min, &e.max].into_iter().flatten() {
+            if !b.get_ref().is_finite() {
+                bad(c, b.span(), "bounds must be finite numbers".into());
+            }
+        }
+        let mut window = [None, None];
+        for (slot, (name, w)) in [("from", &e.from), ("to", &e.to)].into_iter().enumerate() {
+            let Some(w) = w else { continue };
+            match parse_duration(w.get_ref()) {
+                Err(m) => bad(c, w.span(), format!("{name}: {m}")),
+                Ok(d) => {
+                    if let Some(total) = duration
+                        && d > total
+                    {
+                        bad(
+                            c,
+                            w.span(),
+                            format!(
+                                "{name} {} is after the scenario's duration {}",
+                                format_duration(d),
+                                format_duration(total)
+                            ),
+                        );
+                    }
+                    window[slot] = Some(d);
+                }
+            }
+        }
+        if let [Some(f), Some(t)] = window
+            && f >= t
+            && let Some(to) = &e.to
+        {
+            bad(c, to.span(), "`to` must be after `from`".into());
+        }
+        if let Some(r) = &e.relative_to {
+            refs.push((n, id.clone(), r.clone()));
+        }
+        if let (true, Some(kind), Some(stat)) = (ok, kind, stat) {
+            out.push(Expectation {
+                id,
+                entity: EntityPattern {
+                    kind,
+                    pattern: e.entity.into_inner(),
+                },
+                counter: e.counter.into_inner(),
+                instance: e.instance,
+                stat,
+                min: e.min.map(Spanned::into_inner),
+                max: e.max.map(Spanned::into_inner),
+                from: window[0],
+                to: window[1],
+                relative_to: e.relative_to.map(Spanned::into_inner),
+            });
+        }
+    }
+    for (n, id, r) in refs {
+        if r.get_ref() == &id {
+            c.at(
+                &r.span(),
+                format!("expect {n}: relative_to refers to itself"),
+            );
+        } else if !ids.contains_key(r.get_ref()) {
+            c.at(
+                &r.span(),
+                format!(
+                    "expect {n}: relative_to names unknown expectation {:?}",
+                    r.get_ref()
+                ),
+            );
+        }
+    }
+    out
+}
+
+/// vSphere counter names are `group.name.rollup`.
+fn check_counter(name: &str) -> Result<(), String> {
+    let parts: Vec<&str> = name.split('.').collect();
+    let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+    if parts.len() != 3 || !parts.iter().all(|p| word(p)) {
+        return Err(format!(
+            "counter {name:?} is not a vSphere dotted name group.name.rollup (e.g. \"cpu.ready.summation\")"
+        ));
+    }
+    const ROLLUPS: [&str; 6] = [
+        "average",
+        "summation",
+        "latest",
+        "maximum",
+        "minimum",
+        "none",
+    ];
+    if !ROLLUPS.contains(&parts[2]) {
+        return Err(format!(
+            "counter {name:?}: rollup {:?} is not one of {}",
+            parts[2],
+            ROLLUPS.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` (a space or `t` may replace `T`).
+pub(crate) fn parse_rfc3339(s: &str) -> Option<StartTime> {
+    let b = s.as_bytes();
+    if b.len() < 20 || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |r: Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let mut rest = &s[19..];
+    if let Some(r) = rest.strip_prefix('.') {
+        let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &r[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && rest.as_bytes()[3] == b':' => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let oh: i64 = rest[1..3].parse().ok()?;
+            let om: i64 = rest[4..6].parse().ok()?;
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            sign * (oh * 3600 + om * 60)
+        }
+        _ => return None,
+    };
+    let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let mdays = [
+        31,
+        if leap(y) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo)
+        || d < 1
+        || d > mdays[(mo - 1) as usize]
+        || h > 23
+        || mi > 59
+        || se > 60
+    {
+        return None;
+    }
+    let unix = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se.min(59) - offset;
+    let (yy, mm, dd) = civil_from_days(unix.div_euclid(86_400));
+    let sod = unix.rem_euclid(86_400);
+    Some(StartTime {
+        unix_seconds: unix,
+        rfc3339: format!(
+            "{yy:04}-{mm:02}-{dd:02}T{:02}:{:02}:{:02}Z",
+            sod / 3600,
+            sod / 60 % 60,
+            sod % 60
+        ),
+    })
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339() {
+        let t = parse_rfc3339("2017-10-02T08:00:00Z").unwrap();
+        assert_eq!(t.unix_seconds, 1_506_931_200);
+        assert_eq!(t.rfc3339, "2017-10-02T08:00:00Z");
+        let t = parse_rfc3339("2017-10-02T10:00:00.5+02:00").unwrap();
+        assert_eq!(t.unix_seconds, 1_506_931_200);
+        for bad in [
+            "2017-10-02",
+            "2017-13-02T08:00:00Z",
+            "2017-10-02T08:00:00",
+            "x",
+        ] {
+            assert!(parse_rfc3339(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn counters() {
+        assert!(check_counter("cpu.ready.summation").is_ok());
+        assert!(check_counter("cpu.ready").is_err());
+        assert!(check_counter("cpu.ready.sum").is_err());
+    }
+}

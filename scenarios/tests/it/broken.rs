@@ -1,0 +1,147 @@
+//! Broken scenario files: every problem at once, each at its line and column.
+
+use scenarios::parse_scenario;
+
+fn errors(text: &str) -> String {
+    parse_scenario("over-the-limits.toml", text)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+}
+
+const BROKEN: &str = r#"[scenario]
+name = "over-the-limits"
+seed = 1
+duration = "5m"
+sample_interval = "5m"
+colour = "red"
+
+[inventory]
+[[inventory.cluster]]
+name = "Cluster"
+hosts = [{ name = "esx", mhz = 1800 }]
+
+[[vch]]
+name = "limited"
+args = ["--cpu", "500", ""]
+
+[[vch]]
+name = "limited"
+args = []
+
+[[step]]
+at = "0s"
+vch = "vch9"
+docker = "run -d progrium/stress --cpu 1"
+
+[[step]]
+at = "6m"
+vch = "limited"
+docker = "exec -it x sh"
+
+[[step]]
+at = "10"
+vch = "limited"
+docker = "run 'unterminated"
+
+[[step]]
+at = "1m"
+power = { vm = "ghost", state = "standby" }
+pool = { name = "Nope" }
+
+[[step]]
+at = "1m"
+pool = { name = "Nope", cpu_limit_mhz = 500 }
+
+[[step]]
+at = "1m"
+power = { vm = "ghost", state = "on" }
+
+[[step]]
+at = "2m"
+docker = "ps"
+vch = "limited"
+retries = 3
+
+[[expect]]
+id = "ready"
+entity = "cpu-*"
+kind = "container"
+counter = "cpu.ready.summation"
+stat = "avg"
+min = 12000
+
+[[expect]]
+id = "ready"
+entity = "cpu-*"
+kind = "cluster"
+counter = "cpu.ready"
+stat = "median"
+relative_to = "nope"
+
+[[expect]]
+entity = "x"
+kind = "vm"
+counter = "mem.latency.average"
+stat = "avg"
+min = 5
+max = 1
+to = "10m"
+
+[surprise]
+x = 1
+"#;
+
+#[test]
+fn every_problem_at_once() {
+    insta::assert_snapshot!(errors(BROKEN));
+}
+
+#[test]
+fn problems_expose_line_and_column() {
+    let e = parse_scenario("f.toml", BROKEN).unwrap_err();
+    assert!(e.problems.len() >= 15, "{e}");
+    let vch9 = e
+        .problems
+        .iter()
+        .find(|p| p.message.contains("vch9"))
+        .unwrap();
+    assert_eq!((vch9.line, vch9.column), (23, 7));
+    assert_eq!(vch9.message, "step 1: unknown vch \"vch9\"");
+    assert!(e.to_string().lines().all(|l| l.starts_with("f.toml:")));
+}
+
+#[test]
+fn syntax_errors_are_located() {
+    let e = errors("[scenario]\nname = \"x\"\nseed = = 1\n");
+    assert!(e.starts_with("over-the-limits.toml:3:"), "{e}");
+    let e = errors("[scenario]\nname = \"x\"\nname = \"y\"\n");
+    assert!(e.starts_with("over-the-limits.toml:3:"), "{e}");
+}
+
+#[test]
+fn missing_sections_and_bad_metadata() {
+    insta::assert_snapshot!(errors(
+        "[scenario]\nname = \"\"\nseed = 1\nduration = \"90s\"\nstart = \"yesterday\"\n"
+    ));
+    insta::assert_snapshot!(errors("[[scenario]]\nname = \"x\"\n[vch]\nname = \"v\"\n"));
+}
+
+#[test]
+fn inventory_problems_come_from_vcsim() {
+    let e = errors(
+        "[scenario]\nname = \"x\"\nseed = 1\nduration = \"1m\"\n\n[inventory]\n[[inventory.cluster]]\nname = \"C\"\nhosts = [{ name = \"esx\", cores = 0 }]\nvms = [{ name = \"a\", pool = \"Q\" }]\n",
+    );
+    assert!(e.contains(":6:2: inventory: "), "{e}");
+    assert!(
+        e.contains("pool \\\"Q\\\"") || e.contains("pool \"Q\""),
+        "{e}"
+    );
+    let e = errors(
+        "[scenario]\nname = \"x\"\nseed = 1\nduration = \"1m\"\n\n[inventory]\n[[inventory.cluster]]\nname = \"C\"\nhostz = []\n",
+    );
+    assert!(
+        e.contains(":9:1: [inventory]: unknown field `hostz`"),
+        "{e}"
+    );
+}
