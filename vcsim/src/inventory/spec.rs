@@ -296,6 +296,31 @@ impl InventorySpec {
                 }
             }
         }
+        for img in &self.images {
+            let name_ok = !img.name.trim().is_empty()
+                && !img.name.contains(char::is_whitespace)
+                && img.name.len() <= 255;
+            if !name_ok {
+                p.push(format!(
+                    "image {:?}: the name must be a non-empty image reference",
+                    img.name
+                ));
+            }
+            if let Some(w) = &img.workload
+                && crate::guest::parse_workload_key(w).is_none()
+            {
+                p.push(format!(
+                    "image {:?}: workload {w:?} is not `idle` or `cpu=<MHz>[,mem=<MB>]`",
+                    img.name
+                ));
+            }
+            if img.entrypoint.is_empty() && img.cmd.is_empty() && img.workload.is_none() {
+                p.push(format!(
+                    "image {:?}: give a cmd, an entrypoint or a workload",
+                    img.name
+                ));
+            }
+        }
         self.standalone_hosts
             .iter()
             .for_each(|h| host_checks(h, &mut p));
