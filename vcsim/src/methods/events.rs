@@ -23,26 +23,13 @@
 //! [`EventCollectorState`] (`Emulator::event_collectors`). Collectors end with their session,
 //! as vCenter's do ("event collectors do not persist beyond the current client session").
 
-use super::{Args, CallContext};
+use super::{Args, CallContext, history};
 use crate::emulator::Emulator;
 use crate::events::{EVENT_HISTORY_MAX, StoredEvent};
 use crate::inventory::{ManagedObject, children};
 use crate::soap::{Call, Element, decode};
 use crate::vmodl::{DataObject, Fault, MoRef, Value, parse_datetime};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// `latestPage` size when the filter's `maxCount` does not set one (vCenter's default).
-pub const PAGE_SIZE_DEFAULT: usize = 10;
-
-/// Largest `latestPage` (SetCollectorPageSize and `maxCount` beyond it are refused).
-pub const PAGE_SIZE_MAX: usize = 1000;
-
-/// Collectors across all sessions: `maxCollector` bounds each session, this bounds the sum
-/// (every collector holds a page of up to [`PAGE_SIZE_MAX`] events).
-pub const COLLECTORS_MAX: usize = 1024;
-
-/// `EventManager.maxCollector` when the property is unreadable.
-const MAX_COLLECTOR_DEFAULT: i64 = 32;
 
 /// Most entries in one list of a filter (`type`, `eventTypeId`, `category`, `userList`,
 /// `tag`), and the longest entry.
@@ -519,15 +506,6 @@ pub struct EventCollectorState {
     seen_key: i32,
 }
 
-/// A page size from a `maxCount` (0 or unset: the default; above the maximum: refused).
-fn page_size(max_count: Option<i32>, field: &str) -> Result<usize, Fault> {
-    match max_count {
-        None | Some(0) => Ok(PAGE_SIZE_DEFAULT),
-        Some(n) if n < 0 || n as usize > PAGE_SIZE_MAX => Err(Fault::invalid_argument(field)),
-        Some(n) => Ok(n as usize),
-    }
-}
-
 /// The reference of a collector by value.
 fn collector_ref(value: &str) -> MoRef {
     MoRef::new("EventHistoryCollector", value.to_owned())
@@ -548,27 +526,15 @@ pub fn create_collector(
     if let Some((e, _)) = &filter.entity {
         emu.inv.get(e)?;
     }
-    let size = page_size(filter.max_count, "filter.maxCount")?;
-    let max_per_session = emu
-        .inv
-        .prop(&emu.refs.event_manager, "maxCollector")
-        .and_then(Value::as_i64)
-        .unwrap_or(MAX_COLLECTOR_DEFAULT)
-        .max(1) as usize;
-    let mine = emu
-        .event_collectors
-        .values()
-        .filter(|s| s.owner == ctx.session)
-        .count();
-    if mine >= max_per_session || emu.event_collectors.len() >= COLLECTORS_MAX {
-        return Err(Fault::invalid_state("Too many event collectors to create"));
-    }
-    // vCenter names session-scoped objects `session[<session key>]<id>`.
-    let value = format!(
-        "session[{}]{}",
-        ctx.session.as_deref().unwrap_or(""),
-        emu.idgen.uuid()
-    );
+    let size = history::page_size(filter.max_count.map(i64::from), "filter.maxCount")?;
+    history::check_limit(
+        emu,
+        &emu.refs.event_manager,
+        &ctx.session,
+        emu.event_collectors.values().map(|s| &s.owner),
+        "event",
+    )?;
+    let value = history::new_collector_value(emu, ctx);
     let r = collector_ref(&value);
     let page = newest(emu, &filter, size);
     emu.inv.insert(
@@ -601,15 +567,6 @@ fn state_of(emu: &Emulator, call: &Call) -> Result<EventCollectorState, Fault> {
         .ok_or_else(|| Fault::not_found(&call.this))
 }
 
-/// A read's `maxCount`: positive (`InvalidArgument` otherwise, as vCenter), at most the
-/// retained history.
-fn read_count(args: &Args<'_>) -> Result<usize, Fault> {
-    match args.opt_i64("maxCount")? {
-        Some(n) if n > 0 => Ok((n as usize).min(EVENT_HISTORY_MAX)),
-        _ => Err(Fault::invalid_argument("maxCount")),
-    }
-}
-
 /// Stores a collector's new position.
 fn set_position(emu: &mut Emulator, call: &Call, position: i32) {
     if let Some(s) = emu.event_collectors.get_mut(&call.this.value) {
@@ -621,7 +578,7 @@ fn set_position(emu: &mut Emulator, call: &Call, position: i32) {
 /// past them. Empty at the end of the history.
 pub fn read_next(emu: &mut Emulator, call: &Call, args: &Args<'_>) -> Result<Option<Value>, Fault> {
     let state = state_of(emu, call)?;
-    let n = read_count(args)?;
+    let n = history::read_count(args, EVENT_HISTORY_MAX)?;
     let mut m = Matcher::new(emu, &state.filter);
     let mut out = Vec::new();
     let mut position = state.position;
@@ -646,7 +603,7 @@ pub fn read_previous(
     args: &Args<'_>,
 ) -> Result<Option<Value>, Fault> {
     let state = state_of(emu, call)?;
-    let n = read_count(args)?;
+    let n = history::read_count(args, EVENT_HISTORY_MAX)?;
     let mut m = Matcher::new(emu, &state.filter);
     let mut out = Vec::new();
     let mut position = state.position;
@@ -699,7 +656,7 @@ pub fn reset(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> {
 }
 
 /// `SetCollectorPageSize(maxCount)`: resizes `latestPage` (0: the default size; above
-/// [`PAGE_SIZE_MAX`] or negative: `InvalidArgument`) and refills it.
+/// [`history::PAGE_SIZE_MAX`] or negative: `InvalidArgument`) and refills it.
 pub fn set_page_size(
     emu: &mut Emulator,
     call: &Call,
@@ -712,10 +669,7 @@ pub fn set_page_size(
     let n = args
         .opt_i64("maxCount")?
         .ok_or_else(|| Fault::invalid_argument("maxCount"))?;
-    let size = page_size(
-        Some(i32::try_from(n).map_err(|_| Fault::invalid_argument("maxCount"))?),
-        "maxCount",
-    )?;
+    let size = history::page_size(Some(n), "maxCount")?;
     let page = newest(emu, &state.filter, size);
     emu.inv
         .set(&call.this, "latestPage", Value::array("Event", page))?;
@@ -744,17 +698,13 @@ pub fn destroy(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> 
 /// server after every call.
 pub fn refresh_event_collectors(emu: &mut Emulator) {
     super::task_history::refresh(emu);
-    let dead: Vec<String> = emu
-        .event_collectors
-        .iter()
-        .filter(|(k, s)| {
-            s.owner
-                .as_deref()
-                .is_some_and(|o| emu.sessions.get(o).is_none())
-                || !emu.inv.contains(&collector_ref(k))
-        })
-        .map(|(k, _)| k.clone())
-        .collect();
+    let dead = history::ended(
+        &emu.sessions,
+        &emu.inv,
+        &emu.event_collectors,
+        |s| s.owner.as_deref(),
+        collector_ref,
+    );
     for k in dead {
         emu.event_collectors.remove(&k);
         emu.inv.remove(&collector_ref(&k));
@@ -996,6 +946,7 @@ const EVENT_PARENTS: &str = "
 
 #[cfg(test)]
 mod tests {
+    use super::super::history::{PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, page_size};
     use super::*;
     use crate::soap::parse_document;
 
@@ -1215,7 +1166,7 @@ mod tests {
         assert_eq!(page_size(Some(0), "m").unwrap(), PAGE_SIZE_DEFAULT);
         assert_eq!(page_size(Some(200), "m").unwrap(), 200);
         assert!(page_size(Some(-1), "m").is_err());
-        assert!(page_size(Some(PAGE_SIZE_MAX as i32 + 1), "m").is_err());
+        assert!(page_size(Some(PAGE_SIZE_MAX as i64 + 1), "m").is_err());
     }
 
     #[test]

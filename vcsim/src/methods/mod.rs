@@ -10,6 +10,7 @@ mod environment_browser;
 mod events;
 mod folder;
 mod guest_ops;
+mod history;
 mod host;
 mod network;
 mod options;

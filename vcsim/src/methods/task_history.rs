@@ -8,19 +8,14 @@
 //! number; a collector's view sits after a task number as an event collector's sits after
 //! an event key. `latestPage` lists the newest matching tasks first.
 
-use super::{Args, CallContext};
+use super::{Args, CallContext, history};
 use crate::emulator::Emulator;
 use crate::inventory::{ManagedObject, children};
 use crate::soap::{Call, Element, decode};
 use crate::tasks::TaskLog;
 use crate::vmodl::{DataObject, Fault, MoRef, Value, parse_datetime};
 
-/// `latestPage` size by default, and its maximum.
-pub const PAGE_SIZE_DEFAULT: usize = 10;
-/// Largest `latestPage`.
-pub const PAGE_SIZE_MAX: usize = 1000;
-/// Task collectors across all sessions.
-pub const COLLECTORS_MAX: usize = 1024;
+use super::history::PAGE_SIZE_DEFAULT;
 /// Most entries in a filter list.
 const MAX_FILTER_ITEMS: usize = 1024;
 
@@ -229,14 +224,6 @@ fn newest(emu: &Emulator, filter: &TaskFilter, n: usize) -> Vec<Value> {
         .collect()
 }
 
-fn page_size(n: Option<i64>, field: &str) -> Result<usize, Fault> {
-    match n {
-        None | Some(0) => Ok(PAGE_SIZE_DEFAULT),
-        Some(n) if n < 0 || n as usize > PAGE_SIZE_MAX => Err(bad(field)),
-        Some(n) => Ok(n as usize),
-    }
-}
-
 fn collector_ref(value: &str) -> MoRef {
     MoRef::new("TaskHistoryCollector", value.to_owned())
 }
@@ -253,25 +240,14 @@ pub fn create_collector(
     if let Some((e, _)) = &filter.entity {
         emu.inv.get(e)?;
     }
-    let max = emu
-        .inv
-        .prop(&emu.refs.task_manager, "maxCollector")
-        .and_then(Value::as_i64)
-        .unwrap_or(32)
-        .max(1) as usize;
-    let mine = emu
-        .task_collectors
-        .values()
-        .filter(|s| s.owner == ctx.session)
-        .count();
-    if mine >= max || emu.task_collectors.len() >= COLLECTORS_MAX {
-        return Err(Fault::invalid_state("Too many task collectors to create"));
-    }
-    let value = format!(
-        "session[{}]{}",
-        ctx.session.as_deref().unwrap_or(""),
-        emu.idgen.uuid()
-    );
+    history::check_limit(
+        emu,
+        &emu.refs.task_manager,
+        &ctx.session,
+        emu.task_collectors.values().map(|s| &s.owner),
+        "task",
+    )?;
+    let value = history::new_collector_value(emu, ctx);
     let r = collector_ref(&value);
     let page = newest(emu, &filter, PAGE_SIZE_DEFAULT);
     emu.inv.insert(
@@ -303,13 +279,6 @@ fn state_of(emu: &Emulator, call: &Call) -> Result<TaskCollectorState, Fault> {
         .ok_or_else(|| Fault::not_found(&call.this))
 }
 
-fn read_count(args: &Args<'_>) -> Result<usize, Fault> {
-    match args.opt_i64("maxCount")? {
-        Some(n) if n > 0 => Ok((n as usize).min(crate::tasks::RECENT_TASKS_MAX)),
-        _ => Err(bad("maxCount")),
-    }
-}
-
 fn set_position(emu: &mut Emulator, call: &Call, position: i32) {
     if let Some(s) = emu.task_collectors.get_mut(&call.this.value) {
         s.position = position;
@@ -319,7 +288,7 @@ fn set_position(emu: &mut Emulator, call: &Call, position: i32) {
 /// `ReadNextTasks(maxCount)`: the tasks after the view, oldest first.
 pub fn read_next(emu: &mut Emulator, call: &Call, args: &Args<'_>) -> Result<Option<Value>, Fault> {
     let state = state_of(emu, call)?;
-    let n = read_count(args)?;
+    let n = history::read_count(args, crate::tasks::RECENT_TASKS_MAX)?;
     let scope = state.filter.scope(emu);
     let mut position = state.position;
     let mut out = Vec::new();
@@ -346,7 +315,7 @@ pub fn read_previous(
     args: &Args<'_>,
 ) -> Result<Option<Value>, Fault> {
     let state = state_of(emu, call)?;
-    let n = read_count(args)?;
+    let n = history::read_count(args, crate::tasks::RECENT_TASKS_MAX)?;
     let scope = state.filter.scope(emu);
     let mut position = state.position;
     let mut out = Vec::new();
@@ -402,7 +371,7 @@ pub fn set_page_size(
     args: &Args<'_>,
 ) -> Result<Option<Value>, Fault> {
     let state = state_of(emu, call)?;
-    let size = page_size(
+    let size = history::page_size(
         Some(args.opt_i64("maxCount")?.ok_or_else(|| bad("maxCount"))?),
         "maxCount",
     )?;
@@ -426,17 +395,13 @@ pub fn destroy(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> 
 /// Refreshes `latestPage` of collectors when tasks were started since, and drops the
 /// collectors of ended sessions (called with the event collectors' refresh).
 pub fn refresh(emu: &mut Emulator) {
-    let dead: Vec<String> = emu
-        .task_collectors
-        .iter()
-        .filter(|(k, s)| {
-            s.owner
-                .as_deref()
-                .is_some_and(|o| emu.sessions.get(o).is_none())
-                || !emu.inv.contains(&collector_ref(k))
-        })
-        .map(|(k, _)| k.clone())
-        .collect();
+    let dead = history::ended(
+        &emu.sessions,
+        &emu.inv,
+        &emu.task_collectors,
+        |s| s.owner.as_deref(),
+        collector_ref,
+    );
     for k in dead {
         emu.task_collectors.remove(&k);
         emu.inv.remove(&collector_ref(&k));
