@@ -14,10 +14,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::ClientConfig;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls_pki_types::pem::PemObject;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -29,66 +27,6 @@ use crate::tls::{TlsMaterial, TlsMode};
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest `/info` answer read.
 const MAX_RESPONSE: usize = 1 << 20;
-
-/// Accepts exactly one server certificate.
-#[derive(Debug)]
-struct Pinned {
-    leaf: Vec<u8>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for Pinned {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if end_entity.as_ref() == self.leaf.as_slice() {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::UnknownIssuer,
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
 
 /// How to reach the endpoint.
 enum Plan {
@@ -110,14 +48,13 @@ fn plan(m: &TlsMaterial) -> Result<Plan, Failure> {
         .and_then(Result::ok)
         .ok_or_else(|| Failure::new("the deployed server certificate cannot be read"))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider.clone())
+    let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Failure::new(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Pinned {
-            leaf: leaf.as_ref().to_vec(),
-            provider,
-        }));
+        .with_custom_certificate_verifier(crate::vsphere::pinned_verifier(
+            crate::vsphere::thumbprint_of(leaf.as_ref()),
+        ));
     let config = match &m.client_cert {
         Some(files) if m.mode == TlsMode::Mutual => {
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)

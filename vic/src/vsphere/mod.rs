@@ -29,6 +29,8 @@ mod task;
 mod thumbprint;
 mod verify;
 
+pub(crate) use verify::pinned_verifier;
+
 pub use client::{
     About, Client, ConnectOptions, DEFAULT_API_VERSION, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT,
     DEFAULT_WAIT_TIMEOUT, SESSION_COOKIE, ServiceContent,

@@ -229,6 +229,16 @@ impl ServerCertVerifier for Verifier {
     }
 }
 
+/// A server certificate verifier that accepts exactly the certificate whose SHA-1
+/// thumbprint is `thumbprint` (signatures still checked with the provider's algorithms).
+/// vic-machine uses it to check the endpoint it has just deployed.
+pub(crate) fn pinned_verifier(thumbprint: String) -> Arc<dyn ServerCertVerifier> {
+    Arc::new(Verifier {
+        policy: Policy::Thumbprint(thumbprint),
+        provider: provider(),
+    })
+}
+
 /// A TLS 1.2/1.3 client configuration applying `policy`.
 pub(crate) fn client_config(policy: Policy) -> Result<Arc<ClientConfig>, Error> {
     let provider = provider();
