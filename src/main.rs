@@ -1,6 +1,9 @@
 //! `vicbed`: the command line. Subcommands wire the library crates together and nothing
-//! else: `serve` runs the vSphere emulator (with the VIC guest agents installed), and
-//! `vic-machine` is VIC's installer (`vic::machine`).
+//! else: `run` runs a scenario and writes its report (`run_command`), `serve` runs the vSphere
+//! emulator (with the VIC guest agents installed), and `vic-machine` is VIC's installer
+//! (`vic::machine`).
+
+mod run_command;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -19,6 +22,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run a scenario on the built-in emulator and write its report (exit 0: every
+    /// expectation holds, 1: one failed, 2: bad scenario file).
+    Run(run_command::RunArgs),
     /// Run the built-in vCenter/ESXi SOAP emulator (govc and pyvmomi accept it unchanged).
     Serve(ServeArgs),
     /// Create, delete, list and inspect Virtual Container Hosts (VIC's vic-machine).
@@ -96,6 +102,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
+        Command::Run(args) => run_command::run(args),
         Command::Serve(args) => serve(args),
         Command::VicMachine(m) => Ok(ExitCode::from(
             u8::try_from(vic::machine::run(m)).unwrap_or(1),

@@ -13,13 +13,20 @@
 //! Modules: [`schema`] (the types and the file format), [`duration`] (`"5m"`, `"30s"`),
 //! [`shellwords`] (splitting docker command lines), [`errors`] (located problems).
 
+pub mod conformance;
 pub mod duration;
 pub mod errors;
+pub mod evaluate;
+pub mod outcome;
+pub mod runner;
 pub mod schema;
 pub mod shellwords;
+pub mod testbed;
 mod validate;
 
 pub use errors::{Problem, ScenarioErrors};
+pub use runner::{RunError, RunOptions, run};
+pub use outcome::{EntityRecord, Point, RunOutcome, Series, StepRecord, VchRecord, Verdict};
 pub use schema::{
     Action, DockerCommand, DockerVerb, EntityKind, EntityPattern, Expectation, Metadata,
     PoolChange, PowerChange, Scenario, StartTime, Stat, Step, Vch, parse_scenario, scenario_hash,

@@ -145,3 +145,22 @@ to = "2m"
     );
     assert_eq!(x.instance, "0");
 }
+
+#[test]
+fn every_library_scenario_parses() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("library");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("library dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path).expect("read");
+            let s = scenarios::parse_scenario(&path.display().to_string(), &text)
+                .unwrap_or_else(|e| panic!("{e}"));
+            names.push(s.meta.name);
+        }
+    }
+    names.sort();
+    for want in ["capacity-ramp", "name-convention", "over-the-limits", "tls-modes"] {
+        assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
+    }
+}

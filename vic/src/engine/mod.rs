@@ -10,6 +10,7 @@
 //! What it serves, and how each route answers, is in [`routes`]; sizing in [`sizing`].
 
 mod api;
+pub mod client;
 mod config;
 pub mod routes;
 pub mod sizing;

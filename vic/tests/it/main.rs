@@ -1,5 +1,6 @@
 //! vic integration tests (one binary; modules per area).
 mod appliance;
+mod client;
 mod convention;
 mod engine;
 mod firewall;

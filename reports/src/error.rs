@@ -1,0 +1,31 @@
+//! [`ReportError`]: everything that can stop a report from being written.
+
+use std::path::PathBuf;
+
+/// Why a report (or one of its pieces) could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Creating a directory, writing or renaming a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// plotters could not draw a chart.
+    #[error("chart {chart}: {message}")]
+    Chart {
+        /// The chart's file stem.
+        chart: String,
+        /// plotters' message.
+        message: String,
+    },
+    /// The bundled font could not be registered with plotters.
+    #[error("font: {0}")]
+    Font(String),
+    /// `summary.json` could not be serialized.
+    #[error("summary.json: {0}")]
+    Json(#[from] serde_json::Error),
+}

@@ -1,0 +1,6 @@
+//! Integration tests of `reports`: rendering a synthetic run, determinism, each output's
+//! shape, and the conformance helpers.
+
+mod conformance;
+mod fixture;
+mod render;

@@ -1,0 +1,316 @@
+//! Turning expectations into verdicts over the series a run read back (pure).
+//!
+//! Each expectation looks at every entity its pattern matches; the statistic is taken over
+//! that entity's samples in the window `[from, to]` (offsets of the samples' interval ends),
+//! and the bounds must hold for each matched entity. With `relative_to`, the statistic is
+//! first divided by the referenced expectation's value (the mean over its matched entities),
+//! which must come earlier in the file.
+
+use std::collections::BTreeMap;
+
+use crate::outcome::{EntityRecord, Series, Verdict};
+use crate::schema::{EntityKind, Expectation, Stat};
+
+/// `stat` over `values` (`None` when empty). P95 is the nearest-rank percentile.
+pub fn statistic(stat: Stat, values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    Some(match stat {
+        Stat::Avg => values.iter().sum::<f64>() / values.len() as f64,
+        Stat::Sum => values.iter().sum(),
+        Stat::Max => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        Stat::Min => values.iter().copied().fold(f64::INFINITY, f64::min),
+        Stat::Last => *values.last()?,
+        Stat::P95 => {
+            let mut sorted = values.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            let rank = (0.95 * sorted.len() as f64).ceil() as usize;
+            sorted[rank.clamp(1, sorted.len()) - 1]
+        }
+    })
+}
+
+/// The statistic's short name (`avg`, `p95`).
+pub fn stat_name(stat: Stat) -> &'static str {
+    match stat {
+        Stat::Avg => "avg",
+        Stat::Max => "max",
+        Stat::Min => "min",
+        Stat::P95 => "p95",
+        Stat::Last => "last",
+        Stat::Sum => "sum",
+    }
+}
+
+/// The entity kind's word (`container`, `vm`, `pool`, `host`).
+pub fn kind_name(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Vm => "vm",
+        EntityKind::Pool => "pool",
+        EntityKind::Host => "host",
+        EntityKind::Container => "container",
+    }
+}
+
+/// One verdict per expectation, in order.
+pub fn verdicts(
+    expectations: &[Expectation],
+    entities: &[EntityRecord],
+    series: &[Series],
+) -> Vec<Verdict> {
+    let mut reference: BTreeMap<&str, Option<f64>> = BTreeMap::new();
+    let mut out = Vec::with_capacity(expectations.len());
+    for e in expectations {
+        let (verdict, own) = one(e, entities, series, &reference);
+        reference.insert(e.id.as_str(), own);
+        out.push(verdict);
+    }
+    out
+}
+
+/// The verdict and the expectation's own (undivided) mean value, for `relative_to` users.
+fn one(
+    e: &Expectation,
+    entities: &[EntityRecord],
+    series: &[Series],
+    reference: &BTreeMap<&str, Option<f64>>,
+) -> (Verdict, Option<f64>) {
+    let mut verdict = Verdict {
+        id: e.id.clone(),
+        statement: statement(e),
+        stat: e.stat,
+        counter: e.counter.clone(),
+        min: e.min,
+        max: e.max,
+        observed: Vec::new(),
+        passed: false,
+        reason: String::new(),
+    };
+    let matched: Vec<&EntityRecord> = entities.iter().filter(|r| matches(e, r)).collect();
+    if matched.is_empty() {
+        verdict.reason = format!(
+            "no {} matches {:?}",
+            kind_name(e.entity.kind),
+            e.entity.pattern
+        );
+        return (verdict, None);
+    }
+    let from_s = e.from.map_or(0, |d| d.as_secs());
+    let to_s = e.to.map_or(u64::MAX, |d| d.as_secs());
+    let mut raw = Vec::new();
+    let mut missing = Vec::new();
+    for r in &matched {
+        let values: Vec<f64> = series
+            .iter()
+            .find(|s| {
+                s.kind == r.kind
+                    && s.entity == r.name
+                    && s.counter == e.counter
+                    && s.instance == e.instance
+            })
+            .map(|s| {
+                s.points
+                    .iter()
+                    .filter(|p| p.offset_s >= from_s && p.offset_s <= to_s)
+                    .map(|p| p.value as f64)
+                    .collect()
+            })
+            .unwrap_or_default();
+        match statistic(e.stat, &values) {
+            Some(v) => raw.push((r.name.clone(), v)),
+            None => missing.push(r.name.clone()),
+        }
+    }
+    let own = (!raw.is_empty()).then(|| raw.iter().map(|(_, v)| v).sum::<f64>() / raw.len() as f64);
+    if !missing.is_empty() {
+        verdict.observed = raw;
+        verdict.reason = format!("no samples of {} for {}", e.counter, missing.join(", "));
+        return (verdict, own);
+    }
+    let divisor = match &e.relative_to {
+        None => 1.0,
+        Some(id) => match reference.get(id.as_str()).copied().flatten() {
+            Some(d) if d != 0.0 => d,
+            Some(_) => {
+                verdict.observed = raw;
+                verdict.reason = format!("{id} is 0, so the ratio is undefined");
+                return (verdict, own);
+            }
+            None => {
+                verdict.observed = raw;
+                verdict.reason = format!("{id} has no value to divide by");
+                return (verdict, own);
+            }
+        },
+    };
+    verdict.observed = raw.into_iter().map(|(n, v)| (n, v / divisor)).collect();
+    let bad: Vec<String> = verdict
+        .observed
+        .iter()
+        .filter(|(_, v)| e.min.is_some_and(|m| *v < m) || e.max.is_some_and(|m| *v > m))
+        .map(|(n, v)| format!("{n}: {}", fmt_value(*v)))
+        .collect();
+    verdict.passed = bad.is_empty();
+    if !verdict.passed {
+        verdict.reason = format!("out of bounds: {}", bad.join(", "));
+    }
+    (verdict, own)
+}
+
+/// Whether `e` looks at `r`: containers by container name; VMs (containerVMs included) by
+/// vSphere display name, which is how a name convention is checked; pools and hosts by name.
+pub fn matches(e: &Expectation, r: &EntityRecord) -> bool {
+    if e.entity.kind == EntityKind::Vm && r.kind == EntityKind::Container {
+        return crate::schema::glob_match(&e.entity.pattern, &r.vsphere_name);
+    }
+    e.entity.matches(r.kind, &r.name)
+}
+
+/// `avg cpu.ready.summation of container cpu-limited ≥ 12000` (with `÷ limited-entitlement`
+/// for relative expectations, and the window when one is given).
+pub fn statement(e: &Expectation) -> String {
+    let mut s = format!(
+        "{} {}{} of {} {}",
+        stat_name(e.stat),
+        e.counter,
+        if e.instance.is_empty() {
+            String::new()
+        } else {
+            format!("[{}]", e.instance)
+        },
+        kind_name(e.entity.kind),
+        e.entity.pattern
+    );
+    if let Some(r) = &e.relative_to {
+        s.push_str(&format!(" ÷ {r}"));
+    }
+    match (e.min, e.max) {
+        (Some(a), Some(b)) => s.push_str(&format!(" in [{}, {}]", fmt_value(a), fmt_value(b))),
+        (Some(a), None) => s.push_str(&format!(" ≥ {}", fmt_value(a))),
+        (None, Some(b)) => s.push_str(&format!(" ≤ {}", fmt_value(b))),
+        (None, None) => {}
+    }
+    if e.from.is_some() || e.to.is_some() {
+        s.push_str(&format!(
+            " between {}s and {}",
+            e.from.map_or(0, |d| d.as_secs()),
+            e.to.map_or("the end".to_owned(), |d| format!("{}s", d.as_secs()))
+        ));
+    }
+    s
+}
+
+/// A number for messages: integers without decimals, else up to 3 decimals.
+pub fn fmt_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Point;
+    use crate::schema::EntityPattern;
+
+    fn entity(name: &str) -> EntityRecord {
+        EntityRecord {
+            kind: EntityKind::Container,
+            name: name.into(),
+            vsphere_name: format!("{name}-0123456789ab"),
+            moref: "vm-1".into(),
+            vch: None,
+        }
+    }
+
+    fn series(name: &str, counter: &str, values: &[i64]) -> Series {
+        Series {
+            kind: EntityKind::Container,
+            entity: name.into(),
+            counter: counter.into(),
+            instance: String::new(),
+            unit: "megaHertz".into(),
+            points: values
+                .iter()
+                .enumerate()
+                .map(|(i, &value)| Point {
+                    offset_s: 20 * (i as u64 + 1),
+                    value,
+                })
+                .collect(),
+        }
+    }
+
+    fn expect(id: &str, pattern: &str, stat: Stat, min: Option<f64>, max: Option<f64>) -> Expectation {
+        Expectation {
+            id: id.into(),
+            entity: EntityPattern {
+                kind: EntityKind::Container,
+                pattern: pattern.into(),
+            },
+            counter: "cpu.entitlement.latest".into(),
+            instance: String::new(),
+            stat,
+            min,
+            max,
+            from: None,
+            to: None,
+            relative_to: None,
+        }
+    }
+
+    #[test]
+    fn statistics() {
+        let v = [1.0, 2.0, 3.0, 4.0, 10.0];
+        assert_eq!(statistic(Stat::Avg, &v), Some(4.0));
+        assert_eq!(statistic(Stat::Max, &v), Some(10.0));
+        assert_eq!(statistic(Stat::Min, &v), Some(1.0));
+        assert_eq!(statistic(Stat::Last, &v), Some(10.0));
+        assert_eq!(statistic(Stat::Sum, &v), Some(20.0));
+        assert_eq!(statistic(Stat::P95, &v), Some(10.0));
+        let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(statistic(Stat::P95, &hundred), Some(95.0));
+        assert_eq!(statistic(Stat::Avg, &[]), None);
+    }
+
+    #[test]
+    fn bounds_ratio_window_and_missing() {
+        let entities = [entity("a"), entity("b")];
+        let series = [
+            series("a", "cpu.entitlement.latest", &[400, 400, 400]),
+            series("b", "cpu.entitlement.latest", &[1800, 1800, 2000]),
+        ];
+        let mut ratio = expect("ratio", "b", Stat::Avg, Some(4.0), Some(6.0));
+        ratio.relative_to = Some("base".into());
+        let mut windowed = expect("late", "b", Stat::Max, None, Some(1800.0));
+        windowed.to = Some(std::time::Duration::from_secs(40));
+        let list = [
+            expect("base", "a", Stat::Avg, None, Some(500.0)),
+            ratio,
+            expect("both", "*", Stat::Min, Some(1000.0), None),
+            expect("none", "zzz", Stat::Avg, None, None),
+            windowed,
+        ];
+        let v = verdicts(&list, &entities, &series);
+        assert!(v[0].passed, "{:?}", v[0]);
+        assert!(v[1].passed, "{:?}", v[1]);
+        assert!((v[1].observed[0].1 - 1866.0 / 400.0).abs() < 0.01);
+        assert!(!v[2].passed);
+        assert_eq!(v[2].reason, "out of bounds: a: 400");
+        assert!(!v[3].passed);
+        assert_eq!(v[3].reason, "no container matches \"zzz\"");
+        assert!(v[4].passed, "{:?}", v[4]);
+        assert_eq!(v[1].statement, "avg cpu.entitlement.latest of container b ÷ base in [4, 6]");
+    }
+
+    #[test]
+    fn values_for_messages() {
+        assert_eq!(fmt_value(12000.0), "12000");
+        assert_eq!(fmt_value(4.5), "4.5");
+        assert_eq!(fmt_value(1.0 / 3.0), "0.333");
+    }
+}

@@ -1,0 +1,209 @@
+//! What a run produced, as plain data: the entities it saw, every metric series it read
+//! back with `QueryPerf`, what each step did, and the verdicts. `reports` renders this; it
+//! holds nothing that depends on the wall clock or the OS (same seed ⇒ equal outcomes).
+
+use crate::schema::{EntityKind, Metadata, Stat};
+
+/// The result of one scenario run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOutcome {
+    /// The scenario's metadata (with the seed actually used).
+    pub meta: Metadata,
+    /// [`crate::scenario_hash`] of the scenario file.
+    pub scenario_hash: String,
+    /// vicbed's version (`CARGO_PKG_VERSION`).
+    pub vicbed_version: String,
+    /// The VCHs, in file order.
+    pub vchs: Vec<VchRecord>,
+    /// Every entity metrics were read for, ordered by (kind, name).
+    pub entities: Vec<EntityRecord>,
+    /// Every series, ordered by (entity kind, entity name, counter, instance).
+    pub series: Vec<Series>,
+    /// What each step did, in execution order.
+    pub steps: Vec<StepRecord>,
+    /// One verdict per expectation, in file order.
+    pub verdicts: Vec<Verdict>,
+}
+
+impl RunOutcome {
+    /// Whether every expectation held.
+    pub fn passed(&self) -> bool {
+        self.verdicts.iter().all(|v| v.passed)
+    }
+
+    /// The series of `entity` (by kind and name) for `counter`'s aggregate instance.
+    pub fn series_of(&self, kind: EntityKind, entity: &str, counter: &str) -> Option<&Series> {
+        self.series.iter().find(|s| {
+            s.kind == kind && s.entity == entity && s.counter == counter && s.instance.is_empty()
+        })
+    }
+}
+
+/// A VCH the run created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VchRecord {
+    /// The `[[vch]]` name.
+    pub name: String,
+    /// The vSphere name (`--name`).
+    pub vsphere_name: String,
+    /// Its resource pool's CPU limit in MHz (`None`: unlimited).
+    pub cpu_limit_mhz: Option<i64>,
+    /// Its resource pool's memory limit in MB (`None`: unlimited).
+    pub mem_limit_mb: Option<i64>,
+    /// TLS mode: `mutual`, `server-only` or `plain`.
+    pub tls_mode: String,
+}
+
+/// An entity whose metrics were read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntityRecord {
+    /// What it is (containerVMs are [`EntityKind::Container`], named by container name).
+    pub kind: EntityKind,
+    /// Name: the container name for containers, else the vSphere name.
+    pub name: String,
+    /// vSphere display name (for containers: per the name convention).
+    pub vsphere_name: String,
+    /// MoRef value (`vm-42`, `resgroup-7`).
+    pub moref: String,
+    /// The `[[vch]]` it belongs to (its pool, appliance or containers), if any.
+    pub vch: Option<String>,
+}
+
+/// One counter of one entity over time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// Entity kind.
+    pub kind: EntityKind,
+    /// Entity name (as in [`EntityRecord::name`]).
+    pub entity: String,
+    /// Dotted counter name (`cpu.ready.summation`).
+    pub counter: String,
+    /// Instance (`""` is the aggregate; vCPU instances are `"0"`, `"1"`, …).
+    pub instance: String,
+    /// vSphere unit key (`megaHertz`, `millisecond`, `percent`, `kiloBytes`).
+    pub unit: String,
+    /// Samples in time order.
+    pub points: Vec<Point>,
+}
+
+/// One sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Point {
+    /// Seconds from the scenario start to the end of the sample's interval.
+    pub offset_s: u64,
+    /// The raw value as `QueryPerf` returned it (percent × 100, KB, ms, MHz).
+    pub value: i64,
+}
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepRecord {
+    /// 1-based position of the step in the file.
+    pub index: usize,
+    /// When it ran, seconds from the start.
+    pub at_s: u64,
+    /// The command as written (`docker run …` on `limited`, `pool vch-limited cpu_limit_mhz=…`).
+    pub command: String,
+    /// What came back: a container id, a JSON-free summary, or the error message.
+    pub result: String,
+    /// Whether it succeeded.
+    pub ok: bool,
+}
+
+/// The verdict on one expectation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    /// The expectation's id.
+    pub id: String,
+    /// Human-readable statement, e.g. `avg cpu.ready.summation of container cpu-limited ≥ 12000`.
+    pub statement: String,
+    /// The statistic.
+    pub stat: Stat,
+    /// The counter.
+    pub counter: String,
+    /// Lower bound.
+    pub min: Option<f64>,
+    /// Upper bound.
+    pub max: Option<f64>,
+    /// Observed value per matched entity (after dividing by `relative_to`'s value).
+    pub observed: Vec<(String, f64)>,
+    /// Whether the bounds held for every matched entity (and at least one matched).
+    pub passed: bool,
+    /// Why it failed (empty when it passed).
+    pub reason: String,
+}
+
+/// The first difference between two outcomes of one scenario, in reading order: metadata,
+/// entities, then the first differing sample (entity, counter, instance, time), then steps
+/// and verdicts. `None` when they are equal.
+pub fn first_difference(a: &RunOutcome, b: &RunOutcome) -> Option<String> {
+    if a.meta != b.meta || a.scenario_hash != b.scenario_hash {
+        return Some("the scenario metadata differ".into());
+    }
+    if a.entities != b.entities {
+        let i = a
+            .entities
+            .iter()
+            .zip(&b.entities)
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.entities.len().min(b.entities.len()));
+        return Some(format!(
+            "entity #{i} differs: {:?} vs {:?}",
+            a.entities.get(i),
+            b.entities.get(i)
+        ));
+    }
+    for (x, y) in a.series.iter().zip(&b.series) {
+        let label = |s: &Series| {
+            let inst = if s.instance.is_empty() {
+                String::new()
+            } else {
+                format!("[{}]", s.instance)
+            };
+            format!("{} {}{}", s.entity, s.counter, inst)
+        };
+        if (x.kind, &x.entity, &x.counter, &x.instance) != (y.kind, &y.entity, &y.counter, &y.instance)
+        {
+            return Some(format!("series differ: {} vs {}", label(x), label(y)));
+        }
+        for (p, q) in x.points.iter().zip(&y.points) {
+            if p != q {
+                return Some(format!(
+                    "first differing sample: {} at +{} s: {} vs {} (at +{} s)",
+                    label(x),
+                    p.offset_s,
+                    p.value,
+                    q.value,
+                    q.offset_s
+                ));
+            }
+        }
+        if x.points.len() != y.points.len() {
+            return Some(format!(
+                "{}: {} samples vs {}",
+                label(x),
+                x.points.len(),
+                y.points.len()
+            ));
+        }
+    }
+    if a.series.len() != b.series.len() {
+        return Some(format!(
+            "{} series vs {}",
+            a.series.len(),
+            b.series.len()
+        ));
+    }
+    if a.steps != b.steps {
+        let i = a.steps.iter().zip(&b.steps).position(|(x, y)| x != y).unwrap_or(0);
+        return Some(format!(
+            "step record #{i} differs: {:?} vs {:?}",
+            a.steps.get(i),
+            b.steps.get(i)
+        ));
+    }
+    if a.verdicts != b.verdicts {
+        return Some("the verdicts differ".into());
+    }
+    None
+}

@@ -1,0 +1,430 @@
+//! The scenario runner: a [`Testbed`] built from the scenario's inventory, its VCHs created
+//! with `vic-machine create`, the steps run at their virtual times (docker commands over each
+//! VCH's TLS mode, vSphere-level changes over SOAP), the clock advanced in 20 s samples, and
+//! the metrics read back with `QueryPerf` — at least every 30 virtual minutes and before every
+//! step, so nothing falls out of the 1-hour realtime window or disappears with a removed VM.
+//!
+//! Nothing here reads the wall clock or the OS's randomness for anything that reaches the
+//! [`RunOutcome`]; the progress bar is the only wall-clock consumer.
+
+mod docker;
+mod perf;
+mod steps;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use vcsim::vmodl::MoRef;
+use vic::vsphere::Client;
+
+use crate::evaluate;
+use crate::outcome::{EntityRecord, Point, RunOutcome, Series, StepRecord, VchRecord};
+use crate::schema::{EntityKind, Scenario, flag_value};
+use crate::testbed::{Testbed, TestbedConfig, TestbedError, VchHandle};
+
+pub use perf::{HOST_COUNTERS, POOL_COUNTERS, VM_COUNTERS};
+
+/// Longest stretch of virtual time between two metric reads (the realtime window is 1 h).
+pub const MAX_READ_GAP_S: u64 = 1800;
+
+/// Why a run could not complete (as opposed to expectations failing, which is an outcome).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The testbed failed (including `vic-machine create`).
+    #[error(transparent)]
+    Testbed(#[from] TestbedError),
+    /// A SOAP call failed.
+    #[error("vSphere: {0}")]
+    Vsphere(#[from] vic::vsphere::Error),
+    /// The emulator answered something unexpected.
+    #[error("unexpected answer from the emulator: {0}")]
+    Protocol(String),
+    /// A VCH could not be created.
+    #[error("VCH {vch}: {source}")]
+    Vch {
+        /// The `[[vch]]` name.
+        vch: String,
+        /// Why.
+        source: TestbedError,
+    },
+}
+
+/// How to run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Show a progress bar on stderr (when it is a terminal and the run lasts over 1 s).
+    pub progress: bool,
+}
+
+/// What the runner tracks between reads.
+struct State {
+    client: Client,
+    perf_manager: MoRef,
+    catalogue: perf::Catalogue,
+    /// MoRef value → the latest record of it.
+    entities: BTreeMap<String, EntityRecord>,
+    /// (MoRef value, counter, instance) → (time ms, value).
+    samples: perf::Samples,
+    /// Extra (kind, counter, instance) pairs the expectations ask for.
+    wanted: BTreeSet<(u8, String, String)>,
+    last_read_ms: i64,
+    start_ms: i64,
+}
+
+/// Runs `scenario` (whose file text hashes to `scenario_hash`) and evaluates its
+/// expectations.
+pub async fn run(
+    scenario: &Scenario,
+    scenario_hash: &str,
+    options: &RunOptions,
+) -> Result<RunOutcome, RunError> {
+    let mut meta = scenario.meta.clone();
+    if let Some(seed) = options.seed {
+        meta.seed = seed;
+    }
+    let start_ms = meta.start.unix_seconds * 1000;
+    let testbed = Testbed::start(TestbedConfig {
+        inventory: Some(scenario.inventory.clone()),
+        seed: meta.seed,
+        start_ms,
+    })
+    .await?;
+    let result = drive(scenario, &testbed, start_ms, options).await;
+    testbed.shutdown().await;
+    let (vchs, entities, series, steps) = result?;
+    let verdicts = evaluate::verdicts(&scenario.expectations, &entities, &series);
+    Ok(RunOutcome {
+        meta,
+        scenario_hash: scenario_hash.to_owned(),
+        vicbed_version: env!("CARGO_PKG_VERSION").to_owned(),
+        vchs,
+        entities,
+        series,
+        steps,
+        verdicts,
+    })
+}
+
+type Driven = (
+    Vec<VchRecord>,
+    Vec<EntityRecord>,
+    Vec<Series>,
+    Vec<StepRecord>,
+);
+
+async fn drive(
+    scenario: &Scenario,
+    testbed: &Testbed,
+    start_ms: i64,
+    options: &RunOptions,
+) -> Result<Driven, RunError> {
+    let duration_s = scenario.meta.duration.as_secs();
+    let progress = steps::Progress::new(options.progress, duration_s);
+
+    // VCHs first, in file order, at the start instant.
+    let mut handles: BTreeMap<String, VchHandle> = BTreeMap::new();
+    let mut vchs = Vec::new();
+    for v in &scenario.vchs {
+        progress.message(&format!("vic-machine create {}", v.vsphere_name()));
+        let handle = testbed
+            .create_vch(&v.args)
+            .await
+            .map_err(|source| RunError::Vch {
+                vch: v.name.clone(),
+                source,
+            })?;
+        vchs.push(vch_record(v, &handle));
+        handles.insert(v.name.clone(), handle);
+    }
+
+    let client = testbed.client().await?;
+    let perf_manager = client
+        .service_content()
+        .raw
+        .field("perfManager")
+        .and_then(|v| v.as_moref())
+        .cloned()
+        .ok_or_else(|| RunError::Protocol("ServiceContent has no perfManager".into()))?;
+    let catalogue = perf::Catalogue::read(&client, &perf_manager).await?;
+    let wanted = scenario
+        .expectations
+        .iter()
+        .map(|e| (kind_rank(e.entity.kind), e.counter.clone(), e.instance.clone()))
+        .collect();
+    let mut state = State {
+        client,
+        perf_manager,
+        catalogue,
+        entities: BTreeMap::new(),
+        samples: BTreeMap::new(),
+        wanted,
+        last_read_ms: testbed.now_ms(),
+        start_ms,
+    };
+
+    let mut order: Vec<&crate::schema::Step> = scenario.steps.iter().collect();
+    order.sort_by_key(|s| (s.at, s.index));
+    let mut records = Vec::new();
+    let mut runner = steps::StepRunner::new(&handles);
+    for step in order {
+        let at_s = step.at.as_secs().min(duration_s);
+        advance_to(testbed, &mut state, at_s, &progress, &handles, scenario).await?;
+        // What exists now is read before the step can remove it.
+        read_metrics(&mut state, testbed, &handles, scenario).await?;
+        progress.message(&steps::describe(step));
+        let record = runner.run(step, &state.client, at_s).await;
+        records.push(record);
+    }
+    advance_to(testbed, &mut state, duration_s, &progress, &handles, scenario).await?;
+    read_metrics(&mut state, testbed, &handles, scenario).await?;
+    runner.close();
+    progress.finish();
+    let (entities, series) = state.finish();
+    Ok((vchs, entities, series, records))
+}
+
+/// Advances the clock to `target_s` after the start, reading metrics at least every
+/// [`MAX_READ_GAP_S`].
+async fn advance_to(
+    testbed: &Testbed,
+    state: &mut State,
+    target_s: u64,
+    progress: &steps::Progress,
+    handles: &BTreeMap<String, VchHandle>,
+    scenario: &Scenario,
+) -> Result<(), RunError> {
+    let target_ms = state.start_ms + i64::try_from(target_s).unwrap_or(i64::MAX / 2) * 1000;
+    loop {
+        let now = testbed.now_ms();
+        if now >= target_ms {
+            return Ok(());
+        }
+        let gap_ms = i64::try_from(MAX_READ_GAP_S * 1000).unwrap_or(i64::MAX);
+        let next = target_ms.min(now + gap_ms);
+        testbed.advance_ms(next - now);
+        progress.set_position(u64::try_from((next - state.start_ms) / 1000).unwrap_or(0));
+        // Give the endpoints' tasks a turn: guests may have posted effects (a stress run
+        // exiting) that their engines react to.
+        tokio::task::yield_now().await;
+        if next < target_ms {
+            read_metrics(state, testbed, handles, scenario).await?;
+        }
+    }
+}
+
+/// Discovers what exists now, then reads its samples since the last read.
+async fn read_metrics(
+    state: &mut State,
+    testbed: &Testbed,
+    handles: &BTreeMap<String, VchHandle>,
+    scenario: &Scenario,
+) -> Result<(), RunError> {
+    let present = refresh_entities(state, handles, scenario).await?;
+    query_metrics(state, testbed, &present).await
+}
+
+/// Re-discovers entities (containers come and go, and may be renamed); returns the MoRef
+/// values present now. Records of vanished entities are kept for their earlier samples.
+async fn refresh_entities(
+    state: &mut State,
+    handles: &BTreeMap<String, VchHandle>,
+    scenario: &Scenario,
+) -> Result<BTreeSet<String>, RunError> {
+    let found = perf::discover(&state.client).await?;
+    // VCH membership: the pool named like the VCH, the appliance, VMs in that pool.
+    let by_vsphere: BTreeMap<&str, &str> = scenario
+        .vchs
+        .iter()
+        .filter(|v| handles.contains_key(&v.name))
+        .map(|v| (v.vsphere_name(), v.name.as_str()))
+        .collect();
+    let pool_vch: BTreeMap<String, String> = found
+        .iter()
+        .filter(|f| f.kind == EntityKind::Pool)
+        .filter_map(|f| {
+            by_vsphere
+                .get(f.vsphere_name.as_str())
+                .map(|v| (f.moref.value.clone(), (*v).to_owned()))
+        })
+        .collect();
+    let mut present = BTreeSet::new();
+    for f in found {
+        present.insert(f.moref.value.clone());
+        let vch = match f.kind {
+            EntityKind::Pool => pool_vch.get(&f.moref.value).cloned(),
+            _ => f
+                .pool
+                .as_ref()
+                .and_then(|p| pool_vch.get(p))
+                .cloned()
+                .or_else(|| by_vsphere.get(f.vsphere_name.as_str()).map(|v| (*v).to_owned())),
+        };
+        state.entities.insert(
+            f.moref.value.clone(),
+            EntityRecord {
+                kind: f.kind,
+                name: f.name,
+                vsphere_name: f.vsphere_name,
+                moref: f.moref.value,
+                vch,
+            },
+        );
+    }
+    Ok(present)
+}
+
+async fn query_metrics(
+    state: &mut State,
+    testbed: &Testbed,
+    present: &BTreeSet<String>,
+) -> Result<(), RunError> {
+    let now = testbed.now_ms();
+    if now <= state.last_read_ms {
+        return Ok(());
+    }
+    let requests: Vec<(MoRef, BTreeSet<(String, String)>)> = state
+        .entities
+        .values()
+        .filter(|e| present.contains(&e.moref))
+        .map(|e| {
+            let base: &[&str] = match e.kind {
+                EntityKind::Vm | EntityKind::Container => VM_COUNTERS,
+                EntityKind::Pool => POOL_COUNTERS,
+                EntityKind::Host => HOST_COUNTERS,
+            };
+            let mut metrics: BTreeSet<(String, String)> = base
+                .iter()
+                .filter(|c| state.catalogue.contains(c))
+                .map(|c| ((*c).to_owned(), String::new()))
+                .collect();
+            let rank = kind_rank(e.kind);
+            metrics.extend(
+                state
+                    .wanted
+                    .iter()
+                    .filter(|(k, c, _)| *k == rank && state.catalogue.contains(c))
+                    .map(|(_, c, i)| (c.clone(), i.clone())),
+            );
+            (MoRef::new(vm_type(e.kind), e.moref.clone()), metrics)
+        })
+        .collect();
+    // An entity that vanished since discovery would fault the whole query; discovery runs
+    // right before each read, at the same virtual instant.
+    perf::query(
+        &state.client,
+        &state.perf_manager,
+        &state.catalogue,
+        &requests,
+        state.last_read_ms,
+        now,
+        &mut state.samples,
+    )
+    .await?;
+    state.last_read_ms = now;
+    Ok(())
+}
+
+impl State {
+    /// The entity records and series, ordered for output, with names made unique per kind.
+    fn finish(self) -> (Vec<EntityRecord>, Vec<Series>) {
+        let mut count: BTreeMap<(u8, String), usize> = BTreeMap::new();
+        for e in self.entities.values() {
+            *count.entry((kind_rank(e.kind), e.name.clone())).or_default() += 1;
+        }
+        let mut entities: Vec<EntityRecord> = self
+            .entities
+            .values()
+            .cloned()
+            .map(|mut e| {
+                if count[&(kind_rank(e.kind), e.name.clone())] > 1 {
+                    e.name = format!("{} ({})", e.name, e.moref);
+                }
+                e
+            })
+            .collect();
+        entities.sort_by(|a, b| {
+            (kind_rank(a.kind), &a.name, &a.moref).cmp(&(kind_rank(b.kind), &b.name, &b.moref))
+        });
+        let by_moref: BTreeMap<&str, &EntityRecord> =
+            entities.iter().map(|e| (e.moref.as_str(), e)).collect();
+        let mut series: Vec<Series> = self
+            .samples
+            .into_iter()
+            .filter_map(|((moref, counter, instance), points)| {
+                let e = by_moref.get(moref.as_str())?;
+                let unit = self.catalogue.get(&counter).map(|(_, u)| u.to_owned())?;
+                Some(Series {
+                    kind: e.kind,
+                    entity: e.name.clone(),
+                    counter,
+                    instance,
+                    unit,
+                    points: points
+                        .into_iter()
+                        .filter(|(t, _)| *t > self.start_ms)
+                        .map(|(t, value)| Point {
+                            offset_s: u64::try_from((t - self.start_ms) / 1000).unwrap_or(0),
+                            value,
+                        })
+                        .collect(),
+                })
+            })
+            .collect();
+        series.sort_by(|a, b| {
+            (kind_rank(a.kind), &a.entity, &a.counter, &a.instance).cmp(&(
+                kind_rank(b.kind),
+                &b.entity,
+                &b.counter,
+                &b.instance,
+            ))
+        });
+        (entities, series)
+    }
+}
+
+/// Output order of kinds: containers, VMs, pools, hosts.
+pub fn kind_rank(kind: EntityKind) -> u8 {
+    match kind {
+        EntityKind::Container => 0,
+        EntityKind::Vm => 1,
+        EntityKind::Pool => 2,
+        EntityKind::Host => 3,
+    }
+}
+
+fn vm_type(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Vm | EntityKind::Container => "VirtualMachine",
+        EntityKind::Pool => "ResourcePool",
+        EntityKind::Host => "HostSystem",
+    }
+}
+
+fn vch_record(v: &crate::schema::Vch, handle: &VchHandle) -> VchRecord {
+    let limit = |flags: &[&str]| {
+        flag_value(&v.args, flags)
+            .and_then(|s| s.parse::<i64>().ok())
+            .filter(|n| *n > 0)
+    };
+    let tls_mode = if handle.docker_args.iter().any(|a| a == "--tlsverify") {
+        "mutual"
+    } else if handle.docker_args.iter().any(|a| a == "--tls") {
+        "server-only"
+    } else {
+        "plain"
+    };
+    VchRecord {
+        name: v.name.clone(),
+        vsphere_name: handle.name.clone(),
+        cpu_limit_mhz: limit(&["--cpu", "--cpu-limit"]),
+        mem_limit_mb: limit(&["--memory", "--memory-limit"]),
+        tls_mode: tls_mode.to_owned(),
+    }
+}
+
+/// How long the run lasts in virtual time, as a [`Duration`] (for callers' messages).
+pub fn virtual_duration(scenario: &Scenario) -> Duration {
+    scenario.meta.duration
+}

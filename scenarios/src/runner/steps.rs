@@ -1,0 +1,250 @@
+//! Running one step: a docker command against a VCH endpoint (over its TLS mode, as the
+//! docker CLI would), a pool allocation change (`UpdateConfig`) or a power operation over
+//! SOAP; and the progress bar.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use vcsim::inventory::SharesSpec;
+use vcsim::vmodl::{DataObject, MoRef, Value};
+use vic::vsphere::Client;
+
+use crate::outcome::StepRecord;
+use crate::schema::{Action, PoolChange, PowerChange, Step};
+use crate::testbed::VchHandle;
+
+/// Runs steps, keeping one Docker client per VCH.
+pub struct StepRunner<'h> {
+    handles: &'h BTreeMap<String, VchHandle>,
+    docker: BTreeMap<String, super::docker::Endpoint>,
+}
+
+impl<'h> StepRunner<'h> {
+    /// A runner for the VCHs in `handles` (by `[[vch]]` name).
+    pub fn new(handles: &'h BTreeMap<String, VchHandle>) -> StepRunner<'h> {
+        StepRunner {
+            handles,
+            docker: BTreeMap::new(),
+        }
+    }
+
+    /// Runs `step` at `at_s`; failures are recorded, not raised (a scenario may show one).
+    pub async fn run(&mut self, step: &Step, client: &Client, at_s: u64) -> StepRecord {
+        let result = match &step.action {
+            Action::Docker(d) => match self.handles.get(&d.vch) {
+                None => Err(format!("no VCH {:?}", d.vch)),
+                Some(h) => {
+                    let endpoint = match self.docker.entry(d.vch.clone()) {
+                        std::collections::btree_map::Entry::Occupied(e) => Ok(e.into_mut()),
+                        std::collections::btree_map::Entry::Vacant(v) => {
+                            super::docker::Endpoint::connect(h).map(|c| v.insert(c))
+                        }
+                    };
+                    match endpoint {
+                        Ok(e) => e.execute(&d.argv).await,
+                        Err(e) => Err(e),
+                    }
+                }
+            },
+            Action::Pool(p) => update_pool(client, p).await,
+            Action::Power(p) => power(client, p).await,
+        };
+        let (ok, result) = match result {
+            Ok(text) => (true, text),
+            Err(text) => (false, text),
+        };
+        StepRecord {
+            index: step.index,
+            at_s,
+            command: describe(step),
+            result,
+            ok,
+        }
+    }
+
+    /// Drops the Docker clients.
+    pub fn close(&mut self) {
+        self.docker.clear();
+    }
+}
+
+/// The step as a command line: `docker run … (on limited)`, `pool vch-limited cpu_limit_mhz=800`.
+pub fn describe(step: &Step) -> String {
+    match &step.action {
+        Action::Docker(d) => format!("docker {} (on {})", d.argv.join(" "), d.vch),
+        Action::Pool(p) => {
+            let mut s = format!("pool {}", p.name);
+            let mut kv = |k: &str, v: Option<String>| {
+                if let Some(v) = v {
+                    s.push_str(&format!(" {k}={v}"));
+                }
+            };
+            kv("cpu_limit_mhz", p.cpu_limit_mhz.map(|v| v.to_string()));
+            kv("mem_limit_mb", p.mem_limit_mb.map(|v| v.to_string()));
+            kv(
+                "cpu_reservation_mhz",
+                p.cpu_reservation_mhz.map(|v| v.to_string()),
+            );
+            kv(
+                "mem_reservation_mb",
+                p.mem_reservation_mb.map(|v| v.to_string()),
+            );
+            kv("cpu_shares", p.cpu_shares.as_ref().map(shares_text));
+            kv("mem_shares", p.mem_shares.as_ref().map(shares_text));
+            kv("expandable", p.expandable.map(|v| v.to_string()));
+            s
+        }
+        Action::Power(p) => format!("power {} {}", p.vm, if p.on { "on" } else { "off" }),
+    }
+}
+
+fn shares_text(s: &SharesSpec) -> String {
+    match s {
+        SharesSpec::Level(l) => l.clone(),
+        SharesSpec::Custom(n) => n.to_string(),
+    }
+}
+
+/// The named object of `ty` (`ResourcePool`, `VirtualMachine`); for VMs a containerVM's
+/// container name also matches.
+async fn find(client: &Client, kind: crate::schema::EntityKind, name: &str) -> Result<MoRef, String> {
+    let found = super::perf::discover(client)
+        .await
+        .map_err(|e| e.to_string())?;
+    let matches: Vec<&super::perf::Found> = found
+        .iter()
+        .filter(|f| {
+            let same_kind = f.kind == kind
+                || (kind == crate::schema::EntityKind::Vm
+                    && f.kind == crate::schema::EntityKind::Container);
+            same_kind && (f.name == name || f.vsphere_name == name)
+        })
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.moref.clone()),
+        [] => Err(format!("no {} named {name:?}", crate::evaluate::kind_name(kind))),
+        _ => Err(format!(
+            "{} {} are named {name:?}",
+            matches.len(),
+            crate::evaluate::kind_name(kind)
+        )),
+    }
+}
+
+async fn update_pool(client: &Client, p: &PoolChange) -> Result<String, String> {
+    let pool = find(client, crate::schema::EntityKind::Pool, &p.name).await?;
+    let alloc = |reservation: Option<u64>, limit: Option<i64>, shares: &Option<SharesSpec>| {
+        let mut a = DataObject::new("ResourceAllocationInfo");
+        if let Some(r) = reservation {
+            a = a.with("reservation", Value::Long(i64::try_from(r).unwrap_or(i64::MAX)));
+        }
+        if let Some(e) = p.expandable {
+            a = a.with("expandableReservation", Value::Bool(e));
+        }
+        if let Some(l) = limit {
+            a = a.with("limit", Value::Long(l));
+        }
+        if let Some(s) = shares {
+            let (count, level) = match s {
+                SharesSpec::Level(l) => (0, l.as_str()),
+                SharesSpec::Custom(n) => (i32::try_from(*n).unwrap_or(i32::MAX), "custom"),
+            };
+            a = a.with(
+                "shares",
+                DataObject::new("SharesInfo")
+                    .with("shares", Value::Int(count))
+                    .with("level", Value::enumv("SharesLevel", level.to_owned()))
+                    .into_value(),
+            );
+        }
+        a.into_value()
+    };
+    let spec = DataObject::new("ResourceConfigSpec")
+        .with(
+            "cpuAllocation",
+            alloc(p.cpu_reservation_mhz, p.cpu_limit_mhz, &p.cpu_shares),
+        )
+        .with(
+            "memoryAllocation",
+            alloc(p.mem_reservation_mb, p.mem_limit_mb, &p.mem_shares),
+        )
+        .into_value();
+    client
+        .call("UpdateConfig", &pool, &[("config", spec)])
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!("updated {}", pool.value))
+}
+
+async fn power(client: &Client, p: &PowerChange) -> Result<String, String> {
+    let vm = find(client, crate::schema::EntityKind::Vm, &p.vm).await?;
+    let method = if p.on {
+        "PowerOnVM_Task"
+    } else {
+        "PowerOffVM_Task"
+    };
+    client
+        .run_task(method, &vm, &[])
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{} powered {}", vm.value, if p.on { "on" } else { "off" }))
+}
+
+/// The run's progress over virtual time, drawn on stderr once the run has lasted a second
+/// (and only on a terminal: indicatif hides itself otherwise).
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    started: Instant,
+}
+
+impl Progress {
+    /// A bar over `duration_s` virtual seconds, or nothing when `enabled` is false.
+    pub fn new(enabled: bool, duration_s: u64) -> Progress {
+        let bar = enabled.then(|| {
+            let bar = ProgressBar::with_draw_target(Some(duration_s), ProgressDrawTarget::hidden());
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {pos}/{len} virtual s  {msg}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar
+        });
+        Progress {
+            bar,
+            started: Instant::now(),
+        }
+    }
+
+    fn show_if_slow(&self) {
+        if let Some(bar) = &self.bar
+            && bar.is_hidden()
+            && self.started.elapsed().as_secs_f64() > 1.0
+        {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+    }
+
+    /// Virtual seconds done.
+    pub fn set_position(&self, done_s: u64) {
+        self.show_if_slow();
+        if let Some(bar) = &self.bar {
+            bar.set_position(done_s);
+        }
+    }
+
+    /// What is happening now.
+    pub fn message(&self, text: &str) {
+        self.show_if_slow();
+        if let Some(bar) = &self.bar {
+            bar.set_message(text.to_owned());
+        }
+    }
+
+    /// Clears the bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
