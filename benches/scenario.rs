@@ -12,7 +12,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
 
 fn library(name: &str) -> String {
-    let path = format!("{}/scenarios/library/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/scenarios/library/{name}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(path).expect("library scenario")
 }
 
@@ -55,7 +58,11 @@ fn run_and_render(rt: &tokio::runtime::Runtime, text: &str, out: &std::path::Pat
     let scenario = scenarios::parse_scenario("bench.toml", text).expect("valid");
     let hash = scenarios::scenario_hash(text);
     let outcome = rt
-        .block_on(scenarios::run(&scenario, &hash, &scenarios::RunOptions::default()))
+        .block_on(scenarios::run(
+            &scenario,
+            &hash,
+            &scenarios::RunOptions::default(),
+        ))
         .expect("run");
     assert!(outcome.passed(), "{:#?}", outcome.verdicts);
     reports::render(&outcome, out).expect("report");

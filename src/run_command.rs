@@ -69,7 +69,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             eprintln!("vicbed: NOT deterministic: {diff}");
             return Ok(ExitCode::from(1));
         }
-        println!("deterministic: two runs with seed {} gave identical data", outcome.meta.seed);
+        println!(
+            "deterministic: two runs with seed {} gave identical data",
+            outcome.meta.seed
+        );
     }
     let out_dir = args
         .out
@@ -116,7 +119,10 @@ fn print_summary(outcome: &scenarios::RunOutcome, out_dir: &Path, files: usize) 
         );
     }
     for s in outcome.steps.iter().filter(|s| !s.ok) {
-        println!("  step {} at +{} s failed: {}: {}", s.index, s.at_s, s.command, s.result);
+        println!(
+            "  step {} at +{} s failed: {}: {}",
+            s.index, s.at_s, s.command, s.result
+        );
     }
     println!(
         "report: {} ({files} files; open report.html)",

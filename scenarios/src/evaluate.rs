@@ -245,7 +245,13 @@ mod tests {
         }
     }
 
-    fn expect(id: &str, pattern: &str, stat: Stat, min: Option<f64>, max: Option<f64>) -> Expectation {
+    fn expect(
+        id: &str,
+        pattern: &str,
+        stat: Stat,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Expectation {
         Expectation {
             id: id.into(),
             entity: EntityPattern {
@@ -304,7 +310,10 @@ mod tests {
         assert!(!v[3].passed);
         assert_eq!(v[3].reason, "no container matches \"zzz\"");
         assert!(v[4].passed, "{:?}", v[4]);
-        assert_eq!(v[1].statement, "avg cpu.entitlement.latest of container b ÷ base in [4, 6]");
+        assert_eq!(
+            v[1].statement,
+            "avg cpu.entitlement.latest of container b ÷ base in [4, 6]"
+        );
     }
 
     #[test]

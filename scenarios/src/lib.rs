@@ -25,8 +25,8 @@ pub mod testbed;
 mod validate;
 
 pub use errors::{Problem, ScenarioErrors};
-pub use runner::{RunError, RunOptions, run};
 pub use outcome::{EntityRecord, Point, RunOutcome, Series, StepRecord, VchRecord, Verdict};
+pub use runner::{RunError, RunOptions, run};
 pub use schema::{
     Action, DockerCommand, DockerVerb, EntityKind, EntityPattern, Expectation, Metadata,
     PoolChange, PowerChange, Scenario, StartTime, Stat, Step, Vch, parse_scenario, scenario_hash,

@@ -162,7 +162,8 @@ pub fn first_difference(a: &RunOutcome, b: &RunOutcome) -> Option<String> {
             };
             format!("{} {}{}", s.entity, s.counter, inst)
         };
-        if (x.kind, &x.entity, &x.counter, &x.instance) != (y.kind, &y.entity, &y.counter, &y.instance)
+        if (x.kind, &x.entity, &x.counter, &x.instance)
+            != (y.kind, &y.entity, &y.counter, &y.instance)
         {
             return Some(format!("series differ: {} vs {}", label(x), label(y)));
         }
@@ -188,14 +189,15 @@ pub fn first_difference(a: &RunOutcome, b: &RunOutcome) -> Option<String> {
         }
     }
     if a.series.len() != b.series.len() {
-        return Some(format!(
-            "{} series vs {}",
-            a.series.len(),
-            b.series.len()
-        ));
+        return Some(format!("{} series vs {}", a.series.len(), b.series.len()));
     }
     if a.steps != b.steps {
-        let i = a.steps.iter().zip(&b.steps).position(|(x, y)| x != y).unwrap_or(0);
+        let i = a
+            .steps
+            .iter()
+            .zip(&b.steps)
+            .position(|(x, y)| x != y)
+            .unwrap_or(0);
         return Some(format!(
             "step record #{i} differs: {:?} vs {:?}",
             a.steps.get(i),

@@ -476,6 +476,12 @@ fn docker_step(
         );
         return None;
     };
+    // The command must be one the docker client can run (flags, `-d` on `run`, …): a typo
+    // found here costs nothing, found mid-run it costs a whole run.
+    if let Err(e) = vic::engine::client::parse_command(&argv) {
+        c.at(&line.span(), format!("step {n}: docker {word}: {e}"));
+        return None;
+    }
     Some(Action::Docker(DockerCommand {
         vch: vch_name?,
         verb,

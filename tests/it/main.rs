@@ -8,6 +8,7 @@
 mod cli;
 mod docker_tls;
 mod interop;
+mod run;
 mod support;
 mod vic_machine;
 mod wire;

@@ -89,11 +89,7 @@ impl Bed {
         .map(str::to_owned)
         .to_vec();
         args.extend_from_slice(extra);
-        let handle = self
-            .tb
-            .create_vch(&args)
-            .await
-            .map_err(|e| e.to_string())?;
+        let handle = self.tb.create_vch(&args).await.map_err(|e| e.to_string())?;
         let docker = Docker::from_args(&handle.docker_args)?;
         Ok(BedVch { docker })
     }

@@ -27,9 +27,9 @@ pub(super) async fn run(ctx: &SuiteContext) -> SuiteResult {
     let mut result = SuiteResult::new(Suite::Convention);
     model_cases(&mut result);
     if !ctx.testbed {
-        result.notes.push(
-            "testbed disabled: the vic-machine and engine cases did not run".into(),
-        );
+        result
+            .notes
+            .push("testbed disabled: the vic-machine and engine cases did not run".into());
         return result;
     }
     match Bed::start().await {
@@ -282,13 +282,9 @@ async fn engine_cases(result: &mut SuiteResult, bed: &Bed) -> Result<(), String>
     }
     let mode = "engine+soap";
     let mut push = |id: &str, description: String, expected: String, observed: String| {
-        result.cases.push(CaseResult::check(
-            id,
-            description,
-            expected,
-            observed,
-            mode,
-        ));
+        result
+            .cases
+            .push(CaseResult::check(id, description, expected, observed, mode));
     };
 
     // Default convention: docker name + short id.
@@ -346,8 +342,7 @@ async fn engine_cases(result: &mut SuiteResult, bed: &Bed) -> Result<(), String>
     push(
         "cnc-rename-checks-name",
         "docker rename to \"a b\": docker's name pattern is checked on rename".into(),
-        "rejected: Invalid container name (a b), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
-            .into(),
+        "rejected: Invalid container name (a b), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed".into(),
         refused,
     );
 

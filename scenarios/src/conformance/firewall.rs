@@ -410,8 +410,15 @@ pub(super) async fn run(ctx: &SuiteContext) -> SuiteResult {
     result
 }
 
-/// The static and dynamic labs of each level: `None` where the rule set is missing.
-type Labs = Vec<(Option<Result<LabRun, String>>, Option<Result<LabRun, String>>)>;
+/// A level's static and dynamic lab runs: `None` where the rule set is missing.
+type LabLevel = (
+    Option<Result<LabRun, String>>,
+    Option<Result<LabRun, String>>,
+);
+/// Every level's labs.
+type Labs = Vec<LabLevel>;
+/// Labs run concurrently.
+const LABS_AT_ONCE: usize = 3;
 
 /// The probes of the static lab of `level`, with the kinds they belong to.
 fn static_probes(i: usize, obs: &LevelObs) -> Vec<(&'static str, Probe)> {
@@ -498,16 +505,42 @@ async fn run_labs(tools: netns::Tools, observed: &Observed) -> Labs {
         .collect();
     let n = jobs.len();
     tokio::task::spawn_blocking(move || {
-        jobs.into_iter()
-            .enumerate()
-            .map(|(i, (rules, dynamic, probes))| {
-                let a = addresses(i);
-                let listen = [DIRECT, MAPPED, UNPUBLISHED, EXPOSED];
-                let s = rules.map(|r| netns::run_lab(&tools, &a, &r, &listen, &probes));
-                let d = dynamic.map(|r| netns::run_lab(&tools, &a, &r, &[], &[Probe::Dhcp]));
-                (s, d)
-            })
-            .collect::<Labs>()
+        // Labs are independent (namespaces of their own): a few run at once, which mostly
+        // overlaps the probes' timeouts.
+        let mut labs: Labs = Vec::new();
+        let jobs: Vec<_> = jobs.into_iter().enumerate().collect();
+        for chunk in jobs.chunks(LABS_AT_ONCE) {
+            let tools = &tools;
+            let done: Vec<LabLevel> = std::thread::scope(|scope| {
+                let handles: Vec<_> = chunk
+                    .iter()
+                    .map(|(i, (rules, dynamic, probes))| {
+                        scope.spawn(move || {
+                            let a = addresses(*i);
+                            let listen = [DIRECT, MAPPED, UNPUBLISHED, EXPOSED];
+                            let s = rules
+                                .as_ref()
+                                .map(|r| netns::run_lab(tools, &a, r, &listen, probes));
+                            let d = dynamic
+                                .as_ref()
+                                .map(|r| netns::run_lab(tools, &a, r, &[], &[Probe::Dhcp]));
+                            (s, d)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            let e = Err("a lab thread panicked".to_owned());
+                            (Some(e.clone()), Some(e))
+                        })
+                    })
+                    .collect()
+            });
+            labs.extend(done);
+        }
+        labs
     })
     .await
     .unwrap_or_else(|e| {
@@ -609,8 +642,7 @@ fn matrix_cases(result: &mut SuiteResult, observed: &Observed, labs: Option<&[La
         };
         let probes = static_probes(i, obs);
         let lab = labs.and_then(|l| l.get(i));
-        for (col, kind) in KINDS.iter().enumerate() {
-            let _ = col;
+        for kind in &KINDS {
             let want = kind.want[i];
             let id = format!("fw-{}-{}", level.key, kind.id);
             let description = format!("{} on {}", kind.description, level_label(level));
@@ -664,14 +696,16 @@ fn matrix_cases(result: &mut SuiteResult, observed: &Observed, labs: Option<&[La
                     format!("{model}; netns error: {e}")
                 }
             };
-            result
-                .cases
-                .push(CaseResult::check(id, description, expected, observed_text, mode));
+            result.cases.push(CaseResult::check(
+                id,
+                description,
+                expected,
+                observed_text,
+                mode,
+            ));
         }
     }
 }
-
-type LabLevel = (Option<Result<LabRun, String>>, Option<Result<LabRun, String>>);
 
 /// One observation from the evaluator and the packets: the common answer, or both when they
 /// disagree (which fails the case).
@@ -871,13 +905,9 @@ async fn extra_cases(result: &mut SuiteResult, observed: &Observed) {
             }
             Err(e) => format!("error: {e}"),
         };
-        result.cases.push(CaseResult::check(
-            id,
-            what,
-            want,
-            got,
-            observed.rules_mode,
-        ));
+        result
+            .cases
+            .push(CaseResult::check(id, what, want, got, observed.rules_mode));
     }
     let published = observed.levels.get(2).map(|l| &l.rules);
     let unspecified = observed.levels.get(3).map(|l| &l.rules);
@@ -1076,7 +1106,10 @@ async fn observe_on(bed: &Bed) -> Result<Observed, String> {
             "--container-network-gateway",
             format!("{net}:{}/{}", a.gateway, a.prefix),
         );
-        arg("--container-network-ip-range", format!("{net}:{}", ip_range(i)));
+        arg(
+            "--container-network-ip-range",
+            format!("{net}:{}", ip_range(i)),
+        );
     }
     bed.add_portgroups(&portgroups).await?;
     let vch = bed.create_vch("vicbed-fw", &args).await?;
@@ -1095,7 +1128,10 @@ async fn observe_on(bed: &Bed) -> Result<Observed, String> {
             .ok_or_else(|| format!("the tether applied no rules in {vm} ({name})"))
     };
     let attempt = |name: String, body: serde_json::Value| async move {
-        docker.create(Some(&name), &body).await.map(|r| r.map(|_| ()))
+        docker
+            .create(Some(&name), &body)
+            .await
+            .map(|r| r.map(|_| ()))
     };
 
     let mut levels = Vec::new();

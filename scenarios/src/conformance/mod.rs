@@ -75,7 +75,9 @@ impl Suite {
             return Ok(Suite::ALL.to_vec());
         }
         Suite::parse(value).map(|s| vec![s]).ok_or_else(|| {
-            format!("unknown conformance suite {value:?} (expected convention, firewall, tls or all)")
+            format!(
+                "unknown conformance suite {value:?} (expected convention, firewall, tls or all)"
+            )
         })
     }
 }
@@ -227,6 +229,13 @@ impl Default for SuiteContext {
     }
 }
 
+/// Whether the firewall suite can use network namespaces on this machine (root, `ip`,
+/// `iptables-restore` and `python3` present, and a namespace can be created); `Err` says
+/// why not. [`run_suite`] checks this itself; callers may use it to say what will run.
+pub fn netns_support() -> Result<(), String> {
+    netns::tools().map(|_| ())
+}
+
 /// Runs one suite.
 pub async fn run_suite(suite: Suite, ctx: &SuiteContext) -> SuiteResult {
     match suite {
@@ -347,7 +356,10 @@ pub fn junit_xml(results: &[SuiteResult]) -> String {
                 let _ = writeln!(
                     out,
                     "      <failure message=\"{}\">expected: {}\nobserved: {}</failure>",
-                    xml(&format!("expected {:?}, observed {:?}", c.expected, c.observed)),
+                    xml(&format!(
+                        "expected {:?}, observed {:?}",
+                        c.expected, c.observed
+                    )),
                     xml(&c.expected),
                     xml(&c.observed)
                 );

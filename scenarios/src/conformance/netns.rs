@@ -135,8 +135,14 @@ fn run(program: &Path, args: &[&str], stdin: Option<&str>) -> Result<String, Str
 fn wait_output(mut child: Child, limit: Duration) -> Result<(bool, String, String), String> {
     let mut readers = Vec::new();
     for pipe in [
-        child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-        child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
     ] {
         readers.push(std::thread::spawn(move || {
             let mut s = String::new();
@@ -431,10 +437,9 @@ fn probe_args(a: &Addresses, p: &Probe) -> (Side, Vec<String>) {
             Side::W,
             vec![s(&"icmp"), s(&src), s(&a.container), s(&0), t],
         ),
-        Probe::Forward { src, port } => (
-            Side::W,
-            vec![s(&"udp"), s(&src), s(&a.beyond), s(&port), t],
-        ),
+        Probe::Forward { src, port } => {
+            (Side::W, vec![s(&"udp"), s(&src), s(&a.beyond), s(&port), t])
+        }
     }
 }
 
@@ -458,7 +463,15 @@ impl Lab<'_> {
             "link", "add", "eth1", "netns", &c, "type", "veth", "peer", "name", "b0", "netns", &b,
         ])?;
         let cidr = |ip: Ipv4Addr, prefix: u8| format!("{ip}/{prefix}");
-        self.ip(&["-n", &c, "addr", "add", &cidr(a.container, a.prefix), "dev", "eth0"])?;
+        self.ip(&[
+            "-n",
+            &c,
+            "addr",
+            "add",
+            &cidr(a.container, a.prefix),
+            "dev",
+            "eth0",
+        ])?;
         self.ip(&["-n", &c, "addr", "add", &cidr(a.inner, 24), "dev", "eth1"])?;
         for ip in [a.gateway, a.peer, a.outside] {
             self.ip(&["-n", &w, "addr", "add", &cidr(ip, a.prefix), "dev", "w0"])?;
@@ -476,7 +489,15 @@ impl Lab<'_> {
             "via",
             &a.container.to_string(),
         ])?;
-        self.ip(&["-n", &b, "route", "add", "default", "via", &a.inner.to_string()])?;
+        self.ip(&[
+            "-n",
+            &b,
+            "route",
+            "add",
+            "default",
+            "via",
+            &a.inner.to_string(),
+        ])?;
         let forward = self.spawn_python(&c, FORWARDING, &[])?;
         match wait_output(forward, COMMAND_TIMEOUT)? {
             (true, _, _) => Ok(()),

@@ -151,7 +151,13 @@ async fn drive(
     let wanted = scenario
         .expectations
         .iter()
-        .map(|e| (kind_rank(e.entity.kind), e.counter.clone(), e.instance.clone()))
+        .map(|e| {
+            (
+                kind_rank(e.entity.kind),
+                e.counter.clone(),
+                e.instance.clone(),
+            )
+        })
         .collect();
     let mut state = State {
         client,
@@ -177,7 +183,10 @@ async fn drive(
         let record = runner.run(step, &state.client, at_s).await;
         records.push(record);
     }
-    advance_to(testbed, &mut state, duration_s, &progress, &handles, scenario).await?;
+    advance_to(
+        testbed, &mut state, duration_s, &progress, &handles, scenario,
+    )
+    .await?;
     read_metrics(&mut state, testbed, &handles, scenario).await?;
     runner.close();
     progress.finish();
@@ -259,7 +268,11 @@ async fn refresh_entities(
                 .as_ref()
                 .and_then(|p| pool_vch.get(p))
                 .cloned()
-                .or_else(|| by_vsphere.get(f.vsphere_name.as_str()).map(|v| (*v).to_owned())),
+                .or_else(|| {
+                    by_vsphere
+                        .get(f.vsphere_name.as_str())
+                        .map(|v| (*v).to_owned())
+                }),
         };
         state.entities.insert(
             f.moref.value.clone(),
@@ -331,7 +344,9 @@ impl State {
     fn finish(self) -> (Vec<EntityRecord>, Vec<Series>) {
         let mut count: BTreeMap<(u8, String), usize> = BTreeMap::new();
         for e in self.entities.values() {
-            *count.entry((kind_rank(e.kind), e.name.clone())).or_default() += 1;
+            *count
+                .entry((kind_rank(e.kind), e.name.clone()))
+                .or_default() += 1;
         }
         let mut entities: Vec<EntityRecord> = self
             .entities

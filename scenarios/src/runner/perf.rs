@@ -75,7 +75,8 @@ impl Catalogue {
             let name = text(["nameInfo", "key"]);
             let unit = text(["unitInfo", "key"]);
             let rollup = c.field("rollupType").and_then(Value::as_str);
-            if let (Some(key), Some(g), Some(n), Some(r), Some(u)) = (key, group, name, rollup, unit)
+            if let (Some(key), Some(g), Some(n), Some(r), Some(u)) =
+                (key, group, name, rollup, unit)
                 && let Ok(key) = i32::try_from(key)
             {
                 let dotted = format!("{g}.{n}.{r}");

@@ -108,7 +108,11 @@ fn shares_text(s: &SharesSpec) -> String {
 
 /// The named object of `ty` (`ResourcePool`, `VirtualMachine`); for VMs a containerVM's
 /// container name also matches.
-async fn find(client: &Client, kind: crate::schema::EntityKind, name: &str) -> Result<MoRef, String> {
+async fn find(
+    client: &Client,
+    kind: crate::schema::EntityKind,
+    name: &str,
+) -> Result<MoRef, String> {
     let found = super::perf::discover(client)
         .await
         .map_err(|e| e.to_string())?;
@@ -123,7 +127,10 @@ async fn find(client: &Client, kind: crate::schema::EntityKind, name: &str) -> R
         .collect();
     match matches.as_slice() {
         [one] => Ok(one.moref.clone()),
-        [] => Err(format!("no {} named {name:?}", crate::evaluate::kind_name(kind))),
+        [] => Err(format!(
+            "no {} named {name:?}",
+            crate::evaluate::kind_name(kind)
+        )),
         _ => Err(format!(
             "{} {} are named {name:?}",
             matches.len(),
@@ -137,7 +144,10 @@ async fn update_pool(client: &Client, p: &PoolChange) -> Result<String, String> 
     let alloc = |reservation: Option<u64>, limit: Option<i64>, shares: &Option<SharesSpec>| {
         let mut a = DataObject::new("ResourceAllocationInfo");
         if let Some(r) = reservation {
-            a = a.with("reservation", Value::Long(i64::try_from(r).unwrap_or(i64::MAX)));
+            a = a.with(
+                "reservation",
+                Value::Long(i64::try_from(r).unwrap_or(i64::MAX)),
+            );
         }
         if let Some(e) = p.expandable {
             a = a.with("expandableReservation", Value::Bool(e));
@@ -188,7 +198,11 @@ async fn power(client: &Client, p: &PowerChange) -> Result<String, String> {
         .run_task(method, &vm, &[])
         .await
         .map_err(|e| e.to_string())?;
-    Ok(format!("{} powered {}", vm.value, if p.on { "on" } else { "off" }))
+    Ok(format!(
+        "{} powered {}",
+        vm.value,
+        if p.on { "on" } else { "off" }
+    ))
 }
 
 /// The run's progress over virtual time, drawn on stderr once the run has lasted a second
@@ -203,9 +217,9 @@ impl Progress {
     pub fn new(enabled: bool, duration_s: u64) -> Progress {
         let bar = enabled.then(|| {
             let bar = ProgressBar::with_draw_target(Some(duration_s), ProgressDrawTarget::hidden());
-            if let Ok(style) = ProgressStyle::with_template(
-                "{spinner} [{bar:30}] {pos}/{len} virtual s  {msg}",
-            ) {
+            if let Ok(style) =
+                ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} virtual s  {msg}")
+            {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar

@@ -145,3 +145,53 @@ fn inventory_problems_come_from_vcsim() {
         "{e}"
     );
 }
+
+#[test]
+fn docker_commands_are_checked_by_the_client_parser() {
+    let text = r#"[scenario]
+name = "x"
+seed = 1
+duration = "1m"
+
+[inventory]
+[[inventory.cluster]]
+name = "Cluster"
+hosts = [{ name = "esx", mhz = 1800 }]
+
+[[vch]]
+name = "v"
+args = ["--name", "v"]
+
+[[step]]
+at = "0s"
+vch = "v"
+docker = "run --name attached busybox"
+
+[[step]]
+at = "0s"
+vch = "v"
+docker = "run -d --bogus busybox"
+
+[[step]]
+at = "0s"
+vch = "v"
+docker = "run -d -m lots busybox"
+"#;
+    let e = errors(text);
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 3, "{e}");
+    assert!(
+        lines[0].starts_with("over-the-limits.toml:18:10: step 1: docker run:"),
+        "{e}"
+    );
+    assert!(lines[0].contains("-d"), "{e}");
+    assert!(
+        lines[1].starts_with("over-the-limits.toml:23:10: step 2: docker run:"),
+        "{e}"
+    );
+    assert!(lines[1].contains("--bogus"), "{e}");
+    assert!(
+        lines[2].starts_with("over-the-limits.toml:28:10: step 3: docker run:"),
+        "{e}"
+    );
+}

@@ -160,7 +160,15 @@ fn every_library_scenario_parses() {
         }
     }
     names.sort();
-    for want in ["capacity-ramp", "name-convention", "over-the-limits", "tls-modes"] {
-        assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
+    for want in [
+        "capacity-ramp",
+        "name-convention",
+        "over-the-limits",
+        "tls-modes",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} missing from {names:?}"
+        );
     }
 }

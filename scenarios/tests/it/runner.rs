@@ -38,7 +38,11 @@ fn avg(o: &RunOutcome, entity: &str, counter: &str) -> f64 {
 async fn over_the_limits_meets_the_seed_observations_and_is_deterministic() {
     let a = run("over-the-limits", None).await;
     for v in &a.verdicts {
-        assert!(v.passed, "{}: {} — {} {:?}", v.id, v.statement, v.reason, v.observed);
+        assert!(
+            v.passed,
+            "{}: {} — {} {:?}",
+            v.id, v.statement, v.reason, v.observed
+        );
     }
     assert!(a.steps.iter().all(|s| s.ok), "{:#?}", a.steps);
     // 5 minutes of 20 s samples for each container.
@@ -50,7 +54,10 @@ async fn over_the_limits_meets_the_seed_observations_and_is_deterministic() {
     assert_eq!(ready.points[14].offset_s, 300);
     let limited = avg(&a, "cpu-limited", "cpu.entitlement.latest");
     let unlimited = avg(&a, "cpu-unlimited", "cpu.entitlement.latest");
-    assert!(limited <= 500.0 && unlimited / limited > 4.0, "{limited} {unlimited}");
+    assert!(
+        limited <= 500.0 && unlimited / limited > 4.0,
+        "{limited} {unlimited}"
+    );
     // Entities carry their VCH; the VCH pools are there with their limits.
     let pool = a
         .entities
@@ -70,4 +77,19 @@ async fn over_the_limits_meets_the_seed_observations_and_is_deterministic() {
     let c = run("over-the-limits", Some(7)).await;
     assert!(c.passed());
     assert_eq!(c.meta.seed, 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_other_library_scenarios_hold() {
+    for name in ["name-convention", "tls-modes", "capacity-ramp"] {
+        let o = run(name, None).await;
+        for v in &o.verdicts {
+            assert!(
+                v.passed,
+                "{name} {}: {} — {} {:?}",
+                v.id, v.statement, v.reason, v.observed
+            );
+        }
+        assert!(o.steps.iter().all(|s| s.ok), "{name}: {:#?}", o.steps);
+    }
 }

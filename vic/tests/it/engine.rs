@@ -739,8 +739,9 @@ async fn container_lifecycle_over_raw_http() {
     assert_eq!(v[0]["State"], "created");
     assert_eq!(v[0]["Status"], "Created");
 
-    // 300 s of virtual time later the stress run ends by itself: Exited (0).
-    vch.vc.advance(300_000);
+    // The stress run ends by itself after 300 s: it is busy through the sample ending at
+    // 300 s and gone at the next one (Exited (0)).
+    vch.vc.advance(320_000);
     let (_, v, _) = http(
         &vch,
         "GET",
@@ -1083,7 +1084,8 @@ async fn the_docker_cli_drives_the_endpoint() {
         (2, 4096, &vch.pool, "poweredOn")
     );
 
-    vch.vc.advance(300_000);
+    // Busy through the sample ending at 300 s, exited at the next one.
+    vch.vc.advance(320_000);
     let (ok, out, err) = docker(a, cfg, &["ps", "-a", "--format", "{{.ID}} {{.Status}}"]).await;
     assert!(ok, "{err}");
     assert!(

@@ -567,7 +567,6 @@ fn parse_int(flag: &Flag, value: &str) -> Result<i64, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::firewall::Transport;
     use std::path::PathBuf;
 
     fn words(s: &str) -> Vec<String> {
@@ -576,13 +575,6 @@ mod tests {
 
     fn cmd(s: &str) -> Result<CliCommand, CliError> {
         parse_command(&words(s))
-    }
-
-    fn run(s: &str) -> RunArgs {
-        match cmd(s) {
-            Ok(CliCommand::Run(a)) => a,
-            other => panic!("{s}: {other:?}"),
-        }
     }
 
     fn err(s: &str) -> String {

@@ -652,6 +652,20 @@ mod tests {
     }
 
     #[test]
+    fn clients_and_their_futures_can_move_between_threads() {
+        fn send_sync<T: Send + Sync>(_: &T) {}
+        fn send<T: Send>(_: T) {}
+        let g =
+            crate::engine::client::GlobalOptions::from_args(&["-H".into(), "127.0.0.1:9".into()])
+                .unwrap();
+        let client = DockerClient::new(&g).unwrap();
+        send_sync(&client);
+        send(client.execute(&CliCommand::Info));
+        send(client.execute_cli(&CliCommand::Info));
+        send(client.containers(true));
+    }
+
+    #[test]
     fn failures_print_as_the_cli() {
         let e = ClientError::Daemon {
             status: 409,

@@ -10,6 +10,8 @@ use crate::firewall::{ContainerPort, PortMapping};
 
 const NO_VOLUMES: &str = "the VCH endpoint has no volume store";
 const NO_ATTACH: &str = "the VCH endpoint does not implement attach";
+
+/// `docker run`'s flags (`docker create` has all but `-d`).
 const RUN_FLAGS: &[Flag] = &[
     Flag::bool("detach", Some('d')),
     Flag::value("name", None),
