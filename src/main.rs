@@ -1,8 +1,10 @@
 //! `vicbed`: the command line. Subcommands wire the library crates together and nothing
-//! else: `run` runs a scenario and writes its report (`run_command`), `serve` runs the vSphere
+//! else: `run` runs a scenario and writes its report (`run_command`), `conformance` runs the
+//! conformance suites (`conformance_command`), `serve` runs the vSphere
 //! emulator (with the VIC guest agents installed), and `vic-machine` is VIC's installer
 //! (`vic::machine`).
 
+mod conformance_command;
 mod run_command;
 
 use anyhow::{Context, Result, bail};
@@ -25,6 +27,9 @@ enum Command {
     /// Run a scenario on the built-in emulator and write its report (exit 0: every
     /// expectation holds, 1: one failed, 2: bad scenario file).
     Run(run_command::RunArgs),
+    /// Check VIC's documented behaviour case by case: name convention, firewall trust levels
+    /// and TLS modes (exit 0 only when every case passes).
+    Conformance(conformance_command::ConformanceArgs),
     /// Run the built-in vCenter/ESXi SOAP emulator (govc and pyvmomi accept it unchanged).
     Serve(ServeArgs),
     /// Create, delete, list and inspect Virtual Container Hosts (VIC's vic-machine).
@@ -103,6 +108,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         .init();
     match cli.command {
         Command::Run(args) => run_command::run(args),
+        Command::Conformance(args) => conformance_command::run(args),
         Command::Serve(args) => serve(args),
         Command::VicMachine(m) => Ok(ExitCode::from(
             u8::try_from(vic::machine::run(m)).unwrap_or(1),

@@ -1,8 +1,6 @@
-//! Conformance results (how VIC's behaviour compares with Docker's, case by case) as a plain
-//! text table, Markdown, a self-contained HTML page and JUnit XML.
-//!
-//! The types are plain data so the conformance runner can fill them without depending on
-//! anything else here.
+//! Conformance results (VIC's documented behaviour checked case by case by
+//! `scenarios::conformance`) as a plain text table, Markdown, a self-contained HTML page (the
+//! report section) and JUnit XML.
 
 use crate::html;
 use crate::junit::{self, Case, Suite};
@@ -10,38 +8,7 @@ use crate::markdown;
 use crate::names::pass_fail;
 use crate::tables::{Row, Table};
 
-/// One suite of conformance cases.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SuiteResult {
-    /// Suite name.
-    pub name: String,
-    /// Cases, in run order.
-    pub cases: Vec<CaseResult>,
-}
-
-/// One conformance case.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CaseResult {
-    /// Case identifier.
-    pub id: String,
-    /// What it checks.
-    pub description: String,
-    /// What Docker does.
-    pub expected: String,
-    /// What was observed.
-    pub observed: String,
-    /// How it was run, e.g. `model`, `netns`, `docker-cli`.
-    pub mode: String,
-    /// Whether the observation matched.
-    pub passed: bool,
-}
-
-impl SuiteResult {
-    /// How many cases failed.
-    pub fn failures(&self) -> usize {
-        self.cases.iter().filter(|c| !c.passed).count()
-    }
-}
+pub use scenarios::conformance::{CaseResult, SuiteResult};
 
 /// `N cases: P passed, F failed`.
 fn count_line(cases: &[CaseResult]) -> String {
@@ -232,6 +199,7 @@ mod tests {
                 case("p-1", "published", "published", "model", true),
                 case("p-22", "refused", "open", "netns", false),
             ],
+            ..SuiteResult::default()
         };
         let t = table_text(&[s]);
         assert_eq!(
@@ -249,10 +217,12 @@ mod tests {
         let a = SuiteResult {
             name: "a".into(),
             cases: vec![case("1", "x", "x", "model", true)],
+            ..SuiteResult::default()
         };
         let b = SuiteResult {
             name: "b".into(),
             cases: vec![],
+            ..SuiteResult::default()
         };
         let t = table_text(&[a, b]);
         assert!(t.contains("1 case: 1 passed, 0 failed"), "{t}");

@@ -18,10 +18,12 @@ fn suites() -> Vec<SuiteResult> {
                 case("name-1", "web-1-<id>", "web-1-<id>", "model", true),
                 case("name-2", "a & b", "a \"b\"", "docker-cli", false),
             ],
+            ..SuiteResult::default()
         },
         SuiteResult {
             name: "ports".into(),
             cases: vec![case("port-80", "open", "open", "netns", true)],
+            ..SuiteResult::default()
         },
     ]
 }
