@@ -53,14 +53,7 @@ pub fn run(args: ConformanceArgs) -> Result<ExitCode> {
     let mut results: Vec<SuiteResult> = Vec::new();
     for suite in suites {
         let r = runtime.block_on(conformance::run_suite(suite, &ctx));
-        print!(
-            "{}",
-            reports::conformance::table_text(std::slice::from_ref(&r))
-        );
-        for note in &r.notes {
-            println!("note: {note}");
-        }
-        println!();
+        println!("{}", conformance::render_table(&r));
         results.push(r);
     }
     let junit = reports::conformance::junit_xml(&results);

@@ -6,6 +6,7 @@
 //! `.venv` and exports `VICBED_PYTHON`; without pyvmomi they fail (they never skip).
 
 mod cli;
+mod conformance;
 mod docker_tls;
 mod interop;
 mod run;

@@ -172,7 +172,19 @@ impl ApplianceAgent {
                         Err(e) => started_error(&mut effects, &e),
                     }
                 }
-                Err(e) => started_error(&mut effects, &e),
+                Err(e) => {
+                    // A static address is the appliance's whatever the endpoint does (a real
+                    // appliance has its IP even when its daemon cannot listen): report it, so
+                    // vic-machine moves on to the components' status and prints this error
+                    // instead of waiting out --timeout for an IP.
+                    if let Some(ip) = static_ip {
+                        effects
+                            .extra_config
+                            .push((vch::CLIENT_ASSIGNED_IP.to_owned(), encode_ip(ip)));
+                        effects.ip_address = Some(ip.to_string());
+                    }
+                    started_error(&mut effects, &e);
+                }
             }
             handle.post(vm_ref, effects);
         });

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use vcsim::vmodl::{DataObject, MoRef, Value};
 use vic::firewall::RuleSet;
 use vic::tether::TetherAgent;
-use vic::vsphere::{Client, ConnectOptions, option_value};
+use vic::vsphere::{Client, option_value};
 
 use super::docker::Docker;
-use crate::testbed::{PASSWORD, Testbed, TestbedConfig, USERNAME};
+use crate::testbed::{Testbed, TestbedConfig};
 
 /// The distributed switch of the default inventory's `DC0`.
 const DVS_PATH: &str = "DC0/network/DVS0";
@@ -40,7 +40,10 @@ impl Bed {
         let tether = Arc::new(TetherAgent::new());
         let agent = tether.clone();
         tb.vcsim().with(|e| e.add_agent(agent));
-        let client = connect(&tb).await?;
+        let client = tb
+            .client()
+            .await
+            .map_err(|e| format!("connecting to the emulator: {e}"))?;
         Ok(Bed { tb, tether, client })
     }
 
@@ -157,33 +160,6 @@ impl Bed {
     pub async fn shutdown(self) {
         self.tb.shutdown().await;
     }
-}
-
-/// A logged-in SOAP client pinned to the testbed's certificate (the testbed's URL carries
-/// the credentials, which the client takes separately).
-async fn connect(tb: &Testbed) -> Result<Client, String> {
-    let url = tb.url();
-    let bare = match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
-            Some((_, host)) => format!("{scheme}://{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    };
-    let client = Client::connect(
-        &bare,
-        ConnectOptions {
-            thumbprint: Some(tb.thumbprint().to_owned()),
-            ..ConnectOptions::default()
-        },
-    )
-    .await
-    .map_err(|e| format!("connecting to the emulator: {e}"))?;
-    client
-        .login(USERNAME, PASSWORD)
-        .await
-        .map_err(|e| format!("logging in to the emulator: {e}"))?;
-    Ok(client)
 }
 
 /// vic-machine's captured line without the `LEVEL[secs] ` prefix.

@@ -4,10 +4,10 @@
 //! create` and `docker rename` on VCHs deployed by vic-machine, read back over SOAP (mode
 //! `engine+soap`).
 
-use serde_json::json;
 use vic::convention::NameConvention;
 
 use super::bed::{Bed, BedVch};
+use super::docker::refusal;
 use super::{CaseResult, Suite, SuiteContext, SuiteResult};
 
 /// A 64-hex container id for the model cases.
@@ -252,20 +252,37 @@ struct Created {
     name: String,
 }
 
+/// `docker create [--name NAME] busybox sleep 3600` and the name `docker inspect` gives.
 async fn create(vch: &BedVch, name: Option<&str>) -> Result<Created, String> {
-    let body = json!({"Image": "busybox", "Cmd": ["sleep", "3600"]});
-    let id = vch
+    let mut words = vec!["create"];
+    if let Some(n) = name {
+        words.extend(["--name", n]);
+    }
+    words.extend(["busybox", "sleep", "3600"]);
+    let out = vch.docker.run(&words).await?;
+    let id = out
+        .container_id
+        .ok_or_else(|| format!("docker create {name:?} printed no id"))?;
+    let inspected = vch
         .docker
-        .create(name, &body)
+        .client()
+        .inspect_container(&id)
+        .await
+        .map_err(|e| format!("docker inspect {id}: {e}"))?;
+    Ok(Created {
+        id,
+        name: inspected.name,
+    })
+}
+
+/// `docker rename ID NEW`, or the daemon's refusal.
+async fn rename(vch: &BedVch, id: &str, new: &str) -> Result<Result<(), String>, String> {
+    Ok(vch
+        .docker
+        .try_run(&["rename", id, new])
         .await?
-        .map_err(|m| format!("docker create {name:?}: {m}"))?;
-    let inspected = vch.docker.inspect(&id).await?;
-    let name = inspected
-        .get("Name")
-        .and_then(|n| n.as_str())
-        .unwrap_or("")
-        .to_owned();
-    Ok(Created { id, name })
+        .map(drop)
+        .map_err(|e| refusal(&e)))
 }
 
 fn short(id: &str) -> &str {
@@ -278,7 +295,7 @@ async fn engine_cases(result: &mut SuiteResult, bed: &Bed) -> Result<(), String>
     let id_args = vec!["--container-name-convention".to_owned(), ID_ONLY.to_owned()];
     let prod = bed.create_vch("vicbed-cnc-prod", &id_args).await?;
     for vch in [&plain, &prod] {
-        vch.docker.pull("busybox", "latest").await?;
+        vch.docker.run(&["pull", "busybox:latest"]).await?;
     }
     let mode = "engine+soap";
     let mut push = |id: &str, description: String, expected: String, observed: String| {
@@ -298,8 +315,8 @@ async fn engine_cases(result: &mut SuiteResult, bed: &Bed) -> Result<(), String>
     );
     push(
         "cnc-docker-name-untouched",
-        "the convention shapes only the VM display name: docker inspect still says /web".into(),
-        "/web".into(),
+        "the convention shapes only the VM display name: docker inspect still names it web".into(),
+        "web".into(),
         web.name.clone(),
     );
     let generated = create(&plain, None).await?;
@@ -307,11 +324,7 @@ async fn engine_cases(result: &mut SuiteResult, bed: &Bed) -> Result<(), String>
     push(
         "cnc-vm-generated-name",
         "docker create without --name: {name} is the generated adjective_surname".into(),
-        format!(
-            "{}-{}",
-            generated.name.trim_start_matches('/'),
-            short(&generated.id)
-        ),
+        format!("{}-{}", generated.name, short(&generated.id)),
         generated_display,
     );
     let long = "n".repeat(100);
@@ -325,7 +338,7 @@ async fn engine_cases(result: &mut SuiteResult, bed: &Bed) -> Result<(), String>
     );
 
     // Rename re-applies the convention.
-    let renamed = match plain.docker.rename(&web.id, "web2").await? {
+    let renamed = match rename(&plain, &web.id, "web2").await? {
         Ok(()) => bed.vm_name(&web_vm).await?,
         Err(m) => format!("rename refused: {m}"),
     };
@@ -335,7 +348,7 @@ async fn engine_cases(result: &mut SuiteResult, bed: &Bed) -> Result<(), String>
         format!("web2-{}", short(&web.id)),
         renamed,
     );
-    let refused = match plain.docker.rename(&web.id, "a b").await? {
+    let refused = match rename(&plain, &web.id, "a b").await? {
         Ok(()) => "renamed".to_owned(),
         Err(m) => format!("rejected: {m}"),
     };
@@ -355,7 +368,7 @@ async fn engine_cases(result: &mut SuiteResult, bed: &Bed) -> Result<(), String>
         format!("prod-{}", short(&api.id)),
         api_display,
     );
-    let api_renamed = match prod.docker.rename(&api.id, "api2").await? {
+    let api_renamed = match rename(&prod, &api.id, "api2").await? {
         Ok(()) => bed.vm_name(&api_vm).await?,
         Err(m) => format!("rename refused: {m}"),
     };

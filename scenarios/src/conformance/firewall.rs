@@ -18,8 +18,10 @@
 //!    on the level's rule set, and — when the machine allows it — real packets in network
 //!    namespaces with the same rule set loaded (mode `+netns`, see [`super::netns`]).
 //!
-//! Expectations are vic.md §3.4's matrix, written out here independently of the `vic` crate
-//! (the rejection messages are typed in from vic.md §3.2).
+//! Expectations are vic.md §3.4's matrix, written out in `matrix` independently of the `vic`
+//! crate (the rejection messages are typed in from vic.md §3.2). Submodules: `matrix` (levels,
+//! kinds, expectations, flows, probes), `observe` (real path and model), `labs` (namespace
+//! runs), `shape` (reading a loaded filter table).
 
 mod labs;
 mod matrix;
@@ -256,13 +258,13 @@ fn created_text(r: &Result<(), String>) -> String {
 
 /// The bad bindings, the bridge, unspecified = published, and the `--cnf` flag's errors.
 async fn extra_cases(result: &mut SuiteResult, observed: &Observed) {
-    for (bad, got) in bad_bindings().iter().zip(&observed.bad) {
+    for (bad, (got, mode)) in bad_bindings().iter().zip(&observed.bad) {
         result.cases.push(CaseResult::check(
             format!("fw-{}", bad.id),
             bad.description,
             format!("rejected: {}", bad.message),
             created_text(got),
-            observed.create_mode,
+            *mode,
         ));
     }
     let bridge_flow = |src: &str| {

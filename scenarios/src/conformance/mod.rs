@@ -3,8 +3,8 @@
 //! `vicbed conformance [--suite convention|firewall|tls|all]` runs one or more [`Suite`]s with
 //! [`run_suite`]; each gives a [`SuiteResult`] of [`CaseResult`]s (id, description, expected,
 //! observed, the mode that produced the observation, verdict). [`render_table`] prints one
-//! suite as a table, [`junit_xml`] writes JUnit for CI; `reports` renders the same values as a
-//! report section.
+//! suite as a table; `reports::conformance` renders the same values as JUnit and as a report
+//! section.
 //!
 //! A case's *observed* value always comes from running something, never from restating the
 //! expectation. The [`CaseResult::mode`] says what ran:
@@ -33,6 +33,7 @@ mod convention;
 mod docker;
 mod firewall;
 mod netns;
+mod tls;
 
 use std::fmt;
 use std::fmt::Write as _;
@@ -241,17 +242,7 @@ pub async fn run_suite(suite: Suite, ctx: &SuiteContext) -> SuiteResult {
     match suite {
         Suite::Convention => convention::run(ctx).await,
         Suite::Firewall => firewall::run(ctx).await,
-        Suite::Tls => {
-            let mut r = SuiteResult::new(Suite::Tls);
-            r.cases.push(CaseResult::check(
-                "tls-suite",
-                "the TLS suite (vic.md §4) is not written yet",
-                "at least 20 TLS cases",
-                "no TLS cases",
-                "none",
-            ));
-            r
-        }
+        Suite::Tls => tls::run(ctx).await,
     }
 }
 
@@ -326,85 +317,6 @@ fn cut(s: &str, max: usize) -> String {
     t
 }
 
-/// JUnit XML for `results`: one `<testsuite>` per suite, one `<testcase>` per case (class
-/// `conformance.<suite>`), a `<failure>` with expected and observed for failing ones, and
-/// the mode and description in `<system-out>`.
-pub fn junit_xml(results: &[SuiteResult]) -> String {
-    let tests: usize = results.iter().map(|r| r.cases.len()).sum();
-    let failures: usize = results.iter().map(|r| r.failures().count()).sum();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"vicbed conformance\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">"
-    );
-    for r in results {
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
-            xml(&r.name),
-            r.cases.len(),
-            r.failures().count()
-        );
-        for c in &r.cases {
-            let _ = writeln!(
-                out,
-                "    <testcase classname=\"conformance.{}\" name=\"{}\">",
-                xml(&r.name),
-                xml(&c.id)
-            );
-            if !c.passed {
-                let _ = writeln!(
-                    out,
-                    "      <failure message=\"{}\">expected: {}\nobserved: {}</failure>",
-                    xml(&format!(
-                        "expected {:?}, observed {:?}",
-                        c.expected, c.observed
-                    )),
-                    xml(&c.expected),
-                    xml(&c.observed)
-                );
-            }
-            let _ = writeln!(
-                out,
-                "      <system-out>mode: {}\n{}\nexpected: {}\nobserved: {}</system-out>",
-                xml(&c.mode),
-                xml(&c.description),
-                xml(&c.expected),
-                xml(&c.observed)
-            );
-            out.push_str("    </testcase>\n");
-        }
-        if !r.notes.is_empty() {
-            let _ = writeln!(
-                out,
-                "    <system-out>{}</system-out>",
-                xml(&r.notes.join("\n"))
-            );
-        }
-        out.push_str("  </testsuite>\n");
-    }
-    out.push_str("</testsuites>\n");
-    out
-}
-
-/// Escapes text for XML content and attributes, dropping characters XML 1.0 cannot carry.
-fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(ch),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,10 +357,6 @@ mod tests {
         let table = render_table(&r);
         assert!(table.contains("FAIL bad (netns)"), "{table}");
         assert!(table.ends_with("firewall: 1/2 passed\n"), "{table}");
-        let xml = junit_xml(&[r]);
-        assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
-        assert!(xml.contains("a &lt;broken&gt; &amp; case"), "{xml}");
-        assert_eq!(xml.matches("<failure ").count(), 1);
     }
 
     #[test]

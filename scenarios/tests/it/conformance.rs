@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use scenarios::conformance::{
-    CaseResult, NetnsPolicy, Suite, SuiteContext, SuiteResult, junit_xml, netns_support,
-    render_table, run_suite,
+    CaseResult, NetnsPolicy, Suite, SuiteContext, SuiteResult, netns_support, render_table,
+    run_suite,
 };
 
 fn assert_passes(result: &SuiteResult, min_cases: usize) {
@@ -20,11 +20,6 @@ fn assert_passes(result: &SuiteResult, min_cases: usize) {
     let ids: BTreeSet<&str> = result.cases.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids.len(), result.cases.len(), "duplicate case ids\n{table}");
     assert!(result.passed(), "{table}");
-    let xml = junit_xml(std::slice::from_ref(result));
-    assert!(
-        xml.contains(&format!("tests=\"{}\" failures=\"0\"", result.cases.len())),
-        "{xml}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,5 +2,6 @@
 
 mod broken;
 mod conformance;
+mod conformance_tls;
 mod library;
 mod runner;

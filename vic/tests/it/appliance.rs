@@ -468,3 +468,41 @@ async fn validation_collects_issues_and_creates_nothing() {
         lines.join("\n")
     );
 }
+
+/// A static client address another process already listens on: the appliance still has its
+/// IP, the Docker personality cannot start, and vic-machine says so at once instead of
+/// waiting out `--timeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_static_address_fails_create_with_the_endpoint_error() {
+    let sim = start().await;
+    let taken = TcpListener::bind("127.0.1.228:2376").await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let target = format!("--target={}", sim.url);
+    let started = std::time::Instant::now();
+    let (lines, r) = run_captured(&[
+        "create",
+        &target,
+        "--name",
+        "vchTaken",
+        "--compute-resource",
+        "DC0_C0",
+        "--bridge-network",
+        "DC0_DVPG0",
+        "--client-network-ip",
+        "127.0.1.228/8",
+        "--no-tlsverify",
+        "--tls-cert-path",
+        tmp.path().join("c").to_str().unwrap(),
+        "--timeout",
+        "60s",
+    ])
+    .await;
+    drop(taken);
+    let all = format!("{}\n{r:?}", lines.join("\n"));
+    assert!(r.is_err(), "{all}");
+    assert!(all.contains("127.0.1.228:2376"), "{all}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "create waited out its timeout: {all}"
+    );
+}

@@ -15,7 +15,7 @@ pub(super) type LabLevel = (
 /// Every level's labs.
 pub(super) type Labs = Vec<LabLevel>;
 /// Labs run concurrently.
-pub(super) const LABS_AT_ONCE: usize = 3;
+const LABS_AT_ONCE: usize = 3;
 
 /// The probes of the static lab of `level`, with the kinds they belong to.
 pub(super) fn static_probes(i: usize, obs: &LevelObs) -> Vec<(&'static str, Probe)> {
@@ -27,7 +27,8 @@ pub(super) fn static_probes(i: usize, obs: &LevelObs) -> Vec<(&'static str, Prob
         .collect()
 }
 
-pub(super) fn binding_ok(obs: &LevelObs, needs: Needs) -> bool {
+/// Whether the level accepted the binding a kind needs.
+fn binding_ok(obs: &LevelObs, needs: Needs) -> bool {
     match needs {
         Needs::Nothing => true,
         Needs::Direct => obs.direct.is_ok(),

@@ -3,7 +3,6 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use serde_json::json;
 use vic::firewall::{ConnState, Direction, Flow, FlowProto, IcmpType, Interface, TrustLevel};
 
 use crate::conformance::netns::{Addresses, Probe};
@@ -112,6 +111,17 @@ pub(super) enum Needs {
     Direct,
     /// `-p 8443:443`.
     Mapped,
+}
+
+impl Needs {
+    /// The `-p` value, if any.
+    pub(super) fn spec(self) -> Option<String> {
+        match self {
+            Needs::Nothing => None,
+            Needs::Direct => Some(DIRECT.to_string()),
+            Needs::Mapped => Some(format!("{HOST}:{MAPPED}")),
+        }
+    }
 }
 
 /// Which rule set a kind runs against.
@@ -269,9 +279,7 @@ pub(super) fn expected_text(want: Want, level: &Level, needs: Needs) -> String {
 pub(super) struct BadBinding {
     pub(super) id: &'static str,
     pub(super) description: &'static str,
-    /// `HostConfig.PortBindings`.
-    pub(super) bindings: serde_json::Value,
-    /// The `-p` form, for the model.
+    /// The `-p` value.
     pub(super) spec: &'static str,
     /// VIC's message.
     pub(super) message: &'static str,
@@ -282,21 +290,18 @@ pub(super) fn bad_bindings() -> [BadBinding; 3] {
         BadBinding {
             id: "reject-redirect-with-range",
             description: "-p 8000:80-81 (a redirect of a range) on a published network",
-            bindings: json!({"80-81/tcp": [{"HostPort": "8000"}]}),
             spec: "8000:80-81",
             message: "ports published on external networks cannot include both a redirect and a range (8000:80-81/tcp)",
         },
         BadBinding {
             id: "reject-host-ip",
             description: "-p 10.1.1.1:80:80 (a host IP other than 0.0.0.0 or the public one)",
-            bindings: json!({"80/tcp": [{"HostIp": "10.1.1.1", "HostPort": "80"}]}),
             spec: "10.1.1.1:80:80",
             message: "host IP for port bindings is only supported for 0.0.0.0 and the public interface IP address",
         },
         BadBinding {
             id: "reject-host-port-range",
             description: "-p 8000-8001:80 (a host port range)",
-            bindings: json!({"80/tcp": [{"HostPort": "8000-8001"}]}),
             spec: "8000-8001:80",
             message: "host port ranges are not supported for port bindings",
         },

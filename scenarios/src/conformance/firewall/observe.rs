@@ -5,15 +5,16 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use serde_json::json;
+use vic::engine::client::ClientError;
 use vic::firewall::{
     Endpoint, IpRange, PortMapping, RuleSet, TrustLevel, check_bindings, check_ports,
 };
 
 use super::matrix::{
-    DIRECT, EXPOSED, HOST, LEVELS, Level, MAPPED, Needs, On, addresses, bad_bindings, ip_range,
+    BadBinding, DIRECT, EXPOSED, HOST, LEVELS, Level, Needs, On, addresses, bad_bindings, ip_range,
 };
 use crate::conformance::bed::Bed;
+use crate::conformance::docker::refusal;
 
 /// What the real path (or the model) gave for one level.
 pub(super) struct LevelObs {
@@ -34,8 +35,8 @@ pub(super) struct Observed {
     /// `engine` or `model`.
     pub(super) create_mode: &'static str,
     pub(super) levels: Vec<LevelObs>,
-    /// One per [`bad_bindings`].
-    pub(super) bad: Vec<Result<(), String>>,
+    /// One per [`bad_bindings`], with the mode that answered it.
+    pub(super) bad: Vec<(Result<(), String>, &'static str)>,
     /// The rules of a container on the bridge network.
     pub(super) bridge: Result<RuleSet, String>,
 }
@@ -82,14 +83,14 @@ pub(super) fn observe_model() -> Observed {
         .enumerate()
         .map(|(i, level)| {
             let net = level.static_net();
-            let direct = model_create(&net, level.trust, &DIRECT.to_string());
-            let mapped = model_create(&net, level.trust, &format!("{HOST}:{MAPPED}"));
+            let attempt = |needs: Needs| match needs.spec() {
+                Some(spec) => model_create(&net, level.trust, &spec),
+                None => Ok(()),
+            };
+            let (direct, mapped) = (attempt(Needs::Direct), attempt(Needs::Mapped));
             let mut bindings = Vec::new();
-            for (ok, spec) in [
-                (&direct, DIRECT.to_string()),
-                (&mapped, format!("{HOST}:{MAPPED}")),
-            ] {
-                if ok.is_ok() {
+            for (ok, needs) in [(&direct, Needs::Direct), (&mapped, Needs::Mapped)] {
+                if let (Ok(()), Some(spec)) = (ok, needs.spec()) {
                     bindings.extend(mapping(&spec));
                 }
             }
@@ -105,7 +106,7 @@ pub(super) fn observe_model() -> Observed {
         .collect();
     let bad = bad_bindings()
         .iter()
-        .map(|b| model_create("fw-published", Some(TrustLevel::Published), b.spec))
+        .map(|b| (model_bad(b), "model"))
         .collect();
     let bridge = IpRange::cidr(IpAddr::V4(Ipv4Addr::new(172, 16, 0, 0)), 16)
         .ok_or_else(|| "bridge range".to_owned())
@@ -126,27 +127,27 @@ pub(super) fn observe_model() -> Observed {
     }
 }
 
-/// The `HostConfig.PortBindings` of `-p 80` / `-p 8443:443`.
-pub(super) fn binding_json(needs: Needs) -> serde_json::Value {
-    match needs {
-        Needs::Direct => json!({format!("{DIRECT}/tcp"): [{"HostPort": ""}]}),
-        Needs::Mapped => json!({format!("{MAPPED}/tcp"): [{"HostPort": HOST.to_string()}]}),
-        Needs::Nothing => json!({}),
-    }
+/// The model's check of a bad binding (on the published network).
+fn model_bad(b: &BadBinding) -> Result<(), String> {
+    model_create("fw-published", Some(TrustLevel::Published), b.spec)
 }
 
-/// A `docker create` body on network `net` with `bindings`; EXPOSE 6379 and `-P` ride along
-/// (VIC ignores both).
-pub(super) fn create_body(net: &str, bindings: serde_json::Value) -> serde_json::Value {
-    json!({
-        "Image": "nginx",
-        "ExposedPorts": {format!("{EXPOSED}/tcp"): {}},
-        "HostConfig": {
-            "NetworkMode": net,
-            "PortBindings": bindings,
-            "PublishAllPorts": true,
-        },
-    })
+/// `docker create --name NAME --net NET -p SPEC… --expose 6379 -P nginx`; EXPOSE and `-P`
+/// ride along (VIC ignores both).
+fn create_words(name: &str, net: &str, specs: &[String]) -> Vec<String> {
+    let mut words: Vec<String> = ["create", "--name", name, "--net", net]
+        .map(str::to_owned)
+        .to_vec();
+    for spec in specs {
+        words.extend(["-p".to_owned(), spec.clone()]);
+    }
+    words.extend([
+        "--expose".into(),
+        EXPOSED.to_string(),
+        "-P".into(),
+        "nginx".into(),
+    ]);
+    words
 }
 
 /// Observations through vic-machine, the Docker endpoint and the tether.
@@ -186,53 +187,45 @@ pub(super) async fn observe_on(bed: &Bed) -> Result<Observed, String> {
     bed.add_portgroups(&portgroups).await?;
     let vch = bed.create_vch("vicbed-fw", &args).await?;
     let docker = &vch.docker;
-    docker.pull("nginx", "latest").await?;
+    docker.run(&["pull", "nginx:latest"]).await?;
 
     // Runs a container and reads the rules its tether applied.
-    let run = |name: String, body: serde_json::Value| async move {
-        let id = docker
-            .create(Some(&name), &body)
-            .await?
-            .map_err(|m| format!("create {name}: {m}"))?;
-        docker.start(&id).await?;
+    let run = |name: String, net: String, specs: Vec<String>| async move {
+        let out = docker.run(&create_words(&name, &net, &specs)).await?;
+        let id = out
+            .container_id
+            .ok_or_else(|| format!("create {name} printed no id"))?;
+        docker.run(&["start", id.as_str()]).await?;
         let (vm, _) = bed.vm_of(&id).await?;
         bed.rules_of(&vm)
             .ok_or_else(|| format!("the tether applied no rules in {vm} ({name})"))
     };
-    let attempt = |name: String, body: serde_json::Value| async move {
+    // A create whose refusal is observed: `Ok(Err(_))` when the CLI or the daemon refused.
+    let attempt = |name: String, net: String, specs: Vec<String>| async move {
         docker
-            .create(Some(&name), &body)
+            .try_run(&create_words(&name, &net, &specs))
             .await
-            .map(|r| r.map(|_| ()))
+            .map(|r| r.map(drop))
     };
 
     let mut levels = Vec::new();
     for level in &LEVELS {
         let net = level.static_net();
-        let direct = attempt(
-            format!("{net}-p{DIRECT}"),
-            create_body(&net, binding_json(Needs::Direct)),
-        )
-        .await?;
-        let mapped = attempt(
-            format!("{net}-p{HOST}"),
-            create_body(&net, binding_json(Needs::Mapped)),
-        )
-        .await?;
+        let tried = |needs: Needs, port: u16| {
+            let specs = needs.spec().into_iter().collect();
+            attempt(format!("{net}-p{port}"), net.clone(), specs)
+        };
+        let direct = tried(Needs::Direct, DIRECT).await?.map_err(|e| refusal(&e));
+        let mapped = tried(Needs::Mapped, HOST).await?.map_err(|e| refusal(&e));
         // The level's container: with every binding the endpoint accepted.
-        let mut bindings = serde_json::Map::new();
-        for (ok, needs) in [(&direct, Needs::Direct), (&mapped, Needs::Mapped)] {
-            if let (Ok(()), serde_json::Value::Object(m)) = (ok, binding_json(needs)) {
-                bindings.extend(m);
-            }
-        }
-        let rules = run(
-            format!("{net}-c"),
-            create_body(&net, serde_json::Value::Object(bindings)),
-        )
-        .await;
+        let accepted = [(&direct, Needs::Direct), (&mapped, Needs::Mapped)]
+            .into_iter()
+            .filter(|(r, _)| r.is_ok())
+            .filter_map(|(_, needs)| needs.spec())
+            .collect();
+        let rules = run(format!("{net}-c"), net.clone(), accepted).await;
         let dnet = level.dynamic_net();
-        let dynamic = run(format!("{dnet}-c"), create_body(&dnet, json!({}))).await;
+        let dynamic = run(format!("{dnet}-c"), dnet, Vec::new()).await;
         levels.push(LevelObs {
             direct,
             mapped,
@@ -242,15 +235,17 @@ pub(super) async fn observe_on(bed: &Bed) -> Result<Observed, String> {
     }
     let mut bad = Vec::new();
     for (n, b) in bad_bindings().iter().enumerate() {
+        let specs = vec![b.spec.to_owned()];
         bad.push(
-            attempt(
-                format!("fw-bad-{n}"),
-                create_body("fw-published", b.bindings.clone()),
-            )
-            .await?,
+            match attempt(format!("fw-bad-{n}"), "fw-published".into(), specs).await? {
+                // The docker CLI refuses the line itself (`-p 8000:80-81`): the endpoint
+                // never sees it, so the check it would run answers.
+                Err(ClientError::Usage(_)) => (model_bad(b), "model"),
+                r => (r.map_err(|e| refusal(&e)), "engine"),
+            },
         );
     }
-    let bridge = run("fw-bridge-c".into(), create_body("bridge", json!({}))).await;
+    let bridge = run("fw-bridge-c".into(), "bridge".into(), Vec::new()).await;
     Ok(Observed {
         rules_mode: "tether",
         create_mode: "engine",
