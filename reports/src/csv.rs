@@ -3,7 +3,6 @@
 use scenarios::RunOutcome;
 
 use crate::clock::rfc3339_at;
-use crate::names::kind_str;
 
 /// The CSV header line (without the line end).
 pub const HEADER: &str = "entity_kind,entity,counter,instance,timestamp,offset_s,value,unit";
@@ -18,7 +17,7 @@ pub fn metrics_csv(outcome: &RunOutcome) -> String {
     out.push('\n');
     for s in &outcome.series {
         let prefix = [
-            field(kind_str(s.kind)),
+            field(s.kind.as_str()),
             field(&s.entity),
             field(&s.counter),
             field(&s.instance),

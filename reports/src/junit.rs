@@ -3,7 +3,7 @@
 
 use scenarios::RunOutcome;
 
-use crate::names::{bounds_text, observed_text, stat_str};
+use crate::names::{bounds_text, observed_text};
 
 /// Escapes `s` for XML character data: `& < > " '` become entities and characters XML 1.0
 /// forbids (most C0 controls) become U+FFFD.
@@ -142,7 +142,7 @@ pub fn junit_xml(outcome: &RunOutcome) -> String {
             let details = format!(
                 "{}\nstat: {} of {}\nbounds: {}\nobserved: {}",
                 v.statement,
-                stat_str(v.stat),
+                v.stat.as_str(),
                 v.counter,
                 bounds_text(v.min, v.max),
                 observed_text(&v.observed)

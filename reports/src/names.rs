@@ -1,30 +1,6 @@
 //! Names and numbers as every output writes them: entity kinds, statistics, file-name-safe
 //! entity names, deterministic number formatting, expectation bounds.
 
-use scenarios::{EntityKind, Stat};
-
-/// `vm`, `pool`, `host` or `container` (the scenario file's words).
-pub fn kind_str(kind: EntityKind) -> &'static str {
-    match kind {
-        EntityKind::Vm => "vm",
-        EntityKind::Pool => "pool",
-        EntityKind::Host => "host",
-        EntityKind::Container => "container",
-    }
-}
-
-/// `avg`, `max`, `min`, `p95`, `last` or `sum` (the scenario file's words).
-pub fn stat_str(stat: Stat) -> &'static str {
-    match stat {
-        Stat::Avg => "avg",
-        Stat::Max => "max",
-        Stat::Min => "min",
-        Stat::P95 => "p95",
-        Stat::Last => "last",
-        Stat::Sum => "sum",
-    }
-}
-
 /// A file-name-safe form of `name`: ASCII lowercase, every run of characters outside
 /// `[a-z0-9]` becomes one `-`, no leading or trailing `-`; `entity` if nothing is left.
 pub fn sanitize(name: &str) -> String {
@@ -46,22 +22,10 @@ pub fn sanitize(name: &str) -> String {
     out
 }
 
-/// A number for people: integers without a fraction, others with up to three decimals
-/// (trailing zeros dropped); `NaN`, `inf` and `-inf` spelled out.
+/// A number for people: [`scenarios::evaluate::fmt_value`] (integers without a fraction,
+/// others with up to three decimals, `NaN`/`inf` spelled out).
 pub fn fmt_num(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".to_owned();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "inf" } else { "-inf" }.to_owned();
-    }
-    let s = format!("{v:.3}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".to_owned()
-    } else {
-        s.to_owned()
-    }
+    scenarios::evaluate::fmt_value(v)
 }
 
 /// A number with exactly `decimals` decimals (`-0.0` printed as `0.0`).

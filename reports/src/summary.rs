@@ -7,7 +7,6 @@ use scenarios::RunOutcome;
 use serde::Serialize;
 
 use crate::ReportError;
-use crate::names::{kind_str, stat_str};
 use crate::stats::Summary;
 
 #[derive(Serialize)]
@@ -147,7 +146,7 @@ fn doc(o: &RunOutcome) -> Doc<'_> {
             .entities
             .iter()
             .map(|e| Entity {
-                kind: kind_str(e.kind),
+                kind: e.kind.as_str(),
                 name: &e.name,
                 vsphere_name: &e.vsphere_name,
                 moref: &e.moref,
@@ -178,7 +177,7 @@ fn doc(o: &RunOutcome) -> Doc<'_> {
             .map(|v| Verdict {
                 id: &v.id,
                 statement: &v.statement,
-                stat: stat_str(v.stat),
+                stat: v.stat.as_str(),
                 counter: &v.counter,
                 min: v.min,
                 max: v.max,

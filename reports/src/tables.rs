@@ -8,7 +8,7 @@ use scenarios::{EntityKind, RunOutcome, VchRecord};
 
 use crate::charts::{ChartFile, ChartKind};
 use crate::clock::offset_label;
-use crate::names::{bounds_text, fmt_fixed, kind_str, observed_text, pass_fail};
+use crate::names::{bounds_text, fmt_fixed, observed_text, pass_fail};
 use crate::stats;
 
 /// A table: header cells and rows; a row flagged `bad` is highlighted (failed verdict or
@@ -149,7 +149,7 @@ pub(crate) fn key_numbers(o: &RunOutcome) -> Table {
         .map(|e| {
             let mut cells = vec![
                 e.name.clone(),
-                kind_str(e.kind).to_owned(),
+                e.kind.as_str().to_owned(),
                 e.vch.clone().unwrap_or_else(|| "–".to_owned()),
             ];
             for (counter, stat, scale, decimals) in cols {

@@ -31,28 +31,6 @@ pub fn statistic(stat: Stat, values: &[f64]) -> Option<f64> {
     })
 }
 
-/// The statistic's short name (`avg`, `p95`).
-pub fn stat_name(stat: Stat) -> &'static str {
-    match stat {
-        Stat::Avg => "avg",
-        Stat::Max => "max",
-        Stat::Min => "min",
-        Stat::P95 => "p95",
-        Stat::Last => "last",
-        Stat::Sum => "sum",
-    }
-}
-
-/// The entity kind's word (`container`, `vm`, `pool`, `host`).
-pub fn kind_name(kind: EntityKind) -> &'static str {
-    match kind {
-        EntityKind::Vm => "vm",
-        EntityKind::Pool => "pool",
-        EntityKind::Host => "host",
-        EntityKind::Container => "container",
-    }
-}
-
 /// One verdict per expectation, in order.
 pub fn verdicts(
     expectations: &[Expectation],
@@ -91,7 +69,7 @@ fn one(
     if matched.is_empty() {
         verdict.reason = format!(
             "no {} matches {:?}",
-            kind_name(e.entity.kind),
+            e.entity.kind.as_str(),
             e.entity.pattern
         );
         return (verdict, None);
@@ -172,14 +150,14 @@ pub fn matches(e: &Expectation, r: &EntityRecord) -> bool {
 pub fn statement(e: &Expectation) -> String {
     let mut s = format!(
         "{} {}{} of {} {}",
-        stat_name(e.stat),
+        e.stat.as_str(),
         e.counter,
         if e.instance.is_empty() {
             String::new()
         } else {
             format!("[{}]", e.instance)
         },
-        kind_name(e.entity.kind),
+        e.entity.kind.as_str(),
         e.entity.pattern
     );
     if let Some(r) = &e.relative_to {
@@ -201,13 +179,21 @@ pub fn statement(e: &Expectation) -> String {
     s
 }
 
-/// A number for messages: integers without decimals, else up to 3 decimals.
+/// A number as every output writes it: integers without decimals, else up to 3 decimals
+/// (trailing zeros dropped); `NaN`, `inf` and `-inf` spelled out; never `-0`.
 pub fn fmt_value(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
+    if v.is_nan() {
+        return "NaN".to_owned();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_owned()
     } else {
-        let s = format!("{v:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        s.to_owned()
     }
 }
 

@@ -9,9 +9,13 @@
 //! Core types: [`Scenario`], [`Metadata`], [`Vch`], [`Step`] with its [`Action`]
 //! ([`DockerCommand`], [`PoolChange`], [`PowerChange`]), [`Expectation`] with its
 //! [`EntityPattern`] and [`Stat`]; [`ScenarioErrors`] of [`Problem`]s; [`scenario_hash`].
+//! Running: [`run`] (with [`RunOptions`]) drives a [`testbed::Testbed`] and returns a
+//! [`RunOutcome`] (series, step records, [`Verdict`]s), or a [`RunError`].
 //!
 //! Modules: [`schema`] (the types and the file format), [`duration`] (`"5m"`, `"30s"`),
-//! [`shellwords`] (splitting docker command lines), [`errors`] (located problems).
+//! [`errors`] (located problems), [`evaluate`] (verdicts), [`runner`] (the run),
+//! [`testbed`] (emulator + VCHs on loopback), [`outcome`] (what a run produced),
+//! [`conformance`] (the convention, firewall and TLS suites).
 
 pub mod conformance;
 pub mod duration;
@@ -20,7 +24,6 @@ pub mod evaluate;
 pub mod outcome;
 pub mod runner;
 pub mod schema;
-pub mod shellwords;
 pub mod testbed;
 mod validate;
 

@@ -311,6 +311,16 @@ pub enum EntityKind {
 }
 
 impl EntityKind {
+    /// `vm`, `pool`, `host` or `container` (the scenario file's words).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Vm => "vm",
+            EntityKind::Pool => "pool",
+            EntityKind::Host => "host",
+            EntityKind::Container => "container",
+        }
+    }
+
     /// Parses `vm`, `pool`, `host` or `container`.
     pub fn parse(s: &str) -> Option<EntityKind> {
         Some(match s {
@@ -336,6 +346,18 @@ pub enum Stat {
 }
 
 impl Stat {
+    /// `avg`, `max`, `min`, `p95`, `last` or `sum` (the scenario file's words).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stat::Avg => "avg",
+            Stat::Max => "max",
+            Stat::Min => "min",
+            Stat::P95 => "p95",
+            Stat::Last => "last",
+            Stat::Sum => "sum",
+        }
+    }
+
     /// Parses `avg`, `max`, `min`, `p95`, `last` or `sum`.
     pub fn parse(s: &str) -> Option<Stat> {
         Some(match s {

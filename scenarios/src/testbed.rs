@@ -333,7 +333,7 @@ fn parse_create_output(lines: &[String]) -> Option<CreateOutput> {
         .parse()
         .ok()?;
     let command = text_after("Connect to docker:")?;
-    let mut words = crate::shellwords::split(&command).ok()?;
+    let mut words = vic::engine::client::split_words(&command).ok()?;
     if words.first().map(String::as_str) != Some("docker")
         || words.last().map(String::as_str) != Some("info")
     {

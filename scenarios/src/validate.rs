@@ -451,10 +451,17 @@ fn docker_step(
         }
         Some(v) => Some(v.into_inner()),
     };
-    let mut argv = match crate::shellwords::split(line.get_ref()) {
+    let mut argv = match vic::engine::client::split_words(line.get_ref()) {
         Ok(a) => a,
         Err(e) => {
-            c.at(&line.span(), format!("step {n}: docker command line: {e}"));
+            let why = match e {
+                vic::engine::client::CliError::Quoting(why) => why,
+                other => other.to_string(),
+            };
+            c.at(
+                &line.span(),
+                format!("step {n}: docker command line: {why}"),
+            );
             return None;
         }
     };

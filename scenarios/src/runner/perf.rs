@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use vcsim::vmodl::{DataObject, MoRef, Value};
-use vic::vsphere::{Client, ObjectContent, option_value};
+use vic::vsphere::{Client, ObjectContent, list as items, option_value};
 
 use super::RunError;
 use crate::schema::EntityKind;
@@ -267,23 +267,4 @@ pub async fn query(
         }
     }
     Ok(())
-}
-
-/// The values of field `name` of `v`: the items of an array, or the field itself.
-fn items<'a>(v: &'a Value, name: &str) -> Vec<&'a Value> {
-    let Some(d) = v.as_data() else {
-        return Vec::new();
-    };
-    d.fields
-        .iter()
-        .filter(|(n, _)| n == name)
-        .flat_map(|(_, f)| match f {
-            Value::Array(a) => a.items.iter().collect::<Vec<_>>(),
-            Value::Any(inner) => match &**inner {
-                Value::Array(a) => a.items.iter().collect(),
-                other => vec![other],
-            },
-            other => vec![other],
-        })
-        .collect()
 }

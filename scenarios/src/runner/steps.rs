@@ -127,14 +127,11 @@ async fn find(
         .collect();
     match matches.as_slice() {
         [one] => Ok(one.moref.clone()),
-        [] => Err(format!(
-            "no {} named {name:?}",
-            crate::evaluate::kind_name(kind)
-        )),
+        [] => Err(format!("no {} named {name:?}", kind.as_str())),
         _ => Err(format!(
             "{} {} are named {name:?}",
             matches.len(),
-            crate::evaluate::kind_name(kind)
+            kind.as_str()
         )),
     }
 }

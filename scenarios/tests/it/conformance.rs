@@ -107,7 +107,5 @@ async fn a_wrong_expectation_fails() {
         table.contains(&format!("FAIL {}", result.cases[0].id)),
         "{table}"
     );
-    assert!(junit_xml(&[result]).contains("failures=\"1\""));
-    let tls = run_suite(Suite::Tls, &SuiteContext::default()).await;
-    assert!(!tls.passed(), "the unwritten TLS suite must not pass");
+    assert_eq!(result.failures().count(), 1);
 }

@@ -41,7 +41,7 @@ pub use envelope::localized_fault;
 pub use error::{Error, Fault};
 pub use finder::{Datacenter, Entity, Finder, Kind, glob};
 pub use property::{
-    MAX_UPDATE_ROUNDS, ObjectContent, filter_spec, object_spec, option_value, property_spec,
+    MAX_UPDATE_ROUNDS, ObjectContent, filter_spec, list, object_spec, option_value, property_spec,
     selection_spec, traversal_spec,
 };
 pub use thumbprint::{

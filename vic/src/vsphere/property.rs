@@ -118,8 +118,9 @@ impl ObjectContent {
     }
 }
 
-/// The values of a (possibly repeated, possibly array-valued) field `name` of `v`.
-pub(crate) fn list<'a>(v: &'a Value, name: &str) -> Vec<&'a Value> {
+/// The values of a (possibly repeated, possibly array-valued) field `name` of `v`: the items
+/// of an array, or the field itself.
+pub fn list<'a>(v: &'a Value, name: &str) -> Vec<&'a Value> {
     let Some(d) = v.as_data() else {
         return Vec::new();
     };
