@@ -209,3 +209,61 @@ pub fn first_difference(a: &RunOutcome, b: &RunOutcome) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::StartTime;
+    use std::time::Duration;
+
+    fn outcome(values: &[i64]) -> RunOutcome {
+        RunOutcome {
+            meta: Metadata {
+                name: "x".into(),
+                description: String::new(),
+                seed: 1,
+                start: StartTime {
+                    unix_seconds: 0,
+                    rfc3339: "1970-01-01T00:00:00Z".into(),
+                },
+                duration: Duration::from_secs(60),
+                sample_interval: Duration::from_secs(20),
+            },
+            scenario_hash: "h".into(),
+            vicbed_version: "0".into(),
+            vchs: Vec::new(),
+            entities: Vec::new(),
+            series: vec![Series {
+                kind: EntityKind::Container,
+                entity: "c".into(),
+                counter: "cpu.ready.summation".into(),
+                instance: String::new(),
+                unit: "millisecond".into(),
+                points: values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &value)| Point {
+                        offset_s: 20 * (i as u64 + 1),
+                        value,
+                    })
+                    .collect(),
+            }],
+            steps: Vec::new(),
+            verdicts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn names_the_first_differing_sample() {
+        let a = outcome(&[1, 2, 3]);
+        assert_eq!(first_difference(&a, &a.clone()), None);
+        assert_eq!(
+            first_difference(&a, &outcome(&[1, 5, 7])).as_deref(),
+            Some("first differing sample: c cpu.ready.summation at +40 s: 2 vs 5 (at +40 s)")
+        );
+        assert_eq!(
+            first_difference(&a, &outcome(&[1, 2])).as_deref(),
+            Some("c cpu.ready.summation: 3 samples vs 2")
+        );
+    }
+}

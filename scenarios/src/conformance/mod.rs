@@ -25,8 +25,12 @@
 //! evaluated and loaded into namespaces; the case passes only when both agree with the
 //! expectation).
 //!
+//! - `docker-cli`: the real docker CLI against a VCH endpoint (TLS suite);
+//! - `client`: vicbed's own Docker client (`vic::engine::client`) following vic-machine's
+//!   printed connection hint.
+//!
 //! Suites: [`Suite::Convention`] (vic.md §2), [`Suite::Firewall`] (vic.md §3) and
-//! [`Suite::Tls`] (vic.md §4, not written yet: it reports one failing case saying so).
+//! [`Suite::Tls`] (vic.md §4).
 
 mod bed;
 mod convention;
