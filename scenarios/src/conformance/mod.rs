@@ -19,15 +19,14 @@
 //! - `soap`: a value read back from the emulator over SOAP (a containerVM's display name);
 //! - `netns`: the rules loaded with `iptables-restore` into Linux network namespaces of the
 //!   suite's own and probed with real TCP/UDP/ICMP packets (root, iproute2, iptables and
-//!   python3 needed; otherwise the firewall cases run without it and the suite notes why).
+//!   python3 needed; otherwise the firewall cases run without it and the suite notes why);
+//! - `docker-cli`: the real docker CLI against a VCH endpoint (TLS suite);
+//! - `client`: vicbed's own Docker client (`vic::engine::client`) following vic-machine's
+//!   printed connection hint.
 //!
 //! Modes are joined with `+` when several ran (`tether+netns`: the tether's rules were both
 //! evaluated and loaded into namespaces; the case passes only when both agree with the
 //! expectation).
-//!
-//! - `docker-cli`: the real docker CLI against a VCH endpoint (TLS suite);
-//! - `client`: vicbed's own Docker client (`vic::engine::client`) following vic-machine's
-//!   printed connection hint.
 //!
 //! Suites: [`Suite::Convention`] (vic.md §2), [`Suite::Firewall`] (vic.md §3) and
 //! [`Suite::Tls`] (vic.md §4).
