@@ -128,6 +128,13 @@ if ! command -v docker >/dev/null 2>&1; then
 fi
 docker --version >&2
 
+# The firewall conformance suite also loads its rules into network namespaces of its own and
+# probes them with real packets when it runs as root with iproute2 and iptables; without
+# them it runs the model and tether modes and says so in its table.
+if [ "$(id -u)" -eq 0 ] && { ! command -v ip >/dev/null 2>&1 || ! command -v iptables-restore >/dev/null 2>&1; }; then
+    apt_install iproute2 iptables || log "iproute2/iptables unavailable: the firewall suite runs without namespaces"
+fi
+
 log "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 

@@ -265,7 +265,7 @@ async fn create(vch: &BedVch, name: Option<&str>) -> Result<Created, String> {
         .ok_or_else(|| format!("docker create {name:?} printed no id"))?;
     let inspected = vch
         .docker
-        .client()
+        .client
         .inspect_container(&id)
         .await
         .map_err(|e| format!("docker inspect {id}: {e}"))?;

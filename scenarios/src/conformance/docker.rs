@@ -6,7 +6,8 @@ use vic::engine::client::{CliOutput, ClientError, DockerClient, GlobalOptions, p
 /// A VCH's Docker endpoint.
 #[derive(Debug)]
 pub(crate) struct Docker {
-    client: DockerClient,
+    /// The typed client, for queries.
+    pub client: DockerClient,
 }
 
 /// A refusal as the case texts quote it: the daemon's own `message`, or the CLI's words.
@@ -51,20 +52,8 @@ impl Docker {
 
     /// `docker WORDS…` expected to succeed.
     pub async fn run<S: AsRef<str>>(&self, words: &[S]) -> Result<CliOutput, String> {
-        let line = || {
-            words
-                .iter()
-                .map(AsRef::as_ref)
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        self.try_run(words)
-            .await?
-            .map_err(|e| format!("docker {}: {e}", line()))
-    }
-
-    /// The typed client, for queries.
-    pub fn client(&self) -> &DockerClient {
-        &self.client
+        let argv: Vec<&str> = words.iter().map(AsRef::as_ref).collect();
+        let line = argv.join(" ");
+        (self.try_run(&argv).await?).map_err(|e| format!("docker {line}: {e}"))
     }
 }
