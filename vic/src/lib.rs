@@ -9,15 +9,20 @@
 //! - [`guestinfo`]: VIC's extraConfig (guestinfo) key encoding;
 //! - [`images`]: the image catalogue a VCH pulls from;
 //! - [`workload`]: what a container's process does to the contention model.
+//!
+//! Shared underneath (crate-private): `http1`, the HTTP/1.1 client layer of the SOAP and
+//! Docker clients, and `tlsverify`, the server-certificate verifier of every TLS client.
 
 pub mod appliance;
 pub mod convention;
 pub mod engine;
 pub mod firewall;
 pub mod guestinfo;
+mod http1;
 pub mod images;
 pub mod machine;
 pub mod tls;
+mod tlsverify;
 pub mod vsphere;
 pub mod workload;
 

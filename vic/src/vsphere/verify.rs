@@ -12,14 +12,15 @@
 //!   certificate fails here, with the thumbprint in the error as VIC prints it.
 //!
 //! In every mode the handshake signatures are still verified with the crypto provider's
-//! algorithms, so the peer must hold the certificate's private key.
+//! algorithms, so the peer must hold the certificate's private key: each [`Policy`] is a
+//! [`CertificateCheck`] inside the crate's one verifier (`crate::tlsverify`).
 
 use super::Error;
 use super::thumbprint::{CertificateProbe, ProbeSlot, thumbprint_of};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use crate::tlsverify::{CertificateCheck, builder, provider, rustls_error, verifier};
+use rustls::client::danger::{ServerCertVerified, ServerCertVerifier};
 use rustls::client::{ClientConfig, WebPkiServerVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
+use rustls::{CertificateError, OtherError, RootCertStore};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::sync::{Arc, OnceLock};
@@ -69,13 +70,6 @@ impl Policy {
     pub(crate) fn probe(slot: ProbeSlot, extra_roots: &[Vec<u8>]) -> Policy {
         Policy::Probe(slot, webpki_verifier(extra_roots))
     }
-}
-
-fn provider() -> Arc<CryptoProvider> {
-    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
-    PROVIDER
-        .get_or_init(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .clone()
 }
 
 fn system_roots() -> &'static [CertificateDer<'static>] {
@@ -140,14 +134,8 @@ fn reject(r: Rejection) -> rustls::Error {
     rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(r))))
 }
 
-#[derive(Debug)]
-struct Verifier {
-    policy: Policy,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for Verifier {
-    fn verify_server_cert(
+impl CertificateCheck for Policy {
+    fn check(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
@@ -162,7 +150,7 @@ impl ServerCertVerifier for Verifier {
                 .map_err(|e| e.to_string()),
             None => Err("no trusted root certificates are installed".to_owned()),
         };
-        match &self.policy {
+        match self {
             Policy::Insecure => Ok(ServerCertVerified::assertion()),
             Policy::Thumbprint(expected) => {
                 let actual = thumbprint_of(end_entity.as_ref());
@@ -193,64 +181,21 @@ impl ServerCertVerifier for Verifier {
             }
         }
     }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 /// A server certificate verifier that accepts exactly the certificate whose SHA-1
 /// thumbprint is `thumbprint` (signatures still checked with the provider's algorithms).
 /// vic-machine uses it to check the endpoint it has just deployed.
 pub(crate) fn pinned_verifier(thumbprint: String) -> Arc<dyn ServerCertVerifier> {
-    Arc::new(Verifier {
-        policy: Policy::Thumbprint(thumbprint),
-        provider: provider(),
-    })
+    verifier(Policy::Thumbprint(thumbprint))
 }
 
 /// A TLS 1.2/1.3 client configuration applying `policy`.
 pub(crate) fn client_config(policy: Policy) -> Result<Arc<ClientConfig>, Error> {
-    let provider = provider();
-    let verifier = Arc::new(Verifier {
-        policy,
-        provider: provider.clone(),
-    });
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+    let mut config = builder()
         .map_err(|e| Error::Config(format!("TLS configuration: {e}")))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
+        .with_custom_certificate_verifier(verifier(policy))
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
@@ -267,10 +212,7 @@ pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
 /// Turns a failed handshake into the matching error: a thumbprint mismatch, an untrusted
 /// certificate (with its thumbprint), or another TLS failure.
 pub(crate) fn tls_error(host: &str, addr: &str, err: std::io::Error) -> Error {
-    let Some(rustls_err) = err
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<rustls::Error>())
-    else {
+    let Some(rustls_err) = rustls_error(&err) else {
         return Error::Tls {
             addr: addr.to_owned(),
             reason: err.to_string(),

@@ -3,26 +3,22 @@
 //! - `--tlsverify`: webpki verification against the CA file only (no system roots, as the
 //!   docker CLI with `--tlscacert`), the server name being the `-H` host, so an IP host must
 //!   be an IP SAN of the server certificate;
-//! - `--tls`: any server certificate is accepted (the handshake signature is still checked,
-//!   so the server must hold the key of the certificate it shows);
+//! - `--tls`: any server certificate is accepted (the crate's one verifier with
+//!   `tlsverify::AcceptAny`: the handshake signature is still checked, so the server must
+//!   hold the key of the certificate it shows);
 //! - in both, the client certificate and key are presented when given.
 
 use super::error::ClientError;
 use super::global::TlsMode;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use crate::tlsverify::{self, AcceptAny};
+use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::path::Path;
 use std::sync::Arc;
 
 /// Largest TLS file read (CA bundles included).
 const MAX_PEM_BYTES: u64 = 4 * 1024 * 1024;
-
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
 
 fn read(path: &Path) -> Result<Vec<u8>, ClientError> {
     let fail =
@@ -55,68 +51,16 @@ fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, ClientError> {
     })
 }
 
-/// Accepts any server certificate; verifies the handshake signatures.
-#[derive(Debug)]
-struct AcceptAny(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 /// The client configuration for `mode` (`None` for plain HTTP); reads the files it names.
 pub(super) fn client_config(mode: &TlsMode) -> Result<Option<Arc<ClientConfig>>, ClientError> {
     let config_error = |e: rustls::Error| ClientError::TlsConfig(e.to_string());
-    let provider = provider();
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(config_error)?;
+    let builder = tlsverify::builder().map_err(config_error)?;
     let (builder, client) = match mode {
         TlsMode::Plain => return Ok(None),
         TlsMode::NoVerify { client } => (
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAny(provider))),
+                .with_custom_certificate_verifier(tlsverify::verifier(AcceptAny)),
             client,
         ),
         TlsMode::Verify { ca, client } => {
@@ -152,13 +96,6 @@ pub(super) fn server_name(host: &str) -> Result<ServerName<'static>, ClientError
     ServerName::try_from(host.to_owned()).map_err(|_| {
         ClientError::TlsConfig(format!("{host:?} is not a valid DNS name or IP address"))
     })
-}
-
-/// The rustls error inside an I/O error from a TLS stream, if there is one.
-pub(super) fn rustls_reason(e: &std::io::Error) -> Option<String> {
-    e.get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .map(rustls::Error::to_string)
 }
 
 #[cfg(test)]
