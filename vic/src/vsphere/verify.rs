@@ -17,12 +17,12 @@
 
 use super::Error;
 use super::thumbprint::{CertificateProbe, ProbeSlot, thumbprint_of};
-use crate::tlsverify::{CertificateCheck, builder, provider, rustls_error, verifier};
+use crate::tlsverify::{CertificateCheck, Presented, builder, provider, rustls_error, verifier};
 use rustls::client::danger::{ServerCertVerified, ServerCertVerifier};
 use rustls::client::{ClientConfig, WebPkiServerVerifier};
 use rustls::{CertificateError, OtherError, RootCertStore};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, ServerName};
 use std::sync::{Arc, OnceLock};
 
 /// Bundle files tried for the system's trusted roots, after `SSL_CERT_FILE`.
@@ -135,17 +135,17 @@ fn reject(r: Rejection) -> rustls::Error {
 }
 
 impl CertificateCheck for Policy {
-    fn check(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
+    fn check(&self, p: &Presented<'_>) -> Result<ServerCertVerified, rustls::Error> {
+        let end_entity = p.end_entity;
         let webpki = |v: &Option<Arc<WebPkiServerVerifier>>| match v {
             Some(v) => v
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+                .verify_server_cert(
+                    end_entity,
+                    p.intermediates,
+                    p.server_name,
+                    p.ocsp_response,
+                    p.now,
+                )
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
             None => Err("no trusted root certificates are installed".to_owned()),

@@ -7,20 +7,15 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::sim::{self, Sim};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use vcsim::vmodl::Value;
 use vic::appliance::{ApplianceAgent, Launcher, Shutdown};
 use vic::engine::EngineConfig;
 use vic::guestinfo::vch;
 use vic::machine::run_captured;
 use vic::vsphere::{Client, ConnectOptions, option_value};
-
-struct Sim {
-    url: String,
-    _stop: oneshot::Sender<()>,
-}
 
 /// Serves `/info` (and nothing else) on the endpoint's listener, over TLS when configured.
 fn info_double() -> Launcher {
@@ -74,26 +69,7 @@ async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut s: 
 }
 
 async fn start() -> Sim {
-    let mut emu = vcsim::Emulator::new(vcsim::Config::default()).expect("inventory builds");
-    emu.add_agent(Arc::new(ApplianceAgent::new(info_double())));
-    let vc = vcsim::Vcsim::new(emu);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = vc.clone();
-    let clock = vc.spawn_clock(1.0);
-    tokio::spawn(async move {
-        let _ = server
-            .serve(listener, None, async {
-                let _ = stopped.await;
-            })
-            .await;
-        clock.abort();
-    });
-    Sim {
-        url: format!("http://user:pass@{addr}"),
-        _stop: stop,
-    }
+    sim::start(vec![Arc::new(ApplianceAgent::new(info_double()))]).await
 }
 
 async fn client(sim: &Sim) -> Client {

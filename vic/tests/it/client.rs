@@ -7,44 +7,21 @@
 //! Client addresses 127.0.1.210–213 (other vic tests use 201–202 and DHCP from .2 up, the
 //! benchmark 230 and up).
 
+use crate::sim::{self, Sim};
 use std::path::Path;
 use std::sync::Arc;
-use tokio::sync::oneshot;
 use vic::appliance::{ApplianceAgent, engine_launcher};
 use vic::engine::client::{
     CliCommand, ClientError, DockerClient, GlobalOptions, parse_command, parse_line, split_words,
 };
 use vic::tether::TetherAgent;
 
-struct Sim {
-    url: String,
-    vc: vcsim::Vcsim,
-    _stop: oneshot::Sender<()>,
-}
-
 async fn start_sim() -> Sim {
-    let mut emu = vcsim::Emulator::new(vcsim::Config::default()).expect("inventory");
-    emu.add_agent(Arc::new(ApplianceAgent::new(engine_launcher())));
-    emu.add_agent(Arc::new(TetherAgent::new()));
-    let vc = vcsim::Vcsim::new(emu);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = vc.clone();
-    let clock = vc.spawn_clock(1.0);
-    tokio::spawn(async move {
-        let _ = server
-            .serve(listener, None, async {
-                let _ = stopped.await;
-            })
-            .await;
-        clock.abort();
-    });
-    Sim {
-        url: format!("http://user:pass@{addr}"),
-        vc,
-        _stop: stop,
-    }
+    sim::start(vec![
+        Arc::new(ApplianceAgent::new(engine_launcher())),
+        Arc::new(TetherAgent::new()),
+    ])
+    .await
 }
 
 /// `vic-machine create` of `name` on `ip` with certificates in `certs` and `extra` options;

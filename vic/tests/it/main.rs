@@ -6,5 +6,6 @@ mod engine;
 mod firewall;
 mod guestinfo;
 mod machine;
+mod sim;
 mod tls;
 mod vsphere;

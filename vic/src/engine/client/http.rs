@@ -150,9 +150,13 @@ impl Transport {
             path: path.to_owned(),
             reason,
         };
-        let hint = |reason: &str| match self.is_tls() {
-            false => http(format!("{reason}. {TLS_HINT}")),
-            true => http(reason.to_owned()),
+        // Over plain TCP, a hang-up or non-HTTP bytes likely mean a TLS port.
+        let hint = |reason: &str| {
+            if self.is_tls() {
+                http(reason.to_owned())
+            } else {
+                http(format!("{reason}. {TLS_HINT}"))
+            }
         };
         let closed = "the daemon closed the connection without answering";
         match e {
