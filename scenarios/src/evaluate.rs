@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::outcome::{EntityRecord, Series, Verdict};
-use crate::schema::{EntityKind, Expectation, Stat};
+use crate::outcome::{EntityRecord, Series, StepRecord, Verdict};
+use crate::schema::{EntityKind, Expectation, Stat, Step, StepExpect};
 
 /// `stat` over `values` (`None` when empty). P95 is the nearest-rank percentile.
 pub fn statistic(stat: Stat, values: &[f64]) -> Option<f64> {
@@ -56,6 +56,7 @@ fn one(
 ) -> (Verdict, Option<f64>) {
     let mut verdict = Verdict {
         id: e.id.clone(),
+        step: None,
         statement: statement(e),
         stat: e.stat,
         counter: e.counter.clone(),
@@ -134,6 +135,60 @@ fn one(
         verdict.reason = format!("out of bounds: {}", bad.join(", "));
     }
     (verdict, own)
+}
+
+/// One verdict per step that states an expected outcome, in file order: `records` are what
+/// the steps did.
+pub fn step_verdicts(steps: &[Step], records: &[StepRecord]) -> Vec<Verdict> {
+    let mut ordered: Vec<&Step> = steps.iter().filter(|s| s.expect.is_some()).collect();
+    ordered.sort_by_key(|s| s.index);
+    ordered
+        .into_iter()
+        .filter_map(|s| {
+            let expect = s.expect.as_ref()?;
+            let record = records.iter().find(|r| r.index == s.index);
+            let (want, passed, reason) = match (expect, record) {
+                (_, None) => (String::new(), false, "the step did not run".to_owned()),
+                (StepExpect::Succeeds, Some(r)) => (
+                    "succeeds".to_owned(),
+                    r.ok,
+                    if r.ok {
+                        String::new()
+                    } else {
+                        format!("it failed: {}", r.result)
+                    },
+                ),
+                (StepExpect::Fails(text), Some(r)) => {
+                    let want = match text {
+                        Some(t) => format!("fails with {t:?}"),
+                        None => "fails".to_owned(),
+                    };
+                    let reason = if r.ok {
+                        format!("it succeeded: {}", r.result)
+                    } else if let Some(t) = text.as_ref().filter(|t| !r.result.contains(t.as_str()))
+                    {
+                        format!("it failed otherwise: {} (wanted {t:?})", r.result)
+                    } else {
+                        String::new()
+                    };
+                    (want, reason.is_empty(), reason)
+                }
+            };
+            let command = record.map_or_else(String::new, |r| r.command.clone());
+            Some(Verdict {
+                id: format!("step-{}", s.index),
+                step: Some(s.index),
+                statement: format!("step {} ({command}) {want}", s.index),
+                stat: Stat::Last,
+                counter: "step.outcome".into(),
+                min: None,
+                max: None,
+                observed: Vec::new(),
+                passed,
+                reason,
+            })
+        })
+        .collect()
 }
 
 /// Whether `e` looks at `r`: containers by container name; VMs (containerVMs included) by

@@ -32,5 +32,6 @@ pub use outcome::{EntityRecord, Point, RunOutcome, Series, StepRecord, VchRecord
 pub use runner::{RunError, RunOptions, run};
 pub use schema::{
     Action, DockerCommand, DockerVerb, EntityKind, EntityPattern, Expectation, Metadata,
-    PoolChange, PowerChange, Scenario, StartTime, Stat, Step, Vch, parse_scenario, scenario_hash,
+    PoolChange, PowerChange, Scenario, StartTime, Stat, Step, StepExpect, Vch, parse_scenario,
+    scenario_hash,
 };

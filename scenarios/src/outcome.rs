@@ -110,11 +110,15 @@ pub struct StepRecord {
     pub ok: bool,
 }
 
-/// The verdict on one expectation.
+/// The verdict on one expectation: a metric `[[expect]]`, or a step's `expect`/`expect_error`
+/// (then [`Verdict::step`] is set, and `stat`, `counter`, the bounds and `observed` are
+/// `last`, `step.outcome`, none and empty).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verdict {
-    /// The expectation's id.
+    /// The expectation's id (`step-N` for a step's).
     pub id: String,
+    /// The step's 1-based index, for a step expectation.
+    pub step: Option<usize>,
     /// Human-readable statement, e.g. `avg cpu.ready.summation of container cpu-limited ≥ 12000`.
     pub statement: String,
     /// The statistic.

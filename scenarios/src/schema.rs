@@ -121,6 +121,18 @@ pub struct Step {
     pub at: Duration,
     /// What happens.
     pub action: Action,
+    /// What the step must do, when the file says (`expect = "ok"`, `expect = "fail"`,
+    /// `expect_error = "…"`); it becomes a verdict.
+    pub expect: Option<StepExpect>,
+}
+
+/// A step's expected outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepExpect {
+    /// It must succeed.
+    Succeeds,
+    /// It must fail, with a message containing this text when given.
+    Fails(Option<String>),
 }
 
 /// A step's action.
@@ -431,10 +443,20 @@ pub(crate) struct RawStep {
     pub vch: Option<Spanned<String>>,
     pub pool: Option<Spanned<RawPool>>,
     pub power: Option<Spanned<RawPower>>,
+    pub expect: Option<Spanned<String>>,
+    pub expect_error: Option<Spanned<String>>,
 }
 
 impl RawStep {
-    pub(crate) const FIELDS: &[&str] = &["at", "docker", "vch", "pool", "power"];
+    pub(crate) const FIELDS: &[&str] = &[
+        "at",
+        "docker",
+        "vch",
+        "pool",
+        "power",
+        "expect",
+        "expect_error",
+    ];
 }
 
 #[derive(Deserialize)]

@@ -393,11 +393,13 @@ fn step_list(
         } else {
             None
         };
-        if let (Some(at), Some(action)) = (at, action) {
+        let expect = step_expect(c, n, s.expect, s.expect_error);
+        if let (Some(at), Some(action), Some(expect)) = (at, action, expect) {
             parsed.push(Step {
                 index: n,
                 at,
                 action,
+                expect,
             });
         }
     }
@@ -424,6 +426,45 @@ fn step_list(
         }
     }
     parsed
+}
+
+/// `expect = "ok" | "fail"` and `expect_error = "…"` (which implies `fail`); `None` when
+/// they are inconsistent (reported), `Some(None)` when absent.
+fn step_expect(
+    c: &mut Collector<'_>,
+    n: usize,
+    expect: Option<Spanned<String>>,
+    expect_error: Option<Spanned<String>>,
+) -> Option<Option<StepExpect>> {
+    let error = expect_error.map(|e| (e.span(), e.into_inner()));
+    if let Some((span, text)) = &error
+        && text.trim().is_empty()
+    {
+        c.at(span, format!("step {n}: expect_error must not be empty"));
+        return None;
+    }
+    match (expect, error) {
+        (None, None) => Some(None),
+        (None, Some((_, text))) => Some(Some(StepExpect::Fails(Some(text)))),
+        (Some(e), error) => match (e.get_ref().as_str(), error) {
+            ("ok", None) => Some(Some(StepExpect::Succeeds)),
+            ("fail", error) => Some(Some(StepExpect::Fails(error.map(|(_, t)| t)))),
+            ("ok", Some((span, _))) => {
+                c.at(
+                    &span,
+                    format!("step {n}: expect_error contradicts expect = \"ok\""),
+                );
+                None
+            }
+            (other, _) => {
+                c.at(
+                    &e.span(),
+                    format!("step {n}: expect must be \"ok\" or \"fail\", not {other:?}"),
+                );
+                None
+            }
+        },
+    }
 }
 
 fn docker_step(

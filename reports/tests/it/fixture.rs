@@ -200,6 +200,7 @@ pub fn outcome() -> RunOutcome {
         ],
         verdicts: vec![
             Verdict {
+                step: None,
                 id: "ready".into(),
                 statement: "avg cpu.ready.summation of container cpu-limited ≥ 12000".into(),
                 stat: Stat::Avg,
@@ -211,6 +212,7 @@ pub fn outcome() -> RunOutcome {
                 reason: String::new(),
             },
             Verdict {
+                step: None,
                 id: "balloon<&\">".into(),
                 statement: "max mem.vmmemctl.average of container cpu-* ≤ 1000".into(),
                 stat: Stat::Max,

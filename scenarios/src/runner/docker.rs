@@ -29,16 +29,16 @@ impl Endpoint {
         words.extend(argv.iter().cloned());
         let invocation = vic::engine::client::parse(&words).map_err(|e| e.to_string())?;
         let out = self.client.execute_cli(&invocation.command).await;
-        let text = [out.stdout.trim(), out.stderr.trim()]
-            .iter()
-            .filter(|s| !s.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join("\n");
         if out.exit_code == 0 {
-            Ok(text)
+            Ok(out.stdout.trim().to_owned())
         } else {
-            Err(format!("exit {}: {text}", out.exit_code))
+            // The failure itself (`Error response from daemon: …`), not the pull progress
+            // the CLI prints before it.
+            let why = out
+                .error
+                .as_ref()
+                .map_or_else(|| out.stderr.trim().to_owned(), |e| e.to_string());
+            Err(format!("exit {}: {why}", out.exit_code))
         }
     }
 }

@@ -94,7 +94,8 @@ pub async fn run(
     let result = drive(scenario, &testbed, start_ms, options).await;
     testbed.shutdown().await;
     let (vchs, entities, series, steps) = result?;
-    let verdicts = evaluate::verdicts(&scenario.expectations, &entities, &series);
+    let mut verdicts = evaluate::verdicts(&scenario.expectations, &entities, &series);
+    verdicts.extend(evaluate::step_verdicts(&scenario.steps, &steps));
     Ok(RunOutcome {
         meta,
         scenario_hash: scenario_hash.to_owned(),

@@ -195,3 +195,43 @@ docker = "run -d -m lots busybox"
         "{e}"
     );
 }
+
+#[test]
+fn step_expectations_are_checked() {
+    let text = r#"[scenario]
+name = "x"
+seed = 1
+duration = "1m"
+
+[inventory]
+[[inventory.cluster]]
+name = "Cluster"
+hosts = [{ name = "esx", mhz = 1800 }]
+
+[[vch]]
+name = "v"
+args = ["--name", "v"]
+
+[[step]]
+at = "0s"
+vch = "v"
+docker = "run -d busybox"
+expect = "maybe"
+
+[[step]]
+at = "0s"
+vch = "v"
+docker = "run -d busybox"
+expect = "ok"
+expect_error = "no"
+"#;
+    let e = errors(text);
+    assert!(
+        e.contains(":19:10: step 1: expect must be \"ok\" or \"fail\", not \"maybe\""),
+        "{e}"
+    );
+    assert!(
+        e.contains(":26:16: step 2: expect_error contradicts expect = \"ok\""),
+        "{e}"
+    );
+}

@@ -195,6 +195,16 @@ pub(crate) fn add_dvs(
 }
 
 fn add_datacenter(emu: &mut Emulator, name: &str) -> Result<Dc, Fault> {
+    add_datacenter_with(emu, name, &[])
+}
+
+/// A datacenter with its datastore, `VM Network`, and (on vCenter) `DVS<n>` with
+/// `<name>_DVPG0` and the `extra_port_groups`.
+fn add_datacenter_with(
+    emu: &mut Emulator,
+    name: &str,
+    extra_port_groups: &[String],
+) -> Result<Dc, Fault> {
     let esx = emu.flavor == Flavor::HostAgent;
     let root = emu.refs.root_folder.clone();
     let (dc, folders) = add_datacenter_folders(emu, name, &root)?;
@@ -210,18 +220,21 @@ fn add_datacenter(emu: &mut Emulator, name: &str) -> Result<Dc, Fault> {
             - 1;
         let sw_name = format!("DVS{dc_index}");
         let (sw, _) = add_dvs(emu, &dc, &folders.network, &sw_name)?;
-        let pg = MoRef::new("DistributedVirtualPortgroup", emu.inv.alloc("dvportgroup-"));
-        emu.inv.insert(dv_portgroup(
-            pg.clone(),
-            &format!("{name}_DVPG0"),
-            &folders.network,
-            &sw,
-            false,
-        ));
-        emu.inv.push_ref(&folders.network, "childEntity", &pg)?;
-        emu.inv.push_ref(&dc, "network", &pg)?;
-        emu.inv.push_ref(&sw, "portgroup", &pg)?;
-        networks.push(pg);
+        let first = format!("{name}_DVPG0");
+        for pg_name in std::iter::once(&first).chain(extra_port_groups) {
+            let pg = MoRef::new("DistributedVirtualPortgroup", emu.inv.alloc("dvportgroup-"));
+            emu.inv.insert(dv_portgroup(
+                pg.clone(),
+                pg_name,
+                &folders.network,
+                &sw,
+                false,
+            ));
+            emu.inv.push_ref(&folders.network, "childEntity", &pg)?;
+            emu.inv.push_ref(&dc, "network", &pg)?;
+            emu.inv.push_ref(&sw, "portgroup", &pg)?;
+            networks.push(pg);
+        }
     }
     Ok(Dc {
         folders,
@@ -563,7 +576,7 @@ fn pool_allocations(p: &PoolToml) -> (Value, Value) {
 /// The inventory an inventory file declares.
 pub(super) fn from_spec(emu: &mut Emulator, spec: &InventorySpec) -> Result<(), BuildError> {
     use crate::inventory::SpecHostExpand;
-    let dc = add_datacenter(emu, &spec.datacenter)?;
+    let dc = add_datacenter_with(emu, &spec.datacenter, &spec.port_groups)?;
     for c in &spec.clusters {
         let hosts = c.hosts.expand();
         let (_, root, host_refs) = add_compute(emu, &dc, &c.name, true, &hosts)?;

@@ -28,6 +28,10 @@ pub struct InventorySpec {
     /// VMs on standalone hosts (pool `Resources` of the host named in `host`).
     #[serde(default, rename = "vm")]
     pub standalone_vms: Vec<VmSpec>,
+    /// Distributed port groups on the datacenter's switch (`DVS0`) besides
+    /// `<datacenter>_DVPG0`: the networks a VCH's `--container-network` can name on vCenter.
+    #[serde(default)]
+    pub port_groups: Vec<String>,
     /// Container images the VCHs of this server can pull besides the built-in ones
     /// (carried for the `vic` crate; the emulator itself does not use them).
     #[serde(default, rename = "image")]
@@ -217,6 +221,20 @@ impl InventorySpec {
         let mut p = Vec::new();
         if self.clusters.is_empty() && self.standalone_hosts.is_empty() {
             p.push("declares no cluster and no host".to_owned());
+        }
+        let builtin = [
+            format!("{}_DVPG0", self.datacenter),
+            "VM Network".to_owned(),
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for pg in &self.port_groups {
+            if pg.trim().is_empty() || pg.len() > 80 || pg.contains('/') {
+                p.push(format!(
+                    "port group {pg:?}: a name of 1–80 characters without '/'"
+                ));
+            } else if builtin.contains(pg) || !seen.insert(pg.as_str()) {
+                p.push(format!("port group {pg:?} is declared twice"));
+            }
         }
         let host_checks = |h: &HostSpec, p: &mut Vec<String>| {
             if h.cores == 0 || h.mhz == 0 || h.memory_mb == 0 || h.count == 0 {
@@ -428,5 +446,25 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("turbo") && err.contains("give a cmd"), "{err}");
+    }
+
+    #[test]
+    fn port_groups_are_named_once() {
+        let ok = InventorySpec::parse(
+            "port_groups = [\"net-a\", \"net-b\"]\n[[cluster]]\nname = \"C\"\nhosts = [{ name = \"esx\" }]",
+        )
+        .unwrap();
+        assert_eq!(ok.port_groups, ["net-a", "net-b"]);
+        let err = InventorySpec::parse(
+            "port_groups = [\"a\", \"a\", \"DC0_DVPG0\", \"x/y\"]\n[[cluster]]\nname = \"C\"\nhosts = [{ name = \"esx\" }]",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("port group \"a\" is declared twice"), "{err}");
+        assert!(
+            err.contains("port group \"DC0_DVPG0\" is declared twice"),
+            "{err}"
+        );
+        assert!(err.contains("port group \"x/y\": a name"), "{err}");
     }
 }
