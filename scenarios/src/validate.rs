@@ -214,8 +214,23 @@ fn duration_at(c: &mut Collector<'_>, ctx: &str, s: &Spanned<String>) -> Option<
 /// The metadata if valid, and the duration if that alone is (later checks use it).
 fn metadata(c: &mut Collector<'_>, m: RawMeta) -> (Option<Metadata>, Option<Duration>) {
     let mut ok = true;
-    if m.name.get_ref().trim().is_empty() {
+    let name = m.name.get_ref();
+    if name.trim().is_empty() {
         c.at(&m.name.span(), "[scenario]: name must not be empty");
+        ok = false;
+    } else if name.len() > 100
+        || name.starts_with('.')
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
+    {
+        // The name is the report directory under out/: no separators, no `..`.
+        c.at(
+            &m.name.span(),
+            format!(
+                "[scenario]: name {name:?} must be 1–100 of A–Z a–z 0–9 - _ . (it names the report directory) and not start with '.'"
+            ),
+        );
         ok = false;
     }
     let start = match &m.start {
@@ -311,6 +326,49 @@ fn vch_list(c: &mut Collector<'_>, raw: Vec<Option<RawVch>>) -> Vec<Vch> {
         for a in v.args.get_ref() {
             if a.get_ref().trim().is_empty() {
                 c.at(&a.span(), format!("vch {n}: empty argument in args"));
+            }
+        }
+        // The flags must be vic-machine's (parsed by its own option parser; the runner adds
+        // --target and --thumbprint, so they may not appear here).
+        let words: Vec<&str> = v
+            .args
+            .get_ref()
+            .iter()
+            .map(|a| a.get_ref().as_str())
+            .collect();
+        if let Some(flag) = words.iter().find(|w| {
+            ["--target", "-t", "--thumbprint"].contains(&w.split('=').next().unwrap_or(w))
+        }) {
+            c.at(
+                &v.args.span(),
+                format!("vch {n}: args must not give {flag}: the runner points vic-machine at its own emulator"),
+            );
+        } else if !words.is_empty() && words.iter().all(|w| !w.trim().is_empty()) {
+            use clap::Parser as _;
+            let argv = ["vic-machine", "create", "--target", "https://127.0.0.1/sdk"]
+                .into_iter()
+                .chain(words.iter().copied());
+            match vic::machine::Cli::try_parse_from(argv) {
+                Err(e) => {
+                    let first = e.to_string();
+                    let first = first.lines().next().unwrap_or("invalid arguments");
+                    let first = first.trim_start_matches("error: ");
+                    c.at(
+                        &v.args.span(),
+                        format!("vch {n}: vic-machine create: {first}"),
+                    );
+                }
+                Ok(cli) => {
+                    // VIC collects stray words and refuses them after the flags.
+                    if let vic::machine::MachineCommand::Create(o) = cli.machine.command
+                        && let Some(a) = o.args.first()
+                    {
+                        c.at(
+                            &v.args.span(),
+                            format!("vch {n}: vic-machine create: Unknown argument: {a}"),
+                        );
+                    }
+                }
             }
         }
         out.push(Vch {

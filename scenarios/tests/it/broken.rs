@@ -235,3 +235,37 @@ expect_error = "no"
         "{e}"
     );
 }
+
+#[test]
+fn the_name_cannot_leave_the_report_directory() {
+    let e = errors(
+        "[scenario]\nname = \"../../etc\"\nseed = 1\nduration = \"1m\"\n[inventory]\n[[inventory.cluster]]\nname = \"C\"\nhosts = [{ name = \"esx\" }]\n",
+    );
+    assert!(
+        e.contains(":2:8: [scenario]: name \"../../etc\" must be"),
+        "{e}"
+    );
+}
+
+#[test]
+fn vch_arguments_are_parsed_by_vic_machines_parser() {
+    let head = "[scenario]\nname = \"x\"\nseed = 1\nduration = \"1m\"\n[inventory]\n[[inventory.cluster]]\nname = \"C\"\nhosts = [{ name = \"esx\" }]\n";
+    let e = errors(&format!(
+        "{head}[[vch]]\nname = \"v\"\nargs = [\"--name\", \"v\", \"--cpu\", \"lots\"]\n"
+    ));
+    assert!(
+        e.contains(":11:8: vch 1: vic-machine create: invalid value 'lots'"),
+        "{e}"
+    );
+    let e = errors(&format!(
+        "{head}[[vch]]\nname = \"v\"\nargs = [\"--name\", \"v\", \"500\"]\n"
+    ));
+    assert!(
+        e.contains(":11:8: vch 1: vic-machine create: Unknown argument: 500"),
+        "{e}"
+    );
+    let e = errors(&format!(
+        "{head}[[vch]]\nname = \"v\"\nargs = [\"--target\", \"https://vc\"]\n"
+    ));
+    assert!(e.contains("vch 1: args must not give --target"), "{e}");
+}
