@@ -279,11 +279,7 @@ impl Ca {
     /// Makes a CA valid from a day ago for 30 days.
     pub fn new(org: &str) -> Result<Ca, String> {
         let key = KeyPair::generate().map_err(err("CA key"))?;
-        let mut params = CertificateParams::default();
-        params.distinguished_name = DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, org);
+        let mut params = named(org);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![
             KeyUsagePurpose::DigitalSignature,
@@ -313,11 +309,7 @@ impl Ca {
     pub fn server(&self, ip: IpAddr) -> Result<Pair, String> {
         let issuer = Issuer::new(self.params.clone(), &self.key);
         let key = KeyPair::generate().map_err(err("server key"))?;
-        let mut params = CertificateParams::default();
-        params.distinguished_name = DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "vicbed conformance");
+        let mut params = named("vicbed conformance");
         params
             .distinguished_name
             .push(DnType::CommonName, ip.to_string());
@@ -481,17 +473,23 @@ pub(super) fn new_rsa_key_pem() -> Result<String, String> {
         .serialize_pem())
 }
 
+/// Certificate parameters with the subject `O=<org>`.
+fn named(org: &str) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, org);
+    params
+}
+
 fn client_signed(
     issuer: &Issuer<'_, &KeyPair>,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
 ) -> Result<Pair, String> {
     let key = KeyPair::generate().map_err(err("client key"))?;
-    let mut params = CertificateParams::default();
-    params.distinguished_name = DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, "vicbed conformance client");
+    let mut params = named("vicbed conformance client");
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     params.use_authority_key_identifier_extension = true;
