@@ -22,11 +22,9 @@ pub fn sanitize(name: &str) -> String {
     out
 }
 
-/// A number for people: [`scenarios::evaluate::fmt_value`] (integers without a fraction,
-/// others with up to three decimals, `NaN`/`inf` spelled out).
-pub fn fmt_num(v: f64) -> String {
-    scenarios::evaluate::fmt_value(v)
-}
+/// A number for people: integers without a fraction, others with up to three decimals,
+/// `NaN`/`inf` spelled out (the verdicts' own formatting).
+pub use scenarios::evaluate::fmt_value as fmt_num;
 
 /// A number with exactly `decimals` decimals (`-0.0` printed as `0.0`).
 pub fn fmt_fixed(v: f64, decimals: usize) -> String {

@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use scenarios::{EntityKind, RunOutcome, VchRecord};
+use scenarios::evaluate::statistic;
+use scenarios::{EntityKind, RunOutcome, Stat, VchRecord};
 
 use crate::charts::{ChartFile, ChartKind};
 use crate::clock::offset_label;
 use crate::names::{bounds_text, fmt_fixed, observed_text, pass_fail};
-use crate::stats;
 
 /// A table: header cells and rows; a row flagged `bad` is highlighted (failed verdict or
 /// step).
@@ -130,15 +130,12 @@ pub(crate) fn steps(o: &RunOutcome) -> Table {
 /// display units; `–` where the run has no such series.
 pub(crate) fn key_numbers(o: &RunOutcome) -> Table {
     // (counter, statistic, scale, decimals)
-    type Col = (&'static str, fn(&[i64]) -> Option<f64>, f64, usize);
-    let avg: fn(&[i64]) -> Option<f64> = stats::avg;
-    let max: fn(&[i64]) -> Option<f64> = |v| stats::max(v).map(|m| m as f64);
-    let cols: [Col; 5] = [
-        ("cpu.ready.summation", avg, 1.0, 0),
-        ("cpu.entitlement.latest", avg, 1.0, 0),
-        ("cpu.demand.average", avg, 1.0, 0),
-        ("mem.latency.average", avg, 0.01, 2),
-        ("mem.vmmemctl.average", max, 1.0 / 1024.0, 1),
+    let cols: [(&str, Stat, f64, usize); 5] = [
+        ("cpu.ready.summation", Stat::Avg, 1.0, 0),
+        ("cpu.entitlement.latest", Stat::Avg, 1.0, 0),
+        ("cpu.demand.average", Stat::Avg, 1.0, 0),
+        ("mem.latency.average", Stat::Avg, 0.01, 2),
+        ("mem.vmmemctl.average", Stat::Max, 1.0 / 1024.0, 1),
     ];
     let rows = o
         .entities
@@ -153,12 +150,12 @@ pub(crate) fn key_numbers(o: &RunOutcome) -> Table {
                 e.vch.clone().unwrap_or_else(|| "–".to_owned()),
             ];
             for (counter, stat, scale, decimals) in cols {
-                let values: Vec<i64> = o
+                let values: Vec<f64> = o
                     .series_of(e.kind, &e.name, counter)
-                    .map(|s| s.points.iter().map(|p| p.value).collect())
+                    .map(|s| s.points.iter().map(|p| p.value as f64).collect())
                     .unwrap_or_default();
                 cells.push(
-                    stat(&values)
+                    statistic(stat, &values)
                         .map(|v| fmt_fixed(v * scale, decimals))
                         .unwrap_or_else(|| "–".to_owned()),
                 );

@@ -18,6 +18,7 @@
 //! [`conformance`] (the convention, firewall and TLS suites).
 
 pub mod conformance;
+mod docker;
 pub mod duration;
 pub mod errors;
 pub mod evaluate;

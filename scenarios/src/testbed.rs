@@ -74,6 +74,7 @@ impl Default for TestbedConfig {
 /// A running emulator with the VIC agents, served on `127.0.0.1:<port>` over HTTPS.
 pub struct Testbed {
     vc: Vcsim,
+    agents: vic::Agents,
     url: String,
     thumbprint: String,
     certs: tempfile::TempDir,
@@ -121,7 +122,7 @@ impl Testbed {
             ..Config::default()
         })
         .map_err(|e| TestbedError::Inventory(e.to_string()))?;
-        vic::install_agents_with_images(&mut emu, images);
+        let agents = vic::install_agents_with_images(&mut emu, images);
         let guests = emu.guest_handle.clone();
         let vc = Vcsim::new(emu);
 
@@ -167,6 +168,7 @@ impl Testbed {
             .map_err(io("creating the certificate directory"))?;
         Ok(Testbed {
             vc,
+            agents,
             url,
             thumbprint,
             certs,
@@ -179,6 +181,12 @@ impl Testbed {
     /// The emulator (in process).
     pub fn vcsim(&self) -> &Vcsim {
         &self.vc
+    }
+
+    /// The VIC guest agents running in the emulator's VMs (the tether knows the firewall
+    /// rules it applied to each containerVM).
+    pub fn agents(&self) -> &vic::Agents {
+        &self.agents
     }
 
     /// The SDK URL with credentials (`https://vicbed:vicbed@127.0.0.1:PORT/sdk`).

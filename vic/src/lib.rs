@@ -26,20 +26,35 @@ mod tlsverify;
 pub mod vsphere;
 pub mod workload;
 
+/// The VIC guest agents registered on an emulator, for callers that inspect them (the
+/// firewall conformance suite reads the rules the tether applied).
+#[derive(Clone)]
+pub struct Agents {
+    /// The containerVM tether.
+    pub tether: std::sync::Arc<tether::TetherAgent>,
+    /// The VCH appliance.
+    pub appliance: std::sync::Arc<appliance::ApplianceAgent>,
+}
+
 /// Registers the VIC guest agents on an emulator: the VCH appliance
 /// ([`appliance::ApplianceAgent`], serving each VCH's Docker endpoint on its client address)
 /// and the containerVM tether ([`tether::TetherAgent`]).
-pub fn install_agents(emu: &mut vcsim::Emulator) {
-    install_agents_with_images(emu, images::Catalogue::builtin());
+pub fn install_agents(emu: &mut vcsim::Emulator) -> Agents {
+    install_agents_with_images(emu, images::Catalogue::builtin())
 }
 
 /// [`install_agents`] with the image catalogue the VCH endpoints pull from (built-ins plus
 /// images an inventory file declares: [`images::Catalogue::with_declared`]).
-pub fn install_agents_with_images(emu: &mut vcsim::Emulator, images: images::Catalogue) {
-    emu.add_agent(std::sync::Arc::new(tether::TetherAgent::new()));
-    emu.add_agent(std::sync::Arc::new(
-        appliance::ApplianceAgent::new(appliance::engine_launcher()).with_images(images),
-    ));
+pub fn install_agents_with_images(emu: &mut vcsim::Emulator, images: images::Catalogue) -> Agents {
+    let agents = Agents {
+        tether: std::sync::Arc::new(tether::TetherAgent::new()),
+        appliance: std::sync::Arc::new(
+            appliance::ApplianceAgent::new(appliance::engine_launcher()).with_images(images),
+        ),
+    };
+    emu.add_agent(agents.tether.clone());
+    emu.add_agent(agents.appliance.clone());
+    agents
 }
 pub mod portlayer;
 pub mod tether;

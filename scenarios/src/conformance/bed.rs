@@ -1,7 +1,6 @@
 //! The real path shared by the suites: a [`Testbed`] (the in-process emulator with the VIC
-//! agents), a tether agent of the suite's own registered in front of the stock one (so the
-//! rules it applies can be read back), VCHs from `vic-machine create --no-tls`, their Docker
-//! endpoints, and containerVMs found over SOAP.
+//! agents; its tether tells the rules it applied to each containerVM), VCHs from
+//! `vic-machine create --no-tls`, their Docker endpoints, and containerVMs found over SOAP.
 
 use std::sync::Arc;
 
@@ -10,7 +9,7 @@ use vic::firewall::RuleSet;
 use vic::tether::TetherAgent;
 use vic::vsphere::{Client, option_value};
 
-use super::docker::Docker;
+use crate::docker::Docker;
 use crate::testbed::{Testbed, TestbedConfig};
 
 /// The distributed switch of the default inventory's `DC0`.
@@ -35,11 +34,7 @@ impl Bed {
         let tb = Testbed::start(TestbedConfig::default())
             .await
             .map_err(|e| format!("testbed: {e}"))?;
-        // Agents are consulted newest first: this tether claims every containerVM, and it is
-        // the same code as the stock one.
-        let tether = Arc::new(TetherAgent::new());
-        let agent = tether.clone();
-        tb.vcsim().with(|e| e.add_agent(agent));
+        let tether = tb.agents().tether.clone();
         let client = tb
             .client()
             .await

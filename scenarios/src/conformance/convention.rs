@@ -7,8 +7,8 @@
 use vic::convention::NameConvention;
 
 use super::bed::{Bed, BedVch};
-use super::docker::refusal;
 use super::{CaseResult, Suite, SuiteContext, SuiteResult};
+use crate::docker::refusal;
 
 /// A 64-hex container id for the model cases.
 const ID64: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

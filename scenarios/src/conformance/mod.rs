@@ -33,7 +33,6 @@
 
 mod bed;
 mod convention;
-mod docker;
 mod firewall;
 mod netns;
 mod tls;

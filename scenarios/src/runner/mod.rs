@@ -7,12 +7,10 @@
 //! Nothing here reads the wall clock or the OS's randomness for anything that reaches the
 //! [`RunOutcome`]; the progress bar is the only wall-clock consumer.
 
-mod docker;
 mod perf;
 mod steps;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use vcsim::vmodl::MoRef;
 use vic::vsphere::Client;
@@ -438,9 +436,4 @@ fn vch_record(v: &crate::schema::Vch, handle: &VchHandle) -> VchRecord {
         mem_limit_mb: limit(&["--memory", "--memory-limit"]),
         tls_mode: tls_mode.to_owned(),
     }
-}
-
-/// How long the run lasts in virtual time, as a [`Duration`] (for callers' messages).
-pub fn virtual_duration(scenario: &Scenario) -> Duration {
-    scenario.meta.duration
 }

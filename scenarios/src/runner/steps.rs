@@ -3,6 +3,7 @@
 //! SOAP; and the progress bar.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -10,6 +11,7 @@ use vcsim::inventory::SharesSpec;
 use vcsim::vmodl::{DataObject, MoRef, Value};
 use vic::vsphere::Client;
 
+use crate::docker::Docker;
 use crate::outcome::StepRecord;
 use crate::schema::{Action, PoolChange, PowerChange, Step};
 use crate::testbed::VchHandle;
@@ -17,7 +19,7 @@ use crate::testbed::VchHandle;
 /// Runs steps, keeping one Docker client per VCH.
 pub struct StepRunner<'h> {
     handles: &'h BTreeMap<String, VchHandle>,
-    docker: BTreeMap<String, super::docker::Endpoint>,
+    docker: BTreeMap<String, Docker>,
 }
 
 impl<'h> StepRunner<'h> {
@@ -36,13 +38,19 @@ impl<'h> StepRunner<'h> {
                 None => Err(format!("no VCH {:?}", d.vch)),
                 Some(h) => {
                     let endpoint = match self.docker.entry(d.vch.clone()) {
-                        std::collections::btree_map::Entry::Occupied(e) => Ok(e.into_mut()),
-                        std::collections::btree_map::Entry::Vacant(v) => {
-                            super::docker::Endpoint::connect(h).map(|c| v.insert(c))
+                        Entry::Occupied(e) => Ok(&*e.into_mut()),
+                        Entry::Vacant(v) => {
+                            Docker::from_args(&h.docker_args).map(|c| &*v.insert(c))
                         }
                     };
                     match endpoint {
-                        Ok(e) => e.execute(&d.argv).await,
+                        // What the CLI prints: the container id of a `run`, a `ps` table; or
+                        // the failure itself, not the pull progress before it.
+                        Ok(e) => match e.try_run(&d.argv).await {
+                            Ok(Ok(out)) => Ok(out.stdout.trim().to_owned()),
+                            Ok(Err(refused)) => Err(refused.to_string()),
+                            Err(unreachable) => Err(unreachable),
+                        },
                         Err(e) => Err(e),
                     }
                 }

@@ -446,15 +446,14 @@ async fn validation_collects_issues_and_creates_nothing() {
 }
 
 /// A static client address another process already listens on: the appliance still has its
-/// IP, the Docker personality cannot start, and vic-machine says so at once instead of
-/// waiting out `--timeout`.
+/// IP, the Docker personality cannot start, and vic-machine fails with that error instead of
+/// waiting out `--timeout` (which would fail with "exceeded time limit").
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_taken_static_address_fails_create_with_the_endpoint_error() {
     let sim = start().await;
     let taken = TcpListener::bind("127.0.1.228:2376").await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let target = format!("--target={}", sim.url);
-    let started = std::time::Instant::now();
     let (lines, r) = run_captured(&[
         "create",
         &target,
@@ -477,8 +476,6 @@ async fn a_taken_static_address_fails_create_with_the_endpoint_error() {
     let all = format!("{}\n{r:?}", lines.join("\n"));
     assert!(r.is_err(), "{all}");
     assert!(all.contains("127.0.1.228:2376"), "{all}");
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "create waited out its timeout: {all}"
-    );
+    // The endpoint's error, not the readiness wait running out.
+    assert!(!all.contains("exceeded time limit"), "{all}");
 }

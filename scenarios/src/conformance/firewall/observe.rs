@@ -14,7 +14,7 @@ use super::matrix::{
     BadBinding, DIRECT, EXPOSED, HOST, LEVELS, Level, Needs, On, addresses, bad_bindings, ip_range,
 };
 use crate::conformance::bed::Bed;
-use crate::conformance::docker::refusal;
+use crate::docker::refusal;
 
 /// What the real path (or the model) gave for one level.
 pub(super) struct LevelObs {

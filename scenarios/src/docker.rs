@@ -1,5 +1,6 @@
-//! The suites act as `docker` against a VCH through [`vic::engine::client`]: docker CLI words
-//! in, the CLI's output or the refusal out. Only the engine speaks Docker JSON/HTTP.
+//! The runner's steps and the conformance suites act as `docker` against a VCH through
+//! [`vic::engine::client`], with the global options vic-machine printed: docker CLI words in,
+//! the CLI's output or the refusal out. Only the engine speaks Docker JSON/HTTP.
 
 use vic::engine::client::{CliOutput, ClientError, DockerClient, GlobalOptions, parse_command};
 
