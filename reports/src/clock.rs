@@ -1,19 +1,7 @@
-//! Virtual-time formatting without the wall clock: RFC 3339 UTC timestamps from Unix
-//! seconds (proleptic Gregorian, days-from-civil inverse) and `mm:ss` offsets.
+//! Virtual-time formatting without the wall clock: RFC 3339 UTC timestamps (the emulator's
+//! calendar code, through `scenarios::outcome::rfc3339`) and `mm:ss` offsets.
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for `unix_seconds` (UTC). Years outside 0–9999 print with more
-/// digits or a sign; nothing fails.
-pub fn rfc3339(unix_seconds: i64) -> String {
-    let days = unix_seconds.div_euclid(86_400);
-    let secs = unix_seconds.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
+pub use scenarios::outcome::rfc3339;
 
 /// `start + offset_s` as RFC 3339, saturating at the ends of `i64`.
 pub fn rfc3339_at(start_unix: i64, offset_s: u64) -> String {
@@ -29,21 +17,6 @@ pub fn offset_label(offset_s: u64) -> String {
     } else {
         format!("{h}:{m:02}:{s:02}")
     }
-}
-
-/// (year, month 1–12, day 1–31) of the day `days` after 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
-    let mp = (5 * doy + 2) / 153; // [0, 11]
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32; // [1, 31]
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32; // [1, 12]
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

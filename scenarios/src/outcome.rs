@@ -4,6 +4,9 @@
 
 use crate::schema::{EntityKind, Metadata, Stat};
 
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (the emulator's own calendar code).
+pub use vcsim::vmodl::format_rfc3339_seconds as rfc3339;
+
 /// The result of one scenario run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunOutcome {

@@ -900,48 +900,12 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<StartTime> {
     {
         return None;
     }
-    let unix = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se.min(59) - offset;
-    let (yy, mm, dd) = civil_from_days(unix.div_euclid(86_400));
-    let sod = unix.rem_euclid(86_400);
+    let days = vcsim::vmodl::days_from_civil(y, u32::try_from(mo).ok()?, u32::try_from(d).ok()?);
+    let unix = days * 86_400 + h * 3600 + mi * 60 + se.min(59) - offset;
     Some(StartTime {
         unix_seconds: unix,
-        rfc3339: format!(
-            "{yy:04}-{mm:02}-{dd:02}T{:02}:{:02}:{:02}Z",
-            sod / 3600,
-            sod / 60 % 60,
-            sod % 60
-        ),
+        rfc3339: vcsim::vmodl::format_rfc3339_seconds(unix),
     })
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
 }
 
 #[cfg(test)]

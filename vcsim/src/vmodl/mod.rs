@@ -16,6 +16,8 @@ pub use schema::{
     check_field, check_value, data_type, enum_values, field, is_primitive, is_subtype,
     managed_type, path_type,
 };
-pub use time::{format_datetime, parse_datetime};
+pub use time::{
+    civil_from_days, days_from_civil, format_datetime, format_rfc3339_seconds, parse_datetime,
+};
 pub use types::{MANAGED_TYPES, is_a, managed_base};
 pub use value::{Array, DataObject, MoRef, Name, Value, array_type_name};

@@ -4,25 +4,11 @@
 /// Docker's zero time, shown for a container that never started or finished.
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
-/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// RFC 3339 in UTC as Go's `RFC3339Nano` prints it (no trailing fractional zeros).
 pub fn rfc3339_ms(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let frac = ms.rem_euclid(1000);
-    let (y, mo, d) = civil(secs.div_euclid(86_400));
+    let (y, mo, d) = vcsim::vmodl::civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
     let base = format!(
         "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
