@@ -343,17 +343,3 @@ fn io_errors_name_the_path() {
     assert!(matches!(err, ReportError::Io { .. }), "{err:?}");
     assert!(err.to_string().contains("file"), "{err}");
 }
-
-/// Renders the fixture into `$REPORTS_INSPECT_DIR` (default `/tmp/reports-inspect`) for a
-/// look at the output: `cargo test -p reports --test it -- --ignored inspect`.
-#[test]
-#[ignore = "writes outside a temporary directory; run by hand"]
-fn inspect() {
-    let dir = std::env::var_os("REPORTS_INSPECT_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from("/tmp/reports-inspect"));
-    let w = render_to(&dir);
-    for f in &w.files {
-        println!("{}", f.display());
-    }
-}
