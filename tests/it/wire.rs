@@ -236,7 +236,6 @@ fn send_large_body(addr: SocketAddr, len: u64, chunked: bool) -> Response {
 #[test]
 fn oversized_bodies_are_413() {
     let server = Server::start(&[]);
-    let started = Instant::now();
     let res = send_large_body(server.addr, BODY_LIMIT_BYTES + 1, false);
     assert_eq!(
         res.status,
@@ -250,11 +249,6 @@ fn oversized_bodies_are_413() {
         413,
         "chunked body over the bound: {}",
         res.text()
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(60),
-        "413s took {:?}",
-        started.elapsed()
     );
     // A large but acceptable body is parsed (and faults as an unknown method, not 413).
     let filler = " ".repeat(4 << 20);
@@ -316,17 +310,11 @@ fn hostile_http_does_not_hurt() {
         addr,
         b"POST /sdk HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
     );
-    // Still serving (the bound only catches a server that hangs; speed is for benches).
-    let started = Instant::now();
+    // Still serving (a hung server fails the socket read timeout of `connect`).
     assert_service_content(&roundtrip(
         addr,
         &soap_request(addr, RETRIEVE_SERVICE_CONTENT, ""),
     ));
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "hung after hostile input: {:?}",
-        started.elapsed()
-    );
     server.stop();
 }
 
@@ -345,19 +333,14 @@ fn slow_client_does_not_block_others() {
         b"POST /sdk HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n<soapenv:Envelope",
     )
     .expect("write");
-    // The bound only catches requests stuck behind the slow client (which never finishes).
-    let started = Instant::now();
+    // A request stuck behind the slow client (which never finishes) fails the socket read
+    // timeout of `connect`.
     for _ in 0..5 {
         assert_service_content(&roundtrip(
             server.addr,
             &soap_request(server.addr, RETRIEVE_SERVICE_CONTENT, ""),
         ));
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "blocked by a slow client: {:?}",
-        started.elapsed()
-    );
     drop(slow);
     server.stop();
 }
@@ -366,7 +349,6 @@ fn slow_client_does_not_block_others() {
 fn concurrent_raw_clients() {
     let server = Server::start(&[]);
     let addr = server.addr;
-    let started = Instant::now();
     thread::scope(|scope| {
         let workers: Vec<_> = (0..16)
             .map(|_| {
@@ -383,10 +365,5 @@ fn concurrent_raw_clients() {
             w.join().expect("worker");
         }
     });
-    assert!(
-        started.elapsed() < Duration::from_secs(60),
-        "400 requests took {:?}",
-        started.elapsed()
-    );
     server.stop();
 }
