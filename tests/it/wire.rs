@@ -5,7 +5,7 @@ use crate::support::{Response, Server, connect, read_response, roundtrip, soap_r
 use std::io::Write;
 use std::net::SocketAddr;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The request body bound of `vicbed serve`: anything larger gets HTTP 413.
 const BODY_LIMIT_BYTES: u64 = vcsim::server::MAX_SOAP_BODY_BYTES as u64;
