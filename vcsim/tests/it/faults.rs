@@ -19,8 +19,7 @@ async fn unauthenticated_calls_are_refused() {
 
 #[tokio::test]
 async fn unknown_method_is_method_not_found() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let r = sim.call(r#"<FlyToTheMoon xmlns="urn:vim25"><_this type="Folder">group-d1</_this></FlyToTheMoon>"#).await;
     assert_eq!(r.status.as_u16(), 500);
     assert!(
@@ -57,8 +56,7 @@ async fn oversized_bodies_get_413_and_get_is_405() {
 
 #[tokio::test]
 async fn missing_objects_are_managed_object_not_found() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let r = sim.call(r#"<PowerOnVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">vm-999999</_this></PowerOnVM_Task>"#).await;
     assert!(
         r.body.contains(r#"xsi:type="ManagedObjectNotFound""#),
@@ -104,8 +102,7 @@ mod parser_never_panics {
 
 #[tokio::test]
 async fn unknown_request_types_are_refused() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let r = sim
         .call(r#"<ReconfigVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">vm-18</_this><spec><deviceChange><operation>add</operation><device xsi:type="VirtualVmxnet3"><key>-1</key><slotInfo xsi:type="VirtualDevicePCIBusSlotInfo"><pciSlotNumber>192</pciSlotNumber></slotInfo></device></deviceChange></spec></ReconfigVM_Task>"#)
         .await;

@@ -1,128 +1,45 @@
 //! Inventory management, templates, registration, environment browser, task collectors,
 //! datastore files and disks, networking, authorization, custom fields and session extras.
 
-use crate::support::{Sim, find, first, ok};
+use crate::support::{Sim, fault, find, first, named, ok, prop, prop_ref, returnval, task, vim};
 use axum::http::StatusCode;
 use vcsim::vmodl::{MoRef, Value};
 
-async fn fault(sim: &Sim, body: &str, ty: &str) {
-    let r = sim.call(body).await;
+/// Runs a task call and asserts it succeeds.
+async fn succeeds(sim: &Sim, body: &str) {
+    assert_eq!(task(sim, body).await.0, "success", "{body}");
+}
+
+/// Runs a task call and asserts it ends in error with a fault of type `ty`.
+async fn task_fails(sim: &Sim, body: &str, ty: &str) {
+    let (state, err) = task(sim, body).await;
     assert_eq!(
-        r.status,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "{body}\n{}",
-        r.body
+        (state.as_str(), err.as_deref()),
+        ("error", Some(ty)),
+        "{body}"
     );
-    assert!(
-        r.body.contains(&format!("xsi:type=\"{ty}\"")),
-        "want {ty}: {}",
-        r.body
-    );
-}
-
-/// Runs a task call; (state, result MoRef value or fault type).
-async fn task(sim: &Sim, body: &str) -> (String, Option<String>) {
-    let b = ok(sim, body).await;
-    let t = first(&b, "returnval").expect(&b).to_owned();
-    sim.vc.with(|e| {
-        let info = e.inv.prop(&MoRef::new("Task", t), "info").unwrap().clone();
-        let state = info
-            .field("state")
-            .and_then(Value::as_str)
-            .unwrap()
-            .to_owned();
-        let res = info
-            .field("result")
-            .and_then(|r| {
-                r.as_moref()
-                    .map(|m| m.value.clone())
-                    .or(r.as_str().map(str::to_owned))
-            })
-            .or_else(|| {
-                info.field("error")
-                    .and_then(|e| e.field("fault"))
-                    .map(|f| f.xsi_type().into_owned())
-            });
-        assert!(info.field("startTime").is_some() && info.field("completeTime").is_some());
-        (state, res)
-    })
-}
-
-fn prop(sim: &Sim, ty: &str, v: &str, path: &[&str]) -> Option<Value> {
-    sim.vc.with(|e| {
-        let mut cur = e.inv.prop(&MoRef::new(ty.to_owned(), v), path[0])?.clone();
-        for p in &path[1..] {
-            cur = cur.field(p)?.clone();
-        }
-        Some(cur)
-    })
 }
 
 #[tokio::test]
 async fn templates_and_registration_round_trip() {
-    let mut sim = Sim::new();
-    sim.login().await;
-    let vm = sim.vc.with(|e| {
-        e.inv
-            .iter()
-            .find(|o| o.moref.ty == "VirtualMachine" && o.name() == "DC0_H0_VM0")
-            .unwrap()
-            .moref
-            .value
-            .clone()
-    });
+    let sim = Sim::logged_in().await;
+    let vm = named(&sim, "VirtualMachine", "DC0_H0_VM0");
+    let vm_prop = |path: &[&str]| prop(&sim, "VirtualMachine", &vm, path);
     let this = format!(r#"<_this type="VirtualMachine">{vm}</_this>"#);
     // Powered on: InvalidPowerState.
-    fault(
-        &sim,
-        &format!(r#"<MarkAsTemplate xmlns="urn:vim25">{this}</MarkAsTemplate>"#),
-        "InvalidPowerState",
-    )
-    .await;
-    assert_eq!(
-        task(
-            &sim,
-            &format!(r#"<PowerOffVM_Task xmlns="urn:vim25">{this}</PowerOffVM_Task>"#)
-        )
-        .await
-        .0,
-        "success"
-    );
-    ok(
-        &sim,
-        &format!(r#"<MarkAsTemplate xmlns="urn:vim25">{this}</MarkAsTemplate>"#),
-    )
-    .await;
-    assert_eq!(
-        prop(&sim, "VirtualMachine", &vm, &["config", "template"]),
-        Some(Value::Bool(true))
-    );
-    assert_eq!(
-        prop(
-            &sim,
-            "VirtualMachine",
-            &vm,
-            &["summary", "config", "template"]
-        ),
-        Some(Value::Bool(true))
-    );
-    assert!(prop(&sim, "VirtualMachine", &vm, &["resourcePool"]).is_none());
-    fault(
-        &sim,
-        &format!(r#"<MarkAsTemplate xmlns="urn:vim25">{this}</MarkAsTemplate>"#),
-        "NotSupported",
-    )
-    .await;
-    let (state, err) = task(
-        &sim,
-        &format!(r#"<PowerOnVM_Task xmlns="urn:vim25">{this}</PowerOnVM_Task>"#),
-    )
-    .await;
-    assert_eq!(
-        (state.as_str(), err.as_deref()),
-        ("error", Some("NotSupported"))
-    );
-    let host = prop(&sim, "VirtualMachine", &vm, &["runtime", "host"])
+    fault(&sim, &vim("MarkAsTemplate", &this), "InvalidPowerState").await;
+    succeeds(&sim, &vim("PowerOffVM_Task", &this)).await;
+    ok(&sim, &vim("MarkAsTemplate", &this)).await;
+    for path in [
+        &["config", "template"][..],
+        &["summary", "config", "template"],
+    ] {
+        assert_eq!(vm_prop(path), Some(Value::Bool(true)), "{path:?}");
+    }
+    assert!(vm_prop(&["resourcePool"]).is_none());
+    fault(&sim, &vim("MarkAsTemplate", &this), "NotSupported").await;
+    task_fails(&sim, &vim("PowerOnVM_Task", &this), "NotSupported").await;
+    let host = vm_prop(&["runtime", "host"])
         .unwrap()
         .as_moref()
         .unwrap()
@@ -130,116 +47,60 @@ async fn templates_and_registration_round_trip() {
     let cr = sim
         .vc
         .with(|e| e.inv.get(&host).unwrap().parent().unwrap().clone());
-    let pool = prop(&sim, &cr.ty, &cr.value, &["resourcePool"])
-        .unwrap()
-        .as_moref()
-        .unwrap()
-        .value
-        .clone();
-    ok(&sim, &format!(r#"<MarkAsVirtualMachine xmlns="urn:vim25">{this}<pool type="ResourcePool">{pool}</pool></MarkAsVirtualMachine>"#)).await;
-    assert_eq!(
-        prop(&sim, "VirtualMachine", &vm, &["config", "template"]),
-        Some(Value::Bool(false))
+    let pool = prop_ref(&sim, &cr.ty, &cr.value, &["resourcePool"]);
+    let to_vm = vim(
+        "MarkAsVirtualMachine",
+        &format!(r#"{this}<pool type="ResourcePool">{pool}</pool>"#),
     );
-    fault(&sim, &format!(r#"<MarkAsVirtualMachine xmlns="urn:vim25">{this}<pool type="ResourcePool">{pool}</pool></MarkAsVirtualMachine>"#), "NotSupported").await;
-    assert_eq!(
-        task(
-            &sim,
-            &format!(r#"<PowerOnVM_Task xmlns="urn:vim25">{this}</PowerOnVM_Task>"#)
-        )
-        .await
-        .0,
-        "success"
-    );
-    assert_eq!(
-        task(
-            &sim,
-            &format!(r#"<PowerOffVM_Task xmlns="urn:vim25">{this}</PowerOffVM_Task>"#)
-        )
-        .await
-        .0,
-        "success"
-    );
+    ok(&sim, &to_vm).await;
+    assert_eq!(vm_prop(&["config", "template"]), Some(Value::Bool(false)));
+    fault(&sim, &to_vm, "NotSupported").await;
+    for method in ["PowerOnVM_Task", "PowerOffVM_Task"] {
+        succeeds(&sim, &vim(method, &this)).await;
+    }
 
     // Unregister, then register again from the .vmx path.
-    let path = prop(
-        &sim,
-        "VirtualMachine",
-        &vm,
-        &["config", "files", "vmPathName"],
-    )
-    .unwrap()
-    .as_str()
-    .unwrap()
-    .to_owned();
-    ok(
-        &sim,
-        &format!(r#"<UnregisterVM xmlns="urn:vim25">{this}</UnregisterVM>"#),
-    )
-    .await;
-    let folder = sim.vc.with(|e| {
-        e.inv
-            .iter()
-            .find(|o| o.moref.ty == "Folder" && o.name() == "vm")
-            .unwrap()
-            .moref
-            .value
-            .clone()
-    });
+    let path = vm_prop(&["config", "files", "vmPathName"])
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(&sim, &vim("UnregisterVM", &this)).await;
+    let folder = named(&sim, "Folder", "vm");
     let reg = |p: &str, extra: &str| {
         format!(
             r#"<RegisterVM_Task xmlns="urn:vim25"><_this type="Folder">{folder}</_this><path>{p}</path><asTemplate>false</asTemplate><pool type="ResourcePool">{pool}</pool>{extra}</RegisterVM_Task>"#
         )
     };
-    let (state, err) = task(&sim, &reg("[LocalDS_0] nope/nope.vmx", "")).await;
-    assert_eq!(
-        (state.as_str(), err.as_deref()),
-        ("error", Some("FileNotFound"))
-    );
+    task_fails(&sim, &reg("[LocalDS_0] nope/nope.vmx", ""), "FileNotFound").await;
     let (state, new_vm) = task(&sim, &reg(&path, "<name>back</name>")).await;
     assert_eq!(state, "success");
     let new_vm = new_vm.unwrap();
+    let new_prop = |path: &[&str]| prop(&sim, "VirtualMachine", &new_vm, path);
     assert_eq!(
-        prop(&sim, "VirtualMachine", &new_vm, &["name"])
+        new_prop(&["name"])
             .and_then(|v| v.as_str().map(str::to_owned))
             .as_deref(),
         Some("back")
     );
     assert_eq!(
-        prop(
-            &sim,
-            "VirtualMachine",
-            &new_vm,
-            &["config", "hardware", "numCPU"]
-        ),
+        new_prop(&["config", "hardware", "numCPU"]),
         Some(Value::Int(1))
     );
-    assert!(prop(&sim, "VirtualMachine", &new_vm, &["environmentBrowser"]).is_some());
-    let (state, err) = task(&sim, &reg(&path, "")).await;
-    assert_eq!(
-        (state.as_str(), err.as_deref()),
-        ("error", Some("AlreadyExists"))
-    );
+    assert!(new_prop(&["environmentBrowser"]).is_some());
+    task_fails(&sim, &reg(&path, ""), "AlreadyExists").await;
     sim.vc.with(|e| assert!(e.unregistered.is_empty()));
 }
 
 #[tokio::test]
 async fn environment_browser_answers() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let cr = find(&sim, "ClusterComputeResource");
-    let eb = prop(&sim, "ClusterComputeResource", &cr, &["environmentBrowser"])
-        .unwrap()
-        .as_moref()
-        .unwrap()
-        .value
-        .clone();
+    let eb = prop_ref(&sim, "ClusterComputeResource", &cr, &["environmentBrowser"]);
     let this = format!(r#"<_this type="EnvironmentBrowser">{eb}</_this>"#);
     let b = ok(
         &sim,
-        &format!(
-            r#"<QueryConfigOption xmlns="urn:vim25">{this}<key>vmx-13</key></QueryConfigOption>"#
-        ),
+        &vim("QueryConfigOption", &format!("{this}<key>vmx-13</key>")),
     )
     .await;
     assert!(
@@ -252,19 +113,9 @@ async fn environment_browser_answers() {
         b.contains("ubuntu64Guest") && !b.contains("otherGuest64"),
         "{b}"
     );
-    let b = ok(
-        &sim,
-        &format!(
-            r#"<QueryConfigOptionDescriptor xmlns="urn:vim25">{this}</QueryConfigOptionDescriptor>"#
-        ),
-    )
-    .await;
+    let b = ok(&sim, &vim("QueryConfigOptionDescriptor", &this)).await;
     assert_eq!(b.matches("<createSupported>").count(), 8, "{b}");
-    let b = ok(
-        &sim,
-        &format!(r#"<QueryConfigTarget xmlns="urn:vim25">{this}</QueryConfigTarget>"#),
-    )
-    .await;
+    let b = ok(&sim, &vim("QueryConfigTarget", &this)).await;
     assert!(
         b.contains("LocalDS_0") && b.contains("VM Network") && b.contains("DC0_DVPG0"),
         "{b}"
@@ -275,9 +126,7 @@ async fn environment_browser_answers() {
     );
     fault(
         &sim,
-        &format!(
-            r#"<QueryConfigOption xmlns="urn:vim25">{this}<key>vmx-1</key></QueryConfigOption>"#
-        ),
+        &vim("QueryConfigOption", &format!("{this}<key>vmx-1</key>")),
         "InvalidArgument",
     )
     .await;
@@ -285,19 +134,12 @@ async fn environment_browser_answers() {
 
 #[tokio::test]
 async fn datacenters_clusters_hosts_and_maintenance() {
-    let mut sim = Sim::new();
-    sim.login().await;
-    let b = ok(&sim, r#"<CreateDatacenter xmlns="urn:vim25"><_this type="Folder">group-d1</_this><name>DC9</name></CreateDatacenter>"#).await;
-    let dc = first(&b, "returnval").unwrap().to_owned();
-    fault(&sim, r#"<CreateDatacenter xmlns="urn:vim25"><_this type="Folder">group-d1</_this><name>DC9</name></CreateDatacenter>"#, "DuplicateName").await;
-    let host_folder = prop(&sim, "Datacenter", &dc, &["hostFolder"])
-        .unwrap()
-        .as_moref()
-        .unwrap()
-        .value
-        .clone();
-    let b = ok(&sim, &format!(r#"<CreateClusterEx xmlns="urn:vim25"><_this type="Folder">{host_folder}</_this><name>C9</name><spec></spec></CreateClusterEx>"#)).await;
-    let cluster = first(&b, "returnval").unwrap().to_owned();
+    let sim = Sim::logged_in().await;
+    let create_dc = r#"<CreateDatacenter xmlns="urn:vim25"><_this type="Folder">group-d1</_this><name>DC9</name></CreateDatacenter>"#;
+    let dc = returnval(&sim, create_dc).await;
+    fault(&sim, create_dc, "DuplicateName").await;
+    let host_folder = prop_ref(&sim, "Datacenter", &dc, &["hostFolder"]);
+    let cluster = returnval(&sim, &format!(r#"<CreateClusterEx xmlns="urn:vim25"><_this type="Folder">{host_folder}</_this><name>C9</name><spec></spec></CreateClusterEx>"#)).await;
     let add = |name: &str| {
         format!(
             r#"<AddHost_Task xmlns="urn:vim25"><_this type="ClusterComputeResource">{cluster}</_this><spec><hostName>{name}</hostName><force>true</force></spec><asConnected>true</asConnected></AddHost_Task>"#
@@ -306,12 +148,8 @@ async fn datacenters_clusters_hosts_and_maintenance() {
     let (state, h1) = task(&sim, &add("esx-a")).await;
     assert_eq!(state, "success");
     let h1 = h1.unwrap();
-    let (state, err) = task(&sim, &add("esx-a")).await;
-    assert_eq!(
-        (state.as_str(), err.as_deref()),
-        ("error", Some("AlreadyConnected"))
-    );
-    assert_eq!(task(&sim, &add("esx-b")).await.0, "success");
+    task_fails(&sim, &add("esx-a"), "AlreadyConnected").await;
+    succeeds(&sim, &add("esx-b")).await;
     assert_eq!(
         prop(
             &sim,
@@ -326,39 +164,17 @@ async fn datacenters_clusters_hosts_and_maintenance() {
     assert!(cr.unwrap().starts_with("domain-s"));
 
     // A VM in the new cluster, placed on the first host (the model's root pool holds it).
-    let pool = prop(&sim, "ClusterComputeResource", &cluster, &["resourcePool"])
-        .unwrap()
-        .as_moref()
-        .unwrap()
-        .value
-        .clone();
-    let vm_folder = prop(&sim, "Datacenter", &dc, &["vmFolder"])
-        .unwrap()
-        .as_moref()
-        .unwrap()
-        .value
-        .clone();
+    let pool = prop_ref(&sim, "ClusterComputeResource", &cluster, &["resourcePool"]);
+    let vm_folder = prop_ref(&sim, "Datacenter", &dc, &["vmFolder"]);
     let (state, vm) = task(&sim, &format!(r#"<CreateVM_Task xmlns="urn:vim25"><_this type="Folder">{vm_folder}</_this><config><name>v9</name><numCPUs>1</numCPUs><memoryMB>512</memoryMB></config><pool type="ResourcePool">{pool}</pool></CreateVM_Task>"#)).await;
     assert_eq!(state, "success", "{vm:?}");
     let vm = vm.unwrap();
     assert_eq!(
-        prop(&sim, "VirtualMachine", &vm, &["runtime", "host"])
-            .unwrap()
-            .as_moref()
-            .unwrap()
-            .value,
+        prop_ref(&sim, "VirtualMachine", &vm, &["runtime", "host"]),
         h1
     );
     let vm_this = format!(r#"<_this type="VirtualMachine">{vm}</_this>"#);
-    assert_eq!(
-        task(
-            &sim,
-            &format!(r#"<PowerOnVM_Task xmlns="urn:vim25">{vm_this}</PowerOnVM_Task>"#)
-        )
-        .await
-        .0,
-        "success"
-    );
+    succeeds(&sim, &vim("PowerOnVM_Task", &vm_this)).await;
     let enter = format!(
         r#"<EnterMaintenanceMode_Task xmlns="urn:vim25"><_this type="HostSystem">{h1}</_this><timeout>0</timeout></EnterMaintenanceMode_Task>"#
     );
@@ -366,124 +182,88 @@ async fn datacenters_clusters_hosts_and_maintenance() {
         r#"<ExitMaintenanceMode_Task xmlns="urn:vim25"><_this type="HostSystem">{h1}</_this><timeout>0</timeout></ExitMaintenanceMode_Task>"#
     );
     assert_eq!(task(&sim, &enter).await.1.as_deref(), Some("InvalidState"));
+    succeeds(&sim, &vim("PowerOffVM_Task", &vm_this)).await;
+    succeeds(&sim, &enter).await;
+    for path in [
+        &["runtime", "inMaintenanceMode"][..],
+        &["summary", "runtime", "inMaintenanceMode"],
+    ] {
+        assert_eq!(
+            prop(&sim, "HostSystem", &h1, path),
+            Some(Value::Bool(true)),
+            "{path:?}"
+        );
+    }
+    let power_on = vim("PowerOnVM_Task", &vm_this);
     assert_eq!(
-        task(
-            &sim,
-            &format!(r#"<PowerOffVM_Task xmlns="urn:vim25">{vm_this}</PowerOffVM_Task>"#)
-        )
-        .await
-        .0,
-        "success"
-    );
-    assert_eq!(task(&sim, &enter).await.0, "success");
-    assert_eq!(
-        prop(&sim, "HostSystem", &h1, &["runtime", "inMaintenanceMode"]),
-        Some(Value::Bool(true))
-    );
-    assert_eq!(
-        prop(
-            &sim,
-            "HostSystem",
-            &h1,
-            &["summary", "runtime", "inMaintenanceMode"]
-        ),
-        Some(Value::Bool(true))
-    );
-    assert_eq!(
-        task(
-            &sim,
-            &format!(r#"<PowerOnVM_Task xmlns="urn:vim25">{vm_this}</PowerOnVM_Task>"#)
-        )
-        .await
-        .1
-        .as_deref(),
+        task(&sim, &power_on).await.1.as_deref(),
         Some("InvalidState")
     );
     assert_eq!(task(&sim, &enter).await.1.as_deref(), Some("InvalidState"));
-    assert_eq!(task(&sim, &exit).await.0, "success");
+    succeeds(&sim, &exit).await;
     assert_eq!(task(&sim, &exit).await.1.as_deref(), Some("InvalidState"));
 
     // MoveIntoFolder: a VM into a subfolder; a folder into itself fails.
-    let b = ok(&sim, &format!(r#"<CreateFolder xmlns="urn:vim25"><_this type="Folder">{vm_folder}</_this><name>sub</name></CreateFolder>"#)).await;
-    let sub = first(&b, "returnval").unwrap().to_owned();
-    assert_eq!(task(&sim, &format!(r#"<MoveIntoFolder_Task xmlns="urn:vim25"><_this type="Folder">{sub}</_this><list type="VirtualMachine">{vm}</list></MoveIntoFolder_Task>"#)).await.0, "success");
-    assert_eq!(
-        prop(&sim, "VirtualMachine", &vm, &["parent"])
-            .unwrap()
-            .as_moref()
-            .unwrap()
-            .value,
-        sub
-    );
+    let sub = returnval(&sim, &format!(r#"<CreateFolder xmlns="urn:vim25"><_this type="Folder">{vm_folder}</_this><name>sub</name></CreateFolder>"#)).await;
+    succeeds(&sim, &format!(r#"<MoveIntoFolder_Task xmlns="urn:vim25"><_this type="Folder">{sub}</_this><list type="VirtualMachine">{vm}</list></MoveIntoFolder_Task>"#)).await;
+    assert_eq!(prop_ref(&sim, "VirtualMachine", &vm, &["parent"]), sub);
     assert_eq!(task(&sim, &format!(r#"<MoveIntoFolder_Task xmlns="urn:vim25"><_this type="Folder">{sub}</_this><list type="Folder">{sub}</list></MoveIntoFolder_Task>"#)).await.1.as_deref(), Some("InvalidFolder"));
-    let other_vm = sim.vc.with(|e| {
-        e.inv
-            .iter()
-            .find(|o| o.moref.ty == "VirtualMachine" && o.name() == "DC0_H0_VM0")
-            .unwrap()
-            .moref
-            .value
-            .clone()
-    });
+    let other_vm = named(&sim, "VirtualMachine", "DC0_H0_VM0");
     assert_eq!(task(&sim, &format!(r#"<MoveIntoFolder_Task xmlns="urn:vim25"><_this type="Folder">{sub}</_this><list type="VirtualMachine">{other_vm}</list></MoveIntoFolder_Task>"#)).await.1.as_deref(), Some("NotSupported"));
 
     // Destroy: a busy datacenter or cluster refuses; an empty cluster goes.
     assert_eq!(task(&sim, &format!(r#"<Destroy_Task xmlns="urn:vim25"><_this type="Datacenter">{dc}</_this></Destroy_Task>"#)).await.1.as_deref(), Some("ResourceInUse"));
     assert_eq!(task(&sim, &format!(r#"<Destroy_Task xmlns="urn:vim25"><_this type="ClusterComputeResource">{cluster}</_this></Destroy_Task>"#)).await.1.as_deref(), Some("ResourceInUse"));
-    let b = ok(&sim, &format!(r#"<CreateClusterEx xmlns="urn:vim25"><_this type="Folder">{host_folder}</_this><name>empty</name><spec></spec></CreateClusterEx>"#)).await;
-    let empty = first(&b, "returnval").unwrap().to_owned();
-    assert_eq!(task(&sim, &format!(r#"<Destroy_Task xmlns="urn:vim25"><_this type="ClusterComputeResource">{empty}</_this></Destroy_Task>"#)).await.0, "success");
-    let b = ok(&sim, r#"<CreateDatacenter xmlns="urn:vim25"><_this type="Folder">group-d1</_this><name>gone</name></CreateDatacenter>"#).await;
-    let gone = first(&b, "returnval").unwrap().to_owned();
-    assert_eq!(task(&sim, &format!(r#"<Destroy_Task xmlns="urn:vim25"><_this type="Datacenter">{gone}</_this></Destroy_Task>"#)).await.0, "success");
+    let empty = returnval(&sim, &format!(r#"<CreateClusterEx xmlns="urn:vim25"><_this type="Folder">{host_folder}</_this><name>empty</name><spec></spec></CreateClusterEx>"#)).await;
+    succeeds(&sim, &format!(r#"<Destroy_Task xmlns="urn:vim25"><_this type="ClusterComputeResource">{empty}</_this></Destroy_Task>"#)).await;
+    let gone = returnval(&sim, r#"<CreateDatacenter xmlns="urn:vim25"><_this type="Folder">group-d1</_this><name>gone</name></CreateDatacenter>"#).await;
+    succeeds(&sim, &format!(r#"<Destroy_Task xmlns="urn:vim25"><_this type="Datacenter">{gone}</_this></Destroy_Task>"#)).await;
     sim.vc
         .with(|e| assert!(!e.inv.contains(&MoRef::new("Datacenter", gone))));
 }
 
 #[tokio::test]
 async fn task_collectors_page_through_tasks() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let vm = find(&sim, "VirtualMachine");
+    let vm_this = format!(r#"<_this type="VirtualMachine">{vm}</_this>"#);
     for _ in 0..3 {
-        ok(&sim, &format!(r#"<PowerOffVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">{vm}</_this></PowerOffVM_Task>"#)).await;
-        ok(&sim, &format!(r#"<PowerOnVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">{vm}</_this></PowerOnVM_Task>"#)).await;
+        ok(&sim, &vim("PowerOffVM_Task", &vm_this)).await;
+        ok(&sim, &vim("PowerOnVM_Task", &vm_this)).await;
     }
-    let b = ok(&sim, &format!(r#"<CreateCollectorForTasks xmlns="urn:vim25"><_this type="TaskManager">TaskManager</_this><filter><entity><entity type="VirtualMachine">{vm}</entity><recursion>self</recursion></entity><state>success</state></filter></CreateCollectorForTasks>"#)).await;
-    let c = first(&b, "returnval").unwrap().to_owned();
+    let c = returnval(&sim, &format!(r#"<CreateCollectorForTasks xmlns="urn:vim25"><_this type="TaskManager">TaskManager</_this><filter><entity><entity type="VirtualMachine">{vm}</entity><recursion>self</recursion></entity><state>success</state></filter></CreateCollectorForTasks>"#)).await;
     let this = format!(r#"<_this type="TaskHistoryCollector">{c}</_this>"#);
     let page = prop(&sim, "TaskHistoryCollector", &c, &["latestPage"]).unwrap();
     assert_eq!(page.items().len(), 6);
     let name = |v: &Value| v.field("name").and_then(Value::as_str).unwrap().to_owned();
     assert_eq!(name(&page.items()[0]), "PowerOnVM_Task", "newest first");
-    let b = ok(
-        &sim,
-        &format!(
-            r#"<ReadNextTasks xmlns="urn:vim25">{this}<maxCount>4</maxCount></ReadNextTasks>"#
-        ),
-    )
-    .await;
+    let read_next = vim("ReadNextTasks", &format!("{this}<maxCount>4</maxCount>"));
+    let b = ok(&sim, &read_next).await;
     assert_eq!(b.matches("<returnval").count(), 4, "{b}");
     assert!(
         first(&b, "name").unwrap() == "PowerOffVM_Task",
         "oldest first: {b}"
     );
+    let b = ok(&sim, &read_next).await;
+    assert_eq!(b.matches("<returnval").count(), 2, "{b}");
     let b = ok(
         &sim,
-        &format!(
-            r#"<ReadNextTasks xmlns="urn:vim25">{this}<maxCount>4</maxCount></ReadNextTasks>"#
+        &vim(
+            "ReadPreviousTasks",
+            &format!("{this}<maxCount>10</maxCount>"),
         ),
     )
     .await;
-    assert_eq!(b.matches("<returnval").count(), 2, "{b}");
-    let b = ok(&sim, &format!(r#"<ReadPreviousTasks xmlns="urn:vim25">{this}<maxCount>10</maxCount></ReadPreviousTasks>"#)).await;
     assert_eq!(b.matches("<returnval").count(), 6, "{b}");
+    ok(&sim, &vim("RewindCollector", &this)).await;
     ok(
         &sim,
-        &format!(r#"<RewindCollector xmlns="urn:vim25">{this}</RewindCollector>"#),
+        &vim(
+            "SetCollectorPageSize",
+            &format!("{this}<maxCount>2</maxCount>"),
+        ),
     )
     .await;
-    ok(&sim, &format!(r#"<SetCollectorPageSize xmlns="urn:vim25">{this}<maxCount>2</maxCount></SetCollectorPageSize>"#)).await;
     assert_eq!(
         prop(&sim, "TaskHistoryCollector", &c, &["latestPage"])
             .unwrap()
@@ -491,28 +271,19 @@ async fn task_collectors_page_through_tasks() {
             .len(),
         2
     );
-    ok(&sim, &format!(r#"<PowerOffVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">{vm}</_this></PowerOffVM_Task>"#)).await;
+    ok(&sim, &vim("PowerOffVM_Task", &vm_this)).await;
     let page = prop(&sim, "TaskHistoryCollector", &c, &["latestPage"]).unwrap();
     assert_eq!(
         name(&page.items()[0]),
         "PowerOffVM_Task",
         "refreshed after a new task"
     );
-    ok(
-        &sim,
-        &format!(r#"<ResetCollector xmlns="urn:vim25">{this}</ResetCollector>"#),
-    )
-    .await;
-    ok(
-        &sim,
-        &format!(r#"<DestroyCollector xmlns="urn:vim25">{this}</DestroyCollector>"#),
-    )
-    .await;
+    for method in ["ResetCollector", "DestroyCollector"] {
+        ok(&sim, &vim(method, &this)).await;
+    }
     fault(
         &sim,
-        &format!(
-            r#"<ReadNextTasks xmlns="urn:vim25">{this}<maxCount>1</maxCount></ReadNextTasks>"#
-        ),
+        &vim("ReadNextTasks", &format!("{this}<maxCount>1</maxCount>")),
         "ManagedObjectNotFound",
     )
     .await;
@@ -521,8 +292,7 @@ async fn task_collectors_page_through_tasks() {
 
 #[tokio::test]
 async fn datastore_files_and_virtual_disks() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let dc = find(&sim, "Datacenter");
     let dcx = format!(r#"<datacenter type="Datacenter">{dc}</datacenter>"#);
     ok(&sim, &format!(r#"<MakeDirectory xmlns="urn:vim25"><_this type="FileManager">FileManager</_this><name>[LocalDS_0] disks</name>{dcx}</MakeDirectory>"#)).await;
@@ -538,29 +308,28 @@ async fn datastore_files_and_virtual_disks() {
         task(&sim, &create).await.1.as_deref(),
         Some("FileAlreadyExists")
     );
-    let b = ok(&sim, &format!(r#"<QueryVirtualDiskUuid xmlns="urn:vim25">{vdm}<name>[LocalDS_0] disks/a.vmdk</name>{dcx}</QueryVirtualDiskUuid>"#)).await;
-    let uuid = first(&b, "returnval").unwrap().to_owned();
+    let uuid = returnval(&sim, &format!(r#"<QueryVirtualDiskUuid xmlns="urn:vim25">{vdm}<name>[LocalDS_0] disks/a.vmdk</name>{dcx}</QueryVirtualDiskUuid>"#)).await;
     assert_eq!(uuid.len(), 16 * 3 - 1, "{uuid}");
     let fm = r#"<_this type="FileManager">FileManager</_this>"#;
     let copy = format!(
         r#"<CopyDatastoreFile_Task xmlns="urn:vim25">{fm}<sourceName>[LocalDS_0] disks</sourceName><sourceDatacenter type="Datacenter">{dc}</sourceDatacenter><destinationName>[LocalDS_0] copy</destinationName></CopyDatastoreFile_Task>"#
     );
-    assert_eq!(task(&sim, &copy).await.0, "success");
+    succeeds(&sim, &copy).await;
     assert_eq!(
         task(&sim, &copy).await.1.as_deref(),
         Some("FileAlreadyExists")
     );
-    let b = ok(&sim, &format!(r#"<QueryVirtualDiskUuid xmlns="urn:vim25">{vdm}<name>[LocalDS_0] copy/a.vmdk</name>{dcx}</QueryVirtualDiskUuid>"#)).await;
-    assert_eq!(first(&b, "returnval"), Some(uuid.as_str()));
+    let copied = returnval(&sim, &format!(r#"<QueryVirtualDiskUuid xmlns="urn:vim25">{vdm}<name>[LocalDS_0] copy/a.vmdk</name>{dcx}</QueryVirtualDiskUuid>"#)).await;
+    assert_eq!(copied, uuid);
     let mv = format!(
         r#"<MoveDatastoreFile_Task xmlns="urn:vim25">{fm}<sourceName>[LocalDS_0] copy/a.vmdk</sourceName><sourceDatacenter type="Datacenter">{dc}</sourceDatacenter><destinationName>[LocalDS_0] moved.vmdk</destinationName></MoveDatastoreFile_Task>"#
     );
-    assert_eq!(task(&sim, &mv).await.0, "success");
+    succeeds(&sim, &mv).await;
     assert_eq!(task(&sim, &mv).await.1.as_deref(), Some("FileNotFound"));
     let del = format!(
         r#"<DeleteVirtualDisk_Task xmlns="urn:vim25">{vdm}<name>[LocalDS_0] moved.vmdk</name>{dcx}</DeleteVirtualDisk_Task>"#
     );
-    assert_eq!(task(&sim, &del).await.0, "success");
+    succeeds(&sim, &del).await;
     assert_eq!(task(&sim, &del).await.1.as_deref(), Some("FileNotFound"));
     fault(&sim, &format!(r#"<QueryVirtualDiskUuid xmlns="urn:vim25">{vdm}<name>[LocalDS_0] moved.vmdk</name>{dcx}</QueryVirtualDiskUuid>"#), "FileNotFound").await;
 
@@ -569,54 +338,33 @@ async fn datastore_files_and_virtual_disks() {
         e.files.insert("[LocalDS_0] disks/up.vmx".into(), b"displayName = \"uploaded\"\nnumvcpus = \"2\"\nmemsize = \"256\"\nguestOS = \"otherGuest64\"\n".to_vec());
     });
     let pool = find(&sim, "ResourcePool");
-    let folder = sim.vc.with(|e| {
-        e.inv
-            .iter()
-            .find(|o| o.moref.ty == "Folder" && o.name() == "vm")
-            .unwrap()
-            .moref
-            .value
-            .clone()
-    });
+    let folder = named(&sim, "Folder", "vm");
     let (state, vm) = task(&sim, &format!(r#"<RegisterVM_Task xmlns="urn:vim25"><_this type="Folder">{folder}</_this><path>[LocalDS_0] disks/up.vmx</path><asTemplate>true</asTemplate><pool type="ResourcePool">{pool}</pool></RegisterVM_Task>"#)).await;
     assert_eq!(state, "success");
     let vm = vm.unwrap();
-    assert_eq!(
-        prop(&sim, "VirtualMachine", &vm, &["name"]),
-        Some(Value::str("uploaded"))
-    );
-    assert_eq!(
-        prop(
-            &sim,
-            "VirtualMachine",
-            &vm,
-            &["config", "hardware", "numCPU"]
-        ),
-        Some(Value::Int(2))
-    );
-    assert_eq!(
-        prop(&sim, "VirtualMachine", &vm, &["config", "template"]),
-        Some(Value::Bool(true))
-    );
+    for (path, want) in [
+        (&["name"][..], Value::str("uploaded")),
+        (&["config", "hardware", "numCPU"], Value::Int(2)),
+        (&["config", "template"], Value::Bool(true)),
+    ] {
+        assert_eq!(
+            prop(&sim, "VirtualMachine", &vm, path),
+            Some(want),
+            "{path:?}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn networking_extras() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let net = find(&sim, "HostNetworkSystem");
     let ns = format!(r#"<_this type="HostNetworkSystem">{net}</_this>"#);
-    let b = ok(
-        &sim,
-        &format!(r#"<QueryNetworkHint xmlns="urn:vim25">{ns}</QueryNetworkHint>"#),
-    )
-    .await;
+    let b = ok(&sim, &vim("QueryNetworkHint", &ns)).await;
     assert_eq!(b.matches("<device>").count(), 2, "{b}");
     fault(
         &sim,
-        &format!(
-            r#"<QueryNetworkHint xmlns="urn:vim25">{ns}<device>vmnic9</device></QueryNetworkHint>"#
-        ),
+        &vim("QueryNetworkHint", &format!("{ns}<device>vmnic9</device>")),
         "NotFound",
     )
     .await;
@@ -625,15 +373,7 @@ async fn networking_extras() {
     assert_eq!(info.field("vswitch").unwrap().items().len(), 2);
     fault(&sim, &format!(r#"<UpdateNetworkConfig xmlns="urn:vim25">{ns}<config><vswitch><changeOperation>add</changeOperation><name>vSwitch1</name></vswitch></config><changeMode>modify</changeMode></UpdateNetworkConfig>"#), "AlreadyExists").await;
 
-    let netfolder = sim.vc.with(|e| {
-        e.inv
-            .iter()
-            .find(|o| o.moref.ty == "Folder" && o.name() == "network")
-            .unwrap()
-            .moref
-            .value
-            .clone()
-    });
+    let netfolder = named(&sim, "Folder", "network");
     let create = format!(
         r#"<CreateDVS_Task xmlns="urn:vim25"><_this type="Folder">{netfolder}</_this><spec><configSpec xsi:type="VMwareDVSConfigSpec"><name>DVS9</name></configSpec></spec></CreateDVS_Task>"#
     );
@@ -652,58 +392,29 @@ async fn networking_extras() {
     });
     assert_eq!(pgs.len(), 1, "an uplink port group");
     let this = format!(r#"<_this type="VmwareDistributedVirtualSwitch">{sw}</_this>"#);
-    let b = ok(
-        &sim,
-        &format!(r#"<FetchDVPorts xmlns="urn:vim25">{this}</FetchDVPorts>"#),
-    )
-    .await;
+    let b = ok(&sim, &vim("FetchDVPorts", &this)).await;
     assert_eq!(b.matches("<dvsUuid>").count(), 4, "uplink ports: {b}");
     let b = ok(&sim, &format!(r#"<FetchDVPorts xmlns="urn:vim25">{this}<criteria><uplinkPort>false</uplinkPort></criteria></FetchDVPorts>"#)).await;
     assert_eq!(b.matches("<dvsUuid>").count(), 0, "{b}");
-    assert_eq!(task(&sim, &format!(r#"<ReconfigureDvs_Task xmlns="urn:vim25">{this}<spec xsi:type="VMwareDVSConfigSpec"><configVersion>1</configVersion><name>DVS9b</name><maxPorts>100</maxPorts></spec></ReconfigureDvs_Task>"#)).await.0, "success");
-    assert_eq!(
-        prop(&sim, "VmwareDistributedVirtualSwitch", &sw, &["name"]),
-        Some(Value::str("DVS9b"))
-    );
-    assert_eq!(
-        prop(
-            &sim,
-            "VmwareDistributedVirtualSwitch",
-            &sw,
-            &["config", "configVersion"]
-        ),
-        Some(Value::str("2"))
-    );
+    succeeds(&sim, &format!(r#"<ReconfigureDvs_Task xmlns="urn:vim25">{this}<spec xsi:type="VMwareDVSConfigSpec"><configVersion>1</configVersion><name>DVS9b</name><maxPorts>100</maxPorts></spec></ReconfigureDvs_Task>"#)).await;
+    let sw_prop = |path: &[&str]| prop(&sim, "VmwareDistributedVirtualSwitch", &sw, path);
+    assert_eq!(sw_prop(&["name"]), Some(Value::str("DVS9b")));
+    assert_eq!(sw_prop(&["config", "configVersion"]), Some(Value::str("2")));
     assert_eq!(task(&sim, &format!(r#"<ReconfigureDvs_Task xmlns="urn:vim25">{this}<spec xsi:type="VMwareDVSConfigSpec"><configVersion>1</configVersion><name>x</name></spec></ReconfigureDvs_Task>"#)).await.1.as_deref(), Some("ConcurrentAccess"));
     let pg = &pgs[0].value;
     let pgx = format!(r#"<_this type="DistributedVirtualPortgroup">{pg}</_this>"#);
-    assert_eq!(task(&sim, &format!(r#"<ReconfigureDVPortgroup_Task xmlns="urn:vim25">{pgx}<spec><name>uplinks</name><numPorts>8</numPorts></spec></ReconfigureDVPortgroup_Task>"#)).await.0, "success");
-    assert_eq!(
-        prop(
-            &sim,
-            "DistributedVirtualPortgroup",
-            pg,
-            &["config", "numPorts"]
-        ),
-        Some(Value::Int(8))
-    );
-    assert_eq!(
-        prop(&sim, "DistributedVirtualPortgroup", pg, &["name"]),
-        Some(Value::str("uplinks"))
-    );
+    succeeds(&sim, &format!(r#"<ReconfigureDVPortgroup_Task xmlns="urn:vim25">{pgx}<spec><name>uplinks</name><numPorts>8</numPorts></spec></ReconfigureDVPortgroup_Task>"#)).await;
+    let pg_prop = |path: &[&str]| prop(&sim, "DistributedVirtualPortgroup", pg, path);
+    assert_eq!(pg_prop(&["config", "numPorts"]), Some(Value::Int(8)));
+    assert_eq!(pg_prop(&["name"]), Some(Value::str("uplinks")));
     assert_eq!(task(&sim, &format!(r#"<ReconfigureDVPortgroup_Task xmlns="urn:vim25">{pgx}<spec><name>VM Network</name></spec></ReconfigureDVPortgroup_Task>"#)).await.1.as_deref(), Some("DuplicateName"));
 }
 
 #[tokio::test]
 async fn authorization_and_custom_fields() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let am = r#"<_this type="AuthorizationManager">AuthorizationManager</_this>"#;
-    let b = ok(
-        &sim,
-        &format!(r#"<RetrieveAllPermissions xmlns="urn:vim25">{am}</RetrieveAllPermissions>"#),
-    )
-    .await;
+    let b = ok(&sim, &vim("RetrieveAllPermissions", am)).await;
     assert!(
         b.contains("<principal>user</principal>") && b.contains("<roleId>-1</roleId>"),
         "{b}"
@@ -724,14 +435,11 @@ async fn authorization_and_custom_fields() {
         names,
         ["NoAccess", "Anonymous", "View", "ReadOnly", "Admin"]
     );
-    let b = ok(&sim, &format!(r#"<AddAuthorizationRole xmlns="urn:vim25">{am}<name>ops</name><privIds>VirtualMachine.Interact.PowerOn</privIds></AddAuthorizationRole>"#)).await;
-    let role = first(&b, "returnval").unwrap().to_owned();
+    let role = returnval(&sim, &format!(r#"<AddAuthorizationRole xmlns="urn:vim25">{am}<name>ops</name><privIds>VirtualMachine.Interact.PowerOn</privIds></AddAuthorizationRole>"#)).await;
     assert_eq!(role, "1000");
     fault(
         &sim,
-        &format!(
-            r#"<AddAuthorizationRole xmlns="urn:vim25">{am}<name>ops</name></AddAuthorizationRole>"#
-        ),
+        &vim("AddAuthorizationRole", &format!("{am}<name>ops</name>")),
         "AlreadyExists",
     )
     .await;
@@ -771,17 +479,9 @@ async fn authorization_and_custom_fields() {
             .len(),
         1
     );
-    assert!(
-        prop(
-            &sim,
-            "HostSystem",
-            &find(&sim, "HostSystem"),
-            &["availableField"]
-        )
-        .is_none()
-    );
-    ok(&sim, &format!(r#"<SetField xmlns="urn:vim25">{cfm}<entity type="VirtualMachine">{vm}</entity><key>{key}</key><value>alice</value></SetField>"#)).await;
     let host = find(&sim, "HostSystem");
+    assert!(prop(&sim, "HostSystem", &host, &["availableField"]).is_none());
+    ok(&sim, &format!(r#"<SetField xmlns="urn:vim25">{cfm}<entity type="VirtualMachine">{vm}</entity><key>{key}</key><value>alice</value></SetField>"#)).await;
     fault(&sim, &format!(r#"<SetField xmlns="urn:vim25">{cfm}<entity type="HostSystem">{host}</entity><key>{key}</key><value>x</value></SetField>"#), "InvalidArgument").await;
     ok(&sim, &format!(r#"<RenameCustomFieldDef xmlns="urn:vim25">{cfm}<key>{key}</key><name>owner2</name></RenameCustomFieldDef>"#)).await;
     ok(&sim, &format!(r#"<setCustomValue xmlns="urn:vim25"><_this type="HostSystem">{host}</_this><key>rack</key><value>r1</value></setCustomValue>"#)).await;
@@ -796,15 +496,9 @@ async fn authorization_and_custom_fields() {
 
 #[tokio::test]
 async fn clone_tickets_and_idle_timeout() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let sm = r#"<_this type="SessionManager">SessionManager</_this>"#;
-    let b = ok(
-        &sim,
-        &format!(r#"<AcquireCloneTicket xmlns="urn:vim25">{sm}</AcquireCloneTicket>"#),
-    )
-    .await;
-    let ticket = first(&b, "returnval").unwrap().to_owned();
+    let ticket = returnval(&sim, &vim("AcquireCloneTicket", sm)).await;
     let mut other = Sim {
         vc: sim.vc.clone(),
         cookie: None,

@@ -4,8 +4,7 @@ use crate::support::{Sim, first};
 
 #[tokio::test]
 async fn add_and_destroy_a_distributed_port_group() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let dvs = sim.vc.with(|e| {
         e.inv
             .iter()

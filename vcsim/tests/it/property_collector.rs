@@ -13,8 +13,7 @@ async fn vm_view(sim: &Sim) -> String {
 
 #[tokio::test]
 async fn paging_returns_every_vm_once() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let view = vm_view(&sim).await;
     let spec = VMS_IN_VIEW.replace("VIEW", &view);
     let r = sim
@@ -50,8 +49,7 @@ async fn paging_returns_every_vm_once() {
 
 #[tokio::test]
 async fn wait_for_updates_reports_initial_state_then_changes() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let view = vm_view(&sim).await;
     let spec = VMS_IN_VIEW
         .replace("VIEW", &view)

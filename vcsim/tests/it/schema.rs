@@ -1,7 +1,7 @@
 //! What the emulator holds and emits, checked against the vim25 schema generated from pyvmomi
 //! (whose deserializer rejects any type, field or enum value the WSDL lacks).
 
-use crate::support::{Sim, find, first, ok};
+use crate::support::{Sim, find, first, named, ok, returnval, vim};
 use vcsim::vmodl::{MoRef, check_field, check_value, field, managed_type};
 use vcsim::{Config, Emulator, Flavor};
 
@@ -63,21 +63,19 @@ fn initial_inventories_match_the_schema() {
 /// collectors, filters) and checks everything the emulator then holds.
 #[tokio::test]
 async fn state_after_a_lifecycle_matches_the_schema() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let pool = find(&sim, "ResourcePool");
     let dc = find(&sim, "Datacenter");
     let browser = find(&sim, "HostDatastoreBrowser");
     let net = find(&sim, "HostNetworkSystem");
 
-    let body = ok(
+    let task = returnval(
         &sim,
         &format!(
             r#"<CreateVM_Task xmlns="urn:vim25"><_this type="Folder">group-v3</_this><config><name>checked</name><numCPUs>2</numCPUs><memoryMB>2048</memoryMB><files><vmPathName>[LocalDS_0]</vmPathName></files><extraConfig><key>guestinfo.vicbed.workload</key><value xsi:type="xsd:string">cpu=500</value></extraConfig></config><pool type="ResourcePool">{pool}</pool></CreateVM_Task>"#
         ),
     )
     .await;
-    let task = first(&body, "returnval").expect("a task").to_owned();
     let vm = sim
         .vc
         .with(|e| {
@@ -90,38 +88,20 @@ async fn state_after_a_lifecycle_matches_the_schema() {
         .expect("CreateVM_Task succeeds");
     let this = format!(r#"<_this type="VirtualMachine">{vm}</_this>"#);
 
-    ok(
-        &sim,
-        &format!(r#"<PowerOnVM_Task xmlns="urn:vim25">{this}</PowerOnVM_Task>"#),
-    )
-    .await;
+    ok(&sim, &vim("PowerOnVM_Task", &this)).await;
     // Powering on twice fails the task with InvalidPowerState.
-    ok(
-        &sim,
-        &format!(r#"<PowerOnVM_Task xmlns="urn:vim25">{this}</PowerOnVM_Task>"#),
-    )
-    .await;
+    ok(&sim, &vim("PowerOnVM_Task", &this)).await;
     sim.vc.advance(60_000);
     ok(&sim, &format!(r#"<ReconfigVM_Task xmlns="urn:vim25">{this}<spec><extraConfig><key>guestinfo.vicbed.workload</key><value xsi:type="xsd:string">idle</value></extraConfig></spec></ReconfigVM_Task>"#)).await;
     // No memory hot-add while powered on: a failed task.
     ok(&sim, &format!(r#"<ReconfigVM_Task xmlns="urn:vim25">{this}<spec><memoryMB>8192</memoryMB></spec></ReconfigVM_Task>"#)).await;
-    ok(
-        &sim,
-        &format!(r#"<SuspendVM_Task xmlns="urn:vim25">{this}</SuspendVM_Task>"#),
-    )
-    .await;
+    ok(&sim, &vim("SuspendVM_Task", &this)).await;
     ok(&sim, &format!(r#"<PowerOnMultiVM_Task xmlns="urn:vim25"><_this type="Datacenter">{dc}</_this><vm type="VirtualMachine">{vm}</vm></PowerOnMultiVM_Task>"#)).await;
     sim.vc.advance(60_000);
+    ok(&sim, &vim("PowerOffVM_Task", &this)).await;
     ok(
         &sim,
-        &format!(r#"<PowerOffVM_Task xmlns="urn:vim25">{this}</PowerOffVM_Task>"#),
-    )
-    .await;
-    ok(
-        &sim,
-        &format!(
-            r#"<Rename_Task xmlns="urn:vim25">{this}<newName>renamed</newName></Rename_Task>"#
-        ),
+        &vim("Rename_Task", &format!("{this}<newName>renamed</newName>")),
     )
     .await;
     ok(&sim, r#"<CreateFolder xmlns="urn:vim25"><_this type="Folder">group-v3</_this><name>sub</name></CreateFolder>"#).await;
@@ -131,11 +111,7 @@ async fn state_after_a_lifecycle_matches_the_schema() {
     ok(&sim, r#"<CreateCollectorForEvents xmlns="urn:vim25"><_this type="EventManager">EventManager</_this><filter></filter></CreateCollectorForEvents>"#).await;
     ok(&sim, r#"<CreateFilter xmlns="urn:vim25"><_this type="PropertyCollector">propertyCollector</_this><spec><propSet><type>Folder</type><pathSet>name</pathSet></propSet><objectSet><obj type="Folder">group-d1</obj></objectSet></spec><partialUpdates>false</partialUpdates></CreateFilter>"#).await;
     sim.vc.advance(60_000);
-    ok(
-        &sim,
-        &format!(r#"<Destroy_Task xmlns="urn:vim25">{this}</Destroy_Task>"#),
-    )
-    .await;
+    ok(&sim, &vim("Destroy_Task", &this)).await;
 
     // Inventory management, templates, registration, collectors, files, networking,
     // authorization and custom fields leave schema-valid state too.
@@ -148,50 +124,21 @@ async fn state_after_a_lifecycle_matches_the_schema() {
             .unwrap()
             .value
     });
-    let b = ok(&sim, &format!(r#"<CreateClusterEx xmlns="urn:vim25"><_this type="Folder">{hf}</_this><name>Cx</name><spec></spec></CreateClusterEx>"#)).await;
-    let cx = first(&b, "returnval").unwrap().to_owned();
+    let cx = returnval(&sim, &format!(r#"<CreateClusterEx xmlns="urn:vim25"><_this type="Folder">{hf}</_this><name>Cx</name><spec></spec></CreateClusterEx>"#)).await;
     ok(&sim, &format!(r#"<AddHost_Task xmlns="urn:vim25"><_this type="ClusterComputeResource">{cx}</_this><spec><hostName>hx</hostName></spec><asConnected>true</asConnected></AddHost_Task>"#)).await;
     ok(&sim, &format!(r#"<AddStandaloneHost_Task xmlns="urn:vim25"><_this type="Folder">{hf}</_this><spec><hostName>hy</hostName></spec><addConnected>true</addConnected></AddStandaloneHost_Task>"#)).await;
     let host = find(&sim, "HostSystem");
     ok(&sim, &format!(r#"<EnterMaintenanceMode_Task xmlns="urn:vim25"><_this type="HostSystem">{host}</_this><timeout>0</timeout></EnterMaintenanceMode_Task>"#)).await;
     ok(&sim, &format!(r#"<ExitMaintenanceMode_Task xmlns="urn:vim25"><_this type="HostSystem">{host}</_this><timeout>0</timeout></ExitMaintenanceMode_Task>"#)).await;
-    let other = sim.vc.with(|e| {
-        e.inv
-            .iter()
-            .find(|o| o.moref.ty == "VirtualMachine" && o.name() == "DC0_H0_VM0")
-            .unwrap()
-            .moref
-            .value
-            .clone()
-    });
+    let other = named(&sim, "VirtualMachine", "DC0_H0_VM0");
     let ot = format!(r#"<_this type="VirtualMachine">{other}</_this>"#);
-    ok(
-        &sim,
-        &format!(r#"<PowerOffVM_Task xmlns="urn:vim25">{ot}</PowerOffVM_Task>"#),
-    )
-    .await;
-    ok(
-        &sim,
-        &format!(r#"<MarkAsTemplate xmlns="urn:vim25">{ot}</MarkAsTemplate>"#),
-    )
-    .await;
-    ok(
-        &sim,
-        &format!(r#"<UnregisterVM xmlns="urn:vim25">{ot}</UnregisterVM>"#),
-    )
-    .await;
+    for method in ["PowerOffVM_Task", "MarkAsTemplate", "UnregisterVM"] {
+        ok(&sim, &vim(method, &ot)).await;
+    }
     ok(&sim, &format!(r#"<RegisterVM_Task xmlns="urn:vim25"><_this type="Folder">group-v3</_this><path>[LocalDS_0] DC0_H0_VM0/DC0_H0_VM0.vmx</path><asTemplate>true</asTemplate><pool type="ResourcePool">{pool}</pool></RegisterVM_Task>"#)).await;
     ok(&sim, r#"<CreateCollectorForTasks xmlns="urn:vim25"><_this type="TaskManager">TaskManager</_this><filter><state>success</state><userName><systemUser>false</systemUser><userList>user</userList></userName></filter></CreateCollectorForTasks>"#).await;
     ok(&sim, &format!(r#"<CreateVirtualDisk_Task xmlns="urn:vim25"><_this type="VirtualDiskManager">VirtualDiskManager</_this><name>[LocalDS_0] d.vmdk</name><datacenter type="Datacenter">{dc}</datacenter><spec xsi:type="FileBackedVirtualDiskSpec"><diskType>thin</diskType><adapterType>lsiLogic</adapterType><capacityKb>1024</capacityKb></spec></CreateVirtualDisk_Task>"#)).await;
-    let nf = sim.vc.with(|e| {
-        e.inv
-            .iter()
-            .find(|o| o.moref.ty == "Folder" && o.name() == "network")
-            .unwrap()
-            .moref
-            .value
-            .clone()
-    });
+    let nf = named(&sim, "Folder", "network");
     ok(&sim, &format!(r#"<CreateDVS_Task xmlns="urn:vim25"><_this type="Folder">{nf}</_this><spec><configSpec xsi:type="VMwareDVSConfigSpec"><name>DVSx</name></configSpec></spec></CreateDVS_Task>"#)).await;
     let dvs = find(&sim, "VmwareDistributedVirtualSwitch");
     ok(&sim, &format!(r#"<ReconfigureDvs_Task xmlns="urn:vim25"><_this type="VmwareDistributedVirtualSwitch">{dvs}</_this><spec xsi:type="VMwareDVSConfigSpec"><description>d</description></spec></ReconfigureDvs_Task>"#)).await;
@@ -212,8 +159,7 @@ async fn state_after_a_lifecycle_matches_the_schema() {
 /// but unset one is simply absent.
 #[tokio::test]
 async fn invalid_paths_are_reported_in_the_missing_set() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let vm = find(&sim, "VirtualMachine");
     let body = ok(
         &sim,

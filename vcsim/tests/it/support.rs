@@ -5,6 +5,7 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use vcsim::http::ConnInfo;
+use vcsim::vmodl::{MoRef, Value};
 use vcsim::{Config, Emulator, Vcsim};
 
 pub struct Sim {
@@ -108,4 +109,101 @@ pub async fn ok(sim: &Sim, body: &str) -> String {
     let r = sim.call(body).await;
     assert_eq!(r.status, StatusCode::OK, "{body}\n{}", r.body);
     r.body
+}
+
+impl Sim {
+    /// A new emulator with a logged-in session.
+    pub async fn logged_in() -> Sim {
+        let mut sim = Sim::new();
+        sim.login().await;
+        sim
+    }
+}
+
+/// The body of a vim25 call: `<{method} xmlns="urn:vim25">{args}</{method}>`.
+pub fn vim(method: &str, args: &str) -> String {
+    format!(r#"<{method} xmlns="urn:vim25">{args}</{method}>"#)
+}
+
+/// The MoRef value of the object of type `ty` named `name`.
+pub fn named(sim: &Sim, ty: &str, name: &str) -> String {
+    sim.vc.with(|e| {
+        e.inv
+            .iter()
+            .find(|o| o.moref.ty == ty && o.name() == name)
+            .unwrap_or_else(|| panic!("a {ty} named {name}"))
+            .moref
+            .value
+            .clone()
+    })
+}
+
+/// Calls and asserts HTTP 200, returning the text of the first `<returnval>`.
+pub async fn returnval(sim: &Sim, body: &str) -> String {
+    let b = ok(sim, body).await;
+    first(&b, "returnval").expect(&b).to_owned()
+}
+
+/// Calls and asserts an HTTP 500 carrying a fault of type `ty`.
+pub async fn fault(sim: &Sim, body: &str, ty: &str) {
+    let r = sim.call(body).await;
+    assert_eq!(
+        r.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{body}\n{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(&format!("xsi:type=\"{ty}\"")),
+        "want {ty}: {}",
+        r.body
+    );
+}
+
+/// Runs a task call; (state, result MoRef value or fault type).
+pub async fn task(sim: &Sim, body: &str) -> (String, Option<String>) {
+    let t = returnval(sim, body).await;
+    sim.vc.with(|e| {
+        let info = e.inv.prop(&MoRef::new("Task", t), "info").unwrap().clone();
+        let state = info
+            .field("state")
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_owned();
+        let res = info
+            .field("result")
+            .and_then(|r| {
+                r.as_moref()
+                    .map(|m| m.value.clone())
+                    .or(r.as_str().map(str::to_owned))
+            })
+            .or_else(|| {
+                info.field("error")
+                    .and_then(|e| e.field("fault"))
+                    .map(|f| f.xsi_type().into_owned())
+            });
+        assert!(info.field("startTime").is_some() && info.field("completeTime").is_some());
+        (state, res)
+    })
+}
+
+/// The value at `path` (a property, then fields) of the object `ty:v`.
+pub fn prop(sim: &Sim, ty: &str, v: &str, path: &[&str]) -> Option<Value> {
+    sim.vc.with(|e| {
+        let mut cur = e.inv.prop(&MoRef::new(ty.to_owned(), v), path[0])?.clone();
+        for p in &path[1..] {
+            cur = cur.field(p)?.clone();
+        }
+        Some(cur)
+    })
+}
+
+/// The MoRef value held at `path` of the object `ty:v`.
+pub fn prop_ref(sim: &Sim, ty: &str, v: &str, path: &[&str]) -> String {
+    prop(sim, ty, v, path)
+        .unwrap()
+        .as_moref()
+        .unwrap()
+        .value
+        .clone()
 }

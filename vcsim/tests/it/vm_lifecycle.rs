@@ -35,8 +35,7 @@ fn task_state(sim: &Sim, task: &str) -> (String, Option<String>) {
 
 #[tokio::test]
 async fn create_power_reconfigure_destroy() {
-    let mut sim = Sim::new();
-    sim.login().await;
+    let sim = Sim::logged_in().await;
     let pool = sim.vc.with(|e| {
         e.inv
             .iter()

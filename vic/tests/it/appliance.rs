@@ -91,6 +91,13 @@ fn has(lines: &[String], text: &str) -> bool {
     lines.iter().any(|l| l.contains(text))
 }
 
+/// Asserts that each of `wants` stands in some line of `lines`.
+fn assert_has(lines: &[String], wants: &[&str]) {
+    for want in wants {
+        assert!(has(lines, want), "missing {want:?}:\n{}", lines.join("\n"));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_inspect_ls_delete_server_only_tls() {
     let sim = start().await;
@@ -120,21 +127,22 @@ async fn create_inspect_ls_delete_server_only_tls() {
     ])
     .await;
     assert!(r.is_ok(), "{r:?}\n{}", lines.join("\n"));
-    for want in [
-        "Waiting for IP information",
-        "Waiting for major appliance components to launch",
-        "VCH ID: vm-",
-        "VCH Default Bridge Network Range: 172.16.0.0/12",
-        "VCH Default Bridge Network Width: 16",
-        "Docker environment variables:",
-        "DOCKER_HOST=127.0.1.201:2376 COMPOSE_TLS_VERSION=TLSv1_2",
-        "Environment saved in",
-        "Connect to docker:",
-        "docker -H 127.0.1.201:2376 --tls --tlscacert=",
-        "Installer completed successfully",
-    ] {
-        assert!(has(&lines, want), "missing {want:?}:\n{}", lines.join("\n"));
-    }
+    assert_has(
+        &lines,
+        &[
+            "Waiting for IP information",
+            "Waiting for major appliance components to launch",
+            "VCH ID: vm-",
+            "VCH Default Bridge Network Range: 172.16.0.0/12",
+            "VCH Default Bridge Network Width: 16",
+            "Docker environment variables:",
+            "DOCKER_HOST=127.0.1.201:2376 COMPOSE_TLS_VERSION=TLSv1_2",
+            "Environment saved in",
+            "Connect to docker:",
+            "docker -H 127.0.1.201:2376 --tls --tlscacert=",
+            "Installer completed successfully",
+        ],
+    );
     assert!(certs.join("vchA.env").is_file());
 
     // The pool and the appliance, over SOAP.
@@ -256,13 +264,12 @@ async fn create_inspect_ls_delete_server_only_tls() {
     );
     let (lines, r) = run_captured(&["inspect", &target, "--name", "vchA"]).await;
     assert!(r.is_ok(), "{r:?}\n{}", lines.join("\n"));
-    assert!(
-        has(&lines, "Installer has same version as VCH"),
-        "{lines:?}"
-    );
-    assert!(
-        has(&lines, "docker -H 127.0.1.201:2376 --tls info"),
-        "{lines:?}"
+    assert_has(
+        &lines,
+        &[
+            "Installer has same version as VCH",
+            "docker -H 127.0.1.201:2376 --tls info",
+        ],
     );
 
     // A second create with the same name is refused, and leaves nothing behind.
@@ -393,26 +400,14 @@ async fn validation_collects_issues_and_creates_nothing() {
     ])
     .await;
     assert_eq!(r.unwrap_err().message, "validation of configuration failed");
-    assert!(
-        has(
-            &lines,
-            "An existing distributed port group or opaque network must be specified for bridge network on vCenter:"
-        ),
-        "{}",
-        lines.join("\n")
-    );
-    assert!(
-        has(
-            &lines,
-            "Error checking network for --public-network: network 'nosuch-public' not found"
-        ),
-        "{}",
-        lines.join("\n")
-    );
-    assert!(has(
+    assert_has(
         &lines,
-        "Create cannot continue: configuration validation failed"
-    ));
+        &[
+            "An existing distributed port group or opaque network must be specified for bridge network on vCenter:",
+            "Error checking network for --public-network: network 'nosuch-public' not found",
+            "Create cannot continue: configuration validation failed",
+        ],
+    );
     let c = client(&sim).await;
     let mut f = c.finder();
     f.use_datacenter(None).await.unwrap();
@@ -435,13 +430,11 @@ async fn validation_collects_issues_and_creates_nothing() {
     ])
     .await;
     assert_eq!(r.unwrap_err().message, "validation of configuration failed");
-    assert!(
-        has(
-            &lines,
-            "No unambiguous default compute resource available: --compute-resource must be specified"
-        ),
-        "{}",
-        lines.join("\n")
+    assert_has(
+        &lines,
+        &[
+            "No unambiguous default compute resource available: --compute-resource must be specified",
+        ],
     );
 }
 

@@ -174,8 +174,7 @@ async fn start_vch_with(name: &str, n: u8, nets: &[NetDecl<'_>]) -> Vch {
         _stops: vec![stop_vc, stop_engine],
     };
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok()
-            && http(&vch, "GET", "/_ping", None).await.0 == 200
+        if tokio::net::TcpStream::connect(addr).await.is_ok() && get(&vch, "/_ping").await.0 == 200
         {
             return vch;
         }
@@ -264,6 +263,35 @@ async fn http(
     (status, json, text)
 }
 
+/// `GET path` on the VCH endpoint: (status, JSON body or null, body text).
+async fn get(vch: &Vch, path: &str) -> (u16, serde_json::Value, String) {
+    http(vch, "GET", path, None).await
+}
+
+/// `POST path` without a body on the VCH endpoint.
+async fn post(vch: &Vch, path: &str) -> (u16, serde_json::Value, String) {
+    http(vch, "POST", path, None).await
+}
+
+/// `POST path` with a JSON body on the VCH endpoint.
+async fn post_json(vch: &Vch, path: &str, body: &str) -> (u16, serde_json::Value, String) {
+    http(vch, "POST", path, Some(body)).await
+}
+
+/// A bodiless request to the VCH endpoint with its own address as the Host header:
+/// (status, headers lower-cased, body bytes).
+async fn raw(vch: &Vch, method: &str, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    http_raw(vch.addr, method, path, &vch.addr.to_string(), None).await
+}
+
+/// Bodiless requests made in turn, each answered with the given status.
+async fn statuses(vch: &Vch, calls: &[(&str, &str, u16)]) {
+    for (method, path, want) in calls {
+        let (status, _, text) = http(vch, method, path, None).await;
+        assert_eq!(status, *want, "{method} {path}: {text}");
+    }
+}
+
 /// (display name, vCPUs, memory MB, pool, power state) of every VM in the VCH pool, over SOAP.
 async fn vms_in_pool(vch: &Vch) -> Vec<(String, i64, i64, MoRef, String)> {
     let found = vch
@@ -308,8 +336,7 @@ const STRESS: &str = r#"{"Image":"progrium/stress","Cmd":["--cpu","1","--timeout
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn system_routes_versions_and_refusals() {
     let vch = start_vch("vch-sys", 1).await;
-    let (status, headers, body) =
-        http_raw(vch.addr, "GET", "/_ping", &vch.addr.to_string(), None).await;
+    let (status, headers, body) = raw(&vch, "GET", "/_ping").await;
     assert_eq!((status, body.as_slice()), (200, b"OK".as_slice()));
     let h = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     assert_eq!(h("api-version").as_deref(), Some("1.25"));
@@ -318,14 +345,7 @@ async fn system_routes_versions_and_refusals() {
 
     // /events: an empty stream (no events are recorded). With `until` in the past it ends
     // at once; without, the head is sent at once and the body stays open.
-    let (status, headers, body) = http_raw(
-        vch.addr,
-        "GET",
-        "/v1.25/events?until=1",
-        &vch.addr.to_string(),
-        None,
-    )
-    .await;
+    let (status, headers, body) = raw(&vch, "GET", "/v1.25/events?until=1").await;
     assert_eq!((status, body.len()), (200, 0));
     assert!(
         headers
@@ -356,24 +376,10 @@ async fn system_routes_versions_and_refusals() {
     let more = tokio::time::timeout(Duration::from_millis(300), s.read(&mut chunk)).await;
     assert!(more.is_err(), "the event stream stays open: {more:?}");
     drop(s);
-    let (status, _, body) = http_raw(
-        vch.addr,
-        "GET",
-        "/events?until=abc",
-        &vch.addr.to_string(),
-        None,
-    )
-    .await;
+    let (status, _, body) = raw(&vch, "GET", "/events?until=abc").await;
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
 
-    let (status, headers, _) = http_raw(
-        vch.addr,
-        "HEAD",
-        "/v1.41/_ping",
-        &vch.addr.to_string(),
-        None,
-    )
-    .await;
+    let (status, headers, _) = raw(&vch, "HEAD", "/v1.41/_ping").await;
     assert_eq!(status, 200);
     assert!(
         headers
@@ -381,13 +387,13 @@ async fn system_routes_versions_and_refusals() {
             .any(|(k, v)| k == "api-version" && v == "1.25")
     );
 
-    let (status, v, _) = http(&vch, "GET", "/v1.18/version", None).await;
+    let (status, v, _) = get(&vch, "/v1.18/version").await;
     assert_eq!(status, 400);
     assert_eq!(
         v["message"],
         "client version 1.18 is too old. Minimum supported API version is 1.19, please upgrade your client to a newer version"
     );
-    let (status, v, _) = http(&vch, "GET", "/v1.25/version", None).await;
+    let (status, v, _) = get(&vch, "/v1.25/version").await;
     assert_eq!(status, 200);
     assert_eq!(
         (v["ApiVersion"].as_str(), v["MinAPIVersion"].as_str()),
@@ -399,7 +405,7 @@ async fn system_routes_versions_and_refusals() {
     );
     assert_eq!(v["Experimental"], true);
 
-    let (status, v, _) = http(&vch, "GET", "/info", None).await;
+    let (status, v, _) = get(&vch, "/info").await;
     assert_eq!(status, 200);
     assert_eq!(v["NCPU"], 500, "NCPU is the pool's CPU limit in MHz");
     assert_eq!(v["MemTotal"], 500i64 * 1024 * 1024);
@@ -474,11 +480,9 @@ async fn system_routes_versions_and_refusals() {
     assert!(String::from_utf8_lossy(&body).contains("invalid host header from"));
 
     // Pulls stream progress; an unknown image is docker's not-found stream error.
-    let (status, _, text) = http(
+    let (status, _, text) = post(
         &vch,
-        "POST",
         "/images/create?fromImage=progrium%2Fstress&tag=latest",
-        None,
     )
     .await;
     assert_eq!(status, 200);
@@ -491,21 +495,13 @@ async fn system_routes_versions_and_refusals() {
         lines.last().unwrap()["status"],
         "Status: Downloaded newer image for progrium/stress:latest"
     );
-    let (_, _, text) = http(
+    let (_, _, text) = post(
         &vch,
-        "POST",
         "/images/create?fromImage=progrium%2Fstress&tag=latest",
-        None,
     )
     .await;
     assert!(text.contains("Image is up to date for progrium/stress:latest"));
-    let (status, _, text) = http(
-        &vch,
-        "POST",
-        "/images/create?fromImage=nosuch&tag=latest",
-        None,
-    )
-    .await;
+    let (status, _, text) = post(&vch, "/images/create?fromImage=nosuch&tag=latest").await;
     assert_eq!(status, 200);
     let err: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(
@@ -513,30 +509,32 @@ async fn system_routes_versions_and_refusals() {
         "repository nosuch not found: does not exist or no pull access"
     );
     assert_eq!(err["errorDetail"]["message"], err["error"]);
-    let (status, v, _) = http(&vch, "GET", "/images/json", None).await;
+    let (status, v, _) = get(&vch, "/images/json").await;
     assert_eq!(status, 200);
     assert_eq!(v[0]["RepoTags"][0], "progrium/stress:latest");
-    let (status, v, _) = http(&vch, "GET", "/images/progrium/stress/json", None).await;
+    let (status, v, _) = get(&vch, "/images/progrium/stress/json").await;
     assert_eq!(status, 200);
     assert_eq!(v["Config"]["Entrypoint"][0], "/usr/bin/stress");
-    let (status, _, _) = http(
+    statuses(
         &vch,
-        "POST",
-        "/images/progrium/stress/tag?repo=local%2Fstress&tag=v1",
-        None,
+        &[
+            (
+                "POST",
+                "/images/progrium/stress/tag?repo=local%2Fstress&tag=v1",
+                201,
+            ),
+            ("GET", "/images/local/stress:v1/json", 200),
+        ],
     )
     .await;
-    assert_eq!(status, 201);
-    let (status, _, _) = http(&vch, "GET", "/images/local/stress:v1/json", None).await;
-    assert_eq!(status, 200);
 
-    let (status, v, _) = http(&vch, "GET", "/networks", None).await;
+    let (status, v, _) = get(&vch, "/networks").await;
     assert_eq!(status, 200);
     assert_eq!(v[0]["Name"], "bridge");
     assert_eq!(v[0]["IPAM"]["Config"][0]["Subnet"], "172.16.0.0/16");
-    let (status, v, _) = http(&vch, "GET", "/networks/bridge", None).await;
+    let (status, v, _) = get(&vch, "/networks/bridge").await;
     assert_eq!((status, v["Driver"].as_str()), (200, Some("bridge")));
-    let (status, v, _) = http(&vch, "GET", "/networks/nope", None).await;
+    let (status, v, _) = get(&vch, "/networks/nope").await;
     assert_eq!(
         (status, v["message"].as_str()),
         (404, Some("network nope not found"))
@@ -547,39 +545,19 @@ async fn system_routes_versions_and_refusals() {
 async fn container_lifecycle_over_raw_http() {
     let vch = start_vch("vch-raw", 2).await;
     // Not pulled yet: docker's not-found, which makes the CLI pull.
-    let (status, v, _) = http(
-        &vch,
-        "POST",
-        "/v1.25/containers/create?name=stress1",
-        Some(STRESS),
-    )
-    .await;
+    let (status, v, _) = post_json(&vch, "/v1.25/containers/create?name=stress1", STRESS).await;
     assert_eq!(
         (status, v["message"].as_str()),
         (404, Some("No such image: progrium/stress:latest"))
     );
-    http(
+    post(
         &vch,
-        "POST",
         "/images/create?fromImage=progrium%2Fstress&tag=latest",
-        None,
     )
     .await;
-    http(
-        &vch,
-        "POST",
-        "/images/create?fromImage=busybox&tag=latest",
-        None,
-    )
-    .await;
+    post(&vch, "/images/create?fromImage=busybox&tag=latest").await;
 
-    let (status, v, text) = http(
-        &vch,
-        "POST",
-        "/v1.25/containers/create?name=stress1",
-        Some(STRESS),
-    )
-    .await;
+    let (status, v, text) = post_json(&vch, "/v1.25/containers/create?name=stress1", STRESS).await;
     assert_eq!(status, 201, "{text}");
     let id = v["Id"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 64);
@@ -602,13 +580,7 @@ async fn container_lifecycle_over_raw_http() {
     );
 
     // Name conflicts, sizing.
-    let (status, v, _) = http(
-        &vch,
-        "POST",
-        "/containers/create?name=stress1",
-        Some(STRESS),
-    )
-    .await;
+    let (status, v, _) = post_json(&vch, "/containers/create?name=stress1", STRESS).await;
     assert_eq!(status, 409);
     assert_eq!(
         v["message"].as_str().unwrap(),
@@ -616,11 +588,10 @@ async fn container_lifecycle_over_raw_http() {
             "conflict. The name \"stress1\" is already in use by container {id}. You have to remove (or rename) that container to be able to re use that name."
         )
     );
-    let (status, v, _) = http(
+    let (status, v, _) = post_json(
         &vch,
-        "POST",
         "/containers/create",
-        Some(r#"{"Image":"busybox","HostConfig":{"CpusetCpus":"0-3"}}"#),
+        r#"{"Image":"busybox","HostConfig":{"CpusetCpus":"0-3"}}"#,
     )
     .await;
     assert_eq!(status, 500);
@@ -630,11 +601,10 @@ async fn container_lifecycle_over_raw_http() {
             .unwrap()
             .starts_with("Error parsing CPU count: ")
     );
-    let (status, v, _) = http(
+    let (status, v, _) = post_json(
         &vch,
-        "POST",
         "/containers/create?name=small",
-        Some(r#"{"Image":"busybox","Cmd":["sleep","1000"],"HostConfig":{"Memory":104857600}}"#),
+        r#"{"Image":"busybox","Cmd":["sleep","1000"],"HostConfig":{"Memory":104857600}}"#,
     )
     .await;
     assert_eq!(status, 201);
@@ -649,11 +619,10 @@ async fn container_lifecycle_over_raw_http() {
         (2, 512),
         "defaults to 2 vCPUs, -m below 512 MB gives 512"
     );
-    let (status, v, _) = http(
+    let (status, v, _) = post_json(
         &vch,
-        "POST",
         "/containers/create",
-        Some(r#"{"Image":"busybox","Entrypoint":[],"Cmd":[]}"#),
+        r#"{"Image":"busybox","Entrypoint":[],"Cmd":[]}"#,
     )
     .await;
     assert_eq!(
@@ -662,12 +631,9 @@ async fn container_lifecycle_over_raw_http() {
     );
 
     // Start: the tether reports started, ps and inspect show it running.
-    let (status, _, text) =
-        http(&vch, "POST", &format!("/v1.25/containers/{id}/start"), None).await;
-    assert_eq!(status, 204, "{text}");
-    let (status, _, _) = http(&vch, "POST", &format!("/v1.25/containers/{id}/start"), None).await;
-    assert_eq!(status, 304);
-    let (_, ps, _) = http(&vch, "GET", "/v1.25/containers/json", None).await;
+    let start = format!("/v1.25/containers/{id}/start");
+    statuses(&vch, &[("POST", &start, 204), ("POST", &start, 304)]).await;
+    let (_, ps, _) = get(&vch, "/v1.25/containers/json").await;
     let ps = ps.as_array().unwrap();
     assert_eq!(ps.len(), 1, "only running containers without all");
     assert_eq!(ps[0]["Names"][0], "/stress1");
@@ -678,7 +644,7 @@ async fn container_lifecycle_over_raw_http() {
         ps[0]["Command"],
         "/usr/bin/stress --verbose --cpu 1 --timeout 300s"
     );
-    let (_, ins, _) = http(&vch, "GET", "/v1.25/containers/stress1/json", None).await;
+    let (_, ins, _) = get(&vch, "/v1.25/containers/stress1/json").await;
     assert_eq!(ins["Id"], id.as_str());
     assert_eq!(ins["State"]["Running"], true);
     assert_eq!(ins["Path"], "/usr/bin/stress");
@@ -714,11 +680,9 @@ async fn container_lifecycle_over_raw_http() {
         .and_then(|v| v.as_str().map(str::to_owned));
     assert_eq!(ip.as_deref(), Some("172.16.0.2"));
 
-    let (status, _, text) = http(
+    let (status, _, text) = get(
         &vch,
-        "GET",
         &format!("/containers/{}/logs?stdout=1&stderr=1", &id[..12]),
-        None,
     )
     .await;
     assert_eq!(status, 200);
@@ -728,11 +692,9 @@ async fn container_lifecycle_over_raw_http() {
     );
 
     // Prefix and name filters.
-    let (_, v, _) = http(
+    let (_, v, _) = get(
         &vch,
-        "GET",
         "/containers/json?all=1&filters=%7B%22name%22%3A%7B%22small%22%3Atrue%7D%7D",
-        None,
     )
     .await;
     assert_eq!(v.as_array().unwrap().len(), 1);
@@ -742,11 +704,9 @@ async fn container_lifecycle_over_raw_http() {
     // The stress run ends by itself after 300 s: it is busy through the sample ending at
     // 300 s and gone at the next one (Exited (0)).
     vch.vc.advance(320_000);
-    let (_, v, _) = http(
+    let (_, v, _) = get(
         &vch,
-        "GET",
         "/containers/json?all=1&filters=%7B%22status%22%3A%5B%22exited%22%5D%7D",
-        None,
     )
     .await;
     let v = v.as_array().unwrap();
@@ -757,7 +717,7 @@ async fn container_lifecycle_over_raw_http() {
         "{}",
         v[0]["Status"]
     );
-    let (_, ins, _) = http(&vch, "GET", &format!("/containers/{id}/json"), None).await;
+    let (_, ins, _) = get(&vch, &format!("/containers/{id}/json")).await;
     assert_eq!(
         (
             ins["State"]["Status"].as_str(),
@@ -765,15 +725,9 @@ async fn container_lifecycle_over_raw_http() {
         ),
         (Some("exited"), Some(0))
     );
-    let (status, v, _) = http(&vch, "POST", &format!("/containers/{id}/wait"), None).await;
+    let (status, v, _) = post(&vch, &format!("/containers/{id}/wait")).await;
     assert_eq!((status, v["StatusCode"].as_i64()), (200, Some(0)));
-    let (_, _, text) = http(
-        &vch,
-        "GET",
-        &format!("/containers/{id}/logs?stdout=1&stderr=1"),
-        None,
-    )
-    .await;
+    let (_, _, text) = get(&vch, &format!("/containers/{id}/logs?stdout=1&stderr=1")).await;
     assert!(
         text.contains("stress: info: [1] successful run completed in 300s"),
         "{text}"
@@ -782,16 +736,19 @@ async fn container_lifecycle_over_raw_http() {
     assert_eq!(vms.iter().find(|v| v.0 == display).unwrap().4, "poweredOff");
 
     // Stop and kill a long-running container; restart; rename re-applies the convention.
-    let (status, _, _) = http(&vch, "POST", "/containers/small/start", None).await;
-    assert_eq!(status, 204);
-    let (_, ins, _) = http(&vch, "GET", "/containers/small/json", None).await;
+    statuses(&vch, &[("POST", "/containers/small/start", 204)]).await;
+    let (_, ins, _) = get(&vch, "/containers/small/json").await;
     // A container whose process ended keeps its address until it starts again or is removed.
     assert_eq!(ins["NetworkSettings"]["IPAddress"], "172.16.0.3");
-    let (status, _, _) = http(&vch, "POST", "/containers/small/stop", None).await;
-    assert_eq!(status, 204);
-    let (status, _, _) = http(&vch, "POST", "/containers/small/stop", None).await;
-    assert_eq!(status, 304);
-    let (_, ins, _) = http(&vch, "GET", "/containers/small/json", None).await;
+    statuses(
+        &vch,
+        &[
+            ("POST", "/containers/small/stop", 204),
+            ("POST", "/containers/small/stop", 304),
+        ],
+    )
+    .await;
+    let (_, ins, _) = get(&vch, "/containers/small/json").await;
     assert_eq!(
         (
             ins["State"]["Status"].as_str(),
@@ -799,19 +756,26 @@ async fn container_lifecycle_over_raw_http() {
         ),
         (Some("exited"), Some(143))
     );
-    let (status, v, _) = http(&vch, "POST", "/containers/small/kill", None).await;
-    assert_eq!(status, 409, "{v}");
-    let (status, _, _) = http(&vch, "POST", "/containers/small/restart", None).await;
-    assert_eq!(status, 204);
-    let (status, _, _) = http(&vch, "POST", "/containers/small/kill", None).await;
-    assert_eq!(status, 204);
-    let (_, ins, _) = http(&vch, "GET", "/containers/small/json", None).await;
+    statuses(
+        &vch,
+        &[
+            ("POST", "/containers/small/kill", 409),
+            ("POST", "/containers/small/restart", 204),
+            ("POST", "/containers/small/kill", 204),
+        ],
+    )
+    .await;
+    let (_, ins, _) = get(&vch, "/containers/small/json").await;
     assert_eq!(ins["State"]["ExitCode"], 137);
-    let (status, _, _) = http(&vch, "POST", "/containers/small/rename?name=big", None).await;
-    assert_eq!(status, 204);
-    let (status, v, _) = http(&vch, "POST", "/containers/big/rename?name=stress1", None).await;
-    assert_eq!(status, 409, "{v}");
-    let (status, v, _) = http(&vch, "POST", "/containers/big/rename?name=a%20b", None).await;
+    statuses(
+        &vch,
+        &[
+            ("POST", "/containers/small/rename?name=big", 204),
+            ("POST", "/containers/big/rename?name=stress1", 409),
+        ],
+    )
+    .await;
+    let (status, v, _) = post(&vch, "/containers/big/rename?name=a%20b").await;
     assert_eq!(
         (status, v["message"].as_str()),
         (
@@ -826,7 +790,7 @@ async fn container_lifecycle_over_raw_http() {
     );
 
     // rm: a running container needs force; afterwards the VM is gone.
-    http(&vch, "POST", "/containers/big/start", None).await;
+    post(&vch, "/containers/big/start").await;
     let (status, v, _) = http(&vch, "DELETE", "/containers/big", None).await;
     assert_eq!(status, 409);
     assert!(
@@ -835,46 +799,34 @@ async fn container_lifecycle_over_raw_http() {
             .unwrap()
             .starts_with("You cannot remove a running container")
     );
-    let (status, _, _) = http(&vch, "DELETE", "/containers/big?force=1", None).await;
-    assert_eq!(status, 204);
-    let (status, _, _) = http(&vch, "DELETE", &format!("/containers/{id}"), None).await;
-    assert_eq!(status, 204);
-    assert!(vms_in_pool(&vch).await.is_empty());
-    let (status, _, _) = http(&vch, "GET", "/containers/stress1/json", None).await;
-    assert_eq!(status, 404);
-    // The name is free again.
-    let (status, _, _) = http(
+    statuses(
         &vch,
-        "POST",
-        "/containers/create?name=stress1",
-        Some(STRESS),
+        &[
+            ("DELETE", "/containers/big?force=1", 204),
+            ("DELETE", &format!("/containers/{id}"), 204),
+        ],
     )
     .await;
+    assert!(vms_in_pool(&vch).await.is_empty());
+    let (status, _, _) = get(&vch, "/containers/stress1/json").await;
+    assert_eq!(status, 404);
+    // The name is free again.
+    let (status, _, _) = post_json(&vch, "/containers/create?name=stress1", STRESS).await;
     assert_eq!(status, 201);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_endpoint_finds_its_containers() {
     let vch = start_vch("vch-sync", 3).await;
-    http(
+    post(&vch, "/images/create?fromImage=busybox&tag=latest").await;
+    let (_, v, _) = post_json(
         &vch,
-        "POST",
-        "/images/create?fromImage=busybox&tag=latest",
-        None,
-    )
-    .await;
-    let (_, v, _) = http(
-        &vch,
-        "POST",
         "/containers/create?name=keep",
-        Some(r#"{"Image":"busybox","Cmd":["sleep","1000"],"Labels":{"tier":"web"}}"#),
+        r#"{"Image":"busybox","Cmd":["sleep","1000"],"Labels":{"tier":"web"}}"#,
     )
     .await;
     let id = v["Id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        http(&vch, "POST", "/containers/keep/start", None).await.0,
-        204
-    );
+    assert_eq!(post(&vch, "/containers/keep/start").await.0, 204);
     // A second endpoint for the same VCH (as after an appliance restart) rebuilds its cache.
     let listener = bind_loopback(4).await;
     let addr = listener.local_addr().unwrap();
@@ -1174,79 +1126,53 @@ async fn container_networks_apply_trust_levels() {
         ],
     )
     .await;
-    http(
-        &vch,
-        "POST",
-        "/images/create?fromImage=nginx&tag=latest",
-        None,
-    )
-    .await;
+    post(&vch, "/images/create?fromImage=nginx&tag=latest").await;
     let body = |net: &str, ports: &str| {
         format!(
             r#"{{"Image":"nginx","HostConfig":{{"NetworkMode":"{net}","PortBindings":{ports}}}}}"#
         )
     };
     // Port checks per trust level, with VIC's messages (vic.md §3.2).
-    let (status, v, _) = http(
-        &vch,
-        "POST",
-        "/containers/create",
-        Some(&body("sealed", r#"{"80/tcp":[{"HostPort":""}]}"#)),
-    )
-    .await;
-    assert_eq!(status, 500);
-    assert_eq!(
-        v["message"],
-        "ports cannot be published via container network sealed (firewall configured as either \"closed\" or \"outbound\")"
-    );
-    let (status, v, _) = http(
-        &vch,
-        "POST",
-        "/containers/create",
-        Some(&body("friends", r#"{"80/tcp":[{"HostPort":""}]}"#)),
-    )
-    .await;
-    assert_eq!(status, 500);
-    assert_eq!(
-        v["message"],
-        "ports published via container network friends must specify a mapping (firewall configured for \"peers\" - no need for publishing unless redirecting)"
-    );
-    let (status, v, _) = http(
-        &vch,
-        "POST",
-        "/containers/create",
-        Some(&body("nowhere", "{}")),
-    )
-    .await;
-    assert_eq!(
-        (status, v["message"].as_str()),
-        (404, Some("network nowhere not found"))
-    );
-    let (status, v, _) = http(&vch, "POST", "/containers/create", Some(r#"{"Image":"nginx","NetworkingConfig":{"EndpointsConfig":{"routable":{},"bridge":{}}}}"#)).await;
-    assert_eq!(
-        (status, v["message"].as_str()),
+    let publish_80 = r#"{"80/tcp":[{"HostPort":""}]}"#;
+    for (spec, code, msg) in [
         (
+            body("sealed", publish_80),
             500,
-            Some("NetworkMode error: Container can be connected to one vicnetwork endpoint only")
-        )
-    );
+            "ports cannot be published via container network sealed (firewall configured as either \"closed\" or \"outbound\")",
+        ),
+        (
+            body("friends", publish_80),
+            500,
+            "ports published via container network friends must specify a mapping (firewall configured for \"peers\" - no need for publishing unless redirecting)",
+        ),
+        (body("nowhere", "{}"), 404, "network nowhere not found"),
+        (
+            r#"{"Image":"nginx","NetworkingConfig":{"EndpointsConfig":{"routable":{},"bridge":{}}}}"#
+                .to_owned(),
+            500,
+            "NetworkMode error: Container can be connected to one vicnetwork endpoint only",
+        ),
+    ] {
+        let (status, v, text) = post_json(&vch, "/containers/create", &spec).await;
+        assert_eq!(
+            (status, v["message"].as_str()),
+            (code, Some(msg)),
+            "{spec}: {text}"
+        );
+    }
 
     // Published (the default) on a static range: the first address of the range; ps shows
     // the direct port on the container's address.
-    let (status, v, text) = http(
+    let (status, v, text) = post_json(
         &vch,
-        "POST",
         "/containers/create?name=web",
-        Some(&body("routable", r#"{"80/tcp":[{"HostPort":""}]}"#)),
+        &body("routable", publish_80),
     )
     .await;
     assert_eq!(status, 201, "{text}");
     let id = v["Id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        http(&vch, "POST", "/containers/web/start", None).await.0,
-        204
-    );
-    let (_, ins, _) = http(&vch, "GET", "/containers/web/json", None).await;
+    assert_eq!(post(&vch, "/containers/web/start").await.0, 204);
+    let (_, ins, _) = get(&vch, "/containers/web/json").await;
     assert_eq!(
         ins["NetworkSettings"]["Networks"]["routable"]["IPAddress"],
         "10.10.0.10"
@@ -1255,7 +1181,7 @@ async fn container_networks_apply_trust_levels() {
         ins["NetworkSettings"]["Networks"]["routable"]["Gateway"],
         "10.10.0.1"
     );
-    let (_, ps, _) = http(&vch, "GET", "/containers/json", None).await;
+    let (_, ps, _) = get(&vch, "/containers/json").await;
     assert_eq!(
         ps[0]["Ports"],
         serde_json::json!([{"IP": "10.10.0.10", "PrivatePort": 80, "PublicPort": 80, "Type": "tcp"}])
@@ -1274,19 +1200,11 @@ async fn container_networks_apply_trust_levels() {
     assert!(text.contains("--dport 80"), "{text}");
 
     // Closed without a range: a dynamic address; no ports.
-    let (status, _, _) = http(
-        &vch,
-        "POST",
-        "/containers/create?name=quiet",
-        Some(&body("sealed", "{}")),
-    )
-    .await;
+    let (status, _, _) =
+        post_json(&vch, "/containers/create?name=quiet", &body("sealed", "{}")).await;
     assert_eq!(status, 201);
-    assert_eq!(
-        http(&vch, "POST", "/containers/quiet/start", None).await.0,
-        204
-    );
-    let (_, ins, _) = http(&vch, "GET", "/containers/quiet/json", None).await;
+    assert_eq!(post(&vch, "/containers/quiet/start").await.0, 204);
+    let (_, ins, _) = get(&vch, "/containers/quiet/json").await;
     assert!(
         ins["NetworkSettings"]["IPAddress"]
             .as_str()
@@ -1295,32 +1213,22 @@ async fn container_networks_apply_trust_levels() {
         "{}",
         ins["NetworkSettings"]
     );
-    let (_, v, _) = http(&vch, "GET", "/networks/routable", None).await;
+    let (_, v, _) = get(&vch, "/networks/routable").await;
     assert_eq!(v["Driver"], "external");
     assert_eq!(v["Containers"][id.as_str()]["IPv4Address"], "10.10.0.10/24");
 
     // -p H:C on the bridge is mapped on the endpoint; a second claim of H is refused.
-    let (status, _, _) = http(
-        &vch,
-        "POST",
-        "/containers/create?name=b1",
-        Some(&body("bridge", r#"{"80/tcp":[{"HostPort":"8080"}]}"#)),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let (status, _, _) = http(
-        &vch,
-        "POST",
-        "/containers/create?name=b2",
-        Some(&body("bridge", r#"{"80/tcp":[{"HostPort":"8080"}]}"#)),
-    )
-    .await;
-    assert_eq!(status, 201);
-    assert_eq!(
-        http(&vch, "POST", "/containers/b1/start", None).await.0,
-        204
-    );
-    let (status, v, _) = http(&vch, "POST", "/containers/b2/start", None).await;
+    for name in ["b1", "b2"] {
+        let (status, _, text) = post_json(
+            &vch,
+            &format!("/containers/create?name={name}"),
+            &body("bridge", r#"{"80/tcp":[{"HostPort":"8080"}]}"#),
+        )
+        .await;
+        assert_eq!(status, 201, "{name}: {text}");
+    }
+    assert_eq!(post(&vch, "/containers/b1/start").await.0, 204);
+    let (status, v, _) = post(&vch, "/containers/b2/start").await;
     assert_eq!(
         (status, v["message"].as_str()),
         (
@@ -1328,20 +1236,18 @@ async fn container_networks_apply_trust_levels() {
             Some("Bind for 0.0.0.0:8080 failed: port is already allocated")
         )
     );
-    let (_, ps, _) = http(
+    let (_, ps, _) = get(
         &vch,
-        "GET",
         "/containers/json?filters=%7B%22name%22%3A%5B%22b1%22%5D%7D",
-        None,
     )
     .await;
     assert_eq!(
         ps[0]["Ports"],
         serde_json::json!([{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"}])
     );
-    assert_eq!(http(&vch, "POST", "/containers/b1/stop", None).await.0, 204);
+    assert_eq!(post(&vch, "/containers/b1/stop").await.0, 204);
     assert_eq!(
-        http(&vch, "POST", "/containers/b2/start", None).await.0,
+        post(&vch, "/containers/b2/start").await.0,
         204,
         "the port is free once b1 stopped"
     );

@@ -9,116 +9,135 @@ use vic::guestinfo::{
     encode_ip, entry, ro_key, rw_key, session_started_key, vch,
 };
 
+/// Asserts each (computed, expected) pair of a key table.
+fn check_table(table: &[(String, &str)]) {
+    for (got, want) in table {
+        assert_eq!(got, want);
+    }
+}
+
 #[test]
 fn examples_from_the_notes() {
-    assert_eq!(
-        encode_ip("10.10.10.1".parse().unwrap()),
-        "AAAAAAAAAAAAAP//CgoKAQ=="
-    );
-    assert_eq!(ro_key("init/common/id"), "guestinfo.vice./init/common/id");
-    assert_eq!(
-        rw_key("init.sessions|docker-personality.started"),
-        "guestinfo.vice..init.sessions|docker-personality.started"
-    );
-    assert_eq!(
-        CLIENT_ASSIGNED_IP,
-        "guestinfo.vice..init.networks|client.assigned.IP"
-    );
-    assert_eq!(
-        vch::network_assigned_ip_key(vch::ROLE_CLIENT),
-        CLIENT_ASSIGNED_IP
-    );
-    assert_eq!(
-        session_started_key("port-layer"),
-        "guestinfo.vice..init.sessions|port-layer.started"
-    );
-    assert_eq!(
-        container_started_key("abc"),
-        "guestinfo.vice..sessions|abc.started"
-    );
-    assert_eq!(
-        MoRef::new("VirtualMachine", "vm-42").to_string(),
-        "VirtualMachine:vm-42"
-    );
+    check_table(&[
+        (
+            encode_ip("10.10.10.1".parse().unwrap()),
+            "AAAAAAAAAAAAAP//CgoKAQ==",
+        ),
+        (ro_key("init/common/id"), "guestinfo.vice./init/common/id"),
+        (
+            rw_key("init.sessions|docker-personality.started"),
+            "guestinfo.vice..init.sessions|docker-personality.started",
+        ),
+        (
+            CLIENT_ASSIGNED_IP.to_owned(),
+            "guestinfo.vice..init.networks|client.assigned.IP",
+        ),
+        (
+            vch::network_assigned_ip_key(vch::ROLE_CLIENT),
+            CLIENT_ASSIGNED_IP,
+        ),
+        (
+            session_started_key("port-layer"),
+            "guestinfo.vice..init.sessions|port-layer.started",
+        ),
+        (
+            container_started_key("abc"),
+            "guestinfo.vice..sessions|abc.started",
+        ),
+        (
+            MoRef::new("VirtualMachine", "vm-42").to_string(),
+            "VirtualMachine:vm-42",
+        ),
+    ]);
 }
 
 #[test]
 fn vch_key_table() {
-    assert_eq!(
-        vch::network_key("bridge", "Common/id"),
-        "guestinfo.vice./init/networks|bridge/Common/id"
-    );
-    assert_eq!(
-        vch::session_key("vicadmin", "cmd/Args~"),
-        "guestinfo.vice./init/sessions|vicadmin/cmd/Args~"
-    );
-    assert_eq!(
-        vch::session_status_key("vicadmin"),
-        "guestinfo.vice..init.sessions|vicadmin.status"
-    );
-    assert_eq!(
-        vch::version_key("BuildNumber"),
-        "guestinfo.vice./init/version/BuildNumber"
-    );
-    assert_eq!(
-        vch::image_store_key(0, "Host"),
-        "guestinfo.vice./storage/image_stores|0/Host"
-    );
-    assert_eq!(
-        vch::volume_location_key("default", "Path"),
-        "guestinfo.vice./storage/VolumeLocations|default/Path"
-    );
-    assert_eq!(
-        vch::container_network_key("routable", "TrustLevel"),
-        "guestinfo.vice./network/container_networks|routable/TrustLevel"
-    );
-    assert_eq!(
-        vch::compute_resource_key(0, "Type"),
-        "guestinfo.vice./container/ComputeResources|0/Type"
-    );
-    assert_eq!(vch::CONNECT_TOKEN, "guestinfo.vice./connect/token@secret");
-    assert_eq!(
-        vch::HOST_CERTIFICATE_KEY,
-        "guestinfo.vice./cert/HostCertificate/Key@secret"
-    );
-    assert_eq!(
-        vch::CONTAINER_NAME_CONVENTION,
-        "guestinfo.vice./container/ContainerNameConvention"
-    );
+    check_table(&[
+        (
+            vch::network_key("bridge", "Common/id"),
+            "guestinfo.vice./init/networks|bridge/Common/id",
+        ),
+        (
+            vch::session_key("vicadmin", "cmd/Args~"),
+            "guestinfo.vice./init/sessions|vicadmin/cmd/Args~",
+        ),
+        (
+            vch::session_status_key("vicadmin"),
+            "guestinfo.vice..init.sessions|vicadmin.status",
+        ),
+        (
+            vch::version_key("BuildNumber"),
+            "guestinfo.vice./init/version/BuildNumber",
+        ),
+        (
+            vch::image_store_key(0, "Host"),
+            "guestinfo.vice./storage/image_stores|0/Host",
+        ),
+        (
+            vch::volume_location_key("default", "Path"),
+            "guestinfo.vice./storage/VolumeLocations|default/Path",
+        ),
+        (
+            vch::container_network_key("routable", "TrustLevel"),
+            "guestinfo.vice./network/container_networks|routable/TrustLevel",
+        ),
+        (
+            vch::compute_resource_key(0, "Type"),
+            "guestinfo.vice./container/ComputeResources|0/Type",
+        ),
+        (
+            vch::CONNECT_TOKEN.to_owned(),
+            "guestinfo.vice./connect/token@secret",
+        ),
+        (
+            vch::HOST_CERTIFICATE_KEY.to_owned(),
+            "guestinfo.vice./cert/HostCertificate/Key@secret",
+        ),
+        (
+            vch::CONTAINER_NAME_CONVENTION.to_owned(),
+            "guestinfo.vice./container/ContainerNameConvention",
+        ),
+    ]);
 }
 
 #[test]
 fn container_key_table() {
-    assert_eq!(
-        container::session_key("abc", "cmd/Path"),
-        "guestinfo.vice./sessions|abc/cmd/Path"
-    );
-    assert_eq!(
-        container::session_state_key("abc", "detail.stoptime"),
-        "guestinfo.vice..sessions|abc.detail.stoptime"
-    );
-    assert_eq!(
-        container::endpoint_key("bridge", "network/TrustLevel"),
-        "guestinfo.vice./networks|bridge/network/TrustLevel"
-    );
-    assert_eq!(
-        container::endpoint_assigned_key("bridge", "IP"),
-        "guestinfo.vice..networks|bridge.assigned.IP"
-    );
-    assert_eq!(
-        container::endpoint_network_assigned_key("bridge", "gateway.IP"),
-        "guestinfo.vice..networks|bridge.network.assigned.gateway.IP"
-    );
-    assert_eq!(
-        container::mount_key("/data", "mode"),
-        "guestinfo.vice./mounts|/data/mode"
-    );
-    assert_eq!(
-        container::annotation_key("com.example"),
-        "annotations|com.example"
-    );
-    assert_eq!(container::NAME, "common/name");
-    assert_eq!(container::EXECS, "guestinfo.vice./execs@non-persistent");
+    check_table(&[
+        (
+            container::session_key("abc", "cmd/Path"),
+            "guestinfo.vice./sessions|abc/cmd/Path",
+        ),
+        (
+            container::session_state_key("abc", "detail.stoptime"),
+            "guestinfo.vice..sessions|abc.detail.stoptime",
+        ),
+        (
+            container::endpoint_key("bridge", "network/TrustLevel"),
+            "guestinfo.vice./networks|bridge/network/TrustLevel",
+        ),
+        (
+            container::endpoint_assigned_key("bridge", "IP"),
+            "guestinfo.vice..networks|bridge.assigned.IP",
+        ),
+        (
+            container::endpoint_network_assigned_key("bridge", "gateway.IP"),
+            "guestinfo.vice..networks|bridge.network.assigned.gateway.IP",
+        ),
+        (
+            container::mount_key("/data", "mode"),
+            "guestinfo.vice./mounts|/data/mode",
+        ),
+        (
+            container::annotation_key("com.example"),
+            "annotations|com.example",
+        ),
+        (container::NAME.to_owned(), "common/name"),
+        (
+            container::EXECS.to_owned(),
+            "guestinfo.vice./execs@non-persistent",
+        ),
+    ]);
 }
 
 /// A VCH appliance's config as vic-machine would write it, decoded back.
