@@ -23,10 +23,12 @@
 //! [`EventCollectorState`] (`Emulator::event_collectors`). Collectors end with their session,
 //! as vCenter's do ("event collectors do not persist beyond the current client session").
 
-use super::{Args, CallContext, history};
+use super::history;
+use super::task_history::TaskFilter;
+use super::{Args, CallContext};
 use crate::emulator::Emulator;
 use crate::events::{EVENT_HISTORY_MAX, StoredEvent};
-use crate::inventory::{ManagedObject, children};
+use crate::inventory::children;
 use crate::soap::{Call, Element, decode};
 use crate::vmodl::{DataObject, Fault, MoRef, Value, parse_datetime};
 use std::collections::{BTreeMap, BTreeSet};
@@ -363,6 +365,15 @@ impl<'a> Matcher<'a> {
         self.entity_ok(e)
     }
 
+    /// The event as the client receives it, if the filter admits it.
+    fn keep(&mut self, e: &StoredEvent) -> Option<Value> {
+        if self.matches(e) {
+            Some(self.output(e))
+        } else {
+            None
+        }
+    }
+
     /// The event as the client receives it.
     fn output(&self, e: &StoredEvent) -> Value {
         let mut v = e.value.clone();
@@ -406,19 +417,22 @@ fn latest_key(emu: &Emulator) -> i32 {
     emu.events.latest().map(|e| e.key).unwrap_or(0)
 }
 
+/// The events `filter` matches, read from `position` as [`history::read_from`] does.
+fn read_events(
+    emu: &Emulator,
+    filter: &EventFilter,
+    position: i32,
+    forward: bool,
+    n: usize,
+) -> (Vec<Value>, i32) {
+    let mut m = Matcher::new(emu, filter);
+    let events = emu.events.iter().map(|e| (e.key, e));
+    history::read_from(events, position, forward, n, |e| m.keep(e))
+}
+
 /// The newest `n` events matching `filter`, newest first.
 fn newest(emu: &Emulator, filter: &EventFilter, n: usize) -> Vec<Value> {
-    let mut m = Matcher::new(emu, filter);
-    let mut out = Vec::new();
-    for e in emu.events.iter().rev() {
-        if out.len() >= n {
-            break;
-        }
-        if m.matches(e) {
-            out.push(m.output(e));
-        }
-    }
-    out
+    read_events(emu, filter, i32::MAX, false, n).0
 }
 
 /// `EventManagerViewByStartId` (vSphere 9): page from an event key.
@@ -455,60 +469,54 @@ pub fn query_events(emu: &mut Emulator, args: &Args<'_>) -> Result<Option<Value>
     };
     let events = match view_by_start_id(args.element("eventViewSpec"))? {
         None => newest(emu, &filter, max),
-        Some((start, forward)) => {
-            let mut m = Matcher::new(emu, &filter);
-            let mut out: Vec<Value> = if forward {
-                let mut v: Vec<Value> = Vec::new();
-                for e in emu.events.iter().filter(|e| e.key > start) {
-                    if v.len() >= max {
-                        break;
-                    }
-                    if m.matches(e) {
-                        v.push(m.output(e));
-                    }
-                }
-                v
-            } else {
-                let mut v: Vec<Value> = Vec::new();
-                for e in emu.events.iter().rev().filter(|e| e.key < start) {
-                    if v.len() >= max {
-                        break;
-                    }
-                    if m.matches(e) {
-                        v.push(m.output(e));
-                    }
-                }
-                v
-            };
-            if forward {
-                // Newest first, like every other event list.
-                out.reverse();
-            }
+        Some((start, true)) => {
+            let (mut out, _) = read_events(emu, &filter, start, true, max);
+            // Newest first, like every other event list.
+            out.reverse();
             out
         }
+        Some((start, false)) => read_events(emu, &filter, start - 1, false, max).0,
     };
     Ok(Some(Value::array("Event", events)))
 }
 
-/// The cursor and settings of one EventHistoryCollector (its `filter` and `latestPage` are
-/// inventory properties).
-#[derive(Clone, Debug)]
-pub struct EventCollectorState {
-    /// The session that created it (`None` for collectors made without one, e.g. in tests).
-    owner: Option<String>,
-    /// What it collects.
-    filter: EventFilter,
-    /// `latestPage` size.
-    page_size: usize,
-    /// The scrollable view sits just after the event with this key (0: before the oldest).
-    position: i32,
-    /// The newest event key `latestPage` reflects.
-    seen_key: i32,
-}
+/// The cursor and settings of one EventHistoryCollector.
+pub type EventCollectorState = history::CollectorState<EventFilter>;
 
-/// The reference of a collector by value.
-fn collector_ref(value: &str) -> MoRef {
-    MoRef::new("EventHistoryCollector", value.to_owned())
+impl history::Filter for EventFilter {
+    const TYPE: &'static str = "EventHistoryCollector";
+    const ITEM: &'static str = "Event";
+    const KIND: &'static str = "event";
+    const READ_MAX: usize = EVENT_HISTORY_MAX;
+    const RESIZE_SEES: bool = true;
+
+    fn collectors(emu: &Emulator) -> &BTreeMap<String, EventCollectorState> {
+        &emu.event_collectors
+    }
+
+    fn collectors_mut(emu: &mut Emulator) -> &mut BTreeMap<String, EventCollectorState> {
+        &mut emu.event_collectors
+    }
+
+    fn manager(emu: &Emulator) -> &MoRef {
+        &emu.refs.event_manager
+    }
+
+    fn read(&self, emu: &Emulator, position: i32, forward: bool, n: usize) -> (Vec<Value>, i32) {
+        read_events(emu, self, position, forward, n)
+    }
+
+    fn spec(&self) -> Value {
+        self.to_value()
+    }
+
+    fn latest(emu: &Emulator) -> i32 {
+        latest_key(emu)
+    }
+
+    fn page_key(entry: &Value) -> Option<i64> {
+        entry.field("key").and_then(Value::as_i64)
+    }
 }
 
 /// `CreateCollectorForEvents(filter)`: a collector whose `latestPage` holds the newest
@@ -527,72 +535,18 @@ pub fn create_collector(
         emu.inv.get(e)?;
     }
     let size = history::page_size(filter.max_count.map(i64::from), "filter.maxCount")?;
-    history::check_limit(
-        emu,
-        &emu.refs.event_manager,
-        &ctx.session,
-        emu.event_collectors.values().map(|s| &s.owner),
-        "event",
-    )?;
-    let value = history::new_collector_value(emu, ctx);
-    let r = collector_ref(&value);
-    let page = newest(emu, &filter, size);
-    emu.inv.insert(
-        ManagedObject::new(r.clone())
-            .with("filter", Value::any(filter.to_value()))
-            .with("latestPage", Value::array("Event", page)),
-    );
-    let seen_key = latest_key(emu);
-    emu.event_collectors.insert(
-        value,
-        EventCollectorState {
-            owner: ctx.session.clone(),
-            filter,
-            page_size: size,
-            position: 0,
-            seen_key,
-        },
-    );
-    Ok(Some(Value::moref(&r)))
+    history::create(emu, ctx, filter, size)
 }
 
-/// The state of the collector a call targets.
-fn state_of(emu: &Emulator, call: &Call) -> Result<EventCollectorState, Fault> {
-    if call.this.ty != "EventHistoryCollector" {
-        return Err(Fault::method_not_found(&call.this, &call.method));
-    }
-    emu.event_collectors
-        .get(&call.this.value)
-        .cloned()
-        .ok_or_else(|| Fault::not_found(&call.this))
-}
-
-/// Stores a collector's new position.
-fn set_position(emu: &mut Emulator, call: &Call, position: i32) {
-    if let Some(s) = emu.event_collectors.get_mut(&call.this.value) {
-        s.position = position;
-    }
+/// Whether a HistoryCollector method targets a task collector.
+fn of_tasks(call: &Call) -> bool {
+    call.this.ty == "TaskHistoryCollector"
 }
 
 /// `ReadNextEvents(maxCount)`: the next events after the view, oldest first; the view moves
 /// past them. Empty at the end of the history.
 pub fn read_next(emu: &mut Emulator, call: &Call, args: &Args<'_>) -> Result<Option<Value>, Fault> {
-    let state = state_of(emu, call)?;
-    let n = history::read_count(args, EVENT_HISTORY_MAX)?;
-    let mut m = Matcher::new(emu, &state.filter);
-    let mut out = Vec::new();
-    let mut position = state.position;
-    for e in emu.events.iter().filter(|e| e.key > state.position) {
-        if out.len() >= n {
-            break;
-        }
-        if m.matches(e) {
-            out.push(m.output(e));
-            position = e.key;
-        }
-    }
-    set_position(emu, call, position);
-    Ok(Some(Value::array("Event", out)))
+    history::read::<EventFilter>(emu, call, args, true)
 }
 
 /// `ReadPreviousEvents(maxCount)`: the events before the view, newest first; the view moves
@@ -602,57 +556,24 @@ pub fn read_previous(
     call: &Call,
     args: &Args<'_>,
 ) -> Result<Option<Value>, Fault> {
-    let state = state_of(emu, call)?;
-    let n = history::read_count(args, EVENT_HISTORY_MAX)?;
-    let mut m = Matcher::new(emu, &state.filter);
-    let mut out = Vec::new();
-    let mut position = state.position;
-    for e in emu.events.iter().rev().filter(|e| e.key <= state.position) {
-        if out.len() >= n {
-            break;
-        }
-        if m.matches(e) {
-            out.push(m.output(e));
-            position = e.key - 1;
-        }
-    }
-    set_position(emu, call, position);
-    Ok(Some(Value::array("Event", out)))
+    history::read::<EventFilter>(emu, call, args, false)
 }
 
-/// `RewindCollector`: the view moves to the oldest event.
+/// `RewindCollector`: the view moves to the oldest event (or task).
 pub fn rewind(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> {
-    if call.this.ty == "TaskHistoryCollector" {
-        return super::task_history::rewind(emu, call);
+    if of_tasks(call) {
+        return history::rewind::<TaskFilter>(emu, call);
     }
-    state_of(emu, call)?;
-    set_position(emu, call, 0);
-    Ok(None)
+    history::rewind::<EventFilter>(emu, call)
 }
 
 /// `ResetCollector`: the view moves to just before the latest page, so ReadPreviousEvents
 /// continues with the events older than the page.
 pub fn reset(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> {
-    if call.this.ty == "TaskHistoryCollector" {
-        return super::task_history::reset(emu, call);
+    if of_tasks(call) {
+        return history::reset::<TaskFilter>(emu, call);
     }
-    state_of(emu, call)?;
-    let oldest_in_page = emu
-        .inv
-        .prop(&call.this, "latestPage")
-        .map(|p| {
-            p.items()
-                .iter()
-                .filter_map(|e| e.field("key").and_then(Value::as_i64))
-                .min()
-        })
-        .unwrap_or(None);
-    let position = match oldest_in_page {
-        Some(k) => i32::try_from(k - 1).unwrap_or(0),
-        None => latest_key(emu),
-    };
-    set_position(emu, call, position);
-    Ok(None)
+    history::reset::<EventFilter>(emu, call)
 }
 
 /// `SetCollectorPageSize(maxCount)`: resizes `latestPage` (0: the default size; above
@@ -662,34 +583,18 @@ pub fn set_page_size(
     call: &Call,
     args: &Args<'_>,
 ) -> Result<Option<Value>, Fault> {
-    if call.this.ty == "TaskHistoryCollector" {
-        return super::task_history::set_page_size(emu, call, args);
+    if of_tasks(call) {
+        return history::set_page_size::<TaskFilter>(emu, call, args);
     }
-    let state = state_of(emu, call)?;
-    let n = args
-        .opt_i64("maxCount")?
-        .ok_or_else(|| Fault::invalid_argument("maxCount"))?;
-    let size = history::page_size(Some(n), "maxCount")?;
-    let page = newest(emu, &state.filter, size);
-    emu.inv
-        .set(&call.this, "latestPage", Value::array("Event", page))?;
-    let seen = latest_key(emu);
-    if let Some(s) = emu.event_collectors.get_mut(&call.this.value) {
-        s.page_size = size;
-        s.seen_key = seen;
-    }
-    Ok(None)
+    history::set_page_size::<EventFilter>(emu, call, args)
 }
 
 /// `DestroyCollector`.
 pub fn destroy(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> {
-    if call.this.ty == "TaskHistoryCollector" {
-        return super::task_history::destroy(emu, call);
+    if of_tasks(call) {
+        return history::destroy::<TaskFilter>(emu, call);
     }
-    state_of(emu, call)?;
-    emu.event_collectors.remove(&call.this.value);
-    emu.inv.remove(&call.this);
-    Ok(None)
+    history::destroy::<EventFilter>(emu, call)
 }
 
 /// Brings every collector's `latestPage` up to date with events posted since it was last
@@ -698,48 +603,20 @@ pub fn destroy(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> 
 /// server after every call.
 pub fn refresh_event_collectors(emu: &mut Emulator) {
     super::task_history::refresh(emu);
-    let dead = history::ended(
-        &emu.sessions,
-        &emu.inv,
-        &emu.event_collectors,
-        |s| s.owner.as_deref(),
-        collector_ref,
-    );
-    for k in dead {
-        emu.event_collectors.remove(&k);
-        emu.inv.remove(&collector_ref(&k));
-    }
     let latest = latest_key(emu);
-    let stale: Vec<String> = emu
-        .event_collectors
-        .iter()
-        .filter(|(_, s)| s.seen_key != latest)
-        .map(|(k, _)| k.clone())
-        .collect();
+    let stale = history::sweep::<EventFilter>(emu);
     for k in stale {
         let Some(state) = emu.event_collectors.get(&k).cloned() else {
             continue;
         };
-        let fresh: Vec<Value> = {
+        let fresh = {
             let mut m = Matcher::new(emu, &state.filter);
-            let mut v = Vec::new();
-            for e in emu
-                .events
-                .iter()
-                .rev()
-                .take_while(|e| e.key > state.seen_key)
-            {
-                if v.len() >= state.page_size {
-                    break;
-                }
-                if m.matches(e) {
-                    v.push(m.output(e));
-                }
-            }
-            v
+            let events = emu.events.iter().rev();
+            let since = events.take_while(|e| e.key > state.seen);
+            history::collect(since.map(|e| (e.key, e)), state.page_size, |e| m.keep(e)).0
         };
         if !fresh.is_empty() {
-            let r = collector_ref(&k);
+            let r = history::reference::<EventFilter>(&k);
             let mut page = fresh;
             if let Some(old) = emu.inv.prop(&r, "latestPage") {
                 page.extend(old.items().iter().cloned());
@@ -748,7 +625,7 @@ pub fn refresh_event_collectors(emu: &mut Emulator) {
             let _ = emu.inv.set(&r, "latestPage", Value::array("Event", page));
         }
         if let Some(s) = emu.event_collectors.get_mut(&k) {
-            s.seen_key = latest;
+            s.seen = latest;
         }
     }
 }

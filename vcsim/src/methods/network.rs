@@ -713,6 +713,71 @@ fn bump_version(cfg: &mut DataObject) {
     cfg.set("configVersion", Value::str(next.to_string()));
 }
 
+/// A reconfigure spec's `name`, checked as a new name.
+fn spec_name(spec: &Element) -> Result<Option<String>, Fault> {
+    match spec.child_text("name") {
+        Some(n) => Ok(Some(name_arg(Some(n), "spec.name")?.to_owned())),
+        None => Ok(None),
+    }
+}
+
+/// A reconfigure spec's `description` (at most 4096 bytes).
+fn spec_description(spec: &Element) -> Result<Option<String>, Fault> {
+    let description = spec.child_text("description").map(str::to_owned);
+    if description.as_ref().is_some_and(|d| d.len() > 4096) {
+        return Err(Fault::invalid_argument("spec.description"));
+    }
+    Ok(description)
+}
+
+/// What ReconfigureDvs_Task and ReconfigureDVPortgroup_Task share: a task on the receiver
+/// that faults `ConcurrentAccess` when the spec's `configVersion` is stale, renames it
+/// (`DuplicateName` for a taken name), then sets in `config` the name, what `apply` sets,
+/// the description and a bumped `configVersion`, and the name in `summary`.
+fn reconfigure_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+    spec: &Element,
+    name: Option<String>,
+    description: Option<String>,
+    apply: impl FnOnce(&mut DataObject),
+) -> Result<Option<Value>, Fault> {
+    let version = spec.child_text("configVersion").map(str::to_owned);
+    let obj = call.this.clone();
+    run_task(emu, ctx, call, &call.this, move |emu| {
+        let current = emu
+            .inv
+            .prop(&obj, "config")
+            .and_then(|c| c.field("configVersion"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        check_version(current.as_deref(), version.as_deref())?;
+        if let Some(n) = &name {
+            emu.rename(&obj, n)?;
+        }
+        emu.inv.update(&obj, |o| {
+            if let Some(cfg) = o.props.get_mut("config").and_then(Value::as_data_mut) {
+                if let Some(n) = &name {
+                    cfg.set("name", Value::str(n.clone()));
+                }
+                apply(cfg);
+                if let Some(d) = description {
+                    cfg.set("description", Value::str(d));
+                }
+                bump_version(cfg);
+            }
+            if let (Some(n), Some(s)) = (
+                name,
+                o.props.get_mut("summary").and_then(Value::as_data_mut),
+            ) {
+                s.set("name", Value::str(n));
+            }
+        })?;
+        Ok(None)
+    })
+}
+
 /// `ReconfigureDvs_Task(spec)`: name, description, maxPorts and numStandalonePorts
 /// (`configVersion` must match when sent; `DuplicateName` for a taken name).
 pub fn reconfigure_dvs_task(
@@ -725,10 +790,7 @@ pub fn reconfigure_dvs_task(
     let spec = args
         .element("spec")
         .ok_or_else(|| Fault::invalid_argument("spec"))?;
-    let name = match spec.child_text("name") {
-        Some(n) => Some(name_arg(Some(n), "spec.name")?.to_owned()),
-        None => None,
-    };
+    let name = spec_name(spec)?;
     let max_ports = bounded_int(spec, "maxPorts", 0..=i32::MAX, "spec.maxPorts")?;
     let standalone = bounded_int(
         spec,
@@ -736,47 +798,14 @@ pub fn reconfigure_dvs_task(
         0..=8192,
         "spec.numStandalonePorts",
     )?;
-    let description = spec.child_text("description").map(str::to_owned);
-    if description.as_ref().is_some_and(|d| d.len() > 4096) {
-        return Err(Fault::invalid_argument("spec.description"));
-    }
-    let version = spec.child_text("configVersion").map(str::to_owned);
-    let sw = call.this.clone();
-    run_task(emu, ctx, call, &call.this, move |emu| {
-        let current = emu
-            .inv
-            .prop(&sw, "config")
-            .and_then(|c| c.field("configVersion"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        check_version(current.as_deref(), version.as_deref())?;
-        if let Some(n) = &name {
-            emu.rename(&sw, n)?;
+    let description = spec_description(spec)?;
+    reconfigure_task(emu, ctx, call, spec, name, description, |cfg| {
+        if let Some(m) = max_ports {
+            cfg.set("maxPorts", Value::Int(m));
         }
-        emu.inv.update(&sw, |o| {
-            if let Some(cfg) = o.props.get_mut("config").and_then(Value::as_data_mut) {
-                if let Some(n) = &name {
-                    cfg.set("name", Value::str(n.clone()));
-                }
-                if let Some(m) = max_ports {
-                    cfg.set("maxPorts", Value::Int(m));
-                }
-                if let Some(s) = standalone {
-                    cfg.set("numStandalonePorts", Value::Int(s));
-                }
-                if let Some(d) = &description {
-                    cfg.set("description", Value::str(d.clone()));
-                }
-                bump_version(cfg);
-            }
-            if let (Some(n), Some(s)) = (
-                &name,
-                o.props.get_mut("summary").and_then(Value::as_data_mut),
-            ) {
-                s.set("name", Value::str(n.clone()));
-            }
-        })?;
-        Ok(None)
+        if let Some(s) = standalone {
+            cfg.set("numStandalonePorts", Value::Int(s));
+        }
     })
 }
 
@@ -794,10 +823,7 @@ pub fn reconfigure_dv_portgroup_task(
     let spec = args
         .element("spec")
         .ok_or_else(|| Fault::invalid_argument("spec"))?;
-    let name = match spec.child_text("name") {
-        Some(n) => Some(name_arg(Some(n), "spec.name")?.to_owned()),
-        None => None,
-    };
+    let name = spec_name(spec)?;
     let num_ports = bounded_int(spec, "numPorts", 0..=8192, "spec.numPorts")?;
     let ty = spec.child_text("type").map(str::to_owned);
     if ty
@@ -806,47 +832,14 @@ pub fn reconfigure_dv_portgroup_task(
     {
         return Err(Fault::invalid_argument("spec.type"));
     }
-    let description = spec.child_text("description").map(str::to_owned);
-    if description.as_ref().is_some_and(|d| d.len() > 4096) {
-        return Err(Fault::invalid_argument("spec.description"));
-    }
-    let version = spec.child_text("configVersion").map(str::to_owned);
-    let pg = call.this.clone();
-    run_task(emu, ctx, call, &call.this, move |emu| {
-        let current = emu
-            .inv
-            .prop(&pg, "config")
-            .and_then(|c| c.field("configVersion"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        check_version(current.as_deref(), version.as_deref())?;
-        if let Some(n) = &name {
-            emu.rename(&pg, n)?;
+    let description = spec_description(spec)?;
+    reconfigure_task(emu, ctx, call, spec, name, description, |cfg| {
+        if let Some(p) = num_ports {
+            cfg.set("numPorts", Value::Int(p));
         }
-        emu.inv.update(&pg, |o| {
-            if let Some(cfg) = o.props.get_mut("config").and_then(Value::as_data_mut) {
-                if let Some(n) = &name {
-                    cfg.set("name", Value::str(n.clone()));
-                }
-                if let Some(p) = num_ports {
-                    cfg.set("numPorts", Value::Int(p));
-                }
-                if let Some(t) = &ty {
-                    cfg.set("type", Value::str(t.clone()));
-                }
-                if let Some(d) = &description {
-                    cfg.set("description", Value::str(d.clone()));
-                }
-                bump_version(cfg);
-            }
-            if let (Some(n), Some(s)) = (
-                &name,
-                o.props.get_mut("summary").and_then(Value::as_data_mut),
-            ) {
-                s.set("name", Value::str(n.clone()));
-            }
-        })?;
-        Ok(None)
+        if let Some(t) = ty {
+            cfg.set("type", Value::str(t));
+        }
     })
 }
 
@@ -1010,8 +1003,8 @@ mod tests {
 
     use super::super::search_index::harness::H;
 
-    fn system(h: &H) -> (MoRef, MoRef) {
-        let host = h.all("HostSystem")[0].clone();
+    /// A host and its HostNetworkSystem.
+    fn with_system(h: &H, host: MoRef) -> (MoRef, MoRef) {
         let ns = h
             .emu
             .inv
@@ -1021,6 +1014,10 @@ mod tests {
             .unwrap()
             .clone();
         (host, ns)
+    }
+
+    fn system(h: &H) -> (MoRef, MoRef) {
+        with_system(h, h.all("HostSystem")[0].clone())
     }
 
     fn pg(name: &str, vswitch: &str) -> String {
@@ -1158,17 +1155,7 @@ mod tests {
             .all("HostSystem")
             .into_iter()
             .take(2)
-            .map(|host| {
-                let ns = h
-                    .emu
-                    .inv
-                    .prop(&host, "configManager")
-                    .and_then(|c| c.field("networkSystem"))
-                    .and_then(Value::as_moref)
-                    .unwrap()
-                    .clone();
-                (host, ns)
-            })
+            .map(|host| with_system(&h, host))
             .collect();
         for (_, ns) in &hosts {
             h.call("AddVirtualSwitch", ns, "<vswitchName>vs1</vswitchName>")

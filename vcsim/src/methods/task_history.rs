@@ -1,19 +1,21 @@
 //! TaskManager.CreateCollectorForTasks and the TaskHistoryCollector: ReadNextTasks,
 //! ReadPreviousTasks and `latestPage` (TaskInfo[]). The HistoryCollector methods
 //! (RewindCollector, ResetCollector, SetCollectorPageSize, DestroyCollector) are the event
-//! collectors' ones in `events.rs`, which hand task collectors to [`rewind`], [`reset`],
-//! [`set_page_size`] and [`destroy`] here.
+//! collectors' ones in `events.rs`, which hand task collectors to the generic ones in
+//! `history.rs` (as does the cursor here, through [`history::Collector`]).
 //!
 //! The history is the task log (bounded by `tasks::RECENT_TASKS_MAX`), ordered by task
 //! number; a collector's view sits after a task number as an event collector's sits after
 //! an event key. `latestPage` lists the newest matching tasks first.
 
-use super::{Args, CallContext, history};
+use super::history::{self, Filter};
+use super::{Args, CallContext};
 use crate::emulator::Emulator;
-use crate::inventory::{ManagedObject, children};
+use crate::inventory::children;
 use crate::soap::{Call, Element, decode};
 use crate::tasks::TaskLog;
 use crate::vmodl::{DataObject, Fault, MoRef, Value, parse_datetime};
+use std::collections::BTreeMap;
 
 use super::history::PAGE_SIZE_DEFAULT;
 /// Most entries in a filter list.
@@ -193,14 +195,7 @@ impl TaskFilter {
 }
 
 /// The cursor and settings of one TaskHistoryCollector.
-#[derive(Clone, Debug)]
-pub struct TaskCollectorState {
-    owner: Option<String>,
-    filter: TaskFilter,
-    page_size: usize,
-    position: i32,
-    seen: i32,
-}
+pub type TaskCollectorState = history::CollectorState<TaskFilter>;
 
 /// The tasks the log holds, oldest first, with their numbers and infos.
 fn history(emu: &Emulator) -> Vec<(i32, Value)> {
@@ -213,19 +208,44 @@ fn history(emu: &Emulator) -> Vec<(i32, Value)> {
         .collect()
 }
 
-fn newest(emu: &Emulator, filter: &TaskFilter, n: usize) -> Vec<Value> {
-    let scope = filter.scope(emu);
-    history(emu)
-        .into_iter()
-        .rev()
-        .filter(|(_, i)| filter.matches(i, scope.as_deref()))
-        .take(n)
-        .map(|(_, i)| i)
-        .collect()
-}
+impl Filter for TaskFilter {
+    const TYPE: &'static str = "TaskHistoryCollector";
+    const ITEM: &'static str = "TaskInfo";
+    const KIND: &'static str = "task";
+    const READ_MAX: usize = crate::tasks::RECENT_TASKS_MAX;
+    const RESIZE_SEES: bool = false;
 
-fn collector_ref(value: &str) -> MoRef {
-    MoRef::new("TaskHistoryCollector", value.to_owned())
+    fn collectors(emu: &Emulator) -> &BTreeMap<String, TaskCollectorState> {
+        &emu.task_collectors
+    }
+
+    fn collectors_mut(emu: &mut Emulator) -> &mut BTreeMap<String, TaskCollectorState> {
+        &mut emu.task_collectors
+    }
+
+    fn manager(emu: &Emulator) -> &MoRef {
+        &emu.refs.task_manager
+    }
+
+    fn read(&self, emu: &Emulator, position: i32, forward: bool, n: usize) -> (Vec<Value>, i32) {
+        let scope = self.scope(emu);
+        history::read_from(history(emu).into_iter(), position, forward, n, |info| {
+            self.matches(&info, scope.as_deref()).then_some(info)
+        })
+    }
+
+    fn spec(&self) -> Value {
+        self.to_value()
+    }
+
+    fn latest(emu: &Emulator) -> i32 {
+        emu.tasks.latest_seq()
+    }
+
+    fn page_key(entry: &Value) -> Option<i64> {
+        let key = entry.field("key").and_then(Value::as_str)?;
+        TaskLog::seq(key).map(i64::from)
+    }
 }
 
 /// `CreateCollectorForTasks(filter)`: `InvalidState` beyond `TaskManager.maxCollector`
@@ -240,72 +260,12 @@ pub fn create_collector(
     if let Some((e, _)) = &filter.entity {
         emu.inv.get(e)?;
     }
-    history::check_limit(
-        emu,
-        &emu.refs.task_manager,
-        &ctx.session,
-        emu.task_collectors.values().map(|s| &s.owner),
-        "task",
-    )?;
-    let value = history::new_collector_value(emu, ctx);
-    let r = collector_ref(&value);
-    let page = newest(emu, &filter, PAGE_SIZE_DEFAULT);
-    emu.inv.insert(
-        ManagedObject::new(r.clone())
-            .with("filter", Value::any(filter.to_value()))
-            .with("latestPage", Value::array("TaskInfo", page)),
-    );
-    let seen = emu.tasks.latest_seq();
-    emu.task_collectors.insert(
-        value,
-        TaskCollectorState {
-            owner: ctx.session.clone(),
-            filter,
-            page_size: PAGE_SIZE_DEFAULT,
-            position: 0,
-            seen,
-        },
-    );
-    Ok(Some(Value::moref(&r)))
-}
-
-fn state_of(emu: &Emulator, call: &Call) -> Result<TaskCollectorState, Fault> {
-    if call.this.ty != "TaskHistoryCollector" {
-        return Err(Fault::method_not_found(&call.this, &call.method));
-    }
-    emu.task_collectors
-        .get(&call.this.value)
-        .cloned()
-        .ok_or_else(|| Fault::not_found(&call.this))
-}
-
-fn set_position(emu: &mut Emulator, call: &Call, position: i32) {
-    if let Some(s) = emu.task_collectors.get_mut(&call.this.value) {
-        s.position = position;
-    }
+    history::create(emu, ctx, filter, PAGE_SIZE_DEFAULT)
 }
 
 /// `ReadNextTasks(maxCount)`: the tasks after the view, oldest first.
 pub fn read_next(emu: &mut Emulator, call: &Call, args: &Args<'_>) -> Result<Option<Value>, Fault> {
-    let state = state_of(emu, call)?;
-    let n = history::read_count(args, crate::tasks::RECENT_TASKS_MAX)?;
-    let scope = state.filter.scope(emu);
-    let mut position = state.position;
-    let mut out = Vec::new();
-    for (seq, info) in history(emu)
-        .into_iter()
-        .filter(|(s, _)| *s > state.position)
-    {
-        if out.len() >= n {
-            break;
-        }
-        if state.filter.matches(&info, scope.as_deref()) {
-            out.push(info);
-            position = seq;
-        }
-    }
-    set_position(emu, call, position);
-    Ok(Some(Value::array("TaskInfo", out)))
+    history::read::<TaskFilter>(emu, call, args, true)
 }
 
 /// `ReadPreviousTasks(maxCount)`: the tasks before the view, newest first.
@@ -314,112 +274,21 @@ pub fn read_previous(
     call: &Call,
     args: &Args<'_>,
 ) -> Result<Option<Value>, Fault> {
-    let state = state_of(emu, call)?;
-    let n = history::read_count(args, crate::tasks::RECENT_TASKS_MAX)?;
-    let scope = state.filter.scope(emu);
-    let mut position = state.position;
-    let mut out = Vec::new();
-    for (seq, info) in history(emu)
-        .into_iter()
-        .rev()
-        .filter(|(s, _)| *s <= state.position)
-    {
-        if out.len() >= n {
-            break;
-        }
-        if state.filter.matches(&info, scope.as_deref()) {
-            out.push(info);
-            position = seq - 1;
-        }
-    }
-    set_position(emu, call, position);
-    Ok(Some(Value::array("TaskInfo", out)))
-}
-
-/// `RewindCollector` of a task collector.
-pub fn rewind(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> {
-    state_of(emu, call)?;
-    set_position(emu, call, 0);
-    Ok(None)
-}
-
-/// `ResetCollector` of a task collector: the view moves to just before the latest page.
-pub fn reset(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> {
-    state_of(emu, call)?;
-    let oldest = emu.inv.prop(&call.this, "latestPage").and_then(|p| {
-        p.items()
-            .iter()
-            .filter_map(|i| {
-                i.field("key")
-                    .and_then(Value::as_str)
-                    .and_then(TaskLog::seq)
-            })
-            .min()
-    });
-    let position = match oldest {
-        Some(k) => k - 1,
-        None => emu.tasks.latest_seq(),
-    };
-    set_position(emu, call, position);
-    Ok(None)
-}
-
-/// `SetCollectorPageSize(maxCount)` of a task collector.
-pub fn set_page_size(
-    emu: &mut Emulator,
-    call: &Call,
-    args: &Args<'_>,
-) -> Result<Option<Value>, Fault> {
-    let state = state_of(emu, call)?;
-    let size = history::page_size(
-        Some(args.opt_i64("maxCount")?.ok_or_else(|| bad("maxCount"))?),
-        "maxCount",
-    )?;
-    let page = newest(emu, &state.filter, size);
-    emu.inv
-        .set(&call.this, "latestPage", Value::array("TaskInfo", page))?;
-    if let Some(s) = emu.task_collectors.get_mut(&call.this.value) {
-        s.page_size = size;
-    }
-    Ok(None)
-}
-
-/// `DestroyCollector` of a task collector.
-pub fn destroy(emu: &mut Emulator, call: &Call) -> Result<Option<Value>, Fault> {
-    state_of(emu, call)?;
-    emu.task_collectors.remove(&call.this.value);
-    emu.inv.remove(&call.this);
-    Ok(None)
+    history::read::<TaskFilter>(emu, call, args, false)
 }
 
 /// Refreshes `latestPage` of collectors when tasks were started since, and drops the
 /// collectors of ended sessions (called with the event collectors' refresh).
 pub fn refresh(emu: &mut Emulator) {
-    let dead = history::ended(
-        &emu.sessions,
-        &emu.inv,
-        &emu.task_collectors,
-        |s| s.owner.as_deref(),
-        collector_ref,
-    );
-    for k in dead {
-        emu.task_collectors.remove(&k);
-        emu.inv.remove(&collector_ref(&k));
-    }
     let latest = emu.tasks.latest_seq();
-    let stale: Vec<String> = emu
-        .task_collectors
-        .iter()
-        .filter(|(_, s)| s.seen != latest)
-        .map(|(k, _)| k.clone())
-        .collect();
+    let stale = history::sweep::<TaskFilter>(emu);
     for k in stale {
         let Some(state) = emu.task_collectors.get(&k).cloned() else {
             continue;
         };
-        let page = newest(emu, &state.filter, state.page_size);
+        let page = history::newest(emu, &state.filter, state.page_size);
         let _ = emu.inv.set(
-            &collector_ref(&k),
+            &history::reference::<TaskFilter>(&k),
             "latestPage",
             Value::array("TaskInfo", page),
         );
