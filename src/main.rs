@@ -75,9 +75,24 @@ struct ServeArgs {
     /// Inventory file (TOML: clusters with hosts, pools and VMs; standalone hosts).
     #[arg(long)]
     inventory: Option<std::path::PathBuf>,
-    /// Seed for UUIDs, MACs and stochastic workloads.
+    /// Seed for UUIDs, MACs and stochastic workloads (never for session keys).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// A login session idle this many wall-clock seconds ends (0: never); vCenter's default.
+    #[arg(long, default_value_t = vcsim::session::DEFAULT_IDLE_TIMEOUT_S)]
+    session_idle_timeout: u64,
+    /// Connections served at once; more get 503 and are closed.
+    #[arg(long, default_value_t = vcsim::http::Limits::default().max_connections as u64,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    max_connections: u64,
+    /// Seconds a connection may stay open with no request in flight.
+    #[arg(long, default_value_t = vcsim::http::Limits::default().idle_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    idle_timeout: u64,
+    /// Seconds a request's headers, or a pause in its body, may take.
+    #[arg(long, default_value_t = vcsim::http::Limits::default().header_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    request_timeout: u64,
 }
 
 fn main() -> ExitCode {
@@ -145,6 +160,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         username: args.username.clone(),
         password: args.password.clone(),
         seed: args.seed,
+        session_idle_timeout_s: args.session_idle_timeout,
         ..Config::default()
     };
     let declared = config
@@ -179,7 +195,15 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         // GOVC_URL and sends SIGTERM at once must get a clean shutdown.
         let shutdown = shutdown_signal()?;
         print_exports(&args, addr)?;
-        vc.serve(listener, tls, shutdown).await?;
+        let limits = vcsim::http::Limits {
+            max_connections: args.max_connections as usize,
+            header_timeout: std::time::Duration::from_secs(args.request_timeout),
+            body_timeout: std::time::Duration::from_secs(args.request_timeout),
+            idle_timeout: std::time::Duration::from_secs(args.idle_timeout),
+            ..vcsim::http::Limits::default()
+        };
+        vc.serve_with_limits(listener, tls, limits, shutdown)
+            .await?;
         clock.abort();
         Ok::<_, anyhow::Error>(())
     })?;

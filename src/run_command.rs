@@ -1,18 +1,23 @@
 //! `vicbed run FILE [--out DIR] [--seed N] [--check-determinism]`: parse a scenario, run it
 //! on the built-in emulator, write the report. Exit 0 when every expectation holds, 1 when
-//! one fails (or the run breaks), 2 for a bad scenario file.
+//! one fails (or the run breaks), 2 for a bad scenario file (including one beyond
+//! [`scenarios::limits`]), 130/143 when SIGINT/SIGTERM stopped the report being written (the
+//! previous report is then unchanged).
 
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 /// `vicbed run` arguments.
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// The scenario file (TOML), e.g. scenarios/library/over-the-limits.toml.
     file: PathBuf,
-    /// Report directory (default: out/<scenario name>).
+    /// Report directory (default: out/<scenario name>). Written beside it and swapped in
+    /// when complete; an existing directory is replaced only if it holds a report alone.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Seed for the run (default: the scenario's).
@@ -29,10 +34,10 @@ pub struct RunArgs {
 
 /// Runs the command.
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    let text = match std::fs::read_to_string(&args.file) {
+    let text = match read_scenario(&args.file) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("vicbed: cannot read {}: {e}", args.file.display());
+        Err(message) => {
+            eprintln!("vicbed: {message}");
             return Ok(ExitCode::from(2));
         }
     };
@@ -78,14 +83,77 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join(&scenario.meta.name));
-    let written = reports::render(&outcome, &out_dir)
-        .with_context(|| format!("writing the report to {}", out_dir.display()))?;
+    // From here on SIGINT/SIGTERM stop the writing between two files, so the temporary
+    // directory is removed and the previous report stays (earlier, they end the process
+    // before anything is written).
+    let stop = Arc::new(Stop::default());
+    runtime.spawn(watch_signals(Arc::clone(&stop)));
+    let written = match reports::render_until(&outcome, &out_dir, &stop.requested) {
+        Err(reports::ReportError::Interrupted) => {
+            eprintln!(
+                "vicbed: interrupted while writing {}; the previous report (if any) is unchanged",
+                out_dir.display()
+            );
+            return Ok(ExitCode::from(128 + stop.signal.load(Ordering::SeqCst)));
+        }
+        other => other.with_context(|| format!("writing the report to {}", out_dir.display()))?,
+    };
     print_summary(&outcome, &out_dir, written.files.len());
     Ok(if outcome.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// A stop request from a signal: which one (its number), and the flag the writer polls.
+#[derive(Default)]
+struct Stop {
+    requested: AtomicBool,
+    signal: AtomicU8,
+}
+
+/// Waits for SIGINT or SIGTERM and records it in `stop`; the handlers stay installed, so a
+/// second signal does not kill the process mid-rename either.
+async fn watch_signals(stop: Arc<Stop>) {
+    const SIGINT: u8 = 2;
+    const SIGTERM: u8 = 15;
+    #[cfg(unix)]
+    let signal = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => SIGINT,
+            _ = term.recv() => SIGTERM,
+        }
+    };
+    #[cfg(not(unix))]
+    let signal = match tokio::signal::ctrl_c().await {
+        Ok(()) => SIGINT,
+        Err(_) => return,
+    };
+    stop.signal.store(signal, Ordering::SeqCst);
+    stop.requested.store(true, Ordering::SeqCst);
+}
+
+/// The scenario file's text; a file over [`scenarios::limits::MAX_FILE_BYTES`] is refused
+/// before it is read, so a huge file costs nothing.
+fn read_scenario(path: &Path) -> Result<String, String> {
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let len = std::fs::metadata(path).map_err(cannot)?.len();
+    let max = scenarios::limits::MAX_FILE_BYTES;
+    if usize::try_from(len).map_or(true, |n| n > max) {
+        return Err(format!(
+            "{}: the file is {len} bytes; a scenario file may be at most {max} bytes (4 MiB); nothing was run",
+            path.display()
+        ));
+    }
+    std::fs::read_to_string(path).map_err(cannot)
 }
 
 fn print_summary(outcome: &scenarios::RunOutcome, out_dir: &Path, files: usize) {

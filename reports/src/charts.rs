@@ -250,7 +250,7 @@ pub fn chart_specs(outcome: &RunOutcome) -> Vec<ChartSpec> {
     let x_max_s = outcome
         .series
         .iter()
-        .flat_map(|s| s.points.last())
+        .filter_map(|s| s.points.last())
         .map(|p| p.offset_s)
         .fold(outcome.meta.duration.as_secs(), u64::max)
         .max(1);
@@ -325,10 +325,13 @@ fn axes(found: &[(&CounterDef, &Series)]) -> Option<(Axis, Option<Axis>)> {
         let line = Line {
             label: def.label.to_owned(),
             color: def.color,
+            // The overview: every sample up to scenarios::points::OVERVIEW_POINTS, else means
+            // of consecutive samples, so a chart stays small for a week-long run.
             points: series
                 .points
+                .overview()
                 .iter()
-                .map(|p| (p.offset_s, p.value as f64 * scale))
+                .map(|&(offset_s, value)| (offset_s, value * scale))
                 .collect(),
         };
         let first = usize::from(def.side == Side::Right);

@@ -1,5 +1,7 @@
 //! `metrics.csv`: every sample of every series, one row per point, in the outcome's order.
 
+use std::io::Write;
+
 use scenarios::RunOutcome;
 
 use crate::clock::rfc3339_at;
@@ -10,11 +12,22 @@ pub const HEADER: &str = "entity_kind,entity,counter,instance,timestamp,offset_s
 /// `metrics.csv`: [`crate::METRICS_CSV_HEADER`], then one `\n`-terminated row per point, series in
 /// `outcome.series` order and points in time order. `timestamp` is the RFC 3339 UTC time of
 /// `meta.start + offset_s`; `value` is the raw value as `QueryPerf` returned it.
+///
+/// This builds the whole file in memory; [`crate::render`] streams it with
+/// [`write_metrics_csv`] instead, so a week-long run does not hold it.
 pub fn metrics_csv(outcome: &RunOutcome) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail; samples that cannot be read back end the text early.
+    let _ = write_metrics_csv(outcome, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Writes [`metrics_csv`]'s text to `out`, reading each series back one block at a time.
+pub fn write_metrics_csv(outcome: &RunOutcome, out: &mut impl Write) -> std::io::Result<()> {
     let start = outcome.meta.start.unix_seconds;
-    let mut out = String::new();
-    out.push_str(HEADER);
-    out.push('\n');
+    out.write_all(HEADER.as_bytes())?;
+    out.write_all(b"\n")?;
+    let mut row = String::new();
     for s in &outcome.series {
         let prefix = [
             field(s.kind.as_str()),
@@ -24,20 +37,27 @@ pub fn metrics_csv(outcome: &RunOutcome) -> String {
         ]
         .join(",");
         let unit = field(&s.unit);
-        for p in &s.points {
-            out.push_str(&prefix);
-            out.push(',');
-            out.push_str(&rfc3339_at(start, p.offset_s));
-            out.push(',');
-            out.push_str(&p.offset_s.to_string());
-            out.push(',');
-            out.push_str(&p.value.to_string());
-            out.push(',');
-            out.push_str(&unit);
-            out.push('\n');
-        }
+        let mut result = Ok(());
+        s.points.try_for_each(|p| {
+            if result.is_err() {
+                return;
+            }
+            row.clear();
+            row.push_str(&prefix);
+            row.push(',');
+            row.push_str(&rfc3339_at(start, p.offset_s));
+            row.push(',');
+            row.push_str(&p.offset_s.to_string());
+            row.push(',');
+            row.push_str(&p.value.to_string());
+            row.push(',');
+            row.push_str(&unit);
+            row.push('\n');
+            result = out.write_all(row.as_bytes());
+        })?;
+        result?;
     }
-    out
+    Ok(())
 }
 
 /// One CSV field, quoted (with `"` doubled) when it holds a comma, quote or line break.

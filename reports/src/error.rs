@@ -25,6 +25,9 @@ pub enum ReportError {
     /// The bundled font could not be registered with plotters.
     #[error("font: {0}")]
     Font(String),
+    /// Rendering was asked to stop (a signal); nothing was left behind.
+    #[error("interrupted; the previous report (if any) is unchanged")]
+    Interrupted,
     /// `summary.json` could not be serialized.
     #[error("summary.json: {0}")]
     Json(#[from] serde_json::Error),

@@ -138,6 +138,9 @@ fn chart_grid(h: &mut String, o: &RunOutcome, charts: &[ChartFile]) {
         h.push_str("<p>No chart data.</p>\n");
         return;
     }
+    if let Some(note) = tables::chart_note(o) {
+        h.push_str(&format!("<p>{}</p>\n", esc(&note)));
+    }
     h.push_str("<table class=\"grid\">\n<thead><tr><th class=\"row\"></th>");
     for (name, note) in &grid.columns {
         h.push_str(&format!(

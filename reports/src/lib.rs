@@ -8,14 +8,19 @@
 //! - `report.md` ([`report_markdown`]): the same in Markdown, charts as `charts/<stem>.png`;
 //! - `charts/<stem>.svg` and `charts/<stem>.png` ([`chart_svg`], [`chart_png`]): vCenter-style
 //!   CPU and memory charts per container and per VCH pool, as [`chart_specs`] lays them out;
-//! - `metrics.csv` ([`metrics_csv`]): every sample;
+//! - `metrics.csv` ([`metrics_csv`], streamed by [`write_metrics_csv`]): every sample;
 //! - `summary.json` ([`summary_json`]): the run with per-counter statistics;
 //! - `junit.xml` ([`junit_xml`]): one test case per expectation.
 //!
 //! Core types: [`Written`] (what [`render`] wrote), [`ReportError`], [`ChartSpec`] and
 //! [`ChartFile`] (a chart's data and its SVG). Modules: [`stats`] (avg, min, max, p95, last),
 //! [`conformance`] (conformance suites as text, Markdown, HTML and JUnit), [`clock`]
-//! (timestamps from virtual time), [`names`] (shared formatting), [`junit`] (XML escaping).
+//! (timestamps from virtual time), [`names`] (shared formatting), [`junit`] (XML escaping),
+//! [`output`] (the report directory replaced whole, never left half-written).
+//!
+//! Charts draw each series' overview ([`scenarios::Points::overview`]): every sample for runs
+//! of up to 1000 samples (5 h 33 min), else means of consecutive samples, so a chart of a
+//! week-long run stays small; `metrics.csv` and the statistics always use every sample.
 //!
 //! Charts are drawn with plotters using the bundled DejaVu Sans (no system fonts needed);
 //! PNGs are encoded by a small built-in encoder so they are byte-stable too.
@@ -30,18 +35,19 @@ mod html;
 pub mod junit;
 mod markdown;
 pub mod names;
-mod output;
+pub mod output;
 mod png;
 pub mod stats;
 mod summary;
 mod tables;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use charts::{
     Axis, ChartFile, ChartKind, ChartSpec, Line, chart_png, chart_specs, chart_svg, render_charts,
 };
-pub use csv::{HEADER as METRICS_CSV_HEADER, metrics_csv};
+pub use csv::{HEADER as METRICS_CSV_HEADER, metrics_csv, write_metrics_csv};
 pub use error::ReportError;
 pub use html::report_html;
 pub use junit::junit_xml;
@@ -57,47 +63,93 @@ pub struct Written {
     pub files: Vec<PathBuf>,
 }
 
-/// Renders `outcome` into `out_dir` (created if missing): `report.html`, `report.md`,
-/// `metrics.csv`, `summary.json`, `junit.xml` and `charts/<stem>.{svg,png}`. Each file is
-/// written to `<name>.tmp` and renamed into place, so a failure leaves no partial file (files
-/// written before it stay). Files of earlier renders that this one does not produce are left
-/// alone.
+/// Renders `outcome` as the report directory `out_dir`: `report.html`, `report.md`,
+/// `metrics.csv`, `summary.json`, `junit.xml` and `charts/<stem>.{svg,png}`.
+///
+/// The files are written into a temporary sibling directory that replaces `out_dir` only once
+/// complete (see [`output`]): a failure, or a process killed mid-way, leaves the previous
+/// report as it was (or no directory, if there was none), never a partial one. An existing
+/// `out_dir` holding anything a report does not is refused rather than replaced.
 pub fn render(outcome: &RunOutcome, out_dir: &Path) -> Result<Written, ReportError> {
-    let charts_dir = out_dir.join("charts");
-    output::create_dir(out_dir)?;
-    let charts = render_charts(outcome)?;
-    if !charts.is_empty() {
-        output::create_dir(&charts_dir)?;
-    }
+    render_until(outcome, out_dir, &AtomicBool::new(false))
+}
 
+/// [`render`], giving up with [`ReportError::Interrupted`] between two files once `stop` is
+/// set (a signal handler sets it): the temporary directory is removed and the previous
+/// report stays.
+pub fn render_until(
+    outcome: &RunOutcome,
+    out_dir: &Path,
+    stop: &AtomicBool,
+) -> Result<Written, ReportError> {
+    let relative = output::replace_dir(out_dir, |dir| write_report(outcome, dir, stop))?;
+    let mut files: Vec<PathBuf> = relative.into_iter().map(|r| out_dir.join(r)).collect();
+    files.sort();
+    Ok(Written { files })
+}
+
+/// Writes every file of the report into `dir`; returns their names relative to it.
+fn write_report(
+    outcome: &RunOutcome,
+    dir: &Path,
+    stop: &AtomicBool,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let check = || {
+        if stop.load(Ordering::SeqCst) {
+            Err(ReportError::Interrupted)
+        } else {
+            Ok(())
+        }
+    };
+    let charts = render_charts(outcome)?;
+    check()?;
+    if !charts.is_empty() {
+        output::create_dir(&dir.join("charts"))?;
+    }
     let mut files = Vec::new();
-    let mut write = |path: PathBuf, bytes: &[u8]| -> Result<(), ReportError> {
-        output::write_atomic(&path, bytes)?;
-        files.push(path);
+    // Each file is produced straight into its place in `dir`, which nobody else reads.
+    let mut write = |name: PathBuf,
+                     produce: &dyn Fn(&Path) -> Result<(), ReportError>|
+     -> Result<(), ReportError> {
+        check()?;
+        produce(&dir.join(&name))?;
+        files.push(name);
         Ok(())
     };
     for chart in &charts {
         let stem = &chart.spec.stem;
-        write(charts_dir.join(format!("{stem}.svg")), chart.svg.as_bytes())?;
-        write(
-            charts_dir.join(format!("{stem}.png")),
-            &chart_png(&chart.spec)?,
-        )?;
+        write(Path::new("charts").join(format!("{stem}.svg")), &|p| {
+            output::write_file(p, chart.svg.as_bytes())
+        })?;
+        write(Path::new("charts").join(format!("{stem}.png")), &|p| {
+            output::write_file(p, &chart_png(&chart.spec)?)
+        })?;
     }
-    write(out_dir.join("metrics.csv"), metrics_csv(outcome).as_bytes())?;
-    write(
-        out_dir.join("summary.json"),
-        summary::try_summary_json(outcome)?.as_bytes(),
-    )?;
-    write(out_dir.join("junit.xml"), junit_xml(outcome).as_bytes())?;
-    write(
-        out_dir.join("report.md"),
-        report_markdown(outcome, &charts).as_bytes(),
-    )?;
-    write(
-        out_dir.join("report.html"),
-        report_html(outcome, &charts).as_bytes(),
-    )?;
-    files.sort();
-    Ok(Written { files })
+    // Streamed: every sample of a long run would not fit in one string.
+    write(PathBuf::from("metrics.csv"), &|p| write_csv(outcome, p))?;
+    write(PathBuf::from("summary.json"), &|p| {
+        output::write_file(p, summary::try_summary_json(outcome)?.as_bytes())
+    })?;
+    write(PathBuf::from("junit.xml"), &|p| {
+        output::write_file(p, junit_xml(outcome).as_bytes())
+    })?;
+    write(PathBuf::from("report.md"), &|p| {
+        output::write_file(p, report_markdown(outcome, &charts).as_bytes())
+    })?;
+    write(PathBuf::from("report.html"), &|p| {
+        output::write_file(p, report_html(outcome, &charts).as_bytes())
+    })?;
+    Ok(files)
+}
+
+/// `metrics.csv`, written as it is produced.
+fn write_csv(outcome: &RunOutcome, path: &Path) -> Result<(), ReportError> {
+    let io = |source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    csv::write_metrics_csv(outcome, &mut w).map_err(io)?;
+    w.into_inner().map_err(|e| io(e.into_error()))?;
+    Ok(())
 }

@@ -115,6 +115,9 @@ fn chart_grid(m: &mut String, o: &RunOutcome, charts: &[ChartFile]) {
         m.push_str("No chart data.\n\n");
         return;
     }
+    if let Some(note) = tables::chart_note(o) {
+        m.push_str(&format!("{note}\n\n"));
+    }
     m.push_str("| |");
     for (name, note) in &grid.columns {
         m.push_str(&format!(" VCH {}<br>{} |", cell(name), cell(note)));

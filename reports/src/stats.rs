@@ -1,8 +1,7 @@
 //! The statistics `summary.json` lists per series: average, minimum, maximum, 95th
 //! percentile (nearest rank) and last, each `None` for an empty series.
 
-use scenarios::evaluate::statistic;
-use scenarios::{Point, Stat};
+use scenarios::{Point, PointStats, Points};
 
 /// The statistics of one series, as `summary.json` lists them.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -25,23 +24,31 @@ impl Summary {
     /// The statistics of `values` (in time order), by [`scenarios::evaluate::statistic`] —
     /// the same definitions the verdicts use (P95 by nearest rank).
     pub fn of(values: &[i64]) -> Summary {
-        let f: Vec<f64> = values.iter().map(|&v| v as f64).collect();
-        // Min, max, p95 and last are values of the series, so the round trip is exact.
-        let value = |stat| statistic(stat, &f).map(|v| v as i64);
-        Summary {
-            avg: statistic(Stat::Avg, &f),
-            min: value(Stat::Min),
-            max: value(Stat::Max),
-            p95: value(Stat::P95),
-            last: values.last().copied(),
-            count: values.len(),
-        }
+        Summary::from(&PointStats::of(values))
     }
 
     /// The statistics of a series' points.
     pub fn of_points(points: &[Point]) -> Summary {
         let values: Vec<i64> = points.iter().map(|p| p.value).collect();
         Summary::of(&values)
+    }
+
+    /// The statistics of a series as the run computed them (exact, over every sample).
+    pub fn of_series(points: &Points) -> Summary {
+        Summary::from(points.stats())
+    }
+}
+
+impl From<&PointStats> for Summary {
+    fn from(s: &PointStats) -> Summary {
+        Summary {
+            avg: s.avg,
+            min: s.min,
+            max: s.max,
+            p95: s.p95,
+            last: s.last,
+            count: s.count,
+        }
     }
 }
 

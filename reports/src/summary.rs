@@ -156,7 +156,7 @@ fn doc(o: &RunOutcome) -> Doc<'_> {
                     .iter()
                     .filter(|s| s.kind == e.kind && s.entity == e.name)
                     .map(|s| {
-                        let sum = Summary::of_points(&s.points);
+                        let sum = Summary::of_series(&s.points);
                         let stats = Stats {
                             unit: &s.unit,
                             avg: sum.avg,

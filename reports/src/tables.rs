@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use scenarios::evaluate::statistic;
 use scenarios::{EntityKind, RunOutcome, Stat, VchRecord};
 
 use crate::charts::{ChartFile, ChartKind};
@@ -150,12 +149,16 @@ pub(crate) fn key_numbers(o: &RunOutcome) -> Table {
                 e.vch.clone().unwrap_or_else(|| "–".to_owned()),
             ];
             for (counter, stat, scale, decimals) in cols {
-                let values: Vec<f64> = o
-                    .series_of(e.kind, &e.name, counter)
-                    .map(|s| s.points.iter().map(|p| p.value as f64).collect())
-                    .unwrap_or_default();
+                // The run's exact statistics over every sample (no read-back needed).
+                let value = o.series_of(e.kind, &e.name, counter).and_then(|s| {
+                    let st = s.points.stats();
+                    match stat {
+                        Stat::Max => st.max.map(|v| v as f64),
+                        _ => st.avg,
+                    }
+                });
                 cells.push(
-                    statistic(stat, &values)
+                    value
                         .map(|v| fmt_fixed(v * scale, decimals))
                         .unwrap_or_else(|| "–".to_owned()),
                 );
@@ -176,6 +179,22 @@ pub(crate) fn key_numbers(o: &RunOutcome) -> Table {
         ],
         rows,
     }
+}
+
+/// A sentence under the charts' heading when some series were averaged for drawing (runs of
+/// over [`scenarios::points::OVERVIEW_POINTS`] samples), saying how.
+pub(crate) fn chart_note(o: &RunOutcome) -> Option<String> {
+    let longest = o.series.iter().map(|s| s.points.len()).max()?;
+    let limit = scenarios::points::OVERVIEW_POINTS;
+    (longest > limit).then(|| {
+        let k = longest.div_ceil(limit);
+        format!(
+            "The charts show means of {k} consecutive 20 s samples ({} min) per point, so that a \
+             series of {longest} samples fits in at most {limit} points; every sample is in \
+             metrics.csv and the statistics use every sample.",
+            fmt_fixed(k as f64 * 20.0 / 60.0, 1)
+        )
+    })
 }
 
 /// The chart grid: one column per VCH (file order; plus `other` for containers of no known

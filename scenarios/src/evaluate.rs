@@ -80,22 +80,26 @@ fn one(
     let mut raw = Vec::new();
     let mut missing = Vec::new();
     for r in &matched {
-        let values: Vec<f64> = series
-            .iter()
-            .find(|s| {
-                s.kind == r.kind
-                    && s.entity == r.name
-                    && s.counter == e.counter
-                    && s.instance == e.instance
-            })
-            .map(|s| {
-                s.points
-                    .iter()
-                    .filter(|p| p.offset_s >= from_s && p.offset_s <= to_s)
-                    .map(|p| p.value as f64)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut values: Vec<f64> = Vec::new();
+        let found = series.iter().find(|s| {
+            s.kind == r.kind
+                && s.entity == r.name
+                && s.counter == e.counter
+                && s.instance == e.instance
+        });
+        if let Some(s) = found {
+            // One series at a time, streamed from the run's spool.
+            let read = s.points.try_for_each(|p| {
+                if p.offset_s >= from_s && p.offset_s <= to_s {
+                    values.push(p.value as f64);
+                }
+            });
+            if let Err(err) = read {
+                verdict.observed = raw;
+                verdict.reason = format!("the samples of {} cannot be read back: {err}", r.name);
+                return (verdict, None);
+            }
+        }
         match statistic(e.stat, &values) {
             Some(v) => raw.push((r.name.clone(), v)),
             None => missing.push(r.name.clone()),

@@ -13,16 +13,20 @@
 //! [`RunOutcome`] (series, step records, [`Verdict`]s), or a [`RunError`].
 //!
 //! Modules: [`schema`] (the types and the file format), [`duration`] (`"5m"`, `"30s"`),
-//! [`errors`] (located problems), [`evaluate`] (verdicts), [`runner`] (the run),
+//! [`errors`] (located problems), [`limits`] (what one scenario may ask for), [`evaluate`]
+//! (verdicts), [`runner`] (the run),
 //! [`testbed`] (emulator + VCHs on loopback), [`outcome`] (what a run produced),
-//! [`conformance`] (the convention, firewall and TLS suites).
+//! [`points`] (a series' samples, spooled to disk during a run), [`conformance`] (the
+//! convention, firewall and TLS suites).
 
 pub mod conformance;
 mod docker;
 pub mod duration;
 pub mod errors;
 pub mod evaluate;
+pub mod limits;
 pub mod outcome;
+pub mod points;
 pub mod runner;
 pub mod schema;
 pub mod testbed;
@@ -30,6 +34,7 @@ mod validate;
 
 pub use errors::{Problem, ScenarioErrors};
 pub use outcome::{EntityRecord, Point, RunOutcome, Series, StepRecord, VchRecord, Verdict};
+pub use points::{PointStats, Points};
 pub use runner::{RunError, RunOptions, run};
 pub use schema::{
     Action, DockerCommand, DockerVerb, EntityKind, EntityPattern, Expectation, Metadata,

@@ -2,6 +2,7 @@
 //! back with `QueryPerf`, what each step did, and the verdicts. `reports` renders this; it
 //! holds nothing that depends on the wall clock or the OS (same seed ⇒ equal outcomes).
 
+use crate::points::Points;
 use crate::schema::{EntityKind, Metadata, Stat};
 
 /// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (the emulator's own calendar code).
@@ -85,8 +86,8 @@ pub struct Series {
     pub instance: String,
     /// vSphere unit key (`megaHertz`, `millisecond`, `percent`, `kiloBytes`).
     pub unit: String,
-    /// Samples in time order.
-    pub points: Vec<Point>,
+    /// Samples in time order (spooled to disk by a run; see [`crate::points`]).
+    pub points: Points,
 }
 
 /// One sample.
@@ -174,7 +175,13 @@ pub fn first_difference(a: &RunOutcome, b: &RunOutcome) -> Option<String> {
         {
             return Some(format!("series differ: {} vs {}", label(x), label(y)));
         }
-        for (p, q) in x.points.iter().zip(&y.points) {
+        let (xs, ys) = match (x.points.read(), y.points.read()) {
+            (Ok(xs), Ok(ys)) => (xs, ys),
+            (Err(e), _) | (_, Err(e)) => {
+                return Some(format!("{}: samples cannot be read back: {e}", label(x)));
+            }
+        };
+        for (p, q) in xs.iter().zip(&ys) {
             if p != q {
                 return Some(format!(
                     "first differing sample: {} at +{} s: {} vs {} (at +{} s)",
@@ -186,12 +193,12 @@ pub fn first_difference(a: &RunOutcome, b: &RunOutcome) -> Option<String> {
                 ));
             }
         }
-        if x.points.len() != y.points.len() {
+        if xs.len() != ys.len() {
             return Some(format!(
                 "{}: {} samples vs {}",
                 label(x),
-                x.points.len(),
-                y.points.len()
+                xs.len(),
+                ys.len()
             ));
         }
     }

@@ -12,6 +12,7 @@ use vcsim::inventory::{InventorySpec, SpecError, expand_vm_names};
 
 use crate::duration::{format_duration, parse_duration};
 use crate::errors::{Collector, ScenarioErrors};
+use crate::limits;
 use crate::schema::*;
 
 const SECTIONS: &str = "scenario, inventory, vch, step, expect";
@@ -87,6 +88,9 @@ fn elements<'a, 'i>(
 
 pub(crate) fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioErrors> {
     let mut c = Collector::new(text);
+    if !limits::file_size(&mut c, text) {
+        return Err(c.finish(path));
+    }
     let (root, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
         for e in &syntax {
@@ -116,8 +120,9 @@ pub(crate) fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioErrors> 
                 inventory_seen = true;
                 let inv_span = key.span();
                 inventory = de::<InventorySpec>(&mut c, "[inventory]", value);
-                if inventory.is_some() {
+                if let Some(inv) = &inventory {
                     inventory_semantics(&mut c, &inv_span, value);
+                    limits::inventory(&mut c, &inv_span, inv);
                 }
             }
             "vch" => {
@@ -163,6 +168,8 @@ pub(crate) fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioErrors> 
             "missing [inventory] (at least one cluster or host)",
         );
     }
+    let expect_spans: Vec<Range<usize>> = expects.iter().map(|(s, _)| s.clone()).collect();
+    limits::entries(&mut c, &vchs, &steps, &expect_spans);
     let (meta, duration) = match meta {
         Some(m) => metadata(&mut c, m),
         None => (None, None),
@@ -256,6 +263,10 @@ fn metadata(c: &mut Collector<'_>, m: RawMeta) -> (Option<Metadata>, Option<Dura
     let duration = duration_at(c, "[scenario]: duration", &m.duration);
     if duration == Some(Duration::ZERO) {
         c.at(&m.duration.span(), "[scenario]: duration must be positive");
+        ok = false;
+    } else if let Some(d) = duration
+        && !limits::duration(c, &m.duration.span(), d)
+    {
         ok = false;
     } else if let Some(d) = duration
         && d.as_secs() % REALTIME.as_secs() != 0

@@ -8,8 +8,11 @@
 mod cli;
 mod conformance;
 mod docker_tls;
+mod hardening;
 mod interop;
 mod run;
+mod run_interrupted;
 mod support;
 mod vic_machine;
+mod vic_machine_failures;
 mod wire;

@@ -170,3 +170,50 @@ fn a_bad_scenario_exits_2_with_located_errors_and_runs_nothing() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("cannot read /nonexistent/scenario.toml"));
 }
+
+#[test]
+fn a_scenario_beyond_the_bounds_exits_2_naming_the_limit_and_runs_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let seed_text = std::fs::read_to_string(library("over-the-limits")).unwrap();
+    let forever = seed_text
+        .lines()
+        .map(|l| {
+            if l.starts_with("duration = ") {
+                "duration = \"876000h\""
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let file = tmp.path().join("forever.toml");
+    std::fs::write(&file, &forever).unwrap();
+    let out = tmp.path().join("out");
+    let o = vicbed_run(&[file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let line = forever
+        .lines()
+        .position(|l| l.starts_with("duration = "))
+        .unwrap()
+        + 1;
+    assert!(
+        stderr.contains(&format!(
+            "forever.toml:{line}:12: [scenario]: duration 876000h is longer than the limit of 168h"
+        )),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing was run");
+
+    // A file too large to be a scenario is refused before it is read.
+    let huge = tmp.path().join("huge.toml");
+    std::fs::write(&huge, format!("{seed_text}\n# {}\n", "x".repeat(4 << 20))).unwrap();
+    let o = vicbed_run(&[huge.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("a scenario file may be at most 4194304 bytes (4 MiB); nothing was run"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}

@@ -55,8 +55,12 @@ pub struct Config {
     pub username: String,
     /// The password Login accepts.
     pub password: String,
-    /// The seed for UUIDs, MACs, session keys and the model's stochastic workloads.
+    /// The seed for UUIDs, MACs and the model's stochastic workloads (never for secrets:
+    /// session keys and tickets come from the OS, see [`crate::secret`]).
     pub seed: u64,
+    /// How long a login session may stay idle (no call) before it ends, in wall-clock
+    /// seconds (vCenter's default: 30 minutes); 0 disables expiry.
+    pub session_idle_timeout_s: u64,
     /// Start of virtual time, in milliseconds since the epoch.
     pub start_ms: i64,
     /// Whether model VMs are powered on at start (govmomi's `-autostart`).
@@ -76,6 +80,7 @@ impl Default for Config {
             username: "user".into(),
             password: "pass".into(),
             seed: 1,
+            session_idle_timeout_s: crate::session::DEFAULT_IDLE_TIMEOUT_S,
             start_ms: DEFAULT_START_MS,
             autostart: true,
             product_version: "8.0.3".into(),

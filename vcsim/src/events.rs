@@ -116,3 +116,109 @@ impl EventLog {
         self.events.back()
     }
 }
+
+/// Most items of one list (or repeats of one field) an event keeps of a request value.
+pub const SUMMARY_ITEMS_MAX: usize = 32;
+/// Longest text an event keeps of a request value, in characters.
+pub const SUMMARY_TEXT_MAX_CHARS: usize = 1024;
+/// Most values (nodes) an event keeps of one request value.
+pub const SUMMARY_NODES_MAX: usize = 2048;
+
+/// A bounded copy of a request value for an event (vCenter's event store keeps a summary, not
+/// the request): at most [`SUMMARY_ITEMS_MAX`] items per list or repeated field,
+/// [`SUMMARY_TEXT_MAX_CHARS`] per text and [`SUMMARY_NODES_MAX`] values in all. What is cut
+/// is simply absent, so every kept value stays well-typed.
+pub fn summarize(v: &Value) -> Value {
+    let mut budget = SUMMARY_NODES_MAX;
+    summarize_in(v, &mut budget)
+}
+
+fn summarize_in(v: &Value, budget: &mut usize) -> Value {
+    *budget = budget.saturating_sub(1);
+    match v {
+        Value::Str(s) => Value::Str(truncate(s)),
+        Value::Text(s) => Value::Text(truncate(s)),
+        Value::Base64(s) => Value::Base64(truncate_base64(s)),
+        Value::Any(inner) => Value::Any(Box::new(summarize_in(inner, budget))),
+        Value::Array(a) => {
+            let mut items = Vec::new();
+            for item in a.items.iter().take(SUMMARY_ITEMS_MAX) {
+                if *budget == 0 {
+                    break;
+                }
+                items.push(summarize_in(item, budget));
+            }
+            Value::Array(crate::vmodl::Array {
+                item: a.item.clone(),
+                items,
+            })
+        }
+        Value::Data(d) => {
+            let mut out = DataObject {
+                ty: d.ty.clone(),
+                fields: Vec::new(),
+            };
+            let mut repeats: std::collections::BTreeMap<&str, usize> = Default::default();
+            for (name, field) in &d.fields {
+                if *budget == 0 {
+                    break;
+                }
+                let n = repeats.entry(name.as_ref()).or_default();
+                *n += 1;
+                if *n > SUMMARY_ITEMS_MAX {
+                    continue;
+                }
+                out.fields.push((name.clone(), summarize_in(field, budget)));
+            }
+            Value::Data(Box::new(out))
+        }
+        other => other.clone(),
+    }
+}
+
+fn truncate(s: &str) -> String {
+    match s.char_indices().nth(SUMMARY_TEXT_MAX_CHARS) {
+        Some((i, _)) => s[..i].to_owned(),
+        None => s.to_owned(),
+    }
+}
+
+/// Base64 text cut to whole 4-character groups (so it still decodes).
+fn truncate_base64(s: &str) -> String {
+    if s.len() <= SUMMARY_TEXT_MAX_CHARS {
+        return s.to_owned();
+    }
+    s.chars().take(SUMMARY_TEXT_MAX_CHARS / 4 * 4).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_are_bounded_whatever_the_request() {
+        let mut spec = DataObject::new("VirtualMachineConfigSpec");
+        for i in 0..10_000 {
+            // Repeated fields, as a decoded request holds them.
+            spec.fields.push((
+                "extraConfig".into(),
+                DataObject::new("OptionValue")
+                    .with("key", Value::str(format!("guestinfo.k{i}")))
+                    .with("value", Value::any(Value::str("v".repeat(5000))))
+                    .into_value(),
+            ));
+        }
+        spec = spec.with("name", Value::str("web"));
+        let s = summarize(&spec.into_value());
+        let d = s.as_data().expect("data");
+        let kept = d.fields.iter().filter(|(n, _)| n == "extraConfig").count();
+        assert_eq!(kept, SUMMARY_ITEMS_MAX);
+        assert_eq!(s.field("name").and_then(Value::as_str), Some("web"));
+        let first = d.fields[0].1.field("value").expect("value");
+        let text = match first {
+            Value::Any(inner) => inner.as_str().expect("text"),
+            other => other.as_str().expect("text"),
+        };
+        assert_eq!(text.chars().count(), SUMMARY_TEXT_MAX_CHARS);
+    }
+}

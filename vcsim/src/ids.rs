@@ -1,5 +1,6 @@
-//! Deterministic identifiers: UUIDs, session keys and MAC addresses drawn from the run's seed
-//! and a counter, never from the OS, so one seed gives one inventory.
+//! Deterministic identifiers: UUIDs and MAC addresses drawn from the run's seed and a counter,
+//! never from the OS, so one seed gives one inventory. Secrets (session keys, tickets) are not
+//! identifiers: they come from [`crate::secret`].
 
 /// A generator of identifiers for one emulator run.
 #[derive(Clone, Debug)]
@@ -32,14 +33,7 @@ impl IdGen {
     pub fn uuid(&mut self) -> String {
         let hi = self.next_u64();
         let lo = self.next_u64();
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            hi >> 32,
-            (hi >> 16) & 0xffff,
-            hi & 0x0fff,
-            0x8000 | ((lo >> 48) & 0x3fff),
-            lo & 0xffff_ffff_ffff
-        )
+        uuid_v4(hi, lo)
     }
 
     /// A MAC address in VMware's generated range (`00:50:56:xx:xx:xx`).
@@ -52,6 +46,18 @@ impl IdGen {
             b & 0xff
         )
     }
+}
+
+/// 128 bits shaped as a version-4 UUID (`xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx`).
+pub fn uuid_v4(hi: u64, lo: u64) -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0x0fff,
+        0x8000 | ((lo >> 48) & 0x3fff),
+        lo & 0xffff_ffff_ffff
+    )
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod inventory;
 pub mod methods;
 pub mod perf;
 pub mod property;
+pub mod secret;
 pub mod server;
 pub mod session;
 pub mod soap;

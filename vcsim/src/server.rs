@@ -134,6 +134,17 @@ impl Vcsim {
     ) -> std::io::Result<()> {
         crate::http::serve(listener, self.router(), tls, shutdown).await
     }
+
+    /// [`Vcsim::serve`] with explicit connection bounds.
+    pub async fn serve_with_limits(
+        &self,
+        listener: TcpListener,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        limits: crate::http::Limits,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        crate::http::serve_with_limits(listener, self.router(), tls, limits, shutdown).await
+    }
 }
 
 fn xml_response(status: StatusCode, body: String, cookie: Option<String>) -> Response {
@@ -167,12 +178,20 @@ async fn sdk(
         )
             .into_response();
     }
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return fault_response(&Fault::invalid_request("the request body is not UTF-8"));
+    // Parsing and the per-request bounds need no emulator state: they run before the lock
+    // is taken, and a large body is parsed on the blocking pool so it holds up neither the
+    // emulator nor the async workers that serve other clients.
+    let call = if body.len() > BLOCKING_PARSE_BYTES {
+        match tokio::task::spawn_blocking(move || read_checked_call(&body)).await {
+            Ok(r) => r,
+            Err(_) => Err(Fault::invalid_request("the request could not be parsed")),
+        }
+    } else {
+        read_checked_call(&body)
     };
-    let call = match soap::read_call(text) {
+    let call = match call {
         Ok(c) => c,
-        Err(e) => return fault_response(&Fault::invalid_request(e.to_string())),
+        Err(f) => return fault_response(&f),
     };
     let cookie_key = headers
         .get(header::COOKIE)
@@ -190,7 +209,7 @@ async fn sdk(
     };
     let outcome = vc.with(|emu| {
         ctx.session = cookie_key.filter(|k| emu.sessions.get(k).is_some());
-        methods::dispatch(emu, &mut ctx, &call)
+        methods::dispatch_checked(emu, &mut ctx, &call)
     });
     let result = match outcome {
         Outcome::Done(r) => r,
@@ -209,6 +228,18 @@ async fn sdk(
         ),
         Err(f) => fault_response(&f),
     }
+}
+
+/// Bodies larger than this are parsed on the blocking thread pool.
+const BLOCKING_PARSE_BYTES: usize = 64 * 1024;
+
+/// A request body as a call that passed [`methods::precheck`], or the fault to answer.
+fn read_checked_call(body: &[u8]) -> Result<soap::Call, Fault> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| Fault::invalid_request("the request body is not UTF-8"))?;
+    let call = soap::read_call(text).map_err(|e| Fault::invalid_request(e.to_string()))?;
+    methods::precheck(&call)?;
+    Ok(call)
 }
 
 async fn wait(vc: &Vcsim, req: methods::WaitRequest) -> Result<Option<Value>, Fault> {

@@ -3,4 +3,5 @@
 
 mod conformance;
 mod fixture;
+mod long_run;
 mod render;

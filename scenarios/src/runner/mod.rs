@@ -3,6 +3,8 @@
 //! VCH's TLS mode, vSphere-level changes over SOAP), the clock advanced in 20 s samples, and
 //! the metrics read back with `QueryPerf` — at least every 30 virtual minutes and before every
 //! step, so nothing falls out of the 1-hour realtime window or disappears with a removed VM.
+//! Samples are spooled to a temporary file as they are read ([`crate::points`]), so the run's
+//! memory does not grow with its simulated duration.
 //!
 //! Nothing here reads the wall clock or the OS's randomness for anything that reaches the
 //! [`RunOutcome`]; the progress bar is the only wall-clock consumer.
@@ -16,7 +18,7 @@ use vcsim::vmodl::MoRef;
 use vic::vsphere::Client;
 
 use crate::evaluate;
-use crate::outcome::{EntityRecord, Point, RunOutcome, Series, StepRecord, VchRecord};
+use crate::outcome::{EntityRecord, RunOutcome, Series, StepRecord, VchRecord};
 use crate::schema::{EntityKind, Scenario, flag_value};
 use crate::testbed::{Testbed, TestbedConfig, TestbedError, VchHandle};
 
@@ -37,6 +39,9 @@ pub enum RunError {
     /// The emulator answered something unexpected.
     #[error("unexpected answer from the emulator: {0}")]
     Protocol(String),
+    /// The samples could not be spooled to (or read back from) a temporary file.
+    #[error("sample spool: {0}")]
+    Spool(std::io::Error),
     /// A VCH could not be created.
     #[error("VCH {vch}: {source}")]
     Vch {
@@ -63,7 +68,7 @@ struct State {
     catalogue: perf::Catalogue,
     /// MoRef value → the latest record of it.
     entities: BTreeMap<String, EntityRecord>,
-    /// (MoRef value, counter, instance) → (time ms, value).
+    /// (MoRef value, counter, instance) → the series' samples so far.
     samples: perf::Samples,
     /// Extra (kind, counter, instance) pairs the expectations ask for.
     wanted: BTreeSet<(u8, String, String)>,
@@ -163,7 +168,7 @@ async fn drive(
         perf_manager,
         catalogue,
         entities: BTreeMap::new(),
-        samples: BTreeMap::new(),
+        samples: perf::Samples::new(start_ms)?,
         wanted,
         last_read_ms: testbed.now_ms(),
         start_ms,
@@ -189,7 +194,7 @@ async fn drive(
     read_metrics(&mut state, testbed, &handles, scenario).await?;
     runner.close();
     progress.finish();
-    let (entities, series) = state.finish();
+    let (entities, series) = state.finish()?;
     Ok((vchs, entities, series, records))
 }
 
@@ -340,7 +345,7 @@ async fn query_metrics(
 
 impl State {
     /// The entity records and series, ordered for output, with names made unique per kind.
-    fn finish(self) -> (Vec<EntityRecord>, Vec<Series>) {
+    fn finish(self) -> Result<(Vec<EntityRecord>, Vec<Series>), RunError> {
         let mut count: BTreeMap<(u8, String), usize> = BTreeMap::new();
         for e in self.entities.values() {
             *count
@@ -365,6 +370,7 @@ impl State {
             entities.iter().map(|e| (e.moref.as_str(), e)).collect();
         let mut series: Vec<Series> = self
             .samples
+            .finish()?
             .into_iter()
             .filter_map(|((moref, counter, instance), points)| {
                 let e = by_moref.get(moref.as_str())?;
@@ -375,14 +381,7 @@ impl State {
                     counter,
                     instance,
                     unit,
-                    points: points
-                        .into_iter()
-                        .filter(|(t, _)| *t > self.start_ms)
-                        .map(|(t, value)| Point {
-                            offset_s: u64::try_from((t - self.start_ms) / 1000).unwrap_or(0),
-                            value,
-                        })
-                        .collect(),
+                    points,
                 })
             })
             .collect();
@@ -394,7 +393,7 @@ impl State {
                 &b.instance,
             ))
         });
-        (entities, series)
+        Ok((entities, series))
     }
 }
 

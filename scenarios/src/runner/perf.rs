@@ -3,11 +3,14 @@
 //! with one `PerfQuerySpec` per entity for the samples since the last read.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use vcsim::vmodl::{DataObject, MoRef, Value};
 use vic::vsphere::{Client, ObjectContent, list as items, option_value};
 
 use super::RunError;
+use crate::outcome::Point;
+use crate::points::{Collecting, Points, Spool};
 use crate::schema::EntityKind;
 
 /// Counters read for VMs and containerVMs: the vCenter chart set of the reports.
@@ -178,8 +181,41 @@ fn simple(kind: EntityKind, oc: &ObjectContent) -> Found {
     }
 }
 
-/// One sample as read: (entity MoRef value, counter, instance) → (time ms, value).
-pub type Samples = BTreeMap<(String, String, String), Vec<(i64, i64)>>;
+/// A series' key as read: (entity MoRef value, counter, instance).
+pub type SeriesKey = (String, String, String);
+
+/// The samples read so far, per series, spooled to disk (see [`crate::points`]) so memory
+/// does not grow with the simulated duration.
+pub struct Samples {
+    spool: Arc<Spool>,
+    start_ms: i64,
+    series: BTreeMap<SeriesKey, Collecting>,
+}
+
+impl Samples {
+    /// No samples yet; samples at or before `start_ms` will be dropped.
+    pub fn new(start_ms: i64) -> Result<Samples, RunError> {
+        Ok(Samples {
+            spool: Spool::new().map_err(RunError::Spool)?,
+            start_ms,
+            series: BTreeMap::new(),
+        })
+    }
+
+    /// The series of `key` (created empty if new).
+    fn series(&mut self, key: SeriesKey) -> &mut Collecting {
+        self.series.entry(key).or_insert_with(Collecting::new)
+    }
+
+    /// Every series with its samples, by key.
+    pub fn finish(self) -> Result<BTreeMap<SeriesKey, Points>, RunError> {
+        let spool = self.spool;
+        self.series
+            .into_iter()
+            .map(|(k, c)| Ok((k, c.finish(&spool).map_err(RunError::Spool)?)))
+            .collect()
+    }
+}
 
 /// `QueryPerf` for `metrics[i]` of `entities[i]`, samples after `after_ms` up to `until_ms`,
 /// appended to `into`.
@@ -252,16 +288,17 @@ pub async fn query(
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             let values = items(series, "value");
-            let out = into
-                .entry((entity.value.clone(), counter.clone(), instance.to_owned()))
-                .or_default();
+            let start_ms = into.start_ms;
+            let spool = Arc::clone(&into.spool);
+            let out = into.series((entity.value.clone(), counter.clone(), instance.to_owned()));
             for (t, v) in times.iter().zip(values) {
-                if let (Some(v), true) = (v.as_i64(), *t > i64::MIN) {
-                    // A later read never repeats a sample (startTime is exclusive), but a
-                    // guard keeps series strictly increasing in time regardless.
-                    if out.last().is_none_or(|(last, _)| *t > *last) {
-                        out.push((*t, v));
-                    }
+                // Samples up to the start belong to no interval of the run.
+                if let (Some(v), true) = (v.as_i64(), *t > start_ms) {
+                    let offset_s = u64::try_from((*t - start_ms) / 1000).unwrap_or(0);
+                    // A later read never repeats a sample (startTime is exclusive), but the
+                    // series keeps itself strictly increasing in time regardless.
+                    out.push(&spool, Point { offset_s, value: v })
+                        .map_err(RunError::Spool)?;
                 }
             }
         }

@@ -4,4 +4,5 @@ mod broken;
 mod conformance;
 mod conformance_tls;
 mod library;
+mod limits;
 mod runner;

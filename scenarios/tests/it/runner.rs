@@ -31,7 +31,7 @@ fn avg(o: &RunOutcome, entity: &str, counter: &str) -> f64 {
     let s = o
         .series_of(EntityKind::Container, entity, counter)
         .unwrap_or_else(|| panic!("no {counter} for {entity}"));
-    s.points.iter().map(|p| p.value as f64).sum::<f64>() / s.points.len() as f64
+    s.points.stats().avg.expect("samples")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,8 +50,9 @@ async fn over_the_limits_meets_the_seed_observations_and_is_deterministic() {
         .series_of(EntityKind::Container, "cpu-limited", "cpu.ready.summation")
         .expect("ready series");
     assert_eq!(ready.points.len(), 15, "{ready:?}");
-    assert_eq!(ready.points[0].offset_s, 20);
-    assert_eq!(ready.points[14].offset_s, 300);
+    let points = ready.points.read().expect("read back");
+    assert_eq!(points[0].offset_s, 20);
+    assert_eq!(points[14].offset_s, 300);
     let limited = avg(&a, "cpu-limited", "cpu.entitlement.latest");
     let unlimited = avg(&a, "cpu-unlimited", "cpu.entitlement.latest");
     assert!(

@@ -7,7 +7,7 @@ use crate::vmodl::{Fault, MoRef, Value};
 
 /// Bound on extraConfig entries a VM may hold (vSphere stores them in the .vmx file; a
 /// bound keeps a misbehaving guest from growing a VM without limit).
-pub const EXTRA_CONFIG_MAX: usize = 8192;
+pub use crate::methods::EXTRA_CONFIG_MAX;
 
 impl Emulator {
     /// What an agent sees of a VM.

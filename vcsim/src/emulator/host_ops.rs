@@ -26,11 +26,8 @@ fn count(emu: &Emulator, base: &str) -> usize {
     emu.inv.iter().filter(|o| is_a(&o.moref.ty, base)).count()
 }
 
-fn check_name(name: &str, field: &str) -> Result<(), Fault> {
-    if name.trim().is_empty() || name.len() > 80 {
-        return Err(Fault::invalid_argument(field));
-    }
-    Ok(())
+fn check_name(name: &str, field: &str) -> Result<String, Fault> {
+    crate::inventory::entity_name(name, field)
 }
 
 /// `folder` must accept children of type `ty` (its `childType`), else `NotSupported`.
@@ -200,7 +197,7 @@ impl Emulator {
     /// its four folders.
     pub fn create_datacenter(&mut self, folder: &MoRef, name: &str) -> Result<MoRef, Fault> {
         vcenter_only(self, "CreateDatacenter")?;
-        check_name(name, "name")?;
+        let name = &check_name(name, "name")?;
         accepts(self, folder, "Datacenter")?;
         no_duplicate(self, folder, name)?;
         if count(self, "Datacenter") >= DATACENTERS_MAX {
@@ -227,7 +224,7 @@ impl Emulator {
     /// `CreateClusterEx(name, spec)` in a host folder: a cluster without hosts.
     pub fn create_cluster(&mut self, folder: &MoRef, name: &str) -> Result<MoRef, Fault> {
         vcenter_only(self, "CreateClusterEx")?;
-        check_name(name, "name")?;
+        let name = &check_name(name, "name")?;
         let dc = self.host_folder_dc(folder)?;
         no_duplicate(self, folder, name)?;
         self.check_compute_room(0)?;
@@ -238,7 +235,7 @@ impl Emulator {
     }
 
     fn check_new_host(&self, host_name: &str) -> Result<(), Fault> {
-        check_name(host_name, "spec.hostName")?;
+        let host_name = &check_name(host_name, "spec.hostName")?;
         if self
             .inv
             .iter()
@@ -423,7 +420,7 @@ impl Emulator {
     /// port group.
     pub fn create_dvs(&mut self, folder: &MoRef, name: &str) -> Result<MoRef, Fault> {
         vcenter_only(self, "CreateDVS_Task")?;
-        check_name(name, "spec.configSpec.name")?;
+        let name = &check_name(name, "spec.configSpec.name")?;
         accepts(self, folder, "VmwareDistributedVirtualSwitch")?;
         let dc = self
             .datacenter_of(folder)

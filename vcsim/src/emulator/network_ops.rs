@@ -12,9 +12,7 @@ impl Emulator {
         name: &str,
         num_ports: i32,
     ) -> Result<MoRef, Fault> {
-        if name.is_empty() || name.len() > 80 {
-            return Err(Fault::invalid_argument("spec.name"));
-        }
+        let name = &crate::inventory::entity_name(name, "spec.name")?;
         let folder = self
             .inv
             .get(dvs)?

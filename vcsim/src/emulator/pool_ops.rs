@@ -125,9 +125,7 @@ impl Emulator {
         cpu: Option<&Value>,
         mem: Option<&Value>,
     ) -> Result<MoRef, Fault> {
-        if name.is_empty() || name.len() > 80 {
-            return Err(Fault::invalid_argument("name"));
-        }
+        let name = &crate::inventory::entity_name(name, "name")?;
         self.inv.get(parent)?;
         if let Some(existing) = self.inv.child_named(parent, name) {
             return Err(Fault::duplicate_name(name, &existing));
@@ -189,6 +187,10 @@ impl Emulator {
         cpu: Option<&Value>,
         mem: Option<&Value>,
     ) -> Result<(), Fault> {
+        // The name is checked before anything changes: a bad name leaves the pool as it was.
+        let name = name
+            .map(|n| crate::inventory::entity_name(n, "name"))
+            .transpose()?;
         let current = self.inv.get(pool)?.get("config").cloned();
         let id = *self
             .ids
@@ -218,10 +220,10 @@ impl Emulator {
             })?;
         }
         if let Some(n) = name {
-            self.rename(pool, n)?;
+            self.rename(pool, &n)?;
             self.inv.update(pool, |o| {
                 if let Some(s) = o.props.get_mut("summary").and_then(Value::as_data_mut) {
-                    s.set("name", Value::str(n));
+                    s.set("name", Value::str(n.clone()));
                 }
             })?;
         }

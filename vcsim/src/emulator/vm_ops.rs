@@ -279,9 +279,8 @@ impl Emulator {
         spec: VmCreate,
         place: VmPlacement,
     ) -> Result<MoRef, Fault> {
-        if spec.name.is_empty() || spec.name.len() > 80 {
-            return Err(Fault::invalid_argument("name"));
-        }
+        let mut spec = spec;
+        spec.name = crate::inventory::entity_name(&spec.name, "name")?;
         if !(1..=768).contains(&spec.num_cpu) || !(4..=24 * 1024 * 1024).contains(&spec.memory_mb) {
             return Err(Fault::invalid_argument(
                 if (1..=768).contains(&spec.num_cpu) {
@@ -929,9 +928,7 @@ impl Emulator {
 
     /// Renames an entity (DuplicateName when a sibling has the name).
     pub fn rename(&mut self, entity: &MoRef, new_name: &str) -> Result<(), Fault> {
-        if new_name.is_empty() || new_name.len() > 80 {
-            return Err(Fault::invalid_argument("newName"));
-        }
+        let new_name = &crate::inventory::entity_name(new_name, "newName")?;
         let parent = self.inv.get(entity)?.parent().cloned();
         if let Some(p) = &parent
             && let Some(other) = self.inv.child_named(p, new_name)

@@ -7,9 +7,11 @@
 //! module knows no XML and no HTTP.
 
 mod entities;
+mod names;
 mod spec;
 
 pub use entities::*;
+pub use names::{NAME_MAX_CHARS, entity_name, invalid_name, is_xml_char};
 pub use spec::{
     ClusterSpec, HostSpec, ImageSpec, InventorySpec, PoolSpec, SharesSpec, SpecError,
     SpecHostExpand, VmSpec, expand_names, expand_vm_names,

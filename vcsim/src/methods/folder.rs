@@ -13,10 +13,7 @@ pub fn create_folder(
     call: &Call,
     args: &Args<'_>,
 ) -> Result<Option<Value>, Fault> {
-    let name = args.text("name")?;
-    if name.is_empty() || name.len() > 80 {
-        return Err(Fault::invalid_argument("name"));
-    }
+    let name = &crate::inventory::entity_name(args.text("name")?, "name")?;
     let parent = emu.inv.get(&call.this)?;
     if let Some(existing) = emu.inv.child_named(&call.this, name) {
         return Err(Fault::duplicate_name(name, &existing));

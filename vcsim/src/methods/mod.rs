@@ -12,6 +12,7 @@ mod folder;
 mod guest_ops;
 mod history;
 mod host;
+mod limits;
 mod network;
 mod options;
 mod perf;
@@ -29,6 +30,7 @@ pub use authorization::{PermissionEntry, seed_permissions};
 pub use datastore::{datastore_key, parse_datastore_path};
 pub use events::{EventCollectorState, refresh_event_collectors};
 pub use guest_ops::{GuestProcess, GuestProcessTable};
+pub use limits::{DEVICE_CHANGES_MAX, EXTRA_CONFIG_MAX, EXTRA_CONFIG_MAX_BYTES, over_limit};
 pub use network::seed_network_info;
 pub use property_collector::poll as poll_wait;
 pub use session::SESSION_TIMEOUT_KEY;
@@ -441,15 +443,28 @@ fn check_request_types(el: &crate::soap::Element) -> Result<(), Fault> {
     Ok(())
 }
 
-/// Dispatches one call.
+/// The checks a call needs no emulator state for: known `xsi:type`s and the per-request
+/// bounds. The server runs them before taking the emulator's lock, so a hostile or oversized
+/// request costs only its own thread's time.
+pub fn precheck(call: &Call) -> Result<(), Fault> {
+    check_request_types(&call.args)?;
+    limits::check_request(call)
+}
+
+/// Dispatches one call (running [`precheck`] first).
 pub fn dispatch(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outcome {
+    if let Err(f) = precheck(call) {
+        return Outcome::Done(Err(f));
+    }
+    dispatch_checked(emu, ctx, call)
+}
+
+/// Dispatches a call that already passed [`precheck`].
+pub fn dispatch_checked(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outcome {
     emu.apply_posted_guest_effects();
     let Some(m) = Method::from_wsdl(&call.method) else {
         return Outcome::Done(Err(Fault::method_not_found(&call.this, &call.method)));
     };
-    if let Err(f) = check_request_types(&call.args) {
-        return Outcome::Done(Err(f));
-    }
     if !receives(m, &call.this.ty) {
         return Outcome::Done(Err(Fault::method_not_found(&call.this, &call.method)));
     }
@@ -460,6 +475,7 @@ pub fn dispatch(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outco
     if let Some(s) = ctx.session.as_deref().and_then(|k| emu.sessions.get_mut(k)) {
         s.call_count += 1;
         s.last_active_ms = emu.clock.now_ms();
+        s.last_active_at = std::time::Instant::now();
     }
     if !matches!(m, Method::Fetch | Method::RetrieveServiceContent)
         && !emu.inv.contains(&call.this)

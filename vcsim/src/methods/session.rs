@@ -27,20 +27,19 @@ pub fn login(
         return Err(Fault::invalid_login());
     }
     let now = emu.clock.now_ms();
-    let key = emu.idgen.uuid();
+    let key = new_session_key()?;
     let s = Session {
         key: key.clone(),
         user: user.to_owned(),
         login_ms: now,
         last_active_ms: now,
+        last_active_at: std::time::Instant::now(),
         user_agent: ctx.user_agent.clone(),
         ip_address: ctx.peer.clone(),
         call_count: 0,
     };
     let value = s.to_value();
-    if !emu.sessions.insert(s) {
-        return Err(Fault::new("InvalidState", "Too many sessions"));
-    }
+    add_session(emu, s)?;
     emu.events.post(
         "UserLoginSessionEvent",
         now,
@@ -57,6 +56,27 @@ pub fn login(
     ctx.session = Some(key.clone());
     ctx.set_cookie = Some(key);
     Ok(Some(value))
+}
+
+/// A fresh session key from the OS CSPRNG (a `SystemError` fault if the OS has none to give).
+fn new_session_key() -> Result<String, Fault> {
+    crate::secret::session_key().map_err(|e| Fault::new("SystemError", e.to_string()))
+}
+
+/// Adds a session, first ending the least recently active one when the bound is reached, so
+/// that abandoned sessions can never lock honest clients out.
+fn add_session(emu: &mut Emulator, s: Session) -> Result<(), Fault> {
+    while emu.sessions.is_full() {
+        let Some(oldest) = emu.sessions.least_recently_active() else {
+            break;
+        };
+        end_session(emu, &oldest);
+    }
+    if emu.sessions.insert(s) {
+        Ok(())
+    } else {
+        Err(Fault::new("InvalidState", "Too many sessions"))
+    }
 }
 
 fn end_session(emu: &mut Emulator, key: &str) {
@@ -158,7 +178,8 @@ pub fn acquire_clone_ticket(emu: &mut Emulator, ctx: &CallContext) -> Result<Opt
             None => break,
         }
     }
-    let ticket = format!("cst-VCT-{}", emu.idgen.uuid());
+    let ticket =
+        crate::secret::clone_ticket().map_err(|e| Fault::new("SystemError", e.to_string()))?;
     emu.clone_tickets.insert(ticket.clone(), (user, now));
     Ok(Some(Value::str(ticket)))
 }
@@ -181,20 +202,19 @@ pub fn clone_session(
     if now - at > CLONE_TICKET_TTL_MS {
         return Err(Fault::invalid_login());
     }
-    let key = emu.idgen.uuid();
+    let key = new_session_key()?;
     let s = Session {
         key: key.clone(),
         user,
         login_ms: now,
         last_active_ms: now,
+        last_active_at: std::time::Instant::now(),
         user_agent: ctx.user_agent.clone(),
         ip_address: ctx.peer.clone(),
         call_count: 0,
     };
     let value = s.to_value();
-    if !emu.sessions.insert(s) {
-        return Err(Fault::new("InvalidState", "Too many sessions"));
-    }
+    add_session(emu, s)?;
     ctx.session = Some(key.clone());
     ctx.set_cookie = Some(key);
     Ok(Some(value))
@@ -213,19 +233,29 @@ pub fn session_timeout_ms(emu: &Emulator) -> Option<i64> {
     (secs > 0).then(|| secs.saturating_mul(1000))
 }
 
-/// Ends every session idle for longer than the configured timeout (virtual clock); the
-/// calling session, if it was one of them, is no longer the call's.
+/// Ends every session idle for longer than its timeout: the server's wall-clock idle timeout
+/// ([`crate::Config::session_idle_timeout_s`], vCenter's 30 minutes by default) and, when
+/// the OptionManager sets one, ESXi's `sessionTimeout` on the virtual clock. The calling
+/// session, if it was one of them, is no longer the call's.
 pub fn expire_idle_sessions(emu: &mut Emulator, ctx: &mut CallContext) {
-    let Some(limit) = session_timeout_ms(emu) else {
-        return;
-    };
-    let now = emu.clock.now_ms();
-    let idle: Vec<String> = emu
-        .sessions
-        .iter()
-        .filter(|s| now - s.last_active_ms > limit)
-        .map(|s| s.key.clone())
-        .collect();
+    let mut idle: Vec<String> = Vec::new();
+    let wall_s = emu.config.session_idle_timeout_s;
+    if wall_s > 0 {
+        idle = emu.sessions.idle_keys(
+            ctx.session.as_deref(),
+            std::time::Duration::from_secs(wall_s),
+            std::time::Instant::now(),
+        );
+    }
+    if let Some(limit) = session_timeout_ms(emu) {
+        let now = emu.clock.now_ms();
+        idle.extend(
+            emu.sessions
+                .iter()
+                .filter(|s| now - s.last_active_ms > limit)
+                .map(|s| s.key.clone()),
+        );
+    }
     for k in idle {
         if ctx.session.as_deref() == Some(k.as_str()) {
             ctx.session = None;

@@ -2,7 +2,9 @@
 
 mod support;
 
+mod connections;
 mod faults;
+mod hardening;
 mod management;
 mod network;
 mod property_collector;

@@ -7,15 +7,26 @@
 //! containerVMs in the VCH pool, and serves the API on the listener it is given (with
 //! `EngineConfig::tls`, through `vcsim::http::serve`) until `shutdown` resolves.
 //!
-//! What it serves, and how each route answers, is in [`routes`]; sizing in [`sizing`].
+//! What it serves, and how each route answers, is in [`routes`]; sizing in [`sizing`]. The
+//! handlers: `api` (dispatch, system routes, query parameters), `create` (with `decode`, the
+//! create body decoded and checked as dockerd does), `containers`, `view` (ps, inspect),
+//! `images`, `networks`. Bad input gets dockerd's 400 and message before anything is
+//! created; state-changing operations run in their own task so a client that hangs up never
+//! leaves one half done.
 
 mod api;
 pub mod client;
 mod config;
+mod containers;
+mod create;
+mod decode;
+mod images;
+mod networks;
 pub mod routes;
 pub mod sizing;
 mod state;
 pub mod util;
+mod view;
 
 pub use config::{ContainerNetwork, EngineConfig, VsphereTarget};
 pub use state::ApiError;

@@ -41,6 +41,8 @@ impl ApiVersion {
 
 /// The minimum as a version.
 pub const MIN: ApiVersion = ApiVersion(1, 19);
+/// The maximum (the version spoken) as a version.
+pub const MAX: ApiVersion = ApiVersion(1, 25);
 
 /// What a request asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,14 +114,25 @@ pub fn split_version(path: &str) -> (Option<&str>, &str) {
     (None, path)
 }
 
-/// The error for a too-old client version, if `ver` is one (400).
+/// The error for a client version outside [`MIN_API_VERSION`, `API_VERSION`], if `ver` is
+/// one (400), in the words of the docker 1.13 router VIC vendors (VIC's troubleshooting page
+/// quotes "client is newer than server (client API version: x.xx, server API version:
+/// 1.25)"; research/vic.md §7.1 for the minimum). A client that negotiates (the docker CLI, docker-py with
+/// `version="auto"`) pings `/_ping` unversioned and then uses 1.25; one that insists on a
+/// newer version gets this refusal rather than answers in a format it does not expect.
 pub fn version_error(ver: &str) -> Option<String> {
     let v = ApiVersion::parse(ver)?;
-    (v < MIN).then(|| {
-        format!(
+    if v < MIN {
+        Some(format!(
             "client version {ver} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"
-        )
-    })
+        ))
+    } else if v > MAX {
+        Some(format!(
+            "client is newer than server (client API version: {ver}, server API version: {API_VERSION})"
+        ))
+    } else {
+        None
+    }
 }
 
 /// Routes an unversioned path.
@@ -237,10 +250,12 @@ mod tests {
         assert_eq!(version_error("1.25"), None);
         assert_eq!(version_error("1.19"), None);
         assert_eq!(
-            version_error("1.41"),
-            None,
-            "newer clients are not rejected"
+            version_error("9.99").as_deref(),
+            Some(
+                "client is newer than server (client API version: 9.99, server API version: 1.25)"
+            )
         );
+        assert!(version_error("1.26").is_some());
         assert_eq!(
             version_error("1.18").as_deref(),
             Some(

@@ -20,6 +20,9 @@ pub const MIN_MEMORY_MB: u64 = 512;
 pub const MEMORY_STEP_MB: u64 = 128;
 /// Largest vCPU count accepted (vSphere's limit per VM).
 pub const MAX_CPUS: u32 = 768;
+/// Largest containerVM, MB: vSphere 6.5's limit per VM (6128 GB). A larger `-m` is refused
+/// rather than sent to vSphere (or overflowing on the way).
+pub const MAX_MEMORY_MB: u64 = 6128 * 1024;
 
 /// The containerVM memory in MB for `HostConfig.Memory` bytes.
 pub fn memory_mb(bytes: i64) -> u64 {
@@ -72,6 +75,8 @@ mod tests {
         assert_eq!(memory_mb(1000 * MIB), 1024);
         assert_eq!(memory_mb(1025 * MIB), 1152);
         assert_eq!(memory_mb(-1), 2048);
+        assert_eq!(memory_mb(i64::MAX), 8_796_093_022_208, "no overflow");
+        assert!(memory_mb(i64::MAX) > MAX_MEMORY_MB);
     }
 
     #[test]

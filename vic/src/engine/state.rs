@@ -135,6 +135,9 @@ pub struct Store {
     pub host_ports: BTreeMap<(u16, &'static str), String>,
     /// Containers with an operation in flight.
     pub busy: BTreeSet<String>,
+    /// Ids of creates in flight (their names are reserved in `names`; they count against the
+    /// container limit).
+    pub creating: BTreeSet<String>,
 }
 
 /// The engine: configuration, port layer, cache.

@@ -11,6 +11,7 @@ use vcsim::vmodl::{MoRef, Value};
 
 use super::create::{self, Session};
 use super::opts::{DeleteOpts, InspectOpts, LsOpts, SelectOpts, TargetOpts};
+use super::ready::show_vch;
 use super::vchconfig::{VchConfig, full_version};
 use super::{Failure, Ui, params};
 use crate::guestinfo::{Keys, vch};
@@ -99,6 +100,28 @@ async fn all_vchs(c: &Client) -> Result<Vec<Found>, Failure> {
     Ok(out)
 }
 
+/// The VCH that holds `ip` as its client address: configured statically, or assigned to a
+/// powered-on one.
+pub(super) async fn vch_using_address(c: &Client, ip: IpAddr) -> Result<Option<String>, Failure> {
+    for v in all_vchs(c).await? {
+        let configured = VchConfig::from_keys(&v.keys)
+            .ok()
+            .and_then(|cfg| cfg.client_ip)
+            .map(|(ip, _)| ip);
+        let assigned = if v.power == "poweredOn" {
+            v.keys
+                .get(vch::CLIENT_ASSIGNED_IP)
+                .and_then(super::vchconfig::decode_assigned_ip)
+        } else {
+            None
+        };
+        if configured == Some(ip) || assigned == Some(ip) {
+            return Ok(Some(v.name));
+        }
+    }
+    Ok(None)
+}
+
 /// VCH selection: `--id`, or `--name` (within `--compute-resource` when given).
 async fn select(c: &Client, sel: &SelectOpts) -> Result<Found, Failure> {
     let all = all_vchs(c).await?;
@@ -160,8 +183,29 @@ async fn select(c: &Client, sel: &SelectOpts) -> Result<Found, Failure> {
     }
 }
 
+/// Runs `work` within `--timeout`; `what` starts the message (VIC's text is known for
+/// delete only, vic.md §1.5; ls and inspect say the same in their own words). Callers box
+/// `work`: these state machines are large enough to overflow a test thread's stack in debug
+/// builds when nested by value.
+async fn within<T>(
+    timeout: Duration,
+    what: &str,
+    work: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    match tokio::time::timeout(timeout, work).await {
+        Ok(r) => r,
+        Err(_) => Err(Failure::new(format!(
+            "{what} timed out: use --timeout to add more time"
+        ))),
+    }
+}
+
 /// `vic-machine ls`.
 pub async fn ls(o: &LsOpts, ui: &mut Ui) -> Result<(), Failure> {
+    within(o.target.timeout, "List", Box::pin(ls_inner(o, ui))).await
+}
+
+async fn ls_inner(o: &LsOpts, ui: &mut Ui) -> Result<(), Failure> {
     let (s, _) = session(&o.target, ui).await?;
     let c = &s.client;
     let sel = SelectOpts {
@@ -274,6 +318,20 @@ fn client_cert_in(dir: &Path, vch_cas: &[Vec<u8>]) -> Option<ClientCertFiles> {
 
 /// `vic-machine inspect`.
 pub async fn inspect(o: &InspectOpts, ui: &mut Ui) -> Result<(), Failure> {
+    // An explicit cert path that is not there is a typo, not "no client certificate": VIC
+    // only warns `Unable to find valid client certs` and prints a command that cannot work.
+    if let Some(p) = &o.tls_cert_path
+        && !p.is_dir()
+    {
+        return Err(Failure::new(format!(
+            "--tls-cert-path {:?} is not a directory: give the certificate path create used",
+            p.display().to_string()
+        )));
+    }
+    within(o.target.timeout, "Inspect", Box::pin(inspect_inner(o, ui))).await
+}
+
+async fn inspect_inner(o: &InspectOpts, ui: &mut Ui) -> Result<(), Failure> {
     let (s, _) = session(&o.target, ui).await?;
     let c = &s.client;
     let v = select(c, &o.select).await?;
@@ -316,7 +374,7 @@ pub async fn inspect(o: &InspectOpts, ui: &mut Ui) -> Result<(), Failure> {
         };
         m.client_cert = dirs.iter().find_map(|d| client_cert_in(d, &cas));
     }
-    create::show_vch(ui, &v.vm, ip, &m, cfg.bridge_range, cfg.bridge_width, false)?;
+    show_vch(ui, &v.vm, ip, &m, cfg.bridge_range, cfg.bridge_width, false)?;
     let _ = c.logout().await;
     Ok(())
 }
@@ -345,13 +403,7 @@ async fn enable_destroy(c: &Client, vm: &MoRef) {
 
 /// `vic-machine delete`.
 pub async fn delete(o: &DeleteOpts, ui: &mut Ui) -> Result<(), Failure> {
-    let timeout = o.target.timeout;
-    match tokio::time::timeout(timeout, delete_inner(o, ui)).await {
-        Ok(r) => r,
-        Err(_) => Err(Failure::new(
-            "Delete timed out: use --timeout to add more time",
-        )),
-    }
+    within(o.target.timeout, "Delete", Box::pin(delete_inner(o, ui))).await
 }
 
 async fn delete_inner(o: &DeleteOpts, ui: &mut Ui) -> Result<(), Failure> {

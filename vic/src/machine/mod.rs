@@ -3,10 +3,12 @@
 //!
 //! - [`opts`]: the command line (clap), flag names, aliases and defaults of vic.md §1.2;
 //! - [`params`]: `ProcessParams`, the offline checks in VIC's order with VIC's messages;
-//! - `create`: validation against vSphere (all issues collected), then the dispatcher's
-//!   sequence — pool, ESX bridge, VC folder, `CreateVM_Task` with the encoded VCH config,
-//!   `DisableMethods`, reconfigures, power-on — and `CheckServiceReady` through the property
-//!   collector and the Docker API's `/info`;
+//! - `create`: validation against vSphere (all issues collected), under one `--timeout`
+//!   deadline; `dispatch`: the dispatcher's sequence — pool, ESX bridge, VC folder,
+//!   `CreateVM_Task` with the encoded VCH config, `DisableMethods`, reconfigures, power-on;
+//!   `ready`: `CheckServiceReady` through the property collector and the Docker API's
+//!   `/info`; `rollback`: removing what a failed create made (vSphere objects and the
+//!   certificates it wrote);
 //! - [`vchconfig`]: the guestinfo form of the VCH configuration (shared with the appliance);
 //! - `manage`: `ls`, `inspect`, `delete`.
 //!
@@ -21,10 +23,13 @@
 
 mod api;
 mod create;
+mod dispatch;
 pub mod duration;
 mod manage;
 pub mod opts;
 pub mod params;
+mod ready;
+mod rollback;
 pub mod vchconfig;
 
 use std::fmt;
@@ -202,11 +207,13 @@ pub async fn execute(
     ui: &mut Ui,
     prompt: &mut dyn FnMut(&str) -> Option<String>,
 ) -> (&'static str, Result<(), Failure>) {
+    // Each command's future is boxed: inline, the largest one sizes this future and every
+    // caller's, enough to overflow a test thread's stack in debug builds.
     match command {
-        MachineCommand::Create(o) => ("create", create::run(&o, ui, prompt).await),
-        MachineCommand::Delete(o) => ("delete", manage::delete(&o, ui).await),
-        MachineCommand::Ls(o) => ("ls", manage::ls(&o, ui).await),
-        MachineCommand::Inspect(o) => ("inspect", manage::inspect(&o, ui).await),
+        MachineCommand::Create(o) => ("create", Box::pin(create::run(&o, ui, prompt)).await),
+        MachineCommand::Delete(o) => ("delete", Box::pin(manage::delete(&o, ui)).await),
+        MachineCommand::Ls(o) => ("ls", Box::pin(manage::ls(&o, ui)).await),
+        MachineCommand::Inspect(o) => ("inspect", Box::pin(manage::inspect(&o, ui)).await),
         MachineCommand::Version => {
             ui.info(format!("{APP} version {}", full_version()));
             ("version", Ok(()))

@@ -89,8 +89,9 @@ pub struct TargetOpts {
 /// VCH selection: `--id`, or `--name` with `--compute-resource` (vic.md §1.5).
 #[derive(Args, Debug, Clone)]
 pub struct SelectOpts {
-    /// The VCH's VM moref value (`vm-220`).
-    #[arg(long)]
+    /// The VCH's VM moref value (`vm-220`). VIC takes `--id` and ignores `--name` and
+    /// `--compute-resource` given with it; they may name another VCH, so they are refused.
+    #[arg(long, conflicts_with_all = ["name", "compute_resource"])]
     pub id: Option<String>,
     /// The VCH name.
     #[arg(long, short = 'n', default_value = DEFAULT_NAME)]
@@ -233,14 +234,9 @@ pub struct CreateOpts {
     /// Organization for generated certificates (repeatable).
     #[arg(long, hide = true)]
     pub organization: Vec<String>,
-    /// RSA key size of generated keys.
-    #[arg(
-        long = "certificate-key-size",
-        visible_alias = "ksz",
-        hide = true,
-        default_value_t = 2048
-    )]
-    pub certificate_key_size: u32,
+    /// RSA key size of generated keys (default 2048).
+    #[arg(long = "certificate-key-size", visible_alias = "ksz", hide = true)]
+    pub certificate_key_size: Option<u32>,
     /// CA bundle for client certificate verification (repeatable).
     #[arg(long = "tls-ca", visible_alias = "ca", hide = true)]
     pub tls_ca: Vec<PathBuf>,

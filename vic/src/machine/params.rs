@@ -1,6 +1,8 @@
 //! `ProcessParams` (vic.md §1.1 step 1): the offline checks of `vic-machine create`, in VIC's
 //! order and with its messages, turning [`CreateOpts`] into a [`CreateConfig`]. Nothing here
-//! talks to vSphere; certificates may be generated on disk (step 9), as VIC does.
+//! talks to vSphere or writes to disk: certificates are generated in memory (step 9) and
+//! written by create only after validation (VIC writes them here and leaves them behind when
+//! create fails).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -110,6 +112,9 @@ pub struct CreateConfig {
     pub name_convention: Option<String>,
     /// TLS material (generated or loaded).
     pub tls: TlsMaterial,
+    /// Generated certificate files, written only once the target has validated the
+    /// configuration (see [`tls::PendingFiles`]).
+    pub tls_files: tls::PendingFiles,
     /// CPU pool flags (MHz).
     pub cpu: Alloc,
     /// Memory pool flags (MB).
@@ -209,7 +214,21 @@ pub fn target(
 }
 
 /// The name checks of step 1.2: characters first, then the length.
+///
+/// Two more than VIC's, because the name is also the default cert path `./<name>`: an empty
+/// (or blank) name made VIC generate its CA and keys straight into the current directory, and
+/// `.`/`..` would do the same to it or its parent. vic.md has no text for these.
 pub fn check_name(name: &str) -> Result<(), Failure> {
+    if name.trim().is_empty() {
+        return Err(Failure::new(
+            "--name must not be empty: it names the VCH, its resource pool, folder and certificate path",
+        ));
+    }
+    if name == "." || name == ".." {
+        return Err(Failure::new(format!(
+            "--name {name:?} is not allowed: the default certificate path ./{name} would not be a directory of its own"
+        )));
+    }
     if let Some(c) = name.chars().find(|c| NAME_REJECTED.contains(*c)) {
         return Err(Failure::new(format!(
             "--name contains unsupported characters: unsupported character {:?} in {:?} Allowed characters are alphanumeric, space and symbols - _ ( )",
@@ -500,7 +519,24 @@ pub fn process(
         ));
         dns.truncate(3);
     }
-    // 9. Certificates (may write files).
+    // 9. Certificates: decided and generated in memory; the files are written by create
+    // after validation, not here as VIC does.
+    if o.no_tls {
+        let given = [
+            ("--organization", !o.organization.is_empty()),
+            ("--certificate-key-size", o.certificate_key_size.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, set)| *set) {
+            return Err(Failure::new(
+                tls::TlsError::FlagConflict {
+                    flag,
+                    with: "--no-tls",
+                    why: "no certificate is generated without TLS",
+                }
+                .to_string(),
+            ));
+        }
+    }
     let mut req = TlsRequest::new(o.name.clone(), now);
     req.cname = o.tls_cname.clone();
     req.cert_path = o.tls_cert_path.clone();
@@ -509,18 +545,18 @@ pub fn process(
     req.ca = o.tls_ca.clone();
     req.no_tls = o.no_tls;
     req.no_tlsverify = o.no_tlsverify;
-    req.key_size_bits = o.certificate_key_size;
+    req.key_size_bits = o.certificate_key_size.unwrap_or(tls::DEFAULT_KEY_SIZE_BITS);
     if !o.organization.is_empty() {
         req.organization = o.organization.clone();
     }
     req.client_network_ip = client_ip.map(|(ip, _)| ip);
     req.force = o.force;
     let mut log = Vec::new();
-    let material = tls::process_logged(&req, &mut log);
+    let planned = tls::plan_logged(&req, &mut log);
     for line in &log {
         ui.tls(line);
     }
-    let tls = material.map_err(|e| Failure::new(e.to_string()))?;
+    let (tls, tls_files) = planned.map_err(|e| Failure::new(e.to_string()))?;
     // 10. Image store characters.
     let image_store = match o.image_store.as_deref().filter(|s| !s.is_empty()) {
         Some(v) => Some(check_image_store(v)?),
@@ -543,6 +579,7 @@ pub fn process(
         container_networks,
         name_convention: o.container_name_convention.clone(),
         tls,
+        tls_files,
         cpu: Alloc {
             limit: o.cpu,
             reservation: o.cpu_reservation,

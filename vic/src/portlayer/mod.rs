@@ -649,7 +649,8 @@ impl PortLayer {
                 .with("method", Value::str("Destroy_Task"))
                 .with("reasonId", Value::str("Managed by VIC Engine"))
                 .into_value();
-            self.client
+            if let Err(e) = self
+                .client
                 .call(
                     "DisableMethods",
                     &am,
@@ -659,9 +660,38 @@ impl PortLayer {
                         ("sourceId", Value::str(VIC_SOURCE)),
                     ],
                 )
-                .await?;
+                .await
+            {
+                // No half-made container: the VM goes with the failed create.
+                if let Err(d) = self.remove(&vm, &spec.id).await {
+                    tracing::warn!(%vm, "removing the VM of a failed create: {d}");
+                }
+                return Err(e.into());
+            }
         }
         Ok(vm)
+    }
+
+    /// Removes every containerVM in the VCH pool that carries container id `id` (best
+    /// effort): the clean-up after a create that failed, possibly after vSphere made the VM.
+    pub async fn discard(&self, id: &str) {
+        let states = match self.states().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("listing the pool to clean up container {id}: {e}");
+                return;
+            }
+        };
+        for st in states.values().filter(|s| s.id == id) {
+            if st.power == Power::On
+                && let Err(e) = self.power_off(&st.vm).await
+            {
+                tracing::warn!(vm = %st.vm, "powering off the VM of a failed create: {e}");
+            }
+            if let Err(e) = self.remove(&st.vm, id).await {
+                tracing::warn!(vm = %st.vm, "removing the VM of a failed create: {e}");
+            }
+        }
     }
 
     /// Binds an address for container `id` on `network` (its previous one, if any, is
@@ -730,6 +760,13 @@ impl PortLayer {
         let binding = self.bind(id, network)?;
         let result = self.start_bound(vm, id, network, &binding).await;
         if result.is_err() {
+            // A failed start leaves the container stopped: a VM still on (the tether did
+            // not report in time) would run with an address it no longer holds.
+            if matches!(self.power_state(vm).await, Ok(Power::On))
+                && let Err(e) = self.power_off(vm).await
+            {
+                tracing::warn!(%vm, "powering off after a failed start: {e}");
+            }
             self.unbind(id);
         }
         result.map(|()| binding)

@@ -10,6 +10,19 @@ pub enum TlsError {
     #[error("key and cert should be specified at the same time")]
     ServerPairIncomplete,
 
+    /// Two TLS flags that contradict each other (`--no-tls` with any certificate flag,
+    /// `--tls-ca` with `--no-tlsverify`). vic.md has no text for this: VIC accepts such
+    /// combinations and silently ignores one side, so the message is ours, in VIC's style.
+    #[error("{flag} cannot be used with {with}: {why}")]
+    FlagConflict {
+        /// The flag that is ignored by the other.
+        flag: &'static str,
+        /// The flag that overrides it.
+        with: &'static str,
+        /// What the combination would mean.
+        why: &'static str,
+    },
+
     /// A `--tls-ca` file (or the cert path's `ca.pem`) could not be read.
     #[error("Failed to load authority from file {}: {source}", path.display())]
     CaFileRead {

@@ -418,4 +418,33 @@ mod tests {
             1
         );
     }
+
+    /// Secrets are the exception to the seed (ARCHITECTURE.md invariants): two runs with
+    /// identical inputs — same name, cname, clock — must still get fresh private keys.
+    #[test]
+    fn identical_requests_get_fresh_private_keys_and_serials() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let now = OffsetDateTime::now_utc();
+        let run = |sub: &str| {
+            let mut req = crate::tls::TlsRequest::new("vch", now);
+            req.cert_path = Some(tmp.path().join(sub));
+            req.resolve_cname_sans = false;
+            req.cname = Some("10.0.0.1".into());
+            crate::tls::process(&req).expect("generate");
+            [
+                crate::tls::CA_KEY_FILE,
+                crate::tls::SERVER_KEY_FILE,
+                crate::tls::CLIENT_KEY_FILE,
+                crate::tls::CA_CERT_FILE,
+            ]
+            .map(|f| fs::read_to_string(tmp.path().join(sub).join(f)).expect("read"))
+        };
+        let (a, b) = (run("a"), run("b"));
+        for i in 0..3 {
+            assert_ne!(a[i], b[i], "key {i} repeated across runs");
+        }
+        assert!(a[0] != a[1] && a[1] != a[2] && a[0] != a[2]);
+        // Same subject and validity, so only the random serial and key tell the CAs apart.
+        assert_ne!(a[3], b[3]);
+    }
 }

@@ -5,7 +5,10 @@
 //! where the material comes from — custom files (`--tls-server-cert`/`--tls-server-key`/
 //! `--tls-ca`), files reused from the cert path (`./<name>` or `--tls-cert-path`), or freshly
 //! generated ones written there (CA, server and client certificate; RSA, SHA-256, one year).
-//! It writes files only when it generates; everything else is read-only.
+//! It writes files only when it generates, and only after every check has passed:
+//! [`plan_logged`] decides and generates in memory, returning the files as [`PendingFiles`];
+//! [`PendingFiles::commit`] writes them and returns [`WrittenFiles`] to take them back when a
+//! later step fails. [`process`] does both at once.
 //!
 //! [`server_config`] turns the result into a rustls `ServerConfig` (TLS ≥ 1.2, aws-lc-rs, client
 //! certificates required iff a CA is configured), and [`docker_connect`]/[`write_env_file`]
@@ -17,6 +20,7 @@
 
 mod env;
 mod error;
+mod files;
 mod generate;
 mod pem;
 mod rustls_config;
@@ -31,6 +35,7 @@ use time::OffsetDateTime;
 
 pub use env::{DockerConnect, docker_connect, write_env_file};
 pub use error::TlsError;
+pub use files::{PendingFiles, WrittenFiles};
 pub use rustls_config::server_config;
 
 /// Docker's TLS port, used whenever TLS is on.
@@ -232,12 +237,12 @@ impl fmt::Debug for TlsMaterial {
     }
 }
 
-/// Runs VIC's certificate selection (vic.md §4.2) for `req`; may generate files on disk.
+/// Runs VIC's certificate selection (vic.md §4.2) for `req` and writes what it generated.
 ///
 /// Log lines are in [`TlsMaterial::log`]; use [`process_logged`] to keep them on failure too.
 pub fn process(req: &TlsRequest) -> Result<TlsMaterial, TlsError> {
     let mut log = Vec::new();
-    let mut material = select::process(req, &mut log)?;
+    let mut material = process_logged(req, &mut log)?;
     material.log = log;
     Ok(material)
 }
@@ -246,5 +251,17 @@ pub fn process(req: &TlsRequest) -> Result<TlsMaterial, TlsError> {
 /// before a failure (e.g. the cname hints) are available with the error.
 /// [`TlsMaterial::log`] is left empty.
 pub fn process_logged(req: &TlsRequest, log: &mut Vec<LogLine>) -> Result<TlsMaterial, TlsError> {
+    let (material, pending) = select::process(req, log)?;
+    pending.commit()?;
+    Ok(material)
+}
+
+/// The selection of [`process_logged`] without touching the disk: generated keys and
+/// certificates are in the material and in the returned [`PendingFiles`], which the caller
+/// commits once everything else has been checked.
+pub fn plan_logged(
+    req: &TlsRequest,
+    log: &mut Vec<LogLine>,
+) -> Result<(TlsMaterial, PendingFiles), TlsError> {
     select::process(req, log)
 }

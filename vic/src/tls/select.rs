@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use super::error::TlsError;
+use super::files::PendingFiles;
 use super::generate::{self, CERT_MODE, KEY_MODE, Spec};
 use super::pem;
 use super::validate::{self, KeyPair};
@@ -59,8 +60,13 @@ struct Loaded {
     reused: bool,
 }
 
-/// Runs the selection; see [`super::process`].
-pub(crate) fn process(req: &TlsRequest, log: &mut Vec<LogLine>) -> Result<TlsMaterial, TlsError> {
+/// Runs the selection; see [`super::plan_logged`]. Writes nothing: generated files come back
+/// as [`PendingFiles`], so that every check (here and the caller's) runs before the first
+/// file is written.
+pub(crate) fn process(
+    req: &TlsRequest,
+    log: &mut Vec<LogLine>,
+) -> Result<(TlsMaterial, PendingFiles), TlsError> {
     let mut log = Log(log);
 
     // 1. The cert path and the env file in it.
@@ -70,10 +76,12 @@ pub(crate) fn process(req: &TlsRequest, log: &mut Vec<LogLine>) -> Result<TlsMat
         .unwrap_or_else(|| PathBuf::from(format!("./{}", req.name)));
     let env_file = cert_dir.join(format!("{}.env", req.name));
 
-    // 2. --no-tls stops here: no certificate flag is even looked at.
+    // 2. --no-tls stops here. VIC silently ignores every certificate flag given with it;
+    // they contradict it, so they are refused (before anything is read or written).
     if req.no_tls {
+        check_no_tls_conflicts(req)?;
         log.warn("Configuring without TLS - all communications will be insecure");
-        return Ok(TlsMaterial {
+        let material = TlsMaterial {
             mode: TlsMode::NoTls,
             port: TlsMode::NoTls.port(),
             server_chain_pem: String::new(),
@@ -86,7 +94,8 @@ pub(crate) fn process(req: &TlsRequest, log: &mut Vec<LogLine>) -> Result<TlsMat
             generated: false,
             reused: false,
             log: Vec::new(),
-        });
+        };
+        return Ok((material, PendingFiles::default()));
     }
 
     // 3. The server pair comes as a pair.
@@ -95,6 +104,14 @@ pub(crate) fn process(req: &TlsRequest, log: &mut Vec<LogLine>) -> Result<TlsMat
         (None, None) => None,
         _ => return Err(TlsError::ServerPairIncomplete),
     };
+    // VIC loads --tls-ca files even with --no-tlsverify and then verifies nothing.
+    if req.no_tlsverify && !req.ca.is_empty() {
+        return Err(TlsError::FlagConflict {
+            flag: "--tls-ca",
+            with: "--no-tlsverify",
+            why: "client certificates are not verified without TLS verify",
+        });
+    }
 
     // 4. The cname.
     let cname = effective_cname(req, &mut log);
@@ -128,6 +145,7 @@ pub(crate) fn process(req: &TlsRequest, log: &mut Vec<LogLine>) -> Result<TlsMat
     let need_server = server.is_none();
     let need_client = tlsverify && cas.is_empty();
     let generated = need_server || need_client;
+    let mut pending = PendingFiles::default();
     if generated {
         let out = generate(
             req,
@@ -140,6 +158,7 @@ pub(crate) fn process(req: &TlsRequest, log: &mut Vec<LogLine>) -> Result<TlsMat
         cas.extend(out.ca);
         server = server.or(out.server);
         client = client.or(out.client);
+        pending = out.files;
     }
 
     // 7. Final checks.
@@ -149,10 +168,6 @@ pub(crate) fn process(req: &TlsRequest, log: &mut Vec<LogLine>) -> Result<TlsMat
     let Some(server) = server else {
         return Err(TlsError::NoServerCertificate);
     };
-    if !tlsverify && !req.ca.is_empty() {
-        // vic.md leaves --tls-ca with --no-tlsverify open; not verifying is what was asked for.
-        log.warn("--tls-ca is ignored with --no-tlsverify: client certificates are not verified");
-    }
     let mode = if tlsverify {
         TlsMode::Mutual
     } else {
@@ -186,7 +201,7 @@ pub(crate) fn process(req: &TlsRequest, log: &mut Vec<LogLine>) -> Result<TlsMat
             .collect();
     }
 
-    Ok(TlsMaterial {
+    let material = TlsMaterial {
         mode,
         port: mode.port(),
         server_chain_pem: server.chain,
@@ -203,7 +218,41 @@ pub(crate) fn process(req: &TlsRequest, log: &mut Vec<LogLine>) -> Result<TlsMat
         generated,
         reused,
         log: Vec::new(),
-    })
+    };
+    Ok((material, pending))
+}
+
+/// The certificate flags `--no-tls` contradicts: with no TLS at all there is nothing to
+/// verify, no certificate to serve and no name to put in one.
+fn check_no_tls_conflicts(req: &TlsRequest) -> Result<(), TlsError> {
+    let conflict = |flag: &'static str, why: &'static str| TlsError::FlagConflict {
+        flag,
+        with: "--no-tls",
+        why,
+    };
+    if req.no_tlsverify {
+        return Err(conflict(
+            "--no-tlsverify",
+            "--no-tls serves plain HTTP, --no-tlsverify asks for TLS without client certificates",
+        ));
+    }
+    let no_certificate = "the endpoint serves plain HTTP and uses no certificate";
+    if req.server_cert.is_some() {
+        return Err(conflict("--tls-server-cert", no_certificate));
+    }
+    if req.server_key.is_some() {
+        return Err(conflict("--tls-server-key", no_certificate));
+    }
+    if !req.ca.is_empty() {
+        return Err(conflict(
+            "--tls-ca",
+            "the endpoint serves plain HTTP and verifies no client certificate",
+        ));
+    }
+    if req.cname.as_deref().is_some_and(|c| !c.is_empty()) {
+        return Err(conflict("--tls-cname", no_certificate));
+    }
+    Ok(())
 }
 
 /// Step 4: `--tls-cname`, else the client network IP (mask already stripped). An IP cname is
@@ -375,16 +424,17 @@ fn load_client(
     }
 }
 
-/// What generation produced.
+/// What generation produced, and the files still to be written.
 struct Generated {
     ca: Option<CaBundle>,
     server: Option<ServerPem>,
     client: Option<ClientCertFiles>,
+    files: PendingFiles,
 }
 
-/// Step 6: generate into an empty (or new) cert path: the CA, the server certificate if
+/// Step 6: generate for an empty (or new) cert path: the CA, the server certificate if
 /// needed and the client certificate; or, without client auth, a self-signed server
-/// certificate.
+/// certificate. Keys are made in memory; the files are returned to be written later.
 fn generate(
     req: &TlsRequest,
     cert_dir: &Path,
@@ -417,9 +467,8 @@ fn generate(
             ));
         }
     }
-    generate::create_dir(cert_dir)?;
-
-    // VIC creates the directory before noticing the missing cname (must-get-right #1).
+    // VIC creates the directory before noticing the missing cname (must-get-right #1); here
+    // the check comes first, so a failed create leaves no empty directory behind.
     if need_client && cname.is_none() {
         log.error(
             "Common Name must be provided when generating certificates for client authentication:",
@@ -446,6 +495,7 @@ fn generate(
         resolve: req.resolve_cname_sans,
     };
     let file = |name: &str| cert_dir.join(name);
+    let mut files = PendingFiles::new(cert_dir);
 
     if !need_client {
         log.info(format!(
@@ -453,11 +503,17 @@ fn generate(
             file(SERVER_KEY_FILE).display()
         ));
         let server = generate::server(&spec, None)?;
-        let server = write_pair(&server, &file(SERVER_CERT_FILE), &file(SERVER_KEY_FILE))?;
+        let server = pend_pair(
+            &mut files,
+            &server,
+            &file(SERVER_CERT_FILE),
+            &file(SERVER_KEY_FILE),
+        )?;
         return Ok(Generated {
             ca: None,
             server: Some(server),
             client: None,
+            files,
         });
     }
 
@@ -466,7 +522,7 @@ fn generate(
         file(CA_KEY_FILE).display()
     ));
     let ca = generate::ca(&spec)?;
-    let ca_pem = write_pair(&ca, &file(CA_CERT_FILE), &file(CA_KEY_FILE))?;
+    let ca_pem = pend_pair(&mut files, &ca, &file(CA_CERT_FILE), &file(CA_KEY_FILE))?;
     let issuer = ca.issuer();
 
     let server = if need_server {
@@ -475,7 +531,8 @@ fn generate(
             file(SERVER_KEY_FILE).display()
         ));
         let server = generate::server(&spec, Some(&issuer))?;
-        Some(write_pair(
+        Some(pend_pair(
+            &mut files,
             &server,
             &file(SERVER_CERT_FILE),
             &file(SERVER_KEY_FILE),
@@ -489,7 +546,12 @@ fn generate(
         file(CLIENT_KEY_FILE).display()
     ));
     let client = generate::client(&spec, &issuer)?;
-    write_pair(&client, &file(CLIENT_CERT_FILE), &file(CLIENT_KEY_FILE))?;
+    pend_pair(
+        &mut files,
+        &client,
+        &file(CLIENT_CERT_FILE),
+        &file(CLIENT_KEY_FILE),
+    )?;
 
     Ok(Generated {
         ca: Some(CaBundle {
@@ -502,17 +564,23 @@ fn generate(
             cert: file(CLIENT_CERT_FILE),
             key: file(CLIENT_KEY_FILE),
         }),
+        files,
     })
 }
 
-/// Writes a generated certificate (0644) and key (0600); returns their PEM.
-fn write_pair(issued: &generate::Issued, cert: &Path, key: &Path) -> Result<ServerPem, TlsError> {
+/// Queues a generated certificate (0644) and key (0600); returns their PEM.
+fn pend_pair(
+    files: &mut PendingFiles,
+    issued: &generate::Issued,
+    cert: &Path,
+    key: &Path,
+) -> Result<ServerPem, TlsError> {
     let pem = ServerPem {
         chain: issued.cert_pem(),
         key: issued.key_pem()?,
     };
-    generate::write_new(cert, &pem.chain, CERT_MODE)?;
-    generate::write_new(key, &pem.key, KEY_MODE)?;
+    files.push(cert, &pem.chain, CERT_MODE);
+    files.push(key, &pem.key, KEY_MODE);
     Ok(pem)
 }
 
@@ -538,7 +606,7 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let mut req = request(tmp.path());
         req.no_tls = true;
-        req.server_cert = Some("/nonexistent".into()); // would fail the pair check
+        req.key_size_bits = 1000; // would fail generation
         let m = crate::tls::process(&req).expect("no-tls");
         assert_eq!((m.mode, m.port), (TlsMode::NoTls, DOCKER_PLAIN_PORT));
         assert!(m.server_chain_pem.is_empty() && m.cert_dir.is_none() && !m.generated);
@@ -546,6 +614,48 @@ mod tests {
         assert_eq!(
             messages(&m.log),
             ["Configuring without TLS - all communications will be insecure"]
+        );
+        assert!(!tmp.path().join("certs").exists());
+    }
+
+    #[test]
+    fn no_tls_refuses_every_certificate_flag_and_reads_nothing() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let base = {
+            let mut r = request(tmp.path());
+            r.no_tls = true;
+            r
+        };
+        type Set = fn(&mut TlsRequest);
+        let cases: [(&str, Set); 5] = [
+            ("--no-tlsverify", |r| r.no_tlsverify = true),
+            ("--tls-server-cert", |r| {
+                r.server_cert = Some("/nonexistent/cert.pem".into())
+            }),
+            ("--tls-server-key", |r| {
+                r.server_key = Some("/nonexistent/key.pem".into())
+            }),
+            ("--tls-ca", |r| r.ca = vec!["/nonexistent/ca.pem".into()]),
+            ("--tls-cname", |r| r.cname = Some("vch.example.test".into())),
+        ];
+        for (flag, set) in cases {
+            let mut req = base.clone();
+            set(&mut req);
+            let err = crate::tls::process(&req).expect_err(flag);
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("{flag} cannot be used with --no-tls: ")),
+                "{flag}: {err}"
+            );
+        }
+        let mut req = base.clone();
+        req.no_tls = false;
+        req.no_tlsverify = true;
+        req.ca = vec![tmp.path().join("ca.pem")];
+        assert_eq!(
+            crate::tls::process(&req).expect_err("ca").to_string(),
+            "--tls-ca cannot be used with --no-tlsverify: client certificates are not verified \
+             without TLS verify"
         );
         assert!(!tmp.path().join("certs").exists());
     }
@@ -571,7 +681,7 @@ mod tests {
     }
 
     #[test]
-    fn missing_cname_fails_after_creating_the_directory() {
+    fn missing_cname_fails_before_creating_the_directory() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let req = request(tmp.path());
         let mut log = Vec::new();
@@ -593,8 +703,9 @@ mod tests {
                 "cannot continue: unable to generate certificates",
             ]
         );
-        let dir = tmp.path().join("certs");
-        assert!(dir.is_dir() && fs::read_dir(&dir).expect("dir").next().is_none());
+        // VIC has already made the directory here (must-get-right #1); a failed create must
+        // leave nothing behind, so the check comes first.
+        assert!(!tmp.path().join("certs").exists());
     }
 
     #[test]
@@ -672,9 +783,8 @@ mod tests {
             "{err}"
         );
         req.force = true;
-        req.no_tlsverify = true; // keeps this test to one (self-signed) key generation
         let m = crate::tls::process(&req).expect("forced");
-        assert!(m.generated && m.mode == TlsMode::ServerOnly);
+        assert!(m.generated && m.mode == TlsMode::Mutual);
         assert!(messages(&m.log).contains(&"Ignoring error loading certificates due to --force"));
     }
 

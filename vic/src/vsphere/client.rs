@@ -222,6 +222,10 @@ fn excerpt(body: &[u8]) -> String {
 struct Inner {
     wire: Wire,
     content: ServiceContent,
+    /// The credentials of the last successful [`Client::login`], to log in again when the
+    /// server has ended the session (idle timeout, eviction), as VIC's session keepalive
+    /// handler does. Dropped by [`Client::logout`].
+    credentials: Mutex<Option<(String, String)>>,
 }
 
 /// A connection to a vCenter or ESXi SDK endpoint. Cheap to clone; clones share the session
@@ -284,6 +288,7 @@ impl Client {
             inner: Arc::new(Inner {
                 content: ServiceContent::from_value(content)?,
                 wire,
+                credentials: Mutex::new(None),
             }),
         })
     }
@@ -336,18 +341,40 @@ impl Client {
     /// `SessionManager.Login`: returns the `UserSession`. Wrong credentials give the
     /// `InvalidLogin` fault.
     pub async fn login(&self, user: &str, password: &str) -> Result<Value, Error> {
+        let session = self.login_once(user, password).await?;
+        *self
+            .inner
+            .credentials
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some((user.to_owned(), password.to_owned()));
+        Ok(session)
+    }
+
+    async fn login_once(&self, user: &str, password: &str) -> Result<Value, Error> {
         let sm = self.session_manager()?.clone();
-        self.call(
-            "Login",
-            &sm,
-            &[("userName", user.into()), ("password", password.into())],
-        )
-        .await?
-        .ok_or_else(|| Error::Protocol("Login returned no UserSession".into()))
+        self.inner
+            .wire
+            .invoke(
+                "Login",
+                &sm,
+                &[("userName", user.into()), ("password", password.into())],
+                envelope::return_type("Login"),
+                self.inner.wire.opts.timeout,
+            )
+            .await?
+            .into_iter()
+            .next()
+            .map(unwrap_any)
+            .ok_or_else(|| Error::Protocol("Login returned no UserSession".into()))
     }
 
     /// `SessionManager.Logout`, then forgets the cookie.
     pub async fn logout(&self) -> Result<(), Error> {
+        *self
+            .inner
+            .credentials
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
         let sm = self.session_manager()?.clone();
         self.call("Logout", &sm, &[]).await?;
         *self
@@ -408,11 +435,32 @@ impl Client {
         returns: Option<&str>,
         timeout: Duration,
     ) -> Result<Vec<Value>, Error> {
-        let values = self
+        let first = self
             .inner
             .wire
             .invoke(method, this, args, returns, timeout)
-            .await?;
+            .await;
+        let values = match first {
+            // The server ended the session (idle timeout, eviction at its session bound):
+            // log in again with the same credentials and retry once.
+            Err(Error::Fault(f)) if f.ty == "NotAuthenticated" && method != "Logout" => {
+                let credentials = self
+                    .inner
+                    .credentials
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                let Some((user, password)) = credentials else {
+                    return Err(Error::Fault(f));
+                };
+                self.login_once(&user, &password).await?;
+                self.inner
+                    .wire
+                    .invoke(method, this, args, returns, timeout)
+                    .await?
+            }
+            other => other?,
+        };
         Ok(values.into_iter().map(unwrap_any).collect())
     }
 

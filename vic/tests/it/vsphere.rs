@@ -139,6 +139,42 @@ async fn login_with_good_and_bad_credentials() {
 }
 
 #[tokio::test]
+async fn a_session_the_server_ended_is_logged_in_again() {
+    let sim = start_with(
+        vcsim::Config {
+            session_idle_timeout_s: 1,
+            ..vcsim::Config::default()
+        },
+        false,
+    )
+    .await;
+    let c = logged_in(&sim).await;
+    let first = c.session_cookie().expect("a session");
+    // Idle past the server's timeout: the server ends the session; the next call logs in
+    // again with the same credentials, as VIC's keepalive handler does.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let sm = c.service_content().session_manager.clone().unwrap();
+    let current = c
+        .get_property(&sm, "currentSession")
+        .await
+        .expect("the call succeeds after a fresh login")
+        .expect("currentSession");
+    assert_eq!(
+        current.field("userName").and_then(Value::as_str),
+        Some("user")
+    );
+    assert_ne!(c.session_cookie(), Some(first), "a new session");
+    assert!(
+        sim.vc.with(|e| e.sessions.len()) == 1,
+        "the old session is gone"
+    );
+    // After an explicit logout nothing logs in behind the caller's back.
+    c.logout().await.unwrap();
+    let err = c.get_property(&sm, "currentSession").await.unwrap_err();
+    assert!(err.is_fault("NotAuthenticated"), "{err}");
+}
+
+#[tokio::test]
 async fn generic_calls_decode_results_and_faults() {
     let sim = start(false).await;
     let c = logged_in(&sim).await;

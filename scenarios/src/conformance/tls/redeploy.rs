@@ -32,10 +32,11 @@ impl Run<'_> {
         };
         self.case(
             "tls-no-cname",
-            "a tlsverify create with no cname and no static IP fails after printing VIC's hints; \
-             the cert path is already created (must-get-right #1)",
+            "a tlsverify create with no cname and no static IP fails after printing VIC's hints, \
+             before any vSphere connection; nothing is written (VIC \"may\" have created the \
+             cert path already: must-get-right #1; vicbed validates before writing anything)",
             "failed: provide Common Name for server certificate; VCH listed: no; cert path: \
-             empty; hints printed",
+             absent; hints printed",
             format!("{observed}; {printed}"),
             MACHINE,
         );

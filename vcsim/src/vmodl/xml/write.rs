@@ -8,10 +8,21 @@
 
 use crate::vmodl::{Value, format_datetime};
 
+/// What the writer puts in place of a character XML 1.0 cannot carry (a C0 control other
+/// than tab, newline and carriage return, U+FFFE, U+FFFF): not even a character reference
+/// may stand for one, and a single one makes the whole response unreadable to a strict
+/// parser (pyvmomi's expat), so the writer can never emit one, whatever a value holds.
+pub const REPLACEMENT: char = '\u{FFFD}';
+
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+}
+
 /// Appends `text` with XML escaping for element content.
 pub fn escape_text(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
+            c if !is_xml_char(c) => out.push(REPLACEMENT),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -25,6 +36,7 @@ pub fn escape_text(out: &mut String, text: &str) {
 pub fn escape_attr(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
+            c if !is_xml_char(c) => out.push(REPLACEMENT),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '"' => out.push_str("&quot;"),
@@ -154,6 +166,23 @@ mod tests {
             render("val", &Value::str("a<b&c"), true),
             r#"<val xsi:type="xsd:string">a&lt;b&amp;c</val>"#
         );
+    }
+
+    #[test]
+    fn characters_xml_cannot_carry_never_reach_the_wire() {
+        let v = Value::str("a\u{1}b\u{0}c\u{FFFF}\td");
+        assert_eq!(
+            render("val", &v, false),
+            "<val>a\u{FFFD}b\u{FFFD}c\u{FFFD}\td</val>"
+        );
+        let m = MoRef::new("Folder", "x\u{8}");
+        assert_eq!(
+            render("obj", &Value::moref(&m), false),
+            "<obj type=\"Folder\">x\u{FFFD}</obj>"
+        );
+        // What was written parses back.
+        let doc = format!("<r>{}</r>", render("val", &v, false));
+        assert!(crate::vmodl::xml::parse_document(&doc).is_ok());
     }
 
     #[test]

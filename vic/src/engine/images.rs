@@ -1,0 +1,299 @@
+//! Image routes: pull (from the built-in catalogue), list, inspect, tag, remove.
+
+use super::api::{Result, ok_json, status};
+use super::routes;
+use super::state::{ApiError, Engine};
+use super::view::parse_filters;
+use crate::images::{ImageConfig, Reference, digest_of};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value as Json, json};
+use std::collections::BTreeMap;
+
+fn stream_line(v: &Json) -> String {
+    format!("{v}\r\n")
+}
+
+pub fn pull(engine: &Engine, q: &BTreeMap<String, String>) -> Result<Response> {
+    if q.contains_key("fromSrc") {
+        return Err(ApiError::server(routes::not_implemented("ImportImage")));
+    }
+    let from = q.get("fromImage").map(String::as_str).unwrap_or("");
+    let tag = q.get("tag").map(String::as_str).unwrap_or("");
+    let text = if tag.is_empty()
+        || Reference::parse(from)
+            .is_some_and(|_| from.rsplit('/').next().is_some_and(|l| l.contains(':')))
+    {
+        from.to_owned()
+    } else {
+        format!("{from}:{tag}")
+    };
+    let r = Reference::parse(&text)
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "invalid reference format"))?;
+    let canonical = r.canonical();
+    let remote = match (&r.registry, r.repository.contains('/')) {
+        (None, false) => format!("library/{}", r.repository),
+        _ => r.repository.clone(),
+    };
+    let mut out = String::new();
+    let Some(img) = engine.config.images.resolve(&canonical).cloned() else {
+        let msg = format!(
+            "repository {} not found: does not exist or no pull access",
+            r.repo_name()
+        );
+        out.push_str(&stream_line(
+            &json!({"errorDetail": {"message": msg}, "error": msg}),
+        ));
+        return Ok(stream_response(out));
+    };
+    let already = engine.lock().images.contains_key(&canonical);
+    if already {
+        out.push_str(&stream_line(
+            &json!({"status": format!("Status: Image is up to date for {canonical}")}),
+        ));
+    } else {
+        out.push_str(&stream_line(
+            &json!({"status": format!("Pulling from {remote}"), "id": r.tag}),
+        ));
+        let layer = &img.id.trim_start_matches("sha256:")[..12.min(img.id.len().saturating_sub(7))];
+        for s in [
+            "Pulling fs layer",
+            "Verifying Checksum",
+            "Download complete",
+            "Pull complete",
+        ] {
+            out.push_str(&stream_line(
+                &json!({"status": s, "progressDetail": {}, "id": layer}),
+            ));
+        }
+        out.push_str(&stream_line(&json!({"status": format!("Digest: sha256:{}", digest_of(&format!("digest:{canonical}")))})));
+        out.push_str(&stream_line(
+            &json!({"status": format!("Status: Downloaded newer image for {canonical}")}),
+        ));
+        engine.lock().images.insert(canonical, img);
+    }
+    Ok(stream_response(out))
+}
+
+fn stream_response(body: String) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn created_s(img: &ImageConfig) -> i64 {
+    vcsim::vmodl::parse_datetime(&img.created).unwrap_or(0) / 1000
+}
+
+/// Whether image `img` (with `tags`) passes `docker images` filters (`dangling`, `label`,
+/// `reference`, `before`, `since`), checked by [`image_filters`].
+fn image_matches(
+    img: &ImageConfig,
+    tags: &[String],
+    f: &BTreeMap<String, Vec<String>>,
+    created: &BTreeMap<&str, i64>,
+) -> bool {
+    f.iter()
+        .filter(|(_, vals)| !vals.is_empty())
+        .all(|(k, vals)| match k.as_str() {
+            // Every image here has a tag; none has labels.
+            "dangling" => vals.iter().all(|v| v == "false" || v == "0"),
+            "label" => false,
+            "reference" => vals.iter().any(|v| {
+                tags.iter().any(|t| {
+                    let repo = t.rsplit_once(':').map_or(t.as_str(), |(r, _)| r);
+                    t == v || repo == v || Reference::parse(v).is_some_and(|r| r.canonical() == *t)
+                })
+            }),
+            "before" => vals
+                .iter()
+                .all(|v| created.get(v.as_str()).is_some_and(|t| created_s(img) < *t)),
+            "since" => vals
+                .iter()
+                .all(|v| created.get(v.as_str()).is_some_and(|t| created_s(img) > *t)),
+            _ => false,
+        })
+}
+
+/// Checks `docker images` filters: the keys dockerd knows, `dangling` a boolean, `before`
+/// and `since` images that exist. Returns each `before`/`since` image's creation time.
+fn image_filters<'a>(
+    engine: &Engine,
+    f: &'a BTreeMap<String, Vec<String>>,
+) -> Result<BTreeMap<&'a str, i64>> {
+    let mut created = BTreeMap::new();
+    for (k, vals) in f {
+        match k.as_str() {
+            "dangling" => {
+                if let Some(v) = vals
+                    .iter()
+                    .find(|v| !matches!(v.as_str(), "true" | "false" | "1" | "0"))
+                {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("Invalid filter 'dangling={v}'"),
+                    ));
+                }
+            }
+            "label" | "reference" => {}
+            "before" | "since" => {
+                for v in vals {
+                    let img = engine.find_image(v).ok_or_else(|| no_such_image(v))?;
+                    created.insert(v.as_str(), created_s(&img));
+                }
+            }
+            other => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("Invalid filter '{other}'"),
+                ));
+            }
+        }
+    }
+    Ok(created)
+}
+
+pub fn images(engine: &Engine, q: &BTreeMap<String, String>) -> Result<Response> {
+    let mut filters = parse_filters(q.get("filters").map(String::as_str).unwrap_or(""))?;
+    // The pre-1.25 `filter` parameter is a reference filter.
+    if let Some(r) = q.get("filter").filter(|r| !r.is_empty()) {
+        filters
+            .entry("reference".into())
+            .or_default()
+            .push(r.clone());
+    }
+    let created = image_filters(engine, &filters)?;
+    let store = engine.lock();
+    let mut by_id: BTreeMap<String, (ImageConfig, Vec<String>)> = BTreeMap::new();
+    for (r, img) in &store.images {
+        by_id
+            .entry(img.id.clone())
+            .or_insert_with(|| (img.clone(), Vec::new()))
+            .1
+            .push(r.clone());
+    }
+    let mut list: Vec<Json> = by_id
+        .into_iter()
+        .filter(|(_, (img, tags))| image_matches(img, tags, &filters, &created))
+        .map(|(id, (img, tags))| {
+            let used = store
+                .containers
+                .values()
+                .filter(|c| c.image.id == id)
+                .count();
+            json!({
+                "Id": id,
+                "ParentId": "",
+                "RepoTags": tags,
+                "RepoDigests": [],
+                "Created": created_s(&img),
+                "Size": img.size_bytes,
+                "VirtualSize": img.size_bytes,
+                "SharedSize": -1,
+                "Labels": {},
+                "Containers": used,
+            })
+        })
+        .collect();
+    list.sort_by_key(|v| std::cmp::Reverse(v["Created"].as_i64().unwrap_or(0)));
+    ok_json(&Json::Array(list))
+}
+
+fn image_json(img: &ImageConfig, tags: Vec<String>) -> Json {
+    let exposed: serde_json::Map<String, Json> = img
+        .exposed_ports
+        .iter()
+        .map(|(p, proto)| (format!("{p}/{}", proto.as_str()), json!({})))
+        .collect();
+    let config = json!({
+        "Hostname": "", "Domainname": "", "User": "",
+        "AttachStdin": false, "AttachStdout": false, "AttachStderr": false,
+        "ExposedPorts": if exposed.is_empty() { Json::Null } else { Json::Object(exposed) },
+        "Tty": false, "OpenStdin": false, "StdinOnce": false,
+        "Env": img.env, "Cmd": if img.cmd.is_empty() { Json::Null } else { json!(img.cmd) },
+        "Image": "", "Volumes": null, "WorkingDir": img.working_dir,
+        "Entrypoint": if img.entrypoint.is_empty() { Json::Null } else { json!(img.entrypoint) },
+        "OnBuild": null, "Labels": {},
+    });
+    json!({
+        "Id": img.id,
+        "RepoTags": tags,
+        "RepoDigests": [],
+        "Parent": "",
+        "Comment": "",
+        "Created": img.created,
+        "Container": "",
+        "ContainerConfig": config.clone(),
+        "DockerVersion": "",
+        "Author": "",
+        "Config": config,
+        "Architecture": "amd64",
+        "Os": "linux",
+        "Size": img.size_bytes,
+        "VirtualSize": img.size_bytes,
+        "GraphDriver": {"Name": "vsphere", "Data": null},
+        "RootFS": {"Type": "layers", "Layers": [img.id]},
+    })
+}
+
+pub fn no_such_image(name: &str) -> ApiError {
+    let shown = Reference::parse(name).map_or_else(|| name.to_owned(), |r| r.canonical());
+    ApiError::new(StatusCode::NOT_FOUND, format!("No such image: {shown}"))
+}
+
+pub fn image_inspect(engine: &Engine, name: &str) -> Result<Response> {
+    let img = engine.find_image(name).ok_or_else(|| no_such_image(name))?;
+    let tags: Vec<String> = engine
+        .lock()
+        .images
+        .iter()
+        .filter(|(_, i)| i.id == img.id)
+        .map(|(r, _)| r.clone())
+        .collect();
+    ok_json(&image_json(&img, tags))
+}
+
+pub fn image_tag(engine: &Engine, name: &str, q: &BTreeMap<String, String>) -> Result<Response> {
+    let img = engine.find_image(name).ok_or_else(|| no_such_image(name))?;
+    let repo = q.get("repo").map(String::as_str).unwrap_or("");
+    let tag = q
+        .get("tag")
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("latest");
+    let r = Reference::parse(&format!("{repo}:{tag}"))
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "invalid reference format"))?;
+    engine.lock().images.insert(r.canonical(), img);
+    status(StatusCode::CREATED)
+}
+
+pub fn image_delete(engine: &Engine, name: &str) -> Result<Response> {
+    let img = engine.find_image(name).ok_or_else(|| no_such_image(name))?;
+    let mut store = engine.lock();
+    if let Some(c) = store.containers.values().find(|c| c.image.id == img.id) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "conflict: unable to remove repository reference \"{name}\" (must force) - container {} is using its referenced image {}",
+                &c.id[..12],
+                &img.id.trim_start_matches("sha256:")[..12.min(img.id.len().saturating_sub(7))]
+            ),
+        ));
+    }
+    let refs: Vec<String> = store
+        .images
+        .iter()
+        .filter(|(_, i)| i.id == img.id)
+        .map(|(r, _)| r.clone())
+        .collect();
+    let mut out: Vec<Json> = Vec::new();
+    for r in refs {
+        store.images.remove(&r);
+        out.push(json!({ "Untagged": r }));
+    }
+    out.push(json!({ "Deleted": img.id }));
+    ok_json(&Json::Array(out))
+}
