@@ -6,7 +6,14 @@
 //!   simulated. Target: ≤ 1 s warm.
 //! * `scenario/hundred-containers`: 100 containerVMs started on one VCH, 300 s simulated.
 //!
-//! Run: `cargo bench --bench scenario -- --warm-up-time 1 --measurement-time 10`.
+//! * `scale/run/{100,1000}x1h` and `scale/run/5000x12m`: the runner alone (no report), on
+//!   one core: `n` single-vCPU stress containers on one VCH, started one after another over
+//!   the first sixth of the simulated time. The cost is linear in containers × simulated
+//!   time: 5 000 × 12 min is the work of 1 000 × 1 h (kept short so an iteration stays
+//!   bounded); compare the time per container-hour. Target: 1 000 × 1 h ≤ 10 s.
+//!
+//! Run: `cargo bench --bench scenario -- --warm-up-time 1 --measurement-time 10`
+//! (`-- scale` for the scale group alone).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
@@ -54,6 +61,65 @@ min = 1
     s
 }
 
+/// One VCH on enough 32-core hosts (at most 100), `n` single-vCPU CPU stress containers
+/// started one after another over the first sixth of `duration_s`, which is simulated. Over
+/// the scenario limit of containers the file could not be parsed, so the file has one
+/// `docker run` and the others are copies of it with their own name and time.
+fn ramp(n: usize, duration_s: usize) -> (scenarios::Scenario, String) {
+    let hosts = n.div_ceil(32).clamp(2, 100);
+    let text = format!(
+        r#"[scenario]
+name = "ramp-{n}"
+seed = 11
+duration = "{duration_s}s"
+
+[inventory]
+[[inventory.cluster]]
+name = "Cluster"
+hosts = [{{ name = "esx", cores = 32, mhz = 2000, memory_mb = 262144, count = {hosts} }}]
+
+[[vch]]
+name = "big"
+args = ["--name", "vch-big", "--compute-resource", "Cluster", "--bridge-network", "DC0_DVPG0",
+        "--no-tlsverify"]
+
+[[step]]
+at = "0s"
+vch = "big"
+docker = "run -d --name c0 -m 512m --cpuset-cpus 1 progrium/stress --cpu 1 --timeout 7200s"
+"#
+    );
+    let mut scenario = scenarios::parse_scenario("bench.toml", &text).expect("valid");
+    let first = scenario.steps[0].clone();
+    for i in 1..n {
+        let mut step = first.clone();
+        step.index = i + 1;
+        step.at = Duration::from_secs(u64::try_from(i * duration_s / 6 / n).expect("small"));
+        if let scenarios::schema::Action::Docker(d) = &mut step.action {
+            d.argv[3] = format!("c{i}");
+        }
+        scenario.steps.push(step);
+    }
+    let hash = scenarios::scenario_hash(&text);
+    (scenario, hash)
+}
+
+/// Runs `scenario` (no report); the number of series read back.
+fn run_only(rt: &tokio::runtime::Runtime, scenario: &scenarios::Scenario, hash: &str) -> usize {
+    let outcome = rt
+        .block_on(scenarios::run(
+            scenario,
+            hash,
+            &scenarios::RunOptions::default(),
+        ))
+        .expect("run");
+    assert!(
+        outcome.steps.iter().all(|s| s.ok),
+        "a container did not start"
+    );
+    outcome.series.len()
+}
+
 fn run_and_render(rt: &tokio::runtime::Runtime, text: &str, out: &std::path::Path) {
     let scenario = scenarios::parse_scenario("bench.toml", text).expect("valid");
     let hash = scenarios::scenario_hash(text);
@@ -87,6 +153,23 @@ fn bench(c: &mut Criterion) {
     g.bench_function("hundred-containers", |b| {
         b.iter(|| run_and_render(&rt, &hundred, &out.path().join("hundred")))
     });
+    g.finish();
+
+    // One core, as the target says; the emulator and the runner share it.
+    let one = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut g = c.benchmark_group("scale");
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    for (n, duration_s, label) in [(100, 3600, "1h"), (1000, 3600, "1h"), (5000, 720, "12m")] {
+        let (scenario, hash) = ramp(n, duration_s);
+        g.measurement_time(Duration::from_secs(if n > 100 { 60 } else { 10 }));
+        g.bench_function(format!("run/{n}x{label}"), |b| {
+            b.iter(|| run_only(&one, &scenario, &hash))
+        });
+    }
     g.finish();
 }
 

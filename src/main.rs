@@ -5,7 +5,9 @@
 //! (`vic::machine`).
 
 mod conformance_command;
+mod diff_command;
 mod run_command;
+mod sweep_command;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -25,11 +27,18 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a scenario on the built-in emulator and write its report (exit 0: every
-    /// expectation holds, 1: one failed, 2: bad scenario file).
+    /// expectation holds, 1: one failed, 2: bad scenario file, 3: the testbed could not do a step).
     Run(run_command::RunArgs),
     /// Check VIC's documented behaviour case by case: name convention, firewall trust levels
     /// and TLS modes (exit 0 only when every case passes).
     Conformance(conformance_command::ConformanceArgs),
+    /// Compare two runs' summary.json: verdicts, observed values and key numbers (exit 0:
+    /// equal, 1: they differ, 2: bad input).
+    Diff(diff_command::DiffArgs),
+    /// Run a scenario at many settings of its [vars] (a grid, or a --minimize/--maximize
+    /// search) and answer with the evidence; `sweep merge` combines shard outputs (exit 0: ran
+    /// and found its answer, 1: a search found no passing value, 2: bad input).
+    Sweep(sweep_command::SweepArgs),
     /// Run the built-in vCenter/ESXi SOAP emulator (govc and pyvmomi accept it unchanged).
     Serve(ServeArgs),
     /// Create, delete, list and inspect Virtual Container Hosts (VIC's vic-machine).
@@ -123,7 +132,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         .init();
     match cli.command {
         Command::Run(args) => run_command::run(args),
+        Command::Sweep(args) => sweep_command::run(args),
         Command::Conformance(args) => conformance_command::run(args),
+        Command::Diff(args) => diff_command::run(args),
         Command::Serve(args) => serve(args),
         Command::VicMachine(m) => Ok(ExitCode::from(
             u8::try_from(vic::machine::run(m)).unwrap_or(1),

@@ -1,21 +1,35 @@
-//! `vicbed run FILE [--out DIR] [--seed N] [--check-determinism]`: parse a scenario, run it
-//! on the built-in emulator, write the report. Exit 0 when every expectation holds, 1 when
-//! one fails (or the run breaks), 2 for a bad scenario file (including one beyond
-//! [`scenarios::limits`]), 130/143 when SIGINT/SIGTERM stopped the report being written (the
-//! previous report is then unchanged).
+//! `vicbed run FILE [--set NAME=VALUE]… [--out DIR] [--seed N] [--check-determinism]`:
+//! parse a scenario (its `[vars]` overridden by `--set`), run it on the built-in emulator,
+//! write the report. Exit codes: [`EXIT_CODES`]; 130/143 when SIGINT/SIGTERM stopped the
+//! report being written (the previous report is then unchanged).
 
 use anyhow::{Context, Result};
 use clap::Args;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
+/// What `vicbed run` exits with (also its `--help` epilogue).
+pub const EXIT_CODES: &str = "Exit codes:
+  0  every expectation held and the testbed did every step
+  1  an expectation, or a step's `expect`/`expect_error`, failed (or --check-determinism found a difference)
+  2  bad scenario file or --set: every problem is printed as FILE:LINE:COLUMN; nothing was run
+  3  the testbed could not do what the scenario asked: a VCH's vic-machine create failed, or a step
+     without `expect` failed (the report is still written, naming the failure)
+  130/143  SIGINT/SIGTERM while the report was written (the previous report is unchanged)";
+
 /// `vicbed run` arguments.
 #[derive(Args, Debug)]
+#[command(after_help = EXIT_CODES)]
 pub struct RunArgs {
     /// The scenario file (TOML), e.g. scenarios/library/over-the-limits.toml.
     file: PathBuf,
+    /// Override a `[vars]` value for this run (repeatable), e.g. `--set cpu_limit_mhz=5200`;
+    /// the value takes the type of the variable's default. An unknown name is an error.
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    set: Vec<(String, String)>,
     /// Report directory (default: out/<scenario name>). Written beside it and swapped in
     /// when complete; an existing directory is replaced only if it holds a report alone.
     #[arg(long)]
@@ -32,19 +46,24 @@ pub struct RunArgs {
     quiet: bool,
 }
 
+/// `NAME=VALUE` (the value may contain `=`).
+fn parse_set(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("{text:?} is not NAME=VALUE")),
+    }
+}
+
 /// Runs the command.
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    let text = match read_scenario(&args.file) {
-        Ok(t) => t,
-        Err(message) => {
-            eprintln!("vicbed: {message}");
-            return Ok(ExitCode::from(2));
-        }
-    };
     let shown = args.file.display().to_string();
-    let scenario = match scenarios::parse_scenario(&shown, &text) {
-        Ok(s) => s,
-        Err(errors) => {
+    // A later --set of one name wins, as with repeated flags elsewhere.
+    let overrides: BTreeMap<String, String> = args.set.iter().cloned().collect();
+    let (scenario, hash) = match scenarios::Scenario::load_with(&args.file, &overrides) {
+        Ok(loaded) => loaded,
+        Err(scenarios::LoadError::Invalid(errors)) => {
             eprintln!("{errors}");
             eprintln!(
                 "vicbed: {} problem(s) in {shown}; nothing was run",
@@ -52,8 +71,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             );
             return Ok(ExitCode::from(2));
         }
+        Err(other) => {
+            eprintln!("vicbed: {other}; nothing was run");
+            return Ok(ExitCode::from(2));
+        }
     };
-    let hash = scenarios::scenario_hash(&text);
     let options = scenarios::RunOptions {
         seed: args.seed,
         progress: !args.quiet,
@@ -63,13 +85,23 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let outcome = runtime
-        .block_on(scenarios::run(&scenario, &hash, &options))
-        .with_context(|| format!("running {shown}"))?;
+    // A run that breaks (the emulator, a SOAP call, the sample spool) is the testbed's
+    // failure too: no report, exit 3.
+    let outcome = match runtime.block_on(scenarios::run(&scenario, &hash, &options)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("vicbed: running {shown}: {e}");
+            return Ok(ExitCode::from(3));
+        }
+    };
     if args.check_determinism {
-        let again = runtime
-            .block_on(scenarios::run(&scenario, &hash, &options))
-            .with_context(|| format!("running {shown} a second time"))?;
+        let again = match runtime.block_on(scenarios::run(&scenario, &hash, &options)) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("vicbed: running {shown} a second time: {e}");
+                return Ok(ExitCode::from(3));
+            }
+        };
         if let Some(diff) = scenarios::outcome::first_difference(&outcome, &again) {
             eprintln!("vicbed: NOT deterministic: {diff}");
             return Ok(ExitCode::from(1));
@@ -98,12 +130,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }
         other => other.with_context(|| format!("writing the report to {}", out_dir.display()))?,
     };
-    print_summary(&outcome, &out_dir, written.files.len());
-    Ok(if outcome.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    print_summary(&scenario, &outcome, &out_dir, written.files.len());
+    Ok(ExitCode::from(
+        scenarios::RunStatus::of(&outcome).exit_code(),
+    ))
 }
 
 /// A stop request from a signal: which one (its number), and the flag the writer polls.
@@ -141,22 +171,12 @@ async fn watch_signals(stop: Arc<Stop>) {
     stop.requested.store(true, Ordering::SeqCst);
 }
 
-/// The scenario file's text; a file over [`scenarios::limits::MAX_FILE_BYTES`] is refused
-/// before it is read, so a huge file costs nothing.
-fn read_scenario(path: &Path) -> Result<String, String> {
-    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
-    let len = std::fs::metadata(path).map_err(cannot)?.len();
-    let max = scenarios::limits::MAX_FILE_BYTES;
-    if usize::try_from(len).map_or(true, |n| n > max) {
-        return Err(format!(
-            "{}: the file is {len} bytes; a scenario file may be at most {max} bytes (4 MiB); nothing was run",
-            path.display()
-        ));
-    }
-    std::fs::read_to_string(path).map_err(cannot)
-}
-
-fn print_summary(outcome: &scenarios::RunOutcome, out_dir: &Path, files: usize) {
+fn print_summary(
+    scenario: &scenarios::Scenario,
+    outcome: &scenarios::RunOutcome,
+    out_dir: &Path,
+    files: usize,
+) {
     let failed = outcome.verdicts.iter().filter(|v| !v.passed).count();
     println!(
         "{}: {} expectation(s), {} passed, {} failed (seed {}, scenario {})",
@@ -168,10 +188,22 @@ fn print_summary(outcome: &scenarios::RunOutcome, out_dir: &Path, files: usize) 
         outcome.scenario_hash
     );
     for v in &outcome.verdicts {
+        // Values in the expectation's display unit (a ratio's are plain).
+        let unit = scenario
+            .expectations
+            .iter()
+            .find(|e| e.id == v.id && v.step.is_none())
+            .map_or(scenarios::DisplayUnit::PLAIN, |e| {
+                if e.relative_to.is_some() {
+                    scenarios::DisplayUnit::PLAIN
+                } else {
+                    e.unit
+                }
+            });
         let observed: Vec<String> = v
             .observed
             .iter()
-            .map(|(e, x)| format!("{e}={}", scenarios::evaluate::fmt_value(*x)))
+            .map(|(e, x)| format!("{e}={}", unit.format(*x)))
             .collect();
         let observed = if observed.is_empty() {
             String::new()
@@ -191,14 +223,8 @@ fn print_summary(outcome: &scenarios::RunOutcome, out_dir: &Path, files: usize) 
             }
         );
     }
-    // Failed steps nobody expected to fail (an expected failure is a verdict above).
-    let judged = |index: usize| outcome.verdicts.iter().any(|v| v.step == Some(index));
-    for s in outcome.steps.iter().filter(|s| !s.ok && !judged(s.index)) {
-        println!(
-            "  step {} at +{} s failed: {}: {}",
-            s.index, s.at_s, s.command, s.result
-        );
-    }
+    // Every failed step is a verdict above (its `expect`'s, or the testbed's when it had
+    // none), so nothing more is listed here.
     println!(
         "report: {} ({files} files; open report.html)",
         out_dir.join("report.html").display()

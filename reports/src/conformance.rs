@@ -123,6 +123,7 @@ pub fn junit_xml(suites: &[SuiteResult]) -> String {
                         )
                     }),
                     system_out: Some(format!("{}\nmode: {}", c.description, c.mode)),
+                    properties: vec![("observed".to_owned(), c.observed.clone())],
                 })
                 .collect(),
         })

@@ -6,6 +6,21 @@ use scenarios::RunOutcome;
 
 use crate::clock::rfc3339_at;
 
+/// Runs of more samples than this get no `metrics.csv` (it would be hundreds of MB); every
+/// sample is in `metrics.parquet` whatever the size.
+pub const CSV_MAX_ROWS: usize = 200_000;
+
+/// How many samples the run has in all (rows of the metrics files).
+pub fn total_rows(outcome: &RunOutcome) -> usize {
+    outcome.series.iter().map(|s| s.points.len()).sum()
+}
+
+/// Whether [`crate::render`] writes `metrics.csv` for `outcome` (at most [`CSV_MAX_ROWS`]
+/// samples).
+pub fn writes_csv(outcome: &RunOutcome) -> bool {
+    total_rows(outcome) <= CSV_MAX_ROWS
+}
+
 /// The CSV header line (without the line end).
 pub const HEADER: &str = "entity_kind,entity,counter,instance,timestamp,offset_s,value,unit";
 

@@ -28,6 +28,14 @@ pub enum ReportError {
     /// Rendering was asked to stop (a signal); nothing was left behind.
     #[error("interrupted; the previous report (if any) is unchanged")]
     Interrupted,
+    /// `metrics.parquet` could not be written.
+    #[error("{}: {message}", path.display())]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// The Parquet writer's message.
+        message: String,
+    },
     /// `summary.json` could not be serialized.
     #[error("summary.json: {0}")]
     Json(#[from] serde_json::Error),

@@ -3,7 +3,7 @@
 
 use scenarios::RunOutcome;
 
-use crate::names::{bounds_text, observed_text};
+use crate::names::{bounds_text, fmt_num, observed_text};
 
 /// Escapes `s` for XML character data: `& < > " '` become entities and characters XML 1.0
 /// forbids (most C0 controls) become U+FFFD.
@@ -55,6 +55,8 @@ pub(crate) struct Case {
     pub failure: Option<(String, String)>,
     /// `<system-out>` text, if any.
     pub system_out: Option<String>,
+    /// `<property name= value=>` pairs inside the test case (observed values), in order.
+    pub properties: Vec<(String, String)>,
 }
 
 impl Suite {
@@ -63,13 +65,18 @@ impl Suite {
     }
 }
 
+/// The `time=` of every element. Test cases here judge a run after it ended; its wall time
+/// would make equal runs' files differ, so it is 0 (the simulated time is a suite property).
+const TIME: &str = "0";
+
 /// A `<testsuites name=…>` document holding `suites`.
 pub(crate) fn document(name: &str, suites: &[Suite]) -> String {
     let tests: usize = suites.iter().map(|s| s.cases.len()).sum();
     let failures: usize = suites.iter().map(Suite::failures).sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
-        "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">\n",
+        "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" \
+         time=\"{TIME}\">\n",
         escape_attr(name)
     ));
     for suite in suites {
@@ -81,7 +88,8 @@ pub(crate) fn document(name: &str, suites: &[Suite]) -> String {
 
 fn write_suite(out: &mut String, suite: &Suite) {
     out.push_str(&format!(
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">\n",
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" \
+         time=\"{TIME}\">\n",
         escape_attr(&suite.name),
         suite.cases.len(),
         suite.failures()
@@ -99,17 +107,28 @@ fn write_suite(out: &mut String, suite: &Suite) {
     }
     for case in &suite.cases {
         let open = format!(
-            "    <testcase classname=\"{}\" name=\"{}\"",
+            "    <testcase classname=\"{}\" name=\"{}\" time=\"{TIME}\"",
             escape_attr(&case.classname),
             escape_attr(&case.name)
         );
-        if case.failure.is_none() && case.system_out.is_none() {
+        if case.failure.is_none() && case.system_out.is_none() && case.properties.is_empty() {
             out.push_str(&open);
             out.push_str("/>\n");
             continue;
         }
         out.push_str(&open);
         out.push_str(">\n");
+        if !case.properties.is_empty() {
+            out.push_str("      <properties>\n");
+            for (k, v) in &case.properties {
+                out.push_str(&format!(
+                    "        <property name=\"{}\" value=\"{}\"/>\n",
+                    escape_attr(k),
+                    escape_attr(v)
+                ));
+            }
+            out.push_str("      </properties>\n");
+        }
         if let Some((message, body)) = &case.failure {
             out.push_str(&format!(
                 "      <failure message=\"{}\" type=\"failure\">{}</failure>\n",
@@ -131,8 +150,10 @@ fn write_suite(out: &mut String, suite: &Suite) {
 /// `junit.xml`: one `<testsuite>` named after the scenario with one `<testcase>` per
 /// verdict (classname = scenario, name = expectation id); a failed verdict carries a
 /// `<failure>` whose message is the reason and whose body has the statement, bounds,
-/// observations and reason. The suite's `<properties>` hold the seed, scenario hash and
-/// vicbed version.
+/// observations and reason. Each test case's `<properties>` hold its observed values
+/// (`observed:<entity>`, as pytest's `record_property` writes them) and bounds; the suite's
+/// hold the seed, scenario hash, vicbed version, start and simulated duration. Every `time=`
+/// is 0: see [`TIME`].
 pub fn junit_xml(outcome: &RunOutcome) -> String {
     let scenario = &outcome.meta.name;
     let cases = outcome
@@ -155,11 +176,18 @@ pub fn junit_xml(outcome: &RunOutcome) -> String {
                 };
                 (message, format!("{details}\nreason: {}", v.reason))
             });
+            let mut properties: Vec<(String, String)> = v
+                .observed
+                .iter()
+                .map(|(e, x)| (format!("observed:{e}"), fmt_num(*x)))
+                .collect();
+            properties.push(("bounds".to_owned(), bounds_text(v.min, v.max)));
             Case {
                 classname: scenario.clone(),
                 name: v.id.clone(),
                 system_out: v.passed.then_some(details),
                 failure,
+                properties,
             }
         })
         .collect();
@@ -170,6 +198,10 @@ pub fn junit_xml(outcome: &RunOutcome) -> String {
             ("scenario_hash".to_owned(), outcome.scenario_hash.clone()),
             ("vicbed_version".to_owned(), outcome.vicbed_version.clone()),
             ("start".to_owned(), outcome.meta.start.rfc3339.clone()),
+            (
+                "simulated_duration_s".to_owned(),
+                outcome.meta.duration.as_secs().to_string(),
+            ),
         ],
         cases,
     };
@@ -206,6 +238,7 @@ mod tests {
                     name: "bad".into(),
                     failure: Some(("why & how".into(), "body <x>".into())),
                     system_out: None,
+                    properties: vec![("observed:a".into(), "1".into())],
                 },
             ],
         };
@@ -214,7 +247,8 @@ mod tests {
         assert!(xml.contains("<testsuites name=\"all\" tests=\"2\" failures=\"1\""));
         assert!(xml.contains("<testsuite name=\"s&lt;1&gt;\" tests=\"2\" failures=\"1\""));
         assert!(xml.contains("<property name=\"seed\" value=\"42\"/>"));
-        assert!(xml.contains("<testcase classname=\"s\" name=\"ok\"/>"));
+        assert!(xml.contains("<testcase classname=\"s\" name=\"ok\" time=\"0\"/>"));
+        assert!(xml.contains("<property name=\"observed:a\" value=\"1\"/>"));
         assert!(xml.contains(
             "<failure message=\"why &amp; how\" type=\"failure\">body &lt;x&gt;</failure>"
         ));

@@ -3,12 +3,17 @@
 //! [`render`] writes, into one directory, byte-identical for equal outcomes (no wall clock,
 //! no hash-map order, no absolute paths):
 //!
-//! - `report.html` ([`report_html`]): a self-contained page — facts, verdicts, VCHs, steps,
-//!   the charts inline as SVG in a grid with one column per VCH, key numbers;
+//! - `report.html` ([`report_html`]): a self-contained page — findings in plain words
+//!   ([`findings`]), facts, verdicts, VCHs, steps, the charts inline as SVG in a grid with one
+//!   column per VCH (pool, appliance and the worst containers, see [`top`]), the top
+//!   containers in esxtop order, pools and appliances;
 //! - `report.md` ([`report_markdown`]): the same in Markdown, charts as `charts/<stem>.png`;
 //! - `charts/<stem>.svg` and `charts/<stem>.png` ([`chart_svg`], [`chart_png`]): vCenter-style
 //!   CPU and memory charts per container and per VCH pool, as [`chart_specs`] lays them out;
-//! - `metrics.csv` ([`metrics_csv`], streamed by [`write_metrics_csv`]): every sample;
+//! - `metrics.parquet` ([`write_metrics_parquet`]): every sample, Snappy-compressed columns
+//!   that pandas, DuckDB and Polars read directly;
+//! - `metrics.csv` ([`metrics_csv`], streamed by [`write_metrics_csv`]): every sample, for runs
+//!   of up to [`CSV_MAX_ROWS`] samples;
 //! - `summary.json` ([`summary_json`]): the run with per-counter statistics;
 //! - `junit.xml` ([`junit_xml`]): one test case per expectation.
 //!
@@ -29,17 +34,23 @@ pub mod charts;
 pub mod clock;
 pub mod conformance;
 mod csv;
+pub mod diff;
+mod draw;
 mod error;
+pub mod findings;
 mod font;
 mod html;
 pub mod junit;
 mod markdown;
 pub mod names;
 pub mod output;
+mod parquet_out;
 mod png;
 pub mod stats;
 mod summary;
+pub mod sweep;
 mod tables;
+pub mod top;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,11 +58,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub use charts::{
     Axis, ChartFile, ChartKind, ChartSpec, Line, chart_png, chart_specs, chart_svg, render_charts,
 };
-pub use csv::{HEADER as METRICS_CSV_HEADER, metrics_csv, write_metrics_csv};
+pub use csv::{
+    CSV_MAX_ROWS, HEADER as METRICS_CSV_HEADER, metrics_csv, total_rows, write_metrics_csv,
+    writes_csv,
+};
 pub use error::ReportError;
-pub use html::report_html;
+pub use findings::findings;
+pub use html::{MIN_CHART_PX, report_html};
 pub use junit::junit_xml;
 pub use markdown::report_markdown;
+pub use parquet_out::write_metrics_parquet;
 pub use png::SIGNATURE as PNG_SIGNATURE;
 pub use scenarios::RunOutcome;
 pub use summary::{stats_key, summary_json};
@@ -64,7 +80,8 @@ pub struct Written {
 }
 
 /// Renders `outcome` as the report directory `out_dir`: `report.html`, `report.md`,
-/// `metrics.csv`, `summary.json`, `junit.xml` and `charts/<stem>.{svg,png}`.
+/// `metrics.parquet`, `metrics.csv` (runs of up to [`CSV_MAX_ROWS`] samples), `summary.json`,
+/// `junit.xml` and `charts/<stem>.{svg,png}`.
 ///
 /// The files are written into a temporary sibling directory that replaces `out_dir` only once
 /// complete (see [`output`]): a failure, or a process killed mid-way, leaves the previous
@@ -125,8 +142,13 @@ fn write_report(
             output::write_file(p, &chart_png(&chart.spec)?)
         })?;
     }
+    write(PathBuf::from("metrics.parquet"), &|p| {
+        write_parquet(outcome, p)
+    })?;
     // Streamed: every sample of a long run would not fit in one string.
-    write(PathBuf::from("metrics.csv"), &|p| write_csv(outcome, p))?;
+    if writes_csv(outcome) {
+        write(PathBuf::from("metrics.csv"), &|p| write_csv(outcome, p))?;
+    }
     write(PathBuf::from("summary.json"), &|p| {
         output::write_file(p, summary::try_summary_json(outcome)?.as_bytes())
     })?;
@@ -152,4 +174,19 @@ fn write_csv(outcome: &RunOutcome, path: &Path) -> Result<(), ReportError> {
     csv::write_metrics_csv(outcome, &mut w).map_err(io)?;
     w.into_inner().map_err(|e| io(e.into_error()))?;
     Ok(())
+}
+
+/// `metrics.parquet`, written one row group at a time.
+fn write_parquet(outcome: &RunOutcome, path: &Path) -> Result<(), ReportError> {
+    let io = |source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::create(path).map_err(io)?;
+    parquet_out::write_metrics_parquet(outcome, std::io::BufWriter::new(file)).map_err(|e| {
+        ReportError::Parquet {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    })
 }

@@ -22,6 +22,7 @@ const REPORT_ENTRIES: &[&str] = &[
     "report.html",
     "report.md",
     "metrics.csv",
+    "metrics.parquet",
     "summary.json",
     "junit.xml",
     "charts",

@@ -1,14 +1,15 @@
 //! The report's content as plain tables of text, shared by `report.html` and `report.md` so
 //! the two always say the same thing: facts, verdicts, VCHs, steps, key numbers, and the chart
-//! grid (one column per VCH, one row per chart kind).
+//! grid (one column per VCH, one row per chart kind), the top containers in esxtop order.
 
 use std::collections::BTreeMap;
 
-use scenarios::{EntityKind, RunOutcome, Stat, VchRecord};
+use scenarios::{EntityKind, RunOutcome, VchRecord};
 
-use crate::charts::{ChartFile, ChartKind};
+use crate::charts::{ChartFile, ChartKind, Role};
 use crate::clock::offset_label;
 use crate::names::{bounds_text, fmt_fixed, observed_text, pass_fail};
+use crate::top;
 
 /// A table: header cells and rows; a row flagged `bad` is highlighted (failed verdict or
 /// step).
@@ -105,6 +106,16 @@ pub(crate) fn vchs(o: &RunOutcome) -> Table {
     }
 }
 
+/// Runs of more steps than this show the failed ones and fold the full list away.
+pub(crate) const STEPS_SHOWN: usize = 20;
+
+/// The failed steps only.
+pub(crate) fn failed_steps(o: &RunOutcome) -> Table {
+    let mut t = steps(o);
+    t.rows.retain(|r| r.bad);
+    t
+}
+
 pub(crate) fn steps(o: &RunOutcome) -> Table {
     Table {
         header: vec!["#", "At", "Command", "Result", "OK"],
@@ -125,60 +136,122 @@ pub(crate) fn steps(o: &RunOutcome) -> Table {
     }
 }
 
-/// Per container and VCH pool: averages and maxima of the headline counters, converted to
-/// display units; `–` where the run has no such series.
-pub(crate) fn key_numbers(o: &RunOutcome) -> Table {
-    // (counter, statistic, scale, decimals)
-    let cols: [(&str, Stat, f64, usize); 5] = [
-        ("cpu.ready.summation", Stat::Avg, 1.0, 0),
-        ("cpu.entitlement.latest", Stat::Avg, 1.0, 0),
-        ("cpu.demand.average", Stat::Avg, 1.0, 0),
-        ("mem.latency.average", Stat::Avg, 0.01, 2),
-        ("mem.vmmemctl.average", Stat::Max, 1.0 / 1024.0, 1),
-    ];
-    let rows = o
-        .entities
-        .iter()
-        .filter(|e| {
-            e.kind == EntityKind::Container || (e.kind == EntityKind::Pool && e.vch.is_some())
-        })
-        .map(|e| {
-            let mut cells = vec![
-                e.name.clone(),
-                e.kind.as_str().to_owned(),
-                e.vch.clone().unwrap_or_else(|| "–".to_owned()),
-            ];
-            for (counter, stat, scale, decimals) in cols {
-                // The run's exact statistics over every sample (no read-back needed).
-                let value = o.series_of(e.kind, &e.name, counter).and_then(|s| {
-                    let st = s.points.stats();
-                    match stat {
-                        Stat::Max => st.max.map(|v| v as f64),
-                        _ => st.avg,
-                    }
-                });
-                cells.push(
-                    value
-                        .map(|v| fmt_fixed(v * scale, decimals))
-                        .unwrap_or_else(|| "–".to_owned()),
-                );
-            }
-            Row { cells, bad: false }
-        })
-        .collect();
+/// A number with `decimals`, or `–` when the run has no such series.
+fn num(v: Option<f64>, decimals: usize) -> String {
+    v.map(|v| fmt_fixed(v, decimals))
+        .unwrap_or_else(|| "–".to_owned())
+}
+
+/// Per VCH: its pool's and appliance's headline numbers (CPU in MHz, memory in MB).
+pub(crate) fn vch_numbers(o: &RunOutcome) -> Table {
+    let mut rows = Vec::new();
+    for v in &o.vchs {
+        let mine = |e: &&scenarios::EntityRecord| e.vch.as_deref() == Some(v.name.as_str());
+        for e in o.entities.iter().filter(mine) {
+            let what = match e.kind {
+                EntityKind::Pool => "pool",
+                EntityKind::Vm if e.vsphere_name == v.vsphere_name => "appliance",
+                _ => continue,
+            };
+            let r = top::row_of(o, e.kind, &e.name, e.vch.clone());
+            let containers = o
+                .entities
+                .iter()
+                .filter(|c| c.kind == EntityKind::Container && c.vch.as_deref() == Some(&v.name))
+                .count();
+            rows.push(Row {
+                cells: vec![
+                    v.name.clone(),
+                    what.to_owned(),
+                    e.name.clone(),
+                    if what == "pool" {
+                        containers.to_string()
+                    } else {
+                        "–".to_owned()
+                    },
+                    num(r.demand_mhz, 0),
+                    num(r.usage_mhz, 0),
+                    num(r.got_pct, 1),
+                    num(r.rdy_pct, 1),
+                    num(r.balloon_mb, 1),
+                    num(r.swap_mb, 1),
+                ],
+                bad: false,
+            });
+        }
+    }
     Table {
         header: vec![
-            "Entity",
-            "Kind",
             "VCH",
-            "Avg ready (ms)",
-            "Avg entitlement (MHz)",
+            "What",
+            "Entity",
+            "Containers",
             "Avg demand (MHz)",
-            "Avg mem latency (%)",
+            "Avg usage (MHz)",
+            "Got (% of demand)",
+            "%RDY",
             "Max balloon (MB)",
+            "Max swapped (MB)",
         ],
         rows,
     }
+}
+
+/// The first [`top::TOP_ROWS`] containers in esxtop order (see [`crate::top`]), and how many
+/// there are in all.
+pub(crate) fn top_containers(o: &RunOutcome) -> (Table, usize) {
+    let ranked = top::ranked(o);
+    let total = ranked.len();
+    let rows = ranked
+        .into_iter()
+        .take(top::TOP_ROWS)
+        .map(|r| Row {
+            cells: vec![
+                r.name.clone(),
+                r.vch.clone().unwrap_or_else(|| "–".to_owned()),
+                num(r.rdy_pct, 1),
+                num(r.mlmtd_pct, 1),
+                num(r.balloon_mb, 1),
+                num(r.swap_mb, 1),
+                num(r.latency_pct, 2),
+                num(r.demand_mhz, 0),
+                num(r.usage_mhz, 0),
+                num(r.got_pct, 1),
+            ],
+            bad: false,
+        })
+        .collect();
+    let table = Table {
+        header: vec![
+            "Container",
+            "VCH",
+            "%RDY",
+            "%MLMTD",
+            "Max balloon (MB)",
+            "Max swapped (MB)",
+            "Avg mem latency (%)",
+            "Avg demand (MHz)",
+            "Avg usage (MHz)",
+            "Got (% of demand)",
+        ],
+        rows,
+    };
+    (table, total)
+}
+
+/// The sentence under the top-N table: how it is sorted and where the rest is.
+pub(crate) fn top_note(o: &RunOutcome, shown: usize, total: usize) -> String {
+    let which = if shown < total {
+        format!("The {shown} of {total} containers with the most ready time")
+    } else {
+        format!("All {total} containers")
+    };
+    format!(
+        "{which}, sorted as esxtop sorts: %RDY (ready time as % of each {} s sample, summed \
+         over vCPUs), then %MLMTD (the part of it held back by a limit), then balloon and swap. \
+         Every container is in summary.json and metrics.parquet.",
+        o.meta.sample_interval.as_secs()
+    )
 }
 
 /// A sentence under the charts' heading when some series were averaged for drawing (runs of
@@ -191,15 +264,15 @@ pub(crate) fn chart_note(o: &RunOutcome) -> Option<String> {
         format!(
             "The charts show means of {k} consecutive 20 s samples ({} min) per point, so that a \
              series of {longest} samples fits in at most {limit} points; every sample is in \
-             metrics.csv and the statistics use every sample.",
+             metrics.parquet and the statistics use every sample.",
             fmt_fixed(k as f64 * 20.0 / 60.0, 1)
         )
     })
 }
 
 /// The chart grid: one column per VCH (file order; plus `other` for containers of no known
-/// VCH), one row per chart kind — pool CPU, pool memory, then per container position CPU and
-/// memory. Cells index into the chart slice.
+/// VCH), one row per chart kind — pool CPU and memory, appliance CPU and memory, then per
+/// charted container position CPU and memory. Cells index into the chart slice.
 pub(crate) struct Grid {
     /// Column headings: (VCH name, its limits line or an explanation).
     pub columns: Vec<(String, String)>,
@@ -217,46 +290,29 @@ pub(crate) fn grid(o: &RunOutcome, charts: &[ChartFile]) -> Grid {
         .iter()
         .map(|v| (v.name.clone(), limits_line(v)))
         .collect();
-    let column_of = |c: &ChartFile| -> usize {
-        c.spec
-            .vch
-            .as_ref()
-            .and_then(|v| o.vchs.iter().position(|r| &r.name == v))
-            .unwrap_or(o.vchs.len())
-    };
-    if charts.iter().any(|c| column_of(c) == o.vchs.len()) {
+    if charts.iter().any(|c| c.spec.grid.column >= o.vchs.len()) {
         columns.push(("other".to_owned(), "containers of no known VCH".to_owned()));
     }
     let n = columns.len();
-    // Row key: (containers after pools, position of the entity within its column, memory
-    // after CPU).
-    let mut rows: BTreeMap<(bool, usize, ChartKind), Vec<Option<usize>>> = BTreeMap::new();
-    let mut seen: Vec<Vec<(EntityKind, &str)>> = vec![Vec::new(); n];
+    let mut rows: BTreeMap<(Role, usize, ChartKind), Vec<Option<usize>>> = BTreeMap::new();
     for (i, c) in charts.iter().enumerate() {
-        let col = column_of(c);
-        let entity = (c.spec.entity_kind, c.spec.entity.as_str());
-        let same_kind = seen[col].iter().filter(|e| e.0 == entity.0);
-        let pos = match same_kind.clone().position(|e| *e == entity) {
-            Some(p) => p + 1,
-            None => {
-                let p = same_kind.count() + 1;
-                seen[col].push(entity);
-                p
-            }
-        };
-        let key = (c.spec.entity_kind != EntityKind::Pool, pos, c.spec.kind);
-        let cells = rows.entry(key).or_insert_with(|| vec![None; n]);
-        if let Some(cell) = cells.get_mut(col) {
+        let g = c.spec.grid;
+        let cells = rows
+            .entry((g.role, g.position, c.spec.kind))
+            .or_insert_with(|| vec![None; n]);
+        if let Some(cell) = cells.get_mut(g.column.min(n.saturating_sub(1))) {
             cell.get_or_insert(i);
         }
     }
     let rows = rows
         .into_iter()
-        .map(|((container, pos, kind), cells)| {
-            let what = match (container, pos) {
-                (false, 1) => "VCH pool".to_owned(),
-                (false, p) => format!("VCH pool {p}"),
-                (true, p) => format!("Container {p}"),
+        .map(|((role, pos, kind), cells)| {
+            let what = match (role, pos) {
+                (Role::Pool, 1) => "VCH pool".to_owned(),
+                (Role::Pool, p) => format!("VCH pool {p}"),
+                (Role::Appliance, 1) => "VCH appliance".to_owned(),
+                (Role::Appliance, p) => format!("VCH appliance {p}"),
+                (Role::Container, p) => format!("Container {p}"),
             };
             let kind = match kind {
                 ChartKind::Cpu => "CPU",
@@ -269,4 +325,53 @@ pub(crate) fn grid(o: &RunOutcome, charts: &[ChartFile]) -> Grid {
         })
         .collect();
     Grid { columns, rows }
+}
+
+/// The sentence above the grid: which containers have charts, and how to read them.
+pub(crate) fn grid_note(o: &RunOutcome, charts: &[ChartFile]) -> String {
+    let total = o
+        .entities
+        .iter()
+        .filter(|e| e.kind == EntityKind::Container)
+        .count();
+    let charted: std::collections::BTreeSet<&str> = charts
+        .iter()
+        .filter(|c| c.spec.grid.role == Role::Container)
+        .map(|c| c.spec.entity.as_str())
+        .collect();
+    let which = if charted.len() < total {
+        format!(
+            "Containers: the {} of {total} with the most ready time (see the table below). ",
+            charted.len()
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{which}Charts in one row share their y scales. Ready and max-limited time are % of \
+         each sample interval (esxtop's %RDY and %MLMTD). A line drawn dotted over a wider one \
+         has the same values (the legend says which). Pool charts show the pool's limit \
+         (dash-dot) and reservation (dotted). Ticks on the time axis mark steps, numbered as \
+         in Steps when there are few."
+    )
+}
+
+/// The sentence on where every sample is: `metrics.parquet` always, `metrics.csv` too for
+/// runs of up to [`crate::CSV_MAX_ROWS`] samples.
+pub(crate) fn files_note(o: &RunOutcome) -> String {
+    let rows = crate::csv::total_rows(o);
+    let csv = if crate::csv::writes_csv(o) {
+        "; the same rows are in metrics.csv".to_owned()
+    } else {
+        format!(
+            "; metrics.csv is written only for runs of up to {} samples",
+            crate::CSV_MAX_ROWS
+        )
+    };
+    format!(
+        "Every sample ({rows} rows) is in metrics.parquet (columns entity_kind, entity, \
+         counter, instance, timestamp, offset_s, value, unit; pandas.read_parquet, DuckDB's \
+         read_parquet and polars.read_parquet open it as it is){csv}. summary.json has the \
+         statistics of every series."
+    )
 }

@@ -5,11 +5,64 @@
 //! and the bounds must hold for each matched entity. With `relative_to`, the statistic is
 //! first divided by the referenced expectation's value (the mean over its matched entities),
 //! which must come earlier in the file.
+//!
+//! Values are compared in the counter's display unit ([`crate::units`]): percent counters
+//! in %, memory in MB; observed values and bounds in verdicts are in that unit.
+//!
+//! Besides the expectations, the testbed itself is judged: a VCH that could not be created
+//! and a step without `expect` that failed each become a failed verdict (see [`RunStatus`]).
 
 use std::collections::BTreeMap;
 
-use crate::outcome::{EntityRecord, Series, StepRecord, Verdict};
+use crate::outcome::{EntityRecord, RunOutcome, Series, StepRecord, Verdict};
 use crate::schema::{EntityKind, Expectation, Stat, Step, StepExpect};
+use crate::units::DisplayUnit;
+
+/// [`Verdict::counter`] of a VCH's `vic-machine create` that failed.
+pub const TESTBED_VCH: &str = "testbed.vch";
+/// [`Verdict::counter`] of a step without `expect` that failed.
+pub const TESTBED_STEP: &str = "testbed.step";
+
+/// How a run went, as `vicbed run` exits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Every expectation held and the testbed did everything asked (exit 0).
+    Passed,
+    /// An expectation, or a step's `expect`, failed (exit 1).
+    Failed,
+    /// The testbed could not do what the scenario asked: a VCH was not created, or a step
+    /// without `expect` failed (exit 3). It wins over [`RunStatus::Failed`]: the other
+    /// verdicts were taken on a run that is not the one the scenario describes.
+    TestbedFailed,
+}
+
+impl RunStatus {
+    /// The status of `outcome`.
+    pub fn of(outcome: &RunOutcome) -> RunStatus {
+        let failed = |v: &&Verdict| !v.passed;
+        if outcome
+            .verdicts
+            .iter()
+            .filter(failed)
+            .any(|v| v.counter == TESTBED_VCH || v.counter == TESTBED_STEP)
+        {
+            RunStatus::TestbedFailed
+        } else if outcome.verdicts.iter().any(|v| !v.passed) {
+            RunStatus::Failed
+        } else {
+            RunStatus::Passed
+        }
+    }
+
+    /// `vicbed run`'s exit code: 0, 1 or 3 (2 is a bad scenario, before any run).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            RunStatus::Passed => 0,
+            RunStatus::Failed => 1,
+            RunStatus::TestbedFailed => 3,
+        }
+    }
+}
 
 /// `stat` over `values` (`None` when empty). P95 is the nearest-rank percentile.
 pub fn statistic(stat: Stat, values: &[f64]) -> Option<f64> {
@@ -91,7 +144,7 @@ fn one(
             // One series at a time, streamed from the run's spool.
             let read = s.points.try_for_each(|p| {
                 if p.offset_s >= from_s && p.offset_s <= to_s {
-                    values.push(p.value as f64);
+                    values.push(e.unit.from_raw(p.value as f64));
                 }
             });
             if let Err(err) = read {
@@ -132,7 +185,7 @@ fn one(
         .observed
         .iter()
         .filter(|(_, v)| e.min.is_some_and(|m| *v < m) || e.max.is_some_and(|m| *v > m))
-        .map(|(n, v)| format!("{n}: {}", fmt_value(*v)))
+        .map(|(n, v)| format!("{n}: {}", bound_unit(e).format(*v)))
         .collect();
     verdict.passed = bad.is_empty();
     if !verdict.passed {
@@ -141,16 +194,55 @@ fn one(
     (verdict, own)
 }
 
+/// The unit bounds and observed values of `e` are written in: the counter's, or plain
+/// ratios with `relative_to`.
+fn bound_unit(e: &Expectation) -> DisplayUnit {
+    if e.relative_to.is_some() {
+        DisplayUnit::PLAIN
+    } else {
+        e.unit
+    }
+}
+
+/// Each step with its record, if it ran: repetitions of one step share its index, and their
+/// records come in repetition order (the runner keeps file order among equal times).
+fn paired<'a>(
+    steps: &'a [Step],
+    records: &'a [StepRecord],
+) -> Vec<(&'a Step, Option<&'a StepRecord>)> {
+    let mut by_index: BTreeMap<usize, Vec<&StepRecord>> = BTreeMap::new();
+    for r in records {
+        by_index.entry(r.index).or_default().push(r);
+    }
+    let mut ordered: Vec<&Step> = steps.iter().collect();
+    ordered.sort_by_key(|s| (s.index, s.repetition));
+    let mut taken: BTreeMap<usize, usize> = BTreeMap::new();
+    ordered
+        .into_iter()
+        .map(|s| {
+            let k = taken.entry(s.index).or_default();
+            let record = by_index.get(&s.index).and_then(|v| v.get(*k)).copied();
+            *k += 1;
+            (s, record)
+        })
+        .collect()
+}
+
+/// `step-N`, or `step-N.k` for repetition k.
+fn step_id(s: &Step) -> String {
+    match s.repetition {
+        Some(k) => format!("step-{}.{k}", s.index),
+        None => format!("step-{}", s.index),
+    }
+}
+
 /// One verdict per step that states an expected outcome, in file order: `records` are what
 /// the steps did.
 pub fn step_verdicts(steps: &[Step], records: &[StepRecord]) -> Vec<Verdict> {
-    let mut ordered: Vec<&Step> = steps.iter().filter(|s| s.expect.is_some()).collect();
-    ordered.sort_by_key(|s| s.index);
-    ordered
+    paired(steps, records)
         .into_iter()
-        .filter_map(|s| {
+        .filter_map(|(s, record)| {
             let expect = s.expect.as_ref()?;
-            let record = records.iter().find(|r| r.index == s.index);
             let (want, passed, reason) = match (expect, record) {
                 (_, None) => (String::new(), false, "the step did not run".to_owned()),
                 (StepExpect::Succeeds, Some(r)) => (
@@ -180,7 +272,7 @@ pub fn step_verdicts(steps: &[Step], records: &[StepRecord]) -> Vec<Verdict> {
             };
             let command = record.map_or_else(String::new, |r| r.command.clone());
             Some(Verdict {
-                id: format!("step-{}", s.index),
+                id: step_id(s),
                 step: Some(s.index),
                 statement: format!("step {} ({command}) {want}", s.index),
                 stat: Stat::Last,
@@ -193,6 +285,58 @@ pub fn step_verdicts(steps: &[Step], records: &[StepRecord]) -> Vec<Verdict> {
             })
         })
         .collect()
+}
+
+/// Failed verdicts for what the testbed could not do: each VCH that was not created
+/// (`vch_failures`: `[[vch]]` name and why), and each step without `expect` that failed,
+/// in file order. Steps that did what they were asked add nothing.
+pub fn testbed_verdicts(
+    vch_failures: &[(String, String)],
+    steps: &[Step],
+    records: &[StepRecord],
+) -> Vec<Verdict> {
+    let failed =
+        |id: String, step: Option<usize>, statement: String, counter: &str, reason: String| {
+            Verdict {
+                id,
+                step,
+                statement,
+                stat: Stat::Last,
+                counter: counter.into(),
+                min: None,
+                max: None,
+                observed: Vec::new(),
+                passed: false,
+                reason,
+            }
+        };
+    let mut out: Vec<Verdict> = vch_failures
+        .iter()
+        .map(|(name, why)| {
+            failed(
+                format!("vch-{name}"),
+                None,
+                format!("vic-machine create of vch {name} succeeds"),
+                TESTBED_VCH,
+                why.clone(),
+            )
+        })
+        .collect();
+    for (s, record) in paired(steps, records) {
+        if s.expect.is_some() {
+            continue;
+        }
+        if let Some(r) = record.filter(|r| !r.ok) {
+            out.push(failed(
+                step_id(s),
+                Some(s.index),
+                format!("step {} ({}) succeeds", s.index, r.command),
+                TESTBED_STEP,
+                format!("it failed: {}", r.result),
+            ));
+        }
+    }
+    out
 }
 
 /// Whether `e` looks at `r`: containers by container name; VMs (containerVMs included) by
@@ -222,10 +366,11 @@ pub fn statement(e: &Expectation) -> String {
     if let Some(r) = &e.relative_to {
         s.push_str(&format!(" ÷ {r}"));
     }
+    let u = bound_unit(e);
     match (e.min, e.max) {
-        (Some(a), Some(b)) => s.push_str(&format!(" in [{}, {}]", fmt_value(a), fmt_value(b))),
-        (Some(a), None) => s.push_str(&format!(" ≥ {}", fmt_value(a))),
-        (None, Some(b)) => s.push_str(&format!(" ≤ {}", fmt_value(b))),
+        (Some(a), Some(b)) => s.push_str(&format!(" in [{}, {}]", u.format(a), u.format(b))),
+        (Some(a), None) => s.push_str(&format!(" ≥ {}", u.format(a))),
+        (None, Some(b)) => s.push_str(&format!(" ≤ {}", u.format(b))),
         (None, None) => {}
     }
     if e.from.is_some() || e.to.is_some() {
@@ -308,6 +453,7 @@ mod tests {
             stat,
             min,
             max,
+            unit: DisplayUnit::of_vsphere_unit("megaHertz"),
             from: None,
             to: None,
             relative_to: None,
@@ -351,7 +497,7 @@ mod tests {
         assert!(v[1].passed, "{:?}", v[1]);
         assert!((v[1].observed[0].1 - 1866.0 / 400.0).abs() < 0.01);
         assert!(!v[2].passed);
-        assert_eq!(v[2].reason, "out of bounds: a: 400");
+        assert_eq!(v[2].reason, "out of bounds: a: 400 MHz");
         assert!(!v[3].passed);
         assert_eq!(v[3].reason, "no container matches \"zzz\"");
         assert!(v[4].passed, "{:?}", v[4]);
@@ -359,6 +505,96 @@ mod tests {
             v[1].statement,
             "avg cpu.entitlement.latest of container b ÷ base in [4, 6]"
         );
+    }
+
+    fn run_step(index: usize, repetition: Option<u32>, expect: Option<StepExpect>) -> Step {
+        Step {
+            index,
+            repetition,
+            at: std::time::Duration::ZERO,
+            action: crate::schema::Action::Power(crate::schema::PowerChange {
+                vm: "v".into(),
+                on: true,
+            }),
+            expect,
+        }
+    }
+
+    fn record(index: usize, ok: bool, result: &str) -> StepRecord {
+        StepRecord {
+            index,
+            at_s: 0,
+            command: format!("cmd {index}"),
+            result: result.into(),
+            ok,
+        }
+    }
+
+    #[test]
+    fn percent_values_are_compared_in_percent() {
+        let mut e = expect("pct", "a", Stat::Max, None, Some(5.0));
+        e.counter = "cpu.readiness.average".into();
+        e.unit = DisplayUnit::of_vsphere_unit("percent");
+        let s = [series("a", "cpu.readiness.average", &[400, 540])];
+        let v = verdicts(&[e], &[entity("a")], &s);
+        assert!(!v[0].passed);
+        assert_eq!(v[0].observed, vec![("a".to_owned(), 5.4)]);
+        assert_eq!(v[0].reason, "out of bounds: a: 5.4 %");
+        assert_eq!(
+            v[0].statement,
+            "max cpu.readiness.average of container a ≤ 5 %"
+        );
+    }
+
+    #[test]
+    fn the_testbed_is_judged_and_repetitions_pair_in_order() {
+        let steps = [
+            run_step(1, Some(1), None),
+            run_step(1, Some(2), None),
+            run_step(2, None, Some(StepExpect::Fails(None))),
+        ];
+        let records = [
+            record(1, true, "ok"),
+            record(2, false, "refused"),
+            record(1, false, "No such container: web2"),
+        ];
+        let failures = [("broken".to_owned(), "bridge network not found".to_owned())];
+        let t = testbed_verdicts(&failures, &steps, &records);
+        let ids: Vec<&str> = t.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(ids, ["vch-broken", "step-1.2"]);
+        assert_eq!(t[1].reason, "it failed: No such container: web2");
+        assert_eq!(t[0].counter, TESTBED_VCH);
+        let judged = step_verdicts(&steps, &records);
+        assert_eq!(judged.len(), 1);
+        assert!(judged[0].passed, "{judged:?}");
+
+        let mut outcome = RunOutcome {
+            meta: crate::schema::Metadata {
+                name: "x".into(),
+                description: String::new(),
+                seed: 1,
+                start: crate::schema::StartTime {
+                    unix_seconds: 0,
+                    rfc3339: "1970-01-01T00:00:00Z".into(),
+                },
+                duration: std::time::Duration::from_secs(60),
+                sample_interval: std::time::Duration::from_secs(20),
+            },
+            scenario_hash: "h".into(),
+            vicbed_version: "0".into(),
+            vchs: Vec::new(),
+            entities: Vec::new(),
+            series: Vec::new(),
+            steps: Vec::new(),
+            verdicts: Vec::new(),
+        };
+        assert_eq!(RunStatus::of(&outcome), RunStatus::Passed);
+        outcome.verdicts = judged.clone();
+        outcome.verdicts[0].passed = false;
+        assert_eq!(RunStatus::of(&outcome).exit_code(), 1);
+        outcome.verdicts.extend(t);
+        assert_eq!(RunStatus::of(&outcome), RunStatus::TestbedFailed);
+        assert_eq!(RunStatus::of(&outcome).exit_code(), 3);
     }
 
     #[test]

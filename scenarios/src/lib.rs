@@ -12,6 +12,11 @@
 //! Running: [`run`] (with [`RunOptions`]) drives a [`testbed::Testbed`] and returns a
 //! [`RunOutcome`] (series, step records, [`Verdict`]s), or a [`RunError`].
 //!
+//! Parametric scenarios: a `[vars]` table and `${name}` ([`vars`]); [`Scenario::load_with`]
+//! and [`Scenario::parse_with`] take overrides (`vicbed run --set`, a sweep's points) and
+//! return the scenario with its hash. Bounds are in each counter's display unit ([`units`]).
+//! [`RunStatus::of`] classifies an outcome for the exit code (0, 1, 3).
+//!
 //! Modules: [`schema`] (the types and the file format), [`duration`] (`"5m"`, `"30s"`),
 //! [`errors`] (located problems), [`limits`] (what one scenario may ask for), [`evaluate`]
 //! (verdicts), [`runner`] (the run),
@@ -19,6 +24,7 @@
 //! [`points`] (a series' samples, spooled to disk during a run), [`conformance`] (the
 //! convention, firewall and TLS suites).
 
+mod checks;
 pub mod conformance;
 mod docker;
 pub mod duration;
@@ -27,12 +33,17 @@ pub mod evaluate;
 pub mod limits;
 pub mod outcome;
 pub mod points;
+mod repeat;
 pub mod runner;
 pub mod schema;
+pub mod sweep;
 pub mod testbed;
+pub mod units;
 mod validate;
+pub mod vars;
 
 pub use errors::{Problem, ScenarioErrors};
+pub use evaluate::RunStatus;
 pub use outcome::{EntityRecord, Point, RunOutcome, Series, StepRecord, VchRecord, Verdict};
 pub use points::{PointStats, Points};
 pub use runner::{RunError, RunOptions, run};
@@ -41,3 +52,5 @@ pub use schema::{
     PoolChange, PowerChange, Scenario, StartTime, Stat, Step, StepExpect, Vch, parse_scenario,
     scenario_hash,
 };
+pub use units::DisplayUnit;
+pub use vars::{LoadError, VarValue};

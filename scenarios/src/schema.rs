@@ -1,6 +1,9 @@
 //! The scenario file schema: what `parse_scenario` returns, as plain data.
 //!
 //! ```toml
+//! [vars]                       # named values; ${name} anywhere below (see crate::vars)
+//! cpu_limit = 500
+//!
 //! [scenario]
 //! name = "over-the-limits"
 //! seed = 42
@@ -13,12 +16,14 @@
 //!
 //! [[vch]]
 //! name = "limited"
-//! args = ["--name", "vch-limited", "--cpu", "500", "--memory", "500"]
+//! args = ["--name", "vch-limited", "--cpu", "${cpu_limit}", "--memory", "500"]
 //!
 //! [[step]]
 //! at = "0s"
+//! count = 2                    # repetition k at at + (k-1) × every; ${i} is k
+//! every = "1m"
 //! vch = "limited"
-//! docker = "run -d -m 4g --cpuset-cpus 2 progrium/stress --cpu 1 --timeout 300s"
+//! docker = "run -d --name stress${i} -m 4g --cpuset-cpus 2 progrium/stress --cpu 1 --timeout 300s"
 //!
 //! [[expect]]
 //! id = "ready"
@@ -26,9 +31,10 @@
 //! kind = "container"
 //! counter = "cpu.ready.summation"
 //! stat = "avg"
-//! min = 12000
+//! min = 12000                  # in the counter's display unit (ms; % and MB elsewhere)
 //! ```
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -36,6 +42,8 @@ use toml::Spanned;
 use vcsim::inventory::{InventorySpec, SharesSpec};
 
 use crate::errors::ScenarioErrors;
+use crate::units::DisplayUnit;
+use crate::vars::VarValue;
 
 /// A whole, validated scenario.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +58,9 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     /// `[[expect]]`, in file order.
     pub expectations: Vec<Expectation>,
+    /// `[vars]`: every declared variable with the value in effect (its default, or the
+    /// override the scenario was parsed with; see [`Scenario::parse_with`]).
+    pub vars: BTreeMap<String, VarValue>,
 }
 
 /// `[scenario]`: metadata and the virtual clock.
@@ -112,11 +123,15 @@ pub fn flag_value<'a>(args: &'a [String], flags: &[&str]) -> Option<&'a str> {
     None
 }
 
-/// `[[step]]`: an action at an offset from the start.
+/// `[[step]]`: an action at an offset from the start. A step with `count = N` (and
+/// `every = "D"`) becomes N steps with the same index, repetition k at `at + (k-1)×D`, with
+/// `${i}` in its strings replaced by k.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
     /// 1-based position in the file (messages say `step N`).
     pub index: usize,
+    /// The repetition's number (1-based) when the step has `count`.
+    pub repetition: Option<u32>,
     /// Offset from the start.
     pub at: Duration,
     /// What happens.
@@ -263,6 +278,9 @@ pub struct Expectation {
     pub min: Option<f64>,
     /// Upper bound (inclusive).
     pub max: Option<f64>,
+    /// The counter's display unit: observed values are shown in it, and `min`/`max` are in
+    /// it (with `relative_to`, they are plain ratios of displayed values).
+    pub unit: DisplayUnit,
     /// Window start (default: the start).
     pub from: Option<Duration>,
     /// Window end (default: the end).
@@ -384,9 +402,11 @@ impl Stat {
     }
 }
 
-/// Parses and validates a scenario; `path_for_messages` prefixes every problem.
+/// Parses and validates a scenario, its `[vars]` at their defaults; `path_for_messages`
+/// prefixes every problem. [`Scenario::parse_with`] also takes overrides and returns the
+/// hash.
 pub fn parse_scenario(path_for_messages: &str, text: &str) -> Result<Scenario, ScenarioErrors> {
-    crate::validate::parse(path_for_messages, text)
+    crate::validate::parse(path_for_messages, text, &BTreeMap::new()).map(|(s, _)| s)
 }
 
 /// A stable content hash of a scenario file: FNV-1a 64 of its bytes, 16 lowercase hex digits.
@@ -435,10 +455,12 @@ impl RawVch {
     pub(crate) const FIELDS: &[&str] = &["name", "args"];
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStep {
     pub at: Spanned<String>,
+    pub count: Option<Spanned<i64>>,
+    pub every: Option<Spanned<String>>,
     pub docker: Option<Spanned<String>>,
     pub vch: Option<Spanned<String>>,
     pub pool: Option<Spanned<RawPool>>,
@@ -450,6 +472,8 @@ pub(crate) struct RawStep {
 impl RawStep {
     pub(crate) const FIELDS: &[&str] = &[
         "at",
+        "count",
+        "every",
         "docker",
         "vch",
         "pool",
@@ -459,7 +483,7 @@ impl RawStep {
     ];
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPool {
     pub name: Spanned<String>,
@@ -472,7 +496,7 @@ pub(crate) struct RawPool {
     pub expandable: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPower {
     pub vm: Spanned<String>,
@@ -489,8 +513,8 @@ pub(crate) struct RawExpect {
     #[serde(default)]
     pub instance: String,
     pub stat: Spanned<String>,
-    pub min: Option<Spanned<f64>>,
-    pub max: Option<Spanned<f64>>,
+    pub min: Option<Spanned<toml::Value>>,
+    pub max: Option<Spanned<toml::Value>>,
     pub from: Option<Spanned<String>>,
     pub to: Option<Spanned<String>>,
     pub relative_to: Option<Spanned<String>>,

@@ -1,7 +1,7 @@
 //! From TOML text to a [`Scenario`]: each section and each array element is deserialized on
 //! its own (so one bad step does not hide the others), then cross-checked.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::time::Duration;
 
@@ -9,13 +9,15 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use vcsim::inventory::{InventorySpec, SpecError, expand_vm_names};
+use vic::engine::client::CliCommand;
 
 use crate::duration::{format_duration, parse_duration};
 use crate::errors::{Collector, ScenarioErrors};
-use crate::limits;
 use crate::schema::*;
+use crate::vars::VarValue;
+use crate::{checks, limits, repeat, vars};
 
-const SECTIONS: &str = "scenario, inventory, vch, step, expect";
+const SECTIONS: &str = "vars, scenario, inventory, vch, step, expect";
 const DEFAULT_START: &str = "2017-10-02T08:00:00Z";
 /// vSphere's realtime performance interval.
 const REALTIME: Duration = Duration::from_secs(20);
@@ -86,11 +88,32 @@ fn elements<'a, 'i>(
     }
 }
 
-pub(crate) fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioErrors> {
+/// `[vars]` substituted (with `overrides`), then the text parsed and checked; the scenario
+/// and the substituted text's hash, or every problem located in `text`.
+pub(crate) fn parse(
+    path: &str,
+    text: &str,
+    overrides: &BTreeMap<String, String>,
+) -> Result<(Scenario, String), ScenarioErrors> {
     let mut c = Collector::new(text);
     if !limits::file_size(&mut c, text) {
         return Err(c.finish(path));
     }
+    let expansion = vars::expand(&mut c, text, overrides);
+    let first = c.finish(path).problems;
+    match parse_expanded(path, &expansion.text, expansion.vars.clone()) {
+        Ok(s) if first.is_empty() => Ok((s, scenario_hash(&expansion.text))),
+        Ok(_) => Err(vars::merge(path, text, &expansion, first, None)),
+        Err(e) => Err(vars::merge(path, text, &expansion, first, Some(e))),
+    }
+}
+
+fn parse_expanded(
+    path: &str,
+    text: &str,
+    vars: BTreeMap<String, VarValue>,
+) -> Result<Scenario, ScenarioErrors> {
+    let mut c = Collector::new(text);
     let (root, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
         for e in &syntax {
@@ -104,6 +127,8 @@ pub(crate) fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioErrors> 
     let mut meta_seen = false;
     for (key, value) in root.get_ref() {
         match key.get_ref().as_ref() {
+            // Substituted already (vars.rs); its values were checked there.
+            "vars" => {}
             "scenario" | "inventory" if !matches!(value.get_ref(), DeValue::Table(_)) => {
                 meta_seen |= key.get_ref() == "scenario";
                 inventory_seen |= key.get_ref() == "inventory";
@@ -174,7 +199,7 @@ pub(crate) fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioErrors> 
         Some(m) => metadata(&mut c, m),
         None => (None, None),
     };
-    let vchs = vch_list(&mut c, vchs);
+    let vchs = vch_list(&mut c, vchs, inventory.as_ref());
     let steps = step_list(&mut c, steps, &vchs, inventory.as_ref(), duration);
     let expectations = expect_list(&mut c, expects, duration);
     match (meta, inventory) {
@@ -184,6 +209,7 @@ pub(crate) fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioErrors> 
             vchs,
             steps,
             expectations,
+            vars,
         }),
         _ => Err(c.finish(path)),
     }
@@ -313,9 +339,26 @@ fn metadata(c: &mut Collector<'_>, m: RawMeta) -> (Option<Metadata>, Option<Dura
     (meta, duration.filter(|d| !d.is_zero()))
 }
 
-fn vch_list(c: &mut Collector<'_>, raw: Vec<Option<RawVch>>) -> Vec<Vch> {
+fn vch_list(
+    c: &mut Collector<'_>,
+    raw: Vec<Option<RawVch>>,
+    inv: Option<&InventorySpec>,
+) -> Vec<Vch> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut out = Vec::new();
+    let declared: Vec<Vch> = raw
+        .iter()
+        .flatten()
+        .map(|v| Vch {
+            name: v.name.get_ref().clone(),
+            args: v
+                .args
+                .get_ref()
+                .iter()
+                .map(|a| a.get_ref().clone())
+                .collect(),
+        })
+        .collect();
     for (i, v) in raw.into_iter().enumerate() {
         let Some(v) = v else { continue };
         let n = i + 1;
@@ -379,6 +422,20 @@ fn vch_list(c: &mut Collector<'_>, raw: Vec<Option<RawVch>>) -> Vec<Vch> {
                             format!("vch {n}: vic-machine create: Unknown argument: {a}"),
                         );
                     }
+                    // The compute resource must be one the inventory has.
+                    let args: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+                    if let (Some(inv), Some(cr)) =
+                        (inv, flag_value(&args, &["--compute-resource", "-r"]))
+                        && let Err(why) = checks::compute_resource(inv, &declared, cr)
+                    {
+                        let span = v
+                            .args
+                            .get_ref()
+                            .iter()
+                            .find(|a| a.get_ref() == cr || a.get_ref().ends_with(&format!("={cr}")))
+                            .map_or(v.args.span(), Spanned::span);
+                        c.at(&span, format!("vch {n}: {why}"));
+                    }
                 }
             }
         }
@@ -418,11 +475,14 @@ fn step_list(
             vms.insert(n.to_owned());
         }
     }
+    let images = checks::images(inv);
     let mut parsed = Vec::new();
     let mut p_spans: HashMap<usize, Range<usize>> = HashMap::new();
+    let mut spans = Vec::new();
     for (i, (span, s)) in raw.into_iter().enumerate() {
         let Some(s) = s else { continue };
         let n = i + 1;
+        spans.push((n, span.clone()));
         let at = duration_at(c, &format!("step {n}: at"), &s.at);
         if let (Some(at), Some(d)) = (at, duration)
             && at > d
@@ -452,26 +512,35 @@ fn step_list(
                 format!("step {n}: `vch` only goes with `docker`"),
             );
         }
-        let action = if let Some(d) = s.docker {
-            docker_step(c, n, &span, d, s.vch, vchs)
-        } else if let Some(p) = s.pool {
-            pool_step(c, n, p, &pools)
-        } else if let Some(p) = s.power {
-            p_spans.insert(n, p.get_ref().vm.span());
-            power_step(c, n, p)
-        } else {
-            None
-        };
-        let expect = step_expect(c, n, s.expect, s.expect_error);
-        if let (Some(at), Some(action), Some(expect)) = (at, action, expect) {
-            parsed.push(Step {
-                index: n,
-                at,
-                action,
-                expect,
-            });
+        // A step that must succeed may only use images the testbed has.
+        let must_succeed =
+            s.expect_error.is_none() && s.expect.as_ref().is_none_or(|e| e.get_ref() == "ok");
+        for r in repeat::repetitions(c, n, s, duration) {
+            let s = r.step;
+            let action = if let Some(d) = s.docker {
+                let images = must_succeed.then_some(&images);
+                docker_step(c, n, &span, d, s.vch, vchs, images)
+            } else if let Some(p) = s.pool {
+                pool_step(c, n, p, &pools)
+            } else if let Some(p) = s.power {
+                p_spans.insert(n, p.get_ref().vm.span());
+                power_step(c, n, p)
+            } else {
+                None
+            };
+            let expect = step_expect(c, n, s.expect, s.expect_error);
+            if let (Some(at), Some(action), Some(expect)) = (at, action, expect) {
+                parsed.push(Step {
+                    index: n,
+                    repetition: r.number,
+                    at: at + r.offset,
+                    action,
+                    expect,
+                });
+            }
         }
     }
+    repeat::totals(c, &parsed, &spans);
     // Containers the scenario names itself may be powered like any VM.
     for s in &parsed {
         if let Action::Docker(d) = &s.action
@@ -536,6 +605,8 @@ fn step_expect(
     }
 }
 
+/// A docker step's action; with `images`, an image it runs or pulls must be in that
+/// catalogue.
 fn docker_step(
     c: &mut Collector<'_>,
     n: usize,
@@ -543,6 +614,7 @@ fn docker_step(
     line: Spanned<String>,
     vch: Option<Spanned<String>>,
     vchs: &[Vch],
+    images: Option<&vic::images::Catalogue>,
 ) -> Option<Action> {
     let vch_name = match vch {
         None => {
@@ -595,8 +667,19 @@ fn docker_step(
     };
     // The command must be one the docker client can run (flags, `-d` on `run`, …): a typo
     // found here costs nothing, found mid-run it costs a whole run.
-    if let Err(e) = vic::engine::client::parse_command(&argv) {
-        c.at(&line.span(), format!("step {n}: docker {word}: {e}"));
+    let image = match vic::engine::client::parse_command(&argv) {
+        Err(e) => {
+            c.at(&line.span(), format!("step {n}: docker {word}: {e}"));
+            return None;
+        }
+        Ok(CliCommand::Run(a) | CliCommand::Create(a)) => Some(a.image),
+        Ok(CliCommand::Pull { image, .. }) => Some(image),
+        Ok(_) => None,
+    };
+    if let (Some(catalogue), Some(image)) = (images, image)
+        && let Err(why) = checks::image(catalogue, &image)
+    {
+        c.at(&line.span(), format!("step {n}: {why}"));
         return None;
     }
     Some(Action::Docker(DockerCommand {
@@ -721,8 +804,18 @@ fn expect_list(
         if e.entity.get_ref().is_empty() {
             bad(c, e.entity.span(), "entity must be a name or a glob".into());
         }
-        if let Err(m) = check_counter(e.counter.get_ref()) {
-            bad(c, e.counter.span(), m);
+        let counter_ok = match check_counter(e.counter.get_ref())
+            .and_then(|()| checks::counter(e.counter.get_ref(), kind))
+        {
+            Ok(()) => true,
+            Err(m) => {
+                bad(c, e.counter.span(), m);
+                false
+            }
+        };
+        let (unit, bound_unit, bounds, problems) = checks::bounds(&e, counter_ok);
+        for (span, m) in problems {
+            bad(c, span, m);
         }
         let stat = Stat::parse(e.stat.get_ref());
         if stat.is_none() {
@@ -735,19 +828,18 @@ fn expect_list(
                 ),
             );
         }
-        match (&e.min, &e.max) {
-            (None, None) => bad(c, span.clone(), "give `min`, `max` or both".into()),
-            (Some(lo), Some(hi)) if lo.get_ref() > hi.get_ref() => bad(
+        match (&e.min, &e.max, bounds) {
+            (None, None, _) => bad(c, span.clone(), "give `min`, `max` or both".into()),
+            (Some(lo), Some(_), [Some(a), Some(b)]) if a > b => bad(
                 c,
                 lo.span(),
-                format!("min {} is above max {}", lo.get_ref(), hi.get_ref()),
+                format!(
+                    "min {} is above max {}",
+                    bound_unit.format(a),
+                    bound_unit.format(b)
+                ),
             ),
             _ => {}
-        }
-        for b in [&e.min, &e.max].into_iter().flatten() {
-            if !b.get_ref().is_finite() {
-                bad(c, b.span(), "bounds must be finite numbers".into());
-            }
         }
         let mut window = [None, None];
         for (slot, (name, w)) in [("from", &e.from), ("to", &e.to)].into_iter().enumerate() {
@@ -791,8 +883,9 @@ fn expect_list(
                 counter: e.counter.into_inner(),
                 instance: e.instance,
                 stat,
-                min: e.min.map(Spanned::into_inner),
-                max: e.max.map(Spanned::into_inner),
+                min: bounds[0],
+                max: bounds[1],
+                unit,
                 from: window[0],
                 to: window[1],
                 relative_to: e.relative_to.map(Spanned::into_inner),

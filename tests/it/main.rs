@@ -7,12 +7,14 @@
 
 mod cli;
 mod conformance;
+mod diff;
 mod docker_tls;
 mod hardening;
 mod interop;
 mod run;
 mod run_interrupted;
 mod support;
+mod sweep;
 mod vic_machine;
 mod vic_machine_failures;
 mod wire;

@@ -47,7 +47,8 @@ pub enum GuestEvent {
     PowerOff,
     /// Its configuration changed while powered on.
     Reconfigure,
-    /// A realtime interval passed while powered on.
+    /// A realtime interval passed while powered on. The view's `extra_config` is empty (it
+    /// is not copied for every VM every interval); read it at power-on or reconfigure.
     Tick,
 }
 

@@ -34,7 +34,8 @@ fn junit_has_a_suite_per_suite() {
     assert!(xml.contains("<testsuites name=\"conformance\" tests=\"3\" failures=\"1\""));
     assert!(xml.contains("<testsuite name=\"container-name\" tests=\"2\" failures=\"1\""));
     assert!(xml.contains("<testsuite name=\"ports\" tests=\"1\" failures=\"0\""));
-    assert!(xml.contains("<testcase classname=\"ports\" name=\"port-80\">"));
+    assert!(xml.contains("<testcase classname=\"ports\" name=\"port-80\" time=\"0\">"));
+    assert!(xml.contains("<property name=\"observed\" value=\"open\"/>"));
     assert!(xml.contains(
         "<failure message=\"expected a &amp; b, observed a &quot;b&quot;\" type=\"failure\">"
     ));

@@ -3,5 +3,6 @@
 
 mod conformance;
 mod fixture;
+mod glance;
 mod long_run;
 mod render;

@@ -33,6 +33,7 @@ fn writes_every_file_and_nothing_else() {
         "report.html",
         "report.md",
         "metrics.csv",
+        "metrics.parquet",
         "summary.json",
         "junit.xml",
     ]
@@ -178,7 +179,16 @@ fn junit_counts_and_escapes() {
         xml.contains("<testsuite name=\"over-the-limits\" tests=\"2\" failures=\"1\""),
         "{xml}"
     );
-    assert!(xml.contains("<testcase classname=\"over-the-limits\" name=\"ready\">"));
+    assert!(xml.contains("<testcase classname=\"over-the-limits\" name=\"ready\" time=\"0\">"));
+    assert!(xml.contains("<testsuite name=\"over-the-limits\" tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"0\" time=\"0\">"));
+    // Observed values as test-case properties, as pytest's record_property writes them.
+    assert!(
+        xml.contains("<property name=\"observed:cpu-limited\" value=\"14080\"/>"),
+        "{xml}"
+    );
+    assert!(xml.contains("<property name=\"observed:cpu-unlimited\" value=\"0\"/>"));
+    assert!(xml.contains("<property name=\"bounds\" value=\"≥ 12000\"/>"));
+    assert!(xml.contains("<property name=\"simulated_duration_s\" value=\"300\"/>"));
     assert!(xml.contains("name=\"balloon&lt;&amp;&quot;&gt;\""), "{xml}");
     assert!(xml.contains("<failure message=\"cpu-limited: 307200 &gt; 1000 &lt;&amp;&quot;&gt;\""));
     assert!(xml.contains("<property name=\"seed\" value=\"42\"/>"));
@@ -203,14 +213,19 @@ fn charts_have_legends_units_and_png_signature() {
         "Demand (MHz)",
         "Entitlement (MHz)",
         "Usage (MHz)",
-        "Ready (ms)",
-        "Max limited (ms)",
+        "Ready (%)",
+        "Max limited (%)",
+        "% of time (dashed)",
     ] {
         assert!(svg.contains(label), "{label} missing");
     }
     assert!(svg.starts_with("<svg"));
     assert!(svg.contains("Time since 2017-10-02T08:00:00Z"));
     assert!(svg.contains("\n05:00\n"), "x tick labels are mm:ss");
+    // Ready as % of each 20 s sample: 14 010 ms is 70.05 %.
+    let ready = &cpu.right.as_ref().expect("ready axis").lines[0];
+    assert_eq!(ready.label, "Ready");
+    assert_eq!(ready.points[0], (20, 70.05));
 
     let mem = specs
         .iter()
@@ -234,14 +249,14 @@ fn charts_have_legends_units_and_png_signature() {
     assert_eq!(right.unit, "%");
     assert_eq!(right.lines[0].points.last(), Some(&(300, 2.5)));
 
-    // Pools have no ready/latency: single-axis charts with what exists.
+    // Pools have no ready/latency: single-axis charts with what exists, plus the limit.
     let pool = specs
         .iter()
         .find(|s| s.stem == "pool-vch-limited-cpu")
         .expect("pool CPU chart");
     assert!(pool.right.is_none());
     let labels: Vec<&str> = pool.left.lines.iter().map(|l| l.label.as_str()).collect();
-    assert_eq!(labels, ["Entitlement", "Usage"]);
+    assert_eq!(labels, ["Entitlement", "Usage", "Limit"]);
 
     let png = reports::chart_png(cpu).expect("png");
     assert!(png.len() > 1000);
@@ -275,7 +290,7 @@ fn charts_skip_missing_data() {
     assert!(reports::chart_specs(&o).is_empty());
     let tmp = tempfile::tempdir().expect("tempdir");
     let w = reports::render(&o, tmp.path()).expect("render without series");
-    assert_eq!(w.files.len(), 5);
+    assert_eq!(w.files.len(), 6);
     let html = fs::read_to_string(tmp.path().join("report.html")).expect("html");
     assert!(html.contains("No chart data."));
 }
@@ -306,10 +321,14 @@ fn html_is_self_contained_and_shows_failures() {
     assert!(html.contains("CPU 500 MHz, memory 500 MB"));
     assert!(html.contains("CPU unlimited, memory unlimited"));
     let pool_row = html.find("VCH pool · CPU").expect("pool row");
+    assert!(
+        html.find("id=\"findings\"").expect("findings")
+            < html.find("<h2>Expectations").expect("verdicts")
+    );
     let container_row = html.find("Container 1 · CPU").expect("container row");
     assert!(pool_row < container_row);
-    // Key numbers: avg ready 14080 ms, max balloon 300 MB for the limited container.
-    assert!(html.contains("<td class=\"num\">14080</td>"));
+    // Top containers: %RDY 70.4 (14 080 ms of 20 s), max balloon 300 MB for the limited one.
+    assert!(html.contains("<td class=\"num\">70.4</td>"), "{html}");
     assert!(html.contains("<td class=\"num\">300.0</td>"));
     assert!(html.contains("0123456789abcdef") && html.contains("seed 42"));
     assert!(html.contains("server-only") && html.contains("unlimited"));
@@ -331,7 +350,8 @@ fn markdown_mirrors_the_report() {
     for c in &charts {
         assert!(md.contains(&format!("(charts/{}.png)", c.spec.stem)));
     }
-    assert!(md.contains("| 14080 |"));
+    assert!(md.contains("| 70.4 |"));
+    assert!(md.contains("## Findings"));
 }
 
 #[test]

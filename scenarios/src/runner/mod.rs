@@ -42,7 +42,8 @@ pub enum RunError {
     /// The samples could not be spooled to (or read back from) a temporary file.
     #[error("sample spool: {0}")]
     Spool(std::io::Error),
-    /// A VCH could not be created.
+    /// A VCH could not be created. (No longer returned: a failed create is a failed
+    /// verdict of the outcome, [`crate::evaluate::TESTBED_VCH`].)
     #[error("VCH {vch}: {source}")]
     Vch {
         /// The `[[vch]]` name.
@@ -96,9 +97,14 @@ pub async fn run(
     .await?;
     let result = drive(scenario, &testbed, start_ms, options).await;
     testbed.shutdown().await;
-    let (vchs, entities, series, steps) = result?;
+    let (vchs, entities, series, steps, vch_failures) = result?;
     let mut verdicts = evaluate::verdicts(&scenario.expectations, &entities, &series);
     verdicts.extend(evaluate::step_verdicts(&scenario.steps, &steps));
+    verdicts.extend(evaluate::testbed_verdicts(
+        &vch_failures,
+        &scenario.steps,
+        &steps,
+    ));
     Ok(RunOutcome {
         meta,
         scenario_hash: scenario_hash.to_owned(),
@@ -111,11 +117,14 @@ pub async fn run(
     })
 }
 
+/// What a drive produced; the last item lists the VCHs that could not be created
+/// (`[[vch]]` name, why).
 type Driven = (
     Vec<VchRecord>,
     Vec<EntityRecord>,
     Vec<Series>,
     Vec<StepRecord>,
+    Vec<(String, String)>,
 );
 
 async fn drive(
@@ -127,20 +136,20 @@ async fn drive(
     let duration_s = scenario.meta.duration.as_secs();
     let progress = steps::Progress::new(options.progress, duration_s);
 
-    // VCHs first, in file order, at the start instant.
+    // VCHs first, in file order, at the start instant. One that cannot be created fails
+    // the run (a verdict), but the run goes on, so the report shows what did happen.
     let mut handles: BTreeMap<String, VchHandle> = BTreeMap::new();
     let mut vchs = Vec::new();
+    let mut vch_failures = Vec::new();
     for v in &scenario.vchs {
         progress.message(&format!("vic-machine create {}", v.vsphere_name()));
-        let handle = testbed
-            .create_vch(&v.args)
-            .await
-            .map_err(|source| RunError::Vch {
-                vch: v.name.clone(),
-                source,
-            })?;
-        vchs.push(vch_record(v, &handle));
-        handles.insert(v.name.clone(), handle);
+        match testbed.create_vch(&v.args).await {
+            Ok(handle) => {
+                vchs.push(vch_record(v, &handle));
+                handles.insert(v.name.clone(), handle);
+            }
+            Err(e) => vch_failures.push((v.name.clone(), e.to_string())),
+        }
     }
 
     let client = testbed.client().await?;
@@ -182,7 +191,9 @@ async fn drive(
         let at_s = step.at.as_secs().min(duration_s);
         advance_to(testbed, &mut state, at_s, &progress, &handles, scenario).await?;
         // What exists now is read before the step can remove it.
-        read_metrics(&mut state, testbed, &handles, scenario).await?;
+        if perf::read_before(step) {
+            read_metrics(&mut state, testbed, &handles, scenario).await?;
+        }
         progress.message(&steps::describe(step));
         let record = runner.run(step, &state.client, at_s).await;
         records.push(record);
@@ -195,7 +206,7 @@ async fn drive(
     runner.close();
     progress.finish();
     let (entities, series) = state.finish()?;
-    Ok((vchs, entities, series, records))
+    Ok((vchs, entities, series, records, vch_failures))
 }
 
 /// Advances the clock to `target_s` after the start, reading metrics at least every

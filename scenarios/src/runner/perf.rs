@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use vcsim::vmodl::{DataObject, MoRef, Value};
-use vic::vsphere::{Client, ObjectContent, list as items, option_value};
+use vic::vsphere::{Client, ObjectContent, list as items};
 
 use super::RunError;
 use crate::outcome::Point;
 use crate::points::{Collecting, Points, Spool};
-use crate::schema::EntityKind;
+use crate::schema::{Action, DockerVerb, EntityKind, Step};
 
 /// Counters read for VMs and containerVMs: the vCenter chart set of the reports.
 pub const VM_COUNTERS: &[&str] = &[
@@ -116,6 +116,17 @@ pub struct Found {
     pub pool: Option<String>,
 }
 
+/// The extraConfig paths discovery reads: a containerVM's id and docker name only. Asking
+/// for these keys (`config.extraConfig["key"].value`) rather than the whole extraConfig keeps
+/// a discovery's answer to a few hundred bytes per VM whatever guestinfo VIC wrote.
+fn container_paths() -> [String; 2] {
+    [
+        vic::guestinfo::container::ID,
+        vic::guestinfo::container::NAME,
+    ]
+    .map(|key| format!("config.extraConfig[\"{key}\"].value"))
+}
+
 /// Every host, resource pool and VM below the root folder.
 pub async fn discover(client: &Client) -> Result<Vec<Found>, RunError> {
     let root = client.service_content().root_folder.clone();
@@ -132,26 +143,21 @@ pub async fn discover(client: &Client) -> Result<Vec<Found>, RunError> {
     {
         found.push(simple(EntityKind::Pool, &oc));
     }
+    let [id_path, name_path] = container_paths();
     for oc in client
         .view_contents(
             &root,
             &["VirtualMachine"],
             true,
-            &["name", "resourcePool", "config.extraConfig"],
+            &["name", "resourcePool", &id_path, &name_path],
         )
         .await?
     {
         let vsphere_name = oc.text("name").unwrap_or_default().to_owned();
-        let extra = oc.get("config.extraConfig");
-        let text_of = |key: &str| {
-            extra
-                .and_then(|e| option_value(e, key))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        let container = text_of(vic::guestinfo::container::ID)
+        let text_of = |path: &str| oc.get(path).and_then(any_text).map(str::to_owned);
+        let container = text_of(&id_path)
             .filter(|id| !id.is_empty())
-            .and_then(|_| text_of(vic::guestinfo::container::NAME));
+            .and_then(|_| text_of(&name_path));
         let (kind, name) = match container {
             Some(n) => (EntityKind::Container, n),
             None => (EntityKind::Vm, vsphere_name.clone()),
@@ -170,6 +176,14 @@ pub async fn discover(client: &Client) -> Result<Vec<Found>, RunError> {
     Ok(found)
 }
 
+/// The text of an `xsd:anyType` value (an `OptionValue.value`), however deeply wrapped.
+fn any_text(v: &Value) -> Option<&str> {
+    match v {
+        Value::Any(inner) => any_text(inner),
+        other => other.as_str(),
+    }
+}
+
 fn simple(kind: EntityKind, oc: &ObjectContent) -> Found {
     let name = oc.text("name").unwrap_or_default().to_owned();
     Found {
@@ -178,6 +192,30 @@ fn simple(kind: EntityKind, oc: &ObjectContent) -> Found {
         name,
         moref: oc.obj.clone(),
         pool: None,
+    }
+}
+
+/// Whether the samples must be read right before `step`: only when the step may make an
+/// entity disappear (its samples go with it). Steps that only add or leave things alone —
+/// `docker run` above all, one per container — need no read: what they create has no sample
+/// yet, and the regular reads (every [`super::MAX_READ_GAP_S`] and at the end) collect it.
+/// Reading before every step made a run's cost grow with steps × entities, that is with the
+/// square of the containers of a ramp.
+pub fn read_before(step: &Step) -> bool {
+    match &step.action {
+        Action::Docker(d) => !matches!(
+            d.verb,
+            DockerVerb::Run
+                | DockerVerb::Start
+                | DockerVerb::Rename
+                | DockerVerb::Pull
+                | DockerVerb::Ps
+                | DockerVerb::Inspect
+                | DockerVerb::Logs
+        ),
+        Action::Pool(_) => false,
+        // Powering a containerVM off ends its container, which a future `--rm` may remove.
+        Action::Power(_) => true,
     }
 }
 
@@ -217,8 +255,15 @@ impl Samples {
     }
 }
 
+/// Entities per `QueryPerf` call. One call for every entity made the answer — and the
+/// memory holding it as text, parsed elements and values — grow with the containers; in
+/// batches a read holds at most this many entities' samples at once.
+pub const QUERY_BATCH_ENTITIES: usize = 50;
+
 /// `QueryPerf` for `metrics[i]` of `entities[i]`, samples after `after_ms` up to `until_ms`,
-/// appended to `into`.
+/// appended to `into`, [`QUERY_BATCH_ENTITIES`] entities per call. The answers are asked in
+/// `PerfFormat` `csv` (`PerfEntityMetricCSV`), as collectors that read many entities do: one
+/// text per series instead of an element per sample, the same values.
 pub async fn query(
     client: &Client,
     perf_manager: &MoRef,
@@ -250,58 +295,256 @@ pub async fn query(
                 .with("endTime", Value::DateTime(until_ms))
                 .with("metricId", Value::array("PerfMetricId", ids))
                 .with("intervalId", Value::Int(20))
+                .with("format", Value::str("csv"))
                 .into_value()
         })
         .collect();
-    if specs.is_empty() {
-        return Ok(());
+    for batch in specs.chunks(QUERY_BATCH_ENTITIES) {
+        let results = client
+            .call_list(
+                "QueryPerf",
+                perf_manager,
+                &[("querySpec", Value::array("PerfQuerySpec", batch.to_vec()))],
+            )
+            .await?;
+        for r in &results {
+            store_entity_metric(r, catalogue, into)?;
+        }
     }
-    let results = client
-        .call_list(
-            "QueryPerf",
-            perf_manager,
-            &[("querySpec", Value::array("PerfQuerySpec", specs))],
-        )
-        .await?;
-    for r in &results {
-        let Some(entity) = r.field("entity").and_then(Value::as_moref) else {
-            continue;
-        };
-        let times: Vec<i64> = items(r, "sampleInfo")
+    Ok(())
+}
+
+/// Appends the samples of one `PerfEntityMetricCSV` (or `PerfEntityMetric`) to `into`.
+fn store_entity_metric(
+    r: &Value,
+    catalogue: &Catalogue,
+    into: &mut Samples,
+) -> Result<(), RunError> {
+    let Some(entity) = r.field("entity").and_then(Value::as_moref) else {
+        return Ok(());
+    };
+    let times: Vec<i64> = match r.field("sampleInfoCSV").and_then(any_text) {
+        // `interval,timestamp,interval,timestamp,…`
+        Some(csv) => csv
+            .split(',')
+            .skip(1)
+            .step_by(2)
+            .map(|t| vcsim::vmodl::parse_datetime(t).unwrap_or(i64::MIN))
+            .collect(),
+        None => items(r, "sampleInfo")
             .iter()
             .map(|s| match s.field("timestamp") {
                 Some(Value::DateTime(ms)) => *ms,
                 _ => i64::MIN,
             })
-            .collect();
-        for series in items(r, "value") {
-            let id = series.field("id");
-            let key = id
-                .and_then(|i| i.field("counterId"))
-                .and_then(Value::as_i64)
-                .and_then(|k| i32::try_from(k).ok());
-            let Some(counter) = key.and_then(|k| catalogue.by_key.get(&k)) else {
-                continue;
-            };
-            let instance = id
-                .and_then(|i| i.field("instance"))
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let values = items(series, "value");
-            let start_ms = into.start_ms;
-            let spool = Arc::clone(&into.spool);
-            let out = into.series((entity.value.clone(), counter.clone(), instance.to_owned()));
-            for (t, v) in times.iter().zip(values) {
-                // Samples up to the start belong to no interval of the run.
-                if let (Some(v), true) = (v.as_i64(), *t > start_ms) {
-                    let offset_s = u64::try_from((*t - start_ms) / 1000).unwrap_or(0);
-                    // A later read never repeats a sample (startTime is exclusive), but the
-                    // series keeps itself strictly increasing in time regardless.
-                    out.push(&spool, Point { offset_s, value: v })
-                        .map_err(RunError::Spool)?;
-                }
+            .collect(),
+    };
+    for series in items(r, "value") {
+        let id = series.field("id");
+        let key = id
+            .and_then(|i| i.field("counterId"))
+            .and_then(Value::as_i64)
+            .and_then(|k| i32::try_from(k).ok());
+        let Some(counter) = key.and_then(|k| catalogue.by_key.get(&k)) else {
+            continue;
+        };
+        let instance = id
+            .and_then(|i| i.field("instance"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let values: Vec<Option<i64>> = match series.field("value") {
+            Some(v) if series.xsi_type() == "PerfMetricSeriesCSV" => any_text(v)
+                .filter(|t| !t.is_empty())
+                .map(|t| t.split(',').map(|x| x.trim().parse().ok()).collect())
+                .unwrap_or_default(),
+            _ => items(series, "value").iter().map(|v| v.as_i64()).collect(),
+        };
+        let start_ms = into.start_ms;
+        let spool = Arc::clone(&into.spool);
+        let out = into.series((entity.value.clone(), counter.clone(), instance.to_owned()));
+        for (t, v) in times.iter().zip(values) {
+            // Samples up to the start belong to no interval of the run.
+            if let (Some(v), true) = (v, *t > start_ms) {
+                let offset_s = u64::try_from((*t - start_ms) / 1000).unwrap_or(0);
+                // A later read never repeats a sample (startTime is exclusive), but the
+                // series keeps itself strictly increasing in time regardless.
+                out.push(&spool, Point { offset_s, value: v })
+                    .map_err(RunError::Spool)?;
             }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{DockerCommand, PoolChange, PowerChange};
+    use std::time::Duration;
+
+    fn docker(words: &str) -> Step {
+        let argv: Vec<String> = words.split(' ').map(str::to_owned).collect();
+        Step {
+            index: 1,
+            repetition: None,
+            at: Duration::ZERO,
+            action: Action::Docker(DockerCommand {
+                vch: "v".into(),
+                verb: DockerVerb::parse(&argv[0]).expect("verb"),
+                argv,
+            }),
+            expect: None,
+        }
+    }
+
+    #[test]
+    fn only_steps_that_may_remove_an_entity_are_read_before() {
+        for adds in [
+            "run -d busybox",
+            "start c1",
+            "rename c1 c2",
+            "pull busybox",
+            "ps",
+            "inspect c1",
+            "logs c1",
+        ] {
+            assert!(!read_before(&docker(adds)), "{adds}");
+        }
+        for removes in ["rm -f c1", "stop c1", "kill c1", "restart c1", "wait c1"] {
+            assert!(read_before(&docker(removes)), "{removes}");
+        }
+        let mut pool = docker("ps");
+        pool.action = Action::Pool(PoolChange {
+            name: "p".into(),
+            cpu_limit_mhz: Some(100),
+            mem_limit_mb: None,
+            cpu_reservation_mhz: None,
+            mem_reservation_mb: None,
+            cpu_shares: None,
+            mem_shares: None,
+            expandable: None,
+        });
+        assert!(!read_before(&pool));
+        pool.action = Action::Power(PowerChange {
+            vm: "web".into(),
+            on: false,
+        });
+        assert!(read_before(&pool));
+    }
+
+    const T0_MS: i64 = 1_506_931_200_000; // 2017-10-02T08:00:00Z
+
+    fn catalogue() -> Catalogue {
+        let mut by_name = BTreeMap::new();
+        let mut by_key = BTreeMap::new();
+        for (key, name) in [(6, "cpu.usagemhz.average"), (12, "cpu.ready.summation")] {
+            by_name.insert(name.to_owned(), (key, "x".to_owned()));
+            by_key.insert(key, name.to_owned());
+        }
+        Catalogue { by_name, by_key }
+    }
+
+    fn id(counter: i32, instance: &str) -> Value {
+        DataObject::new("PerfMetricId")
+            .with("counterId", Value::Int(counter))
+            .with("instance", Value::str(instance))
+            .into_value()
+    }
+
+    /// The same two samples of two series (one with a missing value), as vCenter writes
+    /// them in each `PerfFormat`.
+    fn both_formats() -> [Value; 2] {
+        let vm = MoRef::new("VirtualMachine", "vm-7");
+        let times = [T0_MS + 20_000, T0_MS + 40_000];
+        let values: [[i64; 2]; 2] = [[640, 1800], [-1, 15_000]];
+        let normal = DataObject::new("PerfEntityMetric")
+            .with("entity", Value::moref(&vm))
+            .with(
+                "sampleInfo",
+                Value::array(
+                    "PerfSampleInfo",
+                    times
+                        .iter()
+                        .map(|&t| {
+                            DataObject::new("PerfSampleInfo")
+                                .with("timestamp", Value::DateTime(t))
+                                .with("interval", Value::Int(20))
+                                .into_value()
+                        })
+                        .collect(),
+                ),
+            )
+            .with(
+                "value",
+                Value::array(
+                    "PerfMetricSeries",
+                    [(6, ""), (12, "0")]
+                        .iter()
+                        .zip(values)
+                        .map(|((c, i), v)| {
+                            DataObject::new("PerfMetricIntSeries")
+                                .with("id", id(*c, i))
+                                .with("value", Value::array("long", v.map(Value::Long).to_vec()))
+                                .into_value()
+                        })
+                        .collect(),
+                ),
+            )
+            .into_value();
+        let csv = DataObject::new("PerfEntityMetricCSV")
+            .with("entity", Value::moref(&vm))
+            .with(
+                "sampleInfoCSV",
+                Value::str("20,2017-10-02T08:00:20Z,20,2017-10-02T08:00:40Z"),
+            )
+            .with(
+                "value",
+                Value::array(
+                    "PerfMetricSeriesCSV",
+                    vec![
+                        DataObject::new("PerfMetricSeriesCSV")
+                            .with("id", id(6, ""))
+                            .with("value", Value::str("640,1800"))
+                            .into_value(),
+                        DataObject::new("PerfMetricSeriesCSV")
+                            .with("id", id(12, "0"))
+                            .with("value", Value::str("-1,15000"))
+                            .into_value(),
+                    ],
+                ),
+            )
+            .into_value();
+        [normal, csv]
+    }
+
+    #[test]
+    fn csv_answers_give_the_samples_normal_answers_give() {
+        let read = |metric: &Value| {
+            let mut samples = Samples::new(T0_MS).expect("spool");
+            store_entity_metric(metric, &catalogue(), &mut samples).expect("store");
+            samples
+                .finish()
+                .expect("finish")
+                .into_iter()
+                .map(|(k, p)| (k, p.read().expect("read")))
+                .collect::<Vec<_>>()
+        };
+        let [normal, csv] = both_formats();
+        let from_normal = read(&normal);
+        assert_eq!(read(&csv), from_normal);
+        let p = |offset_s, value| Point { offset_s, value };
+        assert_eq!(
+            from_normal,
+            vec![
+                (
+                    ("vm-7".into(), "cpu.ready.summation".into(), "0".into()),
+                    vec![p(20, -1), p(40, 15_000)]
+                ),
+                (
+                    ("vm-7".into(), "cpu.usagemhz.average".into(), String::new()),
+                    vec![p(20, 640), p(40, 1800)]
+                ),
+            ]
+        );
+    }
 }

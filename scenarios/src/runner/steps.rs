@@ -35,7 +35,7 @@ impl<'h> StepRunner<'h> {
     pub async fn run(&mut self, step: &Step, client: &Client, at_s: u64) -> StepRecord {
         let result = match &step.action {
             Action::Docker(d) => match self.handles.get(&d.vch) {
-                None => Err(format!("no VCH {:?}", d.vch)),
+                None => Err(format!("VCH {:?} was not created", d.vch)),
                 Some(h) => {
                     let endpoint = match self.docker.entry(d.vch.clone()) {
                         Entry::Occupied(e) => Ok(&*e.into_mut()),

@@ -62,7 +62,7 @@ fn over_the_limits_parses() {
     assert_eq!((ratio.min, ratio.max), (Some(4.0), Some(6.0)));
     assert_eq!(
         (e("limited-mem-latency").min, e("limited-mem-latency").max),
-        (Some(3000.0), Some(5000.0))
+        (Some(30.0), Some(50.0))
     );
     assert!(e("limited-balloon").min.unwrap() > 0.0);
     for id in [

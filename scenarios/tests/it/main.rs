@@ -5,4 +5,5 @@ mod conformance;
 mod conformance_tls;
 mod library;
 mod limits;
+mod params;
 mod runner;

@@ -3,9 +3,9 @@
 //! `summary.quickStats` and a pool's `runtime`.
 
 use super::Emulator;
-use crate::guest::GuestEvent;
+use crate::guest::{GuestEvent, GuestView};
 use crate::vmodl::{MoRef, Value};
-use scheduler_model::Entity;
+use scheduler_model::{Counter, Entity};
 use std::collections::BTreeMap;
 
 /// Quick-stat fields fed from model counters: (counter, VirtualMachineQuickStats field, divisor
@@ -27,8 +27,8 @@ const VM_QUICK: &[(&str, &str, i64)] = &[
     ("mem.overhead.average", "consumedOverheadMemory", 1024),
 ];
 
-/// One model sample: counter name, vCPU instance (None: the aggregate), value.
-type CounterSample = (&'static str, Option<u16>, i64);
+/// One model sample: counter, vCPU instance (None: the aggregate), value.
+type CounterSample = (Counter, Option<u16>, i64);
 
 impl Emulator {
     /// Moves virtual time forward by `delta_ms`, stepping the model for each completed
@@ -49,10 +49,7 @@ impl Emulator {
     fn step_interval(&mut self, end_ms: i64) {
         // Guests act first (a stress run reaching its timeout exits), then the model runs
         // the interval with the resulting workloads.
-        let running: Vec<String> = self.running.keys().cloned().collect();
-        for vm in running {
-            let _ = self.notify_guest(&MoRef::new("VirtualMachine", vm), GuestEvent::Tick);
-        }
+        self.tick_guests();
         self.apply_posted_guest_effects();
         let interval_s = crate::clock::REALTIME_INTERVAL_S as u32;
         let mut by_entity: BTreeMap<(u8, u32), Vec<CounterSample>> = BTreeMap::new();
@@ -65,20 +62,66 @@ impl Emulator {
             by_entity
                 .entry(key)
                 .or_default()
-                .push((s.counter.name(), s.instance, s.value));
+                .push((s.counter, s.instance, s.value));
         }
+        // Catalogue keys and instance names once per interval, not once per sample: this
+        // loop runs for every entity and counter of every interval.
+        let keys: BTreeMap<Counter, Option<i32>> = Counter::ALL
+            .iter()
+            .map(|c| (*c, crate::perf::catalogue::key_of(c.name())))
+            .collect();
+        let mut instances: Vec<String> = Vec::new();
         let refs = self.entity_refs();
         for ((kind, id), samples) in by_entity {
             let Some(moref) = refs.get(&(kind, id)) else {
                 continue;
             };
-            for (counter, instance, value) in &samples {
-                if let Some(key) = crate::perf::catalogue::key_of(counter) {
-                    let inst = instance.map(|i| i.to_string()).unwrap_or_default();
-                    self.perf.record(moref, end_ms, key, &inst, *value);
-                }
+            let vcpus = samples
+                .iter()
+                .filter_map(|(_, i, _)| *i)
+                .max()
+                .map_or(0, |i| usize::from(i) + 1);
+            while instances.len() < vcpus {
+                instances.push(instances.len().to_string());
             }
+            let named = samples.iter().filter_map(|(counter, instance, value)| {
+                let key = keys.get(counter).copied().flatten()?;
+                let inst = instance.map_or("", |i| instances[usize::from(i)].as_str());
+                Some((key, inst, *value))
+            });
+            self.perf.record_all(moref, end_ms, named);
             self.refresh_quick_stats(moref, &samples);
+        }
+    }
+
+    /// Sends [`GuestEvent::Tick`] to every running guest. A tick's view leaves
+    /// `extra_config` empty: copying every VM's guestinfo each interval was a fifth of a
+    /// run's time, and a tick only needs the VM and the time (an agent keeps what it read
+    /// at power-on, as the tether keeps its session's timeout).
+    fn tick_guests(&mut self) {
+        let running: Vec<(String, std::sync::Arc<dyn crate::guest::GuestAgent>)> = self
+            .running
+            .iter()
+            .map(|(vm, agent)| (vm.clone(), std::sync::Arc::clone(agent)))
+            .collect();
+        let now_ms = self.clock.now_ms();
+        for (vm, agent) in running {
+            let vm = MoRef::new("VirtualMachine", vm);
+            let Ok(o) = self.inv.get(&vm) else {
+                continue;
+            };
+            let hw = o.get("config").and_then(|c| c.field("hardware"));
+            let number = |field: &str| hw.and_then(|h| h.field(field)).and_then(Value::as_i64);
+            let view = GuestView {
+                vm: o.moref.clone(),
+                name: o.name().to_owned(),
+                num_cpu: number("numCPU").unwrap_or(1).max(1) as u32,
+                memory_mb: number("memoryMB").unwrap_or(0).max(0) as u64,
+                extra_config: Vec::new(),
+                now_ms,
+            };
+            let effects = agent.on_event(GuestEvent::Tick, &view, &self.guest_handle);
+            let _ = self.apply_guest_effects(&vm, effects);
         }
     }
 
@@ -100,7 +143,7 @@ impl Emulator {
         let total = |name: &str| {
             samples
                 .iter()
-                .find(|(c, i, _)| *c == name && i.is_none())
+                .find(|(c, i, _)| c.name() == name && i.is_none())
                 .map(|(_, _, v)| *v)
         };
         match entity.ty.as_ref() {

@@ -112,30 +112,47 @@ impl PerfStore {
     /// `entity` that ended at `end_ms`. Recording the same time again replaces the value;
     /// a late sample is put in time order. Only the newest [`RETENTION_SAMPLES`] are kept.
     pub fn record(&mut self, entity: &MoRef, end_ms: i64, key: i32, instance: &str, value: i64) {
-        let slot = self
-            .entities
-            .entry(entity.value.clone())
-            .or_insert_with(|| EntitySeries {
-                entity: entity.clone(),
-                series: BTreeMap::new(),
-            });
+        self.record_all(entity, end_ms, [(key, instance, value)]);
+    }
+
+    /// [`PerfStore::record`] for several `(key, instance, value)` of one entity and interval:
+    /// the entity is looked up once, and nothing is allocated for series that exist. The
+    /// emulator records every entity's samples each interval, so this is its inner loop.
+    pub fn record_all<'a>(
+        &mut self,
+        entity: &MoRef,
+        end_ms: i64,
+        samples: impl IntoIterator<Item = (i32, &'a str, i64)>,
+    ) {
+        if !self.entities.contains_key(entity.value.as_str()) {
+            self.entities.insert(
+                entity.value.clone(),
+                EntitySeries {
+                    entity: entity.clone(),
+                    series: BTreeMap::new(),
+                },
+            );
+        }
+        let Some(slot) = self.entities.get_mut(entity.value.as_str()) else {
+            return;
+        };
         if slot.entity.ty != entity.ty {
             // A reference value reused for an object of another type: the old series
             // belonged to a different object and must not leak into the new one's.
             slot.entity = entity.clone();
             slot.series.clear();
         }
-        let ring = slot.series.entry((key, instance.to_owned())).or_default();
-        match ring.back_mut() {
-            Some(last) if last.0 == end_ms => last.1 = value,
-            Some(last) if last.0 > end_ms => match ring.binary_search_by_key(&end_ms, |s| s.0) {
-                Ok(i) => ring[i].1 = value,
-                Err(i) => ring.insert(i, (end_ms, value)),
-            },
-            _ => ring.push_back((end_ms, value)),
-        }
-        while ring.len() > RETENTION_SAMPLES {
-            ring.pop_front();
+        // One key buffer for the lookups: a series that exists costs no allocation.
+        let mut probe: SeriesKey = (0, String::new());
+        for (key, instance, value) in samples {
+            probe.0 = key;
+            probe.1.clear();
+            probe.1.push_str(instance);
+            let ring = match slot.series.get_mut(&probe) {
+                Some(ring) => ring,
+                None => slot.series.entry(probe.clone()).or_default(),
+            };
+            put(ring, end_ms, value);
         }
     }
 
@@ -288,6 +305,22 @@ impl PerfStore {
     }
 }
 
+/// Puts `(end_ms, value)` into a ring in time order (replacing a sample at the same time),
+/// keeping the newest [`RETENTION_SAMPLES`].
+fn put(ring: &mut VecDeque<(i64, i64)>, end_ms: i64, value: i64) {
+    match ring.back_mut() {
+        Some(last) if last.0 == end_ms => last.1 = value,
+        Some(last) if last.0 > end_ms => match ring.binary_search_by_key(&end_ms, |s| s.0) {
+            Ok(i) => ring[i].1 = value,
+            Err(i) => ring.insert(i, (end_ms, value)),
+        },
+        _ => ring.push_back((end_ms, value)),
+    }
+    while ring.len() > RETENTION_SAMPLES {
+        ring.pop_front();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,6 +359,44 @@ mod tests {
         assert_eq!(samples[0], (T0_MS + 26 * STEP_MS, 126));
         assert_eq!(s.latest(&vm(), 2, ""), Some((T0_MS + 205 * STEP_MS, 305)));
         assert_eq!(RETENTION_MS, 3_600_000);
+    }
+
+    #[test]
+    fn recording_a_batch_is_recording_each_sample() {
+        let one_by_one = filled(RETENTION_SAMPLES as i64 + 3);
+        let mut batched = PerfStore::default();
+        for i in 1..=RETENTION_SAMPLES as i64 + 3 {
+            let t = T0_MS + i * STEP_MS;
+            batched.record_all(
+                &vm(),
+                t,
+                [
+                    (2, "", 100 + i),
+                    (12, "", 200 + i),
+                    (12, "0", 300 + i),
+                    (12, "1", 400 + i),
+                ],
+            );
+        }
+        // A repeated time replaces, a late one is put in order, within one batch too.
+        let late = T0_MS + 2 * STEP_MS + STEP_MS / 2;
+        batched.record_all(&vm(), late, [(2, "", 7), (2, "", 8)]);
+        let mut expected = one_by_one;
+        expected.record(&vm(), late, 2, "", 8);
+        for (key, instance) in expected.series_ids(&vm()) {
+            assert_eq!(
+                batched.samples(&vm(), key, &instance),
+                expected.samples(&vm(), key, &instance),
+                "{key} {instance:?}"
+            );
+        }
+        assert_eq!(batched.series_ids(&vm()), expected.series_ids(&vm()));
+        // An object of another type under the same reference starts afresh.
+        batched.record_all(&MoRef::new("HostSystem", "vm-1"), late, [(2, "", 1)]);
+        assert_eq!(
+            batched.series_ids(&MoRef::new("HostSystem", "vm-1")),
+            vec![(2, String::new())]
+        );
     }
 
     #[test]
