@@ -11,11 +11,11 @@
 //! (`cargo bench --bench scenario -- scale`, the runner without the report: containers
 //! started over the first 10 minutes, one simulated hour):
 //!
-//! | containers, 1 h | runner time | per container-hour | peak RSS |
+//! | containers × duration | runner time | per container-hour | peak RSS |
 //! |---|---|---|---|
-//! | 100 | 1.9 s | — (mostly the testbed's start) | 124 MB |
-//! | 1 000 | 7.4 s | 7.4 ms | 391 MB |
-//! | 5 000 | 54 s | 10.8 ms | 1.8 GB |
+//! | 100 × 1 h | 0.79 s | 7.9 ms | 124 MB |
+//! | 1 000 × 1 h | 8.12 s | 8.1 ms | 391 MB |
+//! | 5 000 × 12 min (1 000 container-hours) | 35.0 s | 35 ms (not yet linear) | 1.8 GB |
 //!
 //! Memory grows with containers (the emulator keeps each VM's last hour of samples, as ESXi
 //! does), not with duration: samples go to a temporary file as they are read (about 37 KB
@@ -37,7 +37,7 @@ pub const MAX_DURATION_S: u64 = 7 * 24 * 3600;
 /// Most `[[step]]` entries in one file.
 pub const MAX_STEPS: usize = 2000;
 /// Most `docker run` steps (each creates a containerVM that is sampled for the whole run).
-/// 1 000 containers for one simulated hour take about 7 s of runner time on one core.
+/// 1 000 containers for one simulated hour take about 8 s of runner time on one core.
 pub const MAX_CONTAINERS: usize = 1000;
 /// Most `[[vch]]` entries (each is a `vic-machine create` with its own certificates).
 pub const MAX_VCHS: usize = 20;
