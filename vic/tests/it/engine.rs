@@ -47,6 +47,67 @@ pub(crate) async fn bind_loopback(n: u8) -> tokio::net::TcpListener {
     }
 }
 
+/// Serves a second endpoint for `vch`'s pool (as after an appliance restart), reaching vSphere
+/// at `sdk_url`, on a free port of 127.0.1.`n`; returns its address once `/_ping` answers.
+/// The endpoint lives as long as the test's runtime.
+pub(crate) async fn second_endpoint(vch: &Vch, name: &str, n: u8, sdk_url: String) -> SocketAddr {
+    let listener = bind_loopback(n).await;
+    let addr = listener.local_addr().unwrap();
+    let net = vch
+        .client
+        .find_by_inventory_path("DC0/network/VM Network")
+        .await
+        .unwrap()
+        .unwrap();
+    let dc = vch.client.finder().datacenter(Some("DC0")).await.unwrap();
+    let config = EngineConfig {
+        vch_name: name.into(),
+        appliance: MoRef::new("VirtualMachine", "vm-appliance"),
+        listen: addr,
+        tls: None,
+        target: VsphereTarget {
+            url: sdk_url,
+            username: "user".into(),
+            password: "pass".into(),
+            thumbprint: None,
+            insecure: false,
+        },
+        pool: vch.pool.clone(),
+        vm_folder: dc.vm_folder.clone(),
+        datacenter: dc.entity.moref.clone(),
+        image_store: ("LocalDS_0".into(), name.into()),
+        bridge_network: ("VM Network".into(), net),
+        bridge_range: (IpAddr::from([172, 16, 0, 0]), 12),
+        bridge_width: 16,
+        container_networks: Vec::new(),
+        name_convention: vic::convention::NameConvention::default(),
+        container_limit: None,
+        images: vic::images::Catalogue::builtin(),
+        debug: 0,
+        vic_version: "1.2.1".into(),
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = vic::engine::serve(config, listener, async {
+            let _ = stopped.await;
+        })
+        .await;
+    });
+    std::mem::forget(stop);
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok()
+            && http_raw(addr, "GET", "/_ping", &addr.to_string(), None)
+                .await
+                .0
+                == 200
+        {
+            return addr;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the second endpoint did not come up");
+}
+
 pub(crate) async fn start_vch(name: &str, n: u8) -> Vch {
     start_vch_with(name, n, &[]).await
 }
@@ -833,60 +894,7 @@ async fn a_restarted_endpoint_finds_its_containers() {
     let id = v["Id"].as_str().unwrap().to_owned();
     assert_eq!(post(&vch, "/containers/keep/start").await.0, 204);
     // A second endpoint for the same VCH (as after an appliance restart) rebuilds its cache.
-    let listener = bind_loopback(4).await;
-    let addr = listener.local_addr().unwrap();
-    let net = vch
-        .client
-        .find_by_inventory_path("DC0/network/VM Network")
-        .await
-        .unwrap()
-        .unwrap();
-    let dc = vch.client.finder().datacenter(Some("DC0")).await.unwrap();
-    let config = EngineConfig {
-        vch_name: "vch-sync".into(),
-        appliance: MoRef::new("VirtualMachine", "vm-appliance"),
-        listen: addr,
-        tls: None,
-        target: VsphereTarget {
-            url: vch.client.endpoint().url(),
-            username: "user".into(),
-            password: "pass".into(),
-            thumbprint: None,
-            insecure: false,
-        },
-        pool: vch.pool.clone(),
-        vm_folder: dc.vm_folder.clone(),
-        datacenter: dc.entity.moref.clone(),
-        image_store: ("LocalDS_0".into(), "vch-sync".into()),
-        bridge_network: ("VM Network".into(), net),
-        bridge_range: (IpAddr::from([172, 16, 0, 0]), 12),
-        bridge_width: 16,
-        container_networks: Vec::new(),
-        name_convention: vic::convention::NameConvention::default(),
-        container_limit: None,
-        images: vic::images::Catalogue::builtin(),
-        debug: 0,
-        vic_version: "1.2.1".into(),
-    };
-    let (_stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = vic::engine::serve(config, listener, async {
-            let _ = stopped.await;
-        })
-        .await;
-    });
-    let mut ok = false;
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            let (s, _, _) = http_raw(addr, "GET", "/_ping", &addr.to_string(), None).await;
-            if s == 200 {
-                ok = true;
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(ok);
+    let addr = second_endpoint(&vch, "vch-sync", 4, vch.client.endpoint().url()).await;
     let (status, _, body) = http_raw(
         addr,
         "GET",

@@ -5,16 +5,14 @@
 //! by `GET /containers/json?all=1`, removable, and its name taken by that listed container;
 //! nothing listed may lack its VM.
 
-use super::engine::{Vch, bind_loopback, http_raw, start_vch, vms_in_pool};
+use super::engine::{Vch, http_raw, second_endpoint, start_vch, vms_in_pool};
 use std::collections::BTreeSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore, oneshot};
-use vcsim::vmodl::MoRef;
-use vic::engine::{EngineConfig, VsphereTarget};
+use tokio::sync::{Notify, Semaphore};
 
 /// Holds the answer to the first SOAP request that contains the armed text until released.
 struct Gate {
@@ -124,59 +122,8 @@ async fn endpoint_behind_gate(vch: &Vch, name: &str, n: u8) -> (SocketAddr, Arc<
     let upstream: SocketAddr = hostport.parse().unwrap();
     let gate = Arc::new(Gate::new());
     let proxy = holding_proxy(upstream, gate.clone()).await;
-    let listener = bind_loopback(n).await;
-    let addr = listener.local_addr().unwrap();
-    let net = vch
-        .client
-        .find_by_inventory_path("DC0/network/VM Network")
-        .await
-        .unwrap()
-        .unwrap();
-    let dc = vch.client.finder().datacenter(Some("DC0")).await.unwrap();
-    let config = EngineConfig {
-        vch_name: name.into(),
-        appliance: MoRef::new("VirtualMachine", "vm-appliance"),
-        listen: addr,
-        tls: None,
-        target: VsphereTarget {
-            url: format!("http://{proxy}/sdk"),
-            username: "user".into(),
-            password: "pass".into(),
-            thumbprint: None,
-            insecure: false,
-        },
-        pool: vch.pool.clone(),
-        vm_folder: dc.vm_folder.clone(),
-        datacenter: dc.entity.moref.clone(),
-        image_store: ("LocalDS_0".into(), name.into()),
-        bridge_network: ("VM Network".into(), net),
-        bridge_range: (IpAddr::from([172, 16, 0, 0]), 12),
-        bridge_width: 16,
-        container_networks: Vec::new(),
-        name_convention: vic::convention::NameConvention::default(),
-        container_limit: None,
-        images: vic::images::Catalogue::builtin(),
-        debug: 0,
-        vic_version: "1.2.1".into(),
-    };
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = vic::engine::serve(config, listener, async {
-            let _ = stopped.await;
-        })
-        .await;
-    });
-    // The endpoint lives as long as the test's runtime.
-    std::mem::forget(stop);
-    for _ in 0..200 {
-        if TcpStream::connect(addr).await.is_ok()
-            && call(addr, "GET", "/_ping", None).await.0 == 200
-        {
-            return (addr, gate);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the gated endpoint did not come up");
+    let addr = second_endpoint(vch, name, n, format!("http://{proxy}/sdk")).await;
+    (addr, gate)
 }
 
 async fn call(
