@@ -918,6 +918,16 @@ pub(crate) async fn docker(
     config_dir: &std::path::Path,
     args: &[&str],
 ) -> (bool, String, String) {
+    docker_env(addr, config_dir, &[], args).await
+}
+
+/// Runs the docker CLI against `addr` with `env` set: (exit ok, stdout, stderr).
+pub(crate) async fn docker_env(
+    addr: SocketAddr,
+    config_dir: &std::path::Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (bool, String, String) {
     let mut cmd = std::process::Command::new("docker");
     cmd.arg("-H")
         .arg(format!("tcp://{addr}"))
@@ -927,7 +937,8 @@ pub(crate) async fn docker(
         .env_remove("DOCKER_TLS_VERIFY")
         .env_remove("DOCKER_CERT_PATH")
         .env_remove("DOCKER_CONTEXT")
-        .env_remove("DOCKER_API_VERSION");
+        .env_remove("DOCKER_API_VERSION")
+        .envs(env.iter().copied());
     let out = tokio::task::spawn_blocking(move || cmd.output())
         .await
         .unwrap()

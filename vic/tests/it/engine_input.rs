@@ -3,7 +3,7 @@
 //! endpoint, and the VCH pool is counted over SOAP around it. The docker CLI shows the same
 //! messages and exits non-zero.
 
-use super::engine::{Vch, have_docker_cli, post, start_vch, vms_in_pool};
+use super::engine::{Vch, docker_env, have_docker_cli, post, start_vch, vms_in_pool};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -326,35 +326,6 @@ async fn malformed_input_gets_a_4xx_and_creates_nothing() {
     )
     .await;
     assert_eq!(status, 200, "{text}");
-}
-
-/// Runs the docker CLI against `addr` with `env` set: (exit ok, stdout, stderr).
-async fn docker_env(
-    addr: SocketAddr,
-    config_dir: &std::path::Path,
-    env: &[(&str, &str)],
-    args: &[&str],
-) -> (bool, String, String) {
-    let mut cmd = std::process::Command::new("docker");
-    cmd.arg("-H")
-        .arg(format!("tcp://{addr}"))
-        .args(args)
-        .env("DOCKER_CONFIG", config_dir)
-        .env_remove("DOCKER_HOST")
-        .env_remove("DOCKER_TLS_VERIFY")
-        .env_remove("DOCKER_CERT_PATH")
-        .env_remove("DOCKER_CONTEXT")
-        .env_remove("DOCKER_API_VERSION")
-        .envs(env.iter().copied());
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .unwrap()
-        .expect("docker runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
