@@ -2,20 +2,8 @@
 //! exit 0, a changed observed value or verdict exits 1 and is named, bad input exits 2.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use crate::support::repo_root;
-
-fn vicbed(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vicbed"))
-        .args(args)
-        .output()
-        .expect("vicbed runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::support::{output_text as text, repo_root, vicbed};
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
@@ -585,4 +585,17 @@ pub fn xml_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
     let start = xml.find(&open)? + open.len();
     let end = start + xml[start..].find(&close)?;
     Some(&xml[start..end])
+}
+
+/// Runs the `vicbed` binary with `args` and waits for it.
+pub fn vicbed(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vicbed"))
+        .args(args)
+        .output()
+        .expect("vicbed runs")
+}
+
+/// A process output stream as text.
+pub fn output_text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
 }

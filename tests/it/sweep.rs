@@ -3,9 +3,8 @@
 //! outputs merged byte-identical to an unsharded sweep; bad input exits 2.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use crate::support::repo_root;
+use crate::support::{output_text as text, repo_root, vicbed};
 
 fn library(name: &str) -> String {
     repo_root()
@@ -13,17 +12,6 @@ fn library(name: &str) -> String {
         .join(format!("{name}.toml"))
         .display()
         .to_string()
-}
-
-fn vicbed(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vicbed"))
-        .args(args)
-        .output()
-        .expect("vicbed runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn sweep_json(dir: &Path) -> serde_json::Value {
