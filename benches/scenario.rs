@@ -12,6 +12,11 @@
 //!   time: 5 000 × 12 min is the work of 1 000 × 1 h (kept short so an iteration stays
 //!   bounded); compare the time per container-hour. Target: 1 000 × 1 h ≤ 10 s.
 //!
+//! * `sweep/over-the-limits/10-points`: `vicbed sweep`'s engine on the seed scenario, ten
+//!   values of `cpu_limit_mhz` on two jobs, with the sweep command's key reuse (one RSA key
+//!   per process, see `vic::tls::reuse_private_keys_in_this_process`). Criterion's
+//!   throughput line gives points/s. Target: ≥ 10 points/s on this 2-core machine.
+//!
 //! Run: `cargo bench --bench scenario -- --warm-up-time 1 --measurement-time 10`
 //! (`-- scale` for the scale group alone).
 
@@ -173,5 +178,47 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Last, because it turns on the process-wide key reuse the runs above must not have.
+fn bench_sweep(c: &mut Criterion) {
+    vic::tls::reuse_private_keys_in_this_process();
+    let text = library("over-the-limits");
+    let shown = "over-the-limits.toml";
+    let plan = scenarios::sweep::SweepPlan {
+        axes: vec![scenarios::sweep::Axis::parse("cpu_limit_mhz=300..1200/100").expect("axis")],
+        goal: scenarios::sweep::Goal::default(),
+        search: None,
+        shard: None,
+        jobs: 2,
+    };
+    let load = |values: &[(String, String)]| {
+        let all: std::collections::BTreeMap<String, String> = values.iter().cloned().collect();
+        scenarios::Scenario::parse_with(shown, &text, &all).map_err(|e| e.to_string())
+    };
+    let runner = |scenario: &scenarios::Scenario, hash: &str| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        rt.block_on(scenarios::run(
+            scenario,
+            hash,
+            &scenarios::RunOptions::default(),
+        ))
+        .map_err(|e| e.to_string())
+    };
+    let mut g = c.benchmark_group("sweep");
+    g.sample_size(10);
+    g.throughput(criterion::Throughput::Elements(10));
+    g.bench_function("over-the-limits/10-points", |b| {
+        b.iter(|| {
+            let (points, _) =
+                scenarios::sweep::sweep(&plan, &load, &runner, &|_| {}).expect("sweep");
+            assert_eq!(points.len(), 10);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_sweep);
 criterion_main!(benches);

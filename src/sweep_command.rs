@@ -142,6 +142,9 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         all.extend(values.iter().cloned());
         scenarios::Scenario::parse_with(&shown, &text, &all).map_err(|e| e.to_string())
     };
+    // Points are in-memory loopback runs whose keys never reach an output: one RSA key per
+    // size for the whole sweep instead of one per VCH per point (most of a point's cost).
+    vic::tls::reuse_private_keys_in_this_process();
     let runner =
         |scenario: &scenarios::Scenario, hash: &str| -> Result<scenarios::RunOutcome, String> {
             let rt = tokio::runtime::Builder::new_multi_thread()

@@ -81,6 +81,27 @@ impl std::fmt::Debug for ApplianceAgent {
     }
 }
 
+/// An agent goes away with its emulator (a scenario run ends without powering its VCHs
+/// off): stop its endpoints and give their addresses back, or a process running many
+/// scenarios (`vicbed sweep`) would run out of the 253 addresses after ~126 two-VCH runs.
+impl Drop for ApplianceAgent {
+    fn drop(&mut self) {
+        let entries = match self.running.lock() {
+            Ok(mut r) => std::mem::take(&mut *r),
+            Err(_) => return,
+        };
+        let Ok(mut l) = leases().lock() else { return };
+        for (_, mut entry) in entries {
+            if let Some(stop) = entry.stop.take() {
+                let _ = stop.send(());
+            }
+            if let Some(ip) = entry.ip {
+                l.remove(&ip);
+            }
+        }
+    }
+}
+
 impl ApplianceAgent {
     /// An agent that starts endpoints with `launch`.
     pub fn new(launch: Launcher) -> ApplianceAgent {
@@ -303,4 +324,33 @@ pub fn engine_launcher() -> Launcher {
             });
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropping_the_agent_gives_its_addresses_back() {
+        // Outside the handed-out range, so no other test in this binary leases it.
+        let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 2, 77));
+        let launch: Launcher = Arc::new(|_, _, _| {});
+        let agent = ApplianceAgent::new(launch);
+        let (stop, stopped) = oneshot::channel();
+        leases().lock().unwrap().insert(ip);
+        agent.running.lock().unwrap().insert(
+            "vm-1".into(),
+            Running {
+                stop: Some(stop),
+                ip: Some(ip),
+                addr: None,
+            },
+        );
+        drop(agent);
+        assert!(!leases().lock().unwrap().contains(&ip));
+        assert!(
+            stopped.blocking_recv().is_ok(),
+            "the endpoint was told to stop"
+        );
+    }
 }

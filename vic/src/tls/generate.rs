@@ -214,8 +214,7 @@ fn base_params(spec: &Spec, key: &KeyPair) -> Result<CertificateParams, TlsError
 }
 
 fn new_key(spec: &Spec) -> Result<KeyPair, TlsError> {
-    KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, spec.key_size)
-        .map_err(|e| TlsError::Generate(e.to_string()))
+    super::key_reuse::new_key(spec.key_size)
 }
 
 fn sign(

@@ -22,6 +22,7 @@ mod env;
 mod error;
 mod files;
 mod generate;
+mod key_reuse;
 mod pem;
 mod rustls_config;
 mod select;
@@ -36,6 +37,7 @@ use time::OffsetDateTime;
 pub use env::{DockerConnect, docker_connect, write_env_file};
 pub use error::TlsError;
 pub use files::{PendingFiles, WrittenFiles};
+pub use key_reuse::reuse_private_keys_in_this_process;
 pub use rustls_config::server_config;
 
 /// Docker's TLS port, used whenever TLS is on.
