@@ -134,12 +134,7 @@ fn one(
     let mut missing = Vec::new();
     for r in &matched {
         let mut values: Vec<f64> = Vec::new();
-        let found = series.iter().find(|s| {
-            s.kind == r.kind
-                && s.entity == r.name
-                && s.counter == e.counter
-                && s.instance == e.instance
-        });
+        let found = crate::outcome::find_series(series, r.kind, &r.name, &e.counter, &e.instance);
         if let Some(s) = found {
             // One series at a time, streamed from the run's spool.
             let read = s.points.try_for_each(|p| {

@@ -37,10 +37,32 @@ impl RunOutcome {
 
     /// The series of `entity` (by kind and name) for `counter`'s aggregate instance.
     pub fn series_of(&self, kind: EntityKind, entity: &str, counter: &str) -> Option<&Series> {
-        self.series.iter().find(|s| {
-            s.kind == kind && s.entity == entity && s.counter == counter && s.instance.is_empty()
-        })
+        find_series(&self.series, kind, entity, counter, "")
     }
+}
+
+/// The series of (`kind`, `entity`, `counter`, `instance`) in `series`, which is ordered as
+/// [`RunOutcome::series`] is: a binary search, since reports and verdicts look one up per
+/// container and counter (a scan made that quadratic in containers).
+pub fn find_series<'a>(
+    series: &'a [Series],
+    kind: EntityKind,
+    entity: &str,
+    counter: &str,
+    instance: &str,
+) -> Option<&'a Series> {
+    let key = (crate::runner::kind_rank(kind), entity, counter, instance);
+    let at = series.partition_point(|s| {
+        (
+            crate::runner::kind_rank(s.kind),
+            s.entity.as_str(),
+            s.counter.as_str(),
+            s.instance.as_str(),
+        ) < key
+    });
+    series.get(at).filter(|s| {
+        s.kind == kind && s.entity == entity && s.counter == counter && s.instance == instance
+    })
 }
 
 /// A VCH the run created.

@@ -380,7 +380,9 @@ pub fn reserve(
     let mut id = util::container_id(vch, store.counter);
     // Bounded: each id is skipped only when it is in use.
     for _ in 0..1_000_000 {
-        if !store.containers.contains_key(&id) && !store.names.values().any(|v| *v == id) {
+        // An id with a reserved name is a known container or a create in flight (the
+        // caller adds it to `creating`): two set lookups, not a scan of every name.
+        if !store.containers.contains_key(&id) && !store.creating.contains(&id) {
             break;
         }
         store.counter += 1;
