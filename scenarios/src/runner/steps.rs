@@ -223,7 +223,9 @@ impl Progress {
         let bar = enabled.then(|| {
             let bar = ProgressBar::with_draw_target(Some(duration_s), ProgressDrawTarget::hidden());
             if let Ok(style) =
-                ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} virtual s  {msg}")
+                ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {pos}/{len} virtual s  {elapsed} wall, ETA {eta}  {msg}",
+            )
             {
                 bar.set_style(style.progress_chars("=> "));
             }
