@@ -108,6 +108,36 @@ fn the_most_containers_a_vch_holds() {
     );
 }
 
+#[test]
+fn the_most_containers_a_vch_holds_with_one_host_down() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = library("host-failure");
+    let answer = search(
+        &[
+            &file,
+            "--vary",
+            "containers=4..24/1",
+            "--maximize",
+            "containers",
+            "--goal",
+            "ready-with-one-host-down,all-restarted",
+        ],
+        &tmp.path().join("s"),
+    );
+    let n: i64 = answer.parse().expect("a number");
+    assert_eq!(
+        run_at(&file, "containers", &answer, &tmp.path().join("a")),
+        0,
+        "every expectation holds at {n}, the host failure and HA restarts included"
+    );
+    let above = (n + 1).to_string();
+    assert_eq!(
+        run_at(&file, "containers", &above, &tmp.path().join("b")),
+        1,
+        "fails at {above}"
+    );
+}
+
 fn files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("read_dir")

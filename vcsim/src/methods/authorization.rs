@@ -23,7 +23,7 @@ const MAX_ITEMS: usize = 10_000;
 const MAX_NAME: usize = 256;
 
 /// Above this many entries, entries of entities that no longer exist are dropped.
-const PRUNE_AT: usize = 4096;
+pub const DISABLED_PRUNE_AT: usize = 4096;
 
 /// The entities of a call: present, bounded, all existing (checked before anything
 /// changes, so a call either applies to all of them or to none).
@@ -103,7 +103,10 @@ fn show(emu: &mut Emulator, entity: &MoRef, method: &str, disabled: bool) -> Res
 
 /// Drops entries of entities that no longer exist, once the map has grown.
 fn prune(emu: &mut Emulator) {
-    if emu.disabled_methods.len() <= PRUNE_AT {
+    // Pruning scans the inventory: only when the map has doubled since the last prune left
+    // it, so thousands of live containerVMs (VIC disables methods on each) do not make every
+    // call a scan.
+    if emu.disabled_methods.len() <= emu.disabled_prune_at {
         return;
     }
     let live: BTreeSet<&str> = emu.inv.iter().map(|o| o.moref.value.as_str()).collect();
@@ -116,6 +119,7 @@ fn prune(emu: &mut Emulator) {
     for k in gone {
         emu.disabled_methods.remove(&k);
     }
+    emu.disabled_prune_at = (emu.disabled_methods.len() * 2).max(DISABLED_PRUNE_AT);
 }
 
 /// `DisableMethods(entity[], method[], sourceId, sessionScope?)`: the methods fail with
