@@ -87,6 +87,11 @@ struct ServeArgs {
     /// Seed for UUIDs, MACs and stochastic workloads (never for session keys).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Days of performance history the server starts with (0: none): the contention model
+    /// runs the inventory's workloads through that past before the clock starts, so
+    /// `QueryPerf` with intervalId 300 (and 1800, 7200, 86400) has data at once.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=365))]
+    history_days: u32,
     /// A login session idle this many wall-clock seconds ends (0: never); vCenter's default.
     #[arg(long, default_value_t = vcsim::session::DEFAULT_IDLE_TIMEOUT_S)]
     session_idle_timeout: u64,
@@ -147,10 +152,9 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         bail!("--speed must be a number in (0, 1000000]");
     }
     let inventory = match &args.inventory {
+        // `load` also reads the workload traces the file names (paths beside it).
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading inventory file {}", path.display()))?;
-            Some(InventorySpec::parse(&text).with_context(|| format!("in {}", path.display()))?)
+            Some(InventorySpec::load(path).with_context(|| format!("in {}", path.display()))?)
         }
         None => None,
     };
@@ -183,6 +187,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         .map_err(anyhow::Error::msg)
         .context("in the inventory file's images")?;
     let mut emulator = Emulator::new(config).context("building the inventory")?;
+    emulator.prefill_history(i64::from(args.history_days) * 86_400);
     // The VIC guest agents: a VCH appliance VM powered on here serves its Docker endpoint.
     vic::install_agents_with_images(&mut emulator, images);
     let runtime = tokio::runtime::Builder::new_multi_thread()

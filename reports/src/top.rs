@@ -6,6 +6,7 @@
 
 use std::cmp::Ordering;
 
+use scenarios::outcome::SeriesIndex;
 use scenarios::{EntityKind, RunOutcome};
 
 /// Containers that get charts (the worst by the ranking).
@@ -39,19 +40,6 @@ pub struct ContainerRow {
     pub latency_pct: Option<f64>,
 }
 
-/// The average of an entity's aggregate series, raw units.
-pub(crate) fn avg(o: &RunOutcome, kind: EntityKind, entity: &str, counter: &str) -> Option<f64> {
-    o.series_of(kind, entity, counter)
-        .and_then(|s| s.points.stats().avg)
-}
-
-/// The largest value of an entity's aggregate series, raw units.
-pub(crate) fn max(o: &RunOutcome, kind: EntityKind, entity: &str, counter: &str) -> Option<f64> {
-    o.series_of(kind, entity, counter)
-        .and_then(|s| s.points.stats().max)
-        .map(|v| v as f64)
-}
-
 /// Milliseconds in one sample interval (20 000 for realtime samples).
 pub(crate) fn interval_ms(o: &RunOutcome) -> f64 {
     (o.meta.sample_interval.as_millis() as f64).max(1.0)
@@ -59,33 +47,58 @@ pub(crate) fn interval_ms(o: &RunOutcome) -> f64 {
 
 /// The headline numbers of the entity `name` of `kind` (a container or any VM).
 pub fn row_of(o: &RunOutcome, kind: EntityKind, name: &str, vch: Option<String>) -> ContainerRow {
-    let per_interval = 100.0 / interval_ms(o);
-    let demand = avg(o, kind, name, "cpu.demand.average");
-    let usage = avg(o, kind, name, "cpu.usagemhz.average");
+    row_from(
+        &SeriesIndex::new(&o.series),
+        interval_ms(o),
+        kind,
+        name,
+        vch,
+    )
+}
+
+/// [`row_of`] over an index of the outcome's series, built once for every container.
+fn row_from(
+    index: &SeriesIndex<'_>,
+    interval_ms: f64,
+    kind: EntityKind,
+    name: &str,
+    vch: Option<String>,
+) -> ContainerRow {
+    let series = |counter: &str| index.get(kind, name, counter, "");
+    let avg = |counter: &str| series(counter).and_then(|s| s.points.stats().avg);
+    let max = |counter: &str| {
+        series(counter)
+            .and_then(|s| s.points.stats().max)
+            .map(|v| v as f64)
+    };
+    let per_interval = 100.0 / interval_ms;
+    let demand = avg("cpu.demand.average");
+    let usage = avg("cpu.usagemhz.average");
     ContainerRow {
         name: name.to_owned(),
         vch,
-        rdy_pct: avg(o, kind, name, "cpu.ready.summation").map(|v| v * per_interval),
-        mlmtd_pct: avg(o, kind, name, "cpu.maxlimited.summation").map(|v| v * per_interval),
+        rdy_pct: avg("cpu.ready.summation").map(|v| v * per_interval),
+        mlmtd_pct: avg("cpu.maxlimited.summation").map(|v| v * per_interval),
         got_pct: match (usage, demand) {
             (Some(u), Some(d)) if d > 0.0 => Some((u / d * 100.0).min(100.0)),
             _ => None,
         },
         demand_mhz: demand,
         usage_mhz: usage,
-        balloon_mb: max(o, kind, name, "mem.vmmemctl.average").map(|v| v / 1024.0),
-        swap_mb: max(o, kind, name, "mem.swapped.average").map(|v| v / 1024.0),
-        latency_pct: avg(o, kind, name, "mem.latency.average").map(|v| v / 100.0),
+        balloon_mb: max("mem.vmmemctl.average").map(|v| v / 1024.0),
+        swap_mb: max("mem.swapped.average").map(|v| v / 1024.0),
+        latency_pct: avg("mem.latency.average").map(|v| v / 100.0),
     }
 }
 
 /// Every container, worst first (see the module doc for the order).
 pub fn ranked(o: &RunOutcome) -> Vec<ContainerRow> {
+    let index = SeriesIndex::new(&o.series);
     let mut rows: Vec<ContainerRow> = o
         .entities
         .iter()
         .filter(|e| e.kind == EntityKind::Container)
-        .map(|e| row_of(o, e.kind, &e.name, e.vch.clone()))
+        .map(|e| row_from(&index, interval_ms(o), e.kind, &e.name, e.vch.clone()))
         .collect();
     rows.sort_by(esxtop_order);
     rows

@@ -92,8 +92,9 @@ pub fn verdicts(
 ) -> Vec<Verdict> {
     let mut reference: BTreeMap<&str, Option<f64>> = BTreeMap::new();
     let mut out = Vec::with_capacity(expectations.len());
+    let series = crate::outcome::SeriesIndex::new(series);
     for e in expectations {
-        let (verdict, own) = one(e, entities, series, &reference);
+        let (verdict, own) = one(e, entities, &series, &reference);
         reference.insert(e.id.as_str(), own);
         out.push(verdict);
     }
@@ -104,7 +105,7 @@ pub fn verdicts(
 fn one(
     e: &Expectation,
     entities: &[EntityRecord],
-    series: &[Series],
+    series: &crate::outcome::SeriesIndex<'_>,
     reference: &BTreeMap<&str, Option<f64>>,
 ) -> (Verdict, Option<f64>) {
     let mut verdict = Verdict {
@@ -134,7 +135,7 @@ fn one(
     let mut missing = Vec::new();
     for r in &matched {
         let mut values: Vec<f64> = Vec::new();
-        let found = crate::outcome::find_series(series, r.kind, &r.name, &e.counter, &e.instance);
+        let found = series.get(r.kind, &r.name, &e.counter, &e.instance);
         if let Some(s) = found {
             // One series at a time, streamed from the run's spool.
             let read = s.points.try_for_each(|p| {

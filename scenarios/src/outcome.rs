@@ -35,34 +35,48 @@ impl RunOutcome {
         self.verdicts.iter().all(|v| v.passed)
     }
 
-    /// The series of `entity` (by kind and name) for `counter`'s aggregate instance.
+    /// The series of `entity` (by kind and name) for `counter`'s aggregate instance (a scan:
+    /// code that looks up every container builds a [`SeriesIndex`] once instead).
     pub fn series_of(&self, kind: EntityKind, entity: &str, counter: &str) -> Option<&Series> {
-        find_series(&self.series, kind, entity, counter, "")
+        self.series.iter().find(|s| {
+            s.kind == kind && s.entity == entity && s.counter == counter && s.instance.is_empty()
+        })
     }
 }
 
-/// The series of (`kind`, `entity`, `counter`, `instance`) in `series`, which is ordered as
-/// [`RunOutcome::series`] is: a binary search, since reports and verdicts look one up per
-/// container and counter (a scan made that quadratic in containers).
-pub fn find_series<'a>(
-    series: &'a [Series],
-    kind: EntityKind,
-    entity: &str,
-    counter: &str,
-    instance: &str,
-) -> Option<&'a Series> {
-    let key = (crate::runner::kind_rank(kind), entity, counter, instance);
-    let at = series.partition_point(|s| {
-        (
-            crate::runner::kind_rank(s.kind),
-            s.entity.as_str(),
-            s.counter.as_str(),
-            s.instance.as_str(),
-        ) < key
-    });
-    series.get(at).filter(|s| {
-        s.kind == kind && s.entity == entity && s.counter == counter && s.instance == instance
-    })
+/// Series by (kind, entity, counter, instance), built once: reports and verdicts look one up
+/// per container and counter, and a scan each time made them quadratic in containers.
+pub struct SeriesIndex<'a> {
+    by_key: std::collections::HashMap<(EntityKind, &'a str, &'a str, &'a str), &'a Series>,
+}
+
+impl<'a> SeriesIndex<'a> {
+    /// Indexes `series` (the first of duplicates wins, as a scan would find it).
+    pub fn new(series: &'a [Series]) -> SeriesIndex<'a> {
+        let mut by_key = std::collections::HashMap::with_capacity(series.len());
+        for s in series {
+            by_key
+                .entry((
+                    s.kind,
+                    s.entity.as_str(),
+                    s.counter.as_str(),
+                    s.instance.as_str(),
+                ))
+                .or_insert(s);
+        }
+        SeriesIndex { by_key }
+    }
+
+    /// The series of (`kind`, `entity`, `counter`, `instance`).
+    pub fn get(
+        &self,
+        kind: EntityKind,
+        entity: &str,
+        counter: &str,
+        instance: &str,
+    ) -> Option<&'a Series> {
+        self.by_key.get(&(kind, entity, counter, instance)).copied()
+    }
 }
 
 /// A VCH the run created.

@@ -12,7 +12,10 @@
 //! [inventory]                  # vcsim's inventory file shape
 //! [[inventory.cluster]]
 //! name = "Cluster"
-//! hosts = [{ name = "esx", cores = 8, mhz = 1800 }]
+//! hosts = [{ name = "esx", cores = 8, mhz = 1800, count = 3 }]
+//! ha = true                    # vSphere HA (default off); scenario-only keys, see ClusterServices
+//! drs = "fullyAutomated"       # or "partiallyAutomated", "manual", "off" (default: fullyAutomated)
+//! ha_host_failures_tolerated = 1
 //!
 //! [[vch]]
 //! name = "limited"
@@ -24,6 +27,10 @@
 //! every = "1m"
 //! vch = "limited"
 //! docker = "run -d --name stress${i} -m 4g --cpuset-cpus 2 progrium/stress --cpu 1 --timeout 300s"
+//!
+//! [[step]]
+//! at = "10m"
+//! host = { name = "esx-02", state = "failed" }   # or "maintenance", "disconnected", "connected"
 //!
 //! [[expect]]
 //! id = "ready"
@@ -61,6 +68,62 @@ pub struct Scenario {
     /// `[vars]`: every declared variable with the value in effect (its default, or the
     /// override the scenario was parsed with; see [`Scenario::parse_with`]).
     pub vars: BTreeMap<String, VarValue>,
+    /// vSphere HA and DRS of the inventory's clusters that set `ha`, `drs` or
+    /// `ha_host_failures_tolerated`, in file order.
+    pub cluster_services: Vec<ClusterServices>,
+}
+
+/// The scenario-only keys of an `[[inventory.cluster]]`: vSphere HA and DRS, set on the
+/// cluster (`ReconfigureComputeResource_Task`) before any VCH exists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterServices {
+    /// The cluster's name.
+    pub cluster: String,
+    /// `ha = true`: vSphere HA restarts the VMs of failed hosts.
+    pub ha: bool,
+    /// `drs = "…"`; `None` keeps the emulator's default (fully automated).
+    pub drs: Option<DrsMode>,
+    /// `ha_host_failures_tolerated = N` (with `ha`): HA admission control keeps the capacity
+    /// of the N largest hosts for restarts (vSphere's "cluster resource percentage" policy,
+    /// computed from N); 1 when HA is on and this is absent, as vSphere's default.
+    pub ha_host_failures_tolerated: Option<u32>,
+}
+
+/// DRS automation of a cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DrsMode {
+    /// DRS disabled.
+    Off,
+    /// `manual`.
+    Manual,
+    /// `partiallyAutomated`.
+    PartiallyAutomated,
+    /// `fullyAutomated`: DRS evacuates hosts entering maintenance mode by itself.
+    FullyAutomated,
+}
+
+impl DrsMode {
+    /// The scenario word (`DrsBehavior` names, and `off`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DrsMode::Off => "off",
+            DrsMode::Manual => "manual",
+            DrsMode::PartiallyAutomated => "partiallyAutomated",
+            DrsMode::FullyAutomated => "fullyAutomated",
+        }
+    }
+
+    /// Parses a scenario word.
+    pub fn parse(s: &str) -> Option<DrsMode> {
+        [
+            DrsMode::Off,
+            DrsMode::Manual,
+            DrsMode::PartiallyAutomated,
+            DrsMode::FullyAutomated,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
 }
 
 /// `[scenario]`: metadata and the virtual clock.
@@ -159,6 +222,58 @@ pub enum Action {
     Pool(PoolChange),
     /// Power a VM on or off.
     Power(PowerChange),
+    /// Change a host's state.
+    Host(HostChange),
+}
+
+/// A host's new state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostChange {
+    /// Host name, as the inventory names it (`count` expanded: `esx-01`, …).
+    pub name: String,
+    /// What happens to it.
+    pub state: HostTarget,
+}
+
+/// What a host step does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostTarget {
+    /// The host fails (crash, power loss): its VMs stop, vSphere HA restarts them elsewhere
+    /// when the cluster has it. The testbed's own operation (vSphere has no method for it).
+    Failed,
+    /// `EnterMaintenanceMode_Task` (DRS evacuates the host when fully automated; otherwise
+    /// the step fails while VMs run there).
+    Maintenance,
+    /// `DisconnectHost_Task`: its VMs keep running, unmanaged.
+    Disconnected,
+    /// Back to normal: a failed host recovers, a disconnected one is reconnected
+    /// (`ReconnectHost_Task`), one in maintenance mode exits it (`ExitMaintenanceMode_Task`).
+    Connected,
+}
+
+impl HostTarget {
+    /// Every state, in the order messages list them.
+    pub const ALL: [HostTarget; 4] = [
+        HostTarget::Failed,
+        HostTarget::Maintenance,
+        HostTarget::Disconnected,
+        HostTarget::Connected,
+    ];
+
+    /// The scenario word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostTarget::Failed => "failed",
+            HostTarget::Maintenance => "maintenance",
+            HostTarget::Disconnected => "disconnected",
+            HostTarget::Connected => "connected",
+        }
+    }
+
+    /// Parses a scenario word.
+    pub fn parse(s: &str) -> Option<HostTarget> {
+        HostTarget::ALL.into_iter().find(|t| t.as_str() == s)
+    }
 }
 
 /// A docker CLI command line (`docker` itself omitted) sent to a VCH.
@@ -465,6 +580,7 @@ pub(crate) struct RawStep {
     pub vch: Option<Spanned<String>>,
     pub pool: Option<Spanned<RawPool>>,
     pub power: Option<Spanned<RawPower>>,
+    pub host: Option<Spanned<RawHost>>,
     pub expect: Option<Spanned<String>>,
     pub expect_error: Option<Spanned<String>>,
 }
@@ -478,6 +594,7 @@ impl RawStep {
         "vch",
         "pool",
         "power",
+        "host",
         "expect",
         "expect_error",
     ];
@@ -500,6 +617,13 @@ pub(crate) struct RawPool {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPower {
     pub vm: Spanned<String>,
+    pub state: Spanned<String>,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHost {
+    pub name: Spanned<String>,
     pub state: Spanned<String>,
 }
 

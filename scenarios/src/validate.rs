@@ -122,6 +122,7 @@ fn parse_expanded(
         return Err(c.finish(path));
     }
     let (mut meta, mut inventory) = (None, None);
+    let mut services = Vec::new();
     let mut inventory_seen = false;
     let (mut vchs, mut steps, mut expects) = (Vec::new(), Vec::new(), Vec::new());
     let mut meta_seen = false;
@@ -144,10 +145,27 @@ fn parse_expanded(
             "inventory" => {
                 inventory_seen = true;
                 let inv_span = key.span();
-                inventory = de::<InventorySpec>(&mut c, "[inventory]", value);
+                let (value, raw) = take_cluster_services(&mut c, value);
+                inventory = de::<InventorySpec>(&mut c, "[inventory]", &value);
                 if let Some(inv) = &inventory {
-                    inventory_semantics(&mut c, &inv_span, value);
+                    inventory_semantics(&mut c, &inv_span, &value);
                     limits::inventory(&mut c, &inv_span, inv);
+                    services = cluster_services(&mut c, inv, raw);
+                }
+                // Workload traces (`trace=web.csv`) are read beside the scenario file.
+                if let Some(inv) = &mut inventory {
+                    let dir = std::path::Path::new(path)
+                        .parent()
+                        .unwrap_or(std::path::Path::new("."));
+                    match inv.load_traces(dir) {
+                        Ok(()) => {}
+                        Err(SpecError::Invalid(list)) => {
+                            for p in list {
+                                c.at(&inv_span, format!("inventory: {p}"));
+                            }
+                        }
+                        Err(SpecError::Toml(e)) => c.at(&inv_span, format!("inventory: {e}")),
+                    }
                 }
             }
             "vch" => {
@@ -210,6 +228,7 @@ fn parse_expanded(
             steps,
             expectations,
             vars,
+            cluster_services: services,
         }),
         _ => Err(c.finish(path)),
     }
@@ -475,6 +494,7 @@ fn step_list(
             vms.insert(n.to_owned());
         }
     }
+    let hosts = inventory_hosts(inv);
     let images = checks::images(inv);
     let mut parsed = Vec::new();
     let mut p_spans: HashMap<usize, Range<usize>> = HashMap::new();
@@ -496,11 +516,18 @@ fn step_list(
                 ),
             );
         }
-        let given = [s.docker.is_some(), s.pool.is_some(), s.power.is_some()];
+        let given = [
+            s.docker.is_some(),
+            s.pool.is_some(),
+            s.power.is_some(),
+            s.host.is_some(),
+        ];
         if given.iter().filter(|g| **g).count() != 1 {
             c.at(
                 &span,
-                format!("step {n}: give exactly one of `docker` (with `vch`), `pool` or `power`"),
+                format!(
+                    "step {n}: give exactly one of `docker` (with `vch`), `pool`, `power` or `host`"
+                ),
             );
             continue;
         }
@@ -525,6 +552,8 @@ fn step_list(
             } else if let Some(p) = s.power {
                 p_spans.insert(n, p.get_ref().vm.span());
                 power_step(c, n, p)
+            } else if let Some(h) = s.host {
+                host_step(c, n, h, inv.map(|_| &hosts))
             } else {
                 None
             };
@@ -758,6 +787,200 @@ fn power_step(c: &mut Collector<'_>, n: usize, p: Spanned<RawPower>) -> Option<A
         vm: p.vm.into_inner(),
         on,
     }))
+}
+
+/// The inventory's host names, `count` expanded (cluster hosts, then standalone ones).
+fn inventory_hosts(inv: Option<&InventorySpec>) -> Vec<String> {
+    use vcsim::inventory::SpecHostExpand;
+    let Some(inv) = inv else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = inv
+        .clusters
+        .iter()
+        .flat_map(|c| c.hosts.expand().into_iter().map(|(n, _)| n))
+        .collect();
+    out.extend(inv.standalone_hosts.expand().into_iter().map(|(n, _)| n));
+    out
+}
+
+/// A `host = { name, state }` step; with `hosts` (the inventory's, when it is valid) the
+/// name must be one of them.
+fn host_step(
+    c: &mut Collector<'_>,
+    n: usize,
+    h: Spanned<RawHost>,
+    hosts: Option<&Vec<String>>,
+) -> Option<Action> {
+    let h = h.into_inner();
+    let mut ok = true;
+    let name = h.name.get_ref();
+    if let Some(hosts) = hosts
+        && !hosts.contains(name)
+    {
+        let mut known: Vec<String> = hosts.iter().take(10).map(|h| format!("{h:?}")).collect();
+        if hosts.len() > 10 {
+            known.push(format!("… {} more", hosts.len() - 10));
+        }
+        c.at(
+            &h.name.span(),
+            format!(
+                "step {n}: unknown host {name:?} (the inventory's hosts: {})",
+                known.join(", ")
+            ),
+        );
+        ok = false;
+    }
+    let state = HostTarget::parse(h.state.get_ref());
+    if state.is_none() {
+        let words: Vec<String> = HostTarget::ALL
+            .iter()
+            .map(|t| format!("{:?}", t.as_str()))
+            .collect();
+        c.at(
+            &h.state.span(),
+            format!(
+                "step {n}: host state {:?} is not one of {}",
+                h.state.get_ref(),
+                words.join(", ")
+            ),
+        );
+    }
+    match (ok, state) {
+        (true, Some(state)) => Some(Action::Host(HostChange {
+            name: h.name.into_inner(),
+            state,
+        })),
+        _ => None,
+    }
+}
+
+/// Keys of an `[[inventory.cluster]]` the scenario reads itself; the rest is vcsim's
+/// inventory, which refuses keys it does not know.
+const CLUSTER_SERVICE_KEYS: [&str; 3] = ["ha", "drs", "ha_host_failures_tolerated"];
+
+/// The scenario-only keys of one `[[inventory.cluster]]`, as written.
+#[derive(Default)]
+struct RawServices {
+    /// Position of the cluster in `[[inventory.cluster]]`.
+    index: usize,
+    ha: Option<(Range<usize>, bool)>,
+    drs: Option<(Range<usize>, String)>,
+    tolerated: Option<(Range<usize>, i64)>,
+}
+
+/// `[inventory]` without the scenario-only keys of its clusters, and those keys.
+fn take_cluster_services<'i>(
+    c: &mut Collector<'_>,
+    value: &Spanned<DeValue<'i>>,
+) -> (Spanned<DeValue<'i>>, Vec<RawServices>) {
+    let mut value = value.clone();
+    let mut out = Vec::new();
+    let DeValue::Table(t) = value.get_mut() else {
+        return (value, out);
+    };
+    let Some(key) = t.keys().find(|k| k.get_ref() == "cluster").cloned() else {
+        return (value, out);
+    };
+    let Some(clusters) = t.get_mut(&key) else {
+        return (value, out);
+    };
+    let DeValue::Array(items) = clusters.get_mut() else {
+        return (value, out);
+    };
+    for (index, item) in items.iter_mut().enumerate() {
+        let DeValue::Table(ct) = item.get_mut() else {
+            continue;
+        };
+        let mut raw = RawServices {
+            index,
+            ..RawServices::default()
+        };
+        let ctx = format!("inventory cluster {}", index + 1);
+        for name in CLUSTER_SERVICE_KEYS {
+            let Some(k) = ct.keys().find(|k| k.get_ref() == name).cloned() else {
+                continue;
+            };
+            let Some(v) = ct.remove(&k) else { continue };
+            let at = v.span();
+            let ctx = format!("{ctx}: {name}");
+            match name {
+                "ha" => raw.ha = de::<bool>(c, &ctx, &v).map(|b| (at, b)),
+                "drs" => raw.drs = de::<String>(c, &ctx, &v).map(|s| (at, s)),
+                _ => raw.tolerated = de::<i64>(c, &ctx, &v).map(|n| (at, n)),
+            }
+        }
+        if raw.ha.is_some() || raw.drs.is_some() || raw.tolerated.is_some() {
+            out.push(raw);
+        }
+    }
+    (value, out)
+}
+
+/// Checks the clusters' `ha`, `drs` and `ha_host_failures_tolerated` against the inventory.
+fn cluster_services(
+    c: &mut Collector<'_>,
+    inv: &InventorySpec,
+    raw: Vec<RawServices>,
+) -> Vec<ClusterServices> {
+    use vcsim::inventory::SpecHostExpand;
+    let mut out = Vec::new();
+    for r in raw {
+        let Some(cluster) = inv.clusters.get(r.index) else {
+            continue;
+        };
+        let ctx = format!("inventory cluster {:?}", cluster.name);
+        let mut ok = true;
+        let ha = r.ha.as_ref().is_some_and(|(_, b)| *b);
+        let drs = match &r.drs {
+            None => None,
+            Some((at, s)) => match DrsMode::parse(s) {
+                Some(m) => Some(m),
+                None => {
+                    c.at(
+                        at,
+                        format!(
+                            "{ctx}: drs {s:?} is not \"fullyAutomated\", \"partiallyAutomated\", \"manual\" or \"off\""
+                        ),
+                    );
+                    ok = false;
+                    None
+                }
+            },
+        };
+        let hosts = cluster.hosts.expand().len() as i64;
+        let tolerated = match &r.tolerated {
+            None => None,
+            Some((at, n)) => {
+                if !ha {
+                    c.at(
+                        at,
+                        format!("{ctx}: ha_host_failures_tolerated needs ha = true"),
+                    );
+                    ok = false;
+                } else if *n < 0 || *n >= hosts.max(1) || *n > 31 {
+                    c.at(
+                        at,
+                        format!(
+                            "{ctx}: ha_host_failures_tolerated {n} must be from 0 to {} (one less than the cluster's {hosts} hosts, at most 31)",
+                            (hosts - 1).clamp(0, 31)
+                        ),
+                    );
+                    ok = false;
+                }
+                u32::try_from(*n).ok()
+            }
+        };
+        if ok {
+            out.push(ClusterServices {
+                cluster: cluster.name.clone(),
+                ha,
+                drs,
+                ha_host_failures_tolerated: tolerated,
+            });
+        }
+    }
+    out
 }
 
 fn expect_list(

@@ -26,15 +26,19 @@ mod alloc;
 mod counters;
 mod cpu;
 mod divvy;
+pub mod drs;
 mod error;
+mod hosts;
 mod ids;
 mod memory;
 mod plan;
+mod profile;
 mod rng;
 mod samples;
 mod spec;
 mod stats;
 mod step;
+mod trace;
 mod workload;
 mod world;
 
@@ -42,12 +46,18 @@ pub use alloc::{Allocation, Shares};
 pub use counters::{Applies, Counter, CounterInfo, Rollup, StatsType, Unit, counter_infos};
 pub use cpu::VcpuTimes;
 pub use error::{AdmissionError, AdmissionKind, ModelError, Resource};
+pub use hosts::{HostState, RootReservations, Validity};
 pub use ids::{Entity, HostId, PoolId, VmId};
+pub use profile::{DAY_S, MAX_PROFILE_STEPS, Profile, ProfileStep};
 pub use rng::SimRng;
 pub use samples::{EntitySamples, Sample, Samples};
 pub use spec::{HostSpec, MAX_VCPUS, PoolSpec, VmSpec};
 pub use stats::{HostUsage, PoolUsage, ResourceUsage, VmQuickStats};
-pub use workload::{DEFAULT_STRESS_TOUCH_MB_PER_S, Dist, TraceSample, Workload};
+pub use trace::{
+    MAX_TRACE_BYTES, MAX_TRACE_INTERVAL_S, MAX_TRACE_ROWS, Trace, TraceError, parse_timestamp,
+    parse_trace_csv,
+};
+pub use workload::{DEFAULT_STRESS_TOUCH_MB_PER_S, Dist, TraceSample, Varying, Workload};
 pub use world::World;
 
 /// Model constants, exposed for documentation and calibration tests.

@@ -192,14 +192,27 @@ impl VmMem {
             self.balloon_target = balloon_max.min(self.balloon + want).max(self.balloon);
             let inflate =
                 (self.balloon_target - self.balloon).clamp(0.0, BALLOON_RATE_MB_PER_S * t);
-            let got = (eta * inflate)
-                .min(self.stale)
-                .min(resident)
-                .min(excess.max(0.0));
+            // The balloon claims guest-free pages; η of them are stale (still held by the
+            // host: resident, compressed or swapped alike, in proportion). All of those leave
+            // the VM's content, so content + balloon stays ≤ configured (MODEL.md §5.7); only
+            // the resident ones free host memory.
+            let claimed = (eta * inflate).min(self.stale);
+            let content = self.content();
+            let (from_resident, from_zip, from_swap) = if content > 0.0 {
+                (
+                    claimed * resident / content,
+                    claimed * self.compressed / content,
+                    claimed * self.swapped / content,
+                )
+            } else {
+                (0.0, 0.0, 0.0)
+            };
             self.balloon += inflate;
-            self.stale -= got;
-            resident -= got;
-            excess -= got;
+            self.stale -= claimed;
+            self.compressed -= from_zip;
+            self.swapped -= from_swap;
+            resident -= from_resident;
+            excess -= from_resident + from_zip / COMPRESSION_RATIO;
             // 2. Compression, then 3. swap, of randomly chosen resident pages.
             if excess > 0.0 {
                 let q = COMPRESSIBLE_FRACTION;
@@ -215,8 +228,17 @@ impl VmMem {
                 resident -= s;
                 self.compressed += c;
                 self.swapped += s;
+                // 3b. Nothing resident left but the cache itself above the target (a limit
+                //     below the cache): compressed pages go to the swap file, shrinking the
+                //     cache, so granted (which counts it) stays under the target [A].
+                let evict = (excess.max(0.0) * COMPRESSION_RATIO)
+                    .min(self.compressed)
+                    .min((swap_room - s).max(0.0));
+                self.compressed -= evict;
+                self.swapped += evict;
+                excess -= evict / COMPRESSION_RATIO;
                 compressed_now = c;
-                swapped_out = s;
+                swapped_out = s + evict;
                 self.swap_target = excess.max(0.0);
             }
         } else {
@@ -268,14 +290,22 @@ impl VmMem {
             i.active_mb + (self.active - i.active_mb) * decay
         };
         self.target = i.target_mb;
-        self.granted = resident;
+        // The compression cache holds the VM's compressed pages in host memory charged to the
+        // VM: it is host memory mapped for the VM, so it is granted (and consumed), which
+        // keeps consumed ≤ granted (MODEL.md §5.7).
+        self.granted = resident + self.compressed / COMPRESSION_RATIO;
         self.shared = SHARED_FRACTION * resident;
-        self.consumed = resident - self.shared + self.compressed / COMPRESSION_RATIO;
+        self.consumed = self.granted - self.shared;
     }
 
-    /// Reported active memory: never above granted [A].
+    /// Guest pages backed by host pages (granted without the compression cache).
+    pub fn resident(&self) -> f64 {
+        (self.granted - self.compressed / COMPRESSION_RATIO).max(0.0)
+    }
+
+    /// Reported active memory: only resident pages can be active [A].
     pub fn active_reported(&self) -> f64 {
-        self.active.min(self.granted)
+        self.active.min(self.resident())
     }
 }
 
@@ -325,7 +355,8 @@ mod tests {
             v.step(&input(300.0));
             assert!(v.balloon <= 0.65 * 4096.0 + 1e-9);
             assert!(v.swapped <= 4096.0 + 1e-9);
-            assert!(v.granted + v.compressed / 2.0 <= 300.0 + 1e-6, "{v:?}");
+            assert!(v.granted <= 300.0 + 1e-6, "{v:?}");
+            assert!(v.consumed <= v.granted, "{v:?}");
         }
         assert!(v.balloon > 0.0 && v.swapped > 0.0 && v.compressed > 0.0);
         assert!(v.latency > 0.1 && v.latency < 0.9, "{}", v.latency);

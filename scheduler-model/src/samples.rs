@@ -366,9 +366,12 @@ impl Samples {
     }
 }
 
+/// Pool and host figures: host memory of the VMs below, so consumed and granted both count
+/// the VMs' overhead (a pool's limit bounds consumed with overhead), keeping consumed ≤ granted
+/// (MODEL.md §5.7). A VM's own figures are guest memory only.
 fn mem_agg_value(m: &MemAgg, c: Counter) -> Option<i64> {
     Some(match c {
-        Counter::MemGrantedAverage => kb(m.granted),
+        Counter::MemGrantedAverage => kb(m.granted + m.overhead),
         Counter::MemConsumedAverage => kb(m.consumed + m.overhead),
         Counter::MemActiveAverage => kb(m.active),
         Counter::MemSharedAverage => kb(m.shared),

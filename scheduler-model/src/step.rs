@@ -342,6 +342,25 @@ impl World {
             plan.host_vm_nodes[fill[h] as usize] = k;
             fill[h] += 1;
         }
+        // A pool's memory limit bounds its VMs' memory with their overhead (ESXi allocates a
+        // VM's overhead in its resource pool); the divvy hands out guest memory, so a limited
+        // pool's guest share is its limit less the overheads of the powered-on VMs below it.
+        let mut below_mb = vec![0.0f64; plan.len()];
+        for (slot, m) in s.mem.iter().enumerate() {
+            below_mb[plan.slot_node[slot] as usize] = m.overhead;
+        }
+        // Nodes are breadth-first (a parent before its children): sum bottom-up.
+        for k in (1..plan.len()).rev() {
+            let parent = plan.parent[k];
+            if parent != NONE {
+                below_mb[parent as usize] += below_mb[k];
+            }
+        }
+        for ((lim, &slot), below) in plan.mem_lim.iter_mut().zip(&plan.node_slot).zip(&below_mb) {
+            if slot == NONE && lim.is_finite() {
+                *lim = (*lim - below).max(0.0);
+            }
+        }
         // Memory the divvy may hand out: installed − VMkernel − minFree − VM overheads.
         plan.host_mem_mb = self.hosts.iter().map(|h| h.mem_divvy_mb()).collect();
         for (slot, m) in s.mem.iter().enumerate() {

@@ -4,6 +4,7 @@
 //! All numbers here are our assumptions [A] unless stated; MODEL.md lists them.
 
 use crate::error::ModelError;
+use crate::profile::Profile;
 use crate::rng::SimRng;
 use rand::distr::Distribution as _;
 use statrs::distribution as sd;
@@ -74,6 +75,24 @@ pub struct TraceSample {
     pub active_mb: u64,
 }
 
+/// A steady or time-varying guest with separate allocated and active memory, and optional
+/// seeded jitter (MODEL.md §6.1–6.3).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Varying {
+    /// CPU demand of every vCPU at the profile's peak (level 1), MHz.
+    pub mhz_per_vcpu: u32,
+    /// Memory the guest allocated and touched once, on top of the guest OS, MB: it stays in use
+    /// (consumed on the host unless reclaimed) whatever the profile does.
+    pub mem_mb: u64,
+    /// Working set re-touched every sampling period at the profile's peak, MB (≤ `mem_mb`).
+    pub active_mb: u64,
+    /// How CPU demand and the active working set vary over time.
+    pub profile: Profile,
+    /// Relative jitter in `[0, 1]`: each interval multiplies CPU and active memory by
+    /// independent factors uniform on `[1 − jitter, 1 + jitter]`, drawn on the VM's own stream.
+    pub jitter: f64,
+}
+
 /// What runs inside a VM.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum Workload {
@@ -111,7 +130,11 @@ pub enum Workload {
         /// Active memory on top of the guest OS, drawn per step, clamped to `[0, configured]`.
         active_mb: Dist,
     },
-    /// Replay of recorded per-interval samples.
+    /// Allocated vs active memory, a demand profile over time and jitter (boxed: rare, and it
+    /// would otherwise grow every VM's state).
+    Varying(Box<Varying>),
+    /// Replay of recorded per-interval samples: each step's demand is the time-weighted mean of
+    /// the samples its interval overlaps.
     Trace {
         /// Length of each sample's interval.
         interval_s: u32,
@@ -134,6 +157,28 @@ impl Workload {
             vm_touch_mb_per_s: DEFAULT_STRESS_TOUCH_MB_PER_S,
             duration_s,
         }
+    }
+
+    /// Replays a parsed trace.
+    pub fn trace(trace: crate::trace::Trace, repeat: bool) -> Workload {
+        Workload::Trace {
+            interval_s: trace.interval_s,
+            samples: trace.samples,
+            repeat,
+        }
+    }
+
+    /// Anchors a daily profile to the clock: the workload starts at `start_s_of_day` seconds
+    /// after midnight (reduced modulo a day). Other workloads are returned unchanged.
+    pub fn starting_at_time_of_day(mut self, start_s_of_day: u64) -> Workload {
+        if let Workload::Varying(v) = &mut self
+            && let Profile::Daily {
+                start_s_of_day: s, ..
+            } = &mut v.profile
+        {
+            *s = (start_s_of_day % u64::from(crate::profile::DAY_S)) as u32;
+        }
+        self
     }
 
     /// `stress --vm vm_workers --vm-bytes vm_bytes_mb --timeout duration_s`.
@@ -255,6 +300,22 @@ impl WorkloadState {
                 }
                 None
             }
+            Workload::Varying(v) => {
+                v.profile.validate()?;
+                if !(v.jitter.is_finite() && (0.0..=1.0).contains(&v.jitter)) {
+                    return Err(ModelError::InvalidSpec(format!(
+                        "workload jitter {} is not a fraction in [0, 1]",
+                        v.jitter
+                    )));
+                }
+                if v.active_mb > v.mem_mb {
+                    return Err(ModelError::InvalidSpec(format!(
+                        "workload active memory {} MB exceeds its allocated {} MB",
+                        v.active_mb, v.mem_mb
+                    )));
+                }
+                None
+            }
             _ => None,
         };
         Ok(WorkloadState {
@@ -351,36 +412,115 @@ impl WorkloadState {
                     vcpu_mhz.fill(idle);
                 }
             }
+            Workload::Varying(v) => {
+                let level = v.profile.mean_level(self.elapsed_s, interval_s);
+                let (cpu_f, mem_f) = if v.jitter > 0.0 {
+                    // Two draws every interval whatever the values, so the stream's position
+                    // depends only on the number of intervals.
+                    let a = 2.0 * self.rng.unit_f64() - 1.0;
+                    let b = 2.0 * self.rng.unit_f64() - 1.0;
+                    (1.0 + v.jitter * a, 1.0 + v.jitter * b)
+                } else {
+                    (1.0, 1.0)
+                };
+                // The guest OS keeps its idle floor under any profile.
+                let mhz = (f64::from(v.mhz_per_vcpu) * level * cpu_f).max(idle);
+                vcpu_mhz.fill(mhz.min(core_mhz));
+                let mem_mb = v.mem_mb as f64;
+                let active = (v.active_mb as f64 * level * mem_f).clamp(0.0, mem_mb);
+                add_allocated(&mut mem, mem_mb, active, memory_mb);
+            }
             Workload::Trace {
                 interval_s: trace_s,
                 samples,
                 repeat,
             } => {
-                let k = (self.elapsed_s / u64::from((*trace_s).max(1))) as usize;
-                let s = if k < samples.len() {
-                    samples.get(k)
-                } else if *repeat && !samples.is_empty() {
-                    samples.get(k % samples.len())
-                } else {
-                    None
-                };
-                if let Some(s) = s {
-                    let per = f64::from(s.cpu_mhz) / n.max(1) as f64;
-                    vcpu_mhz.fill(per.min(core_mhz));
-                    add_active(
-                        &mut mem,
-                        s.active_mb as f64,
-                        memory_mb,
-                        SAMPLE_PERIOD_S.recip(),
-                    );
-                } else {
-                    vcpu_mhz.fill(idle);
-                }
+                let (cpu, active) =
+                    trace_window(samples, *trace_s, *repeat, self.elapsed_s, interval_s);
+                // Uncovered time (past the end of a trace that does not repeat) idles.
+                let n = n.max(1) as f64;
+                let per = cpu.covered_mhz / n + idle * (1.0 - cpu.covered);
+                vcpu_mhz.fill(per.min(core_mhz));
+                add_active(&mut mem, active, memory_mb, SAMPLE_PERIOD_S.recip());
             }
         }
         self.elapsed_s = self.elapsed_s.saturating_add(u64::from(interval_s));
         mem
     }
+}
+
+/// Time-weighted means of a trace over one step's window.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct TraceMean {
+    /// Σ overlap × MHz / window: the VM's demand from the covered part of the window.
+    covered_mhz: f64,
+    /// Fraction of the window the trace covers.
+    covered: f64,
+}
+
+/// The window `[start_s, start_s + len_s)` of a trace with `trace_s`-long samples: CPU mean
+/// and active memory mean (uncovered time counts as 0 MB).
+fn trace_window(
+    samples: &[TraceSample],
+    trace_s: u32,
+    repeat: bool,
+    start_s: u64,
+    len_s: u32,
+) -> (TraceMean, f64) {
+    let trace_s = u64::from(trace_s.max(1));
+    let n = samples.len() as u64;
+    let sample = |k: u64| {
+        if k < n {
+            samples.get(k as usize)
+        } else if repeat && n > 0 {
+            samples.get((k % n) as usize)
+        } else {
+            None
+        }
+    };
+    if len_s == 0 {
+        return match sample(start_s / trace_s) {
+            Some(s) => (
+                TraceMean {
+                    covered_mhz: f64::from(s.cpu_mhz),
+                    covered: 1.0,
+                },
+                s.active_mb as f64,
+            ),
+            None => (TraceMean::default(), 0.0),
+        };
+    }
+    let end = start_s.saturating_add(u64::from(len_s));
+    let (mut t, mut out, mut mem) = (start_s, TraceMean::default(), 0.0);
+    // At most len_s / trace_s + 2 pieces.
+    while t < end {
+        let k = t / trace_s;
+        let piece_end = ((k + 1) * trace_s).min(end);
+        let w = (piece_end - t) as f64;
+        if let Some(s) = sample(k) {
+            out.covered_mhz += w * f64::from(s.cpu_mhz);
+            out.covered += w;
+            mem += w * s.active_mb as f64;
+        } else if !repeat {
+            break; // past the end: the rest of the window is uncovered too
+        }
+        t = piece_end;
+    }
+    let len = f64::from(len_s);
+    out.covered_mhz /= len;
+    out.covered /= len;
+    (out, mem / len)
+}
+
+/// Adds `allocated_mb` of in-use memory of which `active_mb` is active: allocated pages stay in
+/// use (the guest keeps them), only the active part is re-touched, once per sampling period.
+fn add_allocated(mem: &mut MemDemand, allocated_mb: f64, active_mb: f64, memory_mb: f64) {
+    let room = (memory_mb - mem.guest_mb).max(0.0);
+    let add = allocated_mb.clamp(0.0, room);
+    let act = active_mb.clamp(0.0, add);
+    mem.guest_mb += add;
+    mem.active_mb += act;
+    mem.touch_mb_per_s += act / SAMPLE_PERIOD_S;
 }
 
 /// Adds `mb` of active (and in-use) memory, bounded by the configured size; `touch_per_s` is the
@@ -468,5 +608,183 @@ mod tests {
         assert_eq!(eval(w.clone(), 2, 1).0, vec![500.0, 500.0]);
         assert_eq!(eval(w.clone(), 2, 2).0, vec![100.0, 100.0]);
         assert_eq!(eval(w, 2, 3).0, vec![500.0, 500.0]);
+    }
+
+    fn varying(mhz: u32, mem_mb: u64, active_mb: u64, profile: Profile, jitter: f64) -> Workload {
+        Workload::Varying(Box::new(Varying {
+            mhz_per_vcpu: mhz,
+            mem_mb,
+            active_mb,
+            profile,
+            jitter,
+        }))
+    }
+
+    #[test]
+    fn allocated_memory_stays_in_use_while_only_the_active_part_is_touched() {
+        let w = varying(500, 1024, 205, Profile::Constant, 0.0);
+        let (v, m) = eval(w, 2, 3);
+        assert_eq!(v, vec![500.0, 500.0]);
+        assert_eq!(m.guest_mb, 64.0 + 1024.0);
+        assert_eq!(m.active_mb, 16.0 + 205.0);
+        assert!((m.touch_mb_per_s - (16.0 + 205.0) / 60.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn daily_profile_scales_cpu_and_active_memory_not_allocated() {
+        // Started at 02:00 (the trough of a 14:00 peak): low; twelve hours later: the peak.
+        let w = varying(
+            1000,
+            1024,
+            1024,
+            Profile::Daily {
+                peak_s: 14 * 3600,
+                low: 0.2,
+                start_s_of_day: 2 * 3600,
+            },
+            0.0,
+        );
+        let mut st = WorkloadState::new(w, SimRng::new(1)).unwrap();
+        let mut v = vec![0.0; 1];
+        let m = st.eval(20, 1800.0, 4096.0, &mut v);
+        assert!((v[0] - 200.0).abs() < 0.01, "{v:?}");
+        assert_eq!(m.guest_mb, 1088.0);
+        assert!((m.active_mb - (16.0 + 204.8)).abs() < 0.01);
+        st.elapsed_s = 12 * 3600 - 10;
+        let m = st.eval(20, 1800.0, 4096.0, &mut v);
+        assert!((v[0] - 1000.0).abs() < 0.01, "{v:?}");
+        assert_eq!(m.guest_mb, 1088.0);
+        assert!((m.active_mb - 1040.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn burst_off_phase_keeps_the_idle_floor() {
+        let w = varying(
+            1500,
+            0,
+            0,
+            Profile::Burst {
+                on_s: 40,
+                off_s: 40,
+                low: 0.0,
+            },
+            0.0,
+        );
+        let mut st = WorkloadState::new(w, SimRng::new(1)).unwrap();
+        let mut v = vec![0.0; 2];
+        let got: Vec<f64> = (0..4)
+            .map(|_| {
+                st.eval(20, 1800.0, 4096.0, &mut v);
+                v[0]
+            })
+            .collect();
+        assert_eq!(got, vec![1500.0, 1500.0, 18.0, 18.0]);
+    }
+
+    #[test]
+    fn jitter_is_seeded_bounded_and_varies() {
+        let w = varying(1000, 512, 256, Profile::Constant, 0.1);
+        let run = |seed| {
+            let mut st = WorkloadState::new(w.clone(), SimRng::new(seed)).unwrap();
+            let mut v = vec![0.0; 2];
+            (0..50)
+                .map(|_| {
+                    let m = st.eval(20, 1800.0, 4096.0, &mut v);
+                    (v[0], m.active_mb)
+                })
+                .collect::<Vec<_>>()
+        };
+        let a = run(7);
+        assert_eq!(a, run(7), "same seed, same samples");
+        assert_ne!(a, run(8));
+        for &(cpu, active) in &a {
+            assert!((900.0..=1100.0).contains(&cpu), "{cpu}");
+            assert!((16.0 + 230.4..=16.0 + 281.6).contains(&active), "{active}");
+        }
+        let distinct: std::collections::BTreeSet<u64> =
+            a.iter().map(|(c, _)| c.to_bits()).collect();
+        assert!(distinct.len() > 40, "jitter should move most samples");
+    }
+
+    #[test]
+    fn varying_is_validated() {
+        let bad = |w| {
+            WorkloadState::new(w, SimRng::new(1))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad(varying(1, 10, 20, Profile::Constant, 0.0)).contains("exceeds"));
+        assert!(bad(varying(1, 10, 5, Profile::Constant, 1.5)).contains("jitter 1.5"));
+        let steps = Profile::Steps {
+            low: 0.0,
+            steps: vec![],
+        };
+        assert!(bad(varying(1, 10, 5, steps, 0.0)).contains("steps"));
+    }
+
+    #[test]
+    fn trace_steps_average_the_samples_their_interval_overlaps() {
+        // 5 s samples seen through 20 s steps: each step is the mean of four samples.
+        let samples = (0..8)
+            .map(|k| TraceSample {
+                cpu_mhz: 100 * (k + 1),
+                active_mb: 10 * u64::from(k),
+            })
+            .collect();
+        let w = Workload::Trace {
+            interval_s: 5,
+            samples,
+            repeat: false,
+        };
+        let mut st = WorkloadState::new(w, SimRng::new(1)).unwrap();
+        let mut v = vec![0.0; 1];
+        let m = st.eval(20, 1800.0, 4096.0, &mut v);
+        assert_eq!(v[0], 250.0);
+        assert_eq!(m.active_mb, 16.0 + 15.0);
+        st.eval(20, 1800.0, 4096.0, &mut v);
+        assert_eq!(v[0], 650.0);
+        // Past the end of a trace that does not repeat: idle.
+        st.eval(20, 1800.0, 4096.0, &mut v);
+        assert_eq!(v[0], 18.0);
+        // A 60 s sample spans three steps; half a window past the end idles half the time.
+        let w = Workload::Trace {
+            interval_s: 30,
+            samples: vec![TraceSample {
+                cpu_mhz: 900,
+                active_mb: 0,
+            }],
+            repeat: false,
+        };
+        let mut st = WorkloadState::new(w, SimRng::new(1)).unwrap();
+        st.eval(20, 1800.0, 4096.0, &mut v);
+        assert_eq!(v[0], 900.0);
+        st.eval(20, 1800.0, 4096.0, &mut v);
+        assert_eq!(v[0], 450.0 + 9.0);
+    }
+
+    #[test]
+    fn daily_anchor_is_set_from_the_time_of_day() {
+        let w = varying(
+            1,
+            0,
+            0,
+            Profile::Daily {
+                peak_s: 0,
+                low: 0.0,
+                start_s_of_day: 0,
+            },
+            0.0,
+        )
+        .starting_at_time_of_day(86_400 * 3 + 60);
+        let Workload::Varying(v) = w else {
+            unreachable!()
+        };
+        assert!(matches!(
+            v.profile,
+            Profile::Daily {
+                start_s_of_day: 60,
+                ..
+            }
+        ));
     }
 }

@@ -85,12 +85,16 @@ pub struct World {
     pub(crate) vms: Vec<Option<VmRec>>,
     pub(crate) plan: Plan,
     pub(crate) plan_dirty: bool,
+    /// Counts changes of the inventory or its allocations (see [`World::changes`]).
+    pub(crate) changes: u64,
     pub(crate) work: Work,
     pub(crate) scratch: Scratch,
     pub(crate) samples: Samples,
     /// Workloads of the VMs that have a slot in the plan, in slot order (hot data kept dense).
     pub(crate) slot_workloads: Vec<WorkloadState>,
     pub(crate) time_s: u64,
+    /// Hosts that are not available (maintenance, disconnected, down): see `hosts.rs`.
+    pub(crate) unavailable: std::collections::BTreeMap<u32, crate::hosts::Unavailable>,
 }
 
 fn ledger(a: &Allocation) -> Ledger {
@@ -112,11 +116,13 @@ impl World {
             vms: Vec::new(),
             plan: Plan::default(),
             plan_dirty: true,
+            changes: 0,
             work: Work::default(),
             scratch: Scratch::default(),
             samples: Samples::default(),
             slot_workloads: Vec::new(),
             time_s: 0,
+            unavailable: std::collections::BTreeMap::new(),
         }
     }
 
@@ -155,6 +161,7 @@ impl World {
             res_mem_mb: 0,
         });
         self.plan_dirty = true;
+        self.changes += 1;
         id
     }
 
@@ -225,6 +232,7 @@ impl World {
             vms: BTreeSet::new(),
         }));
         self.plan_dirty = true;
+        self.changes += 1;
         Ok(id)
     }
 
@@ -259,6 +267,7 @@ impl World {
             p.child_pools.insert(id.0);
         }
         self.plan_dirty = true;
+        self.changes += 1;
         Ok(id)
     }
 
@@ -344,6 +353,7 @@ impl World {
         self.apply_charge(parent, Resource::Cpu, deltas[0]);
         self.apply_charge(parent, Resource::Memory, deltas[1]);
         self.plan_dirty = true;
+        self.changes += 1;
         Ok(())
     }
 
@@ -376,6 +386,7 @@ impl World {
         }
         self.pools[pool.idx()] = None;
         self.plan_dirty = true;
+        self.changes += 1;
         Ok(())
     }
 
@@ -445,6 +456,7 @@ impl World {
             r.spec = spec;
         }
         self.plan_dirty = true;
+        self.changes += 1;
         Ok(())
     }
 
@@ -502,6 +514,7 @@ impl World {
             p.parent = Some(new_parent);
         }
         self.plan_dirty = true;
+        self.changes += 1;
         Ok(())
     }
 
@@ -539,6 +552,7 @@ impl World {
             r.pool = pool;
         }
         self.plan_dirty = true;
+        self.changes += 1;
         Ok(())
     }
 
@@ -557,6 +571,7 @@ impl World {
         }
         self.vms[vm.idx()] = None;
         self.plan_dirty = true;
+        self.changes += 1;
         Ok(())
     }
 
@@ -613,6 +628,7 @@ impl World {
             wl.elapsed_s = 0;
         }
         self.plan_dirty = true;
+        self.changes += 1;
         Ok(())
     }
 
@@ -636,6 +652,7 @@ impl World {
             r.powered_on = false;
         }
         self.plan_dirty = true;
+        self.changes += 1;
         Ok(())
     }
 
@@ -747,6 +764,13 @@ impl World {
             distributed_memory_entitlement_mb: mb(m.target + m.overhead),
             uptime_s: self.time_s.saturating_sub(rec.powered_on_at_s),
         })
+    }
+
+    /// How many times the inventory or an allocation changed (a VM added, powered on or off,
+    /// reconfigured or moved, a pool created, updated or removed, …): readers that mirror
+    /// reservation state (a pool's `runtime`) refresh when it moves.
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// What vSphere's `ResourcePoolRuntimeInfo` shows: usage from the last step, reservations

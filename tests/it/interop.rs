@@ -130,9 +130,41 @@ fn resource_pools() {
 }
 
 #[test]
+fn pool_runtime_follows_the_model() {
+    let server = Server::start(&["--speed", "600"]);
+    run_script(&server, "pool_runtime.py", &[]);
+    server.stop();
+}
+
+#[test]
 fn perf_counters_from_the_contention_model() {
     let server = Server::start(&["--speed", "600"]);
     run_script(&server, "perf.py", &[]);
+    server.stop();
+}
+
+/// A fresh server has a day of history (`--history-days 1` is the default): 300 s and
+/// coarser samples for VMs, hosts, clusters and datastores at once.
+#[test]
+fn perf_history_of_a_fresh_server() {
+    let server = Server::start(&[]);
+    run_script(&server, "perf_history.py", &["--part=past"]);
+    server.stop();
+}
+
+/// While the clock runs, a new VM's 300 s samples are rolled up from its realtime ones.
+#[test]
+fn perf_history_rolls_up_live_samples() {
+    let server = Server::start(&["--speed", "60"]);
+    run_script(&server, "perf_history.py", &["--part=live"]);
+    server.stop();
+}
+
+/// `--history-days 0`: no past, so no historical samples until the clock makes them.
+#[test]
+fn perf_history_can_be_turned_off() {
+    let server = Server::start(&["--history-days", "0"]);
+    run_script(&server, "perf_history.py", &["--part=none"]);
     server.stop();
 }
 
@@ -185,5 +217,19 @@ fn concurrent_clients() {
             }
         }
     });
+    server.stop();
+}
+
+#[test]
+fn host_state_and_cluster_ha_drs() {
+    let server = Server::start(DEFAULT_MODEL);
+    run_script(&server, "hosts.py", &[]);
+    server.stop();
+}
+
+#[test]
+fn drs_balances_and_places() {
+    let server = Server::start(&["--speed", "600"]);
+    run_script(&server, "drs.py", &[]);
     server.stop();
 }

@@ -136,6 +136,14 @@ async fn drive(
     let duration_s = scenario.meta.duration.as_secs();
     let progress = steps::Progress::new(options.progress, duration_s);
 
+    // The clusters' HA and DRS first: vic-machine reads DRS to decide on the VCH's pool.
+    if !scenario.cluster_services.is_empty() {
+        let client = testbed.client().await?;
+        steps::configure_clusters(&client, &scenario.cluster_services)
+            .await
+            .map_err(RunError::Protocol)?;
+    }
+
     // VCHs first, in file order, at the start instant. One that cannot be created fails
     // the run (a verdict), but the run goes on, so the report shows what did happen.
     let mut handles: BTreeMap<String, VchHandle> = BTreeMap::new();
@@ -186,7 +194,7 @@ async fn drive(
     let mut order: Vec<&crate::schema::Step> = scenario.steps.iter().collect();
     order.sort_by_key(|s| (s.at, s.index));
     let mut records = Vec::new();
-    let mut runner = steps::StepRunner::new(&handles);
+    let mut runner = steps::StepRunner::new(&handles).with_emulator(testbed.vcsim().clone());
     for step in order {
         let at_s = step.at.as_secs().min(duration_s);
         advance_to(testbed, &mut state, at_s, &progress, &handles, scenario).await?;

@@ -216,6 +216,8 @@ pub fn read_before(step: &Step) -> bool {
         Action::Pool(_) => false,
         // Powering a containerVM off ends its container, which a future `--rm` may remove.
         Action::Power(_) => true,
+        // A host change moves or stops VMs; it removes none.
+        Action::Host(_) => false,
     }
 }
 

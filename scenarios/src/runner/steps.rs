@@ -1,6 +1,8 @@
 //! Running one step: a docker command against a VCH endpoint (over its TLS mode, as the
-//! docker CLI would), a pool allocation change (`UpdateConfig`) or a power operation over
-//! SOAP; and the progress bar.
+//! docker CLI would), a pool allocation change (`UpdateConfig`), a power operation or a host
+//! state change over SOAP (a host failure, which vSphere has no method for, goes to the
+//! testbed's emulator in-process); the clusters' HA and DRS settings before a run; and the
+//! progress bar.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -13,13 +15,17 @@ use vic::vsphere::Client;
 
 use crate::docker::Docker;
 use crate::outcome::StepRecord;
-use crate::schema::{Action, PoolChange, PowerChange, Step};
+use crate::schema::{
+    Action, ClusterServices, DrsMode, EntityKind, HostChange, HostTarget, PoolChange, PowerChange,
+    Step,
+};
 use crate::testbed::VchHandle;
 
 /// Runs steps, keeping one Docker client per VCH.
 pub struct StepRunner<'h> {
     handles: &'h BTreeMap<String, VchHandle>,
     docker: BTreeMap<String, Docker>,
+    emulator: Option<vcsim::Vcsim>,
 }
 
 impl<'h> StepRunner<'h> {
@@ -28,7 +34,14 @@ impl<'h> StepRunner<'h> {
         StepRunner {
             handles,
             docker: BTreeMap::new(),
+            emulator: None,
         }
+    }
+
+    /// With the testbed's emulator, for what has no SOAP method (a host failure).
+    pub fn with_emulator(mut self, emulator: vcsim::Vcsim) -> StepRunner<'h> {
+        self.emulator = Some(emulator);
+        self
     }
 
     /// Runs `step` at `at_s`; failures are recorded, not raised (a scenario may show one).
@@ -57,6 +70,7 @@ impl<'h> StepRunner<'h> {
             },
             Action::Pool(p) => update_pool(client, p).await,
             Action::Power(p) => power(client, p).await,
+            Action::Host(h) => host(client, self.emulator.as_ref(), h).await,
         };
         let (ok, result) = match result {
             Ok(text) => (true, text),
@@ -104,6 +118,7 @@ pub fn describe(step: &Step) -> String {
             s
         }
         Action::Power(p) => format!("power {} {}", p.vm, if p.on { "on" } else { "off" }),
+        Action::Host(h) => format!("host {} {}", h.name, h.state.as_str()),
     }
 }
 
@@ -210,6 +225,158 @@ async fn power(client: &Client, p: &PowerChange) -> Result<String, String> {
     ))
 }
 
+/// A host step. `failed` and the recovery from it are the testbed's own operations (in the
+/// emulator); the rest are vSphere's tasks: `maintenance` is `EnterMaintenanceMode_Task` with
+/// timeout 0 (DRS evacuates the host, or the step fails while VMs run there — a task that
+/// waits could not end while the run's clock stands still), `disconnected` is
+/// `DisconnectHost_Task`, and `connected` undoes whichever applies: the host is brought back
+/// up, reconnected (`ReconnectHost_Task`) and taken out of maintenance mode
+/// (`ExitMaintenanceMode_Task`).
+async fn host(
+    client: &Client,
+    emulator: Option<&vcsim::Vcsim>,
+    h: &HostChange,
+) -> Result<String, String> {
+    let host = find(client, EntityKind::Host, &h.name).await?;
+    let in_process = || {
+        emulator.ok_or_else(|| {
+            format!(
+                "host {}: the testbed's emulator is not reachable in-process",
+                h.name
+            )
+        })
+    };
+    let task = |method: &'static str, args: Vec<(&'static str, Value)>| {
+        let host = host.clone();
+        async move {
+            client
+                .run_task(method, &host, &args)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+    };
+    match h.state {
+        HostTarget::Failed => {
+            in_process()?
+                .with(|e| e.fail_host(&host))
+                .map_err(|f| f.to_string())?;
+            Ok(format!("{} ({}) failed", h.name, host.value))
+        }
+        HostTarget::Maintenance => {
+            task(
+                "EnterMaintenanceMode_Task",
+                vec![("timeout", Value::Int(0))],
+            )
+            .await?;
+            Ok(format!("{} in maintenance mode", h.name))
+        }
+        HostTarget::Disconnected => {
+            task("DisconnectHost_Task", Vec::new()).await?;
+            Ok(format!("{} disconnected", h.name))
+        }
+        HostTarget::Connected => {
+            let mut done = Vec::new();
+            if in_process()?.with(|e| e.host_down(&host)) {
+                in_process()?
+                    .with(|e| e.recover_host(&host))
+                    .map_err(|f| f.to_string())?;
+                done.push("recovered");
+            }
+            let runtime = client
+                .get_property(&host, "runtime")
+                .await
+                .map_err(|e| e.to_string())?;
+            let field = |name: &str| runtime.as_ref().and_then(|r| r.field(name)).cloned();
+            if field("connectionState").as_ref().and_then(Value::as_str) == Some("disconnected") {
+                task("ReconnectHost_Task", Vec::new()).await?;
+                done.push("reconnected");
+            }
+            if field("inMaintenanceMode").and_then(|v| v.as_bool()) == Some(true) {
+                task("ExitMaintenanceMode_Task", vec![("timeout", Value::Int(0))]).await?;
+                done.push("out of maintenance mode");
+            }
+            if done.is_empty() {
+                done.push("already connected");
+            }
+            Ok(format!("{} {}", h.name, done.join(", ")))
+        }
+    }
+}
+
+/// Sets the clusters' vSphere HA and DRS as the scenario's `[[inventory.cluster]]` says
+/// (`ReconfigureComputeResource_Task`, `modify = true`): HA with host monitoring, admission
+/// control on the "cluster resource percentage" policy computed for
+/// `ha_host_failures_tolerated` host failures (1 by default, as vSphere's); DRS enabled
+/// with the given automation level, or disabled for `off`.
+pub async fn configure_clusters(
+    client: &Client,
+    services: &[ClusterServices],
+) -> Result<(), String> {
+    if services.is_empty() {
+        return Ok(());
+    }
+    let root = client.service_content().root_folder.clone();
+    let clusters = client
+        .view_contents(&root, &["ClusterComputeResource"], true, &["name"])
+        .await
+        .map_err(|e| e.to_string())?;
+    for s in services {
+        let cluster = clusters
+            .iter()
+            .find(|oc| oc.text("name") == Some(s.cluster.as_str()))
+            .map(|oc| oc.obj.clone())
+            .ok_or_else(|| format!("no cluster named {:?}", s.cluster))?;
+        let mut spec = DataObject::new("ClusterConfigSpecEx");
+        if s.ha || s.ha_host_failures_tolerated.is_some() {
+            let level = i32::try_from(s.ha_host_failures_tolerated.unwrap_or(1)).unwrap_or(1);
+            let policy = DataObject::new("ClusterFailoverResourcesAdmissionControlPolicy")
+                .with("cpuFailoverResourcesPercent", Value::Int(0))
+                .with("memoryFailoverResourcesPercent", Value::Int(0))
+                .with("failoverLevel", Value::Int(level))
+                .with("autoComputePercentages", Value::Bool(true))
+                .into_value();
+            spec = spec.with(
+                "dasConfig",
+                DataObject::new("ClusterDasConfigInfo")
+                    .with("enabled", Value::Bool(s.ha))
+                    .with("hostMonitoring", Value::str("enabled"))
+                    .with("failoverLevel", Value::Int(level))
+                    .with("admissionControlPolicy", policy)
+                    .with("admissionControlEnabled", Value::Bool(true))
+                    .into_value(),
+            );
+        } else {
+            spec = spec.with(
+                "dasConfig",
+                DataObject::new("ClusterDasConfigInfo")
+                    .with("enabled", Value::Bool(false))
+                    .into_value(),
+            );
+        }
+        if let Some(mode) = s.drs {
+            let mut drs = DataObject::new("ClusterDrsConfigInfo")
+                .with("enabled", Value::Bool(mode != DrsMode::Off));
+            if mode != DrsMode::Off {
+                drs = drs.with(
+                    "defaultVmBehavior",
+                    Value::enumv("DrsBehavior", mode.as_str()),
+                );
+            }
+            spec = spec.with("drsConfig", drs.into_value());
+        }
+        client
+            .run_task(
+                "ReconfigureComputeResource_Task",
+                &cluster,
+                &[("spec", spec.into_value()), ("modify", Value::Bool(true))],
+            )
+            .await
+            .map_err(|e| format!("cluster {}: {e}", s.cluster))?;
+    }
+    Ok(())
+}
+
 /// The run's progress over virtual time, drawn on stderr once the run has lasted a second
 /// (and only on a terminal: indicatif hides itself otherwise).
 pub struct Progress {
@@ -222,11 +389,9 @@ impl Progress {
     pub fn new(enabled: bool, duration_s: u64) -> Progress {
         let bar = enabled.then(|| {
             let bar = ProgressBar::with_draw_target(Some(duration_s), ProgressDrawTarget::hidden());
-            if let Ok(style) =
-                ProgressStyle::with_template(
+            if let Ok(style) = ProgressStyle::with_template(
                 "{spinner} [{bar:30}] {pos}/{len} virtual s  {elapsed} wall, ETA {eta}  {msg}",
-            )
-            {
+            ) {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar

@@ -3,7 +3,9 @@
 mod broken;
 mod conformance;
 mod conformance_tls;
+mod hosts;
 mod library;
 mod limits;
 mod params;
 mod runner;
+mod workloads;

@@ -306,6 +306,28 @@ fn check_invariants(sc: &Scenario, b: &Built) -> Result<(), TestCaseError> {
             "balloon {balloon} > configured − reservation"
         );
         prop_assert!(swapped <= m_kb - r_kb + 1.0, "swapped {swapped}");
+        // Accounting identities (MODEL.md §5.7), KB with rounding slack.
+        let consumed = val(s, e, Counter::MemConsumedAverage);
+        let granted_kb = val(s, e, Counter::MemGrantedAverage);
+        let compressed = val(s, e, Counter::MemCompressedAverage) as f64;
+        prop_assert!(
+            consumed <= granted_kb + 1,
+            "consumed {consumed} > granted {granted_kb}"
+        );
+        prop_assert!(val(s, e, Counter::MemActiveAverage) <= granted_kb + 1);
+        prop_assert!(val(s, e, Counter::MemSharedAverage) <= granted_kb + 1);
+        // Guest memory: resident + compressed + swapped + ballooned ≤ configured.
+        let resident = granted_kb as f64 - compressed / 2.0;
+        prop_assert!(
+            resident + compressed + swapped + balloon <= m_kb + 4.0,
+            "resident {resident} + compressed {compressed} + swapped {swapped} + balloon {balloon} > configured {m_kb}"
+        );
+        if let Some(l) = vp.mem.limit {
+            prop_assert!(
+                granted_kb as f64 <= (l.max(vp.mem.reservation) as f64) * 1024.0 + 2.0,
+                "granted {granted_kb} KB above the VM's limit {l} MB"
+            );
+        }
         let latency = val(s, e, Counter::MemLatencyAverage);
         prop_assert!((0..10_000).contains(&latency));
         if swapped == 0.0 && val(s, e, Counter::MemCompressedAverage) == 0 {
@@ -324,6 +346,22 @@ fn check_invariants(sc: &Scenario, b: &Built) -> Result<(), TestCaseError> {
         if let Some(l) = pp.and_then(|p| p.cpu.limit) {
             prop_assert!(usage <= l as i64 + 1, "pool usage {usage} > limit {l}");
         }
+        let consumed = val(s, e, Counter::MemConsumedAverage);
+        let granted = val(s, e, Counter::MemGrantedAverage);
+        prop_assert!(
+            consumed <= granted + 1,
+            "pool consumed {consumed} > granted {granted}"
+        );
+        // A pool's memory limit bounds its VMs' host memory, overhead included.
+        // (Overhead is not reclaimable: a limit below the overhead leaves just the overhead.)
+        if let Some(l) = pp.and_then(|p| p.mem.limit) {
+            let overhead = val(s, e, Counter::MemOverheadAverage) as f64;
+            prop_assert!(
+                consumed as f64 <= (l as f64 * 1024.0).max(overhead) + 16.0,
+                "pool consumed {consumed} KB > limit {l} MB (overhead {overhead} KB)"
+            );
+        }
+        prop_assert!(val(s, e, Counter::MemActiveAverage) <= granted + 1);
     }
     // Σ usage ≤ capacity, per host and for the cluster
     let mut cluster = 0;

@@ -6,3 +6,4 @@ mod api;
 mod common;
 mod invariants;
 mod seed_bands;
+mod varying;

@@ -5,13 +5,13 @@
 use super::vm_ops::{VmCreate, VmPlacement};
 use super::{BuildError, Emulator};
 use crate::config::{Flavor, ModelCounts};
-use crate::guest::WORKLOAD_KEY;
+use crate::guest::{WORKLOAD_KEY, WorkloadAgent, parse_workload};
 use crate::inventory::{
     DatacenterFolders, HostHardware, HostManagers, InventorySpec, ManagedObject,
     PoolSpec as PoolToml, SharesSpec, compute_resource, compute_summary, datacenter, datastore,
     datastore_host_mount, dv_portgroup, dvs, folder, host_system, network, option_value,
 };
-use crate::inventory::{allocation_info, shares_info};
+use crate::inventory::{VmSpec as VmToml, allocation_info, shares_info};
 use crate::vmodl::{Fault, MoRef, Value};
 use scheduler_model::HostSpec;
 
@@ -429,6 +429,9 @@ struct ModelVm<'a> {
     memory_mb: i32,
     workload: Option<&'a str>,
     power_on: bool,
+    /// `config.cpuAllocation` / `memoryAllocation` (absent: vSphere's VM defaults).
+    cpu_allocation: Option<Value>,
+    memory_allocation: Option<Value>,
 }
 
 impl ModelVm<'_> {
@@ -440,6 +443,22 @@ impl ModelVm<'_> {
             memory_mb: 1024,
             workload: None,
             power_on,
+            cpu_allocation: None,
+            memory_allocation: None,
+        }
+    }
+
+    /// A VM of an inventory file, with its shares, reservations and limits.
+    fn from_toml<'a>(name: String, v: &'a VmToml) -> ModelVm<'a> {
+        let (cpu, mem) = vm_allocations(v);
+        ModelVm {
+            name,
+            vcpus: v.vcpus as i32,
+            memory_mb: v.memory_mb.min(i32::MAX as u64) as i32,
+            workload: v.workload.as_deref(),
+            power_on: v.power_on,
+            cpu_allocation: Some(cpu),
+            memory_allocation: Some(mem),
         }
     }
 }
@@ -457,10 +476,13 @@ fn model_vm(
         memory_mb,
         workload,
         power_on,
+        cpu_allocation,
+        memory_allocation,
     } = vm;
     let extra_config = workload
         .map(|w| vec![option_value(WORKLOAD_KEY, Value::str(w))])
         .unwrap_or_default();
+    let what = name.clone();
     let vm = emu.create_vm(
         "vpxuser",
         VmCreate {
@@ -468,6 +490,8 @@ fn model_vm(
             num_cpu: vcpus,
             memory_mb,
             extra_config,
+            cpu_allocation,
+            memory_allocation,
             ..VmCreate::default()
         },
         VmPlacement {
@@ -477,7 +501,9 @@ fn model_vm(
         },
     )?;
     if power_on {
-        emu.power_on_vm("vpxuser", &vm)?;
+        // Admission control on the VM's reservations: name the VM that does not fit.
+        emu.power_on_vm("vpxuser", &vm)
+            .map_err(|f| BuildError::Model(format!("vm {what:?} cannot power on: {f}")))?;
     }
     Ok(vm)
 }
@@ -573,9 +599,59 @@ fn pool_allocations(p: &PoolToml) -> (Value, Value) {
     (cpu, mem)
 }
 
+/// A VM's `cpuAllocation` and `memoryAllocation` from its inventory entry (VMs never have
+/// expandable reservations).
+fn vm_allocations(v: &VmToml) -> (Value, Value) {
+    let cpu = allocation_info(
+        v.cpu_reservation_mhz as i64,
+        v.cpu_limit_mhz.map(|l| l as i64).unwrap_or(-1),
+        shares_value(&v.cpu_shares, "normal"),
+        false,
+    );
+    let mem = allocation_info(
+        v.mem_reservation_mb as i64,
+        v.mem_limit_mb.map(|l| l as i64).unwrap_or(-1),
+        shares_value(&v.mem_shares, "normal"),
+        false,
+    );
+    (cpu, mem)
+}
+
+/// Refuses VMs whose workload names a trace that was not loaded (an inventory parsed from
+/// text without [`InventorySpec::load`] or [`InventorySpec::load_traces`]).
+fn check_traces_loaded(spec: &InventorySpec) -> Result<(), BuildError> {
+    let vms = spec
+        .clusters
+        .iter()
+        .flat_map(|c| &c.vms)
+        .chain(&spec.standalone_vms);
+    for v in vms {
+        let file = v
+            .workload
+            .as_deref()
+            .and_then(|w| parse_workload(w).ok())
+            .and_then(|d| d.trace_file().map(str::to_owned));
+        if let Some(f) = file
+            && spec.traces.get(&f).is_none()
+        {
+            return Err(BuildError::Model(format!(
+                "vm {:?}: trace {f:?} was not loaded (InventorySpec::load reads traces beside the inventory file)",
+                v.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The inventory an inventory file declares.
 pub(super) fn from_spec(emu: &mut Emulator, spec: &InventorySpec) -> Result<(), BuildError> {
     use crate::inventory::SpecHostExpand;
+    check_traces_loaded(spec)?;
+    if !spec.traces.is_empty() {
+        // The default guest, able to replay the inventory's traces; added before any VM
+        // powers on, and behind agents added later (VIC's).
+        emu.add_agent(std::sync::Arc::new(WorkloadAgent::new(spec.traces.clone())));
+    }
     let dc = add_datacenter_with(emu, &spec.datacenter, &spec.port_groups)?;
     for c in &spec.clusters {
         let hosts = c.hosts.expand();
@@ -610,19 +686,7 @@ pub(super) fn from_spec(emu: &mut Emulator, spec: &InventorySpec) -> Result<(), 
                         host_refs[(next - 1) % host_refs.len()].clone()
                     }
                 };
-                model_vm(
-                    emu,
-                    &dc,
-                    &pool,
-                    &host,
-                    ModelVm {
-                        name,
-                        vcpus: v.vcpus as i32,
-                        memory_mb: v.memory_mb.min(i32::MAX as u64) as i32,
-                        workload: v.workload.as_deref(),
-                        power_on: v.power_on,
-                    },
-                )?;
+                model_vm(emu, &dc, &pool, &host, ModelVm::from_toml(name, v))?;
             }
         }
     }
@@ -640,13 +704,7 @@ pub(super) fn from_spec(emu: &mut Emulator, spec: &InventorySpec) -> Result<(), 
                     &dc,
                     &pool,
                     &host_refs[0],
-                    ModelVm {
-                        name: vm_name,
-                        vcpus: v.vcpus as i32,
-                        memory_mb: v.memory_mb.min(i32::MAX as u64) as i32,
-                        workload: v.workload.as_deref(),
-                        power_on: v.power_on,
-                    },
+                    ModelVm::from_toml(vm_name, v),
                 )?;
             }
         }

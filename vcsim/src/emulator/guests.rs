@@ -87,8 +87,11 @@ impl Emulator {
         if let Some(w) = effects.workload.clone()
             && let Some(id) = self.ids.vms.get(&vm.value).copied()
         {
+            // A daily profile follows the virtual clock's time of day (UTC): the workload
+            // starts now.
+            let now_s_of_day = (self.clock.now_ms() / 1000).rem_euclid(86_400) as u64;
             self.world
-                .set_workload(id, w)
+                .set_workload(id, w.starting_at_time_of_day(now_s_of_day))
                 .map_err(super::vm_ops::model_fault)?;
         }
         let tools = effects.tools_running;

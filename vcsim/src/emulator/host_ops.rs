@@ -1,19 +1,21 @@
 //! Inventory management: CreateDatacenter, CreateClusterEx, AddStandaloneHost / AddHost,
 //! MoveIntoFolder, Destroy of empty datacenters and clusters, CreateDVS, and host
-//! maintenance mode.
+//! maintenance mode with DRS evacuation.
 //!
-//! Maintenance mode is kept simple: there is no DRS evacuation, so a host with powered-on
-//! VMs refuses to enter (`InvalidState`); VMs on a host in maintenance mode cannot be
-//! powered on, and placement skips such hosts.
+//! Maintenance mode: in a DRS cluster whose automation level is fully automated the host's
+//! VMs migrate away first; otherwise the task waits for them to go (see
+//! [`Emulator::enter_maintenance`]). VMs on a host in (or entering) maintenance mode cannot
+//! be powered on, placement skips such hosts, and the host's capacity leaves its cluster in
+//! the model.
 
 use super::Emulator;
 use super::build::{
     DEFAULT_HOST, add_compute, add_datacenter_folders, add_dvs, add_host, dc_for_hosts,
 };
+use super::host_state::EnterWait;
 use crate::config::Flavor;
-use crate::events::EventArgs;
 use crate::inventory::{HostHardware, compute_summary};
-use crate::vmodl::{Fault, MoRef, Value, is_a};
+use crate::vmodl::{DataObject, Fault, MoRef, Value, is_a};
 
 /// Most datacenters the inventory may hold.
 pub const DATACENTERS_MAX: usize = 256;
@@ -69,7 +71,7 @@ fn vcenter_only(emu: &Emulator, what: &str) -> Result<(), Fault> {
 }
 
 /// The hardware of an inventory host, read back from its summary.
-fn hardware_of(emu: &Emulator, h: &MoRef) -> HostHardware {
+pub(super) fn hardware_of(emu: &Emulator, h: &MoRef) -> HostHardware {
     let hw = emu.inv.prop(h, "summary").and_then(|s| s.field("hardware"));
     let int = |f: &str| {
         hw.and_then(|v| v.field(f))
@@ -95,27 +97,6 @@ impl Emulator {
             .unwrap_or(false)
     }
 
-    fn host_event(&mut self, ty: &'static str, user: &str, host: &MoRef, msg: String) {
-        let named = |e: &Emulator, r: &MoRef| {
-            (
-                r.clone(),
-                e.inv
-                    .lookup(r)
-                    .map(|o| o.name().to_owned())
-                    .unwrap_or_default(),
-            )
-        };
-        let cr = self.inv.lookup(host).and_then(|o| o.parent().cloned());
-        let args = EventArgs {
-            datacenter: self.datacenter_of(host).map(|d| named(self, &d)),
-            compute_resource: cr.map(|c| named(self, &c)),
-            host: Some(named(self, host)),
-            vm: None,
-        };
-        self.events
-            .post(ty, self.clock.now_ms(), user, &args, msg, Vec::new());
-    }
-
     fn set_maintenance(&mut self, host: &MoRef, on: bool) -> Result<(), Fault> {
         self.inv.update(host, |o| {
             if let Some(rt) = o.props.get_mut("runtime").and_then(Value::as_data_mut) {
@@ -133,40 +114,231 @@ impl Emulator {
         })
     }
 
-    /// `EnterMaintenanceMode_Task`: `InvalidState` when already in maintenance mode or when
-    /// powered-on VMs run on the host (no DRS evacuation in the emulator).
-    pub fn enter_maintenance(&mut self, user: &str, host: &MoRef) -> Result<(), Fault> {
+    /// What still keeps a host from maintenance mode: its powered-on VMs, and with
+    /// `powered_off_too` its other VMs (templates never count).
+    fn blocking_vms(&self, host: &MoRef, powered_off_too: bool) -> Vec<MoRef> {
+        self.inv
+            .refs(host, "vm")
+            .into_iter()
+            .filter(|vm| !self.is_template(vm))
+            .filter(|vm| powered_off_too || self.power_state(vm).is_ok_and(|s| s != "poweredOff"))
+            .collect()
+    }
+
+    /// Moves `vm` to `target` of the same cluster (vMotion when powered on): the model
+    /// first (`migrate_vm` checks the target and its reservations), then the inventory,
+    /// with a `DrsVmMigratedEvent` naming the source host.
+    pub(super) fn drs_migrate(
+        &mut self,
+        user: &str,
+        vm: &MoRef,
+        target: &MoRef,
+    ) -> Result<(), Fault> {
+        let source = self
+            .host_of(vm)
+            .ok_or_else(|| Fault::invalid_state("the virtual machine has no host"))?;
+        let id = self.model_vm(vm)?;
+        let host_id = *self
+            .ids
+            .hosts
+            .get(&target.value)
+            .ok_or_else(|| Fault::invalid_argument("host"))?;
+        self.world
+            .migrate_vm(id, host_id)
+            .map_err(super::vm_ops::model_fault)?;
+        let _ = self.inv.pull_ref(&source, "vm", vm);
+        self.inv.push_ref(target, "vm", vm)?;
+        self.set_runtime(vm, |rt| rt.set("host", Value::moref(target)))?;
+        let powered_on = self.power_state(vm)? == "poweredOn";
+        let args = self.vm_event_args(vm);
+        let name = args.vm.as_ref().map(|(_, n)| n.clone()).unwrap_or_default();
+        let to = args
+            .host
+            .as_ref()
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default();
+        let cluster = args
+            .compute_resource
+            .as_ref()
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default();
+        let from = self
+            .inv
+            .lookup(&source)
+            .map(|o| o.name().to_owned())
+            .unwrap_or_default();
+        let dc = self.dc_name(vm);
+        let src = DataObject::new("HostEventArgument")
+            .with("name", Value::str(from.clone()))
+            .with("host", Value::moref(&source))
+            .into_value();
+        self.events.post(
+            "DrsVmMigratedEvent",
+            self.clock.now_ms(),
+            user,
+            &args,
+            format!("DRS migrated {name} from {from} to {to} in cluster {cluster} in {dc}"),
+            vec![("template", Value::Bool(false)), ("sourceHost", src)],
+        );
+        if powered_on && let Some(c) = self.cluster_of_host(target) {
+            *self.host_states.vmotions.entry(c.value).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    /// DRS evacuation of a host entering maintenance mode: in a DRS cluster, every VM DRS
+    /// may move by itself (fully automated, for the cluster or by its override) migrates to
+    /// the best other host that takes it (most unreserved capacity, as for HA restarts);
+    /// powered-off VMs too with `powered_off_too`. What fits nowhere stays.
+    fn drs_evacuate(&mut self, user: &str, host: &MoRef, powered_off_too: bool) {
+        let Some(cluster) = self.cluster_of_host(host) else {
+            return;
+        };
+        for vm in self.blocking_vms(host, powered_off_too) {
+            if !self.drs_moves(&cluster, &vm) {
+                continue;
+            }
+            for target in self.ranked_hosts(&cluster, Some(host)) {
+                if self.drs_migrate(user, &vm, &target).is_ok() {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn finish_enter(&mut self, user: &str, host: &MoRef) -> Result<(), Fault> {
+        self.set_maintenance(host, true)?;
+        self.sync_model_host(host)?;
+        let name = self.inv.get(host)?.name().to_owned();
+        let dc = self.dc_name(host);
+        self.post_host_event(
+            "EnteredMaintenanceModeEvent",
+            user,
+            host,
+            format!("Host {name} in {dc} has entered maintenance mode"),
+            Vec::new(),
+        );
+        if let Some(c) = self.cluster_of_host(host) {
+            self.refresh_cluster(&c);
+        }
+        Ok(())
+    }
+
+    /// `EnterMaintenanceMode_Task(timeout, evacuatePoweredOffVms)`: in a DRS cluster whose
+    /// automation level is fully automated, the host's VMs migrate to the other hosts first
+    /// (`DrsVmMigratedEvent` each); the host enters maintenance mode once no powered-on VM
+    /// (with `evacuate_powered_off`, no VM) is left. Otherwise vCenter's task waits for the
+    /// VMs to go: with `timeout_s` > 0 the task stays running ([`EnterOutcome::Waiting`])
+    /// and ends at a later interval — success when they are gone, `Timedout` after
+    /// `timeout_s` of virtual time; with `timeout_s` ≤ 0 (vCenter: wait forever) the emulator
+    /// refuses at once with `InvalidState` naming them, so no client waits on a task nothing
+    /// will finish.
+    pub fn enter_maintenance(
+        &mut self,
+        user: &str,
+        host: &MoRef,
+        timeout_s: i64,
+        evacuate_powered_off: bool,
+    ) -> Result<EnterOutcome, Fault> {
         let name = self.inv.get(host)?.name().to_owned();
         if self.in_maintenance(host) {
             return Err(Fault::invalid_state(format!(
                 "The host {name} is already in maintenance mode"
             )));
         }
-        let running = self
-            .inv
-            .refs(host, "vm")
-            .iter()
-            .filter(|vm| self.power_state(vm).is_ok_and(|s| s == "poweredOn"))
-            .count();
-        if running > 0 {
+        if self.host_states.entering.contains_key(&host.value) {
             return Err(Fault::invalid_state(format!(
-                "The host {name} has {running} powered-on virtual machines; power them off or move them first"
+                "The host {name} is already entering maintenance mode"
             )));
         }
-        self.set_maintenance(host, true)?;
-        self.host_event(
-            "EnteredMaintenanceModeEvent",
+        if !self.host_connected(host) {
+            return Err(Fault::new(
+                "HostNotConnected",
+                format!("The host {name} is not connected"),
+            ));
+        }
+        self.drs_evacuate(user, host, evacuate_powered_off);
+        let left = self.blocking_vms(host, evacuate_powered_off);
+        if !left.is_empty() && timeout_s <= 0 {
+            let running = left
+                .iter()
+                .filter(|vm| self.power_state(vm).is_ok_and(|s| s != "poweredOff"))
+                .count();
+            return Err(Fault::invalid_state(format!(
+                "The host {name} has {} virtual machines ({running} powered on) that must move or power off first; DRS did not move them",
+                left.len()
+            )));
+        }
+        let dc = self.dc_name(host);
+        self.post_host_event(
+            "EnteringMaintenanceModeEvent",
             user,
             host,
-            format!(
-                "Host {name} in {} has entered maintenance mode",
-                self.dc_name(host)
-            ),
+            format!("Host {name} in {dc} has started to enter maintenance mode"),
+            Vec::new(),
         );
-        Ok(())
+        if left.is_empty() {
+            self.finish_enter(user, host)?;
+            Ok(EnterOutcome::Entered)
+        } else {
+            Ok(EnterOutcome::Waiting)
+        }
     }
 
-    /// `ExitMaintenanceMode_Task`: `InvalidState` when not in maintenance mode.
+    /// Registers the running task of an [`EnterOutcome::Waiting`] request.
+    pub fn wait_for_maintenance(
+        &mut self,
+        user: &str,
+        host: &MoRef,
+        task: &MoRef,
+        timeout_s: i64,
+        evacuate_powered_off: bool,
+    ) {
+        let deadline_ms = self
+            .clock
+            .now_ms()
+            .saturating_add(timeout_s.saturating_mul(1000));
+        self.host_states.entering.insert(
+            host.value.clone(),
+            EnterWait {
+                task: task.clone(),
+                deadline_ms,
+                evacuate_powered_off,
+                user: user.to_owned(),
+            },
+        );
+    }
+
+    /// Ends maintenance-mode tasks whose host is now empty (DRS tries again first) or whose
+    /// timeout passed.
+    pub(super) fn maintenance_on_interval(&mut self, now_ms: i64) {
+        let waiting: Vec<(String, EnterWait)> = self
+            .host_states
+            .entering
+            .iter()
+            .map(|(h, w)| (h.clone(), w.clone()))
+            .collect();
+        for (h, w) in waiting {
+            let host = MoRef::new("HostSystem", h.clone());
+            self.drs_evacuate(&w.user, &host, w.evacuate_powered_off);
+            let outcome = if self.blocking_vms(&host, w.evacuate_powered_off).is_empty() {
+                self.host_states.entering.remove(&h);
+                self.finish_enter(&w.user, &host).map(|()| None)
+            } else if now_ms >= w.deadline_ms {
+                self.host_states.entering.remove(&h);
+                Err(Fault::new(
+                    "Timedout",
+                    "Operation timed out: the host still has virtual machines that did not move or power off",
+                ))
+            } else {
+                continue;
+            };
+            self.tasks.finish(&mut self.inv, &w.task, now_ms, &outcome);
+        }
+    }
+
+    /// `ExitMaintenanceMode_Task`: `InvalidState` when not in maintenance mode. The host's
+    /// capacity returns to its cluster.
     pub fn exit_maintenance(&mut self, user: &str, host: &MoRef) -> Result<(), Fault> {
         let name = self.inv.get(host)?.name().to_owned();
         if !self.in_maintenance(host) {
@@ -175,19 +347,23 @@ impl Emulator {
             )));
         }
         self.set_maintenance(host, false)?;
-        self.host_event(
+        self.sync_model_host(host)?;
+        let dc = self.dc_name(host);
+        self.post_host_event(
             "ExitMaintenanceModeEvent",
             user,
             host,
-            format!(
-                "Host {name} in {} has exited maintenance mode",
-                self.dc_name(host)
-            ),
+            format!("Host {name} in {dc} has exited maintenance mode"),
+            Vec::new(),
         );
+        if let Some(c) = self.cluster_of_host(host) {
+            self.refresh_cluster(&c);
+        }
         Ok(())
     }
 
-    fn dc_name(&self, r: &MoRef) -> String {
+    /// The name of the datacenter holding `r`.
+    pub(super) fn dc_name(&self, r: &MoRef) -> String {
         self.datacenter_of(r)
             .and_then(|d| self.inv.lookup(&d).map(|o| o.name().to_owned()))
             .unwrap_or_default()
@@ -297,6 +473,7 @@ impl Emulator {
         } else {
             self.detached_hosts.insert(h.value.clone());
         }
+        self.refresh_cluster(cluster);
         Ok(h)
     }
 
@@ -437,6 +614,15 @@ impl Emulator {
         }
         Ok(add_dvs(self, &dc, folder, name)?.0)
     }
+}
+
+/// How an `EnterMaintenanceMode_Task` request ended for now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnterOutcome {
+    /// The host is in maintenance mode.
+    Entered,
+    /// VMs are still there: the task keeps running (see [`Emulator::wait_for_maintenance`]).
+    Waiting,
 }
 
 fn build_fault(e: super::BuildError) -> Fault {

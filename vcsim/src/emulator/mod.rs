@@ -6,15 +6,28 @@
 //! has a twin in the [`scheduler_model::World`]; the maps in [`ModelIds`] join them.
 
 mod build;
+mod cluster_config;
+mod cluster_state;
+mod drs;
+mod drs_place;
 mod guests;
+mod ha;
+mod history;
 mod host_ops;
+mod host_state;
 mod network_ops;
 mod pool_ops;
+mod pool_runtime;
 mod reconfigure;
 mod service;
 mod step;
 mod vm_ops;
 
+pub use cluster_config::{ClusterSettings, DrsSettings, HaPolicy, HaSettings};
+pub use ha::{FailoverCapacity, HA_DETECTION_MS};
+pub use history::PREFILL_MAX_S;
+pub use host_ops::EnterOutcome;
+pub use host_state::{HostStates, REBOOT_MS};
 pub use service::ServiceRefs;
 pub use vm_ops::{UNREGISTERED_MAX, VmCreate, VmPlacement};
 
@@ -92,6 +105,9 @@ pub struct Emulator {
     pub files: BTreeMap<String, Vec<u8>>,
     /// AuthorizationManager.DisableMethods: entity → (method, source).
     pub disabled_methods: BTreeMap<String, Vec<(String, String)>>,
+    /// Size of `disabled_methods` that triggers the next prune of gone entities (doubles with
+    /// the live entries, so pruning stays amortized O(1) per call).
+    pub disabled_prune_at: usize,
     /// Event history collectors' read positions and page sizes, by MoRef value.
     pub event_collectors: BTreeMap<String, crate::methods::EventCollectorState>,
     /// Processes started in guests through GuestOperationsManager, by VM MoRef value.
@@ -110,6 +126,10 @@ pub struct Emulator {
     pub permissions: Vec<crate::methods::PermissionEntry>,
     /// SessionManager.AcquireCloneTicket tickets: ticket → (user, issued at).
     pub clone_tickets: BTreeMap<String, (String, i64)>,
+    /// `World::changes()` when the pools' runtime was last refreshed.
+    pub pool_runtime_synced: u64,
+    /// Hosts down, maintenance tasks waiting, HA restarts pending, clusters' last status.
+    pub host_states: HostStates,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -157,6 +177,7 @@ impl Emulator {
             config: config.clone(),
             files: BTreeMap::new(),
             disabled_methods: BTreeMap::new(),
+            disabled_prune_at: crate::methods::DISABLED_PRUNE_AT,
             event_collectors: BTreeMap::new(),
             guest_processes: BTreeMap::new(),
             unregistered: BTreeMap::new(),
@@ -165,6 +186,8 @@ impl Emulator {
             task_collectors: BTreeMap::new(),
             permissions: Vec::new(),
             clone_tickets: BTreeMap::new(),
+            pool_runtime_synced: u64::MAX,
+            host_states: HostStates::default(),
         };
         crate::methods::seed_permissions(&mut emu);
         match &config.inventory {

@@ -1,6 +1,6 @@
 //! Advancing virtual time: every completed 20 s realtime interval steps the contention model,
 //! stores its samples for QueryPerf and refreshes the quick stats vCenter shows in
-//! `summary.quickStats` and a pool's `runtime`.
+//! `summary.quickStats` and a pool's `runtime` (see `pool_runtime`).
 
 use super::Emulator;
 use crate::guest::{GuestEvent, GuestView};
@@ -92,6 +92,14 @@ impl Emulator {
             self.perf.record_all(moref, end_ms, named);
             self.refresh_quick_stats(moref, &samples);
         }
+        self.refresh_pool_runtimes();
+        // DRS balances each DRS cluster when the clock crosses a 5-minute mark.
+        self.drs_on_interval();
+        // Clusters' and datastores' history, and closing the 300 s periods of entities that
+        // stopped producing.
+        self.record_history(end_ms);
+        // Hosts: HA restarts, maintenance tasks that wait, reboots coming back.
+        self.host_states_on_interval();
     }
 
     /// Sends [`GuestEvent::Tick`] to every running guest. A tick's view leaves
@@ -196,27 +204,7 @@ impl Emulator {
                     }
                 });
             }
-            "ResourcePool" => {
-                let cpu = total("cpu.usagemhz.average").unwrap_or(0);
-                let mem_bytes = total("mem.consumed.average").unwrap_or(0) * 1024;
-                let _ = self.inv.update(entity, |o| {
-                    for holder in ["runtime", "summary"] {
-                        let rt = match o.props.get_mut(holder).and_then(Value::as_data_mut) {
-                            Some(d) if holder == "runtime" => Some(d),
-                            Some(d) => d.get_mut("runtime").and_then(Value::as_data_mut),
-                            None => None,
-                        };
-                        if let Some(rt) = rt {
-                            if let Some(c) = rt.get_mut("cpu").and_then(Value::as_data_mut) {
-                                c.set("overallUsage", Value::Long(cpu));
-                            }
-                            if let Some(m) = rt.get_mut("memory").and_then(Value::as_data_mut) {
-                                m.set("overallUsage", Value::Long(mem_bytes));
-                            }
-                        }
-                    }
-                });
-            }
+            // Pools: every field of their runtime, after the loop (`refresh_pool_runtimes`).
             _ => {}
         }
     }

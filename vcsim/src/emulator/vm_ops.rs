@@ -235,7 +235,7 @@ impl Emulator {
         }
     }
 
-    fn post_vm_event(&mut self, ty: &'static str, user: &str, vm: &MoRef, verb: &str) {
+    pub(super) fn post_vm_event(&mut self, ty: &'static str, user: &str, vm: &MoRef, verb: &str) {
         let args = self.vm_event_args(vm);
         let name = args.vm.as_ref().map(|(_, n)| n.clone()).unwrap_or_default();
         let host = args
@@ -261,13 +261,21 @@ impl Emulator {
         let owner = self
             .owner_of_pool(pool)
             .ok_or_else(|| Fault::invalid_argument("pool"))?;
+        // DRS clusters: the host DRS's initial placement ranks first (`drs_place.rs`).
+        if owner.ty == "ClusterComputeResource"
+            && let Some(h) = self.drs_rank_hosts(&owner, None).into_iter().next()
+        {
+            return Ok(h);
+        }
         let hosts = self.inv.refs(&owner, "host");
         // Fewest VMs first, then inventory order: deterministic and spreads load like DRS's
-        // initial placement would for idle hosts.
+        // initial placement would for idle hosts. Hosts in (or entering) maintenance mode,
+        // disconnected or down take no new VM.
         hosts
             .iter()
-            .filter(|h| !self.detached_hosts.contains(&h.value) && !self.in_maintenance(h))
-            .min_by_key(|h| self.inv.refs(h, "vm").len())
+            .filter(|h| self.host_accepts_vms(h))
+            // Count without copying each host's VM list: this runs for every create.
+            .min_by_key(|h| self.inv.prop(h, "vm").map_or(0, |v| v.items().len()))
             .cloned()
             .ok_or_else(|| Fault::invalid_state("the compute resource has no host"))
     }
@@ -445,7 +453,11 @@ impl Emulator {
             .to_owned())
     }
 
-    fn set_runtime(&mut self, vm: &MoRef, f: impl FnOnce(&mut DataObject)) -> Result<(), Fault> {
+    pub(super) fn set_runtime(
+        &mut self,
+        vm: &MoRef,
+        f: impl FnOnce(&mut DataObject),
+    ) -> Result<(), Fault> {
         self.inv.update(vm, |o| {
             if let Some(rt) = o.props.get_mut("runtime").and_then(Value::as_data_mut) {
                 f(rt);
@@ -460,7 +472,7 @@ impl Emulator {
         })
     }
 
-    fn set_power(&mut self, vm: &MoRef, state: &str) -> Result<(), Fault> {
+    pub(super) fn set_power(&mut self, vm: &MoRef, state: &str) -> Result<(), Fault> {
         let now = self.clock.now_ms();
         let on = state == "poweredOn";
         self.set_runtime(vm, |rt| {
@@ -487,7 +499,7 @@ impl Emulator {
         Ok(())
     }
 
-    fn model_vm(&self, vm: &MoRef) -> Result<scheduler_model::VmId, Fault> {
+    pub(super) fn model_vm(&self, vm: &MoRef) -> Result<scheduler_model::VmId, Fault> {
         self.ids
             .vms
             .get(&vm.value)
@@ -506,13 +518,7 @@ impl Emulator {
                 "The operation is not supported on a template",
             ));
         }
-        if let Some(h) = self.host_of(vm)
-            && self.in_maintenance(&h)
-        {
-            return Err(Fault::invalid_state(
-                "The host is in maintenance mode: VMs cannot be powered on",
-            ));
-        }
+        self.check_power_on_host(vm)?;
         let id = self.model_vm(vm)?;
         self.world.power_on(id).map_err(model_fault)?;
         self.set_power(vm, "poweredOn")?;
@@ -533,6 +539,7 @@ impl Emulator {
     }
 
     fn stop(&mut self, vm: &MoRef, to_state: &str) -> Result<(), Fault> {
+        self.check_vm_host_connected(vm)?;
         let id = self.model_vm(vm)?;
         if self.power_state(vm)? == "poweredOn" {
             self.world.power_off(id).map_err(model_fault)?;

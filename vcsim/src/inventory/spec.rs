@@ -10,7 +10,16 @@
 //! vms = [{ name = "web", pool = "VCH", vcpus = 2, memory_mb = 4096, workload = "cpu=900" }]
 //! ```
 
+use crate::guest::{TraceLibrary, WorkloadDecl, parse_workload};
 use serde::Deserialize;
+use std::io::Read as _;
+use std::path::Path;
+
+/// Most trace files one inventory may name.
+pub const MAX_TRACE_FILES: usize = 64;
+/// Most trace samples the inventory's VMs may hold in all (each VM replays its own copy):
+/// 4 M samples are 64 MB.
+pub const MAX_TRACE_SAMPLES_IN_USE: u64 = 4_000_000;
 
 /// A whole inventory file.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -36,6 +45,10 @@ pub struct InventorySpec {
     /// (carried for the `vic` crate; the emulator itself does not use them).
     #[serde(default, rename = "image")]
     pub images: Vec<ImageSpec>,
+    /// Traces named by VM workloads (`trace=web.csv`), loaded by [`InventorySpec::load`] or
+    /// [`InventorySpec::load_traces`] from files beside the inventory; not part of the TOML.
+    #[serde(skip)]
+    pub traces: TraceLibrary,
 }
 
 /// A container image a VCH can pull (`registry.corp.local/justait/nginx:patched`).
@@ -56,8 +69,8 @@ pub struct ImageSpec {
     /// Exposed TCP ports.
     #[serde(default)]
     pub exposed_ports: Vec<u16>,
-    /// What its process demands (`idle` or `cpu=<MHz per vCPU>[,mem=<MB>]`); absent: derived
-    /// from the command like the built-in images.
+    /// What its process demands (the workload syntax of [`crate::guest::parse_workload`]
+    /// without `trace=`); absent: derived from the command like the built-in images.
     pub workload: Option<String>,
 }
 
@@ -182,11 +195,25 @@ pub struct VmSpec {
     /// Powered on at start.
     #[serde(default = "yes")]
     pub power_on: bool,
-    /// Workload for the default guest agent (`idle`, `cpu=<MHz per vCPU>[,mem=<MB>]`).
+    /// Workload for the default guest agent (the syntax of [`crate::guest::parse_workload`]).
     pub workload: Option<String>,
     /// How many such VMs.
     #[serde(default = "one")]
     pub count: u32,
+    /// CPU shares: `low`, `normal` (default), `high` (500/1000/2000 per vCPU) or a number.
+    pub cpu_shares: Option<SharesSpec>,
+    /// CPU reservation in MHz (admitted at power-on).
+    #[serde(default)]
+    pub cpu_reservation_mhz: u64,
+    /// CPU limit in MHz (absent: unlimited).
+    pub cpu_limit_mhz: Option<u64>,
+    /// Memory shares: `low`, `normal` (default), `high` (5/10/20 per MB) or a number.
+    pub mem_shares: Option<SharesSpec>,
+    /// Memory reservation in MB (admitted at power-on; at most `memory_mb`).
+    #[serde(default)]
+    pub mem_reservation_mb: u64,
+    /// Memory limit in MB (absent: unlimited).
+    pub mem_limit_mb: Option<u64>,
 }
 
 fn default_vm_memory_mb() -> u64 {
@@ -205,7 +232,83 @@ pub enum SpecError {
 }
 
 impl InventorySpec {
-    /// Parses and validates an inventory file's text.
+    /// Reads, parses and validates an inventory file, and loads the traces its workloads name
+    /// (`trace=web.csv` is `web.csv` beside the file).
+    pub fn load(path: &Path) -> Result<InventorySpec, SpecError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            SpecError::Invalid(vec![format!("cannot read {}: {e}", path.display())])
+        })?;
+        let mut spec = InventorySpec::parse(&text)?;
+        spec.load_traces(path.parent().unwrap_or(Path::new(".")))?;
+        Ok(spec)
+    }
+
+    /// The trace files the VMs' workloads name, in order of first use.
+    pub fn trace_files(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let vms = self
+            .clusters
+            .iter()
+            .flat_map(|c| &c.vms)
+            .chain(&self.standalone_vms);
+        for v in vms {
+            let file = v
+                .workload
+                .as_deref()
+                .and_then(|w| parse_workload(w).ok())
+                .and_then(|d| d.trace_file().map(str::to_owned));
+            if let Some(f) = file
+                && !out.contains(&f)
+            {
+                out.push(f);
+            }
+        }
+        out
+    }
+
+    /// Loads every trace the VMs' workloads name, resolving relative paths against `base_dir`
+    /// (the directory of the file that names them). Every problem is reported at once.
+    pub fn load_traces(&mut self, base_dir: &Path) -> Result<(), SpecError> {
+        let files = self.trace_files();
+        if files.len() > MAX_TRACE_FILES {
+            return Err(SpecError::Invalid(vec![format!(
+                "{} trace files; an inventory may name at most {MAX_TRACE_FILES}",
+                files.len()
+            )]));
+        }
+        let mut problems = Vec::new();
+        for name in files {
+            let path = base_dir.join(&name);
+            match read_trace(&path) {
+                Ok(t) => self.traces.insert(name, t),
+                Err(e) => problems.push(format!("trace {name:?} ({}): {e}", path.display())),
+            }
+        }
+        let in_use: u64 = self
+            .clusters
+            .iter()
+            .flat_map(|c| &c.vms)
+            .chain(&self.standalone_vms)
+            .filter_map(|v| {
+                let decl = parse_workload(v.workload.as_deref()?).ok()?;
+                let rows = self.traces.get(decl.trace_file()?)?.samples.len() as u64;
+                Some(rows * u64::from(v.count))
+            })
+            .sum();
+        if in_use > MAX_TRACE_SAMPLES_IN_USE {
+            problems.push(format!(
+                "the VMs' traces hold {in_use} samples in all (rows × VMs replaying them); at most {MAX_TRACE_SAMPLES_IN_USE}"
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SpecError::Invalid(problems))
+        }
+    }
+
+    /// Parses and validates an inventory file's text (trace files are named, not read: see
+    /// [`InventorySpec::load`]).
     pub fn parse(text: &str) -> Result<InventorySpec, SpecError> {
         let spec: InventorySpec =
             toml::from_str(text).map_err(|e| SpecError::Toml(e.to_string()))?;
@@ -259,13 +362,11 @@ impl InventorySpec {
                 ));
             }
             if let Some(w) = &v.workload
-                && crate::guest::parse_workload_key(w).is_none()
+                && let Err(e) = parse_workload(w)
             {
-                p.push(format!(
-                    "vm {:?}: workload {w:?} is not `idle` or `cpu=<MHz>[,mem=<MB>]`",
-                    v.name
-                ));
+                p.push(format!("vm {:?}: workload {w:?}: {e}", v.name));
             }
+            allocation_checks(v, p);
         };
         for c in &self.clusters {
             if c.hosts.is_empty() {
@@ -324,13 +425,17 @@ impl InventorySpec {
                     img.name
                 ));
             }
-            if let Some(w) = &img.workload
-                && crate::guest::parse_workload_key(w).is_none()
-            {
-                p.push(format!(
-                    "image {:?}: workload {w:?} is not `idle` or `cpu=<MHz>[,mem=<MB>]`",
+            match img.workload.as_deref().map(parse_workload) {
+                Some(Err(e)) => p.push(format!(
+                    "image {:?}: workload {:?}: {e}",
+                    img.name,
+                    img.workload.as_deref().unwrap_or_default()
+                )),
+                Some(Ok(WorkloadDecl::Trace { .. })) => p.push(format!(
+                    "image {:?}: trace= workloads are for VMs; give the image cpu=/mem= (with a profile)",
                     img.name
-                ));
+                )),
+                _ => {}
             }
             if img.entrypoint.is_empty() && img.cmd.is_empty() && img.workload.is_none() {
                 p.push(format!(
@@ -358,6 +463,61 @@ impl InventorySpec {
             }
         }
         p
+    }
+}
+
+/// Reads a trace file, bounded by [`scheduler_model::MAX_TRACE_BYTES`].
+fn read_trace(path: &Path) -> Result<scheduler_model::Trace, String> {
+    let limit = scheduler_model::MAX_TRACE_BYTES;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() > limit {
+        return Err(format!("larger than {limit} bytes"));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_owned())?;
+    scheduler_model::parse_trace_csv(&text).map_err(|e| e.to_string())
+}
+
+/// Checks a VM's shares, reservations and limits as vSphere would refuse them.
+fn allocation_checks(v: &VmSpec, p: &mut Vec<String>) {
+    for (what, s) in [("cpu_shares", &v.cpu_shares), ("mem_shares", &v.mem_shares)] {
+        if let Some(SharesSpec::Level(l)) = s
+            && !matches!(l.as_str(), "low" | "normal" | "high")
+        {
+            p.push(format!(
+                "vm {:?}: {what} {l:?} is not low, normal, high or a number",
+                v.name
+            ));
+        }
+    }
+    let max = i64::MAX as u64;
+    let pairs = [
+        ("cpu", "mhz", v.cpu_reservation_mhz, v.cpu_limit_mhz),
+        ("mem", "mb", v.mem_reservation_mb, v.mem_limit_mb),
+    ];
+    for (res, unit, reservation, limit) in pairs {
+        if reservation > max || limit.is_some_and(|l| l > max) {
+            p.push(format!(
+                "vm {:?}: {res}_reservation_{unit} or {res}_limit_{unit} is too large",
+                v.name
+            ));
+        } else if let Some(l) = limit
+            && l < reservation
+        {
+            p.push(format!(
+                "vm {:?}: {res}_reservation_{unit} {reservation} exceeds {res}_limit_{unit} {l}",
+                v.name
+            ));
+        }
+    }
+    if v.mem_reservation_mb > v.memory_mb {
+        p.push(format!(
+            "vm {:?}: mem_reservation_mb {} exceeds memory_mb {}",
+            v.name, v.mem_reservation_mb, v.memory_mb
+        ));
     }
 }
 
@@ -466,5 +626,77 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("port group \"x/y\": a name"), "{err}");
+    }
+
+    #[test]
+    fn vm_allocations_and_workloads_are_checked() {
+        let ok = InventorySpec::parse(
+            r#"
+            [[cluster]]
+            name = "C"
+            hosts = [{ name = "esx" }]
+            vms = [{ name = "a", cpu_shares = "high", cpu_reservation_mhz = 500, cpu_limit_mhz = 1000,
+                     mem_shares = 12345, mem_reservation_mb = 256, mem_limit_mb = 512,
+                     workload = "cpu=900,mem=512,active=10%,profile=burst,on=5m,off=15m,jitter=5%" }]
+            "#,
+        )
+        .unwrap();
+        let v = &ok.clusters[0].vms[0];
+        assert_eq!(v.cpu_shares, Some(SharesSpec::Level("high".into())));
+        assert_eq!((v.mem_reservation_mb, v.mem_limit_mb), (256, Some(512)));
+        let err = InventorySpec::parse(
+            r#"
+            [[cluster]]
+            name = "C"
+            hosts = [{ name = "esx" }]
+            vms = [{ name = "a", memory_mb = 1024, cpu_shares = "lots", cpu_reservation_mhz = 2000,
+                     cpu_limit_mhz = 1000, mem_reservation_mb = 2048,
+                     workload = "cpu=900,profile=daily,low=20%" }]
+            [[image]]
+            name = "repo/app"
+            workload = "trace=app.csv"
+            "#,
+        )
+        .unwrap_err()
+        .to_string();
+        for needle in [
+            "cpu_shares \"lots\"",
+            "cpu_reservation_mhz 2000 exceeds cpu_limit_mhz 1000",
+            "mem_reservation_mb 2048 exceeds memory_mb 1024",
+            "workload \"cpu=900,profile=daily,low=20%\": key `peak`: profile=daily needs it",
+            "image \"repo/app\": trace= workloads are for VMs",
+        ] {
+            assert!(err.contains(needle), "{needle} missing from {err}");
+        }
+    }
+
+    #[test]
+    fn traces_load_beside_the_file() {
+        let dir = std::env::temp_dir().join(format!("vicbed-spec-traces-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("t.csv"),
+            "Time,MHz\n2017-10-02T08:00:00Z,100\n2017-10-02T08:00:20Z,200\n",
+        )
+        .unwrap();
+        let text = "[[host]]\nname = \"h\"\n[[vm]]\nname = \"v\"\nhost = \"h\"\nworkload = \"trace=t.csv\"\n[[vm]]\nname = \"w\"\nhost = \"h\"\nworkload = \"trace=t.csv,repeat=yes\"\n";
+        std::fs::write(dir.join("inv.toml"), text).unwrap();
+        let spec = InventorySpec::load(&dir.join("inv.toml")).unwrap();
+        assert_eq!(spec.trace_files(), vec!["t.csv".to_owned()]);
+        assert_eq!(spec.traces.get("t.csv").map(|t| t.samples.len()), Some(2));
+        // Parsing the text alone names the trace without reading it.
+        assert!(InventorySpec::parse(text).unwrap().traces.is_empty());
+        // 41 rows replayed by 100 000 VMs: over the sample budget.
+        let rows: String = (0..41)
+            .map(|k| format!("2017-10-02T08:{:02}:{:02}Z,1\n", k / 3, (k % 3) * 20))
+            .collect();
+        std::fs::write(dir.join("big.csv"), rows).unwrap();
+        let big = "[[host]]\nname = \"h\"\n[[vm]]\nname = \"v\"\nhost = \"h\"\ncount = 100000\nworkload = \"trace=big.csv\"\n";
+        std::fs::write(dir.join("big.toml"), big).unwrap();
+        let err = InventorySpec::load(&dir.join("big.toml")).unwrap_err();
+        assert!(err.to_string().contains("4100000 samples"), "{err}");
+        let missing = InventorySpec::load(&dir.join("nope.toml")).unwrap_err();
+        assert!(missing.to_string().contains("cannot read"), "{missing}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,11 +1,14 @@
 //! Inventory management methods: Folder.CreateDatacenter, CreateClusterEx,
 //! AddStandaloneHost_Task, RegisterVM_Task, MoveIntoFolder_Task, CreateDVS_Task;
-//! ClusterComputeResource.AddHost_Task; HostSystem.EnterMaintenanceMode_Task /
-//! ExitMaintenanceMode_Task; VirtualMachine.MarkAsTemplate / MarkAsVirtualMachine.
+//! ClusterComputeResource.AddHost_Task, ReconfigureCluster_Task;
+//! ComputeResource.ReconfigureComputeResource_Task; HostSystem.EnterMaintenanceMode_Task /
+//! ExitMaintenanceMode_Task, DisconnectHost_Task / ReconnectHost_Task, ShutdownHost_Task /
+//! RebootHost_Task; VirtualMachine.MarkAsTemplate / MarkAsVirtualMachine.
 
-use super::{Args, CallContext, run_task, user_of};
-use crate::emulator::{Emulator, VmPlacement};
+use super::{Args, CallContext, RECENT_TASKS_PER_ENTITY, run_task, user_of};
+use crate::emulator::{Emulator, EnterOutcome, VmPlacement};
 use crate::soap::Call;
+use crate::tasks::TaskStart;
 use crate::vmodl::{Fault, MoRef, Value};
 
 fn on(call: &Call, ty: &str) -> Result<(), Fault> {
@@ -66,7 +69,8 @@ pub fn create_datacenter(
         .map(TaskValue::into_result)
 }
 
-/// `CreateClusterEx(name, spec)` (the spec's DRS/HA settings are not modelled).
+/// `CreateClusterEx(name, spec)`: the spec's HA and DRS settings become the new cluster's
+/// (both off when it leaves them out, as vCenter creates clusters).
 pub fn create_cluster_ex(
     emu: &mut Emulator,
     call: &Call,
@@ -74,11 +78,16 @@ pub fn create_cluster_ex(
 ) -> Result<Option<Value>, Fault> {
     on(call, "Folder")?;
     let name = args.text("name")?;
-    if args.element("spec").is_none() {
-        return Err(Fault::invalid_argument("spec"));
+    let spec = args
+        .value("spec")
+        .ok_or_else(|| Fault::invalid_argument("spec"))?;
+    let cluster = emu.create_cluster(&call.this, name)?;
+    if let Err(f) = emu.configure_new_cluster(&cluster, &spec) {
+        // Nothing half-made stays: the cluster is new and empty.
+        let _ = emu.destroy_cluster(&cluster);
+        return Err(f);
     }
-    emu.create_cluster(&call.this, name)
-        .map(TaskValue::into_result)
+    Ok(cluster.into_result())
 }
 
 /// AddStandaloneHost_Task and AddHost_Task: `add` makes the host the spec names on the
@@ -207,13 +216,12 @@ pub fn register_vm_task(
     )
 }
 
-/// EnterMaintenanceMode_Task and ExitMaintenanceMode_Task: `op` runs on the host as the
-/// caller.
-fn maintenance_task(
+/// A host task whose operation runs as the caller.
+fn host_task(
     emu: &mut Emulator,
     ctx: &CallContext,
     call: &Call,
-    op: fn(&mut Emulator, &str, &MoRef) -> Result<(), Fault>,
+    op: impl FnOnce(&mut Emulator, &str, &MoRef) -> Result<(), Fault>,
 ) -> Result<Option<Value>, Fault> {
     let user = |emu: &Emulator| Ok(user_of(emu, ctx));
     task_on(emu, ctx, call, "HostSystem", user, |emu, host, user| {
@@ -221,13 +229,67 @@ fn maintenance_task(
     })
 }
 
-/// `EnterMaintenanceMode_Task(timeout, evacuatePoweredOffVms?, maintenanceSpec?)`.
+/// Starts a task on `entity` and leaves it `running`, as [`run_task`] does before its body:
+/// for `EnterMaintenanceMode_Task`, which may end at a later interval.
+fn start_running_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+    entity: &MoRef,
+) -> Result<MoRef, Fault> {
+    let name = emu.inv.get(entity)?.name().to_owned();
+    let user = user_of(emu, ctx);
+    let start = TaskStart {
+        method: &call.method,
+        on_type: &call.this.ty,
+        entity: Some((entity.clone(), name)),
+        user: &user,
+        now_ms: emu.clock.now_ms(),
+    };
+    let esx = emu.flavor == crate::config::Flavor::HostAgent;
+    let task = emu.tasks.start(&mut emu.inv, &start, esx);
+    let _ = emu.inv.push_ref(entity, "recentTask", &task);
+    let live: Vec<MoRef> = emu
+        .inv
+        .refs(entity, "recentTask")
+        .into_iter()
+        .filter(|t| emu.inv.contains(t))
+        .collect();
+    let keep = live[live.len().saturating_sub(RECENT_TASKS_PER_ENTITY)..].to_vec();
+    let _ = emu.inv.set(entity, "recentTask", Value::morefs(&keep));
+    emu.tasks.run(&mut emu.inv, &task, emu.clock.now_ms());
+    Ok(task)
+}
+
+/// `EnterMaintenanceMode_Task(timeout, evacuatePoweredOffVms?, maintenanceSpec?)`: DRS
+/// evacuates the host when it can; a task that must wait for VMs (timeout > 0) stays
+/// `running` and ends at a later interval (see `Emulator::enter_maintenance`).
 pub fn enter_maintenance_task(
     emu: &mut Emulator,
     ctx: &CallContext,
     call: &Call,
+    args: &Args<'_>,
 ) -> Result<Option<Value>, Fault> {
-    maintenance_task(emu, ctx, call, Emulator::enter_maintenance)
+    on(call, "HostSystem")?;
+    let timeout_s = args
+        .opt_i64("timeout")?
+        .ok_or_else(|| Fault::invalid_argument("timeout"))?;
+    let evacuate = args.opt_bool("evacuatePoweredOffVms")?.unwrap_or(false);
+    let host = call.this.clone();
+    let task = start_running_task(emu, ctx, call, &host)?;
+    let user = user_of(emu, ctx);
+    let outcome = emu.enter_maintenance(&user, &host, timeout_s, evacuate);
+    match outcome {
+        Ok(EnterOutcome::Waiting) => {
+            emu.wait_for_maintenance(&user, &host, &task, timeout_s, evacuate);
+        }
+        other => {
+            let now = emu.clock.now_ms();
+            emu.tasks
+                .finish(&mut emu.inv, &task, now, &other.map(|_| None));
+        }
+    }
+    Ok(Some(Value::moref(&task)))
 }
 
 /// `ExitMaintenanceMode_Task(timeout)`.
@@ -236,7 +298,90 @@ pub fn exit_maintenance_task(
     ctx: &CallContext,
     call: &Call,
 ) -> Result<Option<Value>, Fault> {
-    maintenance_task(emu, ctx, call, Emulator::exit_maintenance)
+    host_task(emu, ctx, call, Emulator::exit_maintenance)
+}
+
+fn vcenter_only(emu: &Emulator, call: &Call) -> Result<(), Fault> {
+    if emu.flavor == crate::config::Flavor::HostAgent {
+        return Err(Fault::not_supported(format!(
+            "{} is not supported on ESXi: a vCenter Server manages the host's connection",
+            call.method
+        )));
+    }
+    Ok(())
+}
+
+/// `DisconnectHost_Task` (vCenter only).
+pub fn disconnect_host_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+) -> Result<Option<Value>, Fault> {
+    on(call, "HostSystem")?;
+    vcenter_only(emu, call)?;
+    host_task(emu, ctx, call, Emulator::disconnect_host)
+}
+
+/// `ReconnectHost_Task(cnxSpec?, reconnectSpec?)` (vCenter only; the host keeps its
+/// connection settings).
+pub fn reconnect_host_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+) -> Result<Option<Value>, Fault> {
+    on(call, "HostSystem")?;
+    vcenter_only(emu, call)?;
+    host_task(emu, ctx, call, Emulator::reconnect_host)
+}
+
+/// `ShutdownHost_Task(force)` and, with `reboot`, `RebootHost_Task(force)`: the host must
+/// be in maintenance mode unless `force`.
+pub fn power_down_host_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+    args: &Args<'_>,
+    reboot: bool,
+) -> Result<Option<Value>, Fault> {
+    on(call, "HostSystem")?;
+    let force = args
+        .opt_bool("force")?
+        .ok_or_else(|| Fault::invalid_argument("force"))?;
+    host_task(emu, ctx, call, move |emu, user, host| {
+        if reboot {
+            emu.reboot_host(user, host, force)
+        } else {
+            emu.shutdown_host(user, host, force)
+        }
+    })
+}
+
+/// `ReconfigureComputeResource_Task(spec, modify)` and `ReconfigureCluster_Task(spec,
+/// modify)`: a cluster's HA and DRS settings (see `Emulator::reconfigure_cluster`).
+pub fn reconfigure_compute_resource_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    let read = |emu: &Emulator| {
+        let spec = args
+            .value("spec")
+            .ok_or_else(|| Fault::invalid_argument("spec"))?;
+        let modify = args
+            .opt_bool("modify")?
+            .ok_or_else(|| Fault::invalid_argument("modify"))?;
+        Ok((spec, modify, user_of(emu, ctx)))
+    };
+    let ty = call.this.ty.to_string();
+    task_on(
+        emu,
+        ctx,
+        call,
+        &ty,
+        read,
+        |emu, cr, (spec, modify, user)| emu.reconfigure_cluster(&user, cr, &spec, modify),
+    )
 }
 
 /// `MarkAsTemplate`.

@@ -6,6 +6,7 @@ mod args;
 mod authorization;
 mod custom_fields;
 mod datastore;
+mod drs;
 mod environment_browser;
 mod events;
 mod folder;
@@ -26,7 +27,7 @@ mod view;
 mod vm;
 
 pub use args::Args;
-pub use authorization::{PermissionEntry, seed_permissions};
+pub use authorization::{DISABLED_PRUNE_AT, PermissionEntry, seed_permissions};
 pub use datastore::{datastore_key, parse_datastore_path};
 pub use events::{EventCollectorState, refresh_event_collectors};
 pub use guest_ops::{GuestProcess, GuestProcessTable};
@@ -193,6 +194,12 @@ methods! {
     MoveIntoFolderTask = "MoveIntoFolder_Task",
     EnterMaintenanceModeTask = "EnterMaintenanceMode_Task",
     ExitMaintenanceModeTask = "ExitMaintenanceMode_Task",
+    DisconnectHostTask = "DisconnectHost_Task",
+    ReconnectHostTask = "ReconnectHost_Task",
+    ShutdownHostTask = "ShutdownHost_Task",
+    RebootHostTask = "RebootHost_Task",
+    ReconfigureComputeResourceTask = "ReconfigureComputeResource_Task",
+    ReconfigureClusterTask = "ReconfigureCluster_Task",
     CreateCollectorForTasks = "CreateCollectorForTasks",
     ReadNextTasks = "ReadNextTasks",
     ReadPreviousTasks = "ReadPreviousTasks",
@@ -222,6 +229,7 @@ methods! {
     SetCustomValue = "setCustomValue",
     AcquireCloneTicket = "AcquireCloneTicket",
     CloneSession = "CloneSession",
+    PlaceVm = "PlaceVm",
 }
 
 /// The managed object type (or base type) each method is defined on, as in the WSDL.
@@ -236,6 +244,7 @@ fn receiver(m: Method) -> &'static str {
         | M::TerminateSession
         | M::AcquireCloneTicket
         | M::CloneSession => "SessionManager",
+        M::PlaceVm => "ClusterComputeResource",
         M::RetrieveProperties
         | M::RetrievePropertiesEx
         | M::ContinueRetrievePropertiesEx
@@ -265,6 +274,11 @@ fn receiver(m: Method) -> &'static str {
         | M::QueryConfigTarget => "EnvironmentBrowser",
         M::AddHostTask => "ClusterComputeResource",
         M::EnterMaintenanceModeTask | M::ExitMaintenanceModeTask => "HostSystem",
+        M::DisconnectHostTask | M::ReconnectHostTask | M::ShutdownHostTask | M::RebootHostTask => {
+            "HostSystem"
+        }
+        M::ReconfigureComputeResourceTask => "ComputeResource",
+        M::ReconfigureClusterTask => "ClusterComputeResource",
         M::CreateCollectorForTasks => "TaskManager",
         M::ReadNextTasks | M::ReadPreviousTasks => "TaskHistoryCollector",
         M::CopyDatastoreFileTask | M::MoveDatastoreFileTask => "FileManager",
@@ -462,6 +476,15 @@ pub fn dispatch(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outco
 /// Dispatches a call that already passed [`precheck`].
 pub fn dispatch_checked(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outcome {
     emu.apply_posted_guest_effects();
+    // Pools' reservation state follows every allocation change, whoever made it (this call's
+    // predecessors, a guest powering off): refreshed before the call reads and after it acts.
+    emu.sync_pool_runtime();
+    let outcome = dispatch_method(emu, ctx, call);
+    emu.sync_pool_runtime();
+    outcome
+}
+
+fn dispatch_method(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outcome {
     let Some(m) = Method::from_wsdl(&call.method) else {
         return Outcome::Done(Err(Fault::method_not_found(&call.this, &call.method)));
     };
@@ -576,8 +599,15 @@ pub fn dispatch_checked(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) 
         M::AddStandaloneHostTask => host::add_standalone_host_task(emu, ctx, call, &args),
         M::AddHostTask => host::add_host_task(emu, ctx, call, &args),
         M::MoveIntoFolderTask => host::move_into_folder_task(emu, ctx, call, &args),
-        M::EnterMaintenanceModeTask => host::enter_maintenance_task(emu, ctx, call),
+        M::EnterMaintenanceModeTask => host::enter_maintenance_task(emu, ctx, call, &args),
         M::ExitMaintenanceModeTask => host::exit_maintenance_task(emu, ctx, call),
+        M::DisconnectHostTask => host::disconnect_host_task(emu, ctx, call),
+        M::ReconnectHostTask => host::reconnect_host_task(emu, ctx, call),
+        M::ShutdownHostTask => host::power_down_host_task(emu, ctx, call, &args, false),
+        M::RebootHostTask => host::power_down_host_task(emu, ctx, call, &args, true),
+        M::ReconfigureComputeResourceTask | M::ReconfigureClusterTask => {
+            host::reconfigure_compute_resource_task(emu, ctx, call, &args)
+        }
         M::CreateCollectorForTasks => task_history::create_collector(emu, ctx, &args),
         M::ReadNextTasks => task_history::read_next(emu, call, &args),
         M::ReadPreviousTasks => task_history::read_previous(emu, call, &args),
@@ -609,6 +639,7 @@ pub fn dispatch_checked(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) 
         M::SetCustomValue => custom_fields::set_custom_value(emu, call, &args),
         M::AcquireCloneTicket => session::acquire_clone_ticket(emu, ctx),
         M::CloneSession => session::clone_session(emu, ctx, &args),
+        M::PlaceVm => drs::place_vm(emu, call, &args),
     };
     Outcome::Done(r)
 }

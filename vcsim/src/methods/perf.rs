@@ -5,14 +5,19 @@
 //! inventory and hands the rest to pure functions over the catalogue and the
 //! [`PerfStore`], which the tests drive without an emulator.
 //!
-//! Only realtime data exists here: the contention model produces one sample per 20 s step and
-//! the store keeps the last hour of them, as an ESXi host does. Historical rollups (300 s and
-//! up) are not kept, so QueryPerf refuses historical interval ids with `InvalidArgument`
-//! instead of inventing data, and QueryAvailablePerfMetric lists nothing for them.
+//! The contention model produces one realtime sample per 20 s step; the store keeps the last
+//! hour of them, as an ESXi host does, and rolls them up into vCenter's historical intervals
+//! (300, 1 800, 7 200 and 86 400 s, kept 1 day, 1 week, 1 month and 1 year). A query names
+//! its resolution with `intervalId`: 20 for realtime, a historical interval's sampling period
+//! for its rollups; any other value is `InvalidArgument`. Without `intervalId` an entity's
+//! statistics come "in their originally sampled interval" (`PerfQuerySpec`): realtime for
+//! VMs, hosts and resource pools, the 300 s interval for clusters, datastores and the other
+//! entities vCenter aggregates itself. Entities with no data at a resolution are left out
+//! of the answer, as vCenter does.
 
 use crate::clock::REALTIME_INTERVAL_S;
 use crate::emulator::Emulator;
-use crate::perf::{PerfStore, Samples, Window, catalogue};
+use crate::perf::{PerfStore, Resolution, Samples, Window, catalogue};
 use crate::soap::Element;
 use crate::soap::decode;
 use crate::vmodl::{DataObject, Fault, MoRef, Value, format_datetime, parse_datetime};
@@ -94,9 +99,12 @@ pub fn counters_by_level(level: i32) -> Result<Value, Fault> {
 }
 
 /// `QueryAvailablePerfMetric(entity, beginTime?, endTime?, intervalId?)`: the `PerfMetricId`
-/// of every series the store holds for the entity in the last hour (we list what we
-/// produce). Only the realtime interval (20, or no intervalId) has any; other intervals give
-/// an empty list. An unknown entity is `ManagedObjectNotFound`.
+/// of every series the store holds for the entity at that interval within its retention (we
+/// list what we produce): realtime (20) lists the last hour's series with their device
+/// instances; a historical interval lists what it archives (at level 1, aggregates only);
+/// no intervalId means the entity's original interval (realtime for VMs, hosts and pools,
+/// 300 s for the others); an interval that does not exist gives an empty list. An unknown
+/// entity is `ManagedObjectNotFound`.
 pub fn query_available_perf_metric(emu: &Emulator, args: &Element) -> Result<Value, Fault> {
     let entity = required_moref(args, "entity")?;
     let entity = emu.inv.get(&entity)?.moref.clone();
@@ -124,17 +132,21 @@ pub fn available_metrics(
     interval_id: Option<i32>,
     now_ms: i64,
 ) -> Value {
-    if interval_id.is_some_and(|i| i != REALTIME_INTERVAL_ID) {
-        return Value::array("PerfMetricId", Vec::new());
-    }
+    let resolution = match interval_id {
+        None => original_resolution(entity),
+        Some(id) => match Resolution::from_interval_id(id) {
+            Some(r) => r,
+            None => return Value::array("PerfMetricId", Vec::new()),
+        },
+    };
     let window = Window {
         after_ms: begin_ms.map(|b| b.saturating_sub(1)),
         until_ms: end_ms,
         max_samples: None,
     }
-    .within_retention(now_ms);
+    .within(now_ms, resolution.retention_ms());
     let ids = store
-        .series_ids_in(entity, &window)
+        .series_ids_at(resolution, entity, &window)
         .into_iter()
         .map(|(key, instance)| metric_id(key, &instance))
         .collect();
@@ -155,13 +167,10 @@ pub fn query_perf_provider_summary(emu: &Emulator, args: &Element) -> Result<Val
 /// The `PerfProviderSummary` of a resolved entity (its real type decides).
 pub fn provider_summary(entity: &MoRef) -> Result<Value, Fault> {
     use crate::vmodl::is_a;
-    let ty = entity.ty.as_ref();
-    if !is_a(ty, "ManagedEntity") {
+    if !is_a(entity.ty.as_ref(), "ManagedEntity") {
         return Err(Fault::invalid_argument("entity"));
     }
-    let realtime = ["VirtualMachine", "HostSystem", "ResourcePool"]
-        .iter()
-        .any(|t| is_a(ty, t));
+    let realtime = is_realtime_provider(entity);
     let refresh_rate_s = if realtime { REALTIME_INTERVAL_ID } else { -1 };
     Ok(DataObject::new("PerfProviderSummary")
         .with("entity", Value::moref(entity))
@@ -171,10 +180,28 @@ pub fn provider_summary(entity: &MoRef) -> Result<Value, Fault> {
         .into_value())
 }
 
+/// Whether vCenter gets realtime statistics for the entity from its host (VMs, hosts and
+/// resource pools, vApps included); the others exist only as historical rollups.
+fn is_realtime_provider(entity: &MoRef) -> bool {
+    ["VirtualMachine", "HostSystem", "ResourcePool"]
+        .iter()
+        .any(|t| crate::vmodl::is_a(entity.ty.as_ref(), t))
+}
+
+/// The resolution of a query without `intervalId`: the entity's "originally sampled
+/// interval", realtime for realtime providers, else the finest historical interval.
+fn original_resolution(entity: &MoRef) -> Resolution {
+    if is_realtime_provider(entity) {
+        Resolution::Realtime
+    } else {
+        Resolution::Historical(0)
+    }
+}
+
 /// `QueryPerf(querySpec[])`: one `PerfEntityMetric` (or `PerfEntityMetricCSV`) per spec that
 /// matched samples, in spec order. An entity that does not exist is
-/// `ManagedObjectNotFound`; a non-realtime `intervalId` or an unknown `format` is
-/// `InvalidArgument`.
+/// `ManagedObjectNotFound`; an `intervalId` that is neither 20 nor a historical interval, or
+/// an unknown `format`, is `InvalidArgument`.
 pub fn query_perf(emu: &Emulator, args: &Element) -> Result<Value, Fault> {
     let specs = args
         .children_named("querySpec")
@@ -229,7 +256,9 @@ pub fn parse_query_spec(el: &Element) -> Result<QuerySpec, Fault> {
 
 /// Runs decoded specs against the store. `resolve` maps a client's reference to the
 /// inventory object's own (or faults with `ManagedObjectNotFound`); `now_ms` bounds the data
-/// to the last hour, as a host holds it.
+/// to the resolution's retention (the last hour for realtime, as a host holds it; the
+/// interval's length for historical data). `maxSample` applies to realtime queries only:
+/// "this property is ignored for historical statistics" (`PerfQuerySpec`).
 ///
 /// An entity with no sample in the window is left out of the result rather than returned
 /// with empty series: real vCenter answers such queries (a powered-off VM, a window with no
@@ -245,29 +274,35 @@ pub fn run_queries(
     // vCenter argument check does.
     let mut resolved = Vec::with_capacity(specs.len());
     for spec in specs {
-        // Only realtime samples exist; a historical interval would need rollups we do not
-        // keep, and silently answering with 20 s data under a 300 s label would mislead.
-        if spec.interval_id.is_some_and(|i| i != REALTIME_INTERVAL_ID) {
-            return Err(Fault::invalid_argument("querySpec.intervalId"));
-        }
-        resolved.push(resolve(&spec.entity)?);
+        let entity = resolve(&spec.entity)?;
+        let resolution = match spec.interval_id {
+            None => original_resolution(&entity),
+            // An interval we do not keep is refused rather than answered from another one:
+            // 20 s data under a 600 s label would mislead.
+            Some(id) => Resolution::from_interval_id(id)
+                .ok_or_else(|| Fault::invalid_argument("querySpec.intervalId"))?,
+        };
+        resolved.push((entity, resolution));
     }
     let mut out = Vec::new();
-    for (spec, entity) in specs.iter().zip(&resolved) {
+    for (spec, (entity, resolution)) in specs.iter().zip(&resolved) {
         let window = Window {
             after_ms: spec.start_ms,
             until_ms: spec.end_ms,
-            max_samples: spec.max_sample,
+            max_samples: spec
+                .max_sample
+                .filter(|_| *resolution == Resolution::Realtime),
         }
-        .within_retention(now_ms);
-        let ids = store.select(entity, &spec.metric_ids);
-        let samples = store.query(entity, &ids, &window);
+        .within(now_ms, resolution.retention_ms());
+        let ids = store.select_at(*resolution, entity, &spec.metric_ids);
+        let samples = store.query_at(*resolution, entity, &ids, &window);
         if samples.is_empty() {
             continue;
         }
+        let interval_s = resolution.interval_s();
         out.push(match spec.format {
-            Format::Normal => entity_metric(entity, &samples),
-            Format::Csv => entity_metric_csv(entity, &samples),
+            Format::Normal => entity_metric(entity, &samples, interval_s),
+            Format::Csv => entity_metric_csv(entity, &samples, interval_s),
         });
     }
     Ok(Value::array("PerfEntityMetricBase", out))
@@ -276,15 +311,15 @@ pub fn run_queries(
 /// `PerfEntityMetric { entity, sampleInfo[], value: PerfMetricIntSeries[] }`, oldest sample
 /// first: real vCenter returns ascending timestamps (govmomi PR #4111 fixed vcsim's
 /// newest-first order against a vCenter 8.0.3 trace), and clients take the last sample as
-/// the newest.
-pub fn entity_metric(entity: &MoRef, samples: &Samples) -> Value {
+/// the newest. `interval_s` is the samples' `PerfSampleInfo.interval`.
+pub fn entity_metric(entity: &MoRef, samples: &Samples, interval_s: i32) -> Value {
     let sample_info = samples
         .end_ms
         .iter()
         .map(|&t| {
             DataObject::new("PerfSampleInfo")
                 .with("timestamp", Value::DateTime(t))
-                .with("interval", Value::Int(REALTIME_INTERVAL_ID))
+                .with("interval", Value::Int(interval_s))
                 .into_value()
         })
         .collect();
@@ -311,11 +346,11 @@ pub fn entity_metric(entity: &MoRef, samples: &Samples) -> Value {
 /// `PerfEntityMetricCSV { entity, sampleInfoCSV, value: PerfMetricSeriesCSV[] }`:
 /// `sampleInfoCSV` alternates interval and timestamp (`20,2017-10-02T08:00:20Z,20,…`) and
 /// each series' `value` is its values joined by commas, both oldest first.
-pub fn entity_metric_csv(entity: &MoRef, samples: &Samples) -> Value {
+pub fn entity_metric_csv(entity: &MoRef, samples: &Samples, interval_s: i32) -> Value {
     let sample_info_csv = samples
         .end_ms
         .iter()
-        .map(|&t| format!("{REALTIME_INTERVAL_ID},{}", csv_timestamp(t)))
+        .map(|&t| format!("{interval_s},{}", csv_timestamp(t)))
         .collect::<Vec<_>>()
         .join(",");
     let series = samples
@@ -342,7 +377,7 @@ pub fn entity_metric_csv(entity: &MoRef, samples: &Samples) -> Value {
 }
 
 /// A timestamp as vCenter writes it inside `sampleInfoCSV`: whole seconds without a
-/// fraction (`2017-10-02T08:00:20Z`); realtime samples always fall on whole seconds.
+/// fraction (`2017-10-02T08:00:20Z`); samples of every interval fall on whole seconds.
 fn csv_timestamp(epoch_ms: i64) -> String {
     let full = format_datetime(epoch_ms);
     match full.strip_suffix(".000Z") {
@@ -394,6 +429,9 @@ fn required_moref(el: &Element, name: &str) -> Result<MoRef, Fault> {
         .and_then(decode::moref)
         .ok_or_else(|| Fault::invalid_argument(name))
 }
+
+#[cfg(test)]
+mod history_tests;
 
 #[cfg(test)]
 mod tests {
@@ -591,8 +629,11 @@ mod tests {
 
         let f = run(r#"<entity type="VirtualMachine">vm-404</entity>"#).unwrap_err();
         assert_eq!(f.ty, "ManagedObjectNotFound");
-        let f = run(&format!("{ENTITY}<intervalId>300</intervalId>")).unwrap_err();
+        let f = run(&format!("{ENTITY}<intervalId>600</intervalId>")).unwrap_err();
         assert_eq!(f.ty, "InvalidArgument");
+        // A historical interval exists, but five realtime samples complete no 300 s period.
+        let r = run(&format!("{ENTITY}<intervalId>300</intervalId>")).unwrap();
+        assert!(r.items().is_empty());
         let f = run(&format!("{ENTITY}<format>xml</format>")).unwrap_err();
         assert_eq!(f.ty, "InvalidArgument");
         let f = run(&format!("{ENTITY}<startTime>yesterday</startTime>")).unwrap_err();
@@ -648,6 +689,11 @@ mod tests {
         );
         assert!(
             available_metrics(&s, &vm(), None, None, Some(300), NOW_MS)
+                .items()
+                .is_empty()
+        );
+        assert!(
+            available_metrics(&s, &vm(), None, None, Some(600), NOW_MS)
                 .items()
                 .is_empty()
         );

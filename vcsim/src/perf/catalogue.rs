@@ -195,28 +195,19 @@ pub fn counter_infos() -> Vec<Value> {
     all().iter().map(counter_info).collect()
 }
 
-/// vCenter's four default historical intervals (`PerformanceManager.historicalInterval`):
-/// key, sampling period (s), name, length (s). Keys are distinct, as on a real vCenter;
-/// govmomi's captured template repeats key 1, which we deliberately do not copy.
-const HISTORICAL_INTERVALS: [(i32, i32, &str, i32); 4] = [
-    (1, 300, "Past day", 86_400),
-    (2, 1_800, "Past week", 604_800),
-    (3, 7_200, "Past month", 2_592_000),
-    (4, 86_400, "Past year", 31_536_000),
-];
-
-/// The historical intervals as `PerfInterval` values. They are advertised because clients
-/// read them, but this emulator keeps only realtime (20 s) samples.
+/// vCenter's four default historical intervals as `PerfInterval` values
+/// (`PerformanceManager.historicalInterval`), from [`super::rollup::HISTORICAL_INTERVALS`]: the
+/// same table decides what the store rolls up and keeps.
 pub fn historical_intervals() -> Vec<Value> {
-    HISTORICAL_INTERVALS
+    super::rollup::HISTORICAL_INTERVALS
         .iter()
-        .map(|&(key, sampling_period_s, name, length_s)| {
+        .map(|i| {
             DataObject::new("PerfInterval")
-                .with("key", Value::Int(key))
-                .with("samplingPeriod", Value::Int(sampling_period_s))
-                .with("name", Value::str(name))
-                .with("length", Value::Int(length_s))
-                .with("level", Value::Int(1))
+                .with("key", Value::Int(i.key))
+                .with("samplingPeriod", Value::Int(i.sampling_period_s))
+                .with("name", Value::str(i.name))
+                .with("length", Value::Int(i.length_s))
+                .with("level", Value::Int(i.level))
                 .with("enabled", Value::Bool(true))
                 .into_value()
         })

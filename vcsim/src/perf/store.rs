@@ -1,18 +1,26 @@
-//! The realtime sample store: what the contention model measured, per entity, counter and
-//! instance, for the last hour.
+//! The sample store: what the contention model measured, per entity, counter and instance —
+//! the last hour of realtime samples and the historical rollups of them.
 //!
 //! ESXi keeps realtime statistics for one hour: 180 samples of 20 s ([`RETENTION_SAMPLES`]);
-//! vCenter forwards realtime queries to the host rather than storing them. Each series here is
-//! a ring of at most that many `(end_ms, value)` pairs, oldest first, where `end_ms` is the
-//! END of the 20 s interval on the virtual clock: vCenter stamps a realtime sample with the
-//! time its interval closed (a sample stamped 08:00:20 covers 08:00:00–08:00:20).
+//! vCenter forwards realtime queries to the host rather than storing them. A series' realtime
+//! samples are a ring of at most that many `(end_ms, value)` pairs, oldest first, where
+//! `end_ms` is the END of the 20 s interval on the virtual clock: vCenter stamps a realtime
+//! sample with the time its interval closed (a sample stamped 08:00:20 covers
+//! 08:00:00–08:00:20).
 //!
 //! Queries follow the `PerfQuerySpec` rules: `startTime` exclusive, `endTime` inclusive,
 //! `maxSample` keeps the most recent samples, results oldest first. All series of a query
 //! share one timeline (the union of their sample times), as `PerfEntityMetric.sampleInfo` is
 //! shared by every series in it; a series without a sample at one of those times reports
 //! [`MISSING_VALUE`] there, as vCenter does.
+//!
+//! Each series whose counter a historical interval archives also carries a [`History`]
+//! (see [`super::rollup`]): every realtime sample recorded is rolled up into it as it
+//! arrives. Entities vCenter computes itself (clusters, datastores) have history only:
+//! [`PerfStore::record_history_only`] feeds the rollups without keeping realtime samples.
+//! Queries name their resolution with [`Resolution`].
 
+use super::rollup::{HISTORICAL_INTERVALS, History, Rollup, archived_depth};
 use crate::clock::REALTIME_INTERVAL_S;
 use crate::vmodl::MoRef;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -23,19 +31,103 @@ pub const RETENTION_SAMPLES: usize = 180;
 /// The realtime retention as a duration, in milliseconds (3 600 000).
 pub const RETENTION_MS: i64 = RETENTION_SAMPLES as i64 * REALTIME_INTERVAL_S * 1000;
 
-/// The value vCenter reports where a series has no sample at a time the others have.
-pub const MISSING_VALUE: i64 = -1;
+pub use super::rollup::MISSING_VALUE;
 
 /// A series key: counter id and instance (`""` is the aggregate, `"0"` a vCPU, …).
 type SeriesKey = (i32, String);
+
+/// Which samples a query reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// The 20 s realtime samples of the last hour.
+    Realtime,
+    /// A historical interval: an index into [`HISTORICAL_INTERVALS`].
+    Historical(usize),
+}
+
+impl Resolution {
+    /// The resolution whose sampling period is `interval_id` s (20 or a historical one).
+    pub fn from_interval_id(interval_id: i32) -> Option<Resolution> {
+        if i64::from(interval_id) == REALTIME_INTERVAL_S {
+            return Some(Resolution::Realtime);
+        }
+        super::rollup::interval_index(interval_id).map(Resolution::Historical)
+    }
+
+    /// The sampling period in seconds (`PerfSampleInfo.interval`).
+    pub fn interval_s(self) -> i32 {
+        match self {
+            Resolution::Realtime => REALTIME_INTERVAL_S as i32,
+            Resolution::Historical(i) => HISTORICAL_INTERVALS[i].sampling_period_s,
+        }
+    }
+
+    /// How long samples of this resolution are kept, in ms.
+    pub fn retention_ms(self) -> i64 {
+        match self {
+            Resolution::Realtime => RETENTION_MS,
+            Resolution::Historical(i) => HISTORICAL_INTERVALS[i].length_ms(),
+        }
+    }
+}
+
+/// One series: its realtime ring and, if archived, its history.
+#[derive(Debug, Default)]
+struct SeriesData {
+    /// `(end_ms, value)`, oldest first, at most [`RETENTION_SAMPLES`] long; empty for
+    /// history-only entities.
+    realtime: VecDeque<(i64, i64)>,
+    /// The rollups, for counters some historical interval archives.
+    history: Option<Box<History>>,
+}
+
+impl SeriesData {
+    /// A new series of counter `key`, instance `instance`, with history when a historical
+    /// interval archives it: the counter's level (its per-device level for a device
+    /// instance) is within the interval's, and its rollup type is not `none`.
+    fn new(key: i32, instance: &str) -> SeriesData {
+        let history = super::catalogue::by_key(key).and_then(|def| {
+            let level = if instance.is_empty() {
+                def.level
+            } else {
+                def.per_device_level
+            };
+            let rollup = Rollup::from_summary_type(def.rollup)?;
+            History::new(rollup, archived_depth(level)).map(Box::new)
+        });
+        SeriesData {
+            realtime: VecDeque::new(),
+            history,
+        }
+    }
+
+    /// The samples at `resolution`, oldest first, gaps skipped.
+    fn points(&self, resolution: Resolution) -> Box<dyn Iterator<Item = (i64, i64)> + '_> {
+        match resolution {
+            Resolution::Realtime => Box::new(self.realtime.iter().copied()),
+            Resolution::Historical(i) => match self.history.as_ref().and_then(|h| h.ring(i)) {
+                Some(ring) => Box::new(ring.samples(HISTORICAL_INTERVALS[i].period_ms())),
+                None => Box::new(std::iter::empty()),
+            },
+        }
+    }
+
+    /// Whether the series exists at `resolution` (has a realtime sample, or is archived by
+    /// that interval).
+    fn exists_at(&self, resolution: Resolution) -> bool {
+        match resolution {
+            Resolution::Realtime => !self.realtime.is_empty(),
+            Resolution::Historical(i) => self.history.as_ref().is_some_and(|h| h.depth() > i),
+        }
+    }
+}
 
 /// All series of one entity.
 #[derive(Debug)]
 struct EntitySeries {
     /// The entity, with its type, as last recorded.
     entity: MoRef,
-    /// Rings of `(end_ms, value)`, oldest first, at most [`RETENTION_SAMPLES`] long.
-    series: BTreeMap<SeriesKey, VecDeque<(i64, i64)>>,
+    series: BTreeMap<SeriesKey, SeriesData>,
 }
 
 /// Realtime performance samples of every entity that produces them.
@@ -63,7 +155,13 @@ impl Window {
     /// the last [`RETENTION_MS`]. Rings are bounded by count, not time, so an entity that
     /// stopped producing (a powered-off VM) would otherwise keep hour-old samples forever.
     pub fn within_retention(self, now_ms: i64) -> Window {
-        let oldest_after_ms = now_ms.saturating_sub(RETENTION_MS);
+        self.within(now_ms, RETENTION_MS)
+    }
+
+    /// Narrows the window to samples that ended within the last `retention_ms` before
+    /// `now_ms` (an interval's length: older samples are gone in vCenter's database).
+    pub fn within(self, now_ms: i64, retention_ms: i64) -> Window {
+        let oldest_after_ms = now_ms.saturating_sub(retention_ms);
         Window {
             after_ms: Some(
                 self.after_ms
@@ -118,11 +216,36 @@ impl PerfStore {
     /// [`PerfStore::record`] for several `(key, instance, value)` of one entity and interval:
     /// the entity is looked up once, and nothing is allocated for series that exist. The
     /// emulator records every entity's samples each interval, so this is its inner loop.
+    /// Each sample is also rolled up into its series' history (a replaced or late sample is
+    /// not: history is written once, in time order).
     pub fn record_all<'a>(
         &mut self,
         entity: &MoRef,
         end_ms: i64,
         samples: impl IntoIterator<Item = (i32, &'a str, i64)>,
+    ) {
+        self.record_inner(entity, end_ms, samples, true);
+    }
+
+    /// Rolls the samples of the 20 s interval ending at `end_ms` up into `entity`'s history
+    /// without keeping them as realtime samples: for entities vCenter aggregates itself
+    /// (clusters, datastores), which have no realtime statistics, and for a past older than
+    /// the realtime hour.
+    pub fn record_history_only<'a>(
+        &mut self,
+        entity: &MoRef,
+        end_ms: i64,
+        samples: impl IntoIterator<Item = (i32, &'a str, i64)>,
+    ) {
+        self.record_inner(entity, end_ms, samples, false);
+    }
+
+    fn record_inner<'a>(
+        &mut self,
+        entity: &MoRef,
+        end_ms: i64,
+        samples: impl IntoIterator<Item = (i32, &'a str, i64)>,
+        realtime: bool,
     ) {
         if !self.entities.contains_key(entity.value.as_str()) {
             self.entities.insert(
@@ -148,11 +271,32 @@ impl PerfStore {
             probe.0 = key;
             probe.1.clear();
             probe.1.push_str(instance);
-            let ring = match slot.series.get_mut(&probe) {
-                Some(ring) => ring,
-                None => slot.series.entry(probe.clone()).or_default(),
+            let data = match slot.series.get_mut(&probe) {
+                Some(data) => data,
+                None => slot
+                    .series
+                    .entry(probe.clone())
+                    .or_insert_with(|| SeriesData::new(key, instance)),
             };
-            put(ring, end_ms, value);
+            if realtime {
+                put(&mut data.realtime, end_ms, value);
+            }
+            if let Some(h) = data.history.as_mut() {
+                h.feed(end_ms, value);
+            }
+        }
+    }
+
+    /// Closes every historical bucket whose period ended at or before `now_ms` (see
+    /// [`History::close_due`]): the samples of entities that stopped producing mid-period.
+    /// Cheap enough to call at every 300 s boundary.
+    pub fn close_due(&mut self, now_ms: i64) {
+        for e in self.entities.values_mut() {
+            for data in e.series.values_mut() {
+                if let Some(h) = data.history.as_mut() {
+                    h.close_due(now_ms);
+                }
+            }
         }
     }
 
@@ -178,44 +322,94 @@ impl PerfStore {
             .unwrap_or_default()
     }
 
-    /// The series of `entity` with at least one sample in `window` (its `max_samples` is
-    /// ignored), sorted.
+    /// The realtime series of `entity` with at least one sample in `window` (its
+    /// `max_samples` is ignored), sorted.
     pub fn series_ids_in(&self, entity: &MoRef, window: &Window) -> Vec<(i32, String)> {
+        self.series_ids_at(Resolution::Realtime, entity, window)
+    }
+
+    /// [`PerfStore::series_ids_in`] at any resolution.
+    pub fn series_ids_at(
+        &self,
+        resolution: Resolution,
+        entity: &MoRef,
+        window: &Window,
+    ) -> Vec<(i32, String)> {
         self.entity(entity)
             .map(|e| {
                 e.series
                     .iter()
-                    .filter(|(_, ring)| ring.iter().any(|s| window.contains(s.0)))
+                    .filter(|(_, data)| data.points(resolution).any(|s| window.contains(s.0)))
                     .map(|(k, _)| k.clone())
                     .collect()
             })
             .unwrap_or_default()
     }
 
-    /// The samples of one series, oldest first.
+    /// The realtime samples of one series, oldest first.
     pub fn samples(&self, entity: &MoRef, key: i32, instance: &str) -> Vec<(i64, i64)> {
-        self.ring(entity, key, instance)
-            .map(|r| r.iter().copied().collect())
+        self.samples_at(Resolution::Realtime, entity, key, instance)
+    }
+
+    /// The samples of one series at `resolution`, oldest first.
+    pub fn samples_at(
+        &self,
+        resolution: Resolution,
+        entity: &MoRef,
+        key: i32,
+        instance: &str,
+    ) -> Vec<(i64, i64)> {
+        self.data(entity, key, instance)
+            .map(|d| d.points(resolution).collect())
             .unwrap_or_default()
     }
 
-    /// The newest `(end_ms, value)` of one series.
+    /// The newest realtime `(end_ms, value)` of one series.
     pub fn latest(&self, entity: &MoRef, key: i32, instance: &str) -> Option<(i64, i64)> {
-        self.ring(entity, key, instance)
-            .and_then(|r| r.back().copied())
+        self.data(entity, key, instance)
+            .and_then(|d| d.realtime.back().copied())
     }
 
-    /// Expands requested metric ids into the series `entity` holds, in request order without
-    /// duplicates. The instance `"*"` means every instance of the counter, aggregate `""`
-    /// included (sorted, so the aggregate comes first); any other instance must match
-    /// exactly. An empty request means every series of the entity. Requests for series the
-    /// entity does not have are dropped, as vCenter omits them.
+    /// Bytes the historical rollups of `entity` hold on the heap (rings and level tables;
+    /// not the map nodes), for memory accounting.
+    pub fn history_heap_bytes(&self, entity: &MoRef) -> usize {
+        self.entity(entity).map_or(0, |e| {
+            e.series
+                .values()
+                .filter_map(|d| d.history.as_ref())
+                .map(|h| std::mem::size_of::<History>() + h.heap_bytes())
+                .sum()
+        })
+    }
+
+    /// Expands requested metric ids into the realtime series `entity` holds, in request
+    /// order without duplicates. The instance `"*"` means every instance of the counter,
+    /// aggregate `""` included (sorted, so the aggregate comes first); any other instance
+    /// must match exactly. An empty request means every series of the entity. Requests for
+    /// series the entity does not have are dropped, as vCenter omits them.
     pub fn select(&self, entity: &MoRef, wanted: &[(i32, String)]) -> Vec<(i32, String)> {
+        self.select_at(Resolution::Realtime, entity, wanted)
+    }
+
+    /// [`PerfStore::select`] at any resolution: only series that exist there (a vCPU
+    /// instance is not archived at level 1, so `"*"` finds only the aggregate in history).
+    pub fn select_at(
+        &self,
+        resolution: Resolution,
+        entity: &MoRef,
+        wanted: &[(i32, String)],
+    ) -> Vec<(i32, String)> {
         let Some(e) = self.entity(entity) else {
             return Vec::new();
         };
+        let exists = |d: &SeriesData| resolution == Resolution::Realtime || d.exists_at(resolution);
         if wanted.is_empty() {
-            return e.series.keys().cloned().collect();
+            return e
+                .series
+                .iter()
+                .filter(|(_, d)| exists(d))
+                .map(|(k, _)| k.clone())
+                .collect();
         }
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
@@ -229,30 +423,52 @@ impl PerfStore {
                 e.series
                     .range((*key, String::new())..)
                     .take_while(|((k, _), _)| k == key)
+                    .filter(|(_, d)| exists(d))
                     .for_each(|(k, _)| take(k));
-            } else if let Some((k, _)) = e.series.get_key_value(&(*key, instance.clone())) {
+            } else if let Some((k, d)) = e.series.get_key_value(&(*key, instance.clone()))
+                && exists(d)
+            {
                 take(k);
             }
         }
         out
     }
 
-    /// The samples of the given series of `entity` within `window`, on one timeline: the
-    /// union of the series' sample times in the window, oldest first, cut to the newest
-    /// `window.max_samples`. Series with no sample on that timeline are left out; an empty
-    /// result means nothing matched.
+    /// The realtime samples of the given series of `entity` within `window`, on one
+    /// timeline: the union of the series' sample times in the window, oldest first, cut to
+    /// the newest `window.max_samples`. Series with no sample on that timeline are left out;
+    /// an empty result means nothing matched.
     pub fn query(&self, entity: &MoRef, ids: &[(i32, String)], window: &Window) -> Samples {
+        self.query_at(Resolution::Realtime, entity, ids, window)
+    }
+
+    /// [`PerfStore::query`] at any resolution.
+    pub fn query_at(
+        &self,
+        resolution: Resolution,
+        entity: &MoRef,
+        ids: &[(i32, String)],
+        window: &Window,
+    ) -> Samples {
         let Some(e) = self.entity(entity) else {
             return Samples::default();
         };
-        let rings: Vec<(&SeriesKey, &VecDeque<(i64, i64)>)> = ids
+        // Each series' samples in the window, once: rings are sorted, so both the timeline
+        // and the alignment below are merges.
+        let points: Vec<(&SeriesKey, Vec<(i64, i64)>)> = ids
             .iter()
             .filter_map(|id| e.series.get_key_value(id))
+            .map(|(k, data)| {
+                let p = data
+                    .points(resolution)
+                    .filter(|s| window.contains(s.0))
+                    .collect();
+                (k, p)
+            })
             .collect();
-        let times: BTreeSet<i64> = rings
+        let times: BTreeSet<i64> = points
             .iter()
-            .flat_map(|(_, ring)| ring.iter().map(|s| s.0))
-            .filter(|&t| window.contains(t))
+            .flat_map(|(_, p)| p.iter().map(|s| s.0))
             .collect();
         let mut end_ms: Vec<i64> = times.into_iter().collect();
         if let Some(n) = window.max_samples
@@ -260,20 +476,15 @@ impl PerfStore {
         {
             end_ms.drain(..end_ms.len() - n);
         }
-        let Some((&first_ms, &last_ms)) = end_ms.first().zip(end_ms.last()) else {
+        let Some(&first_ms) = end_ms.first() else {
             return Samples::default();
         };
-        let series = rings
+        let series = points
             .into_iter()
-            .filter_map(|((key, instance), ring)| {
+            .filter_map(|((key, instance), p)| {
                 let mut values = Vec::with_capacity(end_ms.len());
                 let mut found = false;
-                // Both the ring and the timeline are sorted, so one merge pass aligns them.
-                let mut samples = ring
-                    .iter()
-                    .skip_while(|s| s.0 < first_ms)
-                    .take_while(|s| s.0 <= last_ms)
-                    .peekable();
+                let mut samples = p.iter().skip_while(|s| s.0 < first_ms).peekable();
                 for &t in &end_ms {
                     while samples.next_if(|s| s.0 < t).is_some() {}
                     match samples.next_if(|s| s.0 == t) {
@@ -300,7 +511,7 @@ impl PerfStore {
             .filter(|e| e.entity.ty == entity.ty || crate::vmodl::is_a(&e.entity.ty, &entity.ty))
     }
 
-    fn ring(&self, entity: &MoRef, key: i32, instance: &str) -> Option<&VecDeque<(i64, i64)>> {
+    fn data(&self, entity: &MoRef, key: i32, instance: &str) -> Option<&SeriesData> {
         self.entity(entity)?.series.get(&(key, instance.to_owned()))
     }
 }

@@ -7,7 +7,7 @@ use vcsim::{Config, Emulator, Flavor};
 
 /// Every property of every inventory object must be a property of the object's managed type
 /// holding a value of that property's type; every posted event must be a valid `Event`.
-fn problems(emu: &Emulator) -> Vec<String> {
+pub(crate) fn problems(emu: &Emulator) -> Vec<String> {
     let mut out = Vec::new();
     for obj in emu.inv.iter() {
         let ty = obj.moref.ty.as_ref();

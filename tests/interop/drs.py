@@ -1,0 +1,77 @@
+"""DRS through pyvmomi (issue 12 item 3): a fully automated DRS cluster spreads load that sits
+on one host (DrsVmMigratedEvent, VMs' runtime.host changes) within a few virtual minutes, and
+ClusterComputeResource.PlaceVm recommends a host of the cluster other than the loaded one.
+
+usage: drs.py GOVC_URL   (the server runs at --speed 600: 5 virtual minutes ≈ 0.5 s)
+"""
+
+import time
+
+from common import check, connect, datacenter, find, ok, run, vim, wait
+
+WORKLOAD_KEY = "guestinfo.vicbed.workload"
+
+
+def vm_spec(name, workload="cpu=1800"):
+    return vim.vm.ConfigSpec(
+        name=name,
+        guestId="otherGuest64",
+        numCPUs=1,
+        memoryMB=1024,
+        files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"),
+        extraConfig=[vim.option.OptionValue(key=WORKLOAD_KEY, value=workload)],
+    )
+
+
+def migrations(si, cluster):
+    spec = vim.event.EventFilterSpec(
+        eventTypeId=["DrsVmMigratedEvent"],
+        entity=vim.event.EventFilterSpec.ByEntity(entity=cluster, recursion="all"),
+    )
+    return si.content.eventManager.QueryEvents(spec) or []
+
+
+def main(t, opts):
+    si = connect(t)
+    cluster = find(si, vim.ClusterComputeResource, "DC0_C0")
+    spec = vim.cluster.ConfigSpecEx(
+        drsConfig=vim.cluster.DrsConfigInfo(enabled=True, defaultVmBehavior="fullyAutomated"))
+    wait(cluster.ReconfigureComputeResource_Task(spec=spec, modify=True), "ReconfigureComputeResource_Task")
+    drs = cluster.configurationEx.drsConfig
+    check(drs.enabled and drs.defaultVmBehavior == "fullyAutomated", "drsConfig after reconfigure: %s" % drs)
+    ok("DRS enabled, fully automated")
+
+    loaded = cluster.host[0]
+    folder = datacenter(si).vmFolder
+    busy = []
+    for i in range(6):
+        vm = wait(folder.CreateVM_Task(config=vm_spec("drs-busy%d" % i), pool=cluster.resourcePool, host=loaded),
+                  "CreateVM_Task")
+        wait(vm.PowerOnVM_Task(), "PowerOnVM_Task")
+        busy.append(vm)
+    check(all(vm.runtime.host == loaded for vm in busy), "the busy VMs start on %s" % loaded.name)
+
+    result = cluster.PlaceVm(placementSpec=vim.cluster.PlacementSpec(
+        configSpec=vm_spec("drs-new"), placementType="create"))
+    recs = result.recommendations or []
+    check(len(recs) >= 1 and recs[0].action, "PlaceVm gave no recommendation: %s" % result)
+    target = recs[0].action[0].targetHost
+    check(target in cluster.host and target != loaded,
+          "PlaceVm recommends %s, want a host of the cluster other than the loaded %s" % (target, loaded.name))
+    ok("PlaceVm -> %s" % target.name)
+
+    deadline = time.monotonic() + 30
+    while not migrations(si, cluster) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    events = migrations(si, cluster)
+    check(events, "no DrsVmMigratedEvent within 30 s (≈ 5 virtual hours)")
+    moved = [vm for vm in busy if vm.runtime.host != loaded]
+    check(moved, "no busy VM left %s" % loaded.name)
+    for e in events:
+        check(e.vm.vm in busy and e.sourceHost is not None and e.host.host != e.sourceHost.host,
+              "a DrsVmMigratedEvent that moves nothing: %s" % e)
+    ok("DRS moved %d VM(s) off %s (%d event(s))" % (len(moved), loaded.name, len(events)))
+
+
+if __name__ == "__main__":
+    run(main)
