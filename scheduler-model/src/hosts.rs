@@ -282,28 +282,40 @@ impl World {
         }
     }
 
-    /// Host-level admission of a VM's vCPUs and reservations on `host` (it is not there yet).
-    fn check_fits_host(&self, vm: VmId, host: HostId, what: &str) -> Result<(), ModelError> {
-        let spec = self.vm_spec(vm)?;
+    /// A VM of `vcpus` vCPUs needs at least as many logical CPUs on `host` (power-on,
+    /// migration and HA restart admission alike).
+    pub(crate) fn check_logical_cpus(
+        &self,
+        vcpus: u32,
+        host: HostId,
+        what: &str,
+    ) -> Result<(), ModelError> {
         let h = &self.hosts[host.idx()];
         let logical = h
             .spec
             .cores
             .saturating_mul(if h.spec.hyperthreading { 2 } else { 1 });
-        if spec.vcpus > logical {
+        if vcpus > logical {
             return Err(AdmissionError {
                 kind: AdmissionKind::NotEnoughCpus,
                 resource: Resource::Cpu,
                 at: Entity::Host(host),
-                requested: u64::from(spec.vcpus),
+                requested: u64::from(vcpus),
                 available: u64::from(logical),
                 reason: format!(
-                    "{what}: the number of virtual CPUs ({}) exceeds the number of logical CPUs ({logical}) of host {:?}",
-                    spec.vcpus, h.spec.name
+                    "{what}: the number of virtual CPUs ({vcpus}) exceeds the number of logical CPUs ({logical}) of host {:?}",
+                    h.spec.name
                 ),
             }
             .into());
         }
+        Ok(())
+    }
+
+    /// Host-level admission of a VM's vCPUs and reservations on `host` (it is not there yet).
+    fn check_fits_host(&self, vm: VmId, host: HostId, what: &str) -> Result<(), ModelError> {
+        let spec = self.vm_spec(vm)?;
+        self.check_logical_cpus(spec.vcpus, host, what)?;
         self.check_host(host, Resource::Cpu, spec.cpu.reservation, what)?;
         self.check_host(host, Resource::Memory, spec.memory.reservation, what)?;
         Ok(())

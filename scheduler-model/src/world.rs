@@ -589,25 +589,7 @@ impl World {
         let (pool, host) = (rec.pool, rec.host);
         let spec = &rec.spec;
         let what = format!("power on virtual machine {:?}", spec.name);
-        let h = &self.hosts[host.idx()];
-        let logical = h
-            .spec
-            .cores
-            .saturating_mul(if h.spec.hyperthreading { 2 } else { 1 });
-        if spec.vcpus > logical {
-            return Err(AdmissionError {
-                kind: AdmissionKind::NotEnoughCpus,
-                resource: Resource::Cpu,
-                at: Entity::Host(host),
-                requested: u64::from(spec.vcpus),
-                available: u64::from(logical),
-                reason: format!(
-                    "{what}: the number of virtual CPUs ({}) exceeds the number of logical CPUs ({logical}) of host {:?}",
-                    spec.vcpus, h.spec.name
-                ),
-            }
-            .into());
-        }
+        self.check_logical_cpus(spec.vcpus, host, &what)?;
         let (rc, rm) = (spec.cpu.reservation, spec.memory.reservation);
         self.check_host(host, Resource::Cpu, rc, &what)?;
         self.check_host(host, Resource::Memory, rm, &what)?;

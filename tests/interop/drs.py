@@ -7,7 +7,7 @@ usage: drs.py GOVC_URL   (the server runs at --speed 600: 5 virtual minutes ≈ 
 
 import time
 
-from common import check, connect, datacenter, find, ok, run, vim, wait
+from common import check, connect, datacenter, find, ok, run, vim, vmodl, wait
 
 WORKLOAD_KEY = "guestinfo.vicbed.workload"
 
@@ -49,7 +49,7 @@ def main(t, opts):
                   "CreateVM_Task")
         wait(vm.PowerOnVM_Task(), "PowerOnVM_Task")
         busy.append(vm)
-    check(all(vm.runtime.host == loaded for vm in busy), "the busy VMs start on %s" % loaded.name)
+    # (They were created on `loaded`; at --speed 600 DRS may already be moving them.)
 
     result = cluster.PlaceVm(placementSpec=vim.cluster.PlacementSpec(
         configSpec=vm_spec("drs-new"), placementType="create"))
@@ -71,6 +71,40 @@ def main(t, opts):
         check(e.vm.vm in busy and e.sourceHost is not None and e.host.host != e.sourceHost.host,
               "a DrsVmMigratedEvent that moves nothing: %s" % e)
     ok("DRS moved %d VM(s) off %s (%d event(s))" % (len(moved), loaded.name, len(events)))
+
+    # An anti-affinity rule between two VMs on one host: stored with a key vCenter assigns,
+    # and DRS separates them at its next pass.
+    pair_host = cluster.host[-1]
+    pair = []
+    for i in range(2):
+        vm = wait(folder.CreateVM_Task(config=vm_spec("drs-apart%d" % i, workload="cpu=100"),
+                                       pool=cluster.resourcePool, host=pair_host), "CreateVM_Task")
+        wait(vm.PowerOnVM_Task(), "PowerOnVM_Task")
+        pair.append(vm)
+    rule = vim.cluster.AntiAffinityRuleSpec(name="apart", enabled=True, vm=pair)
+    spec = vim.cluster.ConfigSpecEx(rulesSpec=[vim.cluster.RuleSpec(operation="add", info=rule)])
+    wait(cluster.ReconfigureComputeResource_Task(spec=spec, modify=True), "ReconfigureComputeResource_Task")
+    stored = [r for r in cluster.configurationEx.rule or [] if r.name == "apart"]
+    check(len(stored) == 1 and stored[0].key and set(stored[0].vm) == set(pair),
+          "configurationEx.rule after adding the rule: %s" % cluster.configurationEx.rule)
+    deadline = time.monotonic() + 30
+    while pair[0].runtime.host == pair[1].runtime.host and time.monotonic() < deadline:
+        time.sleep(0.2)
+    check(pair[0].runtime.host != pair[1].runtime.host, "the anti-affinity pair still shares a host")
+    ok("anti-affinity rule %d kept the pair apart (%s, %s)"
+       % (stored[0].key, pair[0].runtime.host.name, pair[1].runtime.host.name))
+
+    # A rule naming a VM that does not exist is refused whole.
+    bogus = vim.VirtualMachine("vm-does-not-exist", si._stub)
+    bad = vim.cluster.ConfigSpecEx(rulesSpec=[vim.cluster.RuleSpec(
+        operation="add", info=vim.cluster.AffinityRuleSpec(name="bad", enabled=True, vm=[pair[0], bogus]))])
+    try:
+        wait(cluster.ReconfigureComputeResource_Task(spec=bad, modify=True), "bad rule")
+        check(False, "a rule with an unknown VM was accepted")
+    except vmodl.fault.InvalidArgument as err:
+        check("rulesSpec" in (err.invalidProperty or ""), "InvalidArgument names %r" % err.invalidProperty)
+    check(len([r for r in cluster.configurationEx.rule or []]) == 1, "the refused spec left a rule behind")
+    ok("a rule with an unknown VM -> InvalidArgument, nothing stored")
 
 
 if __name__ == "__main__":

@@ -530,7 +530,17 @@ impl Emulator {
         }
         let old = self.cluster_settings(cluster);
         let s = self.settings_from_spec(cluster, &old, spec, modify)?;
-        self.store_cluster_settings(cluster, &s)?;
+        // Rules first: a bad rule refuses the whole spec before anything is stored.
+        let rules_before = self.inv.prop(cluster, "configurationEx").cloned();
+        self.apply_rule_specs(cluster, spec, modify)?;
+        if let Err(e) = self.store_cluster_settings(cluster, &s) {
+            if let Some(cx) = rules_before {
+                let _ = self.inv.update(cluster, |o| {
+                    o.props.insert("configurationEx".into(), cx);
+                });
+            }
+            return Err(e);
+        }
         self.post_reconfigure_events(user, cluster, &old, &s);
         self.refresh_cluster(cluster);
         Ok(())

@@ -10,6 +10,7 @@ mod cluster_config;
 mod cluster_state;
 mod drs;
 mod drs_place;
+mod drs_rules_spec;
 mod guests;
 mod ha;
 mod history;

@@ -1,0 +1,72 @@
+//! The emulator's per-interval cost at estate scale: one cluster of 50 hosts with fully
+//! automated DRS and 1 000, 5 000 or 10 000 powered-on VMs (20, 100, 200 per host), each
+//! 20 s interval running the whole path — the contention model's step, the realtime samples
+//! and their historical rollups (300 s … 86 400 s), quick stats and pools' runtime, DRS's
+//! balancing pass when the clock crosses a 5-minute mark, and the hosts' HA bookkeeping.
+//! Criterion's throughput is VM-steps per second (VMs × intervals). An iteration is 15
+//! intervals (5 virtual minutes), so each includes one DRS pass.
+//!
+//! Target (issue 12): ≥ 5 M VM-steps/s for the model with DRS and rollups at 10 000 VMs.
+//!
+//! `cargo bench -p vcsim --bench estate`
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use vcsim::config::ModelCounts;
+use vcsim::vmodl::{DataObject, Value};
+use vcsim::{Config, Emulator};
+
+const INTERVALS_PER_ITER: u64 = 15;
+
+fn estate(vms_per_host: u32) -> Emulator {
+    let config = Config {
+        counts: ModelCounts {
+            datacenters: 1,
+            clusters: 1,
+            hosts_per_cluster: 50,
+            vms_per_host,
+            standalone_hosts: 0,
+        },
+        ..Config::default()
+    };
+    let mut emu = Emulator::new(config).expect("inventory");
+    let cluster = emu
+        .inv
+        .iter()
+        .find(|o| o.moref.ty == "ClusterComputeResource")
+        .map(|o| o.moref.clone())
+        .expect("a cluster");
+    let spec = DataObject::new("ClusterConfigSpecEx")
+        .with(
+            "drsConfig",
+            DataObject::new("ClusterDrsConfigInfo")
+                .with("enabled", Value::Bool(true))
+                .with(
+                    "defaultVmBehavior",
+                    Value::enumv("DrsBehavior", "fullyAutomated"),
+                )
+                .into_value(),
+        )
+        .into_value();
+    emu.reconfigure_cluster("bench", &cluster, &spec, true)
+        .expect("DRS on");
+    // Warm: the plan built, the first realtime hour's rings started.
+    emu.advance(20_000 * INTERVALS_PER_ITER as i64);
+    emu
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("estate");
+    g.sample_size(10);
+    for vms_per_host in [20u32, 100, 200] {
+        let vms = u64::from(vms_per_host) * 50;
+        let mut emu = estate(vms_per_host);
+        g.throughput(Throughput::Elements(vms * INTERVALS_PER_ITER));
+        g.bench_function(BenchmarkId::new("interval/vms", vms), |b| {
+            b.iter(|| emu.advance(20_000 * INTERVALS_PER_ITER as i64))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
