@@ -92,6 +92,13 @@ struct ServeArgs {
     /// `QueryPerf` with intervalId 300 (and 1800, 7200, 86400) has data at once.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=365))]
     history_days: u32,
+    /// Fail a host when the virtual clock is TIME past the start (`DC0_C0_H1@10m`): its VMs
+    /// stop and, in an HA cluster, vSphere HA restarts them on the other hosts (repeatable).
+    #[arg(long = "fail-host", value_name = "HOST@TIME")]
+    fail_host: Vec<String>,
+    /// Bring a failed host back when the virtual clock is TIME past the start (repeatable).
+    #[arg(long = "recover-host", value_name = "HOST@TIME")]
+    recover_host: Vec<String>,
     /// A login session idle this many wall-clock seconds ends (0: never); vCenter's default.
     #[arg(long, default_value_t = vcsim::session::DEFAULT_IDLE_TIMEOUT_S)]
     session_idle_timeout: u64,
@@ -188,6 +195,30 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         .context("in the inventory file's images")?;
     let mut emulator = Emulator::new(config).context("building the inventory")?;
     emulator.prefill_history(i64::from(args.history_days) * 86_400);
+    for (flag, list, action) in [
+        (
+            "--fail-host",
+            &args.fail_host,
+            vcsim::emulator::HostAction::Fail,
+        ),
+        (
+            "--recover-host",
+            &args.recover_host,
+            vcsim::emulator::HostAction::Recover,
+        ),
+    ] {
+        for item in list {
+            let Some((name, at)) = item.rsplit_once('@') else {
+                bail!("{flag} {item:?}: expected HOST@TIME (e.g. DC0_C0_H1@10m)");
+            };
+            let after = scenarios::duration::parse_duration(at)
+                .map_err(|e| anyhow::anyhow!("{flag} {item:?}: {e}"))?;
+            let after_ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
+            emulator
+                .schedule_host_event(name, after_ms, action)
+                .map_err(|_| anyhow::anyhow!("{flag} {item:?}: no host named {name:?}"))?;
+        }
+    }
     // The VIC guest agents: a VCH appliance VM powered on here serves its Docker endpoint.
     vic::install_agents_with_images(&mut emulator, images);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -174,6 +174,25 @@ fn command_line_errors() {
         "speed",
     );
     assert_clean_error(&["no-such-command"], &[2], "no-such-command");
+    for (flag, value, needle) in [
+        ("--fail-host", "NO_SUCH_HOST@10m", "no host named"),
+        ("--fail-host", "DC0_C0_H1", "HOST@TIME"),
+        ("--recover-host", "DC0_C0_H1@soon", "--recover-host"),
+    ] {
+        assert_clean_error(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--history-days",
+                "0",
+                flag,
+                value,
+            ],
+            &[1],
+            needle,
+        );
+    }
 }
 
 #[test]

@@ -233,3 +233,10 @@ fn drs_balances_and_places() {
     run_script(&server, "drs.py", &[]);
     server.stop();
 }
+
+#[test]
+fn ha_restarts_the_vms_of_a_failed_host() {
+    let server = Server::start(&["--speed", "600", "--fail-host", "DC0_C0_H1@30m"]);
+    run_script(&server, "ha.py", &[]);
+    server.stop();
+}

@@ -15,6 +15,7 @@ mod guests;
 mod ha;
 mod history;
 mod host_ops;
+mod host_schedule;
 mod host_state;
 mod network_ops;
 mod pool_ops;
@@ -28,6 +29,7 @@ pub use cluster_config::{ClusterSettings, DrsSettings, HaPolicy, HaSettings};
 pub use ha::{FailoverCapacity, HA_DETECTION_MS};
 pub use history::PREFILL_MAX_S;
 pub use host_ops::EnterOutcome;
+pub use host_schedule::{HOST_SCHEDULE_MAX, HostAction, ScheduledHostEvent};
 pub use host_state::{HostStates, REBOOT_MS};
 pub use service::ServiceRefs;
 pub use vm_ops::{UNREGISTERED_MAX, VmCreate, VmPlacement};
@@ -129,6 +131,8 @@ pub struct Emulator {
     pub clone_tickets: BTreeMap<String, (String, i64)>,
     /// `World::changes()` when the pools' runtime was last refreshed.
     pub pool_runtime_synced: u64,
+    /// Host failures and recoveries waiting for their virtual time (`serve --fail-host`).
+    pub host_schedule: Vec<ScheduledHostEvent>,
     /// Hosts down, maintenance tasks waiting, HA restarts pending, clusters' last status.
     pub host_states: HostStates,
 }
@@ -188,6 +192,7 @@ impl Emulator {
             permissions: Vec::new(),
             clone_tickets: BTreeMap::new(),
             pool_runtime_synced: u64::MAX,
+            host_schedule: Vec::new(),
             host_states: HostStates::default(),
         };
         crate::methods::seed_permissions(&mut emu);

@@ -47,6 +47,8 @@ impl Emulator {
     }
 
     fn step_interval(&mut self, end_ms: i64) {
+        // Scheduled host failures and recoveries due by now (`serve --fail-host`).
+        self.run_host_schedule();
         // Guests act first (a stress run reaching its timeout exits), then the model runs
         // the interval with the resulting workloads.
         self.tick_guests();
