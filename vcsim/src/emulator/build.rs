@@ -5,7 +5,7 @@
 use super::vm_ops::{VmCreate, VmPlacement};
 use super::{BuildError, Emulator};
 use crate::config::{Flavor, ModelCounts};
-use crate::guest::{WORKLOAD_KEY, WorkloadAgent, parse_workload};
+use crate::guest::{WORKLOAD_KEY, WorkloadAgent};
 use crate::inventory::{
     DatacenterFolders, HostHardware, HostManagers, InventorySpec, ManagedObject,
     PoolSpec as PoolToml, SharesSpec, compute_resource, compute_summary, datacenter, datastore,
@@ -620,17 +620,7 @@ fn vm_allocations(v: &VmToml) -> (Value, Value) {
 /// Refuses VMs whose workload names a trace that was not loaded (an inventory parsed from
 /// text without [`InventorySpec::load`] or [`InventorySpec::load_traces`]).
 fn check_traces_loaded(spec: &InventorySpec) -> Result<(), BuildError> {
-    let vms = spec
-        .clusters
-        .iter()
-        .flat_map(|c| &c.vms)
-        .chain(&spec.standalone_vms);
-    for v in vms {
-        let file = v
-            .workload
-            .as_deref()
-            .and_then(|w| parse_workload(w).ok())
-            .and_then(|d| d.trace_file().map(str::to_owned));
+    for (v, file) in spec.vm_traces() {
         if let Some(f) = file
             && spec.traces.get(&f).is_none()
         {

@@ -243,23 +243,27 @@ impl InventorySpec {
         Ok(spec)
     }
 
+    /// Every VM entry with the trace file its workload names, if any.
+    pub(crate) fn vm_traces(&self) -> impl Iterator<Item = (&VmSpec, Option<String>)> {
+        self.clusters
+            .iter()
+            .flat_map(|c| &c.vms)
+            .chain(&self.standalone_vms)
+            .map(|v| {
+                let file = v
+                    .workload
+                    .as_deref()
+                    .and_then(|w| parse_workload(w).ok())
+                    .and_then(|d| d.trace_file().map(str::to_owned));
+                (v, file)
+            })
+    }
+
     /// The trace files the VMs' workloads name, in order of first use.
     pub fn trace_files(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        let vms = self
-            .clusters
-            .iter()
-            .flat_map(|c| &c.vms)
-            .chain(&self.standalone_vms);
-        for v in vms {
-            let file = v
-                .workload
-                .as_deref()
-                .and_then(|w| parse_workload(w).ok())
-                .and_then(|d| d.trace_file().map(str::to_owned));
-            if let Some(f) = file
-                && !out.contains(&f)
-            {
+        for f in self.vm_traces().filter_map(|(_, f)| f) {
+            if !out.contains(&f) {
                 out.push(f);
             }
         }

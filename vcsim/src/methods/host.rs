@@ -5,10 +5,9 @@
 //! ExitMaintenanceMode_Task, DisconnectHost_Task / ReconnectHost_Task, ShutdownHost_Task /
 //! RebootHost_Task; VirtualMachine.MarkAsTemplate / MarkAsVirtualMachine.
 
-use super::{Args, CallContext, RECENT_TASKS_PER_ENTITY, run_task, user_of};
+use super::{Args, CallContext, run_task, start_running_task, user_of};
 use crate::emulator::{Emulator, EnterOutcome, VmPlacement};
 use crate::soap::Call;
-use crate::tasks::TaskStart;
 use crate::vmodl::{Fault, MoRef, Value};
 
 fn on(call: &Call, ty: &str) -> Result<(), Fault> {
@@ -227,38 +226,6 @@ fn host_task(
     task_on(emu, ctx, call, "HostSystem", user, |emu, host, user| {
         op(emu, &user, host)
     })
-}
-
-/// Starts a task on `entity` and leaves it `running`, as [`run_task`] does before its body:
-/// for `EnterMaintenanceMode_Task`, which may end at a later interval.
-fn start_running_task(
-    emu: &mut Emulator,
-    ctx: &CallContext,
-    call: &Call,
-    entity: &MoRef,
-) -> Result<MoRef, Fault> {
-    let name = emu.inv.get(entity)?.name().to_owned();
-    let user = user_of(emu, ctx);
-    let start = TaskStart {
-        method: &call.method,
-        on_type: &call.this.ty,
-        entity: Some((entity.clone(), name)),
-        user: &user,
-        now_ms: emu.clock.now_ms(),
-    };
-    let esx = emu.flavor == crate::config::Flavor::HostAgent;
-    let task = emu.tasks.start(&mut emu.inv, &start, esx);
-    let _ = emu.inv.push_ref(entity, "recentTask", &task);
-    let live: Vec<MoRef> = emu
-        .inv
-        .refs(entity, "recentTask")
-        .into_iter()
-        .filter(|t| emu.inv.contains(t))
-        .collect();
-    let keep = live[live.len().saturating_sub(RECENT_TASKS_PER_ENTITY)..].to_vec();
-    let _ = emu.inv.set(entity, "recentTask", Value::morefs(&keep));
-    emu.tasks.run(&mut emu.inv, &task, emu.clock.now_ms());
-    Ok(task)
 }
 
 /// `EnterMaintenanceMode_Task(timeout, evacuatePoweredOffVms?, maintenanceSpec?)`: DRS

@@ -388,6 +388,22 @@ pub fn run_task(
     entity: &MoRef,
     body: impl FnOnce(&mut Emulator) -> Result<Option<Value>, Fault>,
 ) -> Result<Option<Value>, Fault> {
+    let task = start_running_task(emu, ctx, call, entity)?;
+    let outcome = body(emu);
+    let now = emu.clock.now_ms();
+    emu.tasks.finish(&mut emu.inv, &task, now, &outcome);
+    Ok(Some(Value::moref(&task)))
+}
+
+/// Starts a task on `entity` and leaves it `running`: [`run_task`]'s start, and the whole
+/// of it for a task that ends at a later interval (`EnterMaintenanceMode_Task` waiting for
+/// VMs to leave).
+pub(crate) fn start_running_task(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    call: &Call,
+    entity: &MoRef,
+) -> Result<MoRef, Fault> {
     let name = emu.inv.get(entity)?.name().to_owned();
     let user = user_of(emu, ctx);
     let start = TaskStart {
@@ -412,12 +428,8 @@ pub fn run_task(
         let keep = live[live.len().saturating_sub(RECENT_TASKS_PER_ENTITY)..].to_vec();
         let _ = emu.inv.set(entity, "recentTask", Value::morefs(&keep));
     }
-    let started = emu.clock.now_ms();
-    emu.tasks.run(&mut emu.inv, &task, started);
-    let outcome = body(emu);
-    let now = emu.clock.now_ms();
-    emu.tasks.finish(&mut emu.inv, &task, now, &outcome);
-    Ok(Some(Value::moref(&task)))
+    emu.tasks.run(&mut emu.inv, &task, emu.clock.now_ms());
+    Ok(task)
 }
 
 /// Rejects a request whose `xsi:type`s name no vim25 type, as vCenter does while parsing the
