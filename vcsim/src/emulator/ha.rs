@@ -37,7 +37,6 @@
 use super::Emulator;
 use super::cluster_config::{ClusterSettings, HaPolicy};
 use super::host_state::{Down, PendingRestart};
-use crate::events::EventArgs;
 use crate::vmodl::{DataObject, Fault, MoRef, Value};
 use scheduler_model::HostId;
 
@@ -486,30 +485,12 @@ impl Emulator {
         if target == source {
             self.post_vm_event("VmPoweredOnEvent", "", vm, "is powered on");
         } else {
-            let args: EventArgs = self.vm_event_args(vm);
-            let name = args.vm.as_ref().map(|(_, n)| n.clone()).unwrap_or_default();
-            let to = args
-                .host
-                .as_ref()
-                .map(|(_, n)| n.clone())
-                .unwrap_or_default();
-            let from = self
-                .inv
-                .lookup(source)
-                .map(|o| o.name().to_owned())
-                .unwrap_or_default();
-            let src = DataObject::new("HostEventArgument")
-                .with("name", Value::str(from.clone()))
-                .with("host", Value::moref(source))
-                .into_value();
-            self.events.post(
-                "VmRestartedOnAlternateHostEvent",
-                self.clock.now_ms(),
-                "",
-                &args,
-                format!("Virtual machine {name} was restarted on {to} since {from} failed"),
-                vec![("template", Value::Bool(false)), ("sourceHost", src)],
-            );
+            self.post_vm_moved_event("VmRestartedOnAlternateHostEvent", "", vm, source, |n| {
+                format!(
+                    "Virtual machine {} was restarted on {} since {} failed",
+                    n.vm, n.to, n.from
+                )
+            });
         }
         self.start_guest(vm)
     }

@@ -24,6 +24,18 @@ pub const COMPUTE_MAX: usize = 1024;
 /// Most hosts.
 pub const HOSTS_MAX: usize = 1024;
 
+/// The names a VM-moved event's message mentions.
+pub(super) struct MovedNames {
+    /// The VM.
+    pub vm: String,
+    /// The host it is on now.
+    pub to: String,
+    /// The host it left.
+    pub from: String,
+    /// Its cluster.
+    pub cluster: String,
+}
+
 fn count(emu: &Emulator, base: &str) -> usize {
     emu.inv.iter().filter(|o| is_a(&o.moref.ty, base)).count()
 }
@@ -150,40 +162,53 @@ impl Emulator {
         self.inv.push_ref(target, "vm", vm)?;
         self.set_runtime(vm, |rt| rt.set("host", Value::moref(target)))?;
         let powered_on = self.power_state(vm)? == "poweredOn";
-        let args = self.vm_event_args(vm);
-        let name = args.vm.as_ref().map(|(_, n)| n.clone()).unwrap_or_default();
-        let to = args
-            .host
-            .as_ref()
-            .map(|(_, n)| n.clone())
-            .unwrap_or_default();
-        let cluster = args
-            .compute_resource
-            .as_ref()
-            .map(|(_, n)| n.clone())
-            .unwrap_or_default();
-        let from = self
-            .inv
-            .lookup(&source)
-            .map(|o| o.name().to_owned())
-            .unwrap_or_default();
         let dc = self.dc_name(vm);
-        let src = DataObject::new("HostEventArgument")
-            .with("name", Value::str(from.clone()))
-            .with("host", Value::moref(&source))
-            .into_value();
-        self.events.post(
-            "DrsVmMigratedEvent",
-            self.clock.now_ms(),
-            user,
-            &args,
-            format!("DRS migrated {name} from {from} to {to} in cluster {cluster} in {dc}"),
-            vec![("template", Value::Bool(false)), ("sourceHost", src)],
-        );
+        self.post_vm_moved_event("DrsVmMigratedEvent", user, vm, &source, |n| {
+            format!(
+                "DRS migrated {} from {} to {} in cluster {} in {dc}",
+                n.vm, n.from, n.to, n.cluster
+            )
+        });
         if powered_on && let Some(c) = self.cluster_of_host(target) {
             *self.host_states.vmotions.entry(c.value).or_default() += 1;
         }
         Ok(())
+    }
+
+    /// Posts an event of a VM now on another host than `source` (a migration, an HA
+    /// restart), with its `sourceHost` argument; `message` gets the names it mentions.
+    pub(super) fn post_vm_moved_event(
+        &mut self,
+        ty: &'static str,
+        user: &str,
+        vm: &MoRef,
+        source: &MoRef,
+        message: impl FnOnce(&MovedNames) -> String,
+    ) {
+        let args = self.vm_event_args(vm);
+        let name_of = |x: &Option<(MoRef, String)>| x.as_ref().map(|(_, n)| n.clone());
+        let names = MovedNames {
+            vm: name_of(&args.vm).unwrap_or_default(),
+            to: name_of(&args.host).unwrap_or_default(),
+            cluster: name_of(&args.compute_resource).unwrap_or_default(),
+            from: self
+                .inv
+                .lookup(source)
+                .map(|o| o.name().to_owned())
+                .unwrap_or_default(),
+        };
+        let src = DataObject::new("HostEventArgument")
+            .with("name", Value::str(names.from.clone()))
+            .with("host", Value::moref(source))
+            .into_value();
+        self.events.post(
+            ty,
+            self.clock.now_ms(),
+            user,
+            &args,
+            message(&names),
+            vec![("template", Value::Bool(false)), ("sourceHost", src)],
+        );
     }
 
     /// DRS evacuation of a host entering maintenance mode: in a DRS cluster, every VM DRS
