@@ -39,7 +39,7 @@ requirements_hash() {
 # True when $1 can import the interop dependencies.
 python_ready() {
     "$1" - <<'EOF' >/dev/null 2>&1
-import pyVmomi, pyVim.connect, pyVim.task  # noqa: F401
+import pyVmomi, pyVim.connect, pyVim.task, docker  # noqa: F401
 EOF
 }
 

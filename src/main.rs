@@ -81,6 +81,11 @@ struct ServeArgs {
     /// Virtual clock speed: X × wall time (the model steps every 20 s of virtual time).
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
+    /// Where the virtual clock starts: an RFC 3339 time, or `now` (the wall clock, so
+    /// `docker ps` shows container ages as seconds ago rather than years; the default is
+    /// the week of the seed posts, as in every scenario run).
+    #[arg(long, value_name = "TIME", default_value = "2017-10-02T08:00:00Z")]
+    clock_start: String,
     /// Inventory file (TOML: clusters with hosts, pools and VMs; standalone hosts).
     #[arg(long)]
     inventory: Option<std::path::PathBuf>,
@@ -154,6 +159,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// `--clock-start`: `now` or an RFC 3339 time, as ms since the epoch.
+fn clock_start_ms(text: &str) -> Result<i64> {
+    if text == "now" {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .context("the wall clock is before 1970")?;
+        return Ok(i64::try_from(since.as_millis()).unwrap_or(i64::MAX));
+    }
+    vcsim::vmodl::parse_datetime(text).ok_or_else(|| {
+        anyhow::anyhow!("--clock-start {text:?}: expected `now` or an RFC 3339 time such as 2017-10-02T08:00:00Z")
+    })
+}
+
 fn serve(args: ServeArgs) -> Result<ExitCode> {
     if !(args.speed.is_finite() && args.speed > 0.0 && args.speed <= 1_000_000.0) {
         bail!("--speed must be a number in (0, 1000000]");
@@ -183,6 +201,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         password: args.password.clone(),
         seed: args.seed,
         session_idle_timeout_s: args.session_idle_timeout,
+        start_ms: clock_start_ms(&args.clock_start)?,
         ..Config::default()
     };
     let declared = config

@@ -8,6 +8,7 @@
 mod cli;
 mod conformance;
 mod diff;
+mod docker_run;
 mod docker_tls;
 mod hardening;
 mod interop;

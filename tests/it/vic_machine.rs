@@ -421,3 +421,34 @@ fn failed_create_exits_1_and_leaves_nothing() {
     );
     server.stop();
 }
+
+/// `create -x` lists VIC's hidden options and `--help` does not (vic.md §1.2 "H"); both exit
+/// 0 without connecting anywhere.
+#[test]
+fn create_extended_help_lists_hidden_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = Duration::from_secs(60);
+    let x = vic_machine(dir.path(), &["create", "-x"], limit);
+    assert!(x.status.success(), "{}", text(&x));
+    let extended = String::from_utf8_lossy(&x.stdout);
+    let help = vic_machine(dir.path(), &["create", "--help"], limit);
+    assert!(help.status.success(), "{}", text(&help));
+    let short = String::from_utf8_lossy(&help.stdout);
+    // A flag is listed when a word of the help is that flag (`--no-tls` is part of
+    // `--no-tlsverify`, which --help lists).
+    let lists = |help: &str, flag: &str| {
+        help.split_whitespace()
+            .any(|w| w.trim_matches(|c: char| matches!(c, ',' | '[' | ']')) == flag)
+    };
+    for flag in ["--ops-user", "--no-tls", "--client-network-ip", "--debug"] {
+        assert!(lists(&extended, flag), "-x lacks {flag}:\n{}", text(&x));
+        assert!(
+            !lists(&short, flag),
+            "--help shows {flag}:\n{}",
+            text(&help)
+        );
+    }
+    for flag in ["--containers", "--storage-quota", "--extended-help"] {
+        assert!(lists(&extended, flag) && lists(&short, flag), "{flag}");
+    }
+}

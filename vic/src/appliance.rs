@@ -70,6 +70,7 @@ pub struct ApplianceAgent {
     launch: Launcher,
     port: Option<u16>,
     images: crate::images::Catalogue,
+    interaction: Option<Arc<crate::interaction::Hub>>,
     running: Arc<Mutex<BTreeMap<String, Running>>>,
 }
 
@@ -109,8 +110,15 @@ impl ApplianceAgent {
             launch,
             port: None,
             images: crate::images::Catalogue::builtin(),
+            interaction: None,
             running: Arc::default(),
         }
+    }
+
+    /// The containerVMs' attach and log link the endpoints read (the tether's hub).
+    pub fn with_interaction(mut self, hub: Arc<crate::interaction::Hub>) -> ApplianceAgent {
+        self.interaction = Some(hub);
+        self
     }
 
     /// The images the VCHs' endpoints can pull (default: the built-in catalogue).
@@ -157,6 +165,7 @@ impl ApplianceAgent {
         let static_ip = cfg.client_ip.map(|(ip, _)| ip);
         let launch = self.launch.clone();
         let images = self.images.clone();
+        let interaction = self.interaction.clone();
         let running = self.running.clone();
         let handle = handle.clone();
         let vm_ref = vm.vm.clone();
@@ -180,6 +189,7 @@ impl ApplianceAgent {
                     match cfg.engine_config(&vm_ref, listen) {
                         Ok(mut engine) => {
                             engine.images = images;
+                            engine.interaction = interaction;
                             let shutdown: Shutdown = Box::pin(async move {
                                 let _ = stop_rx.await;
                             });

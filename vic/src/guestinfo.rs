@@ -498,6 +498,18 @@ impl Keys {
         })
     }
 
+    /// A string slice as VIC's tether decodes it: the `~` value split at every `|`, whatever
+    /// the last-index key says. A value that contained `|` arrives as several (vmware/vic
+    /// #3510, open in VIC 1.2: `sh -c 'a || b'` runs as `sh -c 'a ' '' ' b'`).
+    pub fn get_strings_as_vic_reads(&self, raw_key: &str) -> Option<Vec<&str>> {
+        let base = raw_key.strip_suffix('~').unwrap_or(raw_key);
+        let joined = self.get(&format!("{base}~"))?;
+        if joined.is_empty() && self.get_int(base).ok().flatten().is_none_or(|l| l < 0) {
+            return Some(Vec::new());
+        }
+        Some(joined.split('|').collect())
+    }
+
     /// A string slice (`raw_key` with or without `~`). The last-index key, when present, fixes
     /// the length, which tells an empty slice from one empty string.
     pub fn get_strings(&self, raw_key: &str) -> Result<Option<Vec<&str>>, GuestinfoError> {
@@ -723,6 +735,17 @@ pub mod container {
     /// [`super::STARTED_OK`] (vic.md §9 item 17).
     pub fn container_started_key(id: &str) -> String {
         session_state_key(id, "started")
+    }
+
+    /// `execs|<id>/<field>` of an exec session: the fields of [`session_key`].
+    pub fn exec_key(id: &str, field: &str) -> String {
+        ro_key(&format!("execs|{id}/{field}"))
+    }
+
+    /// `guestinfo.vice..execs|<id>.<field>` (rw): `started`, `status`, `detail.starttime`,
+    /// `detail.stoptime`.
+    pub fn exec_state_key(id: &str, field: &str) -> String {
+        rw_key(&format!("execs|{id}.{field}"))
     }
 
     /// `networks|<net>/<field>`: `Common/id` (PCI slot), `network/Common/name`, `network/type`,

@@ -20,7 +20,9 @@ pub mod firewall;
 pub mod guestinfo;
 mod http1;
 pub mod images;
+pub mod interaction;
 pub mod machine;
+pub mod process;
 pub mod tls;
 mod tlsverify;
 pub mod vsphere;
@@ -46,10 +48,14 @@ pub fn install_agents(emu: &mut vcsim::Emulator) -> Agents {
 /// [`install_agents`] with the image catalogue the VCH endpoints pull from (built-ins plus
 /// images an inventory file declares: [`images::Catalogue::with_declared`]).
 pub fn install_agents_with_images(emu: &mut vcsim::Emulator, images: images::Catalogue) -> Agents {
+    let tether = tether::TetherAgent::new();
+    let hub = tether.hub();
     let agents = Agents {
-        tether: std::sync::Arc::new(tether::TetherAgent::new()),
+        tether: std::sync::Arc::new(tether),
         appliance: std::sync::Arc::new(
-            appliance::ApplianceAgent::new(appliance::engine_launcher()).with_images(images),
+            appliance::ApplianceAgent::new(appliance::engine_launcher())
+                .with_images(images)
+                .with_interaction(hub),
         ),
     };
     emu.add_agent(agents.tether.clone());

@@ -9,10 +9,9 @@
 use super::routes::{self, API_VERSION, MIN_API_VERSION, Route, SERVER_HEADER, SWARM_MESSAGE};
 use super::state::{ApiError, Engine};
 use super::util::rfc3339_ms;
-use super::{containers, create, images, networks, view};
+use super::{attach, containers, create, events, exec, images, logs, networks, stats, view};
 use crate::portlayer::Power;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -230,16 +229,25 @@ async fn handle(engine: &Arc<Engine>, req: Request) -> Result<Response> {
     }
     let route = routes::route(&method, rest);
     let headers = req.headers().clone();
-    let body = match route {
-        Route::ContainerCreate | Route::ContainerStart(_) => read_body(req).await?,
-        _ => Default::default(),
+    let mut req = req;
+    // An exec start may upgrade after its body is read: take the upgrade first.
+    let exec_upgrade = match route {
+        Route::ExecStart(_) => Some((attach::wants_upgrade(&req), hyper::upgrade::on(&mut req))),
+        _ => None,
+    };
+    let (body, req) = match route {
+        Route::ContainerCreate
+        | Route::ContainerStart(_)
+        | Route::ExecCreate(_)
+        | Route::ExecStart(_) => (read_body(req).await?, None),
+        _ => (Default::default(), Some(req)),
     };
     let head = method == Method::HEAD;
     match route {
         Route::Ping => ping(head),
         Route::Version => version(engine),
         Route::Info => info(engine).await,
-        Route::ImagesCreate => images::pull(engine, &query),
+        Route::ImagesCreate => images::pull(engine, &query).await,
         Route::ImagesList => images::images(engine, &query),
         Route::ImageInspect(n) => images::image_inspect(engine, &n),
         Route::ImageTag(n) => images::image_tag(engine, &n, &query),
@@ -280,7 +288,21 @@ async fn handle(engine: &Arc<Engine>, req: Request) -> Result<Response> {
             .await
         }
         Route::ContainerWait(id) => containers::wait(engine, &id).await,
-        Route::ContainerLogs(id) => containers::logs(engine, &id, &query).await,
+        Route::ContainerLogs(id) => logs::logs(engine, &id, &query).await,
+        Route::ContainerStats(id) => stats::stats(engine, &id, &query).await,
+        Route::ExecCreate(id) => exec::create(engine, &id, &headers, &body).await,
+        Route::ExecStart(id) => match exec_upgrade {
+            Some((wants, on_upgrade)) => {
+                exec::start(engine, &id, &headers, &body, wants, on_upgrade).await
+            }
+            None => Err(ApiError::server("the exec start request was consumed")),
+        },
+        Route::ExecInspect(id) => exec::inspect(engine, &id),
+        Route::ExecResize(id) => exec::resize(engine, &id),
+        Route::ContainerAttach(id) => match req {
+            Some(req) => attach::attach(engine, &id, &query, req).await,
+            None => Err(ApiError::server("the attach request was consumed")),
+        },
         Route::ContainerRename(id) => {
             detached(engine, move |e| async move {
                 containers::rename(&e, &id, &query).await
@@ -295,7 +317,7 @@ async fn handle(engine: &Arc<Engine>, req: Request) -> Result<Response> {
         }
         Route::NetworkList => networks::networks(engine, &query),
         Route::NetworkInspect(id) => networks::network_inspect(engine, &id),
-        Route::Events => events(&query),
+        Route::Events => events::stream(&engine.events, &query),
         Route::NotImplemented(m) => Err(ApiError::server(routes::not_implemented(m))),
         Route::Swarm => Err(ApiError::new(StatusCode::NOT_FOUND, SWARM_MESSAGE)),
         Route::NotFound => Err(ApiError::new(StatusCode::NOT_FOUND, "page not found")),
@@ -323,48 +345,6 @@ fn ping(head: bool) -> Result<Response> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     Ok(r)
-}
-
-/// `GET /events`: VIC supports the event stream (vic.md §7.2). This endpoint records no
-/// events, so the stream is empty: the response head goes out at once and the body stays
-/// open until the client hangs up, `until` (Unix seconds) passes, or [`MAX_WAIT`] elapses.
-/// The docker CLI (API < 1.30) subscribes to it during `docker run` to learn the exit
-/// status; refusing it printed `error getting events from daemon` after every `run -d`.
-fn events(query: &BTreeMap<String, String>) -> Result<Response> {
-    view::parse_filters(query.get("filters").map(String::as_str).unwrap_or(""))?;
-    time_param(query, "since")?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let open_for = match time_param(query, "until")? {
-        Some(until) => Duration::from_secs_f64(until.min(1e12))
-            .saturating_sub(now)
-            .min(MAX_WAIT),
-        None => MAX_WAIT,
-    };
-    let body = EmptyStream(Box::pin(tokio::time::sleep(open_for)));
-    let mut r = (StatusCode::OK, Body::new(body)).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Ok(r)
-}
-
-/// A response body with no data that ends when its timer fires.
-struct EmptyStream(std::pin::Pin<Box<tokio::time::Sleep>>);
-
-impl hyper::body::Body for EmptyStream {
-    type Data = bytes::Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<std::result::Result<hyper::body::Frame<Self::Data>, Self::Error>>>
-    {
-        std::future::Future::poll(self.0.as_mut(), cx).map(|()| None)
-    }
 }
 
 fn vic_version(engine: &Engine) -> String {
@@ -399,11 +379,11 @@ async fn info(engine: &Arc<Engine>) -> Result<Response> {
     let now = engine.pl.now_ms().await?;
     let running = states.values().filter(|s| s.power == Power::On).count();
     let total = states.len();
-    let images = {
+    let (images, storage) = {
         let store = engine.lock();
         let ids: std::collections::BTreeSet<&str> =
             store.images.values().map(|i| i.id.as_str()).collect();
-        ids.len()
+        (ids.len(), super::quota::storage_in_use(&store))
     };
     let about = engine.pl.client().about().clone();
     let driver = driver_name(engine);
@@ -415,19 +395,36 @@ async fn info(engine: &Arc<Engine>) -> Result<Response> {
             .iter()
             .map(|n| Json::from(n.alias.clone())),
     );
-    let system_status = json!([
-        [" VCH CPU limit", format!("{} MHz", pool.cpu_limit_mhz)],
-        [" VCH memory limit", format!("{} MiB", pool.mem_limit_mb)],
-        [" VCH CPU usage", format!("{} MHz", pool.cpu_usage_mhz)],
-        [" VCH memory usage", format!("{} MiB", pool.mem_usage_mb)],
-        [driver.clone(), "RUNNING"],
-        [" VMware Product", about.full_name],
-        [" VMware OS", about.name],
-        [" VMware OS version", about.version],
-        [
+    // VIC's order: limits (the VCH's storage and container limits after memory), usages
+    // (storage after memory), then the rest (vic.md §5.3, `engine::quota`).
+    let pairs = |v: Vec<[String; 2]>| v.into_iter().map(|p| json!(p));
+    let cfg = &engine.config;
+    let mut system_status = vec![
+        json!([" VCH CPU limit", format!("{} MHz", pool.cpu_limit_mhz)]),
+        json!([" VCH memory limit", format!("{} MiB", pool.mem_limit_mb)]),
+    ];
+    system_status.extend(pairs(super::quota::limit_status(
+        cfg.container_limit,
+        cfg.storage_quota_bytes,
+    )));
+    system_status.push(json!([
+        " VCH CPU usage",
+        format!("{} MHz", pool.cpu_usage_mhz)
+    ]));
+    system_status.push(json!([
+        " VCH memory usage",
+        format!("{} MiB", pool.mem_usage_mb)
+    ]));
+    system_status.extend(pairs(super::quota::usage_status(&storage)));
+    system_status.extend([
+        json!([driver.clone(), "RUNNING"]),
+        json!([" VMware Product", about.full_name]),
+        json!([" VMware OS", about.name]),
+        json!([" VMware OS version", about.version]),
+        json!([
             " Registry Whitelist Mode",
             "disabled.  All registry access allowed."
-        ],
+        ]),
     ]);
     let v = json!({
         "ID": "vSphere Integrated Containers",

@@ -77,12 +77,18 @@ pub struct EngineConfig {
     pub name_convention: NameConvention,
     /// `--containers` (None: unlimited).
     pub container_limit: Option<u32>,
+    /// `--storage-quota` in bytes (None: unlimited): images plus containerVMs (see
+    /// `engine::quota`).
+    pub storage_quota_bytes: Option<u64>,
     /// Images the VCH can pull.
     pub images: Catalogue,
     /// `--debug` level.
     pub debug: u8,
     /// VIC version reported by `/version` and `/info` (`1.2.1`).
     pub vic_version: String,
+    /// The containerVMs' attach and log link ([`crate::interaction`]); None when the
+    /// containerVMs run no tether of this process (attach then streams nothing).
+    pub interaction: Option<Arc<crate::interaction::Hub>>,
 }
 
 impl std::fmt::Debug for EngineConfig {

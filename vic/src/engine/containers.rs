@@ -4,17 +4,17 @@
 //! what it did (ports and addresses released on a failed start; a failed create's VM is
 //! handled in [`super::create`]).
 
-use super::api::{MAX_WAIT, Result, atoi_param, bad_request, ok_json, status, time_param, truthy};
+use super::api::{MAX_WAIT, Result, atoi_param, bad_request, ok_json, status, truthy};
 use super::create::check_json_content_type;
 use super::decode;
+use super::events::Event;
+use super::lifecycle;
 use super::state::{ApiError, Container, Engine};
-use super::util::{self, rfc3339_ms};
+use super::util;
 use super::view::phase;
 use crate::firewall::{PortMapping, PortRange};
-use crate::portlayer::{self, Attachment, Power, VmState, signal_number};
-use crate::workload;
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use crate::portlayer::{self, Attachment, Power, signal_number};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
@@ -107,7 +107,7 @@ fn release_ports(engine: &Engine, id: &str) {
 
 pub async fn start(engine: &Arc<Engine>, key: &str) -> Result<Response> {
     let c = engine.resolve(key)?;
-    let _busy = engine.busy(&c, "start")?;
+    let busy = engine.busy(&c, "start")?;
     let st = engine.pl.state(&c.vm).await.map_err(|e| gone(e, key))?;
     if st.power == Power::On {
         return status(StatusCode::NOT_MODIFIED);
@@ -120,6 +120,16 @@ pub async fn start(engine: &Arc<Engine>, key: &str) -> Result<Response> {
                 c.mapped = mapped;
                 c.killed = None;
             });
+            let now = engine.pl.now_ms().await.unwrap_or(c.created_ms);
+            engine
+                .events
+                .publish(Event::container("start", &c.id, &c.name, &c.image_ref, now));
+            // A process that already ended (`docker run busybox true`) dies after its start.
+            let exited = busy.release_with(|s| s.deferred_exits.remove(&c.id));
+            if let Some(exit) = exited {
+                let c = engine.resolve(&c.id).unwrap_or(c);
+                lifecycle::died(engine, &c, exit.code, exit.at_ms).await;
+            }
             status(StatusCode::NO_CONTENT)
         }
         Err(e) => {
@@ -144,7 +154,7 @@ pub async fn restart(
     q: &BTreeMap<String, String>,
 ) -> Result<Response> {
     let c = engine.resolve(key)?;
-    stop(engine, &c.id, q).await?;
+    stop_inner(engine, &c.id, q).await?;
     start(engine, &c.id).await?;
     status(StatusCode::NO_CONTENT)
 }
@@ -156,12 +166,41 @@ pub async fn stop(
     key: &str,
     q: &BTreeMap<String, String>,
 ) -> Result<Response> {
+    let (r, stopped) = stop_inner(engine, key, q).await?;
+    if let Some(c) = stopped {
+        lifecycle::auto_remove(engine, &c).await;
+    }
+    Ok(r)
+}
+
+/// Publishes `kill`, `die` and (for a stop) `stop` for `c`, stopped by the endpoint with
+/// `signal` and exit `code`; an exit its process reported meanwhile is this report.
+fn publish_stopped(engine: &Engine, c: &Container, signal: i32, code: i32, at_ms: i64, stop: bool) {
+    engine.lock().deferred_exits.remove(&c.id);
+    let ev = |action: &str| Event::container(action, &c.id, &c.name, &c.image_ref, at_ms);
+    engine
+        .events
+        .publish(ev("kill").with("signal", signal.to_string()));
+    engine
+        .events
+        .publish(ev("die").with("exitCode", code.to_string()));
+    if stop {
+        engine.events.publish(ev("stop"));
+    }
+}
+
+/// `stop` without `--rm`'s removal (restart stops and starts the same container).
+async fn stop_inner(
+    engine: &Arc<Engine>,
+    key: &str,
+    q: &BTreeMap<String, String>,
+) -> Result<(Response, Option<Container>)> {
     atoi_param(q, "t")?;
     let c = engine.resolve(key)?;
     let _busy = engine.busy(&c, "stop")?;
     let st = engine.pl.state(&c.vm).await.map_err(|e| gone(e, key))?;
     if st.power != Power::On {
-        return status(StatusCode::NOT_MODIFIED);
+        return Ok((StatusCode::NOT_MODIFIED.into_response(), None));
     }
     engine.pl.stop(&c.vm, &c.id, &c.stop_signal).await?;
     // The container is stopped now: its bookkeeping follows even if the clock cannot be read
@@ -175,7 +214,9 @@ pub async fn stop(
     release_ports(engine, &c.id);
     // A stopped container gives its address back (VIC unbinds on stop).
     engine.pl.unbind(&c.id);
-    status(StatusCode::NO_CONTENT)
+    let signal = signal_number(&c.stop_signal).unwrap_or(15);
+    publish_stopped(engine, &c, signal, code, now, true);
+    Ok((StatusCode::NO_CONTENT.into_response(), Some(c)))
 }
 
 pub async fn kill(
@@ -192,7 +233,7 @@ pub async fn kill(
     let Some(num) = signal_number(&signal) else {
         return Err(bad_request(format!("Invalid signal: {signal}")));
     };
-    let _busy = engine.busy(&c, "kill")?;
+    let busy = engine.busy(&c, "kill")?;
     let st = engine.pl.state(&c.vm).await.map_err(|e| gone(e, key))?;
     if st.power != Power::On {
         return Err(ApiError::new(
@@ -204,14 +245,22 @@ pub async fn kill(
         ));
     }
     engine.pl.signal(&c.vm, &c.id, &signal).await?;
+    let now = engine.pl.now_ms().await.unwrap_or(c.created_ms);
     if portlayer::signal_terminates(&signal) {
-        let now = engine.pl.now_ms().await.unwrap_or(c.created_ms);
         engine.update(&c.id, |c| {
             c.killed = Some((128 + num, now));
             c.binding = None;
         });
         release_ports(engine, &c.id);
         engine.pl.unbind(&c.id);
+        publish_stopped(engine, &c, num, 128 + num, now, false);
+        drop(busy);
+        lifecycle::auto_remove(engine, &c).await;
+    } else {
+        engine.events.publish(
+            Event::container("kill", &c.id, &c.name, &c.image_ref, now)
+                .with("signal", num.to_string()),
+        );
     }
     status(StatusCode::NO_CONTENT)
 }
@@ -242,12 +291,29 @@ pub async fn remove(
         Err(e) if e.is_gone() => engine.pl.unbind(&c.id),
         Err(e) => return Err(e.into()),
     }
-    let mut store = engine.lock();
-    store.containers.remove(&c.id);
-    if store.names.get(&c.name) == Some(&c.id) {
-        store.names.remove(&c.name);
+    {
+        let mut store = engine.lock();
+        store.containers.remove(&c.id);
+        if store.names.get(&c.name) == Some(&c.id) {
+            store.names.remove(&c.name);
+        }
+        store.host_ports.retain(|_, owner| *owner != c.id);
+        store.deferred_exits.remove(&c.id);
     }
-    store.host_ports.retain(|_, owner| *owner != c.id);
+    // The container's log and attach link go with it (as its datastore folder does), and
+    // its execs.
+    if let Some(hub) = &engine.config.interaction {
+        hub.forget(&c.id);
+    }
+    super::exec::forget_container(engine, &c.id);
+    let now = engine.pl.now_ms().await.unwrap_or(c.created_ms);
+    engine.events.publish(Event::container(
+        "destroy",
+        &c.id,
+        &c.name,
+        &c.image_ref,
+        now,
+    ));
     status(StatusCode::NO_CONTENT)
 }
 
@@ -292,11 +358,18 @@ pub async fn rename(
     }
     match engine.pl.rename(&c.vm, &c.id, &new).await {
         Ok(_) => {
-            let mut store = engine.lock();
-            store.names.remove(&c.name);
-            if let Some(x) = store.containers.get_mut(&c.id) {
-                x.name = new;
+            {
+                let mut store = engine.lock();
+                store.names.remove(&c.name);
+                if let Some(x) = store.containers.get_mut(&c.id) {
+                    x.name = new.clone();
+                }
             }
+            let now = engine.pl.now_ms().await.unwrap_or(c.created_ms);
+            engine.events.publish(
+                Event::container("rename", &c.id, &new, &c.image_ref, now)
+                    .with("oldName", format!("/{}", c.name)),
+            );
             status(StatusCode::NO_CONTENT)
         }
         Err(e) => {
@@ -319,102 +392,4 @@ pub async fn wait(engine: &Arc<Engine>, key: &str) -> Result<Response> {
     let c = engine.resolve(&c.id).unwrap_or(c);
     let p = phase(&c, Some(&st));
     ok_json(&json!({ "StatusCode": p.exit_code }))
-}
-
-/// The container's log lines, derived from its planned process (see [`crate::tether`]):
-/// (stream 1 = stdout, 2 = stderr, time ms, text).
-fn log_lines(c: &Container, st: Option<&VmState>) -> Vec<(u8, i64, String)> {
-    let Some(s) = st else { return Vec::new() };
-    if s.started.as_deref() != Some("true") {
-        return Vec::new();
-    }
-    let plan = workload::plan(&c.argv, c.tty, c.open_stdin, c.image.workload.as_deref());
-    let start_ms = s.start_s.map(|t| t * 1000).unwrap_or(c.created_ms);
-    let mut out: Vec<(u8, i64, String)> = plan
-        .start_log
-        .iter()
-        .map(|l| (1, start_ms, l.clone()))
-        .collect();
-    if let (Some(_), Power::Off) = (s.status, s.power) {
-        let at = s.stop_s.map(|t| t * 1000).unwrap_or(start_ms);
-        let stream = if plan.exit_code == 0 { 1 } else { 2 };
-        out.extend(plan.exit_log.iter().map(|l| (stream, at, l.clone())));
-    }
-    out
-}
-
-pub async fn logs(
-    engine: &Arc<Engine>,
-    key: &str,
-    q: &BTreeMap<String, String>,
-) -> Result<Response> {
-    // `tail`: "all" or a count (negative means all), as dockerd reads it.
-    let tail = match q.get("tail").map(String::as_str) {
-        None | Some("" | "all") => None,
-        Some(t) => match t.parse::<i64>() {
-            Ok(n) => usize::try_from(n).ok(),
-            Err(_) => {
-                return Err(bad_request(format!(
-                    "invalid value for tail: {t} (a number of lines or \"all\")"
-                )));
-            }
-        },
-    };
-    let since_ms = time_param(q, "since")?.map(|s| (s * 1000.0) as i64);
-    let until_ms = time_param(q, "until")?.map(|s| (s * 1000.0) as i64);
-    let c = engine.resolve(key)?;
-    let want_out = truthy(q, "stdout");
-    let want_err = truthy(q, "stderr");
-    if !want_out && !want_err {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "Bad parameters: you must choose at least one stream",
-        ));
-    }
-    if truthy(q, "follow") {
-        // Following ends when the container does; the lines come once it has (the emulated
-        // process prints nothing in between).
-        engine
-            .pl
-            .client()
-            .wait_for_property(&c.vm, "runtime.powerState", MAX_WAIT, |v| {
-                v.and_then(|v| v.as_str()) != Some("poweredOn")
-            })
-            .await
-            .map_err(|e| gone(e.into(), key))?;
-    }
-    let st = engine.pl.state(&c.vm).await.map_err(|e| gone(e, key))?;
-    let mut lines = log_lines(&c, Some(&st));
-    lines.retain(|(s, _, _)| (*s == 1 && want_out) || (*s == 2 && want_err));
-    lines.retain(|(_, at, _)| {
-        since_ms.is_none_or(|s| *at >= s) && until_ms.is_none_or(|u| u == 0 || *at <= u)
-    });
-    if let Some(n) = tail {
-        let skip = lines.len().saturating_sub(n);
-        lines.drain(..skip);
-    }
-    let stamps = truthy(q, "timestamps");
-    let mut body: Vec<u8> = Vec::new();
-    for (stream, at, text) in lines {
-        let line = if stamps {
-            format!("{} {text}\n", rfc3339_ms(at))
-        } else {
-            format!("{text}\n")
-        };
-        if c.tty {
-            body.extend_from_slice(line.as_bytes());
-        } else {
-            // stdcopy framing: stream, three zero bytes, big-endian length.
-            body.push(stream);
-            body.extend_from_slice(&[0, 0, 0]);
-            body.extend_from_slice(&(line.len() as u32).to_be_bytes());
-            body.extend_from_slice(line.as_bytes());
-        }
-    }
-    let mut r = (StatusCode::OK, Body::from(body)).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/vnd.docker.raw-stream"),
-    );
-    Ok(r)
 }

@@ -10,6 +10,7 @@
 use super::api::{Result, json_response};
 use super::decode;
 use super::images::no_such_image;
+use super::quota;
 use super::routes;
 use super::sizing;
 use super::state::{ApiError, Container, Engine, Store, reserve};
@@ -362,16 +363,20 @@ impl Drop for Reservation<'_> {
     }
 }
 
-fn limit_check(engine: &Engine, store: &Store) -> Result<()> {
-    if let Some(limit) = engine.config.container_limit {
-        let count = store.containers.len() + store.creating.len();
-        if count >= limit as usize {
-            return Err(ApiError::server(format!(
-                "Container count exceeds limit {limit}. containers: {count}, reservation: 1"
-            )));
-        }
+/// VIC's quota checks ([`quota`]): the count alone before the image lookup, as VIC orders
+/// it; count and storage (for a `memory_mb` containerVM) at the reservation. 500, as
+/// dockerd maps VIC's plain errors.
+fn limit_check(engine: &Engine, store: &Store, memory_mb: Option<u64>) -> Result<()> {
+    let cfg = &engine.config;
+    match memory_mb {
+        None => quota::check_container_count(
+            cfg.container_limit,
+            store.containers.len(),
+            store.creating.len(),
+        ),
+        Some(mb) => quota::admit(cfg.container_limit, cfg.storage_quota_bytes, store, mb),
     }
-    Ok(())
+    .map_err(|e| ApiError::server(e.to_string()))
 }
 
 /// `POST /containers/create` (run it through `api::detached`).
@@ -404,7 +409,7 @@ pub async fn create(
             .unwrap_or(None);
         check_ports(alias, trust, &ports).map_err(|e| ApiError::server(e.to_string()))?;
     }
-    limit_check(engine, &engine.lock())?;
+    limit_check(engine, &engine.lock(), None)?;
     let image = engine
         .find_image(&body.image)
         .ok_or_else(|| no_such_image(&body.image))?;
@@ -445,7 +450,7 @@ pub async fn create(
     // Nothing has been created yet; from here every exit frees the reservation.
     let reservation = {
         let mut store = engine.lock();
-        limit_check(engine, &store)?;
+        limit_check(engine, &store, Some(memory_mb))?;
         let (id, name) = reserve(&mut store, &engine.config.vch_name, wanted)?;
         store.creating.insert(id.clone());
         Reservation {
@@ -545,7 +550,10 @@ pub async fn create(
         binding: None,
         host_config,
     };
+    let event =
+        super::events::Event::container("create", &c.id, &c.name, &c.image_ref, c.created_ms);
     reservation.commit(c);
+    engine.events.publish(event);
     Ok(json_response(
         StatusCode::CREATED,
         &json!({ "Id": id, "Warnings": null }),

@@ -315,6 +315,18 @@ fn number_text(n: &Number) -> String {
     }
 }
 
+/// The JSON kind Go names in `cannot unmarshal <kind>` (numbers without their literal).
+pub fn json_kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "bool",
+        Json::String(_) => "string",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
+        Json::Number(_) => "number",
+    }
+}
+
 /// The JSON kind Go names in `cannot unmarshal <kind>`.
 fn kind(v: &Json, into: &Ty) -> String {
     match v {

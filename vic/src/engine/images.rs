@@ -14,7 +14,7 @@ fn stream_line(v: &Json) -> String {
     format!("{v}\r\n")
 }
 
-pub fn pull(engine: &Engine, q: &BTreeMap<String, String>) -> Result<Response> {
+pub async fn pull(engine: &Engine, q: &BTreeMap<String, String>) -> Result<Response> {
     if q.contains_key("fromSrc") {
         return Err(ApiError::server(routes::not_implemented("ImportImage")));
     }
@@ -70,8 +70,12 @@ pub fn pull(engine: &Engine, q: &BTreeMap<String, String>) -> Result<Response> {
         out.push_str(&stream_line(
             &json!({"status": format!("Status: Downloaded newer image for {canonical}")}),
         ));
-        engine.lock().images.insert(canonical, img);
+        engine.lock().images.insert(canonical.clone(), img);
     }
+    let now = engine.pl.now_ms().await.unwrap_or_default();
+    engine
+        .events
+        .publish(super::events::Event::image("pull", &canonical, now));
     Ok(stream_response(out))
 }
 

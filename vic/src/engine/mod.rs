@@ -10,21 +10,31 @@
 //! What it serves, and how each route answers, is in [`routes`]; sizing in [`sizing`]. The
 //! handlers: `api` (dispatch, system routes, query parameters), `create` (with `decode`, the
 //! create body decoded and checked as dockerd does), `containers`, `view` (ps, inspect),
-//! `images`, `networks`. Bad input gets dockerd's 400 and message before anything is
+//! `attach` (the hijacked stream), `logs`, `exec`, `stats`, [`events`] (with `lifecycle`:
+//! `die` and `--rm` when a process ends), `quota` (`--containers`, `--storage-quota`),
+//! `images`, `networks`. Processes' output and stdin come over the containerVMs'
+//! [`crate::interaction`] link. Bad input gets dockerd's 400 and message before anything is
 //! created; state-changing operations run in their own task so a client that hangs up never
 //! leaves one half done.
 
 mod api;
+mod attach;
 pub mod client;
 mod config;
 mod containers;
 mod create;
 mod decode;
+pub mod events;
+mod exec;
 mod images;
+mod lifecycle;
+mod logs;
 mod networks;
+mod quota;
 pub mod routes;
 pub mod sizing;
 mod state;
+mod stats;
 pub mod util;
 mod view;
 
@@ -64,12 +74,15 @@ pub async fn serve(
         pl,
         store: Mutex::new(state::Store::default()),
         local,
+        events: events::EventBus::default(),
     };
     engine
         .sync()
         .await
         .map_err(|e| EngineError::Sync(e.message))?;
-    let router = api::router(Arc::new(engine));
+    let engine = Arc::new(engine);
+    lifecycle::watch_exits(&engine);
+    let router = api::router(engine);
     vcsim::http::serve(listener, router, config.tls.clone(), shutdown).await?;
     Ok(())
 }

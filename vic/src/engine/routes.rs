@@ -79,6 +79,18 @@ pub enum Route {
     ContainerRestart(String),
     /// `POST /containers/{id}/wait`
     ContainerWait(String),
+    /// `POST /containers/{id}/attach` (hijacked)
+    ContainerAttach(String),
+    /// `GET /containers/{id}/stats`
+    ContainerStats(String),
+    /// `POST /containers/{id}/exec`
+    ExecCreate(String),
+    /// `POST /exec/{id}/start` (hijacked unless detached)
+    ExecStart(String),
+    /// `GET /exec/{id}/json`
+    ExecInspect(String),
+    /// `POST /exec/{id}/resize`
+    ExecResize(String),
     /// `GET /containers/{id}/logs`
     ContainerLogs(String),
     /// `POST /containers/{id}/rename`
@@ -201,10 +213,10 @@ pub fn route(method: &Method, path: &str) -> Route {
                 ("top", "GET") => NotImplemented("ContainerTop"),
                 ("copy", "POST") => NotImplemented("ContainerCopy"),
                 ("export", "GET") => NotImplemented("ContainerExport"),
+                ("attach", "POST") => ContainerAttach(id),
                 // Supported by VIC, not by this endpoint (yet): refused with the same message.
-                ("attach", "POST") => NotImplemented("ContainerAttach"),
-                ("stats", "GET") => NotImplemented("ContainerStats"),
-                ("exec", "POST") => NotImplemented("ContainerExecCreate"),
+                ("stats", "GET") => ContainerStats(id),
+                ("exec", "POST") => ExecCreate(id),
                 ("changes", "GET") => NotImplemented("ContainerChanges"),
                 ("resize", "POST") => NotImplemented("ContainerResize"),
                 ("archive", "GET") => NotImplemented("ContainerArchivePath"),
@@ -214,9 +226,9 @@ pub fn route(method: &Method, path: &str) -> Route {
             }
         }
         ["containers", _id, "attach", "ws"] if get => NotImplemented("ContainerAttach"),
-        ["exec", _id, "start"] if post => NotImplemented("ContainerExecStart"),
-        ["exec", _id, "resize"] if post => NotImplemented("ContainerExecResize"),
-        ["exec", _id, "json"] if get => NotImplemented("ContainerExecInspect"),
+        ["exec", id, "start"] if post => ExecStart((*id).to_owned()),
+        ["exec", id, "resize"] if post => ExecResize((*id).to_owned()),
+        ["exec", id, "json"] if get => ExecInspect((*id).to_owned()),
         ["volumes"] if get => NotImplemented("Volumes"),
         ["volumes", "create"] if post => NotImplemented("VolumeCreate"),
         ["volumes", "prune"] if post => NotImplemented("VolumesPrune"),
@@ -303,6 +315,24 @@ mod tests {
             Route::NotImplemented("ContainerPause")
         );
         assert_eq!(route(&get, "/events"), Route::Events);
+        assert_eq!(
+            route(&post, "/containers/a/attach"),
+            Route::ContainerAttach("a".into())
+        );
+        assert_eq!(
+            route(&post, "/containers/a/exec"),
+            Route::ExecCreate("a".into())
+        );
+        assert_eq!(route(&post, "/exec/e/start"), Route::ExecStart("e".into()));
+        assert_eq!(route(&get, "/exec/e/json"), Route::ExecInspect("e".into()));
+        assert_eq!(
+            route(&get, "/containers/a/stats"),
+            Route::ContainerStats("a".into())
+        );
+        assert_eq!(
+            route(&get, "/containers/a/top"),
+            Route::NotImplemented("ContainerTop")
+        );
         assert_eq!(route(&get, "/swarm"), Route::Swarm);
         assert_eq!(route(&post, "/services/create"), Route::Swarm);
         assert_eq!(route(&get, "/nodes"), Route::Swarm);

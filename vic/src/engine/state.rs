@@ -138,6 +138,13 @@ pub struct Store {
     /// Ids of creates in flight (their names are reserved in `names`; they count against the
     /// container limit).
     pub creating: BTreeSet<String>,
+    /// Processes that ended while their container's start was still answering: their `die`
+    /// is published after the `start` event (see `lifecycle`).
+    pub deferred_exits: BTreeMap<String, crate::interaction::Exit>,
+    /// `docker exec` records by exec id.
+    pub execs: BTreeMap<String, super::exec::ExecRecord>,
+    /// Exec ids handed out.
+    pub exec_counter: u64,
 }
 
 /// The engine: configuration, port layer, cache.
@@ -150,17 +157,33 @@ pub struct Engine {
     pub store: Mutex<Store>,
     /// The address actually listened on.
     pub local: SocketAddr,
+    /// Docker events (`GET /events`).
+    pub events: super::events::EventBus,
 }
 
 /// Marks a container busy until dropped.
 pub struct Busy<'a> {
     engine: &'a Engine,
     id: String,
+    released: bool,
 }
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        self.engine.lock().busy.remove(&self.id);
+        if !self.released {
+            self.engine.lock().busy.remove(&self.id);
+        }
+    }
+}
+
+impl Busy<'_> {
+    /// Ends the mark and runs `f` on the store under the same lock (so nothing can slip in
+    /// between the two).
+    pub fn release_with<R>(mut self, f: impl FnOnce(&mut Store) -> R) -> R {
+        self.released = true;
+        let mut store = self.engine.lock();
+        store.busy.remove(&self.id);
+        f(&mut store)
     }
 }
 
@@ -215,6 +238,7 @@ impl Engine {
         Ok(Busy {
             engine: self,
             id: c.id.clone(),
+            released: false,
         })
     }
 

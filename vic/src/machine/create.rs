@@ -86,6 +86,21 @@ async fn deploy(
     let session = Box::pin(connect(&cfg.target, cfg.force, ui)).await?;
     made.client = Some(session.client.clone());
     let plan = Box::pin(validate(&session, cfg, ui)).await?;
+    // 6a. Storage-quota validation, before anything is written (vic.md §1.1 step 6).
+    if let Some(quota) = cfg.storage_quota_bytes {
+        ui.info("Validating storage quota");
+        let free = session
+            .client
+            .get_property(&plan.datastore.moref, "summary.freeSpace")
+            .await?
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0);
+        if let Err(e) = params::check_storage_quota(quota, free) {
+            // VIC's create logs configure's words here.
+            ui.error("Configuring cannot continue: storage quota validation failed");
+            return Err(e);
+        }
+    }
     // The certificates, now that nothing offline or on the target objects.
     made.certs = cfg
         .tls_files

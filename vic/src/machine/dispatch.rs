@@ -374,6 +374,7 @@ pub async fn dispatch(
         },
         image_store: (ds_name.clone(), ds_path),
         containers: cfg.containers,
+        storage_quota_bytes: cfg.storage_quota_bytes,
         debug: cfg.debug,
         version: full_version(),
         create_bridge_network: made.esx_bridge.is_some(),

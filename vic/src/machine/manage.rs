@@ -10,7 +10,10 @@ use rustls_pki_types::pem::PemObject;
 use vcsim::vmodl::{MoRef, Value};
 
 use super::create::{self, Session};
-use super::opts::{DeleteOpts, InspectOpts, LsOpts, SelectOpts, TargetOpts};
+use super::opts::{
+    DEFAULT_BRIDGE_RANGE, DEFAULT_BRIDGE_WIDTH, DEFAULT_NAME, DEFAULT_PUBLIC_NETWORK, DeleteOpts,
+    InspectCommand, InspectConfigOpts, InspectOpts, LsOpts, SelectOpts, TargetOpts,
+};
 use super::ready::show_vch;
 use super::vchconfig::{VchConfig, full_version};
 use super::{Failure, Ui, params};
@@ -316,8 +319,11 @@ fn client_cert_in(dir: &Path, vch_cas: &[Vec<u8>]) -> Option<ClientCertFiles> {
         .then_some(ClientCertFiles { ca, cert, key })
 }
 
-/// `vic-machine inspect`.
+/// `vic-machine inspect` (and `inspect config`).
 pub async fn inspect(o: &InspectOpts, ui: &mut Ui) -> Result<(), Failure> {
+    if let Some(InspectCommand::Config(c)) = &o.command {
+        return within(c.target.timeout, "Inspect", Box::pin(inspect_config(c, ui))).await;
+    }
     // An explicit cert path that is not there is a typo, not "no client certificate": VIC
     // only warns `Unable to find valid client certs` and prints a command that cannot work.
     if let Some(p) = &o.tls_cert_path
@@ -377,6 +383,152 @@ async fn inspect_inner(o: &InspectOpts, ui: &mut Ui) -> Result<(), Failure> {
     show_vch(ui, &v.vm, ip, &m, cfg.bridge_range, cfg.bridge_width, false)?;
     let _ = c.logout().await;
     Ok(())
+}
+
+/// `vic-machine inspect config` (vic.md §1.5): the create options that would reproduce the
+/// VCH, `verbose` (one per line) or `raw` (one line). The raw line also carries the log
+/// prefix, as every line of [`Ui`] does.
+async fn inspect_config(o: &InspectConfigOpts, ui: &mut Ui) -> Result<(), Failure> {
+    let raw = match o.format.as_str() {
+        "raw" => true,
+        "verbose" => false,
+        other => {
+            ui.warn(format!(
+                "Invalid configuration output format '{other}'. Valid options are raw, verbose."
+            ));
+            ui.warn("Using verbose configuration format");
+            false
+        }
+    };
+    let (s, _) = session(&o.target, ui).await?;
+    let v = select(&s.client, &o.select).await?;
+    let cfg = VchConfig::from_keys(&v.keys).map_err(Failure::new)?;
+    let options = config_options(&cfg);
+    if raw {
+        ui.info(options.join(" "));
+    } else {
+        ui.info("");
+        ui.info(format!(
+            "The target VCH is configured with the following options: \n\n\t{}\n",
+            options.join("\n\t")
+        ));
+    }
+    let _ = s.client.logout().await;
+    Ok(())
+}
+
+/// The create options of `cfg` in create's flag order, `--flag=value`, options equal to
+/// their default left out (as VIC's `inspect config` prints them). Credentials are not
+/// stored in a form to print, and the pool's CPU and memory settings are not read back.
+pub fn config_options(cfg: &VchConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut opt = |flag: &str, value: String| out.push(format!("--{flag}={value}"));
+    let role = |r: &str| {
+        cfg.networks
+            .iter()
+            .find(|n| n.role == r)
+            .map(|n| n.name.clone())
+    };
+    let base = cfg.target_url.trim_end_matches('/');
+    let base = base.strip_suffix("/sdk").unwrap_or(base);
+    let dc = cfg.paths.datacenter.trim_start_matches('/');
+    opt(
+        "target",
+        if dc.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}/{dc}")
+        },
+    );
+    if let Some(t) = &cfg.thumbprint {
+        opt("thumbprint", t.clone());
+    }
+    if cfg.name != DEFAULT_NAME {
+        opt("name", cfg.name.clone());
+    }
+    if !cfg.paths.compute.is_empty() {
+        opt("compute-resource", cfg.paths.compute.clone());
+    }
+    let (ds, path) = &cfg.image_store;
+    opt(
+        "image-store",
+        if path.is_empty() || *path == cfg.name {
+            ds.clone()
+        } else {
+            format!("{ds}/{path}")
+        },
+    );
+    if let Some(cnc) = &cfg.name_convention {
+        opt("container-name-convention", cnc.clone());
+    }
+    if let Some(b) = role(vch::ROLE_BRIDGE).filter(|b| *b != cfg.name) {
+        opt("bridge-network", b);
+    }
+    let range = format!("{}/{}", cfg.bridge_range.0, cfg.bridge_range.1);
+    if range != DEFAULT_BRIDGE_RANGE {
+        opt("bridge-network-range", range);
+    }
+    if cfg.bridge_width.to_string() != DEFAULT_BRIDGE_WIDTH {
+        opt("bridge-network-width", cfg.bridge_width.to_string());
+    }
+    let public = role(vch::ROLE_PUBLIC);
+    let client = role(vch::ROLE_CLIENT);
+    if let Some(c) = client.clone().filter(|c| Some(c) != public.as_ref()) {
+        opt("client-network", c);
+    }
+    if let Some((ip, prefix)) = cfg.client_ip {
+        opt("client-network-ip", format!("{ip}/{prefix}"));
+    }
+    if let Some(p) = public.filter(|p| p != DEFAULT_PUBLIC_NETWORK) {
+        opt("public-network", p);
+    }
+    if let Some(m) = role(vch::ROLE_MANAGEMENT).filter(|m| Some(m) != client.as_ref()) {
+        opt("management-network", m);
+    }
+    for n in &cfg.container_networks {
+        opt(
+            "container-network",
+            if n.alias == n.portgroup_name {
+                n.alias.clone()
+            } else {
+                format!("{}:{}", n.portgroup_name, n.alias)
+            },
+        );
+    }
+    for n in &cfg.container_networks {
+        let pg = &n.portgroup_name;
+        if let Some((gw, prefix)) = n.gateway {
+            opt("container-network-gateway", format!("{pg}:{gw}/{prefix}"));
+        }
+        if let Some((first, last)) = n.ip_range {
+            opt("container-network-ip-range", format!("{pg}:{first}-{last}"));
+        }
+        for d in &n.dns {
+            opt("container-network-dns", format!("{pg}:{d}"));
+        }
+        if let Some(t) = n.trust {
+            opt("container-network-firewall", format!("{pg}:{}", t.as_str()));
+        }
+    }
+    if let Some(q) = cfg.storage_quota_bytes {
+        opt(
+            "storage-quota",
+            (q / super::params::QUOTA_GB_BYTES).to_string(),
+        );
+    }
+    if let Some(n) = cfg.containers {
+        opt("containers", n.to_string());
+    }
+    // Booleans as bare flags: `--no-tls=true` is not a value clap's flags take.
+    match cfg.tls_mode() {
+        crate::tls::TlsMode::NoTls => out.push("--no-tls".into()),
+        crate::tls::TlsMode::ServerOnly => out.push("--no-tlsverify".into()),
+        crate::tls::TlsMode::Mutual => {}
+    }
+    if cfg.debug > 0 {
+        out.push(format!("--debug={}", cfg.debug));
+    }
+    out
 }
 
 async fn enable_destroy(c: &Client, vm: &MoRef) {
@@ -577,4 +729,104 @@ async fn delete_inner(o: &DeleteOpts, ui: &mut Ui) -> Result<(), Failure> {
     let _ = c.logout().await;
     let _ = option_value;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::vchconfig::{InventoryPaths, RoleNetwork, StoredContainerNetwork};
+    use vcsim::vmodl::MoRef as VimRef;
+
+    fn config() -> VchConfig {
+        let pg = |v: &str| VimRef::new("DistributedVirtualPortgroup", v);
+        let role = |role: &str, name: &str| RoleNetwork {
+            role: role.into(),
+            name: name.into(),
+            moref: pg(name),
+            slot: 0x4A0,
+        };
+        VchConfig {
+            name: "vch1".into(),
+            id: "VirtualMachine:vm-1".into(),
+            target_url: "https://vc.example.com/sdk".into(),
+            username: "admin".into(),
+            password: "secret".into(),
+            thumbprint: None,
+            server_cert_pem: String::new(),
+            server_key_pem: String::new(),
+            ca_pem: String::new(),
+            client_ip: Some(("127.0.1.5".parse().unwrap(), 8)),
+            networks: vec![
+                role("public", "VM Network"),
+                role("client", "VM Network"),
+                role("management", "VM Network"),
+                role("bridge", "DC0_DVPG0"),
+            ],
+            bridge_range: ("172.16.0.0".parse().unwrap(), 12),
+            bridge_width: 16,
+            container_networks: vec![StoredContainerNetwork {
+                alias: "net".into(),
+                portgroup_name: "DC0_DVPG1".into(),
+                portgroup: pg("DC0_DVPG1"),
+                gateway: Some(("10.1.0.1".parse().unwrap(), 16)),
+                ip_range: None,
+                dns: Vec::new(),
+                trust: Some(crate::firewall::TrustLevel::Open),
+            }],
+            name_convention: None,
+            pool: VimRef::new("ResourcePool", "resgroup-1"),
+            vm_folder: VimRef::new("Folder", "group-v1"),
+            datacenter: VimRef::new("Datacenter", "datacenter-1"),
+            paths: InventoryPaths {
+                datacenter: "/DC0".into(),
+                compute: "/DC0/host/DC0_C0".into(),
+                pool: "/DC0/host/DC0_C0/Resources/vch1".into(),
+                datastore: "/DC0/datastore/LocalDS_0".into(),
+            },
+            image_store: ("LocalDS_0".into(), "vch1".into()),
+            containers: Some(2),
+            storage_quota_bytes: Some(10 << 30),
+            debug: 0,
+            version: full_version(),
+            create_bridge_network: false,
+            create_options: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn config_options_reproduce_the_vch_without_defaults() {
+        assert_eq!(
+            config_options(&config()),
+            [
+                "--target=https://vc.example.com/DC0",
+                "--name=vch1",
+                "--compute-resource=/DC0/host/DC0_C0",
+                "--image-store=LocalDS_0",
+                "--bridge-network=DC0_DVPG0",
+                "--client-network-ip=127.0.1.5/8",
+                "--container-network=DC0_DVPG1:net",
+                "--container-network-gateway=DC0_DVPG1:10.1.0.1/16",
+                "--container-network-firewall=DC0_DVPG1:open",
+                "--storage-quota=10",
+                "--containers=2",
+                "--no-tls",
+            ]
+        );
+    }
+
+    #[test]
+    fn unlimited_vchs_print_no_limits() {
+        let mut c = config();
+        c.containers = None;
+        c.storage_quota_bytes = None;
+        c.debug = 2;
+        let opts = config_options(&c);
+        assert!(
+            !opts
+                .iter()
+                .any(|o| o.starts_with("--containers") || o.starts_with("--storage-quota")),
+            "{opts:?}"
+        );
+        assert_eq!(opts.last().map(String::as_str), Some("--debug=2"));
+    }
 }

@@ -19,6 +19,8 @@ use crate::tls::{self, TlsMaterial, TlsRequest};
 const NAME_REJECTED: &str = "%&*$#@!\\/:?\"<>;'|";
 /// Longest `--name`, in bytes.
 const MAX_NAME_BYTES: usize = 31;
+/// A GB of `--storage-quota`: VIC multiplies by `units.GiB` and stores bytes.
+pub const QUOTA_GB_BYTES: u64 = 1 << 30;
 
 /// The vSphere target, credentials resolved.
 #[derive(Clone, Debug)]
@@ -125,6 +127,9 @@ pub struct CreateConfig {
     pub endpoint_memory: i64,
     /// `--containers` (None or 0: unlimited).
     pub containers: Option<u32>,
+    /// `--storage-quota` in bytes (None or 0: unlimited); checked against the datastore's
+    /// free space once the target is known ([`check_storage_quota`]).
+    pub storage_quota_bytes: Option<u64>,
     /// `--debug`.
     pub debug: u8,
     /// `--timeout`.
@@ -593,10 +598,27 @@ pub fn process(
         endpoint_cpu: o.endpoint_cpu,
         endpoint_memory: o.endpoint_memory,
         containers: o.containers.filter(|n| *n > 0),
+        storage_quota_bytes: storage_quota_bytes(o.storage_quota),
         debug: o.debug,
         timeout: o.target.timeout,
         recorded_options: recorded_options(o),
     })
+}
+
+/// `--storage-quota` GB in bytes, as VIC stores it; 0 means unlimited (None).
+pub fn storage_quota_bytes(gb: Option<u32>) -> Option<u64> {
+    gb.filter(|g| *g > 0).map(|g| u64::from(g) * QUOTA_GB_BYTES)
+}
+
+/// VIC's `ValidateStorageQuota` at create (vic.md §1.1 step 6, §1.2): the quota may not be
+/// larger than the image datastore's free space (`summary.freeSpace`; a new VCH uses none
+/// of it yet).
+pub fn check_storage_quota(quota_bytes: u64, datastore_free_bytes: i64) -> Result<(), Failure> {
+    let free = u64::try_from(datastore_free_bytes).unwrap_or(0);
+    if quota_bytes > free {
+        return Err(Failure::new("Storage quota exceeds datastore free space"));
+    }
+    Ok(())
 }
 
 /// The create options as VIC logs and records them: user, password and TLS file paths are
@@ -617,6 +639,8 @@ fn recorded_options(o: &CreateOpts) -> Vec<String> {
     push("client-network-ip", o.client_network_ip.clone());
     push("cpu", o.cpu.map(|v| v.to_string()));
     push("memory", o.memory.map(|v| v.to_string()));
+    push("storage-quota", o.storage_quota.map(|v| v.to_string()));
+    push("containers", o.containers.map(|v| v.to_string()));
     push("tls-cname", o.tls_cname.clone());
     for cn in &o.container_network {
         out.push(format!("--container-network={cn}"));
@@ -670,4 +694,75 @@ fn percent_decode(s: &str) -> String {
 /// Where a default cert path would be (`./<name>`), for messages.
 pub fn default_cert_path(name: &str) -> PathBuf {
     PathBuf::from(format!("./{name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    fn opts(args: &[&str]) -> CreateOpts {
+        let argv = [
+            "vic-machine",
+            "create",
+            "--target",
+            "https://vc",
+            "-u",
+            "u",
+            "-p",
+            "p",
+        ];
+        let cli = super::super::Cli::try_parse_from(argv.iter().chain(args.iter()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        match cli.machine.command {
+            super::super::MachineCommand::Create(o) => *o,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn process_ok(args: &[&str]) -> CreateConfig {
+        let mut args = args.to_vec();
+        args.push("--no-tls");
+        let o = opts(&args);
+        let mut ui = Ui::capture();
+        process(&o, &mut ui, OffsetDateTime::UNIX_EPOCH, &mut |_| None)
+            .unwrap_or_else(|e| panic!("{e}: {:?}", ui.lines()))
+    }
+
+    #[test]
+    fn limits_are_carried_and_zero_means_unlimited() {
+        let c = process_ok(&["--containers", "3", "--storage-quota", "10"]);
+        assert_eq!(c.containers, Some(3));
+        assert_eq!(c.storage_quota_bytes, Some(10 * 1024 * 1024 * 1024));
+        assert!(c.recorded_options.contains(&"--containers=3".to_owned()));
+        assert!(
+            c.recorded_options
+                .contains(&"--storage-quota=10".to_owned())
+        );
+        let c = process_ok(&["--containers", "0", "--sq", "0"]);
+        assert_eq!((c.containers, c.storage_quota_bytes), (None, None));
+        let c = process_ok(&[]);
+        assert_eq!((c.containers, c.storage_quota_bytes), (None, None));
+    }
+
+    #[test]
+    fn the_quota_must_fit_the_datastore_free_space() {
+        let gb = QUOTA_GB_BYTES;
+        assert_eq!(check_storage_quota(10 * gb, 10 * gb as i64), Ok(()));
+        assert_eq!(check_storage_quota(10 * gb, 11 * gb as i64), Ok(()));
+        for free in [10 * gb as i64 - 1, 0, -1] {
+            assert_eq!(
+                check_storage_quota(10 * gb, free).unwrap_err().message,
+                "Storage quota exceeds datastore free space"
+            );
+        }
+    }
+
+    #[test]
+    fn negative_limits_are_flag_errors() {
+        for flag in ["--containers", "--storage-quota"] {
+            let argv = ["vic-machine", "create", flag, "-1"];
+            assert!(super::super::Cli::try_parse_from(argv).is_err(), "{flag}");
+        }
+    }
 }

@@ -130,6 +130,8 @@ pub struct VchConfig {
     pub image_store: (String, String),
     /// `container/container_count` (None: unlimited).
     pub containers: Option<u32>,
+    /// `storage/storage_quota` in bytes, as VIC stores it (None: unlimited).
+    pub storage_quota_bytes: Option<u64>,
     /// `init/diagnostics/debug`.
     pub debug: u8,
     /// `init/version/*` as `<Version>-<BuildNumber>-<GitCommit>`.
@@ -216,6 +218,9 @@ impl VchConfig {
                 vch::CONTAINER_COUNT,
                 i64::from(self.containers.unwrap_or(0)),
             )
+            .put(vch::STORAGE_QUOTA, self.storage_quota_bytes.unwrap_or(0))
+            // KB; the engine's storage quota counts each containerVM at this size
+            // (`engine::quota`'s SCRATCH_SIZE_KB must stay equal).
             .put(vch::SCRATCH_SIZE, 8_000_000u64)
             .put("answer.msg.serial.file.open", "Append");
         if let Some(t) = &self.thumbprint {
@@ -524,6 +529,11 @@ impl VchConfig {
                 .map_err(err)?
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| *n > 0),
+            storage_quota_bytes: k
+                .get_int(vch::STORAGE_QUOTA)
+                .map_err(err)?
+                .and_then(|n| u64::try_from(n).ok())
+                .filter(|n| *n > 0),
             debug: k
                 .get_int(vch::DEBUG)
                 .map_err(err)?
@@ -628,9 +638,11 @@ impl VchConfig {
                 self.name_convention.as_deref().unwrap_or(""),
             ),
             container_limit: self.containers,
+            storage_quota_bytes: self.storage_quota_bytes,
             images: Catalogue::builtin(),
             debug: self.debug,
             vic_version: VIC_VERSION.trim_start_matches('v').to_owned(),
+            interaction: None,
         })
     }
 }

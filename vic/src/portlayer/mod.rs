@@ -23,6 +23,12 @@
 //! - NICs use `VirtualEthernetCardNetworkBackingInfo` with the port group's MoRef for every
 //!   kind of port group (a real vCenter wants a DVPort backing for a distributed port group).
 
+mod exec;
+mod metrics;
+
+pub use exec::ExecSpec;
+pub use metrics::{VmMetrics, VmSample};
+
 use crate::engine::{ContainerNetwork, EngineConfig};
 use crate::firewall::{IpRange, PortMapping, TrustLevel};
 use crate::guestinfo::{self, Keys, container as ck};
@@ -231,6 +237,8 @@ pub struct PortLayer {
     process_manager: Option<MoRef>,
     /// Addresses in use: network name → address → container id.
     ips: Mutex<BTreeMap<String, BTreeMap<IpAddr, String>>>,
+    /// The perf counter ids `docker stats` reads, once known.
+    counter_ids: Mutex<Option<[i32; 4]>>,
 }
 
 impl std::fmt::Debug for PortLayer {
@@ -394,6 +402,7 @@ impl PortLayer {
             config,
             process_manager,
             ips: Mutex::new(BTreeMap::new()),
+            counter_ids: Mutex::new(None),
         })
     }
 

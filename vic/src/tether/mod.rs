@@ -11,21 +11,26 @@
 //! shell without stdin), it writes `status` and `detail.stoptime` and the VM powers off, as a
 //! containerVM does when its process exits.
 //!
-//! Logs: the engine derives `docker logs` from the same plan (image + command + the state the
-//! tether wrote), so the tether writes no log keys. VIC's real path is `output.log` on the
-//! datastore; a guestinfo log key would be a testbed invention visible to every SOAP client,
-//! and deriving lines from the plan is deterministic and needs nothing new on the wire.
+//! Output and stdin: the process's output goes to the container's [`crate::interaction`]
+//! channel (VIC's log serial port and `output.log`), which the endpoint's attach and logs
+//! read, and an interactive shell reads the channel's stdin (VIC's vSPC attach link); what
+//! the process is and how it runs is in [`session`]. No guestinfo log keys: they would be a
+//! testbed invention visible to every SOAP client.
 //!
 //! A dynamic endpoint (a container network with neither gateway nor range) gets an address
 //! "from DHCP": deterministically `10.<net>.<vm>` style, derived from the network name and
 //! the VM's MoRef, in 10.0.0.0/8 (the emulator runs no DHCP server).
 
+mod exec;
+mod session;
+
 use crate::firewall::{self, Endpoint, IpRange, PortMapping, RuleSet, ScopeKind, TrustLevel};
 use crate::guestinfo::{self, Keys, container as ck};
-use crate::workload;
+use crate::interaction::Hub;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use vcsim::guest::{GuestAgent, GuestEffects, GuestEvent, GuestHandle, GuestView, WORKLOAD_KEY};
 use vcsim::vmodl::MoRef;
 
@@ -34,22 +39,33 @@ use vcsim::vmodl::MoRef;
 pub const NO_PROGRAM: &str = "exec: no command";
 
 /// What the tether keeps per running containerVM.
-#[derive(Clone, Debug)]
 struct Session {
-    id: String,
-    start_ms: i64,
-    exits_after_s: Option<u64>,
-    exit_code: i32,
-    exited: bool,
+    /// The primary process.
+    primary: session::Proc,
     rules: Option<RuleSet>,
+    /// The latest virtual time the tether saw (an interactive shell stamps output with it).
+    clock: Arc<AtomicI64>,
+    /// Exec sessions launched in this run (`docker exec`), bounded by the endpoint's limit
+    /// on execs per container.
+    execs: Vec<session::Proc>,
+    /// What a process sees (an exec sees what the primary process does).
+    context: crate::process::Context,
 }
 
 /// The containerVM tether: one agent serves every containerVM of the emulator.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct TetherAgent {
     /// Running sessions by VM MoRef value; entries go on power-off, so this is bounded by the
     /// powered-on containerVMs.
     sessions: Mutex<BTreeMap<String, Session>>,
+    /// The containers' attach and log links.
+    hub: Arc<Hub>,
+}
+
+impl std::fmt::Debug for TetherAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TetherAgent").finish_non_exhaustive()
+    }
 }
 
 /// Whether `vm` is a containerVM (the container id key and a version key).
@@ -174,6 +190,50 @@ fn configure_endpoints(keys: &Keys, vm: &MoRef) -> Result<Vec<Configured>, Strin
     Ok(out)
 }
 
+/// What the process sees: its environment (`cmd/Env`), host name, working directory, the
+/// files the tether writes into every containerVM (`/etc/hostname`, `/etc/hosts`, as VIC's
+/// tether does) and the clock.
+fn process_context(
+    keys: &Keys,
+    id: &str,
+    hostname: String,
+    endpoints: &[Configured],
+    now_ms: i64,
+) -> crate::process::Context {
+    let env = keys
+        .get_strings(&ck::session_key(id, "cmd/Env"))
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (k.to_owned(), v.to_owned()),
+            None => (kv.to_owned(), String::new()),
+        })
+        .collect();
+    let mut hosts =
+        String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    if let Some(c) = endpoints.first() {
+        hosts.push_str(&format!("{}\t{hostname}\n", c.ip));
+    }
+    let mut files = BTreeMap::new();
+    files.insert(
+        "/etc/hostname".to_owned(),
+        format!("{hostname}\n").into_bytes(),
+    );
+    files.insert("/etc/hosts".to_owned(), hosts.into_bytes());
+    crate::process::Context {
+        env,
+        workdir: keys
+            .get(&ck::session_key(id, "cmd/Dir"))
+            .unwrap_or("/")
+            .to_owned(),
+        hostname,
+        files,
+        start_unix_s: now_ms.div_euclid(1000),
+    }
+}
+
 fn mask_bytes(prefix: u8) -> String {
     guestinfo::encode_mask(prefix, true)
 }
@@ -184,6 +244,11 @@ impl TetherAgent {
         TetherAgent::default()
     }
 
+    /// The containers' attach and log links (what the VCH endpoints read).
+    pub fn hub(&self) -> Arc<Hub> {
+        self.hub.clone()
+    }
+
     /// The firewall rule set the tether applied in `vm` (while it runs).
     pub fn rules_of(&self, vm: &MoRef) -> Option<RuleSet> {
         self.lock().get(&vm.value).and_then(|s| s.rules.clone())
@@ -191,14 +256,14 @@ impl TetherAgent {
 
     /// The container id running in `vm`, if any.
     pub fn container_of(&self, vm: &MoRef) -> Option<String> {
-        self.lock().get(&vm.value).map(|s| s.id.clone())
+        self.lock().get(&vm.value).map(|s| s.primary.id.clone())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Session>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn power_on(&self, vm: &GuestView) -> GuestEffects {
+    fn power_on(&self, vm: &GuestView, handle: &GuestHandle) -> GuestEffects {
         let keys = Keys::from_pairs(vm.extra_config.iter().cloned());
         let id = keys.get(ck::ID).unwrap_or("").to_owned();
         let now_s = vm.now_ms.div_euclid(1000);
@@ -237,10 +302,9 @@ impl TetherAgent {
         if path.is_empty() {
             return fail(fx, NO_PROGRAM.into());
         }
+        // Read as VIC's tether reads it: an argument holding `|` arrives split (vic#3510).
         let mut argv: Vec<String> = keys
-            .get_strings(&ck::session_key(&id, "cmd/Args"))
-            .ok()
-            .flatten()
+            .get_strings_as_vic_reads(&ck::session_key(&id, "cmd/Args"))
             .unwrap_or_default()
             .into_iter()
             .map(str::to_owned)
@@ -254,40 +318,52 @@ impl TetherAgent {
                 .flatten()
                 .unwrap_or(false)
         };
-        let plan = workload::plan(
-            &argv,
-            flag("tty"),
-            flag("openstdin"),
-            keys.get(WORKLOAD_KEY),
+        let channel = self.hub.channel(&id);
+        channel.begin_run();
+        let clock = Arc::new(AtomicI64::new(vm.now_ms));
+        let hostname = keys.get(ck::HOSTNAME).unwrap_or("").to_owned();
+        let context = process_context(&keys, &id, hostname, &endpoints, vm.now_ms);
+        let mut launched = session::launch(
+            session::LaunchSpec {
+                id: &id,
+                kind: session::Kind::Primary,
+                vm: &vm.vm,
+                argv: &argv,
+                tty: flag("tty"),
+                open_stdin: flag("openstdin"),
+                declared: keys.get(WORKLOAD_KEY),
+                context: context.clone(),
+                now_ms: vm.now_ms,
+                clock: clock.clone(),
+            },
+            &channel,
+            handle,
         );
-        fx.workload = Some(plan.workload.clone());
+        fx.workload = Some(launched.workload.clone());
         fx.extra_config
             .push((started_key.clone(), guestinfo::STARTED_OK.into()));
         fx.extra_config.push((
             ck::session_state_key(&id, "detail.starttime"),
             now_s.to_string(),
         ));
-        let exits_now = plan.exits_after_s == Some(0);
-        if exits_now {
-            fx.extra_config.push((
-                ck::session_state_key(&id, "status"),
-                plan.exit_code.to_string(),
-            ));
-            fx.extra_config.push((
-                ck::session_state_key(&id, "detail.stoptime"),
-                now_s.to_string(),
-            ));
-            fx.power_off = true;
+        let mut primary = session::Proc::new(
+            &id,
+            session::Kind::Primary,
+            vm.now_ms,
+            &mut launched,
+            channel,
+        );
+        if let Some(exit) = primary.ended_at_launch() {
+            session::merge(&mut fx, exit);
         }
         self.lock().insert(
             vm.vm.value.clone(),
             Session {
-                id,
-                start_ms: vm.now_ms,
-                exits_after_s: plan.exits_after_s,
-                exit_code: plan.exit_code,
-                exited: exits_now,
+                primary,
                 rules: Some(rules),
+                clock,
+                execs: Vec::new(),
+                context,
             },
         );
         fx
@@ -298,35 +374,17 @@ impl TetherAgent {
         let Some(s) = sessions.get_mut(&vm.vm.value) else {
             return GuestEffects::default();
         };
-        let Some(after_s) = s.exits_after_s else {
-            return GuestEffects::default();
-        };
-        let due_ms = s
-            .start_ms
-            .saturating_add(i64::try_from(after_s.saturating_mul(1000)).unwrap_or(i64::MAX));
-        // A tick comes at the end of an interval, before the model runs that interval: a
-        // process due at exactly this instant ran through the whole interval, so it exits at
-        // the next tick (a 300 s stress fills 15 samples of 20 s, not 14).
-        if s.exited || vm.now_ms <= due_ms {
-            return GuestEffects::default();
+        s.clock.store(vm.now_ms, Ordering::Relaxed);
+        let mut fx = GuestEffects::default();
+        for p in &mut s.execs {
+            if let Some(exit) = p.tick(vm.now_ms) {
+                session::merge(&mut fx, exit);
+            }
         }
-        s.exited = true;
-        // The process ended when it was due, not at this tick.
-        let stop_s = due_ms.div_euclid(1000);
-        GuestEffects {
-            extra_config: vec![
-                (
-                    ck::session_state_key(&s.id, "status"),
-                    s.exit_code.to_string(),
-                ),
-                (
-                    ck::session_state_key(&s.id, "detail.stoptime"),
-                    stop_s.to_string(),
-                ),
-            ],
-            power_off: true,
-            ..GuestEffects::default()
+        if let Some(exit) = s.primary.tick(vm.now_ms) {
+            session::merge(&mut fx, exit);
         }
+        fx
     }
 }
 
@@ -335,20 +393,25 @@ impl GuestAgent for TetherAgent {
         is_container(vm)
     }
 
-    fn on_event(&self, event: GuestEvent, vm: &GuestView, _handle: &GuestHandle) -> GuestEffects {
+    fn on_event(&self, event: GuestEvent, vm: &GuestView, handle: &GuestHandle) -> GuestEffects {
         match event {
-            GuestEvent::PowerOn => self.power_on(vm),
+            GuestEvent::PowerOn => self.power_on(vm, handle),
             GuestEvent::Tick => self.tick(vm),
             GuestEvent::PowerOff => {
-                self.lock().remove(&vm.vm.value);
+                // The VM went off under a process that had not ended (stop, kill, a vSphere
+                // power-off): its run ends without a status of its own.
+                if let Some(s) = self.lock().remove(&vm.vm.value) {
+                    for p in s.execs.iter().chain(std::iter::once(&s.primary)) {
+                        p.power_off(vm.now_ms);
+                    }
+                }
                 GuestEffects {
                     tools_running: Some(false),
                     ..GuestEffects::default()
                 }
             }
-            // VIC's tether re-reads its config on `reload`; nothing the emulator models
-            // changes with it.
-            GuestEvent::Reconfigure => GuestEffects::default(),
+            // VIC's tether re-reads its config on `reload`: new exec sessions start.
+            GuestEvent::Reconfigure => self.launch_execs(vm, handle),
         }
     }
 }

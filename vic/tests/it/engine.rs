@@ -82,9 +82,11 @@ pub(crate) async fn second_endpoint(vch: &Vch, name: &str, n: u8, sdk_url: Strin
         container_networks: Vec::new(),
         name_convention: vic::convention::NameConvention::default(),
         container_limit: None,
+        storage_quota_bytes: None,
         images: vic::images::Catalogue::builtin(),
         debug: 0,
         vic_version: "1.2.1".into(),
+        interaction: Some(vch.tether.hub()),
     };
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -113,7 +115,7 @@ pub(crate) async fn start_vch(name: &str, n: u8) -> Vch {
 }
 
 /// A VCH with container networks on `DC0_DVPG0`: (alias, gateway/prefix, range, trust).
-type NetDecl<'a> = (
+pub(crate) type NetDecl<'a> = (
     &'a str,
     Option<(&'a str, u8)>,
     Option<(&'a str, &'a str)>,
@@ -121,6 +123,17 @@ type NetDecl<'a> = (
 );
 
 async fn start_vch_with(name: &str, n: u8, nets: &[NetDecl<'_>]) -> Vch {
+    start_vch_limited(name, n, nets, None, None).await
+}
+
+/// A VCH with `--containers` and `--storage-quota` (bytes) limits as its endpoint config.
+pub(crate) async fn start_vch_limited(
+    name: &str,
+    n: u8,
+    nets: &[NetDecl<'_>],
+    container_limit: Option<u32>,
+    storage_quota_bytes: Option<u64>,
+) -> Vch {
     let emu = vcsim::Emulator::new(vcsim::Config::default()).expect("inventory");
     let vc = vcsim::Vcsim::new(emu);
     let tether = Arc::new(TetherAgent::new());
@@ -211,10 +224,12 @@ async fn start_vch_with(name: &str, n: u8, nets: &[NetDecl<'_>]) -> Vch {
         bridge_width: 16,
         container_networks,
         name_convention: vic::convention::NameConvention::default(),
-        container_limit: None,
+        container_limit,
+        storage_quota_bytes,
         images: vic::images::Catalogue::builtin(),
         debug: 0,
         vic_version: "1.2.1".into(),
+        interaction: Some(tether.hub()),
     };
     let (stop_engine, stopped_engine) = oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -408,8 +423,8 @@ async fn system_routes_versions_and_refusals() {
     assert_eq!(h("server").as_deref(), Some("Docker/1.25 (linux)"));
     assert_eq!(h("docker-experimental").as_deref(), Some("true"));
 
-    // /events: an empty stream (no events are recorded). With `until` in the past it ends
-    // at once; without, the head is sent at once and the body stays open.
+    // /events: nothing has happened yet, so the stream is empty. With `until` in the past it
+    // ends at once; without, the head is sent at once and the body stays open.
     let (status, headers, body) = raw(&vch, "GET", "/v1.25/events?until=1").await;
     assert_eq!((status, body.len()), (200, 0));
     assert!(

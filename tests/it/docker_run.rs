@@ -1,0 +1,317 @@
+//! Everyday `docker run` with the real docker CLI on VCHs deployed by `vicbed vic-machine
+//! create` (plain HTTP and mutual TLS): foreground runs over the hijacked attach stream,
+//! exit codes, `--rm`, processes that exit by themselves (`wait`, `logs`, `ps -a`), stdin
+//! for `-i`, a TTY for `-t`, and nothing left behind (the containerVMs in the VCH pool,
+//! counted over SOAP).
+//!
+//! The VCHs get their client addresses from the appliance's own lease range (no fixed
+//! addresses), read back from `vic-machine create`'s "Docker environment variables" line.
+
+use crate::docker_tls::{dk, line_after, stdout, vms_in_pool};
+use crate::support::{Server, run_script_url};
+use crate::vic_machine::{docker, target, text, vic_machine};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+/// Deploys VCH `name` with `extra` flags; returns the docker environment it prints.
+fn deploy(server: &Server, dir: &Path, name: &str, extra: &[&str]) -> Vec<(String, String)> {
+    let t = target(server);
+    let mut args = vec![
+        "create",
+        "--target",
+        &t,
+        "--name",
+        name,
+        "-r",
+        "DC0_C0",
+        "-b",
+        "DC0_DVPG0",
+        "--timeout",
+        "60s",
+    ];
+    args.extend_from_slice(extra);
+    let out = vic_machine(dir, &args, Duration::from_secs(120));
+    assert!(out.status.success(), "create {name}: {}", text(&out));
+    let env_line = line_after(&stdout(&out), "Docker environment variables:");
+    env_line
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
+        .collect()
+}
+
+/// The docker CLI with `stdin` piped in.
+fn dk_stdin(cfg: &Path, env: &[(String, String)], args: &[&str], stdin: &[u8]) -> Output {
+    let mut cmd = Command::new(docker());
+    cmd.args(args)
+        .env("DOCKER_CONFIG", cfg)
+        .current_dir("/")
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("DOCKER_CERT_PATH")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("docker");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    // stdin closes here; the output is bounded by the CLI's own run.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!("docker {args:?} did not finish: {}", text(&out));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A loopback address in 127.0.3.0/24 (no other test uses it) on which both Docker ports
+/// can be bound now.
+fn free_client_ip() -> String {
+    (10..=250u8)
+        .map(|n| format!("127.0.3.{n}"))
+        .find(|ip| {
+            std::net::TcpListener::bind((ip.as_str(), 2376)).is_ok()
+                && std::net::TcpListener::bind((ip.as_str(), 2375)).is_ok()
+        })
+        .expect("a free loopback address in 127.0.3.0/24")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// The everyday runs against one VCH.
+fn everyday(server: &Server, vch: &str, env: &[(String, String)]) {
+    let cfg = tempfile::tempdir().unwrap();
+    let d = |args: &[&str]| dk(cfg.path(), env, args);
+    let before = vms_in_pool(server, vch).len();
+
+    // A foreground run prints the process's output and exits with its status.
+    let hi = d(&["run", "busybox", "echo", "hi"]);
+    assert_eq!(code(&hi), 0, "{}", text(&hi));
+    assert_eq!(stdout(&hi), "hi\n", "{}", text(&hi));
+    let f = d(&["run", "busybox", "false"]);
+    assert_eq!(code(&f), 1, "{}", text(&f));
+    let script = d(&[
+        "run",
+        "busybox",
+        "sh",
+        "-c",
+        "echo one; false && echo no; echo two && exit 3",
+    ]);
+    assert_eq!(code(&script), 3, "{}", text(&script));
+    assert_eq!(stdout(&script), "one\ntwo\n", "{}", text(&script));
+    // VIC's guestinfo splits an argument at `|` (vmware/vic#3510): the script the tether
+    // runs is `echo x ` with `$0` empty and `$1` = ` echo y`.
+    let split = d(&["run", "--rm", "busybox", "sh", "-c", "echo x || echo y"]);
+    assert_eq!(
+        (code(&split), stdout(&split).as_str()),
+        (0, "x\n"),
+        "{}",
+        text(&split)
+    );
+
+    // `--rm`: the container and its VM are gone once the run returns.
+    let rm = d(&["run", "--rm", "--name", "gone", "busybox", "echo", "bye"]);
+    assert_eq!(code(&rm), 0, "{}", text(&rm));
+    assert_eq!(stdout(&rm), "bye\n");
+    let ps = d(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!stdout(&ps).lines().any(|n| n == "gone"), "{}", text(&ps));
+
+    // A detached container whose command ends: Exited (4), wait returns 4, logs has it.
+    let job = d(&[
+        "run",
+        "-d",
+        "--name",
+        "job",
+        "busybox",
+        "sh",
+        "-c",
+        "echo done; exit 4",
+    ]);
+    assert_eq!(code(&job), 0, "{}", text(&job));
+    let wait = d(&["wait", "job"]);
+    assert_eq!(stdout(&wait).trim(), "4", "{}", text(&wait));
+    let logs = d(&["logs", "job"]);
+    assert_eq!(stdout(&logs), "done\n", "{}", text(&logs));
+    let status = d(&[
+        "ps",
+        "-a",
+        "--filter",
+        "name=job",
+        "--format",
+        "{{.Status}}",
+    ]);
+    assert!(
+        stdout(&status).starts_with("Exited (4)"),
+        "{}",
+        text(&status)
+    );
+    let stamped = d(&["logs", "-t", "--tail", "1", "job"]);
+    let line = stdout(&stamped);
+    assert!(
+        line.ends_with(" done\n") && line.contains('T') && line.contains('Z'),
+        "{line:?}"
+    );
+
+    // `-i`: the shell reads its commands from stdin and exits with the last one's status.
+    let piped = dk_stdin(
+        cfg.path(),
+        env,
+        &["run", "-i", "--rm", "busybox", "sh"],
+        b"echo from-stdin\nexit 5\n",
+    );
+    assert_eq!(code(&piped), 5, "{}", text(&piped));
+    assert_eq!(stdout(&piped), "from-stdin\n", "{}", text(&piped));
+
+    // `-t`: one raw stream, the terminal's line ends.
+    let tty = d(&["run", "-t", "--rm", "busybox", "echo", "tty"]);
+    assert_eq!(code(&tty), 0, "{}", text(&tty));
+    assert_eq!(stdout(&tty), "tty\r\n", "{}", text(&tty));
+
+    // A command outside the emulated set runs as its workload, and its log says so.
+    let svc = d(&["run", "-d", "--name", "svc", "busybox", "httpd", "-f"]);
+    assert_eq!(code(&svc), 0, "{}", text(&svc));
+    let svc_logs = d(&["logs", "svc"]);
+    assert!(
+        String::from_utf8_lossy(&svc_logs.stderr)
+            .contains("'httpd' is not one of the emulated commands"),
+        "{}",
+        text(&svc_logs)
+    );
+
+    // exec: the emulated commands in a running container, exit codes, stdin; refused in a
+    // stopped one.
+    let ex = d(&["exec", "svc", "sh", "-c", "echo in-$HOSTNAME-ok; exit 6"]);
+    assert_eq!(code(&ex), 6, "{}", text(&ex));
+    assert!(
+        stdout(&ex).starts_with("in-") && stdout(&ex).ends_with("-ok\n"),
+        "{}",
+        text(&ex)
+    );
+    let ex_i = dk_stdin(
+        cfg.path(),
+        env,
+        &["exec", "-i", "svc", "sh"],
+        b"echo via-stdin\nexit 2\n",
+    );
+    assert_eq!(
+        (code(&ex_i), stdout(&ex_i).as_str()),
+        (2, "via-stdin\n"),
+        "{}",
+        text(&ex_i)
+    );
+    let ex_t = d(&["exec", "-t", "svc", "echo", "tty"]);
+    assert_eq!(stdout(&ex_t), "tty\r\n", "{}", text(&ex_t));
+    let stopped = d(&["exec", "job", "true"]);
+    assert_ne!(code(&stopped), 0, "{}", text(&stopped));
+    assert!(
+        String::from_utf8_lossy(&stopped.stderr).contains("is not running"),
+        "{}",
+        text(&stopped)
+    );
+    // stats from the containerVM's counters (the values are checked in vic's engine tests).
+    let st = d(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.CPUPerc}} {{.MemUsage}}",
+        "svc",
+    ]);
+    assert_eq!(code(&st), 0, "{}", text(&st));
+    assert!(
+        stdout(&st).starts_with("svc ") && stdout(&st).contains('%'),
+        "{}",
+        text(&st)
+    );
+    let still = d(&["inspect", "-f", "{{.State.Running}}", "svc"]);
+    assert_eq!(
+        stdout(&still).trim(),
+        "true",
+        "an exec's end leaves its container running"
+    );
+
+    let rm = d(&["rm", "-f", "svc", "job"]);
+    assert_eq!(code(&rm), 0, "{}", text(&rm));
+
+    // Nothing left behind: the foreground and --rm runs' VMs are as many as their
+    // containers (`hi`, `false`, the script), and nothing else.
+    let after = vms_in_pool(server, vch).len();
+    assert_eq!(after, before + 3, "{:?}", vms_in_pool(server, vch));
+    let all = d(&["ps", "-aq"]);
+    assert_eq!(stdout(&all).lines().count(), 3, "{}", text(&all));
+}
+
+#[test]
+fn everyday_runs_over_plain_http() {
+    // The clock starts at the wall clock, so the CLI's ages are seconds, not years.
+    let server = Server::start(&["--clock-start", "now"]);
+    let dir = tempfile::tempdir().unwrap();
+    let env = deploy(&server, dir.path(), "vchr", &["--no-tls"]);
+    everyday(&server, "vchr", &env);
+    let cfg = tempfile::tempdir().unwrap();
+    let ages = dk(
+        cfg.path(),
+        &env,
+        &["ps", "-a", "--format", "{{.RunningFor}}"],
+    );
+    assert!(
+        stdout(&ages)
+            .lines()
+            .all(|l| l.contains("second") || l.contains("minute")),
+        "{}",
+        text(&ages)
+    );
+    docker_py(&server, &env);
+}
+
+/// docker-py's checks (`tests/interop/docker_py.py`) with the VCH's environment.
+fn docker_py(server: &Server, env: &[(String, String)]) {
+    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let host = get("DOCKER_HOST").expect("DOCKER_HOST");
+    let mut args = Vec::new();
+    if get("DOCKER_TLS_VERIFY") == Some("1") {
+        args.push(get("DOCKER_CERT_PATH").expect("DOCKER_CERT_PATH"));
+    }
+    let run = run_script_url(host, "docker_py.py", &args, Some(server));
+    assert!(
+        run.stdout.contains("ok events create, attach, start, die"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn everyday_runs_over_mutual_tls() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    // Mutual TLS needs the client address in the server certificate, so the VCH gets a
+    // static one: a loopback address whose Docker ports are free right now.
+    let cnip = format!("{}/8", free_client_ip());
+    let env = deploy(
+        &server,
+        dir.path(),
+        "vchm",
+        &["--tls-cert-path", "certs-m", "--client-network-ip", &cnip],
+    );
+    assert!(
+        env.iter()
+            .any(|(k, v)| k == "DOCKER_TLS_VERIFY" && v == "1"),
+        "{env:?}"
+    );
+    everyday(&server, "vchm", &env);
+    docker_py(&server, &env);
+}

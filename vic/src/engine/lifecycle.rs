@@ -1,0 +1,86 @@
+//! A container's process ending by itself: the `die` event with its exit code, and `--rm`
+//! (`HostConfig.AutoRemove`) removing the container afterwards with a `destroy` event — what
+//! the docker CLI at API 1.25 waits for to end a foreground `docker run` (it reads the exit
+//! status from `die`, and with `--rm` waits for `destroy`).
+//!
+//! The endpoint learns of exits from the containerVMs' [`crate::interaction`] link. A process
+//! can end while its container's `start` is still answering (`docker run busybox true`
+//! powers on and exits within the same power-on): that exit is held in
+//! `Store::deferred_exits` and published by `start` after its own `start` event, so the
+//! stream reads `start`, `die` in that order. Exits seen while another operation is in
+//! flight (stop, kill, remove) are that operation's to report.
+
+use super::containers;
+use super::events::Event;
+use super::state::{Container, Engine};
+use crate::interaction::Exit;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+
+/// Follows the exits of this endpoint's containers until the endpoint goes.
+pub fn watch_exits(engine: &Arc<Engine>) {
+    let Some(hub) = engine.config.interaction.clone() else {
+        return;
+    };
+    let mut rx = hub.exits();
+    let weak = Arc::downgrade(engine);
+    tokio::spawn(async move {
+        loop {
+            let exit = match rx.recv().await {
+                Ok(e) => e,
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return,
+            };
+            let Some(engine) = weak.upgrade() else {
+                return;
+            };
+            on_exit(&engine, exit).await;
+        }
+    });
+}
+
+async fn on_exit(engine: &Arc<Engine>, exit: Exit) {
+    let c = {
+        let mut store = engine.lock();
+        let Some(c) = store.containers.get(&exit.id).cloned() else {
+            // Another VCH's container, or one removed already.
+            return;
+        };
+        if store.busy.contains(&exit.id) {
+            if exit.code.is_some() {
+                store.deferred_exits.insert(exit.id.clone(), exit);
+            }
+            return;
+        }
+        c
+    };
+    died(engine, &c, exit.code, exit.at_ms).await;
+}
+
+/// Publishes `die` for `c` (exit code `code`, or the code its stop left, or 0) and, for an
+/// `--rm` container, removes it.
+pub async fn died(engine: &Arc<Engine>, c: &Container, code: Option<i32>, at_ms: i64) {
+    let code = code.or(c.killed.map(|(k, _)| k)).unwrap_or(0);
+    engine.events.publish(
+        Event::container("die", &c.id, &c.name, &c.image_ref, at_ms)
+            .with("exitCode", code.to_string()),
+    );
+    auto_remove(engine, c).await;
+}
+
+/// Removes `c` if it was created with `--rm` (`HostConfig.AutoRemove`).
+pub async fn auto_remove(engine: &Arc<Engine>, c: &Container) {
+    if c.host_config
+        .get("AutoRemove")
+        .and_then(serde_json::Value::as_bool)
+        != Some(true)
+    {
+        return;
+    }
+    let mut q = BTreeMap::new();
+    q.insert("force".to_owned(), "1".to_owned());
+    if let Err(e) = containers::remove(engine, &c.id, &q).await {
+        tracing::warn!(container = %c.id, error = %e.message, "removing an --rm container");
+    }
+}
