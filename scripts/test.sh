@@ -128,6 +128,11 @@ if ! command -v docker >/dev/null 2>&1; then
 fi
 docker --version >&2
 
+if ! command -v tmux >/dev/null 2>&1; then
+    # `docker run -it` is tested in a real terminal (tmux).
+    apt_install tmux || die "tmux is missing and could not be installed (apt-get install tmux)"
+fi
+
 # The firewall conformance suite also loads its rules into network namespaces of its own and
 # probes them with real packets when it runs as root with iproute2 and iptables; without
 # them it runs the model and tether modes and says so in its table.

@@ -9,14 +9,18 @@
 
 use crate::docker_tls::{dk, line_after, stdout, vms_in_pool};
 use crate::support::{Server, run_script_url};
-use crate::vic_machine::{docker, target, text, vic_machine};
-use std::io::Write;
+use crate::vic_machine::{docker, run_bounded_with_stdin, target, text, vic_machine};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 /// Deploys VCH `name` with `extra` flags; returns the docker environment it prints.
-fn deploy(server: &Server, dir: &Path, name: &str, extra: &[&str]) -> Vec<(String, String)> {
+pub(crate) fn deploy(
+    server: &Server,
+    dir: &Path,
+    name: &str,
+    extra: &[&str],
+) -> Vec<(String, String)> {
     let t = target(server);
     let mut args = vec![
         "create",
@@ -51,30 +55,8 @@ fn dk_stdin(cfg: &Path, env: &[(String, String)], args: &[&str], stdin: &[u8]) -
         .env_remove("DOCKER_HOST")
         .env_remove("DOCKER_TLS_VERIFY")
         .env_remove("DOCKER_CERT_PATH")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("docker");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write stdin");
-    // stdin closes here; the output is bounded by the CLI's own run.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!("docker {args:?} did not finish: {}", text(&out));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    run_bounded_with_stdin(&mut cmd, Some(stdin), Duration::from_secs(60))
 }
 
 /// A loopback address in 127.0.3.0/24 (no other test uses it) on which both Docker ports
@@ -292,6 +274,41 @@ fn docker_py(server: &Server, env: &[(String, String)]) {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn everyday_runs_over_server_tls() {
+    // `--no-tlsverify`: TLS with the generated server certificate and no client certificate.
+    // The environment vic-machine prints has no certificate path (there is no CA): the client
+    // speaks TLS without verifying the server, as `docker --tls` does.
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let cnip = format!("{}/8", free_client_ip());
+    let mut env = deploy(
+        &server,
+        dir.path(),
+        "vchs",
+        &["--no-tlsverify", "--client-network-ip", &cnip],
+    );
+    assert!(
+        env.iter()
+            .any(|(k, v)| k == "DOCKER_HOST" && v.ends_with(":2376")),
+        "{env:?}"
+    );
+    // The CLI still loads a `ca.pem` from its certificate path (without checking against it
+    // under `--tls`): the server certificate vic-machine wrote serves, as in the printed
+    // `docker --tls --tlscacert=…/server-cert.pem` hint.
+    let certs = dir.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(
+        dir.path().join("vchs/server-cert.pem"),
+        certs.join("ca.pem"),
+    )
+    .unwrap();
+    env.retain(|(k, _)| k != "DOCKER_TLS_VERIFY" && k != "DOCKER_CERT_PATH");
+    env.push(("DOCKER_TLS".to_owned(), "1".to_owned()));
+    env.push(("DOCKER_CERT_PATH".to_owned(), certs.display().to_string()));
+    everyday(&server, "vchs", &env);
 }
 
 #[test]

@@ -10,6 +10,8 @@ mod conformance;
 mod diff;
 mod docker_run;
 mod docker_tls;
+mod docker_tty;
+mod docker_volumes;
 mod hardening;
 mod interop;
 mod run;

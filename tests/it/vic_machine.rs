@@ -27,12 +27,29 @@ pub(crate) fn vic_machine(dir: &Path, args: &[&str], limit: Duration) -> Output 
 }
 
 pub(crate) fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
+    run_bounded_with_stdin(cmd, None, limit)
+}
+
+/// [`run_bounded`] with `stdin` written to the command (then closed); None: no stdin.
+pub(crate) fn run_bounded_with_stdin(
+    cmd: &mut Command,
+    stdin: Option<&[u8]>,
+    limit: Duration,
+) -> Output {
     let mut child = cmd
-        .stdin(Stdio::null())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // Small inputs: the pipe's buffer holds them; the pipe closes when dropped here.
+        std::io::Write::write_all(&mut pipe, bytes).expect("write stdin");
+    }
     let deadline = std::time::Instant::now() + limit;
     loop {
         if child.try_wait().expect("wait").is_some() {

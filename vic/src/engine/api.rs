@@ -9,7 +9,9 @@
 use super::routes::{self, API_VERSION, MIN_API_VERSION, Route, SERVER_HEADER, SWARM_MESSAGE};
 use super::state::{ApiError, Engine};
 use super::util::rfc3339_ms;
-use super::{attach, containers, create, events, exec, images, logs, networks, stats, view};
+use super::{
+    attach, containers, create, events, exec, images, logs, networks, stats, view, volumes,
+};
 use crate::portlayer::Power;
 use axum::Router;
 use axum::extract::{Request, State};
@@ -239,7 +241,8 @@ async fn handle(engine: &Arc<Engine>, req: Request) -> Result<Response> {
         Route::ContainerCreate
         | Route::ContainerStart(_)
         | Route::ExecCreate(_)
-        | Route::ExecStart(_) => (read_body(req).await?, None),
+        | Route::ExecStart(_)
+        | Route::VolumeCreate => (read_body(req).await?, None),
         _ => (Default::default(), Some(req)),
     };
     let head = method == Method::HEAD;
@@ -260,7 +263,7 @@ async fn handle(engine: &Arc<Engine>, req: Request) -> Result<Response> {
             .await
         }
         Route::ContainerList => view::list(engine, &query).await,
-        Route::ContainerInspect(id) => view::inspect(engine, &id).await,
+        Route::ContainerInspect(id) => volumes::container_inspect(engine, &id).await,
         Route::ContainerStart(id) => {
             containers::check_start_body(&headers, &body)?;
             detached(
@@ -289,6 +292,8 @@ async fn handle(engine: &Arc<Engine>, req: Request) -> Result<Response> {
         }
         Route::ContainerWait(id) => containers::wait(engine, &id).await,
         Route::ContainerLogs(id) => logs::logs(engine, &id, &query).await,
+        // The emulated terminal has no size to change; the container must exist.
+        Route::ContainerResize(id) => engine.resolve(&id).and_then(|_| status(StatusCode::OK)),
         Route::ContainerStats(id) => stats::stats(engine, &id, &query).await,
         Route::ExecCreate(id) => exec::create(engine, &id, &headers, &body).await,
         Route::ExecStart(id) => match exec_upgrade {
@@ -311,8 +316,25 @@ async fn handle(engine: &Arc<Engine>, req: Request) -> Result<Response> {
         }
         Route::ContainerDelete(id) => {
             detached(engine, move |e| async move {
-                containers::remove(&e, &id, &query).await
+                volumes::container_remove(&e, &id, &query).await
             })
+            .await
+        }
+        Route::VolumeList => volumes::list(engine, &query).await,
+        Route::VolumeCreate => {
+            create::check_json_content_type(&headers, &body)?;
+            detached(
+                engine,
+                move |e| async move { volumes::create(&e, &body).await },
+            )
+            .await
+        }
+        Route::VolumeInspect(name) => volumes::inspect(engine, &name).await,
+        Route::VolumeDelete(name) => {
+            detached(
+                engine,
+                move |e| async move { volumes::remove(&e, &name).await },
+            )
             .await
         }
         Route::NetworkList => networks::networks(engine, &query),
@@ -416,7 +438,9 @@ async fn info(engine: &Arc<Engine>) -> Result<Response> {
         format!("{} MiB", pool.mem_usage_mb)
     ]));
     system_status.extend(pairs(super::quota::usage_status(&storage)));
+    let (volume_plugins, volume_stores) = volumes::info_parts(engine);
     system_status.extend([
+        volume_stores,
         json!([driver.clone(), "RUNNING"]),
         json!([" VMware Product", about.full_name]),
         json!([" VMware OS", about.name]),
@@ -436,7 +460,7 @@ async fn info(engine: &Arc<Engine>) -> Result<Response> {
         "Driver": driver,
         "DriverStatus": [],
         "SystemStatus": system_status,
-        "Plugins": {"Volume": [], "Network": networks, "Authorization": null, "Log": null},
+        "Plugins": {"Volume": volume_plugins, "Network": networks, "Authorization": null, "Log": null},
         "MemoryLimit": true,
         "SwapLimit": true,
         "KernelMemory": true,

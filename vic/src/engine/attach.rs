@@ -12,7 +12,8 @@
 //! container is removed, when the client types the detach keys (default ctrl-p,ctrl-q), or
 //! after [`MAX_WAIT`]. stdin the client sends before the process reads it is held (at most
 //! [`MAX_PENDING_STDIN`]); its end closes the process's stdin when the container was created
-//! with `StdinOnce` (what `docker run -i` sets), as dockerd does.
+//! with `StdinOnce` (what `docker run -i` sets) and has no TTY, as dockerd does; with a TTY it
+//! ends the session instead (the docker CLI detaches that way).
 
 use super::api::{MAX_WAIT, Result, bad_request, truthy};
 use super::events::Event;
@@ -262,6 +263,14 @@ where
                 }
             }
             n = rd.read(&mut buf), if reading => match n {
+                // With a TTY, the end of the stdin the client sends ends the session and leaves the
+                // process's stdin open (dockerd closes the container's stdin on StdinOnce
+                // only without a TTY): the docker CLI detaches this way, handling the
+                // detach keys itself and closing the connection.
+                Ok(0) | Err(_) if w.tty && read_stdin => {
+                    detached = true;
+                    break;
+                }
                 Ok(0) | Err(_) => {
                     reading = false;
                     stdin_eof = true;

@@ -44,6 +44,20 @@ pub struct ContainerNetwork {
     pub trust: Option<TrustLevel>,
 }
 
+/// A volume store (`--volume-store datastore/path:label`, vic.md §1.2): a folder on a
+/// datastore whose `volumes/` sub-folder holds the VCH's volumes, one folder each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VolumeStore {
+    /// The label (`docker volume create --opt VolumeStore=<label>`); `default` takes
+    /// anonymous volumes.
+    pub label: String,
+    /// The datastore's name.
+    pub datastore: String,
+    /// The store's folder on the datastore, without brackets or leading `/` (`VIC` when the
+    /// flag named only the datastore, as VIC does).
+    pub path: String,
+}
+
 /// Everything a VCH's Docker endpoint is configured with.
 #[derive(Clone)]
 pub struct EngineConfig {
@@ -80,6 +94,8 @@ pub struct EngineConfig {
     /// `--storage-quota` in bytes (None: unlimited): images plus containerVMs (see
     /// `engine::quota`).
     pub storage_quota_bytes: Option<u64>,
+    /// Volume stores (none: volumes are refused).
+    pub volume_stores: Vec<VolumeStore>,
     /// Images the VCH can pull.
     pub images: Catalogue,
     /// `--debug` level.

@@ -11,9 +11,9 @@ use super::api::{Result, json_response};
 use super::decode;
 use super::images::no_such_image;
 use super::quota;
-use super::routes;
 use super::sizing;
 use super::state::{ApiError, Container, Engine, Store, reserve};
+use super::volumes;
 use crate::firewall::{PortMapping, check_bindings, check_ports};
 use crate::images::DEFAULT_PATH;
 use crate::portlayer::{self, Attachment, ContainerSpec, signal_number};
@@ -45,6 +45,7 @@ pub struct CreateBody {
     pub entrypoint: Option<Vec<String>>,
     pub labels: BTreeMap<String, String>,
     pub stop_signal: String,
+    pub volumes: Option<BTreeMap<String, Json>>,
     pub host_config: HostConfigBody,
     pub networking_config: NetworkingBody,
 }
@@ -391,15 +392,13 @@ pub async fn create(
     // VIC's sizing and port checks (validateCreateConfig, vic.md §5.3, §3.2).
     let memory_mb = sizing::memory_mb(hc.memory);
     let num_cpus = sizing::cpu_count(&hc.cpuset_cpus, hc.cpu_count).map_err(bad)?;
-    if let Some(b) = hc.binds.first() {
-        if b.starts_with('/') {
-            return Err(ApiError::server(
-                "mounting directories as a data volume is not supported.",
-            ));
-        }
-        // Named volumes need the volume store, which this endpoint does not implement.
-        return Err(ApiError::server(routes::not_implemented("VolumeCreate")));
-    }
+    // `-v`: checked now (host directories refused), made after the reservation.
+    let anonymous: Vec<String> = body
+        .volumes
+        .as_ref()
+        .map(|v| v.keys().cloned().collect())
+        .unwrap_or_default();
+    let mount_plans = volumes::plan_mounts(&hc.binds, &anonymous)?;
     let (network, network_mode) = network_of(engine, &body)?;
     let ports = port_bindings(hc)?;
     check_bindings(&ports, None).map_err(|e| ApiError::server(e.to_string()))?;
@@ -491,7 +490,14 @@ pub async fn create(
         labels: body.labels.clone(),
         created_s: created_ms.div_euclid(1000),
     };
-    let vm = match engine.pl.create(&spec).await {
+    // The volumes exist before the containerVM (VIC's VolumeJoin precedes the commit).
+    let mounts =
+        volumes::prepare_mounts(engine, &mount_plans, &name, &body.image, created_ms).await?;
+    let made = match engine.pl.create(&spec).await {
+        Ok(vm) => engine.pl.volume_join(&vm, &mounts).await.map(|()| vm),
+        Err(e) => Err(e),
+    };
+    let vm = match made {
         Ok(vm) => vm,
         Err(e) => {
             // A task that failed or timed out may still have made the VM: remove any that

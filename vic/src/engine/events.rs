@@ -8,6 +8,14 @@
 //! `die` event's `exitCode`; with `--rm`, it waits for `destroy`), so a lost event is a hung
 //! `docker run`. Events carry the virtual clock's time (the containers' own times are on it).
 //!
+//! That stream has a race of its own: the CLI subscribes while it starts the container, on
+//! another connection, and a process that ends at once (`docker run busybox false`) can die
+//! before the subscription arrives; dockerd gets away with it because a real start takes
+//! longer. So a subscription without `since` whose filter names exactly one container
+//! replays that container's events published after its latest `attach` (the CLI attaches
+//! before it subscribes) within the last [`REPLAY_WINDOW`] of wall time — a new
+//! subscriber never sees a previous run's end.
+//!
 //! Bounded: the [`EventBus`] keeps the last [`RECENT_EVENTS`] for `since`, a subscriber that
 //! falls [`BACKLOG`] events behind loses the oldest, and a stream stays open at most
 //! [`super::api::MAX_WAIT`].
@@ -22,13 +30,15 @@ use bytes::Bytes;
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc};
 
 /// Events kept for `since` replays.
 pub const RECENT_EVENTS: usize = 256;
 /// Events a slow subscriber may fall behind before it loses the oldest.
 pub const BACKLOG: usize = 1024;
+/// How far back (wall time) a one-container subscription's replay reaches.
+pub const REPLAY_WINDOW: Duration = Duration::from_secs(10);
 
 /// One event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,11 +115,15 @@ impl Event {
     }
 }
 
+/// A kept event with the wall time it was published.
+pub type Kept = (Instant, Arc<Event>);
+
 /// The endpoint's events: a broadcast plus the most recent ones.
 #[derive(Debug)]
 pub struct EventBus {
     tx: broadcast::Sender<Arc<Event>>,
-    recent: Mutex<VecDeque<Arc<Event>>>,
+    /// With the wall time each was published.
+    recent: Mutex<VecDeque<Kept>>,
 }
 
 impl Default for EventBus {
@@ -130,14 +144,14 @@ impl EventBus {
             if r.len() == RECENT_EVENTS {
                 r.pop_front();
             }
-            r.push_back(e.clone());
+            r.push_back((Instant::now(), e.clone()));
         }
         let _ = self.tx.send(e);
     }
 
     /// The kept events and a receiver of what comes after them, taken together (nothing
     /// published in between is missed or seen twice).
-    pub fn subscribe(&self) -> (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>) {
+    pub fn subscribe(&self) -> (Vec<Kept>, broadcast::Receiver<Arc<Event>>) {
         let r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         (r.iter().cloned().collect(), self.tx.subscribe())
     }
@@ -217,10 +231,14 @@ pub fn stream(bus: &EventBus, query: &BTreeMap<String, String>) -> Result<Respon
     let replay: Vec<Bytes> = match since_ms {
         Some(since) => recent
             .iter()
+            .map(|(_, e)| e)
             .filter(|e| e.at_ms >= since && filter.matches(e))
             .map(|e| line(e))
             .collect(),
-        None => Vec::new(),
+        None => one_container_replay(&filter, &recent)
+            .into_iter()
+            .map(|e| line(&e))
+            .collect(),
     };
     tokio::spawn(async move {
         let deadline = tokio::time::sleep(open_for);
@@ -252,6 +270,24 @@ pub fn stream(bus: &EventBus, query: &BTreeMap<String, String>) -> Result<Respon
         HeaderValue::from_static("application/json"),
     );
     Ok(r)
+}
+
+/// The events a subscription filtered to one container replays (see the module comment).
+fn one_container_replay(filter: &Filter, recent: &[Kept]) -> Vec<Arc<Event>> {
+    if filter.containers.len() != 1 {
+        return Vec::new();
+    }
+    let mine: Vec<&Kept> = recent
+        .iter()
+        .filter(|(at, e)| {
+            e.kind == "container" && at.elapsed() <= REPLAY_WINDOW && filter.matches(e)
+        })
+        .collect();
+    let from = mine
+        .iter()
+        .rposition(|(_, e)| e.action == "attach")
+        .map_or(mine.len(), |i| i + 1);
+    mine[from..].iter().map(|(_, e)| e.clone()).collect()
 }
 
 /// A response body fed by a channel; it ends when the sender goes.
@@ -315,6 +351,28 @@ mod tests {
         }
         let (recent, _rx) = bus.subscribe();
         assert_eq!(recent.len(), RECENT_EVENTS);
-        assert_eq!(recent[0].at_ms, 10);
+        assert_eq!(recent[0].1.at_ms, 10);
+    }
+
+    #[test]
+    fn a_one_container_subscription_replays_what_followed_the_attach() {
+        let bus = EventBus::default();
+        let ev = |a: &str, id: &str| Event::container(a, id, "c", "busybox", 0);
+        for a in ["create", "attach", "start", "die"] {
+            bus.publish(ev(a, "aaa"));
+        }
+        bus.publish(ev("die", "bbb"));
+        bus.publish(ev("attach", "aaa"));
+        bus.publish(ev("start", "aaa"));
+        let (recent, _rx) = bus.subscribe();
+        let one = Filter::parse(r#"{"container":{"aaa":true}}"#).unwrap();
+        let got: Vec<String> = one_container_replay(&one, &recent)
+            .iter()
+            .map(|e| e.action.clone())
+            .collect();
+        // The previous run's die is before the latest attach: not replayed.
+        assert_eq!(got, ["start"]);
+        let all = Filter::parse("").unwrap();
+        assert!(one_container_replay(&all, &recent).is_empty());
     }
 }

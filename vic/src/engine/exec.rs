@@ -54,6 +54,23 @@ pub struct ExecRecord {
     pub seq: u64,
 }
 
+/// Exec `id`'s record.
+fn record(engine: &Engine, id: &str) -> Result<ExecRecord> {
+    engine
+        .lock()
+        .execs
+        .get(id)
+        .cloned()
+        .ok_or_else(|| no_such_exec(id))
+}
+
+/// Exec `id` did not run after all: it may be started again.
+fn unstart(engine: &Engine, id: &str) {
+    if let Some(r) = engine.lock().execs.get_mut(id) {
+        r.started = false;
+    }
+}
+
 fn no_such_exec(id: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -213,12 +230,7 @@ pub async fn start(
     let v = body_json(headers, body)?;
     let detach = flag(&v, "Detach")?;
     flag(&v, "Tty")?;
-    let rec = engine
-        .lock()
-        .execs
-        .get(id)
-        .cloned()
-        .ok_or_else(|| no_such_exec(id))?;
+    let rec = record(engine, id)?;
     if rec.started {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -260,17 +272,12 @@ pub async fn start(
     };
     let st = engine.pl.state(&c.vm).await?;
     if st.power != Power::On {
-        if let Some(r) = engine.lock().execs.get_mut(id) {
-            r.started = false;
-        }
+        unstart(engine, id);
         return Err(not_running(&c.id));
     }
     if detach {
         if let Err(e) = engine.pl.exec(&c.vm, &spec).await {
-            // Not run: it may be started again.
-            if let Some(r) = engine.lock().execs.get_mut(id) {
-                r.started = false;
-            }
+            unstart(engine, id);
             return Err(e.into());
         }
         return status(StatusCode::OK);
@@ -298,16 +305,12 @@ pub async fn start(
     let (vm, exec_id) = (c.vm.clone(), id.to_owned());
     tokio::spawn(async move {
         let Ok(upgraded) = on_upgrade.await else {
-            if let Some(r) = e.lock().execs.get_mut(&exec_id) {
-                r.started = false;
-            }
+            unstart(&e, &exec_id);
             return;
         };
         let mut io = TokioIo::new(upgraded);
         if let Err(err) = e.pl.exec(&vm, &spec).await {
-            if let Some(r) = e.lock().execs.get_mut(&exec_id) {
-                r.started = false;
-            }
+            unstart(&e, &exec_id);
             // After the hijack an error can only go into the stream, as dockerd writes it.
             let msg = format!(
                 "Error response from daemon: {}\n",
@@ -323,12 +326,7 @@ pub async fn start(
 
 /// `GET /exec/{id}/json`.
 pub fn inspect(engine: &Engine, id: &str) -> Result<Response> {
-    let rec = engine
-        .lock()
-        .execs
-        .get(id)
-        .cloned()
-        .ok_or_else(|| no_such_exec(id))?;
+    let rec = record(engine, id)?;
     let runs = engine
         .config
         .interaction

@@ -37,8 +37,9 @@ mod state;
 mod stats;
 pub mod util;
 mod view;
+mod volumes;
 
-pub use config::{ContainerNetwork, EngineConfig, VsphereTarget};
+pub use config::{ContainerNetwork, EngineConfig, VolumeStore, VsphereTarget};
 pub use state::ApiError;
 
 use crate::portlayer::{PortLayer, PortLayerError};

@@ -83,6 +83,8 @@ pub enum Route {
     ContainerAttach(String),
     /// `GET /containers/{id}/stats`
     ContainerStats(String),
+    /// `POST /containers/{id}/resize` (the TTY size)
+    ContainerResize(String),
     /// `POST /containers/{id}/exec`
     ExecCreate(String),
     /// `POST /exec/{id}/start` (hijacked unless detached)
@@ -97,6 +99,14 @@ pub enum Route {
     ContainerRename(String),
     /// `DELETE /containers/{id}`
     ContainerDelete(String),
+    /// `GET /volumes`
+    VolumeList,
+    /// `POST /volumes/create`
+    VolumeCreate,
+    /// `GET /volumes/{name}`
+    VolumeInspect(String),
+    /// `DELETE /volumes/{name}`
+    VolumeDelete(String),
     /// `GET /networks`
     NetworkList,
     /// `GET /networks/{id}`
@@ -218,7 +228,7 @@ pub fn route(method: &Method, path: &str) -> Route {
                 ("stats", "GET") => ContainerStats(id),
                 ("exec", "POST") => ExecCreate(id),
                 ("changes", "GET") => NotImplemented("ContainerChanges"),
-                ("resize", "POST") => NotImplemented("ContainerResize"),
+                ("resize", "POST") => ContainerResize(id),
                 ("archive", "GET") => NotImplemented("ContainerArchivePath"),
                 ("archive", "HEAD") => NotImplemented("ContainerStatPath"),
                 ("archive", "PUT") => NotImplemented("ContainerExtractToDir"),
@@ -229,11 +239,11 @@ pub fn route(method: &Method, path: &str) -> Route {
         ["exec", id, "start"] if post => ExecStart((*id).to_owned()),
         ["exec", id, "resize"] if post => ExecResize((*id).to_owned()),
         ["exec", id, "json"] if get => ExecInspect((*id).to_owned()),
-        ["volumes"] if get => NotImplemented("Volumes"),
-        ["volumes", "create"] if post => NotImplemented("VolumeCreate"),
+        ["volumes"] if get => VolumeList,
+        ["volumes", "create"] if post => VolumeCreate,
         ["volumes", "prune"] if post => NotImplemented("VolumesPrune"),
-        ["volumes", _name] if get => NotImplemented("VolumeInspect"),
-        ["volumes", _name] if delete => NotImplemented("VolumeRm"),
+        ["volumes", name] if get => VolumeInspect((*name).to_owned()),
+        ["volumes", name] if delete => VolumeDelete((*name).to_owned()),
         ["networks"] if get => NetworkList,
         ["networks", "create"] if post => NotImplemented("CreateNetwork"),
         ["networks", "prune"] if post => NotImplemented("NetworksPrune"),
@@ -315,6 +325,20 @@ mod tests {
             Route::NotImplemented("ContainerPause")
         );
         assert_eq!(route(&get, "/events"), Route::Events);
+        assert_eq!(route(&get, "/volumes"), Route::VolumeList);
+        assert_eq!(route(&post, "/volumes/create"), Route::VolumeCreate);
+        assert_eq!(
+            route(&get, "/volumes/v1"),
+            Route::VolumeInspect("v1".into())
+        );
+        assert_eq!(
+            route(&Method::DELETE, "/volumes/v1"),
+            Route::VolumeDelete("v1".into())
+        );
+        assert_eq!(
+            route(&post, "/volumes/prune"),
+            Route::NotImplemented("VolumesPrune")
+        );
         assert_eq!(
             route(&post, "/containers/a/attach"),
             Route::ContainerAttach("a".into())

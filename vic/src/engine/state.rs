@@ -145,6 +145,8 @@ pub struct Store {
     pub execs: BTreeMap<String, super::exec::ExecRecord>,
     /// Exec ids handed out.
     pub exec_counter: u64,
+    /// Unnamed volumes named.
+    pub volume_counter: u64,
 }
 
 /// The engine: configuration, port layer, cache.

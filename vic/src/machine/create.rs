@@ -274,6 +274,19 @@ async fn validate(s: &Session, cfg: &CreateConfig, ui: &mut Ui) -> Result<Plan, 
             }
         },
     }
+    // Volume stores: their datastores must exist (VIC's validator, `--volume-store`).
+    for vs in cfg.volume_stores.iter().filter(|v| !v.datastore.is_empty()) {
+        if let Err(e) = f.datastore(Some(&vs.datastore)).await {
+            issues.push(e.to_string());
+            if let Ok(all) = f.datastores(None).await {
+                issues.push("Suggested values for --volume-store:".into());
+                issues.extend(
+                    all.into_iter()
+                        .map(|d| format!("  {:?}", format!("{}:{}", d.name, vs.label))),
+                );
+            }
+        }
+    }
     // 7. Networks.
     let mut role_net = |flag: &str, name: &str, found: Result<Entity, Error>| match found {
         Ok(e) => Some(e),
@@ -424,6 +437,46 @@ async fn validate(s: &Session, cfg: &CreateConfig, ui: &mut Ui) -> Result<Plan, 
         bridge,
         container_networks,
     })
+}
+
+/// VIC's `createVolumeStores` (vic.md §6.1 step 5.6): each store's folder made with its
+/// parents by `FileManager.MakeDirectory`; one that exists already is kept, with its volumes.
+pub(super) async fn create_volume_stores(
+    c: &Client,
+    datacenter: &MoRef,
+    stores: &[crate::engine::VolumeStore],
+) -> Result<(), Failure> {
+    let Some(fm) = c.service_content().file_manager.clone() else {
+        return Err(Failure::new(
+            "Exiting because we could not create volume stores due to error: the target has no FileManager",
+        ));
+    };
+    for vs in stores {
+        let made = c
+            .call(
+                "MakeDirectory",
+                &fm,
+                &[
+                    (
+                        "name",
+                        Value::str(crate::portlayer::volumes::store_root(vs)),
+                    ),
+                    ("datacenter", Value::moref(datacenter)),
+                    ("createParentDirectories", Value::Bool(true)),
+                ],
+            )
+            .await;
+        match made {
+            Ok(_) => {}
+            Err(e) if e.is_fault("FileAlreadyExists") => {}
+            Err(e) => {
+                return Err(Failure::new(format!(
+                    "Exiting because we could not create volume stores due to error: {e}"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Logs the issues as VIC does and returns the overall failure.

@@ -373,6 +373,19 @@ pub async fn dispatch(
             datastore: plan.datastore.path.clone(),
         },
         image_store: (ds_name.clone(), ds_path),
+        // A store named without a datastore goes on the image store's (VIC: the default).
+        volume_stores: cfg
+            .volume_stores
+            .iter()
+            .map(|v| crate::engine::VolumeStore {
+                datastore: if v.datastore.is_empty() {
+                    ds_name.clone()
+                } else {
+                    v.datastore.clone()
+                },
+                ..v.clone()
+            })
+            .collect(),
         containers: cfg.containers,
         storage_quota_bytes: cfg.storage_quota_bytes,
         debug: cfg.debug,
@@ -452,6 +465,8 @@ pub async fn dispatch(
     }
     .ok_or_else(|| Failure::new("CreateVM_Task returned no VM"))?;
     made.vm = Step::Done(vm.clone());
+    // 6. The volume stores' folders.
+    super::create::create_volume_stores(c, &plan.dc.entity.moref, &vcfg.volume_stores).await?;
     // 7. DisableMethods on VC, and the VM's folder name.
     if plan.vc
         && let Some(am) = c

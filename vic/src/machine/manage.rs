@@ -458,6 +458,12 @@ pub fn config_options(cfg: &VchConfig) -> Vec<String> {
             format!("{ds}/{path}")
         },
     );
+    for v in &cfg.volume_stores {
+        opt(
+            "volume-store",
+            format!("{}/{}:{}", v.datastore, v.path, v.label),
+        );
+    }
     if let Some(cnc) = &cfg.name_convention {
         opt("container-name-convention", cnc.clone());
     }
@@ -553,6 +559,66 @@ async fn enable_destroy(c: &Client, vm: &MoRef) {
     }
 }
 
+/// VIC's `deleteVolumeStoreIfForced` (vic.md §1.5 delete): without `--force` the stores
+/// and their volumes stay and are listed; with it each store's folder goes (only its
+/// `volumes/` for the default `VIC` folder, which may hold other VIC files). Failures are
+/// logged, never fatal, as in VIC.
+async fn volume_stores(c: &Client, cfg: &VchConfig, force: bool, ui: &mut Ui) {
+    if cfg.volume_stores.is_empty() {
+        return;
+    }
+    if !force {
+        let listed: String = cfg
+            .volume_stores
+            .iter()
+            .map(|v| {
+                format!(
+                    "\t{}: {}\n",
+                    v.label,
+                    crate::portlayer::volumes::store_root(v)
+                )
+            })
+            .collect();
+        ui.warn(format!(
+            "Since --force was not specified, the following volume stores will not be removed. Use the vSphere UI or supplied nfs targets to delete content you do not wish to keep.\n vsphere volumestores:\n{listed}\n NFS volumestores:\n\n"
+        ));
+        return;
+    }
+    ui.info("Removing volume stores");
+    let Some(fm) = c.service_content().file_manager.clone() else {
+        return;
+    };
+    for v in &cfg.volume_stores {
+        let path = if v.path == super::params::DEFAULT_VOLUME_STORE_PATH {
+            format!("{}/{}", v.path, crate::portlayer::volumes::VOLUMES_DIR)
+        } else {
+            v.path.clone()
+        };
+        ui.info(format!(
+            "Deleting volume store {:?} on Datastore {:?} at path {path:?}",
+            v.label, v.datastore
+        ));
+        let name = format!("[{}] {path}", v.datastore);
+        if let Err(e) = c
+            .run_task(
+                "DeleteDatastoreFile_Task",
+                &fm,
+                &[
+                    ("name", Value::str(name)),
+                    ("datacenter", Value::moref(&cfg.datacenter)),
+                ],
+            )
+            .await
+            && !e.is_fault("FileNotFound")
+        {
+            ui.error(format!(
+                "Failed to delete volume store {:?} on Datastore {:?} at path {path:?}",
+                v.label, v.datastore
+            ));
+        }
+    }
+}
+
 /// `vic-machine delete`.
 pub async fn delete(o: &DeleteOpts, ui: &mut Ui) -> Result<(), Failure> {
     within(o.target.timeout, "Delete", Box::pin(delete_inner(o, ui))).await
@@ -619,6 +685,7 @@ async fn delete_inner(o: &DeleteOpts, ui: &mut Ui) -> Result<(), Failure> {
         enable_destroy(c, vm).await;
         c.run_task("Destroy_Task", vm, &[]).await?;
     }
+    volume_stores(c, &cfg, o.force, ui).await;
     // The appliance: guest shutdown when Tools run, else power off.
     if v.power == "poweredOn" {
         let tools = c
@@ -784,6 +851,7 @@ mod tests {
                 datastore: "/DC0/datastore/LocalDS_0".into(),
             },
             image_store: ("LocalDS_0".into(), "vch1".into()),
+            volume_stores: Vec::new(),
             containers: Some(2),
             storage_quota_bytes: Some(10 << 30),
             debug: 0,
@@ -812,6 +880,42 @@ mod tests {
                 "--no-tls",
             ]
         );
+    }
+
+    #[test]
+    fn volume_stores_are_kept_in_vics_keys_and_reproduced() {
+        let mut c = config();
+        c.volume_stores = vec![
+            crate::engine::VolumeStore {
+                label: "default".into(),
+                datastore: "LocalDS_0".into(),
+                path: "volumes".into(),
+            },
+            crate::engine::VolumeStore {
+                label: "fast".into(),
+                datastore: "LocalDS_1".into(),
+                path: "VIC".into(),
+            },
+        ];
+        let keys = c.to_keys();
+        let k = "guestinfo.vice./storage/VolumeLocations";
+        assert_eq!(keys.get(k), Some("default|fast"));
+        assert_eq!(keys.get(&format!("{k}|default/Scheme")), Some("ds"));
+        assert_eq!(keys.get(&format!("{k}|default/Host")), Some("LocalDS_0"));
+        assert_eq!(
+            keys.get(&format!("{k}|default/Path")),
+            Some("[LocalDS_0] volumes")
+        );
+        let back = VchConfig::from_keys(&keys).unwrap();
+        assert_eq!(back.volume_stores, c.volume_stores);
+        let opts = config_options(&c);
+        assert!(
+            opts.contains(&"--volume-store=LocalDS_0/volumes:default".to_owned())
+                && opts.contains(&"--volume-store=LocalDS_1/VIC:fast".to_owned()),
+            "{opts:?}"
+        );
+        // No stores: no keys.
+        assert!(config().to_keys().get(k).is_none());
     }
 
     #[test]

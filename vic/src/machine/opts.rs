@@ -157,6 +157,11 @@ pub struct CreateOpts {
     #[arg(long = "image-store", short = 'i')]
     pub image_store: Option<String>,
 
+    /// Volume store, `datastore/path:label`, `datastore:label` or `ds://datastore/path:label`
+    /// (repeatable); the label `default` takes anonymous volumes. nfs stores are not emulated.
+    #[arg(long = "volume-store", visible_alias = "vs")]
+    pub volume_store: Vec<String>,
+
     /// Container VM display-name convention, with `{id}` and/or `{name}`.
     #[arg(
         long = "container-name-convention",
@@ -447,6 +452,12 @@ mod tests {
         ("--ops-password", &[], true, Some("opspw")),
         ("--image-store", &["-i"], false, Some("LocalDS_0")),
         (
+            "--volume-store",
+            &["--vs"],
+            false,
+            Some("LocalDS_0/volumes:default"),
+        ),
+        (
             "--container-name-convention",
             &["--cnc"],
             true,
@@ -520,7 +531,6 @@ mod tests {
         "--ops-grant-perms",
         "--base-image-size",
         "--affinity-vm-group",
-        "--volume-store",
         "--client-network-gateway",
         "--public-network-gateway",
         "--public-network-ip",
@@ -609,6 +619,7 @@ mod tests {
         assert_eq!(o.memory_shares, Some(Shares::High));
         assert_eq!(o.storage_quota, Some(100));
         assert_eq!(o.containers, Some(5));
+        assert_eq!(o.volume_store, ["LocalDS_0/volumes:default"]);
         assert_eq!(o.debug, 1);
         assert!(o.no_tls && o.no_tlsverify && o.force);
         assert_eq!(o.target.timeout, Duration::from_secs(300));

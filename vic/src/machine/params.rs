@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use super::opts::{CreateOpts, Shares, TargetOpts};
 use super::{Failure, Ui};
+use crate::engine::VolumeStore;
 use crate::firewall::{FirewallFlag, TrustLevel};
 use crate::tls::{self, TlsMaterial, TlsRequest};
 
@@ -21,6 +22,11 @@ const NAME_REJECTED: &str = "%&*$#@!\\/:?\"<>;'|";
 const MAX_NAME_BYTES: usize = 31;
 /// A GB of `--storage-quota`: VIC multiplies by `units.GiB` and stores bytes.
 pub const QUOTA_GB_BYTES: u64 = 1 << 30;
+/// The folder of a volume store given as a bare datastore (VIC's `StorageParentDir`).
+pub const DEFAULT_VOLUME_STORE_PATH: &str = "VIC";
+/// `--volume-store`'s accepted forms, as VIC's messages spell them.
+const VS_DS_FORMAT: &str = "<datastore url w/ path>:label";
+const VS_NFS_FORMAT: &str = "nfs://<host>/<url-path>?<mount option as query parameters>:<label>";
 
 /// The vSphere target, credentials resolved.
 #[derive(Clone, Debug)]
@@ -127,6 +133,9 @@ pub struct CreateConfig {
     pub endpoint_memory: i64,
     /// `--containers` (None or 0: unlimited).
     pub containers: Option<u32>,
+    /// `--volume-store`s (a label given twice: the last wins, as in VIC's map). An empty
+    /// datastore (`/path:label`) means the image store's datastore.
+    pub volume_stores: Vec<VolumeStore>,
     /// `--storage-quota` in bytes (None or 0: unlimited); checked against the datastore's
     /// free space once the target is known ([`check_storage_quota`]).
     pub storage_quota_bytes: Option<u64>,
@@ -264,6 +273,99 @@ pub fn check_image_store(value: &str) -> Result<(String, String), Failure> {
     let rest = value.strip_prefix("ds://").unwrap_or(value);
     let (ds, path) = rest.split_once('/').unwrap_or((rest, ""));
     Ok((ds.to_owned(), path.trim_matches('/').to_owned()))
+}
+
+/// Go's `url.getscheme`: the scheme before a `:`, None when the text has none, or Go's
+/// error for a `:` first.
+fn url_scheme(s: &str) -> Result<Option<&str>, &'static str> {
+    for (i, c) in s.char_indices() {
+        match c {
+            'a'..='z' | 'A'..='Z' => {}
+            '0'..='9' | '+' | '-' | '.' if i > 0 => {}
+            ':' if i == 0 => return Err("missing protocol scheme"),
+            ':' => return Ok(Some(&s[..i])),
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+/// One `--volume-store` (step 1.11; VIC's `processVolumeStoreParam` and
+/// `ProcessVolumeStores`, then the datastore split of its validator): the label is the text
+/// after the last `:`; `ds://` is optional; a bare datastore gets VIC's `VIC` folder. nfs
+/// targets are refused: the testbed emulates datastore volume stores only.
+pub fn parse_volume_store(value: &str) -> Result<VolumeStore, Failure> {
+    let format = || {
+        Failure::new(format!(
+            "volume store input must be in format {VS_DS_FORMAT} or {VS_NFS_FORMAT}"
+        ))
+    };
+    let (raw, label) = value.rsplit_once(':').ok_or_else(format)?;
+    if raw.is_empty() || label.is_empty() || label.chars().any(|c| NAME_REJECTED.contains(c)) {
+        return Err(format());
+    }
+    let target = if raw.starts_with("ds://") {
+        raw.replace("ds://", "")
+    } else {
+        raw.to_owned()
+    };
+    if target.chars().any(char::is_control) {
+        return Err(Failure::new(format!(
+            "parsed url for option --volume-store could not be parsed as a url, valid inputs are datastore/path:label or {VS_NFS_FORMAT}. See -h for usage examples."
+        )));
+    }
+    let scheme = url_scheme(&target).map_err(|_| {
+        Failure::new(format!(
+            "parsed url for option --volume-store could not be parsed as a url, valid inputs are datastore/path:label or {VS_NFS_FORMAT}. See -h for usage examples."
+        ))
+    })?;
+    let path = match scheme.map(str::to_ascii_lowercase).as_deref() {
+        None => target.as_str(),
+        Some("ds") => &target[3..],
+        Some("nfs") => {
+            return Err(Failure::new(format!(
+                "--volume-store {value}: nfs volume stores are not emulated by the testbed; use a datastore target (datastore/path:label)"
+            )));
+        }
+        Some(_) => {
+            return Err(Failure::new(
+                "Please specify a datastore or nfs target. See -vs usage for examples.",
+            ));
+        }
+    };
+    if let Some(c) = raw
+        .chars()
+        .find(|c| NAME_REJECTED.contains(*c) && *c != '/' && *c != ':')
+    {
+        return Err(Failure::new(format!(
+            "--volume-store contains unsupported characters for datastore target: unsupported character {:?} in {raw:?} Allowed characters are alphanumeric, space and symbols - _ ( ) / : ,",
+            c.to_string()
+        )));
+    }
+    // VIC's validator splits at the first `/`; a leading one leaves the datastore empty,
+    // which means the default (here: the image store's) datastore.
+    let (datastore, folder) = path.split_once('/').unwrap_or((path, ""));
+    let folder = folder.trim_matches('/');
+    Ok(VolumeStore {
+        label: label.to_owned(),
+        datastore: datastore.to_owned(),
+        path: if folder.is_empty() {
+            DEFAULT_VOLUME_STORE_PATH.to_owned()
+        } else {
+            folder.to_owned()
+        },
+    })
+}
+
+/// Every `--volume-store`, a repeated label replacing the earlier one.
+pub fn volume_stores(values: &[String]) -> Result<Vec<VolumeStore>, Failure> {
+    let mut out: Vec<VolumeStore> = Vec::new();
+    for v in values {
+        let store = parse_volume_store(v)?;
+        out.retain(|s| s.label != store.label);
+        out.push(store);
+    }
+    Ok(out)
 }
 
 /// Go's `net.ParseCIDR`: `ip/prefix`, with its error text.
@@ -567,6 +669,8 @@ pub fn process(
         Some(v) => Some(check_image_store(v)?),
         None => None,
     };
+    // 11. Volume stores.
+    let volume_stores = volume_stores(&o.volume_store)?;
     Ok(CreateConfig {
         target,
         force: o.force,
@@ -598,6 +702,7 @@ pub fn process(
         endpoint_cpu: o.endpoint_cpu,
         endpoint_memory: o.endpoint_memory,
         containers: o.containers.filter(|n| *n > 0),
+        volume_stores,
         storage_quota_bytes: storage_quota_bytes(o.storage_quota),
         debug: o.debug,
         timeout: o.target.timeout,
@@ -644,6 +749,9 @@ fn recorded_options(o: &CreateOpts) -> Vec<String> {
     push("tls-cname", o.tls_cname.clone());
     for cn in &o.container_network {
         out.push(format!("--container-network={cn}"));
+    }
+    for vs in &o.volume_store {
+        out.push(format!("--volume-store={vs}"));
     }
     if o.no_tls {
         out.push("--no-tls".into());
@@ -756,6 +864,50 @@ mod tests {
                 "Storage quota exceeds datastore free space"
             );
         }
+    }
+
+    #[test]
+    fn volume_stores_parse_as_vic_does() {
+        let vs = |v: &str| parse_volume_store(v).map(|s| (s.label, s.datastore, s.path));
+        let ok = |l: &str, d: &str, p: &str| Ok((l.to_owned(), d.to_owned(), p.to_owned()));
+        assert_eq!(
+            vs("LocalDS_0/volumes:default"),
+            ok("default", "LocalDS_0", "volumes")
+        );
+        assert_eq!(vs("LocalDS_0:fast"), ok("fast", "LocalDS_0", "VIC"));
+        assert_eq!(vs("ds://LocalDS_0/a/b/:x"), ok("x", "LocalDS_0", "a/b"));
+        assert_eq!(vs("ds://my ds:lbl"), ok("lbl", "my ds", "VIC"));
+        assert_eq!(vs("/vols:default"), ok("default", "", "vols"));
+        let format = "volume store input must be in format <datastore url w/ path>:label or nfs://<host>/<url-path>?<mount option as query parameters>:<label>";
+        for bad in ["LocalDS_0", "LocalDS_0:", ":default", "ds://LocalDS_0/path"] {
+            assert_eq!(vs(bad).unwrap_err().message, format, "{bad}");
+        }
+        assert_eq!(
+            vs("LocalDS_0/v?x=1:default").unwrap_err().message,
+            "--volume-store contains unsupported characters for datastore target: unsupported character \"?\" in \"LocalDS_0/v?x=1\" Allowed characters are alphanumeric, space and symbols - _ ( ) / : ,"
+        );
+        assert!(
+            vs("nfs://host/share?uid=1:nfsvol")
+                .unwrap_err()
+                .message
+                .contains("nfs volume stores are not emulated")
+        );
+        assert_eq!(
+            vs("http://x/y:web").unwrap_err().message,
+            "Please specify a datastore or nfs target. See -vs usage for examples."
+        );
+        let c = process_ok(&[
+            "--volume-store",
+            "LocalDS_0/a:default",
+            "--vs",
+            "LocalDS_0/b:default",
+        ]);
+        assert_eq!(c.volume_stores.len(), 1, "the last label wins");
+        assert_eq!(c.volume_stores[0].path, "b");
+        assert!(
+            c.recorded_options
+                .contains(&"--volume-store=LocalDS_0/a:default".to_owned())
+        );
     }
 
     #[test]

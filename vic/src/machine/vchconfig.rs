@@ -22,7 +22,7 @@ use std::sync::Arc;
 use vcsim::vmodl::MoRef as VimRef;
 
 use crate::convention::NameConvention;
-use crate::engine::{ContainerNetwork, EngineConfig, VsphereTarget};
+use crate::engine::{ContainerNetwork, EngineConfig, VolumeStore, VsphereTarget};
 use crate::firewall::TrustLevel;
 use crate::guestinfo::{
     self, Keys, MoRef, SECRET_NONCE_LEN, decode_bytes, decode_ip, encode_bytes, encode_ip,
@@ -128,6 +128,8 @@ pub struct VchConfig {
     pub paths: InventoryPaths,
     /// `storage/image_stores|0`: datastore and path.
     pub image_store: (String, String),
+    /// `storage/VolumeLocations|<label>`: the volume stores.
+    pub volume_stores: Vec<VolumeStore>,
     /// `container/container_count` (None: unlimited).
     pub containers: Option<u32>,
     /// `storage/storage_quota` in bytes, as VIC stores it (None: unlimited).
@@ -225,6 +227,27 @@ impl VchConfig {
             .put("answer.msg.serial.file.open", "Append");
         if let Some(t) = &self.thumbprint {
             k.insert(vch::CONNECT_TARGET_THUMBPRINT, t.as_str());
+        }
+        // Volume stores as VIC's dispatcher leaves them: scheme `ds`, the datastore as host
+        // and the store's root as a datastore path (`[ds] path`, VIC issue #1301).
+        if !self.volume_stores.is_empty() {
+            let labels: Vec<&str> = self
+                .volume_stores
+                .iter()
+                .map(|v| v.label.as_str())
+                .collect();
+            k = k.map_keys(vch::VOLUME_LOCATIONS, &labels);
+        }
+        for v in &self.volume_stores {
+            k.insert(vch::volume_location_key(&v.label, "Scheme"), "ds");
+            k.insert(
+                vch::volume_location_key(&v.label, "Host"),
+                v.datastore.as_str(),
+            );
+            k.insert(
+                vch::volume_location_key(&v.label, "Path"),
+                crate::portlayer::volumes::store_root(v),
+            );
         }
         if !self.server_cert_pem.is_empty() {
             k.insert(
@@ -461,6 +484,24 @@ impl VchConfig {
                 ),
             });
         }
+        let mut volume_stores = Vec::new();
+        for label in k.get_map_keys(vch::VOLUME_LOCATIONS).unwrap_or_default() {
+            let f = |field: &str| k.get(&vch::volume_location_key(label, field));
+            if label.is_empty() || f("Scheme") != Some("ds") {
+                continue;
+            }
+            let host = f("Host").unwrap_or("");
+            let raw = f("Path").unwrap_or("");
+            let (datastore, path) = match raw.strip_prefix('[').and_then(|r| r.split_once(']')) {
+                Some((ds, rest)) => (ds, rest.trim()),
+                None => (host, raw),
+            };
+            volume_stores.push(VolumeStore {
+                label: label.to_owned(),
+                datastore: datastore.to_owned(),
+                path: path.trim_matches('/').to_owned(),
+            });
+        }
         let bridge_ip = k
             .get_ip(vch::BRIDGE_IP_RANGE_IP)
             .map_err(err)?
@@ -524,6 +565,7 @@ impl VchConfig {
                     .trim_start_matches('/')
                     .to_owned(),
             ),
+            volume_stores,
             containers: k
                 .get_int(vch::CONTAINER_COUNT)
                 .map_err(err)?
@@ -639,6 +681,7 @@ impl VchConfig {
             ),
             container_limit: self.containers,
             storage_quota_bytes: self.storage_quota_bytes,
+            volume_stores: self.volume_stores.clone(),
             images: Catalogue::builtin(),
             debug: self.debug,
             vic_version: VIC_VERSION.trim_start_matches('v').to_owned(),

@@ -46,13 +46,9 @@ fn number(v: &Value) -> Option<i64> {
 }
 
 impl PortLayer {
-    /// The perf counter ids of [`COUNTERS`], read once from the PerfManager.
-    async fn counter_ids(&self) -> Result<[i32; 4], PortLayerError> {
-        if let Some(ids) = *self.counter_ids.lock().unwrap_or_else(|p| p.into_inner()) {
-            return Ok(ids);
-        }
-        let pm = self
-            .client
+    /// The PerformanceManager of the service content.
+    fn perf_manager(&self) -> Result<MoRef, PortLayerError> {
+        self.client
             .service_content()
             .raw
             .field("perfManager")
@@ -62,7 +58,15 @@ impl PortLayer {
                 PortLayerError::Vsphere(vsphere::Error::Protocol(
                     "the service content has no perfManager".into(),
                 ))
-            })?;
+            })
+    }
+
+    /// The perf counter ids of [`COUNTERS`], read once from the PerfManager.
+    async fn counter_ids(&self) -> Result<[i32; 4], PortLayerError> {
+        if let Some(ids) = *self.counter_ids.lock().unwrap_or_else(|p| p.into_inner()) {
+            return Ok(ids);
+        }
+        let pm = self.perf_manager()?;
         let counters = self.client.get_property(&pm, "perfCounter").await?;
         let mut ids = [0i32; 4];
         for c in counters.as_ref().map(Value::items).unwrap_or(&[]) {
@@ -104,14 +108,7 @@ impl PortLayer {
         max_samples: i32,
     ) -> Result<VmMetrics, PortLayerError> {
         let ids = self.counter_ids().await?;
-        let pm = self
-            .client
-            .service_content()
-            .raw
-            .field("perfManager")
-            .and_then(Value::as_moref)
-            .cloned()
-            .unwrap_or_else(|| MoRef::new("PerformanceManager", "PerfMgr"));
+        let pm = self.perf_manager()?;
         let metric_ids: Vec<Value> = ids
             .iter()
             .map(|id| {

@@ -25,6 +25,7 @@
 
 mod exec;
 mod metrics;
+pub mod volumes;
 
 pub use exec::ExecSpec;
 pub use metrics::{VmMetrics, VmSample};

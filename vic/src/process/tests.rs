@@ -427,3 +427,20 @@ fn or_lists_run_their_right_side() {
         }
     );
 }
+
+#[test]
+fn a_tty_shell_exits_on_a_return_sent_alone() {
+    let (mut sh, _) = Shell::new(ctx(), true);
+    let s1 = sh.feed(b"exit 3");
+    assert_eq!(s1.exited, None);
+    let s2 = sh.feed(b"\r");
+    assert_eq!(s2.exited, Some(3), "{s2:?}");
+    let (mut sh, _) = Shell::new(ctx(), true);
+    let s = sh.feed(b"echo a\r");
+    assert!(
+        s.chunks
+            .iter()
+            .any(|c| c.bytes.windows(3).any(|w| w == b"a\r\n")),
+        "{s:?}"
+    );
+}

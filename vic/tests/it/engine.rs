@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 use vcsim::vmodl::{DataObject, MoRef, Value};
-use vic::engine::{ContainerNetwork, EngineConfig, VsphereTarget};
+use vic::engine::{ContainerNetwork, EngineConfig, VolumeStore, VsphereTarget};
 use vic::firewall::TrustLevel;
 use vic::tether::TetherAgent;
 use vic::vsphere::{Client, ConnectOptions};
@@ -51,6 +51,17 @@ pub(crate) async fn bind_loopback(n: u8) -> tokio::net::TcpListener {
 /// at `sdk_url`, on a free port of 127.0.1.`n`; returns its address once `/_ping` answers.
 /// The endpoint lives as long as the test's runtime.
 pub(crate) async fn second_endpoint(vch: &Vch, name: &str, n: u8, sdk_url: String) -> SocketAddr {
+    second_endpoint_with_volumes(vch, name, n, sdk_url, Vec::new()).await
+}
+
+/// [`second_endpoint`] with volume stores.
+pub(crate) async fn second_endpoint_with_volumes(
+    vch: &Vch,
+    name: &str,
+    n: u8,
+    sdk_url: String,
+    volume_stores: Vec<VolumeStore>,
+) -> SocketAddr {
     let listener = bind_loopback(n).await;
     let addr = listener.local_addr().unwrap();
     let net = vch
@@ -83,6 +94,7 @@ pub(crate) async fn second_endpoint(vch: &Vch, name: &str, n: u8, sdk_url: Strin
         name_convention: vic::convention::NameConvention::default(),
         container_limit: None,
         storage_quota_bytes: None,
+        volume_stores,
         images: vic::images::Catalogue::builtin(),
         debug: 0,
         vic_version: "1.2.1".into(),
@@ -133,6 +145,34 @@ pub(crate) async fn start_vch_limited(
     nets: &[NetDecl<'_>],
     container_limit: Option<u32>,
     storage_quota_bytes: Option<u64>,
+) -> Vch {
+    start_vch_full(
+        name,
+        n,
+        nets,
+        container_limit,
+        storage_quota_bytes,
+        Vec::new(),
+    )
+    .await
+}
+
+/// A VCH with volume stores (`--volume-store`) as its endpoint config.
+pub(crate) async fn start_vch_with_volumes(
+    name: &str,
+    n: u8,
+    volume_stores: Vec<VolumeStore>,
+) -> Vch {
+    start_vch_full(name, n, &[], None, None, volume_stores).await
+}
+
+async fn start_vch_full(
+    name: &str,
+    n: u8,
+    nets: &[NetDecl<'_>],
+    container_limit: Option<u32>,
+    storage_quota_bytes: Option<u64>,
+    volume_stores: Vec<VolumeStore>,
 ) -> Vch {
     let emu = vcsim::Emulator::new(vcsim::Config::default()).expect("inventory");
     let vc = vcsim::Vcsim::new(emu);
@@ -226,6 +266,7 @@ pub(crate) async fn start_vch_limited(
         name_convention: vic::convention::NameConvention::default(),
         container_limit,
         storage_quota_bytes,
+        volume_stores,
         images: vic::images::Catalogue::builtin(),
         debug: 0,
         vic_version: "1.2.1".into(),

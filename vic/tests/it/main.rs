@@ -7,6 +7,7 @@ mod engine_atomic;
 mod engine_attach;
 mod engine_input;
 mod engine_quota;
+mod engine_volumes;
 mod firewall;
 mod guestinfo;
 mod machine;

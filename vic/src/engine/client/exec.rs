@@ -574,7 +574,7 @@ impl DockerClient {
     }
 
     /// An untyped `inspect` target that is not a container: as the CLI, an image, then a
-    /// network, then a volume (the endpoint refuses volume inspection, and the CLI prints
+    /// network, a volume, then a plugin (the endpoint refuses plugins, and the CLI prints
     /// that refusal); `Error: No such object` when all say not found.
     async fn inspect_other(&self, kind: Option<InspectKind>, t: &str) -> Result<Json, ClientError> {
         let not_found = |r: &Result<Json, ClientError>| matches!(r, Err(e) if e.is_daemon(404));
@@ -585,6 +585,7 @@ impl DockerClient {
         for path in [
             format!("/networks/{}", enc(t)),
             format!("/volumes/{}", enc(t)),
+            format!("/plugins/{}/json", enc(t)),
         ] {
             let r = self.get_json(&path).await;
             if !not_found(&r) {
