@@ -12,7 +12,6 @@ use crate::support::Server;
 use crate::vic_machine::{soap, target, text, vic_machine};
 use std::process::Output;
 use std::time::Duration;
-use vcsim::vmodl::{DataObject, Value};
 
 fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
@@ -36,25 +35,9 @@ fn datastore_ls(server: &Server, path: &str) -> Option<Vec<String>> {
             .unwrap()
             .and_then(|b| b.as_moref().cloned())
             .expect("browser");
-        let spec = DataObject::new("HostDatastoreBrowserSearchSpec").into_value();
-        match c
-            .run_task(
-                "SearchDatastore_Task",
-                &browser,
-                &[("datastorePath", Value::str(path)), ("searchSpec", spec)],
-            )
+        c.datastore_files(&browser, path, None)
             .await
-        {
-            Ok(r) => Some(
-                vic::vsphere::list(&r.expect("results"), "file")
-                    .iter()
-                    .filter_map(|f| f.field("path").and_then(Value::as_str))
-                    .map(str::to_owned)
-                    .collect(),
-            ),
-            Err(e) if e.is_fault("FileNotFound") => None,
-            Err(e) => panic!("SearchDatastore_Task {path}: {e}"),
-        }
+            .unwrap_or_else(|e| panic!("SearchDatastore_Task {path}: {e}"))
     })
 }
 

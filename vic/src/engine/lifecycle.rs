@@ -7,8 +7,9 @@
 //! can end while its container's `start` is still answering (`docker run busybox true`
 //! powers on and exits within the same power-on): that exit is held in
 //! `Store::deferred_exits` and published by `start` after its own `start` event, so the
-//! stream reads `start`, `die` in that order. Exits seen while another operation is in
-//! flight (stop, kill, remove) are that operation's to report.
+//! stream reads `start`, `die` in that order. Exits seen while a stop, kill or removal is in
+//! flight are that operation's to report; during any other (a rename) they are published
+//! at once.
 
 use super::containers;
 use super::events::Event;
@@ -47,11 +48,17 @@ async fn on_exit(engine: &Arc<Engine>, exit: Exit) {
             // Another VCH's container, or one removed already.
             return;
         };
-        if store.busy.contains(&exit.id) {
-            if exit.code.is_some() {
-                store.deferred_exits.insert(exit.id.clone(), exit);
+        match store.busy.get(&exit.id).copied() {
+            // `start` publishes it after its own event.
+            Some("start") => {
+                if exit.code.is_some() {
+                    store.deferred_exits.insert(exit.id.clone(), exit);
+                }
+                return;
             }
-            return;
+            // These stop the container and report its end themselves.
+            Some("stop" | "kill" | "remove") => return,
+            _ => {}
         }
         c
     };

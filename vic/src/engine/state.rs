@@ -133,8 +133,8 @@ pub struct Store {
     pub counter: u64,
     /// Bridge host ports mapped on the endpoint: (port, proto) → container id.
     pub host_ports: BTreeMap<(u16, &'static str), String>,
-    /// Containers with an operation in flight.
-    pub busy: BTreeSet<String>,
+    /// Containers with an operation in flight: id → the operation (`start`, `stop`, …).
+    pub busy: BTreeMap<String, &'static str>,
     /// Ids of creates in flight (their names are reserved in `names`; they count against the
     /// container limit).
     pub creating: BTreeSet<String>,
@@ -226,9 +226,9 @@ impl Engine {
     }
 
     /// Marks `c` busy for `op` (`start`, `stop`, …), or fails with VIC's in-progress error.
-    pub fn busy(&self, c: &Container, op: &str) -> Result<Busy<'_>, ApiError> {
+    pub fn busy(&self, c: &Container, op: &'static str) -> Result<Busy<'_>, ApiError> {
         let mut store = self.lock();
-        if !store.busy.insert(c.id.clone()) {
+        if store.busy.contains_key(&c.id) {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 format!(
@@ -237,6 +237,7 @@ impl Engine {
                 ),
             ));
         }
+        store.busy.insert(c.id.clone(), op);
         Ok(Busy {
             engine: self,
             id: c.id.clone(),

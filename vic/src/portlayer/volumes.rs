@@ -286,37 +286,13 @@ impl PortLayer {
     /// The names of the volume folders of `store` (none when its `volumes/` is missing).
     async fn volume_names(&self, store: &VolumeStore) -> Result<Vec<String>, VolumeError> {
         let browser = self.browser(&store.datastore).await?;
-        let spec = DataObject::new("HostDatastoreBrowserSearchSpec")
-            .with(
-                "query",
-                Value::array(
-                    "FileQuery",
-                    vec![DataObject::new("FolderFileQuery").into_value()],
-                ),
-            )
-            .into_value();
-        let found = self
+        let names = self
             .client
-            .run_task(
-                "SearchDatastore_Task",
-                &browser,
-                &[
-                    ("datastorePath", Value::str(volumes_folder(store))),
-                    ("searchSpec", spec),
-                ],
-            )
-            .await;
-        let result = match found {
-            Ok(r) => r,
-            Err(e) if e.is_fault("FileNotFound") => return Ok(Vec::new()),
-            Err(e) => return Err(e.into()),
-        };
-        Ok(result
-            .as_ref()
-            .map(|r| vsphere::list(r, "file"))
-            .unwrap_or_default()
+            .datastore_files(&browser, &volumes_folder(store), Some("FolderFileQuery"))
+            .await?
+            .unwrap_or_default();
+        Ok(names
             .into_iter()
-            .filter_map(|f| f.field("path").and_then(Value::as_str))
             .map(|p| p.trim_end_matches('/').to_owned())
             .filter(|p| !p.is_empty())
             .collect())

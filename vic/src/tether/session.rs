@@ -1,5 +1,6 @@
-//! The primary session's process: what the tether launches at power-on, its output on the
-//! containerVM's [`crate::interaction`] link, and its end.
+//! A session's process — the primary one at power-on, or an exec's (see `exec`): what the
+//! tether launches, its output on the session's [`crate::interaction`] channel, and its end
+//! ([`Proc`] follows it from tick to tick). An exec's end never powers the VM off.
 //!
 //! - An emulated command line ([`crate::process`]: `echo`, `sh -c '…'`, `sleep`, …) runs at
 //!   power-on: output due at once is written then, output after a `sleep` when the virtual

@@ -9,6 +9,7 @@
 //!   [`Client::view_contents`], and waits ([`Client::wait_for_property`],
 //!   [`Client::wait_for_task`]) through a private collector and the legacy
 //!   `WaitForUpdates` loop, as VIC does.
+//! - [`Client::datastore_files`]: a datastore folder's entries.
 //! - [`Finder`]: inventory paths, defaults and child lookups, as govmomi's Finder.
 //! - TLS: normal verification, a pinned SHA-1 thumbprint ([`ConnectOptions::thumbprint`]),
 //!   or none ([`ConnectOptions::insecure`]); [`fetch_thumbprint`] probes a server's
@@ -18,6 +19,7 @@
 //! deadline and a round count. Nothing the server sends can make the client panic.
 
 mod client;
+mod datastore;
 mod decode;
 mod endpoint;
 mod envelope;

@@ -9,7 +9,7 @@ use super::engine::{
     start_vch_with_volumes, vms_in_pool,
 };
 use serde_json::{Value as Json, json};
-use vcsim::vmodl::{DataObject, Value};
+use vcsim::vmodl::Value;
 use vic::engine::VolumeStore;
 use vic::vsphere::option_value;
 
@@ -48,31 +48,10 @@ async fn datastore_ls(vch: &Vch, path: &str, query: &'static str) -> Option<Vec<
         .unwrap()
         .and_then(|b| b.as_moref().cloned())
         .expect("browser");
-    let spec = DataObject::new("HostDatastoreBrowserSearchSpec")
-        .with(
-            "query",
-            Value::array("FileQuery", vec![DataObject::new(query).into_value()]),
-        )
-        .into_value();
-    match vch
-        .client
-        .run_task(
-            "SearchDatastore_Task",
-            &browser,
-            &[("datastorePath", Value::str(path)), ("searchSpec", spec)],
-        )
+    vch.client
+        .datastore_files(&browser, path, Some(query))
         .await
-    {
-        Ok(r) => Some(
-            vic::vsphere::list(&r.expect("results"), "file")
-                .iter()
-                .filter_map(|f| f.field("path").and_then(Value::as_str))
-                .map(str::to_owned)
-                .collect(),
-        ),
-        Err(e) if e.is_fault("FileNotFound") => None,
-        Err(e) => panic!("SearchDatastore_Task {path}: {e}"),
-    }
+        .unwrap_or_else(|e| panic!("SearchDatastore_Task {path}: {e}"))
 }
 
 fn names(v: &Json) -> Vec<String> {
