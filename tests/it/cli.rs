@@ -174,6 +174,17 @@ fn command_line_errors() {
         "speed",
     );
     assert_clean_error(&["no-such-command"], &[2], "no-such-command");
+    assert_clean_error(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--clock-start",
+            "yesterday",
+        ],
+        &[1],
+        "--clock-start",
+    );
     for (flag, value, needle) in [
         ("--fail-host", "NO_SUCH_HOST@10m", "no host named"),
         ("--fail-host", "DC0_C0_H1", "HOST@TIME"),
