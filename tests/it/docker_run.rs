@@ -8,7 +8,7 @@
 //! addresses), read back from `vic-machine create`'s "Docker environment variables" line.
 
 use crate::docker_tls::{dk, line_after, stdout, vms_in_pool};
-use crate::support::{Server, run_script_url};
+use crate::support::{Server, free_client_ip, run_script_url};
 use crate::vic_machine::{docker, run_bounded_with_stdin, target, text, vic_machine};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -57,18 +57,6 @@ fn dk_stdin(cfg: &Path, env: &[(String, String)], args: &[&str], stdin: &[u8]) -
         .env_remove("DOCKER_CERT_PATH")
         .envs(env.iter().map(|(k, v)| (k, v)));
     run_bounded_with_stdin(&mut cmd, Some(stdin), Duration::from_secs(60))
-}
-
-/// A loopback address in 127.0.3.0/24 (no other test uses it) on which both Docker ports
-/// can be bound now.
-fn free_client_ip() -> String {
-    (10..=250u8)
-        .map(|n| format!("127.0.3.{n}"))
-        .find(|ip| {
-            std::net::TcpListener::bind((ip.as_str(), 2376)).is_ok()
-                && std::net::TcpListener::bind((ip.as_str(), 2375)).is_ok()
-        })
-        .expect("a free loopback address in 127.0.3.0/24")
 }
 
 fn code(o: &Output) -> i32 {

@@ -6,10 +6,10 @@
 //! containerVM checked over SOAP (display name per convention, 2 vCPUs, 4096 MB, in the VCH
 //! pool) and the rest of the lifecycle (ps, inspect, logs, stop, rm).
 //!
-//! Each test uses its own `vicbed serve` and its own loopback client IPs (127.0.1.64–68;
-//! `vic_machine.rs` uses 61–63).
+//! Each test uses its own `vicbed serve`, and its VCHs get loopback client addresses that are
+//! free when the test runs ([`free_client_ip`]).
 
-use crate::support::Server;
+use crate::support::{Server, free_client_ip};
 use crate::vic_machine::{docker, run_bounded, soap, target, text, vic_machine};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -226,26 +226,30 @@ fn no_tls_plain_port() {
     let server = Server::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let cfg = tempfile::tempdir().unwrap();
-    let out = create(&server, dir.path(), "vchp", "127.0.1.64", &["--no-tls"]);
-    assert!(out.contains("DOCKER_HOST=127.0.1.64:2375"), "{out}");
+    let plain_ip = free_client_ip();
+    let out = create(&server, dir.path(), "vchp", &plain_ip, &["--no-tls"]);
     assert!(
-        line_after(&out, "Connect to docker:").starts_with("docker -H 127.0.1.64:2375 info"),
+        out.contains(&format!("DOCKER_HOST={plain_ip}:2375")),
         "{out}"
     );
-    let info = dk(cfg.path(), &[], &["-H", "127.0.1.64:2375", "info"]);
+    assert!(
+        line_after(&out, "Connect to docker:")
+            .starts_with(&format!("docker -H {plain_ip}:2375 info")),
+        "{out}"
+    );
+    let info = dk(
+        cfg.path(),
+        &[],
+        &["-H", &format!("{plain_ip}:2375"), "info"],
+    );
     assert!(info.status.success(), "{}", text(&info));
     assert!(stdout(&info).contains("Name: vchp"), "{}", text(&info));
     // TLS to the plain-HTTP port fails. The docker CLI cannot even start `--tls` without a
     // CA file (it opens `$DOCKER_CONFIG/ca.pem`; VIC's hint passes `--tlscacert` for that
     // reason), so the CA is a `--no-tlsverify` VCH's server certificate, with which the same
     // command reaches that VCH: the refusal is the plain port's.
-    create(
-        &server,
-        dir.path(),
-        "vchq",
-        "127.0.1.68",
-        &["--no-tlsverify"],
-    );
+    let tls_ip = free_client_ip();
+    create(&server, dir.path(), "vchq", &tls_ip, &["--no-tlsverify"]);
     let tlscacert = format!(
         "--tlscacert={}",
         dir.path().join("vchq/server-cert.pem").display()
@@ -253,24 +257,42 @@ fn no_tls_plain_port() {
     let other = dk(
         cfg.path(),
         &[],
-        &["-H", "127.0.1.68:2376", "--tls", &tlscacert, "info"],
+        &["-H", &format!("{tls_ip}:2376"), "--tls", &tlscacert, "info"],
     );
     assert!(other.status.success(), "{}", text(&other));
     let tls = dk(
         cfg.path(),
         &[],
-        &["-H", "127.0.1.64:2375", "--tls", &tlscacert, "info"],
+        &[
+            "-H",
+            &format!("{plain_ip}:2375"),
+            "--tls",
+            &tlscacert,
+            "info",
+        ],
     );
     assert!(!tls.status.success(), "{}", text(&tls));
     // Nothing listens on 2376.
     let none = dk(
         cfg.path(),
         &[],
-        &["-H", "127.0.1.64:2376", "--tls", &tlscacert, "info"],
+        &[
+            "-H",
+            &format!("{plain_ip}:2376"),
+            "--tls",
+            &tlscacert,
+            "info",
+        ],
     );
     assert!(!none.status.success(), "{}", text(&none));
     delete(&server, dir.path(), "vchq");
-    seed_lifecycle(&server, "vchp", cfg.path(), &[], &["-H", "127.0.1.64:2375"]);
+    seed_lifecycle(
+        &server,
+        "vchp",
+        cfg.path(),
+        &[],
+        &["-H", &format!("{plain_ip}:2375")],
+    );
     delete(&server, dir.path(), "vchp");
     server.stop();
 }
@@ -280,14 +302,9 @@ fn no_tlsverify_server_tls_only() {
     let server = Server::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let cfg = tempfile::tempdir().unwrap();
-    let out = create(
-        &server,
-        dir.path(),
-        "vchs",
-        "127.0.1.65",
-        &["--no-tlsverify"],
-    );
-    assert!(out.contains("DOCKER_HOST=127.0.1.65:2376"), "{out}");
+    let ip = free_client_ip();
+    let out = create(&server, dir.path(), "vchs", &ip, &["--no-tlsverify"]);
+    assert!(out.contains(&format!("DOCKER_HOST={ip}:2376")), "{out}");
     assert!(
         !dir.path().join("vchs/ca.pem").exists(),
         "--no-tlsverify generates no CA"
@@ -299,15 +316,15 @@ fn no_tlsverify_server_tls_only() {
     );
     assert_eq!(
         hint,
-        format!("docker -H 127.0.1.65:2376 --tls {cacert} info"),
+        format!("docker -H {ip}:2376 --tls {cacert} info"),
         "{out}"
     );
     // `--tls` without verification (the printed form) works; no client certificate needed.
-    let tls = ["-H", "127.0.1.65:2376", "--tls", &cacert];
+    let tls = ["-H", &format!("{ip}:2376"), "--tls", &cacert];
     let info = dk(cfg.path(), &[], &[&tls[..], &["info"]].concat());
     assert!(info.status.success(), "{}", text(&info));
     // Plain HTTP to the TLS port fails.
-    let plain = dk(cfg.path(), &[], &["-H", "127.0.1.65:2376", "info"]);
+    let plain = dk(cfg.path(), &[], &["-H", &format!("{ip}:2376"), "info"]);
     assert!(!plain.status.success(), "{}", text(&plain));
     assert!(
         String::from_utf8_lossy(&plain.stderr).contains("TLS-enabled daemon"),
@@ -324,19 +341,21 @@ fn tlsverify_mutual_tls() {
     let server = Server::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let cfg = tempfile::tempdir().unwrap();
+    let ip = free_client_ip();
     let out = create(
         &server,
         dir.path(),
         "vcht",
-        "127.0.1.66",
+        &ip,
         &["--tls-cert-path", "certs-t"],
     );
     // A second VCH with its own CA: its client certificate is foreign to the first.
+    let foreign_ip = free_client_ip();
     let foreign_out = create(
         &server,
         dir.path(),
         "vchf",
-        "127.0.1.67",
+        &foreign_ip,
         &["--tls-cert-path", "certs-f"],
     );
     let certs = dir.path().join("certs-t");
@@ -350,7 +369,7 @@ fn tlsverify_mutual_tls() {
     let tlscacert = format!("--tlscacert={ca}");
     let verified = [
         "-H",
-        "127.0.1.66:2376",
+        &format!("{ip}:2376"),
         "--tlsverify",
         &tlscacert,
         &format!("--tlscert={cert}"),
@@ -373,7 +392,11 @@ fn tlsverify_mutual_tls() {
         .collect();
     let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     assert_eq!(get("DOCKER_TLS_VERIFY"), Some("1"), "{env_line}");
-    assert_eq!(get("DOCKER_HOST"), Some("127.0.1.66:2376"), "{env_line}");
+    assert_eq!(
+        get("DOCKER_HOST"),
+        Some(format!("{ip}:2376").as_str()),
+        "{env_line}"
+    );
     assert_eq!(
         get("DOCKER_CERT_PATH").map(Path::new),
         Some(certs.as_path()),
@@ -387,7 +410,13 @@ fn tlsverify_mutual_tls() {
     let refused = dk(
         cfg.path(),
         &[],
-        &["-H", "127.0.1.66:2376", "--tlsverify", &tlscacert, "info"],
+        &[
+            "-H",
+            &format!("{ip}:2376"),
+            "--tlsverify",
+            &tlscacert,
+            "info",
+        ],
     );
     assert!(!refused.status.success(), "{}", text(&refused));
 
@@ -402,7 +431,7 @@ fn tlsverify_mutual_tls() {
         &[],
         &[
             "-H",
-            "127.0.1.67:2376",
+            &format!("{foreign_ip}:2376"),
             "--tlsverify",
             &format!("--tlscacert={}", p(&foreign, "ca.pem")),
             &fcert,
@@ -419,7 +448,7 @@ fn tlsverify_mutual_tls() {
         &[],
         &[
             "-H",
-            "127.0.1.66:2376",
+            &format!("{ip}:2376"),
             "--tlsverify",
             &tlscacert,
             &fcert,
@@ -430,7 +459,7 @@ fn tlsverify_mutual_tls() {
     assert!(!cross.status.success(), "foreign CA: {}", text(&cross));
 
     // Plain HTTP to the TLS port.
-    let plain = dk(cfg.path(), &[], &["-H", "127.0.1.66:2376", "info"]);
+    let plain = dk(cfg.path(), &[], &["-H", &format!("{ip}:2376"), "info"]);
     assert!(!plain.status.success(), "{}", text(&plain));
 
     seed_lifecycle(&server, "vcht", cfg.path(), &[], &verified);

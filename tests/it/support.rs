@@ -599,3 +599,21 @@ pub fn vicbed(args: &[&str]) -> Output {
 pub fn output_text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// A loopback address in 127.0.3.0/24 (no other test binary uses it) for a VCH's
+/// `--client-network-ip`: never handed out before in this process (tests run in parallel),
+/// and with both Docker ports bindable now (another run on the machine is not using it).
+pub fn free_client_ip() -> String {
+    static GIVEN: std::sync::Mutex<u8> = std::sync::Mutex::new(10);
+    let mut next = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    while *next < 250 {
+        let ip = format!("127.0.3.{next}");
+        *next += 1;
+        if std::net::TcpListener::bind((ip.as_str(), 2376)).is_ok()
+            && std::net::TcpListener::bind((ip.as_str(), 2375)).is_ok()
+        {
+            return ip;
+        }
+    }
+    panic!("no free loopback address left in 127.0.3.0/24")
+}

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::sim::{self, Sim};
+use crate::sim::{self, Sim, client, has};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 use vcsim::vmodl::Value;
@@ -70,25 +70,6 @@ async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut s: 
 
 async fn start() -> Sim {
     sim::start(vec![Arc::new(ApplianceAgent::new(info_double()))]).await
-}
-
-async fn client(sim: &Sim) -> Client {
-    let url = sim.url.replace("user:pass@", "");
-    let c = Client::connect(
-        &url,
-        ConnectOptions {
-            timeout: Duration::from_secs(20),
-            ..ConnectOptions::default()
-        },
-    )
-    .await
-    .unwrap();
-    c.login("user", "pass").await.unwrap();
-    c
-}
-
-fn has(lines: &[String], text: &str) -> bool {
-    lines.iter().any(|l| l.contains(text))
 }
 
 /// Asserts that each of `wants` stands in some line of `lines`.

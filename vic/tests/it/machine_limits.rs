@@ -4,11 +4,11 @@
 //! `/info` reports them and its create enforces them; a quota larger than the datastore's
 //! free space fails create before anything is made.
 //!
-//! Client address 127.0.1.215 (see `client.rs` for the addresses other tests use).
+//! The VCH's client address is a free one of 127.0.4.0/24 ([`sim::free_client_ip`]).
 
 use crate::engine::http_raw;
-use crate::sim::{self, Sim};
-use std::net::SocketAddr;
+use crate::sim::{self, client, has};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use vcsim::vmodl::Value;
@@ -17,29 +17,14 @@ use vic::guestinfo::vch;
 use vic::machine::run_captured;
 use vic::vsphere::{Client, ConnectOptions, option_value};
 
-const IP: &str = "127.0.1.215";
-
-async fn client(sim: &Sim) -> Client {
-    let c = Client::connect(
-        &sim.url.replace("user:pass@", ""),
-        ConnectOptions {
-            timeout: Duration::from_secs(20),
-            ..ConnectOptions::default()
-        },
-    )
-    .await
-    .unwrap();
-    c.login("user", "pass").await.unwrap();
-    c
-}
-
-fn has(lines: &[String], text: &str) -> bool {
-    lines.iter().any(|l| l.contains(text))
-}
-
 /// A request to the VCH endpoint: (status, JSON body).
-async fn endpoint(method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
-    let addr: SocketAddr = format!("{IP}:2375").parse().unwrap();
+async fn endpoint(
+    ip: IpAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let addr = SocketAddr::new(ip, 2375);
     let (status, _, raw) = http_raw(addr, method, path, &addr.to_string(), body).await;
     (
         status,
@@ -52,7 +37,8 @@ async fn limits_travel_from_create_to_the_endpoint() {
     let sim = sim::start(vec![Arc::new(ApplianceAgent::new(engine_launcher()))]).await;
     let tmp = tempfile::tempdir().unwrap();
     let target = format!("--target={}", sim.url);
-    let cnip = format!("{IP}/8");
+    let ip = sim::free_client_ip();
+    let cnip = format!("{ip}/8");
     let certs = tmp.path().join("vchL");
     let (lines, r) = run_captured(&[
         "create",
@@ -126,7 +112,7 @@ async fn limits_travel_from_create_to_the_endpoint() {
     );
 
     // The endpoint reports and enforces them.
-    let (status, info) = endpoint("GET", "/info", None).await;
+    let (status, info) = endpoint(ip, "GET", "/info", None).await;
     assert_eq!(status, 200);
     let pairs = info["SystemStatus"].as_array().unwrap();
     assert!(
@@ -137,13 +123,19 @@ async fn limits_travel_from_create_to_the_endpoint() {
         pairs.contains(&serde_json::json!([" VCH storage limit", "30 GiB"])),
         "{info}"
     );
-    endpoint("POST", "/images/create?fromImage=busybox&tag=latest", None).await;
+    endpoint(
+        ip,
+        "POST",
+        "/images/create?fromImage=busybox&tag=latest",
+        None,
+    )
+    .await;
     let body = r#"{"Image":"busybox","Cmd":["sleep","1000"]}"#;
     for _ in 0..2 {
-        let (status, v) = endpoint("POST", "/v1.25/containers/create", Some(body)).await;
+        let (status, v) = endpoint(ip, "POST", "/v1.25/containers/create", Some(body)).await;
         assert_eq!(status, 201, "{v}");
     }
-    let (status, v) = endpoint("POST", "/v1.25/containers/create", Some(body)).await;
+    let (status, v) = endpoint(ip, "POST", "/v1.25/containers/create", Some(body)).await;
     assert_eq!(
         (status, v["message"].as_str()),
         (

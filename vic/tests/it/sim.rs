@@ -39,3 +39,41 @@ pub async fn start(agents: Vec<Arc<dyn vcsim::GuestAgent>>) -> Sim {
         _stop: stop,
     }
 }
+
+/// A logged-in SOAP client of `sim`.
+pub async fn client(sim: &Sim) -> vic::vsphere::Client {
+    let c = vic::vsphere::Client::connect(
+        &sim.url.replace("user:pass@", ""),
+        vic::vsphere::ConnectOptions {
+            timeout: std::time::Duration::from_secs(20),
+            ..vic::vsphere::ConnectOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    c.login("user", "pass").await.unwrap();
+    c
+}
+
+/// Whether some line of `lines` contains `text`.
+pub fn has(lines: &[String], text: &str) -> bool {
+    lines.iter().any(|l| l.contains(text))
+}
+
+/// A loopback address in 127.0.4.0/24 (no other test binary uses it) for a VCH's
+/// `--client-network-ip`: never handed out before in this process (tests run in parallel),
+/// and with both Docker ports bindable now (another run on the machine is not using it).
+pub fn free_client_ip() -> std::net::IpAddr {
+    static GIVEN: std::sync::Mutex<u8> = std::sync::Mutex::new(10);
+    let mut next = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    while *next < 250 {
+        let ip = std::net::IpAddr::from([127, 0, 4, *next]);
+        *next += 1;
+        if std::net::TcpListener::bind((ip, 2376)).is_ok()
+            && std::net::TcpListener::bind((ip, 2375)).is_ok()
+        {
+            return ip;
+        }
+    }
+    panic!("no free loopback address left in 127.0.4.0/24")
+}
