@@ -263,7 +263,7 @@ async fn handle(engine: &Arc<Engine>, req: Request) -> Result<Response> {
             .await
         }
         Route::ContainerList => view::list(engine, &query).await,
-        Route::ContainerInspect(id) => volumes::container_inspect(engine, &id).await,
+        Route::ContainerInspect(id) => view::inspect(engine, &id).await,
         Route::ContainerStart(id) => {
             containers::check_start_body(&headers, &body)?;
             detached(
@@ -316,7 +316,7 @@ async fn handle(engine: &Arc<Engine>, req: Request) -> Result<Response> {
         }
         Route::ContainerDelete(id) => {
             detached(engine, move |e| async move {
-                volumes::container_remove(&e, &id, &query).await
+                containers::remove(&e, &id, &query).await
             })
             .await
         }

@@ -272,8 +272,13 @@ pub async fn remove(
 ) -> Result<Response> {
     let c = engine.resolve(key)?;
     let _busy = engine.busy(&c, "remove")?;
+    // `-v`: its anonymous volumes go too, once the container has.
+    let mut anonymous = Vec::new();
     match engine.pl.state(&c.vm).await {
         Ok(st) if st.power == Power::On => {
+            if truthy(q, "v") {
+                anonymous = super::volumes::anonymous_volumes(&st);
+            }
             if !truthy(q, "force") {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
@@ -286,7 +291,12 @@ pub async fn remove(
             engine.pl.stop(&c.vm, &c.id, "SIGKILL").await?;
             engine.pl.remove(&c.vm, &c.id).await?;
         }
-        Ok(_) => engine.pl.remove(&c.vm, &c.id).await?,
+        Ok(st) => {
+            if truthy(q, "v") {
+                anonymous = super::volumes::anonymous_volumes(&st);
+            }
+            engine.pl.remove(&c.vm, &c.id).await?;
+        }
         // Gone already: forget it.
         Err(e) if e.is_gone() => engine.pl.unbind(&c.id),
         Err(e) => return Err(e.into()),
@@ -314,6 +324,7 @@ pub async fn remove(
         &c.image_ref,
         now,
     ));
+    super::volumes::remove_unused(engine, &anonymous).await;
     status(StatusCode::NO_CONTENT)
 }
 

@@ -457,7 +457,7 @@ pub async fn inspect(engine: &Arc<Engine>, key: &str) -> Result<Response> {
         "ExecIDs": null,
         "HostConfig": hc,
         "GraphDriver": {"Name": "vsphere", "Data": null},
-        "Mounts": [],
+        "Mounts": super::volumes::mounts_json(st.as_ref()),
         "Config": {
             "Hostname": c.hostname,
             "Domainname": "",

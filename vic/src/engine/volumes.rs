@@ -10,7 +10,7 @@
 //! shows the driver options the volume was created with (1.2 left it null), and
 //! `docker rm -v` removes the container's anonymous volumes (1.2 ignored `-v`).
 
-use super::api::{Result, json_response, ok_json, status, truthy};
+use super::api::{Result, json_response, ok_json, status};
 use super::state::{ApiError, Engine};
 use crate::portlayer::volumes::{self as plv, MountedVolume, VolumeError, VolumeMount};
 use axum::http::StatusCode;
@@ -580,60 +580,32 @@ fn mount_json(m: &MountedVolume) -> Json {
     })
 }
 
-/// `GET /containers/{id}/json` with `Mounts` from the containerVM's `mounts|…` keys.
-pub async fn container_inspect(engine: &Arc<Engine>, key: &str) -> Result<Response> {
-    let resp = super::view::inspect(engine, key).await?;
-    let mounts = match engine.resolve(key) {
-        Ok(c) => match engine.pl.state(&c.vm).await {
-            Ok(st) => plv::mounts_of(&st.extra),
-            Err(_) => Vec::new(),
-        },
-        Err(_) => Vec::new(),
-    };
-    if mounts.is_empty() {
-        return Ok(resp);
-    }
-    let (parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, super::api::MAX_BODY_BYTES * 4)
-        .await
-        .map_err(|e| server(format!("reading the inspect answer: {e}")))?;
-    let mut v: Json =
-        serde_json::from_slice(&bytes).map_err(|e| server(format!("inspect answer: {e}")))?;
-    if let Some(o) = v.as_object_mut() {
-        o.insert(
-            "Mounts".into(),
-            Json::Array(mounts.iter().map(mount_json).collect()),
-        );
-    }
-    Ok(json_response(parts.status, &v))
+/// A container inspect's `Mounts`, from its containerVM's `mounts|…` keys.
+pub fn mounts_json(st: Option<&crate::portlayer::VmState>) -> Json {
+    Json::Array(
+        st.map(|s| plv::mounts_of(&s.extra))
+            .unwrap_or_default()
+            .iter()
+            .map(mount_json)
+            .collect(),
+    )
 }
 
-/// `DELETE /containers/{id}`; with `v`, the container's anonymous volumes that no other
-/// container has go too (failures only logged, as in VIC's `RemoveAnonContainerVols`).
-pub async fn container_remove(
-    engine: &Arc<Engine>,
-    key: &str,
-    q: &BTreeMap<String, String>,
-) -> Result<Response> {
-    let mut anonymous: Vec<String> = Vec::new();
-    if truthy(q, "v")
-        && let Ok(c) = engine.resolve(key)
-        && let Ok(st) = engine.pl.state(&c.vm).await
-    {
-        anonymous = plv::mounts_of(&st.extra)
-            .into_iter()
-            .filter(|m| m.anonymous)
-            .map(|m| m.name)
-            .collect();
-    }
-    let resp = super::containers::remove(engine, key, q).await?;
-    if !anonymous.is_empty() {
-        remove_unused(engine, &anonymous).await;
-    }
-    Ok(resp)
+/// The anonymous volumes mounted in a containerVM (what `docker rm -v` removes).
+pub fn anonymous_volumes(st: &crate::portlayer::VmState) -> Vec<String> {
+    plv::mounts_of(&st.extra)
+        .into_iter()
+        .filter(|m| m.anonymous)
+        .map(|m| m.name)
+        .collect()
 }
 
-async fn remove_unused(engine: &Engine, names: &[String]) {
+/// Removes those of `names` that no container uses any more (failures only logged, as in
+/// VIC's `RemoveAnonContainerVols`).
+pub async fn remove_unused(engine: &Engine, names: &[String]) {
+    if names.is_empty() {
+        return;
+    }
     let used: BTreeSet<String> = match joined(engine).await {
         Ok(j) => j.into_keys().collect(),
         Err(e) => {
