@@ -22,8 +22,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
 
-/// Exec records kept per container.
-pub const MAX_EXECS_PER_CONTAINER: usize = 256;
+/// Exec records kept per container: as many as its containerVM's extraConfig keeps.
+pub const MAX_EXECS_PER_CONTAINER: usize = crate::portlayer::MAX_EXECS;
 
 /// What `docker exec` asked for.
 #[derive(Clone, Debug)]

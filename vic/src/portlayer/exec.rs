@@ -1,11 +1,33 @@
 //! Exec sessions on a running containerVM (`docker exec`): the port layer's `tasks.Join`
 //! for an exec, committed with `ReconfigVM_Task` (vic.md §6.2, §6.4): the exec's
 //! `execs|<id>/…` keys and the `execs` map listing it. The tether starts it on the
-//! reconfigure ([`crate::tether`]).
+//! reconfigure ([`crate::tether`]). The map keeps the newest [`MAX_EXECS`] sessions: older
+//! ones' keys are removed in the same reconfigure (an empty value removes a key), so a
+//! long-running container's extraConfig does not grow with every `docker exec`.
 
 use super::{PortLayer, PortLayerError, ov};
 use crate::guestinfo::{Keys, container as ck};
 use vcsim::vmodl::{DataObject, MoRef, Value};
+
+/// Exec sessions a containerVM's extraConfig keeps (the endpoint keeps as many records).
+pub const MAX_EXECS: usize = 256;
+
+/// The `execs|<id>/…` fields an exec writes.
+const EXEC_FIELDS: [&str; 10] = [
+    "cmd/Path",
+    "cmd/Args",
+    "cmd/Args~",
+    "cmd/Env",
+    "cmd/Env~",
+    "tty",
+    "openstdin",
+    "attach",
+    "User",
+    "common/id",
+];
+
+/// The `execs|<id>.…` fields the tether writes back.
+const EXEC_STATE_FIELDS: [&str; 4] = ["started", "status", "detail.starttime", "detail.stoptime"];
 
 /// What an exec runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +59,7 @@ impl PortLayer {
             .map(str::to_owned)
             .collect();
         ids.push(spec.id.clone());
+        let dropped: Vec<String> = ids.drain(..ids.len().saturating_sub(MAX_EXECS)).collect();
         let argv: Vec<&str> = spec.argv.iter().map(String::as_str).collect();
         let env: Vec<&str> = spec.env.iter().map(String::as_str).collect();
         let keys = Keys::new()
@@ -52,7 +75,15 @@ impl PortLayer {
             .put(ck::exec_key(&spec.id, "User"), spec.user.as_str())
             .put(ck::exec_key(&spec.id, "common/id"), spec.id.as_str())
             .put(ck::EXECS, ids.join("|"));
-        let extra: Vec<Value> = keys.iter().map(|(k, v)| ov(k, v)).collect();
+        let mut extra: Vec<Value> = keys.iter().map(|(k, v)| ov(k, v)).collect();
+        for old in &dropped {
+            extra.extend(EXEC_FIELDS.iter().map(|f| ov(&ck::exec_key(old, f), "")));
+            extra.extend(
+                EXEC_STATE_FIELDS
+                    .iter()
+                    .map(|f| ov(&ck::exec_state_key(old, f), "")),
+            );
+        }
         let config = DataObject::new("VirtualMachineConfigSpec")
             .with("extraConfig", Value::array("OptionValue", extra))
             .into_value();

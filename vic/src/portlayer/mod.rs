@@ -27,7 +27,7 @@ mod exec;
 mod metrics;
 pub mod volumes;
 
-pub use exec::ExecSpec;
+pub use exec::{ExecSpec, MAX_EXECS};
 pub use metrics::{VmMetrics, VmSample};
 
 use crate::engine::{ContainerNetwork, EngineConfig};

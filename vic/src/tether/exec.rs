@@ -25,6 +25,9 @@ impl TetherAgent {
         let Some(s) = sessions.get_mut(&vm.vm.value) else {
             return fx;
         };
+        // Sessions the endpoint dropped from the map (it keeps the newest) and that ended
+        // are forgotten here too.
+        s.execs.retain(|p| p.running() || ids.contains(&p.id));
         for id in ids {
             if s.execs.iter().any(|p| p.id == id) {
                 continue;

@@ -313,6 +313,11 @@ impl Proc {
         }
     }
 
+    /// Whether it has not ended yet.
+    pub fn running(&self) -> bool {
+        !self.exited
+    }
+
     /// The end of a process that finished within its launch (`echo hi`), if it did.
     pub fn ended_at_launch(&mut self) -> Option<GuestEffects> {
         if self.exits_after_ms != Some(0) || self.exited {

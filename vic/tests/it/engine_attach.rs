@@ -339,3 +339,51 @@ async fn vms_in_pool_ref(vch: &Vch, id: &str) -> vcsim::vmodl::MoRef {
         .map(|o| o.obj.clone())
         .expect("the containerVM")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_containers_exec_sessions_are_bounded() {
+    let vch = start_vch("vch-exec-bound", 16).await;
+    let (status, _, text) = post(&vch, "/v1.25/images/create?fromImage=busybox&tag=latest").await;
+    assert_eq!(status, 200, "{text}");
+    let id = create(&vch, r#"{"Image":"busybox","Cmd":["httpd","-f"]}"#).await;
+    let (status, _, _) = post(&vch, &format!("/v1.25/containers/{id}/start")).await;
+    assert_eq!(status, 204);
+    let max = vic::portlayer::MAX_EXECS;
+    let mut last = String::new();
+    for _ in 0..max + 4 {
+        let (status, v, _) = post_json(
+            &vch,
+            &format!("/v1.25/containers/{id}/exec"),
+            r#"{"Cmd":["true"]}"#,
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        last = v["Id"].as_str().unwrap().to_owned();
+        let (status, _, text) = post_json(
+            &vch,
+            &format!("/v1.25/exec/{last}/start"),
+            r#"{"Detach":true}"#,
+        )
+        .await;
+        assert_eq!(status, 200, "{text}");
+    }
+    let vm = vms_in_pool_ref(&vch, &id).await;
+    let extra = vch
+        .client
+        .get_property(&vm, "config.extraConfig")
+        .await
+        .unwrap()
+        .unwrap();
+    let sessions: std::collections::BTreeSet<String> = extra
+        .items()
+        .iter()
+        .filter_map(|o| o.field("key").and_then(vcsim::vmodl::Value::as_str))
+        .filter_map(|k| k.split("execs|").nth(1))
+        .map(|rest| rest.chars().take(64).collect())
+        .collect();
+    assert_eq!(sessions.len(), max, "the newest {max} sessions' keys stay");
+    assert!(sessions.contains(&last));
+    // The newest still answers; the oldest record went with its keys.
+    let (_, v, _) = get(&vch, &format!("/v1.25/exec/{last}/json")).await;
+    assert_eq!(v["ExitCode"], 0, "{v}");
+}
