@@ -5,7 +5,6 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::sim::{self, Sim, client, has};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -15,7 +14,7 @@ use vic::appliance::{ApplianceAgent, Launcher, Shutdown};
 use vic::engine::EngineConfig;
 use vic::guestinfo::vch;
 use vic::machine::run_captured;
-use vic::vsphere::{Client, ConnectOptions, option_value};
+use vic::vsphere::option_value;
 
 /// Serves `/info` (and nothing else) on the endpoint's listener, over TLS when configured.
 fn info_double() -> Launcher {

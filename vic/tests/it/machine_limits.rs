@@ -10,12 +10,11 @@ use crate::engine::http_raw;
 use crate::sim::{self, client, has};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 use vcsim::vmodl::Value;
 use vic::appliance::{ApplianceAgent, engine_launcher};
 use vic::guestinfo::vch;
 use vic::machine::run_captured;
-use vic::vsphere::{Client, ConnectOptions, option_value};
+use vic::vsphere::option_value;
 
 /// A request to the VCH endpoint: (status, JSON body).
 async fn endpoint(
