@@ -201,6 +201,9 @@ pub fn findings(o: &RunOutcome) -> Vec<String> {
             "{orphans} container(s) belong to no VCH of this scenario; see the table below."
         ));
     }
+    if let Some(f) = crate::runs::finding(o) {
+        out.push(f);
+    }
     let failed: Vec<&scenarios::StepRecord> = o.steps.iter().filter(|s| !s.ok).collect();
     if !failed.is_empty() {
         let listed: Vec<String> = failed

@@ -82,6 +82,19 @@ pub fn report_html(outcome: &RunOutcome, charts: &[ChartFile]) -> String {
         "No expectations.",
     );
     section(&mut h, "VCHs", &tables::vchs(o), "No VCHs.");
+    if !o.runs.is_empty() {
+        section(
+            &mut h,
+            "Container run times by VCH",
+            &crate::runs::by_vch_table(o),
+            "No container ran to its end.",
+        );
+        h.push_str("<h2>Container runs</h2>\n");
+        if let Some(note) = crate::runs::runs_note(o) {
+            h.push_str(&format!("<p class=\"note\">{}</p>\n", esc(&note)));
+        }
+        table(&mut h, &crate::runs::runs_table(o));
+    }
     steps_section(&mut h, o);
     chart_grid(&mut h, o, charts);
     let (top, total) = tables::top_containers(o);

@@ -46,6 +46,7 @@ pub mod names;
 pub mod output;
 mod parquet_out;
 mod png;
+mod runs;
 pub mod stats;
 mod summary;
 pub mod sweep;

@@ -36,6 +36,19 @@ pub fn report_markdown(outcome: &RunOutcome, charts: &[ChartFile]) -> String {
         "No expectations.",
     );
     section(&mut m, "VCHs", &tables::vchs(o), "No VCHs.");
+    if !o.runs.is_empty() {
+        section(
+            &mut m,
+            "Container run times by VCH",
+            &crate::runs::by_vch_table(o),
+            "No container ran to its end.",
+        );
+        m.push_str("## Container runs\n\n");
+        if let Some(note) = crate::runs::runs_note(o) {
+            m.push_str(&format!("{}\n\n", cell(&note)));
+        }
+        table(&mut m, &crate::runs::runs_table(o));
+    }
     let all = tables::steps(o);
     if all.rows.len() <= tables::STEPS_SHOWN {
         section(&mut m, "Steps", &all, "No steps.");

@@ -177,6 +177,7 @@ mod tests {
             }],
             steps: Vec::new(),
             verdicts: Vec::new(),
+            runs: Vec::new(),
         };
         let file = tempfile::tempfile().expect("tempfile");
         write_metrics_parquet(&o, file.try_clone().expect("clone")).expect("write");

@@ -57,6 +57,16 @@ pub(crate) fn bounds(
 
 /// `Ok` when `name` is a catalogued counter the emulator produces for `kind`, else why not.
 pub(crate) fn counter(name: &str, kind: Option<EntityKind>) -> Result<(), String> {
+    if name == crate::runs::RUN_TIME_COUNTER {
+        // Read from the Docker endpoint, for containers only.
+        return match kind {
+            None | Some(EntityKind::Container) => Ok(()),
+            Some(other) => Err(format!(
+                "counter {name:?} (a container's run time) applies to containers, not to a {}",
+                other.as_str()
+            )),
+        };
+    }
     if vcsim::perf::catalogue::key_of(name).is_none() {
         let group_name = name.rsplit_once('.').map_or(name, |(g, _)| g);
         let alternatives: Vec<String> = vcsim::perf::catalogue::all()

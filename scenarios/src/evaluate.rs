@@ -583,6 +583,7 @@ mod tests {
             series: Vec::new(),
             steps: Vec::new(),
             verdicts: Vec::new(),
+            runs: Vec::new(),
         };
         assert_eq!(RunStatus::of(&outcome), RunStatus::Passed);
         outcome.verdicts = judged.clone();

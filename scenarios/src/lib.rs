@@ -19,7 +19,7 @@
 //!
 //! Modules: [`schema`] (the types and the file format), [`duration`] (`"5m"`, `"30s"`),
 //! [`errors`] (located problems), [`limits`] (what one scenario may ask for), [`evaluate`]
-//! (verdicts), [`runner`] (the run),
+//! (verdicts), [`runner`] (the run), [`runs`] (containers' run times, read at the end),
 //! [`testbed`] (emulator + VCHs on loopback), [`outcome`] (what a run produced),
 //! [`points`] (a series' samples, spooled to disk during a run), [`conformance`] (the
 //! convention, firewall and TLS suites).
@@ -35,6 +35,7 @@ pub mod outcome;
 pub mod points;
 mod repeat;
 pub mod runner;
+pub mod runs;
 pub mod schema;
 pub mod sweep;
 pub mod testbed;
@@ -44,7 +45,7 @@ pub mod vars;
 
 pub use errors::{Problem, ScenarioErrors};
 pub use evaluate::RunStatus;
-pub use outcome::{EntityRecord, Point, RunOutcome, Series, StepRecord, VchRecord, Verdict};
+pub use outcome::{ContainerRun, EntityRecord, Point, RunOutcome, Series, StepRecord, VchRecord, Verdict};
 pub use points::{PointStats, Points};
 pub use runner::{RunError, RunOptions, run};
 pub use schema::{

@@ -27,6 +27,8 @@ pub struct RunOutcome {
     pub steps: Vec<StepRecord>,
     /// One verdict per expectation, in file order.
     pub verdicts: Vec<Verdict>,
+    /// Every container the VCHs still had at the end, by VCH then name ([`crate::runs`]).
+    pub runs: Vec<ContainerRun>,
 }
 
 impl RunOutcome {
@@ -124,6 +126,25 @@ pub struct Series {
     pub unit: String,
     /// Samples in time order (spooled to disk by a run; see [`crate::points`]).
     pub points: Points,
+}
+
+/// How long a container ran, as `docker inspect` tells it at the end of the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerRun {
+    /// The `[[vch]]` it ran under.
+    pub vch: String,
+    /// The container name.
+    pub name: String,
+    /// Image and command (`progrium/stress --cpu 1`).
+    pub command: String,
+    /// When it started, seconds from the scenario start (None: never started).
+    pub started_s: Option<u64>,
+    /// When it ended, seconds from the start (None: still running, or never started).
+    pub finished_s: Option<u64>,
+    /// Seconds from start to end (None unless it ended).
+    pub run_s: Option<u64>,
+    /// Its exit status (None unless it ended).
+    pub exit_code: Option<i64>,
 }
 
 /// One sample.
@@ -257,6 +278,19 @@ pub fn first_difference(a: &RunOutcome, b: &RunOutcome) -> Option<String> {
     if a.verdicts != b.verdicts {
         return Some("the verdicts differ".into());
     }
+    if a.runs != b.runs {
+        let i = a
+            .runs
+            .iter()
+            .zip(&b.runs)
+            .position(|(x, y)| x != y)
+            .unwrap_or(0);
+        return Some(format!(
+            "container run #{i} differs: {:?} vs {:?}",
+            a.runs.get(i),
+            b.runs.get(i)
+        ));
+    }
     None
 }
 
@@ -300,6 +334,7 @@ mod tests {
             }],
             steps: Vec::new(),
             verdicts: Vec::new(),
+            runs: Vec::new(),
         }
     }
 

@@ -10,6 +10,7 @@
 //! | `megaHertz` | MHz | `MHz` | `"5200MHz"`, `"5.2GHz"` |
 //! | `millisecond` | ms | `ms` | `"500ms"`, `"10s"` |
 //! | `microsecond` | µs | `µs` | `"500us"`, `"2ms"` |
+//! | `second` | s | `s` | `"90s"`, `"5min"`, `"1h"` |
 //! | anything else | as is | the unit's own | — |
 //!
 //! Memory multiples are binary, as vSphere's are (1 MB = 1024 KB). A bound of an expectation
@@ -34,6 +35,7 @@ enum Family {
     Frequency,
     Milliseconds,
     Microseconds,
+    Seconds,
     Other,
 }
 
@@ -54,6 +56,7 @@ fn suffixes(family: Family) -> &'static [(&'static str, f64)] {
         Family::Frequency => &[("MHz", 1.0), ("GHz", 1000.0)],
         Family::Milliseconds => &[("ms", 1.0), ("s", 1000.0)],
         Family::Microseconds => &[("us", 1.0), ("µs", 1.0), ("ms", 1000.0)],
+        Family::Seconds => &[("s", 1.0), ("min", 60.0), ("h", 3600.0)],
         Family::Other => &[],
     }
 }
@@ -77,7 +80,7 @@ impl DisplayUnit {
             "millisecond" => ("ms", 1.0, Family::Milliseconds),
             "microsecond" => ("µs", 1.0, Family::Microseconds),
             "kiloBytesPerSecond" => ("KBps", 1.0, Family::Other),
-            "second" => ("s", 1.0, Family::Other),
+            "second" => ("s", 1.0, Family::Seconds),
             "number" => ("", 1.0, Family::Other),
             _ => ("", 1.0, Family::Other),
         };
@@ -91,6 +94,9 @@ impl DisplayUnit {
     /// The display unit of the catalogued counter `name` (`cpu.ready.summation`), if
     /// vCenter's catalogue has it.
     pub fn of_counter(name: &str) -> Option<DisplayUnit> {
+        if name == crate::runs::RUN_TIME_COUNTER {
+            return Some(DisplayUnit::of_vsphere_unit(crate::runs::RUN_TIME_UNIT));
+        }
         let key = vcsim::perf::catalogue::key_of(name)?;
         let def = vcsim::perf::catalogue::by_key(key)?;
         Some(DisplayUnit::of_vsphere_unit(def.unit))

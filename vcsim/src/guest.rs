@@ -27,6 +27,12 @@ pub struct GuestView {
     pub extra_config: Vec<(String, String)>,
     /// Virtual time now, in milliseconds since the epoch.
     pub now_ms: i64,
+    /// At a [`GuestEvent::Tick`]: the VM's CPU usage (`cpu.usagemhz`, as in
+    /// `summary.quickStats.overallCpuUsage`) over the latest interval the model ran, the one
+    /// that ended at the previous tick (a tick comes before the model runs its own interval).
+    /// 0 at other events. An agent adding up work skips its first tick after power-on: that
+    /// figure predates the VM's run.
+    pub cpu_usage_mhz: u32,
 }
 
 impl GuestView {

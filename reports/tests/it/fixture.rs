@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use scenarios::{
-    EntityKind, EntityRecord, Metadata, Point, RunOutcome, Series, StartTime, Stat, StepRecord,
-    VchRecord, Verdict,
+    ContainerRun, EntityKind, EntityRecord, Metadata, Point, RunOutcome, Series, StartTime, Stat,
+    StepRecord, VchRecord, Verdict,
 };
 
 pub const POINTS: u64 = 15;
@@ -225,6 +225,35 @@ pub fn outcome() -> RunOutcome {
                 ],
                 passed: false,
                 reason: "cpu-limited: 307200 > 1000 <&\">".into(),
+            },
+        ],
+        runs: vec![
+            ContainerRun {
+                vch: "limited".into(),
+                name: "job-1".into(),
+                command: "stress-ng --cpu 1 --cpu-ops 2000".into(),
+                started_s: Some(0),
+                finished_s: Some(240),
+                run_s: Some(240),
+                exit_code: Some(0),
+            },
+            ContainerRun {
+                vch: "limited".into(),
+                name: "job-2".into(),
+                command: "stress-ng --cpu 1 --cpu-ops 2000".into(),
+                started_s: Some(0),
+                finished_s: None,
+                run_s: None,
+                exit_code: None,
+            },
+            ContainerRun {
+                vch: "unlimited".into(),
+                name: "job-1".into(),
+                command: "stress-ng --cpu 1 --cpu-ops 2000".into(),
+                started_s: Some(0),
+                finished_s: Some(60),
+                run_s: Some(60),
+                exit_code: Some(0),
             },
         ],
     }

@@ -355,6 +355,37 @@ fn markdown_mirrors_the_report() {
 }
 
 #[test]
+fn container_run_times_by_vch_in_both_reports() {
+    let o = fixture::outcome();
+    let charts = reports::render_charts(&o).expect("charts");
+    let md = reports::report_markdown(&o, &charts);
+    // limited: one job ended after 240 s, one still running; unlimited: one ended at 60 s.
+    assert!(
+        md.contains(
+            "| limited | CPU 500 MHz, memory 500 MB | 1 | 1 | 0 | 240 s | 240 s | 240 s | 4.00× |"
+        ),
+        "{md}"
+    );
+    assert!(md.contains(
+        "| unlimited | CPU unlimited, memory unlimited | 1 | 0 | 0 | 60 s | 60 s | 60 s | 1.00× |"
+    ));
+    assert!(md.contains(
+        "| limited | job-2 | stress-ng --cpu 1 --cpu-ops 2000 | 00:00 | – | – | running |"
+    ));
+    assert!(md.contains(
+        "Containers that ran to their end took 4.00× as long on VCH limited as on VCH unlimited (mean 240 s against 60 s)."
+    ));
+    let html = reports::report_html(&o, &charts);
+    assert!(html.contains("<h2>Container run times by VCH</h2>"));
+    assert!(html.contains("<td>4.00×</td>"), "the ratio cell");
+    // Without runs there are no such sections.
+    let mut none = o.clone();
+    none.runs.clear();
+    let md = reports::report_markdown(&none, &charts);
+    assert!(!md.contains("Container run"));
+}
+
+#[test]
 fn io_errors_name_the_path() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let blocker = tmp.path().join("file");

@@ -18,7 +18,7 @@ use vcsim::vmodl::MoRef;
 use vic::vsphere::Client;
 
 use crate::evaluate;
-use crate::outcome::{EntityRecord, RunOutcome, Series, StepRecord, VchRecord};
+use crate::outcome::{ContainerRun, EntityRecord, RunOutcome, Series, StepRecord, VchRecord};
 use crate::schema::{EntityKind, Scenario, flag_value};
 use crate::testbed::{Testbed, TestbedConfig, TestbedError, VchHandle};
 
@@ -97,7 +97,7 @@ pub async fn run(
     .await?;
     let result = drive(scenario, &testbed, start_ms, options).await;
     testbed.shutdown().await;
-    let (vchs, entities, series, steps, vch_failures) = result?;
+    let (vchs, entities, series, steps, vch_failures, runs) = result?;
     let mut verdicts = evaluate::verdicts(&scenario.expectations, &entities, &series);
     verdicts.extend(evaluate::step_verdicts(&scenario.steps, &steps));
     verdicts.extend(evaluate::testbed_verdicts(
@@ -114,17 +114,19 @@ pub async fn run(
         series,
         steps,
         verdicts,
+        runs,
     })
 }
 
-/// What a drive produced; the last item lists the VCHs that could not be created
-/// (`[[vch]]` name, why).
+/// What a drive produced; the fifth item lists the VCHs that could not be created
+/// (`[[vch]]` name, why), the last the containers' runs.
 type Driven = (
     Vec<VchRecord>,
     Vec<EntityRecord>,
     Vec<Series>,
     Vec<StepRecord>,
     Vec<(String, String)>,
+    Vec<ContainerRun>,
 );
 
 async fn drive(
@@ -211,10 +213,36 @@ async fn drive(
     )
     .await?;
     read_metrics(&mut state, testbed, &handles, scenario).await?;
+    // One inspect per container: read for small runs, or when an expectation asks for run
+    // times (a 1 000-container sweep point does not pay a second each for a table).
+    let containers = state
+        .entities
+        .values()
+        .filter(|e| e.kind == EntityKind::Container)
+        .count();
+    let asked = scenario
+        .expectations
+        .iter()
+        .any(|e| e.counter == crate::runs::RUN_TIME_COUNTER);
+    let runs = if asked || containers <= crate::runs::AUTO_MAX_CONTAINERS {
+        progress.message("reading the containers' run times");
+        runner.container_runs(start_ms).await
+    } else {
+        Vec::new()
+    };
     runner.close();
     progress.finish();
-    let (entities, series) = state.finish()?;
-    Ok((vchs, entities, series, records, vch_failures))
+    let (entities, mut series) = state.finish()?;
+    series.extend(crate::runs::series(&runs, &entities));
+    series.sort_by(|a, b| {
+        (kind_rank(a.kind), &a.entity, &a.counter, &a.instance).cmp(&(
+            kind_rank(b.kind),
+            &b.entity,
+            &b.counter,
+            &b.instance,
+        ))
+    });
+    Ok((vchs, entities, series, records, vch_failures, runs))
 }
 
 /// Advances the clock to `target_s` after the start, reading metrics at least every

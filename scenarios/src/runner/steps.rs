@@ -44,6 +44,23 @@ impl<'h> StepRunner<'h> {
         self
     }
 
+    /// Every container each VCH still has, with its run times ([`crate::runs`]), by VCH
+    /// then name. A VCH whose endpoint cannot be reached contributes none.
+    pub async fn container_runs(&mut self, start_ms: i64) -> Vec<crate::outcome::ContainerRun> {
+        let mut runs = Vec::new();
+        for (name, h) in self.handles {
+            let docker = match self.docker.entry(name.clone()) {
+                Entry::Occupied(e) => &*e.into_mut(),
+                Entry::Vacant(v) => match Docker::from_args(&h.docker_args) {
+                    Ok(c) => &*v.insert(c),
+                    Err(_) => continue,
+                },
+            };
+            runs.extend(crate::runs::read(docker, name, start_ms).await);
+        }
+        runs
+    }
+
     /// Runs `step` at `at_s`; failures are recorded, not raised (a scenario may show one).
     pub async fn run(&mut self, step: &Step, client: &Client, at_s: u64) -> StepRecord {
         let result = match &step.action {

@@ -43,6 +43,7 @@ impl Emulator {
                 .max(0) as u64,
             extra_config,
             now_ms: self.clock.now_ms(),
+            cpu_usage_mhz: 0,
         })
     }
 

@@ -126,6 +126,12 @@ impl Emulator {
             };
             let hw = o.get("config").and_then(|c| c.field("hardware"));
             let number = |field: &str| hw.and_then(|h| h.field(field)).and_then(Value::as_i64);
+            let cpu_usage_mhz = o
+                .get("summary")
+                .and_then(|s| s.field("quickStats"))
+                .and_then(|q| q.field("overallCpuUsage"))
+                .and_then(Value::as_i64)
+                .map_or(0, |v| v.clamp(0, i64::from(u32::MAX)) as u32);
             let view = GuestView {
                 vm: o.moref.clone(),
                 name: o.name().to_owned(),
@@ -133,6 +139,7 @@ impl Emulator {
                 memory_mb: number("memoryMB").unwrap_or(0).max(0) as u64,
                 extra_config: Vec::new(),
                 now_ms,
+                cpu_usage_mhz,
             };
             let effects = agent.on_event(GuestEvent::Tick, &view, &self.guest_handle);
             let _ = self.apply_guest_effects(&vm, effects);

@@ -377,11 +377,11 @@ impl TetherAgent {
         s.clock.store(vm.now_ms, Ordering::Relaxed);
         let mut fx = GuestEffects::default();
         for p in &mut s.execs {
-            if let Some(exit) = p.tick(vm.now_ms) {
+            if let Some(exit) = p.tick(vm.now_ms, vm.cpu_usage_mhz) {
                 session::merge(&mut fx, exit);
             }
         }
-        if let Some(exit) = s.primary.tick(vm.now_ms) {
+        if let Some(exit) = s.primary.tick(vm.now_ms, vm.cpu_usage_mhz) {
             session::merge(&mut fx, exit);
         }
         fx
@@ -429,6 +429,7 @@ mod tests {
             memory_mb: 2048,
             extra_config: extra,
             now_ms,
+            cpu_usage_mhz: 0,
         }
     }
 
@@ -543,6 +544,69 @@ mod tests {
         );
         t.on_event(GuestEvent::PowerOff, &v, &h);
         assert!(t.rules_of(&v.vm).is_none());
+    }
+
+    #[test]
+    fn a_work_bound_job_ends_when_the_vm_has_done_its_work() {
+        let t = TetherAgent::new();
+        let h = GuestHandle::default();
+        // 1 worker × 1000 bogo ops × 30 MHz·s = 30 000 MHz·s; powered on at 1 005 s, between
+        // the ticks at 1 000 s and 1 020 s.
+        let argv = ["stress-ng", "--cpu", "1", "--cpu-ops", "1000"];
+        let v = view(container("abc", &argv), 1_005_000);
+        let fx = t.on_event(GuestEvent::PowerOn, &v, &h);
+        assert!(matches!(
+            fx.workload,
+            Some(Workload::Stress { cpu_workers: 1, .. })
+        ));
+        let tick = |now_ms: i64, mhz: u32| {
+            let mut tv = view(Vec::new(), now_ms);
+            tv.cpu_usage_mhz = mhz;
+            t.on_event(GuestEvent::Tick, &tv, &h)
+        };
+        // The first tick's usage predates the run: not counted, however large.
+        assert!(tick(1_020_000, 1_000_000).is_empty());
+        // (1 005, 1 020]: 15 s at 500 MHz = 7 500 MHz·s; 22 500 left.
+        assert!(tick(1_040_000, 500).is_empty());
+        // (1 020, 1 040]: 20 s at 900 MHz = 18 000; 4 500 left.
+        assert!(tick(1_060_000, 900).is_empty());
+        // (1 040, 1 060] at 900 MHz: the last 4 500 take 5 s, so it ended at 1 045 s.
+        let done = tick(1_080_000, 900);
+        assert!(done.power_off);
+        assert_eq!(
+            get(&done, &ck::session_state_key("abc", "status")),
+            Some("0")
+        );
+        assert_eq!(
+            get(&done, &ck::session_state_key("abc", "detail.stoptime")),
+            Some("1045")
+        );
+        let channel = t.hub().channel("abc");
+        let out: String = channel
+            .entries()
+            .iter()
+            .map(|e| String::from_utf8_lossy(&e.bytes).into_owned())
+            .collect();
+        assert!(
+            out.ends_with("stress-ng: info:  [1] successful run completed in 40.00s\n"),
+            "{out}"
+        );
+        // A timeout before the work is done wins.
+        let t = TetherAgent::new();
+        let argv = ["stress-ng", "-c", "1", "--cpu-ops", "1000", "-t", "30s"];
+        t.on_event(GuestEvent::PowerOn, &view(container("abc", &argv), 0), &h);
+        let tick = |now_ms: i64, mhz: u32| {
+            let mut tv = view(Vec::new(), now_ms);
+            tv.cpu_usage_mhz = mhz;
+            t.on_event(GuestEvent::Tick, &tv, &h)
+        };
+        assert!(tick(20_000, 0).is_empty());
+        // 2 000 MHz·s done by 20 s: the 30 s timeout, due within (20, 40], comes first.
+        let done = tick(40_000, 100);
+        assert_eq!(
+            get(&done, &ck::session_state_key("abc", "detail.stoptime")),
+            Some("30")
+        );
     }
 
     #[test]

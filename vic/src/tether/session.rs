@@ -35,6 +35,19 @@ pub struct Launched {
     pub exit_code: i32,
     /// Output due later: (virtual ms since the epoch, stream, bytes).
     pub pending: VecDeque<(i64, Stream, Vec<u8>)>,
+    /// A work-bound end (`stress-ng --cpu-ops`), if it has one.
+    pub work: Option<WorkBound>,
+}
+
+/// A process that ends when the containerVM has done an amount of CPU work.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkBound {
+    /// CPU work still to do, MHz·s.
+    pub left_mhz_s: f64,
+    /// When the work began, virtual ms since the epoch.
+    pub from_ms: i64,
+    /// The line written at the end, before the run time (`… completed in` `63.20s`).
+    pub completion_log: String,
 }
 
 /// Which session a process is.
@@ -93,7 +106,8 @@ fn from_plan(
     at_ms: i64,
     after_ms: u64,
 ) -> Launched {
-    let stress = program.rsplit('/').next() == Some("stress");
+    // stress and stress-ng print their own lines instead of the note.
+    let stress = matches!(program.rsplit('/').next(), Some("stress" | "stress-ng"));
     if !stress {
         channel.write(Stream::Stderr, at_ms, workload_note(program).into_bytes());
     }
@@ -108,6 +122,11 @@ fn from_plan(
     let exits_after_ms = plan
         .exits_after_s
         .map(|s| after_ms.saturating_add(s.saturating_mul(1000)));
+    let work = plan.cpu_work_mhz_s.map(|mhz_s| WorkBound {
+        left_mhz_s: mhz_s as f64,
+        from_ms: at_ms,
+        completion_log: plan.completion_log.clone().unwrap_or_default(),
+    });
     let due = exits_after_ms.map_or(at_ms, |a| at_ms_after(at_ms, a - after_ms));
     let pending = plan
         .exit_log
@@ -119,6 +138,7 @@ fn from_plan(
         exits_after_ms,
         exit_code: plan.exit_code,
         pending,
+        work,
     }
 }
 
@@ -164,6 +184,7 @@ pub fn launch(spec: LaunchSpec<'_>, channel: &Arc<Channel>, handle: &GuestHandle
             exits_after_ms: Some(after_ms),
             exit_code: code,
             pending,
+            work: None,
         },
         End::Workload { argv, after_ms } => {
             let prog = argv.first().cloned().unwrap_or_default();
@@ -254,6 +275,7 @@ fn interactive(spec: LaunchSpec<'_>, channel: &Arc<Channel>, handle: &GuestHandl
         exits_after_ms: None,
         exit_code: 0,
         pending: VecDeque::new(),
+        work: None,
     }
 }
 
@@ -290,6 +312,10 @@ pub struct Proc {
     /// Its link.
     pub channel: Arc<Channel>,
     pending: VecDeque<(i64, Stream, Vec<u8>)>,
+    work: Option<WorkBound>,
+    /// The previous tick's time: the interval the model ran after it is the one the next
+    /// tick's CPU usage describes (None before the first tick).
+    last_tick_ms: Option<i64>,
 }
 
 impl Proc {
@@ -310,6 +336,11 @@ impl Proc {
             exited: false,
             channel,
             pending: std::mem::take(&mut launched.pending),
+            // An exec's workload is not added to the containerVM's (one workload per VM in
+            // the model), so the VM's usage is not its work: it runs until its timeout or
+            // the container's end.
+            work: launched.work.take().filter(|_| kind == Kind::Primary),
+            last_tick_ms: None,
         }
     }
 
@@ -335,8 +366,9 @@ impl Proc {
         exit_effects(self.kind, &self.id, self.exit_code, at_ms)
     }
 
-    /// A tick at `now_ms`: output written by now, and the end when it is due.
-    pub fn tick(&mut self, now_ms: i64) -> Option<GuestEffects> {
+    /// A tick at `now_ms`, the VM having used `cpu_usage_mhz` over the interval the model
+    /// ran after the previous tick: output written by now, and the end when it is due.
+    pub fn tick(&mut self, now_ms: i64, cpu_usage_mhz: u32) -> Option<GuestEffects> {
         if self.exited {
             return None;
         }
@@ -346,12 +378,54 @@ impl Proc {
                 self.channel.write(stream, at, bytes);
             }
         }
+        let previous_tick_ms = self.last_tick_ms.replace(now_ms);
+        if let Some(done_ms) = previous_tick_ms.and_then(|p| self.work_done(p, cpu_usage_mhz)) {
+            let due = self.exits_after_ms.map(|a| at_ms_after(self.start_ms, a));
+            // A timeout due before the work is done wins.
+            if due.is_none_or(|d| done_ms <= d) {
+                return Some(self.end_work(done_ms));
+            }
+        }
         let due_ms = at_ms_after(self.start_ms, self.exits_after_ms?);
         // A tick comes at the end of an interval, before the model runs that interval: a
         // process due at exactly this instant ran through the whole interval, so it exits at
         // the next tick (a 300 s stress fills 15 samples of 20 s, not 14). It ended when it
         // was due, not at this tick.
         (now_ms > due_ms).then(|| self.end(due_ms))
+    }
+
+    /// Counts the work of the interval that ended at `interval_end_ms` (the previous tick),
+    /// done at `cpu_usage_mhz`; returns when the work was finished, if it was.
+    fn work_done(&mut self, interval_end_ms: i64, cpu_usage_mhz: u32) -> Option<i64> {
+        let work = self.work.as_mut()?;
+        let interval_ms = vcsim::clock::REALTIME_INTERVAL_S * 1000;
+        // The model ran the whole interval with the workload, but the process only began at
+        // `from_ms`: its work is spread over the part it ran.
+        let begin_ms = work.from_ms.max(interval_end_ms - interval_ms);
+        if interval_end_ms <= begin_ms || cpu_usage_mhz == 0 {
+            return None;
+        }
+        let span_ms = (interval_end_ms - begin_ms) as f64;
+        let done_mhz_s = f64::from(cpu_usage_mhz) * span_ms / 1000.0;
+        if done_mhz_s < work.left_mhz_s {
+            work.left_mhz_s -= done_mhz_s;
+            return None;
+        }
+        let needed_ms = work.left_mhz_s / f64::from(cpu_usage_mhz) * 1000.0;
+        work.left_mhz_s = 0.0;
+        Some(begin_ms + (needed_ms.ceil() as i64).min(interval_end_ms - begin_ms))
+    }
+
+    /// The work-bound end at `at_ms`: stress-ng's completion line with its run time.
+    fn end_work(&mut self, at_ms: i64) -> GuestEffects {
+        if let Some(work) = self.work.take() {
+            let run_s = (at_ms - work.from_ms).max(0) as f64 / 1000.0;
+            let line = format!("{} {run_s:.2}s\n", work.completion_log);
+            self.pending.retain(|(at, _, _)| *at <= at_ms);
+            self.pending
+                .push_back((at_ms, Stream::Stdout, line.into_bytes()));
+        }
+        self.end(at_ms)
     }
 
     /// The VM went off under it (stop, kill, a vSphere power-off): its run ends without a

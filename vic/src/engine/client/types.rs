@@ -92,6 +92,12 @@ pub struct ContainerDetails {
     pub ip_address: String,
     /// `Config.Tty`.
     pub tty: bool,
+    /// `State.StartedAt` (RFC 3339; Docker's zero time when it never started).
+    pub started_at: String,
+    /// `State.FinishedAt` (RFC 3339; Docker's zero time while it has not ended).
+    pub finished_at: String,
+    /// `Config.Cmd` joined by spaces (what the container runs after its entrypoint).
+    pub command: String,
 }
 
 fn text(v: &Json, pointer: &str) -> String {
@@ -173,6 +179,18 @@ impl ContainerDetails {
                 .pointer("/Config/Tty")
                 .and_then(Json::as_bool)
                 .unwrap_or(false),
+            started_at: text(v, "/State/StartedAt"),
+            finished_at: text(v, "/State/FinishedAt"),
+            command: v
+                .pointer("/Config/Cmd")
+                .and_then(Json::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Json::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default(),
         }
     }
 }
@@ -196,10 +214,19 @@ mod tests {
         let s = ContainerSummary::from_json(&json!("garbage"));
         assert_eq!((s.id.as_str(), s.names.len()), ("", 0));
         let d = ContainerDetails::from_json(&json!({
-            "Id": "abc", "Name": "/web", "State": {"Status": "exited", "Running": false, "ExitCode": 143},
+            "Id": "abc", "Name": "/web", "State": {"Status": "exited", "Running": false, "ExitCode": 143,
+                "StartedAt": "2017-10-02T08:00:00Z", "FinishedAt": "2017-10-02T08:01:40Z"},
             "HostConfig": {"Memory": 4294967296_i64, "CpusetCpus": "2", "CpuCount": 2},
-            "Config": {"Image": "nginx", "Tty": true}
+            "Config": {"Image": "nginx", "Tty": true, "Cmd": ["nginx", "-g"]}
         }));
+        assert_eq!(
+            (
+                d.started_at.as_str(),
+                d.finished_at.as_str(),
+                d.command.as_str()
+            ),
+            ("2017-10-02T08:00:00Z", "2017-10-02T08:01:40Z", "nginx -g")
+        );
         assert_eq!(d.name, "web");
         assert_eq!(
             (d.exit_code, d.memory_bytes, d.cpu_count),

@@ -3,9 +3,12 @@
 //! would print.
 //!
 //! `progrium/stress` is parsed as stress 1.0.4 parses its options (`--cpu/-c`, `--io/-i`,
-//! `--vm/-m`, `--vm-bytes`, `--hdd/-d`, `--timeout/-t` with s/m/h/d/y suffixes); nginx and
+//! `--vm/-m`, `--vm-bytes`, `--hdd/-d`, `--timeout/-t` with s/m/h/d/y suffixes); `stress-ng`
+//! adds work-bound CPU jobs (`--cpu N --cpu-ops OPS`, [`stress_ng`]); nginx and
 //! the Docker container host are light, always-on services; `sleep N` idles N seconds; a
 //! shell without a terminal exits at once, as it does under Docker.
+
+pub mod stress_ng;
 
 use scheduler_model::Workload;
 
@@ -22,36 +25,47 @@ pub struct ProcessPlan {
     pub start_log: Vec<String>,
     /// Lines printed when it exits by itself.
     pub exit_log: Vec<String>,
+    /// Work-bound: it ends once the containerVM has done this much CPU work (MHz·s), as
+    /// stress-ng's `--cpu-ops` ends after so many bogo operations (see [`stress_ng`]).
+    pub cpu_work_mhz_s: Option<u64>,
+    /// A line printed when a work-bound run ends, followed by its run time (`63.20s`).
+    pub completion_log: Option<String>,
 }
 
 impl ProcessPlan {
-    fn service(mhz_per_vcpu: u32, active_mb: u64) -> ProcessPlan {
+    /// Runs `workload` until stopped, printing nothing.
+    fn runs(workload: Workload) -> ProcessPlan {
         ProcessPlan {
-            workload: Workload::Constant {
-                mhz_per_vcpu,
-                active_mb,
-            },
+            workload,
             exits_after_s: None,
             exit_code: 0,
             start_log: Vec::new(),
             exit_log: Vec::new(),
+            cpu_work_mhz_s: None,
+            completion_log: None,
         }
+    }
+
+    fn service(mhz_per_vcpu: u32, active_mb: u64) -> ProcessPlan {
+        ProcessPlan::runs(Workload::Constant {
+            mhz_per_vcpu,
+            active_mb,
+        })
     }
 
     fn exits(after_s: u64, code: i32, log: Vec<String>) -> ProcessPlan {
         ProcessPlan {
-            workload: Workload::Idle,
             exits_after_s: Some(after_s),
             exit_code: code,
-            start_log: Vec::new(),
             exit_log: log,
+            ..ProcessPlan::runs(Workload::Idle)
         }
     }
 }
 
 /// Parses a size as stress does: a number with an optional B/K/M/G suffix (powers of 1024);
 /// returns megabytes (rounded up).
-fn stress_size_mb(text: &str) -> Option<u64> {
+pub(crate) fn stress_size_mb(text: &str) -> Option<u64> {
     let t = text.trim();
     let (num, mult): (&str, u64) = match t.chars().last()? {
         'b' | 'B' => (&t[..t.len() - 1], 1),
@@ -66,7 +80,7 @@ fn stress_size_mb(text: &str) -> Option<u64> {
 }
 
 /// Parses a duration as stress does: a number with an optional s/m/h/d/y suffix.
-fn stress_seconds(text: &str) -> Option<u64> {
+pub(crate) fn stress_seconds(text: &str) -> Option<u64> {
     let t = text.trim();
     let (num, mult): (&str, u64) = match t.chars().last()? {
         's' => (&t[..t.len() - 1], 1),
@@ -144,9 +158,7 @@ pub fn stress_plan(args: &[String]) -> ProcessPlan {
         duration_s: timeout_s.map(|s| s.min(u64::from(u32::MAX)) as u32),
     };
     ProcessPlan {
-        workload,
         exits_after_s: timeout_s,
-        exit_code: 0,
         start_log: vec![format!(
             "stress: info: [1] dispatching hogs: {cpu} cpu, {io} io, {vm} vm, {hdd} hdd"
         )],
@@ -157,6 +169,7 @@ pub fn stress_plan(args: &[String]) -> ProcessPlan {
                 )]
             })
             .unwrap_or_default(),
+        ..ProcessPlan::runs(workload)
     }
 }
 
@@ -164,13 +177,7 @@ pub fn stress_plan(args: &[String]) -> ProcessPlan {
 /// terminal (`-t`) or open stdin (`-i`), and an image-declared workload.
 pub fn plan(argv: &[String], tty: bool, open_stdin: bool, declared: Option<&str>) -> ProcessPlan {
     if let Some(w) = declared.and_then(vcsim::guest::parse_workload_key) {
-        return ProcessPlan {
-            workload: w,
-            exits_after_s: None,
-            exit_code: 0,
-            start_log: Vec::new(),
-            exit_log: Vec::new(),
-        };
+        return ProcessPlan::runs(w);
     }
     let Some(program) = argv.first() else {
         return ProcessPlan::exits(0, 0, Vec::new());
@@ -179,6 +186,7 @@ pub fn plan(argv: &[String], tty: bool, open_stdin: bool, declared: Option<&str>
     let rest = &argv[1..];
     match base {
         "stress" => stress_plan(rest),
+        "stress-ng" => stress_ng::plan(rest),
         // nginx serving nothing much, and the Docker daemon of a container host: light,
         // steady services (our assumption: a few percent of a vCPU, tens of MB active).
         "nginx" => ProcessPlan::service(18, 16),
@@ -194,13 +202,7 @@ pub fn plan(argv: &[String], tty: bool, open_stdin: bool, declared: Option<&str>
                 // An inline script: we do not interpret it; it runs briefly and exits.
                 ProcessPlan::exits(1, 0, Vec::new())
             } else if tty || open_stdin {
-                ProcessPlan {
-                    workload: Workload::Idle,
-                    exits_after_s: None,
-                    exit_code: 0,
-                    start_log: Vec::new(),
-                    exit_log: Vec::new(),
-                }
+                ProcessPlan::runs(Workload::Idle)
             } else {
                 // A shell whose stdin is closed reads EOF and exits 0, as under Docker.
                 ProcessPlan::exits(0, 0, Vec::new())
@@ -208,13 +210,7 @@ pub fn plan(argv: &[String], tty: bool, open_stdin: bool, declared: Option<&str>
         }
         "true" => ProcessPlan::exits(0, 0, Vec::new()),
         "false" => ProcessPlan::exits(0, 1, Vec::new()),
-        _ => ProcessPlan {
-            workload: Workload::Idle,
-            exits_after_s: None,
-            exit_code: 0,
-            start_log: Vec::new(),
-            exit_log: Vec::new(),
-        },
+        _ => ProcessPlan::runs(Workload::Idle),
     }
 }
 
