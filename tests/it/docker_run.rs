@@ -320,3 +320,67 @@ fn everyday_runs_over_mutual_tls() {
     everyday(&server, "vchm", &env);
     docker_py(&server, &env);
 }
+
+/// The run time stress-ng prints at its end (`… successful run completed in 3.33s`).
+fn completed_in_s(out: &Output) -> f64 {
+    let s = stdout(out);
+    let tail = s
+        .lines()
+        .find_map(|l| l.split_once("successful run completed in "))
+        .map(|(_, t)| t.trim().trim_end_matches('s').to_owned())
+        .unwrap_or_else(|| panic!("no completion line: {}", text(out)));
+    tail.parse()
+        .unwrap_or_else(|_| panic!("not seconds: {tail:?}"))
+}
+
+#[test]
+fn a_cpu_bound_job_takes_longer_on_a_limited_vch() {
+    // 200 × wall time: a 20 s model step every 100 ms.
+    let server = Server::start(&["--speed", "200"]);
+    let dir = tempfile::tempdir().unwrap();
+    let open = deploy(&server, dir.path(), "vch-jobs-open", &["--no-tls"]);
+    let limited = deploy(
+        &server,
+        dir.path(),
+        "vch-jobs-300",
+        &["--no-tls", "--cpu", "300"],
+    );
+    let before = (
+        vms_in_pool(&server, "vch-jobs-open").len(),
+        vms_in_pool(&server, "vch-jobs-300").len(),
+    );
+    let cfg = tempfile::tempdir().unwrap();
+    // 1 worker × 200 bogo ops × 30 MHz·s = 6 000 MHz·s of work, in the foreground.
+    let job = [
+        "run",
+        "--rm",
+        "busybox",
+        "stress-ng",
+        "--cpu",
+        "1",
+        "--cpu-ops",
+        "200",
+    ];
+    let fast = dk(cfg.path(), &open, &job);
+    assert_eq!(code(&fast), 0, "{}", text(&fast));
+    assert!(
+        stdout(&fast).starts_with("stress-ng: info:  [1] dispatching hogs: 1 cpu\n"),
+        "{}",
+        text(&fast)
+    );
+    let slow = dk(cfg.path(), &limited, &job);
+    assert_eq!(code(&slow), 0, "{}", text(&slow));
+    let (fast_s, slow_s) = (completed_in_s(&fast), completed_in_s(&slow));
+    // A core of its own against a share of 300 MHz.
+    assert!(fast_s < 10.0, "{fast_s}");
+    assert!(
+        slow_s >= 20.0 && slow_s / fast_s > 3.0,
+        "{fast_s} s vs {slow_s} s"
+    );
+    // `--rm`: nothing left in either pool.
+    let after = (
+        vms_in_pool(&server, "vch-jobs-open").len(),
+        vms_in_pool(&server, "vch-jobs-300").len(),
+    );
+    assert_eq!(after, before);
+}
