@@ -100,6 +100,26 @@ fn docker_volumes_on_a_vch_volume_store() {
         "user",
     ]);
     assert_eq!(stdout(&mounts).trim(), "v1:/data:true", "{}", text(&mounts));
+    // `docker ps` lists the container's volumes too (the CLI shows their names).
+    let ps = d(&[
+        "ps",
+        "-a",
+        "--filter",
+        "name=user",
+        "--format",
+        "{{.Mounts}}",
+    ]);
+    assert_eq!(stdout(&ps).trim(), "v1", "{}", text(&ps));
+    // docker ps's volume filter finds it.
+    let by_volume = d(&[
+        "ps",
+        "-a",
+        "--filter",
+        "volume=v1",
+        "--format",
+        "{{.Names}}",
+    ]);
+    assert_eq!(stdout(&by_volume).trim(), "user", "{}", text(&by_volume));
     let busy = d(&["volume", "rm", "v1"]);
     assert_eq!(code(&busy), 1, "{}", text(&busy));
     assert!(

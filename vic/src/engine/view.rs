@@ -215,7 +215,7 @@ fn ps_entry(engine: &Engine, c: &Container, st: Option<&VmState>, now_ms: i64) -
         "Status": status_text(&p, now_ms),
         "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode").cloned().unwrap_or(json!("default"))},
         "NetworkSettings": {"Networks": endpoint_json(engine, c, &ip, prefix, &gw)},
-        "Mounts": [],
+        "Mounts": super::volumes::mounts_json(st),
     })
 }
 
@@ -288,7 +288,7 @@ fn container_filters(
     let mut created = BTreeMap::new();
     for (k, vals) in f {
         match k.as_str() {
-            "name" | "id" | "label" | "ancestor" | "network" => {}
+            "name" | "id" | "label" | "ancestor" | "network" | "volume" => {}
             "status" => {
                 if let Some(v) = vals.iter().find(|v| !STATES.contains(&v.as_str())) {
                     return Err(invalid_filter(&format!("status={v}")));
@@ -314,6 +314,7 @@ fn container_filters(
 fn matches_filters(
     c: &Container,
     p: &Phase,
+    st: Option<&VmState>,
     f: &BTreeMap<String, Vec<String>>,
     created: &BTreeMap<String, i64>,
 ) -> bool {
@@ -355,6 +356,12 @@ fn matches_filters(
                         .starts_with(v.trim_start_matches("sha256:"))
             }),
             "network" => vals.iter().any(|v| v == c.network.name()),
+            // A volume's name or where it is mounted, as dockerd matches it.
+            "volume" => {
+                let mounts = super::volumes::mounted(st);
+                vals.iter()
+                    .any(|v| mounts.iter().any(|(name, dest)| v == name || v == dest))
+            }
             "before" => vals.iter().all(|v| before_after(v, false)),
             "since" => vals.iter().all(|v| before_after(v, true)),
             _ => false,
@@ -382,7 +389,7 @@ pub async fn list(engine: &Arc<Engine>, q: &BTreeMap<String, String>) -> Result<
         if !all && !p.running {
             continue;
         }
-        if !matches_filters(c, &p, &filters, &created) {
+        if !matches_filters(c, &p, st, &filters, &created) {
             continue;
         }
         out.push(ps_entry(engine, c, st, now));

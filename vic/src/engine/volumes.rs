@@ -591,6 +591,15 @@ pub fn mounts_json(st: Option<&crate::portlayer::VmState>) -> Json {
     )
 }
 
+/// The volumes mounted in a containerVM: (name, mount point).
+pub fn mounted(st: Option<&crate::portlayer::VmState>) -> Vec<(String, String)> {
+    st.map(|s| plv::mounts_of(&s.extra))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| (m.name, m.dest))
+        .collect()
+}
+
 /// The anonymous volumes mounted in a containerVM (what `docker rm -v` removes).
 pub fn anonymous_volumes(st: &crate::portlayer::VmState) -> Vec<String> {
     plv::mounts_of(&st.extra)
