@@ -7,7 +7,7 @@
 //! on the datastore over SOAP.
 
 use crate::docker_run::deploy;
-use crate::docker_tls::{dk, stdout};
+use crate::docker_tls::{dk, stdout, vms_in_pool};
 use crate::support::Server;
 use crate::vic_machine::{soap, target, text, vic_machine};
 use std::process::Output;
@@ -148,6 +148,34 @@ fn docker_volumes_on_a_vch_volume_store() {
     let q = d(&["volume", "ls", "-q"]);
     assert_eq!(stdout(&q), "", "{}", text(&q));
 
+    // An image that declares a volume (redis: `VOLUME /data`) gets an anonymous one there.
+    let redis = d(&["run", "-d", "--name", "cache", "redis"]);
+    assert_eq!(code(&redis), 0, "{}", text(&redis));
+    let declared = d(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{json .Config.Volumes}}",
+        "redis",
+    ]);
+    assert_eq!(
+        stdout(&declared).trim(),
+        r#"{"/data":{}}"#,
+        "{}",
+        text(&declared)
+    );
+    let mounts = d(&[
+        "inspect",
+        "-f",
+        "{{range .Mounts}}{{.Destination}}:{{.Driver}}{{end}}",
+        "cache",
+    ]);
+    assert_eq!(stdout(&mounts).trim(), "/data:vsphere", "{}", text(&mounts));
+    let rm = d(&["rm", "-f", "-v", "cache"]);
+    assert_eq!(code(&rm), 0, "{}", text(&rm));
+    let q = d(&["volume", "ls", "-q"]);
+    assert_eq!(stdout(&q), "", "{}", text(&q));
+
     // The store is part of the VCH's configuration.
     let t = target(&server);
     let conf = vic_machine(
@@ -232,4 +260,29 @@ fn docker_volumes_on_a_vch_volume_store() {
     assert!(datastore_ls(&server, "[LocalDS_0] vstore2").is_none());
     // The first VCH's store is another folder: untouched.
     assert!(datastore_ls(&server, "[LocalDS_0] volumes/volumes/v2").is_some());
+}
+
+#[test]
+fn an_image_volume_without_a_default_store_is_refused_as_vic_refuses_it() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let env = deploy(&server, dir.path(), "vchnov", &["--no-tls"]);
+    let cfg = tempfile::tempdir().unwrap();
+    let d = |args: &[&str]| dk(cfg.path(), &env, args);
+    let before = vms_in_pool(&server, "vchnov").len();
+    // vmware/vic#3475, #6145: images that declare a volume need a `default` volume store.
+    let run = d(&["run", "-d", "--name", "cache", "redis"]);
+    assert_eq!(code(&run), 125, "{}", text(&run));
+    assert!(
+        stderr(&run).contains("Error response from daemon: No volume store named (default) exists"),
+        "{}",
+        text(&run)
+    );
+    // Nothing half-made: no container, no containerVM, and the name is free.
+    let ps = d(&["ps", "-a", "-q"]);
+    assert_eq!(stdout(&ps), "", "{}", text(&ps));
+    assert_eq!(vms_in_pool(&server, "vchnov").len(), before);
+    // An image without volumes runs as before.
+    let ok = d(&["run", "--name", "cache", "busybox", "true"]);
+    assert_eq!(code(&ok), 0, "{}", text(&ok));
 }

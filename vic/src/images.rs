@@ -54,6 +54,9 @@ pub struct ImageConfig {
     /// A workload the image declares for the testbed (`cpu=<MHz>[,mem=<MB>]`), overriding
     /// the mapping from its command; used by declared images.
     pub workload: Option<String>,
+    /// Mount points the image declares (`VOLUME` in its Dockerfile, `Config.Volumes`): a
+    /// container gets an anonymous volume at each.
+    pub volumes: Vec<String>,
 }
 
 /// Docker's default `PATH`, which VIC also applies when an image sets none (vic.md §7.3).
@@ -177,6 +180,7 @@ fn image(
         size_bytes: size_mb * 1024 * 1024,
         created: created.to_owned(),
         workload: None,
+        volumes: Vec::new(),
     }
 }
 
@@ -222,15 +226,19 @@ impl Catalogue {
                 108,
                 "2017-09-26T00:31:00Z",
             ),
-            image(
-                "redis",
-                "latest",
-                &["docker-entrypoint.sh"],
-                &["redis-server"],
-                &[6379],
-                107,
-                "2017-09-26T00:00:00Z",
-            ),
+            // The official redis image declares `VOLUME /data`.
+            ImageConfig {
+                volumes: vec!["/data".to_owned()],
+                ..image(
+                    "redis",
+                    "latest",
+                    &["docker-entrypoint.sh"],
+                    &["redis-server"],
+                    &[6379],
+                    107,
+                    "2017-09-26T00:00:00Z",
+                )
+            },
             image(
                 "progrium/stress",
                 "latest",
@@ -287,6 +295,7 @@ impl Catalogue {
                 size_bytes: 64 * 1024 * 1024,
                 created: "2017-10-02T00:00:00Z".to_owned(),
                 workload: d.workload.clone(),
+                volumes: d.volumes.clone(),
             });
         }
         Ok(c)
@@ -345,6 +354,7 @@ mod tests {
             env: vec![],
             exposed_ports: vec![80],
             workload: Some("cpu=50,mem=64".into()),
+            volumes: vec!["/var/cache/nginx".into()],
         };
         let c = Catalogue::with_declared(std::slice::from_ref(&decl)).unwrap();
         let img = c
@@ -352,6 +362,7 @@ mod tests {
             .unwrap();
         assert_eq!(img.workload.as_deref(), Some("cpu=50,mem=64"));
         assert_eq!(img.exposed_ports, vec![(80, Proto::Tcp)]);
+        assert_eq!(img.volumes, ["/var/cache/nginx"]);
         assert!(img.env.iter().any(|e| e.starts_with("PATH=")));
         assert!(c.resolve("busybox").is_some(), "built-ins stay");
         let bad = vcsim::inventory::ImageSpec {

@@ -72,6 +72,9 @@ pub struct ImageSpec {
     /// What its process demands (the workload syntax of [`crate::guest::parse_workload`]
     /// without `trace=`); absent: derived from the command like the built-in images.
     pub workload: Option<String>,
+    /// Mount points it declares (`VOLUME`): each container gets an anonymous volume there.
+    #[serde(default)]
+    pub volumes: Vec<String>,
 }
 
 fn default_dc() -> String {
@@ -441,6 +444,16 @@ impl InventorySpec {
                 )),
                 _ => {}
             }
+            if let Some(v) = img
+                .volumes
+                .iter()
+                .find(|v| !v.starts_with('/') || v.contains(char::is_whitespace) || v.contains(':'))
+            {
+                p.push(format!(
+                    "image {:?}: volume {v:?} is not an absolute mount point (`/data`)",
+                    img.name
+                ));
+            }
             if img.entrypoint.is_empty() && img.cmd.is_empty() && img.workload.is_none() {
                 p.push(format!(
                     "image {:?}: give a cmd, an entrypoint or a workload",
@@ -610,6 +623,15 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("turbo") && err.contains("give a cmd"), "{err}");
+        let err = InventorySpec::parse(
+            "[[host]]\nname = \"h\"\n[[image]]\nname = \"db\"\ncmd = [\"db\"]\nvolumes = [\"/ok\", \"data\"]",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("volume \"data\" is not an absolute mount point"),
+            "{err}"
+        );
     }
 
     #[test]

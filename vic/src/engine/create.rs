@@ -393,12 +393,12 @@ pub async fn create(
     let memory_mb = sizing::memory_mb(hc.memory);
     let num_cpus = sizing::cpu_count(&hc.cpuset_cpus, hc.cpu_count).map_err(bad)?;
     // `-v`: checked now (host directories refused), made after the reservation.
-    let anonymous: Vec<String> = body
+    let mut anonymous: Vec<String> = body
         .volumes
         .as_ref()
         .map(|v| v.keys().cloned().collect())
         .unwrap_or_default();
-    let mount_plans = volumes::plan_mounts(&hc.binds, &anonymous)?;
+    volumes::plan_mounts(&hc.binds, &anonymous)?;
     let (network, network_mode) = network_of(engine, &body)?;
     let ports = port_bindings(hc)?;
     check_bindings(&ports, None).map_err(|e| ApiError::server(e.to_string()))?;
@@ -412,6 +412,14 @@ pub async fn create(
     let image = engine
         .find_image(&body.image)
         .ok_or_else(|| no_such_image(&body.image))?;
+    // The image's declared volumes become anonymous volumes in the `default` store, as VIC
+    // makes them (without one, the create fails: vmware/vic#3475, #6145).
+    for dest in &image.volumes {
+        if !anonymous.contains(dest) {
+            anonymous.push(dest.clone());
+        }
+    }
+    let mount_plans = volumes::plan_mounts(&hc.binds, &anonymous)?;
     // Merge with the image (vic.md §7.3 step 3.1).
     let req_cmd = body.cmd.clone().filter(|c| !c.is_empty());
     let entrypoint = body

@@ -218,7 +218,13 @@ fn image_json(img: &ImageConfig, tags: Vec<String>) -> Json {
         "ExposedPorts": if exposed.is_empty() { Json::Null } else { Json::Object(exposed) },
         "Tty": false, "OpenStdin": false, "StdinOnce": false,
         "Env": img.env, "Cmd": if img.cmd.is_empty() { Json::Null } else { json!(img.cmd) },
-        "Image": "", "Volumes": null, "WorkingDir": img.working_dir,
+        "Image": "",
+        "Volumes": if img.volumes.is_empty() {
+            Json::Null
+        } else {
+            Json::Object(img.volumes.iter().map(|v| (v.clone(), json!({}))).collect())
+        },
+        "WorkingDir": img.working_dir,
         "Entrypoint": if img.entrypoint.is_empty() { Json::Null } else { json!(img.entrypoint) },
         "OnBuild": null, "Labels": {},
     });

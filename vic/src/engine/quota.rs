@@ -262,6 +262,7 @@ mod tests {
             size_bytes,
             created: String::new(),
             workload: None,
+            volumes: Vec::new(),
         }
     }
 

@@ -332,6 +332,7 @@ fn container_from_vm(config: &EngineConfig, st: &VmState) -> Option<Container> {
             size_bytes: 0,
             created: String::new(),
             workload: None,
+            volumes: Vec::new(),
         });
     let nets = k
         .get_map_keys(&guestinfo::ro_key("networks"))
