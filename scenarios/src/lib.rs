@@ -45,7 +45,9 @@ pub mod vars;
 
 pub use errors::{Problem, ScenarioErrors};
 pub use evaluate::RunStatus;
-pub use outcome::{ContainerRun, EntityRecord, Point, RunOutcome, Series, StepRecord, VchRecord, Verdict};
+pub use outcome::{
+    ContainerRun, EntityRecord, Point, RunOutcome, Series, StepRecord, VchRecord, Verdict,
+};
 pub use points::{PointStats, Points};
 pub use runner::{RunError, RunOptions, run};
 pub use schema::{
