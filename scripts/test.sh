@@ -133,6 +133,11 @@ if ! command -v tmux >/dev/null 2>&1; then
     apt_install tmux || die "tmux is missing and could not be installed (apt-get install tmux)"
 fi
 
+if ! command -v skopeo >/dev/null 2>&1; then
+    # The built-in registry is checked with a real OCI client (copy, inspect, list-tags, delete).
+    apt_install skopeo || die "skopeo is missing and could not be installed (apt-get install skopeo)"
+fi
+
 # The firewall conformance suite also loads its rules into network namespaces of its own and
 # probes them with real packets when it runs as root with iproute2 and iptables; without
 # them it runs the model and tether modes and says so in its table.

@@ -119,6 +119,9 @@ struct ServeArgs {
     #[arg(long, default_value_t = vcsim::http::Limits::default().header_timeout.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=3_600))]
     request_timeout: u64,
+    /// A built-in container registry beside the emulator (`registry::cli`).
+    #[command(flatten)]
+    registry: registry::cli::RegistryArgs,
 }
 
 fn main() -> ExitCode {
@@ -260,7 +263,12 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         // Signal handlers go in before the exports announce readiness: a caller that reads
         // GOVC_URL and sends SIGTERM at once must get a clean shutdown.
         let shutdown = shutdown_signal()?;
-        print_exports(&args, addr)?;
+        let registry = registry::cli::start(&args.registry).await?;
+        let registry_exports = registry
+            .as_ref()
+            .map(|r| r.export_lines())
+            .unwrap_or_default();
+        print_exports(&args, addr, &registry_exports)?;
         let limits = vcsim::http::Limits {
             max_connections: args.max_connections as usize,
             header_timeout: std::time::Duration::from_secs(args.request_timeout),
@@ -271,12 +279,15 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         vc.serve_with_limits(listener, tls, limits, shutdown)
             .await?;
         clock.abort();
+        if let Some(r) = registry {
+            r.stop().await?;
+        }
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_exports(args: &ServeArgs, addr: SocketAddr) -> Result<()> {
+fn print_exports(args: &ServeArgs, addr: SocketAddr, extra: &[String]) -> Result<()> {
     let scheme = if args.tls { "https" } else { "http" };
     let (dc, pool, net) = if args.esx {
         (
@@ -303,6 +314,9 @@ fn print_exports(args: &ServeArgs, addr: SocketAddr) -> Result<()> {
     if args.inventory.is_none() {
         writeln!(out, "export GOVC_RESOURCE_POOL={pool}")?;
         writeln!(out, "export GOVC_NETWORK='{net}'")?;
+    }
+    for line in extra {
+        writeln!(out, "{line}")?;
     }
     writeln!(out, "export GOVC_SIM_PID={}", std::process::id())?;
     out.flush()?;

@@ -303,11 +303,14 @@ pub enum DockerVerb {
     Inspect,
     Logs,
     Wait,
+    Create,
+    Exec,
+    Volume,
 }
 
 impl DockerVerb {
     /// Every verb, in the order messages list them.
-    pub const ALL: [DockerVerb; 12] = [
+    pub const ALL: [DockerVerb; 15] = [
         DockerVerb::Run,
         DockerVerb::Stop,
         DockerVerb::Rm,
@@ -320,6 +323,9 @@ impl DockerVerb {
         DockerVerb::Inspect,
         DockerVerb::Logs,
         DockerVerb::Wait,
+        DockerVerb::Create,
+        DockerVerb::Exec,
+        DockerVerb::Volume,
     ];
 
     /// The CLI word.
@@ -337,6 +343,9 @@ impl DockerVerb {
             DockerVerb::Inspect => "inspect",
             DockerVerb::Logs => "logs",
             DockerVerb::Wait => "wait",
+            DockerVerb::Create => "create",
+            DockerVerb::Exec => "exec",
+            DockerVerb::Volume => "volume",
         }
     }
 

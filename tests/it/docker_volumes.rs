@@ -148,6 +148,12 @@ fn docker_volumes_on_a_vch_volume_store() {
     let q = d(&["volume", "ls", "-q"]);
     assert_eq!(stdout(&q), "", "{}", text(&q));
 
+    // `--rm` removes the container's anonymous volumes with it, as dockerd does.
+    let once = d(&["run", "--rm", "-v", "/scratch", "busybox", "true"]);
+    assert_eq!(code(&once), 0, "{}", text(&once));
+    let q = d(&["volume", "ls", "-q"]);
+    assert_eq!(stdout(&q), "", "{}", text(&q));
+
     // An image that declares a volume (redis: `VOLUME /data`) gets an anonymous one there.
     let redis = d(&["run", "-d", "--name", "cache", "redis"]);
     assert_eq!(code(&redis), 0, "{}", text(&redis));

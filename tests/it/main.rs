@@ -14,6 +14,7 @@ mod docker_tty;
 mod docker_volumes;
 mod hardening;
 mod interop;
+mod registry;
 mod run;
 mod run_interrupted;
 mod support;

@@ -212,6 +212,9 @@ pub fn read_before(step: &Step) -> bool {
                 | DockerVerb::Ps
                 | DockerVerb::Inspect
                 | DockerVerb::Logs
+                | DockerVerb::Create
+                | DockerVerb::Exec
+                | DockerVerb::Volume
         ),
         Action::Pool(_) => false,
         // Powering a containerVM off ends its container, which a future `--rm` may remove.

@@ -37,7 +37,7 @@ docker = "run -d progrium/stress --cpu 1"
 [[step]]
 at = "6m"
 vch = "limited"
-docker = "exec -it x sh"
+docker = "commit x snapshot"
 
 [[step]]
 at = "10"
@@ -165,7 +165,7 @@ args = ["--name", "v"]
 [[step]]
 at = "0s"
 vch = "v"
-docker = "run --name attached busybox"
+docker = "run -i --name attached busybox"
 
 [[step]]
 at = "0s"

@@ -76,7 +76,8 @@ pub async fn died(engine: &Arc<Engine>, c: &Container, code: Option<i32>, at_ms:
     auto_remove(engine, c).await;
 }
 
-/// Removes `c` if it was created with `--rm` (`HostConfig.AutoRemove`).
+/// Removes `c` and its anonymous volumes if it was created with `--rm`
+/// (`HostConfig.AutoRemove`).
 pub async fn auto_remove(engine: &Arc<Engine>, c: &Container) {
     if c.host_config
         .get("AutoRemove")
@@ -85,8 +86,10 @@ pub async fn auto_remove(engine: &Arc<Engine>, c: &Container) {
     {
         return;
     }
+    // dockerd removes an auto-removed container with its anonymous volumes (`rm -f -v`).
     let mut q = BTreeMap::new();
     q.insert("force".to_owned(), "1".to_owned());
+    q.insert("v".to_owned(), "1".to_owned());
     if let Err(e) = containers::remove(engine, &c.id, &q).await {
         tracing::warn!(container = %c.id, error = %e.message, "removing an --rm container");
     }

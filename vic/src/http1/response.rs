@@ -1,19 +1,12 @@
-//! Reading one HTTP/1.1 response: the status line and headers (interim `1xx` answers
-//! skipped), then the body framed by `Content-Length`, `Transfer-Encoding: chunked` or the
-//! end of the connection. Every read is bounded: head size, header count, interim answers,
-//! chunk-line length and body size.
+//! A response read through hyper: the body collected within a limit, compressed bodies
+//! refused when none were asked for, and hyper's errors sorted into [`ReadError`]s.
 
-use super::framing::{read_chunked, read_line, read_to_close, required_line};
 use crate::tlsverify::rustls_error;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH};
+use std::error::Error as _;
 use std::io;
-use tokio::io::{AsyncBufRead, AsyncReadExt};
-
-/// Longest response head (status line and headers) accepted; also bounds the trailers.
-pub(super) const MAX_HEAD_BYTES: u64 = 64 * 1024;
-/// Most header lines accepted.
-const MAX_HEADERS: usize = 128;
-/// Most interim (1xx) responses skipped before the real one.
-const MAX_INTERIM: usize = 8;
 
 /// How a response body may be read.
 #[derive(Clone, Copy, Debug)]
@@ -22,9 +15,6 @@ pub(crate) struct ReadRules {
     pub max_body: usize,
     /// Refuse a `Content-Encoding` other than `identity` (the client asked for none).
     pub identity_only: bool,
-    /// A body framed by the end of the connection may also end at a TLS close without
-    /// `close_notify` (the request asked for `Connection: close`); otherwise that is an error.
-    pub lenient_close: bool,
 }
 
 /// A response.
@@ -32,12 +22,14 @@ pub(crate) struct ReadRules {
 pub(crate) struct Response {
     /// The status code.
     pub status: u16,
-    /// Headers in order, names in lower case, values trimmed.
+    /// Headers in order, names in lower case, values trimmed (those that are not text
+    /// are left out).
     pub headers: Vec<(String, String)>,
     /// The body, de-chunked.
     pub body: Vec<u8>,
-    /// Whether the connection may carry another request: the body was framed and neither
-    /// `Connection: close` nor HTTP/1.0 without `keep-alive` ends it.
+    /// Whether the connection may carry another request: neither `Connection: close` nor
+    /// HTTP/1.0 without `keep-alive` ends it. (hyper closes it in those cases anyway; this
+    /// saves pooling a connection about to close.)
     pub reusable: bool,
 }
 
@@ -60,25 +52,22 @@ impl Response {
 /// Why a request or its response failed. Each client words these its own way.
 #[derive(Debug)]
 pub(crate) enum ReadError {
-    /// Writing the request failed.
-    Unsent(io::Error),
-    /// The connection ended (closed or reset) before the first byte of the response: on a
-    /// reused connection, the server had closed it; on a new one, it hung up unanswered.
+    /// The connection ended (closed or reset), or the request could not be sent, before
+    /// the response began: on a reused connection, the server had closed it; on a new
+    /// one, it hung up unanswered (or sent a few bytes that did not make a head).
     Closed(io::Error),
-    /// The first bytes did not make a line (no line end before the close or the head
-    /// limit): not HTTP, a TLS alert to a plain request, say.
-    NoStatusLine(io::Error),
-    /// The status line is not `HTTP/1.x`.
+    /// The answer is not an HTTP/1.x response head (a TLS alert to a plain request, say).
     NotHttp,
-    /// Reading failed; `what` was being read.
+    /// Reading or writing failed; `what` was being done.
     Io {
-        /// `reading the response` or `reading a chunked response`.
+        /// `reading the response` or `reading the response body`.
         what: &'static str,
         /// The socket (or TLS) error.
         source: io::Error,
     },
-    /// The response is malformed or beyond a count limit.
-    Protocol(&'static str),
+    /// The response is malformed or beyond a count limit, or the request could not be
+    /// made.
+    Protocol(String),
     /// The body is larger than `limit` bytes.
     TooLarge {
         /// The limit.
@@ -86,22 +75,8 @@ pub(crate) enum ReadError {
     },
 }
 
-/// Where the connection closed, when it closed inside the head.
-const HEAD_EOF: &str = "the connection closed inside the headers";
-/// What is being read, in [`ReadError::Io`].
-const READING: &str = "reading the response";
-/// What is being read in a chunked body, in [`ReadError::Io`].
-pub(super) const CHUNKED: &str = "reading a chunked response";
-
-pub(super) fn reading(source: io::Error) -> ReadError {
-    ReadError::Io {
-        what: READING,
-        source,
-    }
-}
-
 /// A connection closed under us (rather than a TLS alert or a protocol error).
-pub(crate) fn is_reset(e: &io::Error) -> bool {
+fn is_reset(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::ConnectionReset
@@ -111,116 +86,108 @@ pub(crate) fn is_reset(e: &io::Error) -> bool {
     )
 }
 
-/// Reads one response from `r` (1xx interim answers skipped).
-pub(crate) async fn read_response<R: AsyncBufRead + Unpin>(
-    r: &mut R,
+/// The socket error inside a hyper error, as an owned copy: the OS error, or the rustls
+/// error (so `tlsverify::rustls_error` still finds it), or the kind and text.
+pub(super) fn io_cause(e: &hyper::Error) -> Option<io::Error> {
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<io::Error>() {
+            return Some(match (io.raw_os_error(), rustls_error(io)) {
+                (Some(code), _) => io::Error::from_raw_os_error(code),
+                (None, Some(tls)) => io::Error::new(io.kind(), tls.clone()),
+                (None, None) => io::Error::new(io.kind(), io.to_string()),
+            });
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// Sorts a hyper error; `in_body` when it came while reading the body (the response had
+/// begun, so nothing is [`ReadError::Closed`]).
+pub(super) fn from_hyper(e: hyper::Error, in_body: bool) -> ReadError {
+    let what = if in_body {
+        "reading the response body"
+    } else {
+        "reading the response"
+    };
+    if e.is_parse_too_large() {
+        return ReadError::Protocol("the response head is too large".into());
+    }
+    if e.is_parse() {
+        return ReadError::NotHttp;
+    }
+    let io = io_cause(&e);
+    // A request canceled because the connection failed carries the failure: a TLS alert
+    // (a client certificate refused, say) is an I/O error, not a hang-up.
+    let hung_up = io.as_ref().is_none_or(is_reset);
+    if !in_body && hung_up && (e.is_canceled() || e.is_incomplete_message() || e.is_closed()) {
+        let source = io.unwrap_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, e));
+        return ReadError::Closed(source);
+    }
+    match io {
+        Some(source) if !in_body && is_reset(&source) => ReadError::Closed(source),
+        Some(source) => ReadError::Io { what, source },
+        None if e.is_incomplete_message() => ReadError::Protocol(
+            "the connection closed before the response body was complete".into(),
+        ),
+        None => ReadError::Protocol(e.to_string()),
+    }
+}
+
+/// Reads the body of `resp` under `rules`.
+pub(crate) async fn read_body(
+    resp: hyper::Response<Incoming>,
     rules: ReadRules,
 ) -> Result<Response, ReadError> {
-    let (http10, status, headers) = read_head(r).await?;
-    let mut resp = Response {
-        status,
+    let (parts, body) = resp.into_parts();
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.trim().to_owned())))
+        .collect();
+    let mut out = Response {
+        status: parts.status.as_u16(),
         headers,
         body: Vec::new(),
         reusable: false,
     };
+    let encodings = parts.headers.get_all(CONTENT_ENCODING);
     if rules.identity_only
-        && resp
-            .header_values("content-encoding")
-            .any(|v| !v.eq_ignore_ascii_case("identity"))
+        && encodings
+            .iter()
+            .any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
     {
         return Err(ReadError::Protocol(
-            "the response is compressed, which was not asked for",
+            "the response is compressed, which was not asked for".into(),
         ));
     }
-    let close = resp.has_token("connection", "close")
-        || (http10 && !resp.has_token("connection", "keep-alive"));
-    let length = resp
-        .header_values("content-length")
-        .next()
-        .map(|v| {
-            v.parse::<u64>()
-                .map_err(|_| ReadError::Protocol("a bad Content-Length"))
-        })
-        .transpose()?;
-    let framed = if status == 204 || status == 304 {
-        true
-    } else if resp.has_token("transfer-encoding", "chunked") {
-        resp.body = read_chunked(r, rules.max_body).await?;
-        true
-    } else if let Some(len) = length {
-        if len > rules.max_body as u64 {
-            return Err(ReadError::TooLarge {
-                limit: rules.max_body,
-            });
-        }
-        resp.body = vec![0u8; len as usize];
-        r.read_exact(&mut resp.body).await.map_err(reading)?;
-        true
-    } else {
-        resp.body = read_to_close(r, rules).await?;
-        false
-    };
-    resp.reusable = framed && !close;
-    Ok(resp)
-}
-
-/// The final status line and headers: (HTTP/1.0?, status, headers).
-async fn read_head<R: AsyncBufRead + Unpin>(
-    r: &mut R,
-) -> Result<(bool, u16, Vec<(String, String)>), ReadError> {
-    let mut budget = MAX_HEAD_BYTES;
-    let mut first = true;
-    for _ in 0..=MAX_INTERIM {
-        let line = match read_line(r, &mut budget).await {
-            Ok(Some(l)) => l,
-            Ok(None) if first => {
-                return Err(ReadError::Closed(io::ErrorKind::UnexpectedEof.into()));
-            }
-            Ok(None) => return Err(ReadError::Protocol(HEAD_EOF)),
-            Err(e) if first && is_reset(&e) => return Err(ReadError::Closed(e)),
-            Err(e)
-                if first
-                    && e.kind() == io::ErrorKind::InvalidData
-                    && rustls_error(&e).is_none() =>
-            {
-                return Err(ReadError::NoStatusLine(e));
-            }
-            Err(e) => return Err(reading(e)),
-        };
-        first = false;
-        let (http10, status) = parse_status(&line)?;
-        let mut headers = Vec::new();
-        loop {
-            let line = required_line(r, &mut budget, READING, HEAD_EOF).await?;
-            if line.is_empty() {
-                break;
-            }
-            if headers.len() >= MAX_HEADERS {
-                return Err(ReadError::Protocol("too many response headers"));
-            }
-            let (n, v) = line
-                .split_once(':')
-                .ok_or(ReadError::Protocol("a header line without ':'"))?;
-            headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
-        }
-        if !(100..200).contains(&status) {
-            return Ok((http10, status, headers));
-        }
+    let length = parts.headers.get(CONTENT_LENGTH);
+    if let Some(n) = length.and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        && n > rules.max_body as u64
+    {
+        return Err(ReadError::TooLarge {
+            limit: rules.max_body,
+        });
     }
-    Err(ReadError::Protocol("too many interim (1xx) responses"))
-}
-
-/// `HTTP/1.1 200 OK` → (false, 200).
-fn parse_status(line: &str) -> Result<(bool, u16), ReadError> {
-    let mut parts = line.splitn(3, ' ');
-    let version = parts.next().unwrap_or("");
-    if !version.starts_with("HTTP/1.") {
-        return Err(ReadError::NotHttp);
-    }
-    let status = parts
-        .next()
-        .and_then(|s| s.parse::<u16>().ok())
-        .filter(|s| (100..600).contains(s))
-        .ok_or(ReadError::Protocol("a bad status line"))?;
-    Ok((version == "HTTP/1.0", status))
+    let collected = Limited::new(body, rules.max_body)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<LengthLimitError>() {
+                return ReadError::TooLarge {
+                    limit: rules.max_body,
+                };
+            }
+            match e.downcast::<hyper::Error>() {
+                Ok(h) => from_hyper(*h, true),
+                Err(e) => ReadError::Protocol(e.to_string()),
+            }
+        })?;
+    out.body = collected.to_bytes().to_vec();
+    let close = out.has_token(CONNECTION.as_str(), "close")
+        || (parts.version == hyper::Version::HTTP_10
+            && !out.has_token(CONNECTION.as_str(), "keep-alive"));
+    out.reusable = !close;
+    Ok(out)
 }

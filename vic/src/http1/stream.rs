@@ -1,4 +1,5 @@
-//! The connection under an HTTP/1.1 exchange: TCP, or TLS over TCP (rustls).
+//! The connection under an HTTP/1.1 exchange: TCP, or TLS over TCP (rustls), and the
+//! adapter that may take a TLS close without `close_notify` for the connection's end.
 
 use rustls_pki_types::ServerName;
 use std::io;
@@ -42,16 +43,6 @@ pub(crate) enum Stream {
     Plain(TcpStream),
     /// TLS over TCP.
     Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl Stream {
-    /// The TCP socket underneath.
-    pub fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => s.get_ref().0,
-        }
-    }
 }
 
 /// Connects to `host:port` (TCP without Nagle's delay), then does the TLS handshake when
@@ -109,5 +100,50 @@ impl AsyncWrite for Stream {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
+    }
+}
+
+/// A [`Stream`] whose reads may end at a TLS close without `close_notify`: rustls reports
+/// that as an `UnexpectedEof` error, which this turns into the end of the stream when
+/// `lenient`. (A body framed by a length or chunks still fails if cut short: hyper sees
+/// the end before the framing does.)
+pub(super) struct LenientEof {
+    inner: Stream,
+    lenient: bool,
+}
+
+impl LenientEof {
+    pub(super) fn new(inner: Stream, lenient: bool) -> LenientEof {
+        LenientEof { inner, lenient }
+    }
+}
+
+impl AsyncRead for LenientEof {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Err(e)) if this.lenient && e.kind() == io::ErrorKind::UnexpectedEof => {
+                Poll::Ready(Ok(()))
+            }
+            other => other,
+        }
+    }
+}
+
+impl AsyncWrite for LenientEof {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, b: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, b)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }

@@ -30,7 +30,6 @@ use crate::guestinfo::{self, Keys, container as ck};
 use crate::http1;
 use crate::vsphere::{self, Scheme};
 use std::time::Duration;
-use tokio::io::BufReader;
 use vcsim::vmodl::{DataObject, MoRef, Value};
 
 /// The folder of a store that holds its volumes (VIC's `constants.VolumesDir`).
@@ -554,11 +553,11 @@ impl PortLayer {
         if let Some(c) = &cookie {
             headers.push(("Cookie", c.as_str()));
         }
-        let head = http1::request_head(method, &target, &ep.host_header(), &headers);
+        let req = http1::request(method, &target, &ep.host_header(), &headers, body.to_vec())
+            .map_err(|e| VolumeError::Transfer(format!("{method} {rel}: {e:?}")))?;
         let rules = http1::ReadRules {
             max_body: MAX_METADATA_BYTES,
             identity_only: true,
-            lenient_close: false,
         };
         let work = async {
             let stream = http1::connect(&ep.host, ep.port, tls.as_ref())
@@ -566,10 +565,10 @@ impl PortLayer {
                 .map_err(|e| match e {
                     http1::ConnectError::Tcp(e) | http1::ConnectError::Tls(e) => e.to_string(),
                 })?;
-            let mut io = BufReader::new(stream);
-            http1::exchange(&mut io, head.as_bytes(), body, rules)
+            let mut conn = http1::Conn::new(stream, false)
                 .await
-                .map_err(|e| format!("{e:?}"))
+                .map_err(|e| format!("{e:?}"))?;
+            conn.send(req, rules).await.map_err(|e| format!("{e:?}"))
         };
         let resp = tokio::time::timeout(TRANSFER_TIMEOUT, work)
             .await

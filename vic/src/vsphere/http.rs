@@ -1,21 +1,21 @@
-//! The SOAP transport: `POST`s to the endpoint's `/sdk` path over the shared HTTP/1.1 layer
-//! (`crate::http1`), with a small pool of kept-alive connections.
+//! The SOAP transport: `POST`s to the endpoint's `/sdk` path over the shared hyper-based
+//! HTTP/1.1 layer (`crate::http1`), with a small pool of kept-alive connections.
 //!
 //! Only what vSphere's `/sdk` needs: `POST` with a `Content-Length` body; compressed
 //! answers refused (none are asked for). Everything is bounded: the HTTP/1.1 layer's head,
-//! header, chunk and body limits, the idle connections kept and their age, and the whole
+//! header and body limits, the idle connections kept and their age, and the whole
 //! exchange (connecting and one retry included) by a deadline. A reused connection found
-//! closed before any response byte is retried once on a new one.
+//! closed before the response began (hyper: the request was canceled, or the connection
+//! ended or was reset before a response) is retried once on a new one.
 
 use super::Error;
 use super::endpoint::{Endpoint, Scheme};
 use super::verify::tls_error;
-use crate::http1::{self, ConnectError, ReadError, ReadRules, Stream, TlsTarget};
+use crate::http1::{self, Conn, ConnectError, ReadError, ReadRules, TlsTarget};
 use rustls_pki_types::ServerName;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::BufReader;
 
 pub(crate) use crate::http1::Response;
 
@@ -25,26 +25,10 @@ const MAX_IDLE: usize = 4;
 /// a while; vCenter's reverse proxy after about a minute).
 const MAX_IDLE_AGE: Duration = Duration::from_secs(45);
 
-struct Conn {
-    io: BufReader<Stream>,
-}
-
-impl Conn {
-    /// Whether an idle connection still looks usable: nothing buffered, and the socket
-    /// neither closed nor holding unexpected bytes.
-    fn alive(&self) -> bool {
-        if !self.io.buffer().is_empty() {
-            return false;
-        }
-        let mut probe = [0u8; 1];
-        matches!(self.io.get_ref().tcp().try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
-    }
-}
-
 /// How an exchange failed.
 enum Failure {
-    /// The connection was found closed before any response byte: safe to retry on a new one
-    /// when it was a reused connection.
+    /// The connection was found closed before the response began: safe to retry on a new
+    /// one when it was a reused connection.
     Stale(io::Error),
     /// Anything else.
     Fatal(Error),
@@ -53,14 +37,10 @@ enum Failure {
 impl From<ReadError> for Failure {
     fn from(e: ReadError) -> Failure {
         Failure::Fatal(match e {
-            ReadError::Unsent(e) | ReadError::Closed(e) => return Failure::Stale(e),
-            ReadError::NoStatusLine(source) => Error::Io {
-                what: "reading the response",
-                source,
-            },
+            ReadError::Closed(e) => return Failure::Stale(e),
             ReadError::NotHttp => Error::Protocol("not an HTTP/1.x response".into()),
             ReadError::Io { what, source } => Error::Io { what, source },
-            ReadError::Protocol(m) => Error::Protocol(m.into()),
+            ReadError::Protocol(m) => Error::Protocol(m),
             ReadError::TooLarge { limit } => Error::TooLarge { limit },
         })
     }
@@ -88,15 +68,17 @@ impl Transport {
             rules: ReadRules {
                 max_body,
                 identity_only: true,
-                lenient_close: false,
             },
         }
     }
 
+    /// The newest idle connection that is young enough and not closed (hyper's connection
+    /// task notices a server's hang-up while idle). Whether it takes a request is checked
+    /// when sending; a failure there is retried.
     fn take_idle(&self) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         while let Some((conn, since)) = idle.pop() {
-            if since.elapsed() < MAX_IDLE_AGE && conn.alive() {
+            if since.elapsed() < MAX_IDLE_AGE && !conn.is_closed() {
                 return Some(conn);
             }
         }
@@ -122,9 +104,15 @@ impl Transport {
                 },
                 ConnectError::Tls(e) => tls_error(&ep.host, &ep.addr(), e),
             })?;
-        Ok(Conn {
-            io: BufReader::new(stream),
-        })
+        Conn::new(stream, false)
+            .await
+            .map_err(|e| match Failure::from(e) {
+                Failure::Stale(source) => Error::Io {
+                    what: "starting an HTTP/1.1 connection",
+                    source,
+                },
+                Failure::Fatal(e) => e,
+            })
     }
 
     /// POSTs `body` to the endpoint's path with `headers`, within `timeout` (connecting
@@ -139,23 +127,26 @@ impl Transport {
         let length = body.len().to_string();
         let mut all = vec![("Content-Length", length.as_str())];
         all.extend_from_slice(headers);
-        let head = http1::request_head(
-            "POST",
-            &self.endpoint.path,
-            &self.endpoint.host_header(),
-            &all,
-        );
+        let host = self.endpoint.host_header();
+        let body = bytes::Bytes::copy_from_slice(body);
         let work = async {
             // One retry, on a new connection, only when a reused one turned out to be closed.
             let mut fresh = false;
             for _ in 0..2 {
+                let req = http1::request("POST", &self.endpoint.path, &host, &all, body.clone())
+                    .map_err(|e| match Failure::from(e) {
+                        Failure::Fatal(e) => e,
+                        Failure::Stale(source) => Error::Io {
+                            what: "sending",
+                            source,
+                        },
+                    })?;
                 let idle = if fresh { None } else { self.take_idle() };
                 let (mut conn, reused) = match idle {
                     Some(c) => (c, true),
                     None => (self.connect().await?, false),
                 };
-                let result = http1::exchange(&mut conn.io, head.as_bytes(), body, self.rules).await;
-                match result.map_err(Failure::from) {
+                match conn.send(req, self.rules).await.map_err(Failure::from) {
                     Ok(resp) => {
                         if resp.reusable {
                             self.put_idle(conn);
@@ -202,7 +193,7 @@ mod tests {
             Failure::Stale(_)
         ));
         assert!(matches!(
-            Failure::from(ReadError::Unsent(io::ErrorKind::BrokenPipe.into())),
+            Failure::from(ReadError::Closed(io::ErrorKind::BrokenPipe.into())),
             Failure::Stale(_)
         ));
         assert_eq!(

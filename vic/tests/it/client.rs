@@ -2,7 +2,9 @@
 //! appliance agent (running the real engine) and the containerVM tether, VCHs deployed by
 //! `vic-machine create` in each TLS mode, driven with docker command lines parsed by the
 //! client — connecting from vic-machine's printed environment line or `Connect to docker:`
-//! command — and compared with the real docker CLI against the same endpoint.
+//! command — and compared with the real docker CLI against the same endpoint; foreground
+//! `run` and `exec` over upgraded connections, with the tether's streams given to the
+//! endpoint.
 //!
 //! Client addresses 127.0.1.210–213 (other vic tests use 201–202 and DHCP from .2 up, the
 //! benchmark 230 and up).
@@ -448,4 +450,158 @@ async fn plain_http_lifecycle_matches_the_docker_cli() {
     let out = docker(&client, "rm -f napper").await;
     assert_eq!(out.exit_code, 0, "{out:?}");
     delete_vch(&sim, "vchcp").await;
+}
+
+/// Foreground `run` and `exec` over upgraded connections: output, exit codes, `--rm`, and
+/// the daemon's refusals as the CLI prints them.
+async fn attached_commands(client: &DockerClient) {
+    let out = docker(client, "pull -q busybox").await;
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    let out = docker(client, "run busybox echo hi").await;
+    assert_eq!(
+        (out.exit_code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "hi\n", ""),
+        "{out:?}"
+    );
+    // The emulated shell has no redirections; cat's complaint goes to stderr.
+    let nope = "cat: can't open '/nope': No such file or directory\n";
+    let out = docker(client, "run busybox sh -c 'cat /nope; exit 3'").await;
+    assert_eq!(
+        (out.exit_code, out.stdout.as_str(), out.stderr.as_str()),
+        (3, "", nope),
+        "{out:?}"
+    );
+    let out = docker(client, "run --rm busybox true").await;
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    let id = out.container_id.clone().expect("an id");
+    let gone = client.inspect_container(&id).await.unwrap_err();
+    assert!(gone.is_daemon(404), "{gone}");
+
+    // exec in a running container, then in a stopped one.
+    let run = docker(client, "run -d busybox sleep 3600").await;
+    assert_eq!(run.exit_code, 0, "{run:?}");
+    let id = run.container_id.clone().expect("an id");
+    let out = docker(client, &format!("exec {id} echo hi")).await;
+    assert_eq!((out.exit_code, out.stdout.as_str()), (0, "hi\n"), "{out:?}");
+    let out = docker(client, &format!("exec {id} sh -c 'cat /nope; exit 4'")).await;
+    assert_eq!((out.exit_code, out.stderr.as_str()), (4, nope), "{out:?}");
+    let out = docker(client, &format!("exec -d {id} sleep 5")).await;
+    assert_eq!((out.exit_code, out.stdout.as_str()), (0, ""), "{out:?}");
+    let out = docker(client, &format!("kill {id}")).await;
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    let out = docker(client, &format!("exec {id} echo hi")).await;
+    assert_eq!(out.exit_code, 1, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!("Error response from daemon: Container {id} is not running\n")
+    );
+    let out = docker(client, "exec nosuch echo hi").await;
+    assert_eq!(
+        (out.exit_code, out.stderr.as_str()),
+        (1, "Error response from daemon: No such container: nosuch\n"),
+        "{out:?}"
+    );
+    let out = docker(client, &format!("rm -f {id}")).await;
+    assert_eq!(out.exit_code, 0, "{out:?}");
+}
+
+/// [`start_sim`] with the tether's interaction hub given to the endpoint, which attach and
+/// exec streams go through.
+async fn start_sim_with_streams() -> Sim {
+    let tether = Arc::new(TetherAgent::new());
+    let appliance = ApplianceAgent::new(engine_launcher()).with_interaction(tether.hub());
+    sim::start(vec![Arc::new(appliance), tether]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attached_run_and_exec_over_server_tls() {
+    let sim = start_sim_with_streams().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let ip = sim::free_client_ip().to_string();
+    let lines = create_vch(
+        &sim,
+        "vchat",
+        &ip,
+        &tmp.path().join("c"),
+        &["--no-tlsverify"],
+    )
+    .await;
+    let inv = parse_line(&line_after(&lines, "Connect to docker:")).unwrap();
+    let client = DockerClient::new(&inv.global).unwrap();
+    attached_commands(&client).await;
+    delete_vch(&sim, "vchat").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attached_run_and_exec_over_plain_http() {
+    let sim = start_sim_with_streams().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let ip = sim::free_client_ip().to_string();
+    let lines = create_vch(&sim, "vchap", &ip, &tmp.path().join("c"), &["--no-tls"]).await;
+    let env = line_after(&lines, "Docker environment variables:");
+    let client = DockerClient::new(&GlobalOptions::from_env_line(&env).unwrap()).unwrap();
+    attached_commands(&client).await;
+    delete_vch(&sim, "vchap").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volumes_through_the_built_in_client() {
+    let sim = start_sim_with_streams().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let ip = sim::free_client_ip().to_string();
+    let lines = create_vch(
+        &sim,
+        "vchvol",
+        &ip,
+        &tmp.path().join("c"),
+        &["--no-tls", "--volume-store", "LocalDS_0/volumes:default"],
+    )
+    .await;
+    let env = line_after(&lines, "Docker environment variables:");
+    let client = DockerClient::new(&GlobalOptions::from_env_line(&env).unwrap()).unwrap();
+    let out = docker(&client, "volume create -o Capacity=2G data").await;
+    assert_eq!(
+        (out.exit_code, out.stdout.as_str()),
+        (0, "data\n"),
+        "{out:?}"
+    );
+    let out = docker(&client, "volume ls").await;
+    assert_eq!(
+        out.stdout, "DRIVER              VOLUME NAME\nvsphere             data\n",
+        "{out:?}"
+    );
+    let out = docker(&client, "volume inspect data").await;
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v[0]["Driver"], "vsphere", "{out:?}");
+    // A named and an anonymous volume in a foreground run; the named one is then in use.
+    let out = docker(
+        &client,
+        "run --name user -v data:/data -v /scratch busybox true",
+    )
+    .await;
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    let d = client.inspect_container("user").await.unwrap();
+    assert_eq!(d.name, "user");
+    let out = docker(&client, "volume ls -q").await;
+    assert_eq!(out.stdout.lines().count(), 2, "{out:?}");
+    let out = docker(&client, "volume rm data").await;
+    assert_eq!(out.exit_code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("Error response from daemon: volume data in use by "),
+        "{out:?}"
+    );
+    let out = docker(&client, "rm -v user").await;
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    let out = docker(&client, "volume rm data").await;
+    assert_eq!(
+        (out.exit_code, out.stdout.as_str()),
+        (0, "data\n"),
+        "{out:?}"
+    );
+    let out = docker(&client, "volume ls -q").await;
+    assert_eq!(out.stdout, "", "{out:?}");
+    let out = docker(&client, "volume rm nosuch").await;
+    assert_eq!(out.exit_code, 1, "{out:?}");
+    delete_vch(&sim, "vchvol").await;
 }

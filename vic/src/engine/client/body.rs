@@ -1,12 +1,12 @@
-//! The `POST /containers/create` body the docker CLI sends for `docker run -d` / `docker
+//! The `POST /containers/create` body the docker CLI sends for `docker run` / `docker
 //! create` (API 1.25 field names), built from [`RunArgs`].
 
 use super::cli::RunArgs;
 use serde_json::{Map, Value as Json, json};
 
 /// The create body for `args`; `run` says whether it is `docker run` (detached: nothing
-/// attached) or `docker create` (stdout and stderr attached, stdin with `-i`, as the CLI
-/// records them).
+/// attached; in the foreground: stdout and stderr attached) or `docker create` (stdout and
+/// stderr attached, stdin with `-i`, as the CLI records them).
 pub fn create_body(args: &RunArgs, run: bool) -> Json {
     let mut exposed = Map::new();
     let mut bindings: Map<String, Json> = Map::new();
@@ -44,12 +44,21 @@ pub fn create_body(args: &RunArgs, run: bool) -> Json {
         None => Json::Null,
         Some(e) => json!([e]),
     };
+    // `-v /path` is an anonymous volume (`Config.Volumes`); anything with a source
+    // (`name:/path[:mode]`) is a bind (`HostConfig.Binds`), as the CLI splits them.
+    let (binds, anonymous): (Vec<&String>, Vec<&String>) =
+        args.volumes.iter().partition(|v| v.contains(':'));
+    let volumes: Map<String, Json> = anonymous
+        .into_iter()
+        .map(|v| (v.clone(), json!({})))
+        .collect();
     let network = args.network.clone().unwrap_or_else(|| "default".into());
     let mut host_config = json!({
         "NetworkMode": network,
         "PortBindings": bindings,
         "PublishAllPorts": args.publish_all,
         "AutoRemove": args.auto_remove,
+        "Binds": if binds.is_empty() { Json::Null } else { json!(binds) },
         "Memory": args.memory_bytes.unwrap_or(0),
         "CpusetCpus": args.cpuset_cpus.clone().unwrap_or_default(),
         "NanoCpus": args.nano_cpus.unwrap_or(0),
@@ -70,22 +79,22 @@ pub fn create_body(args: &RunArgs, run: bool) -> Json {
             json!({ "Aliases": args.network_aliases.clone() }),
         );
     }
-    let attach_out = !run;
+    let attach_out = !run || !args.detach;
     json!({
         "Hostname": args.hostname.clone().unwrap_or_default(),
         "Domainname": "",
         "User": "",
-        "AttachStdin": !run && args.interactive,
+        "AttachStdin": attach_out && args.interactive,
         "AttachStdout": attach_out,
         "AttachStderr": attach_out,
         "ExposedPorts": exposed,
         "Tty": args.tty,
         "OpenStdin": args.interactive,
-        "StdinOnce": !run && args.interactive,
+        "StdinOnce": attach_out && args.interactive,
         "Env": args.env.clone(),
         "Cmd": if args.cmd.is_empty() { Json::Null } else { json!(args.cmd.clone()) },
         "Image": args.image,
-        "Volumes": {},
+        "Volumes": volumes,
         "WorkingDir": args.workdir.clone().unwrap_or_default(),
         "Entrypoint": entrypoint,
         "OnBuild": null,
@@ -123,6 +132,11 @@ mod tests {
         assert_eq!(b["AttachStdout"], true);
         assert_eq!(b["Cmd"], Json::Null);
         assert!(b["HostConfig"].get("CpusetCpus").is_none());
+        let b = body("run busybox echo hi");
+        assert_eq!(
+            (b["AttachStdout"].clone(), b["AttachStderr"].clone()),
+            (json!(true), json!(true))
+        );
     }
 
     #[test]
@@ -164,5 +178,18 @@ mod tests {
             (json!(true), json!(true))
         );
         assert_eq!(b["AttachStdin"], false);
+    }
+
+    #[test]
+    fn volumes_split_into_binds_and_anonymous_ones() {
+        let b = body("run -d -v data:/data -v /scratch -v logs:/logs:ro busybox true");
+        assert_eq!(
+            b["HostConfig"]["Binds"],
+            json!(["data:/data", "logs:/logs:ro"])
+        );
+        assert_eq!(b["Volumes"], json!({"/scratch": {}}));
+        let b = body("run -d busybox true");
+        assert_eq!(b["HostConfig"]["Binds"], Json::Null);
+        assert_eq!(b["Volumes"], json!({}));
     }
 }

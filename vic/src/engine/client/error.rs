@@ -51,13 +51,14 @@ pub enum CliError {
         /// Why, or what to do instead.
         why: String,
     },
-    /// `docker run` without `-d`, or `docker start -a`: both attach to the container's
-    /// streams, which the VCH endpoint refuses (`ContainerAttach` is not implemented).
-    #[error("docker {what} needs attach, which the VCH endpoint does not implement; {advice}")]
+    /// `docker run -i` without `-d`, or `docker start -a`: attaches this client does not
+    /// make (it attaches stdout and stderr for a foreground `run` and a plain `exec`, and
+    /// sends no stdin).
+    #[error("docker {what} needs an attach this client does not make; {advice}")]
     NeedsAttach {
-        /// `run without -d`, `start -a`.
+        /// `run -i without -d`, `start -a`.
         what: &'static str,
-        /// `add -d`.
+        /// `drop -i, or add -d`.
         advice: &'static str,
     },
     /// An empty command line.

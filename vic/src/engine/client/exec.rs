@@ -3,8 +3,9 @@
 //!
 //! What the CLI does per command, mirrored here: `run -d`/`create` create the container and,
 //! when the daemon answers `No such image`, print `Unable to find image '…' locally`, pull
-//! (`POST /images/create?fromImage=…&tag=…`, progress on stderr) and create again; `run`
-//! prints the id, then starts. `start`/`stop`/`kill`/`restart`/`rm` print each container as
+//! (`POST /images/create?fromImage=…&tag=…`, progress on stderr) and create again; `run -d`
+//! prints the id, then starts; `run` in the foreground and `exec` attach (the `attach`
+//! module). `start`/`stop`/`kill`/`restart`/`rm` print each container as
 //! given; `wait` each exit code; `rename` nothing; `ps` the table (or ids with `-q`);
 //! `inspect` the JSON array; `logs` the demultiplexed streams.
 //!
@@ -27,7 +28,7 @@ use serde_json::Value as Json;
 use std::time::Duration;
 
 /// Percent-encodes a path segment or query value (RFC 3986 unreserved characters kept).
-fn enc(s: &str) -> String {
+pub(super) fn enc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -53,7 +54,7 @@ fn is_transport(e: &ClientError) -> bool {
 }
 
 /// The daemon's message in an error answer: the JSON `message`, else the text.
-fn daemon_error(r: &Response) -> ClientError {
+pub(super) fn daemon_error(r: &Response) -> ClientError {
     let message = serde_json::from_slice::<Json>(&r.body)
         .ok()
         .and_then(|v| v.get("message").and_then(Json::as_str).map(str::to_owned))
@@ -119,7 +120,7 @@ impl CliOutput {
 
 impl DockerClient {
     /// One request; error statuses (≥ 400) become [`ClientError::Daemon`].
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: &str,
         path: &str,
@@ -138,15 +139,15 @@ impl DockerClient {
         Ok(r)
     }
 
-    fn request_timeout(&self) -> Duration {
+    pub(super) fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.limits.request_timeout_s)
     }
 
-    fn wait_timeout(&self) -> Duration {
+    pub(super) fn wait_timeout(&self) -> Duration {
         Duration::from_secs(self.limits.wait_timeout_s)
     }
 
-    async fn get_json(&self, path: &str) -> Result<Json, ClientError> {
+    pub(super) async fn get_json(&self, path: &str) -> Result<Json, ClientError> {
         let r = self.call("GET", path, None, self.request_timeout()).await?;
         serde_json::from_slice(&r.body).map_err(|e| ClientError::Decode {
             what: format!("GET {path}"),
@@ -154,7 +155,11 @@ impl DockerClient {
         })
     }
 
-    async fn post(&self, path: &str, timeout: Duration) -> Result<Response, ClientError> {
+    pub(super) async fn post(
+        &self,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Response, ClientError> {
         self.call("POST", path, None, timeout).await
     }
 
@@ -280,6 +285,8 @@ impl DockerClient {
                     .await
             }
             CliCommand::Wait { containers } => self.wait(containers, &mut out).await,
+            CliCommand::Exec(a) => self.exec(a, &mut out).await,
+            CliCommand::Volume(v) => self.volume(v, &mut out).await,
             CliCommand::Info => self.get_json("/info").await.map(|v| {
                 out.stdout = render::info_text(&v);
             }),
@@ -312,7 +319,7 @@ impl DockerClient {
     }
 
     /// Records `e` for a multi-container command, or passes a transport failure up.
-    fn record(out: &mut CliOutput, e: ClientError) -> Result<(), ClientError> {
+    pub(super) fn record(out: &mut CliOutput, e: ClientError) -> Result<(), ClientError> {
         if is_transport(&e) {
             return Err(e);
         }
@@ -456,7 +463,17 @@ impl DockerClient {
     }
 
     async fn run(&self, args: &RunArgs, run: bool, out: &mut CliOutput) -> Result<(), ClientError> {
-        let body = create_body(args, run);
+        let foreground = run && !args.detach;
+        // A foreground `--rm` is removed by this client after `wait` (see `attach`).
+        let body = if foreground && args.auto_remove {
+            let kept = RunArgs {
+                auto_remove: false,
+                ..args.clone()
+            };
+            create_body(&kept, run)
+        } else {
+            create_body(args, run)
+        };
         let id = match self.create(args, &body).await {
             Err(ClientError::Daemon {
                 status: 404,
@@ -472,6 +489,10 @@ impl DockerClient {
             }
             other => other?,
         };
+        if foreground {
+            out.container_id = Some(id.clone());
+            return self.run_attached(args, &id, out).await;
+        }
         // The CLI prints a detached container's id before starting it.
         out.stdout.push_str(&format!("{id}\n"));
         out.container_id = Some(id.clone());

@@ -1,17 +1,19 @@
 //! One HTTP/1.1 exchange per connection to the Docker endpoint, over TCP or TLS, on the
-//! shared HTTP/1.1 layer (`crate::http1`): connect (bounded by the connect timeout), send
-//! the request with `Connection: close`, read the response (bounded by the request timeout
-//! and the body limit). Failures come out as the [`ClientError`]s the docker CLI has words
+//! shared hyper-based HTTP/1.1 layer (`crate::http1`): connect (bounded by the connect
+//! timeout), send the request with `Connection: close`, read the response (bounded by the
+//! request timeout and the body limit); or, for attach and exec, ask for an HTTP upgrade
+//! (`Connection: Upgrade`, `Upgrade: tcp`) and hand over the raw stream after the daemon's
+//! `101`. Failures come out as the [`ClientError`]s the docker CLI has words
 //! for (cannot connect, TLS, timeout, a plain request to a TLS port).
 
 use super::error::ClientError;
-use crate::http1::{self, ConnectError, ReadError, ReadRules, TlsTarget};
+use crate::http1::{self, Conn, ConnectError, ReadError, ReadRules, TlsTarget};
 use crate::tlsverify::rustls_error;
+use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::BufReader;
 
 /// Why an answer that does not start with `HTTP/1.` is refused.
 const NOT_HTTP: &str = "the answer is not an HTTP/1.x response";
@@ -25,6 +27,17 @@ pub(super) struct Response {
     pub status: u16,
     /// The body, de-chunked.
     pub body: Vec<u8>,
+}
+
+/// The raw stream of an upgraded connection (after `101 Switching Protocols`).
+pub(super) type RawStream = TokioIo<hyper::upgrade::Upgraded>;
+
+/// The answer to an upgrade request.
+pub(super) enum Upgrade {
+    /// `101`: the connection now carries the raw stream.
+    Switched(RawStream),
+    /// Any other answer (a refusal), read whole.
+    Refused(Response),
 }
 
 /// Where and how to connect.
@@ -76,19 +89,66 @@ impl Transport {
         self.tls.is_some()
     }
 
-    async fn connect(&self) -> Result<http1::Stream, ClientError> {
-        http1::connect(&self.host, self.port, self.tls.as_ref())
+    /// Connects (TCP and TLS handshake) within the connect timeout.
+    async fn connect(&self) -> Result<Conn, ClientError> {
+        let connect = async {
+            http1::connect(&self.host, self.port, self.tls.as_ref())
+                .await
+                .map_err(|e| match e {
+                    ConnectError::Tcp(e) => ClientError::Connect {
+                        url: self.url.clone(),
+                        reason: e.to_string(),
+                    },
+                    ConnectError::Tls(e) => ClientError::Tls {
+                        url: self.url.clone(),
+                        reason: tls_reason(&e).unwrap_or_else(|| e.to_string()),
+                    },
+                })
+        };
+        let stream = tokio::time::timeout(self.connect_timeout, connect)
             .await
-            .map_err(|e| match e {
-                ConnectError::Tcp(e) => ClientError::Connect {
-                    url: self.url.clone(),
-                    reason: e.to_string(),
-                },
-                ConnectError::Tls(e) => ClientError::Tls {
-                    url: self.url.clone(),
-                    reason: tls_reason(&e).unwrap_or_else(|| e.to_string()),
-                },
-            })
+            .map_err(|_| ClientError::Timeout {
+                what: "connecting to".into(),
+                url: self.url.clone(),
+                after_ms: self.connect_timeout.as_millis() as u64,
+            })??;
+        // The request asks for `Connection: close`, so a TLS close without `close_notify`
+        // may end a body framed by the connection's end.
+        Conn::new(stream, true)
+            .await
+            .map_err(|e| self.read_error("CONNECT", "", e))
+    }
+
+    /// The request `method path` with the client's headers and an optional JSON `body`.
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        extra: &[(&str, &str)],
+    ) -> Result<hyper::Request<http_body_util::Full<bytes::Bytes>>, ClientError> {
+        let length = body.map(|b| b.len().to_string());
+        let mut headers = vec![("User-Agent", "vicbed-docker-client (vic::engine::client)")];
+        headers.extend_from_slice(extra);
+        match &length {
+            Some(n) => {
+                headers.extend([("Content-Type", "application/json"), ("Content-Length", n)])
+            }
+            None if method == "POST" => headers.push(("Content-Length", "0")),
+            None => {}
+        }
+        let body = bytes::Bytes::copy_from_slice(body.unwrap_or_default());
+        http1::request(method, path, &self.authority, &headers, body)
+            .map_err(|e| self.read_error(method, path, e))
+    }
+
+    /// The request timeout error for `method path`.
+    fn timed_out(&self, method: &str, path: &str, timeout: Duration) -> ClientError {
+        ClientError::Timeout {
+            what: format!("{method} {path} on"),
+            url: self.url.clone(),
+            after_ms: timeout.as_millis() as u64,
+        }
     }
 
     /// Sends `method path` with an optional JSON `body` and reads the answer, all within
@@ -100,47 +160,69 @@ impl Transport {
         body: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<Response, ClientError> {
-        let conn = tokio::time::timeout(self.connect_timeout, self.connect())
-            .await
-            .map_err(|_| ClientError::Timeout {
-                what: "connecting to".into(),
-                url: self.url.clone(),
-                after_ms: self.connect_timeout.as_millis() as u64,
-            })??;
-        let length = body.map(|b| b.len().to_string());
-        let mut headers = vec![
-            ("User-Agent", "vicbed-docker-client (vic::engine::client)"),
-            ("Connection", "close"),
-        ];
-        match &length {
-            Some(n) => {
-                headers.extend([("Content-Type", "application/json"), ("Content-Length", n)])
-            }
-            None if method == "POST" => headers.push(("Content-Length", "0")),
-            None => {}
-        }
-        let head = http1::request_head(method, path, &self.authority, &headers);
+        let mut conn = self.connect().await?;
+        let req = self.request(method, path, body, &[("Connection", "close")])?;
         let rules = ReadRules {
             max_body: self.max_body_bytes,
             identity_only: false,
-            lenient_close: true,
         };
-        let mut io = BufReader::new(conn);
-        let exchange = http1::exchange(&mut io, head.as_bytes(), body.unwrap_or_default(), rules);
-        let result =
-            tokio::time::timeout(timeout, exchange)
-                .await
-                .map_err(|_| ClientError::Timeout {
-                    what: format!("{method} {path} on"),
-                    url: self.url.clone(),
-                    after_ms: timeout.as_millis() as u64,
-                })?;
+        let result = tokio::time::timeout(timeout, conn.send(req, rules))
+            .await
+            .map_err(|_| self.timed_out(method, path, timeout))?;
         result
             .map(|r| Response {
                 status: r.status,
                 body: r.body,
             })
             .map_err(|e| self.read_error(method, path, e))
+    }
+
+    /// Sends `method path` with an optional JSON `body`, asking to upgrade the connection
+    /// to a raw stream, and reads the answer's head within `timeout` after connecting. The
+    /// stream itself is unbounded in time: the caller bounds its reads.
+    pub async fn upgrade(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<(u16, Upgrade), ClientError> {
+        let mut conn = self.connect().await?;
+        let up = [("Connection", "Upgrade"), ("Upgrade", "tcp")];
+        let req = self.request(method, path, body, &up)?;
+        let rules = ReadRules {
+            max_body: self.max_body_bytes,
+            identity_only: false,
+        };
+        let exchange = async {
+            let head = conn
+                .send_head(req)
+                .await
+                .map_err(|e| self.read_error(method, path, e))?;
+            let status = head.status().as_u16();
+            if status != 101 {
+                let answer = http1::read_body(head, rules)
+                    .await
+                    .map_err(|e| self.read_error(method, path, e))?;
+                let refused = Response {
+                    status,
+                    body: answer.body,
+                };
+                return Ok((status, Upgrade::Refused(refused)));
+            }
+            let upgraded = hyper::upgrade::on(head)
+                .await
+                .map_err(|e| ClientError::Http {
+                    method: method.to_owned(),
+                    url: self.url.clone(),
+                    path: path.to_owned(),
+                    reason: format!("the connection upgrade failed: {e}"),
+                })?;
+            Ok((status, Upgrade::Switched(TokioIo::new(upgraded))))
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| self.timed_out(method, path, timeout))?
     }
 
     fn read_error(&self, method: &str, path: &str, e: ReadError) -> ClientError {
@@ -161,16 +243,15 @@ impl Transport {
         let closed = "the daemon closed the connection without answering";
         match e {
             ReadError::Closed(_) => hint(closed),
-            ReadError::Unsent(e) if http1::is_reset(&e) => hint(closed),
-            ReadError::Unsent(source) | ReadError::Io { source, .. } => match tls_reason(&source) {
+            ReadError::Io { source, .. } => match tls_reason(&source) {
                 Some(reason) => ClientError::Tls {
                     url: self.url.clone(),
                     reason,
                 },
                 None => http(source.to_string()),
             },
-            ReadError::NotHttp | ReadError::NoStatusLine(_) => hint(NOT_HTTP),
-            ReadError::Protocol(reason) => http(reason.to_owned()),
+            ReadError::NotHttp => hint(NOT_HTTP),
+            ReadError::Protocol(reason) => http(reason),
             ReadError::TooLarge { limit } => {
                 http(format!("the response body is larger than {limit} bytes"))
             }
@@ -194,7 +275,7 @@ mod tests {
         let t = local(2375);
         let say = |e| t.read_error("GET", "/v1.25/info", e).to_string();
         assert!(say(ReadError::NotHttp).ends_with(&format!("{NOT_HTTP}. {TLS_HINT}")));
-        let closed = ReadError::Unsent(io::ErrorKind::ConnectionReset.into());
+        let closed = ReadError::Closed(io::ErrorKind::ConnectionReset.into());
         assert!(say(closed).ends_with(TLS_HINT));
         let big = say(ReadError::TooLarge { limit: 10 });
         assert!(

@@ -11,16 +11,24 @@
 //!   server certificate verified against `--tlscacert`, its IP SAN or DNS name matching the
 //!   `-H` host, the client certificate presented). Files default from `DOCKER_CERT_PATH`
 //!   (`ca.pem`, `cert.pem`, `key.pem`) as in the CLI. Requests use the `/v1.25` prefix, one
-//!   connection each, bounded by connect and request timeouts and a body limit ([`Limits`]).
+//!   connection each (on the hyper-based `crate::http1`), bounded by connect and request timeouts and a body limit ([`Limits`]).
 //! - [`DockerClient::execute`]: runs a [`CliCommand`] and returns what the CLI would print
 //!   ([`CliOutput`]: stdout, stderr, exit code, the new container's id), daemon refusals in
 //!   the CLI's words (`Error response from daemon: …`, exit 125 for `run`); typed helpers
 //!   ([`DockerClient::containers`], [`DockerClient::inspect_container`]) for checks.
+//! - Attached commands over HTTP upgrades (`attach`): a foreground `run` (attach, start,
+//!   the demultiplexed output, the container's exit code; `--rm` removes it afterwards)
+//!   and `exec` (the process's output and exit code, or `-d`), output bounded by
+//!   [`MAX_ATTACHED_OUTPUT_BYTES`].
+//! - Volumes (`volume`): `docker volume create|ls|inspect|rm` ([`VolumeCommand`]) and
+//!   `run -v name:/path` / `-v /path`.
 //!
 //! Not implemented, because the endpoint does not implement them or the testbed does not
-//! need them: attach (so `run` needs `-d`), exec, volumes, Go templates (`--format`), the
-//! process environment and `~/.docker` as option sources.
+//! need them: stdin and terminals (`run -i` without `-d`, `exec -i/-t`, `start -a`,
+//! `attach`), `--volumes-from` and `--mount`, Go templates (`--format`), the process
+//! environment and `~/.docker` as option sources.
 
+mod attach;
 mod body;
 pub mod cli;
 mod error;
@@ -33,10 +41,13 @@ mod run_args;
 mod tls;
 mod types;
 mod units;
+mod verbs;
+mod volume;
 mod words;
 
+pub use attach::MAX_ATTACHED_OUTPUT_BYTES;
 pub use cli::{
-    CliCommand, CliInvocation, InspectKind, RestartPolicy, RunArgs, parse, parse_command,
+    CliCommand, CliInvocation, ExecArgs, InspectKind, RestartPolicy, RunArgs, parse, parse_command,
     parse_line, parse_with,
 };
 pub use error::{CliError, ClientError};
@@ -47,6 +58,7 @@ pub use global::{
 pub use render::short_id;
 pub use types::{CliOutput, ContainerDetails, ContainerSummary, PortSummary};
 pub use units::{nano_cpus, ram_in_bytes};
+pub use volume::VolumeCommand;
 pub use words::split_words;
 
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! `docker run` / `docker create` options into [`RunArgs`]: the flag table, docker's value
 //! syntaxes (sizes, CPUs, `-p` specs, restart policies) and the CLI's refusals, including
-//! `run` without `-d` (attach is not implemented by the VCH endpoint).
+//! a foreground `run -i` (this client sends no stdin); and `docker exec` options into
+//! [`ExecArgs`] (without `-i`/`-t`, for the same reason).
 
 use super::cli::{RestartPolicy, RunArgs, invalid};
 use super::error::CliError;
@@ -8,8 +9,9 @@ use super::flags::{self, Flag};
 use super::units;
 use crate::firewall::{ContainerPort, PortMapping};
 
-const NO_VOLUMES: &str = "the VCH endpoint has no volume store";
-const NO_ATTACH: &str = "the VCH endpoint does not implement attach";
+const NO_VOLUMES: &str = "give volumes with -v (named or anonymous)";
+const NO_ATTACH: &str = "this client attaches stdout and stderr, as run without -d does";
+const NO_STDIN: &str = "this client sends no stdin and opens no terminal";
 
 /// `docker run`'s flags (`docker create` has all but `-d`).
 const RUN_FLAGS: &[Flag] = &[
@@ -33,7 +35,7 @@ const RUN_FLAGS: &[Flag] = &[
     Flag::value("workdir", Some('w')),
     Flag::value("hostname", Some('h')),
     Flag::unsupported("attach", Some('a'), NO_ATTACH),
-    Flag::unsupported("volume", Some('v'), NO_VOLUMES),
+    Flag::value("volume", Some('v')),
     Flag::unsupported("volumes-from", None, NO_VOLUMES),
     Flag::unsupported("mount", None, NO_VOLUMES),
     Flag::unsupported("env-file", None, "give the variables with -e"),
@@ -148,10 +150,10 @@ pub(super) fn run_args(display: &str, argv: &[String], run: bool) -> Result<RunA
         requirement: "requires at least 1 argument".into(),
     })?;
     let detach = run && p.bool("detach");
-    if run && !detach {
+    if run && !detach && p.bool("interactive") {
         return Err(CliError::NeedsAttach {
-            what: "run without -d",
-            advice: "add -d",
+            what: "run -i without -d",
+            advice: "it sends no stdin: drop -i, or add -d",
         });
     }
     let text = |k: &str| p.last(k).map(str::to_owned);
@@ -175,7 +177,64 @@ pub(super) fn run_args(display: &str, argv: &[String], run: bool) -> Result<RunA
         entrypoint: text("entrypoint"),
         workdir: text("workdir"),
         hostname: text("hostname"),
+        volumes: p.all("volume"),
         image,
+        cmd: rest.cloned().collect(),
+    })
+}
+
+/// The options of `docker exec`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecArgs {
+    /// `-d`: start the process and return.
+    pub detach: bool,
+    /// `-e/--env`, repeatable, as given.
+    pub env: Vec<String>,
+    /// `-u/--user`.
+    pub user: Option<String>,
+    /// `--privileged`.
+    pub privileged: bool,
+    /// `--detach-keys`.
+    pub detach_keys: Option<String>,
+    /// The container.
+    pub container: String,
+    /// The command and its arguments.
+    pub cmd: Vec<String>,
+}
+
+/// `docker exec`'s flags.
+const EXEC_FLAGS: &[Flag] = &[
+    Flag::bool("detach", Some('d')),
+    Flag::value("env", Some('e')),
+    Flag::value("user", Some('u')),
+    Flag::bool("privileged", None),
+    Flag::value("detach-keys", None),
+    Flag::unsupported("interactive", Some('i'), NO_STDIN),
+    Flag::unsupported("tty", Some('t'), NO_STDIN),
+    Flag::unsupported(
+        "workdir",
+        Some('w'),
+        "the endpoint speaks API 1.25, which has no exec working directory",
+    ),
+    Flag::unsupported("env-file", None, "give the variables with -e"),
+];
+
+pub(super) fn exec_args(display: &str, argv: &[String]) -> Result<ExecArgs, CliError> {
+    let p = flags::scan(display, EXEC_FLAGS, argv, false)?;
+    let mut rest = p.args.iter();
+    let (Some(container), Some(_)) = (rest.next(), rest.clone().next()) else {
+        return Err(CliError::Arguments {
+            command: display.to_owned(),
+            requirement: "requires at least 2 arguments".into(),
+        });
+    };
+    Ok(ExecArgs {
+        detach: p.bool("detach"),
+        env: p.all("env"),
+        user: p.last("user").map(str::to_owned),
+        privileged: p.bool("privileged"),
+        detach_keys: p.last("detach-keys").map(str::to_owned),
+        container: container.clone(),
         cmd: rest.cloned().collect(),
     })
 }
@@ -263,15 +322,14 @@ mod tests {
 
     #[test]
     fn run_refusals() {
-        assert_eq!(
-            err("run busybox"),
-            "docker run without -d needs attach, which the VCH endpoint does not implement; add -d"
-        );
+        assert!(matches!(cmd("run busybox"), Ok(CliCommand::Run(a)) if !a.detach));
+        assert!(matches!(cmd("run -t busybox sh"), Ok(CliCommand::Run(a)) if a.tty));
         assert_eq!(
             err("run -it busybox sh").split(';').next(),
-            Some("docker run without -d needs attach, which the VCH endpoint does not implement")
+            Some("docker run -i without -d needs an attach this client does not make")
         );
-        assert_eq!(cmd("run busybox").unwrap_err().exit_code(), 125);
+        assert_eq!(cmd("run -i busybox").unwrap_err().exit_code(), 125);
+        assert!(matches!(cmd("run -di busybox"), Ok(CliCommand::Run(a)) if a.interactive));
         assert_eq!(err("run -d"), "'docker run' requires at least 1 argument");
         assert_eq!(cmd("run -d").unwrap_err().exit_code(), 1);
         assert_eq!(err("run -d --foo x"), "unknown flag: --foo");
@@ -300,12 +358,42 @@ mod tests {
         );
         assert!(err("run -d --restart=:1 x").contains("no policy provided"));
         assert!(err("run -d --restart=always:x x").contains("must be an integer"));
-        assert!(err("run -d -v /a:/b x").contains("no volume store"));
+        // A host directory reaches the endpoint, which refuses it with VIC's message.
+        assert!(
+            matches!(cmd("run -d -v /a:/b x"), Ok(CliCommand::Run(a)) if a.volumes == ["/a:/b"])
+        );
+        assert!(err("run -d --volumes-from c x").contains("give volumes with -v"));
         assert!(err("run -d -a stdout x").contains("attach"));
         assert_eq!(err("create -d x"), "unknown shorthand flag: 'd' in -d");
         assert!(matches!(
             cmd("create --name c busybox"),
             Ok(CliCommand::Create(RunArgs { detach: false, .. }))
+        ));
+    }
+
+    #[test]
+    fn exec_options_and_refusals() {
+        let a = match cmd("exec -d -e A=1 -u root --privileged web sh -c 'echo hi' -x") {
+            Ok(CliCommand::Exec(a)) => a,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            (a.detach, a.env.as_slice(), a.user.as_deref(), a.privileged),
+            (true, &["A=1".to_owned()][..], Some("root"), true)
+        );
+        assert_eq!((a.container.as_str(), a.cmd.len()), ("web", 4));
+        assert_eq!(
+            err("exec web"),
+            "'docker exec' requires at least 2 arguments"
+        );
+        assert_eq!(cmd("exec web").unwrap_err().exit_code(), 1);
+        assert!(matches!(
+            cmd("exec -it web sh"),
+            Err(CliError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            cmd("exec -w / web ls"),
+            Err(CliError::Unsupported { .. })
         ));
     }
 }
