@@ -71,6 +71,7 @@ pub struct ApplianceAgent {
     port: Option<u16>,
     images: crate::images::Catalogue,
     interaction: Option<Arc<crate::interaction::Hub>>,
+    services: Option<Arc<crate::guestnet::Services>>,
     running: Arc<Mutex<BTreeMap<String, Running>>>,
 }
 
@@ -111,6 +112,7 @@ impl ApplianceAgent {
             port: None,
             images: crate::images::Catalogue::builtin(),
             interaction: None,
+            services: None,
             running: Arc::default(),
         }
     }
@@ -118,6 +120,13 @@ impl ApplianceAgent {
     /// The containerVMs' attach and log link the endpoints read (the tether's hub).
     pub fn with_interaction(mut self, hub: Arc<crate::interaction::Hub>) -> ApplianceAgent {
         self.interaction = Some(hub);
+        self
+    }
+
+    /// The containerVMs' network services the endpoints' port forwards reach (the tether's
+    /// [`crate::tether::TetherAgent::services`]).
+    pub fn with_services(mut self, services: Arc<crate::guestnet::Services>) -> ApplianceAgent {
+        self.services = Some(services);
         self
     }
 
@@ -166,6 +175,7 @@ impl ApplianceAgent {
         let launch = self.launch.clone();
         let images = self.images.clone();
         let interaction = self.interaction.clone();
+        let services = self.services.clone();
         let running = self.running.clone();
         let handle = handle.clone();
         let vm_ref = vm.vm.clone();
@@ -190,6 +200,7 @@ impl ApplianceAgent {
                         Ok(mut engine) => {
                             engine.images = images;
                             engine.interaction = interaction;
+                            engine.services = services;
                             let shutdown: Shutdown = Box::pin(async move {
                                 let _ = stop_rx.await;
                             });

@@ -5,8 +5,10 @@
 //! - [`vsphere`]: a small SOAP client (login, finder, property collector, task wait);
 //! - [`tls`]: VIC's certificate handling (generated CA/server/client, custom certificates);
 //! - [`convention`]: the containerVM name convention (`--container-name-convention`);
+//! - [`dch`]: the Docker engine of `vmware/dch-photon` containers (an emulated dockerd 1.13);
 //! - [`firewall`]: container-network trust levels as rule sets and a flow evaluator;
 //! - [`guestinfo`]: VIC's extraConfig (guestinfo) key encoding;
+//! - [`guestnet`]: the containers' network services and the VCH's port forwarding to them;
 //! - [`images`]: the image catalogue a VCH pulls from;
 //! - [`workload`]: what a container's process does to the contention model.
 //!
@@ -14,10 +16,13 @@
 //! Docker clients, and `tlsverify`, the server-certificate verifier of every TLS client.
 
 pub mod appliance;
+pub mod build;
 pub mod convention;
+pub mod dch;
 pub mod engine;
 pub mod firewall;
 pub mod guestinfo;
+pub mod guestnet;
 mod http1;
 pub mod images;
 pub mod interaction;
@@ -50,12 +55,14 @@ pub fn install_agents(emu: &mut vcsim::Emulator) -> Agents {
 pub fn install_agents_with_images(emu: &mut vcsim::Emulator, images: images::Catalogue) -> Agents {
     let tether = tether::TetherAgent::new();
     let hub = tether.hub();
+    let services = tether.services();
     let agents = Agents {
         tether: std::sync::Arc::new(tether),
         appliance: std::sync::Arc::new(
             appliance::ApplianceAgent::new(appliance::engine_launcher())
                 .with_images(images)
-                .with_interaction(hub),
+                .with_interaction(hub)
+                .with_services(services),
         ),
     };
     emu.add_agent(agents.tether.clone());

@@ -105,6 +105,10 @@ pub struct EngineConfig {
     /// The containerVMs' attach and log link ([`crate::interaction`]); None when the
     /// containerVMs run no tether of this process (attach then streams nothing).
     pub interaction: Option<Arc<crate::interaction::Hub>>,
+    /// The containers' network services ([`crate::guestnet`]), which the endpoint's port
+    /// forwards hand connections to; None when no tether of this process runs them
+    /// (forwarded connections are then closed).
+    pub services: Option<Arc<crate::guestnet::Services>>,
 }
 
 impl std::fmt::Debug for EngineConfig {

@@ -2,7 +2,8 @@
 //!
 //! The state-changing ones run through `api::detached`, so each either completes or undoes
 //! what it did (ports and addresses released on a failed start; a failed create's VM is
-//! handled in [`super::create`]).
+//! handled in [`super::create`]). A bridge container's `-p` mappings are forwarded from the
+//! VCH's client address while it runs ([`crate::guestnet::Forwards`]).
 
 use super::api::{MAX_WAIT, Result, atoi_param, bad_request, ok_json, status, truthy};
 use super::create::check_json_content_type;
@@ -12,13 +13,15 @@ use super::lifecycle;
 use super::state::{ApiError, Container, Engine};
 use super::util;
 use super::view::phase;
-use crate::firewall::{PortMapping, PortRange};
+use crate::firewall::{PortMapping, PortRange, Transport};
+use crate::guestnet;
 use crate::portlayer::{self, Attachment, Power, signal_number};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tokio::net::TcpListener;
 
 /// Bridge host ports handed out for `-p C` (docker's ephemeral range).
 const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 32768..=60999;
@@ -41,11 +44,20 @@ pub fn check_start_body(headers: &HeaderMap, body: &[u8]) -> Result<()> {
 }
 
 /// Maps `c`'s bridge ports on the endpoint (vic.md §3.4: `-p H:C` on the bridge is served by
-/// the VCH). The mapping is recorded; the testbed forwards no traffic.
-async fn map_ports(engine: &Engine, c: &Container) -> Result<Vec<PortMapping>> {
+/// the VCH) and binds their forwards ([`crate::guestnet::Forwards`]) on the VCH's client
+/// address: the mappings with host ports resolved, and the TCP listeners with their
+/// container ports. A host port something else listens on fails the start with dockerd's
+/// words and leaves nothing bound; an assigned one (`-p C`) skips such ports, so the port
+/// `docker ps` shows is the one listened on.
+async fn map_ports(
+    engine: &Engine,
+    c: &Container,
+) -> Result<(Vec<PortMapping>, Vec<(TcpListener, u16)>)> {
     if c.network != Attachment::Bridge || c.ports.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
+    // This container's own forwards from a run that ended by itself go first.
+    engine.forwards.close(&c.id).await;
     // Holders that are no longer running give their ports back first.
     let holders: Vec<(String, vcsim::vmodl::MoRef)> = {
         let store = engine.lock();
@@ -59,14 +71,18 @@ async fn map_ports(engine: &Engine, c: &Container) -> Result<Vec<PortMapping>> {
     for (id, vm) in holders {
         let running = matches!(engine.pl.state(&vm).await, Ok(s) if s.power == Power::On);
         if !running {
-            release_ports(engine, &id);
+            release_ports(engine, &id).await;
         }
     }
+    let ip = engine.local.ip();
     let mut store = engine.lock();
     store.host_ports.retain(|_, id| *id != c.id);
     let mut mapped = Vec::new();
+    let mut listeners = Vec::new();
     for p in &c.ports {
         let proto = p.transport.as_str();
+        // Only TCP is forwarded; a UDP mapping is recorded.
+        let tcp = p.transport == Transport::Tcp;
         let host = match p.host_port {
             Some(h) => {
                 if store.host_ports.contains_key(&(h.start, proto)) {
@@ -76,33 +92,61 @@ async fn map_ports(engine: &Engine, c: &Container) -> Result<Vec<PortMapping>> {
                         h.start
                     )));
                 }
+                if tcp {
+                    match guestnet::bind_forward(ip, h.start) {
+                        Ok(l) => listeners.extend(l.map(|l| (l, p.container_port.start))),
+                        Err(e) => {
+                            store.host_ports.retain(|_, id| *id != c.id);
+                            return Err(ApiError::server(e.docker_message(&c.name, &c.id)));
+                        }
+                    }
+                }
                 h.start
             }
-            None => match EPHEMERAL_PORTS
-                .clone()
-                .find(|h| !store.host_ports.contains_key(&(*h, proto)))
-            {
-                Some(h) => h,
-                None => {
-                    store.host_ports.retain(|_, id| *id != c.id);
-                    return Err(ApiError::server("all ports are allocated"));
+            None => {
+                let mut found = None;
+                for h in EPHEMERAL_PORTS {
+                    if store.host_ports.contains_key(&(h, proto)) {
+                        continue;
+                    }
+                    if !tcp {
+                        found = Some(h);
+                        break;
+                    }
+                    // Taken by another process: the next one.
+                    if let Ok(l) = guestnet::bind_forward(ip, h) {
+                        listeners.extend(l.map(|l| (l, p.container_port.start)));
+                        found = Some(h);
+                        break;
+                    }
                 }
-            },
+                match found {
+                    Some(h) => h,
+                    None => {
+                        store.host_ports.retain(|_, id| *id != c.id);
+                        return Err(ApiError::server("all ports are allocated"));
+                    }
+                }
+            }
         };
         store.host_ports.insert((host, proto), c.id.clone());
         let mut m = *p;
         m.host_port = Some(PortRange::single(host));
         mapped.push(m);
     }
-    Ok(mapped)
+    Ok((mapped, listeners))
 }
 
-fn release_ports(engine: &Engine, id: &str) {
-    let mut store = engine.lock();
-    store.host_ports.retain(|_, owner| owner != id);
-    if let Some(c) = store.containers.get_mut(id) {
-        c.mapped.clear();
+/// Gives `id`'s host ports back and closes its forwards (returns once they are closed).
+pub(super) async fn release_ports(engine: &Engine, id: &str) {
+    {
+        let mut store = engine.lock();
+        store.host_ports.retain(|_, owner| owner != id);
+        if let Some(c) = store.containers.get_mut(id) {
+            c.mapped.clear();
+        }
     }
+    engine.forwards.close(id).await;
 }
 
 pub async fn start(engine: &Arc<Engine>, key: &str) -> Result<Response> {
@@ -112,7 +156,14 @@ pub async fn start(engine: &Arc<Engine>, key: &str) -> Result<Response> {
     if st.power == Power::On {
         return status(StatusCode::NOT_MODIFIED);
     }
-    let mapped = map_ports(engine, &c).await?;
+    let (mapped, listeners) = map_ports(engine, &c).await?;
+    // Forwarding before the power-on, as dockerd programs connectivity before it starts the
+    // container: a connection before the process serves is closed.
+    if !listeners.is_empty() {
+        engine
+            .forwards
+            .open(&c.id, listeners, engine.config.services.as_ref());
+    }
     match engine.pl.start(&c.vm, &c.id, &c.network).await {
         Ok(binding) => {
             engine.update(&c.id, |c| {
@@ -133,7 +184,7 @@ pub async fn start(engine: &Arc<Engine>, key: &str) -> Result<Response> {
             status(StatusCode::NO_CONTENT)
         }
         Err(e) => {
-            release_ports(engine, &c.id);
+            release_ports(engine, &c.id).await;
             Err(e.into())
         }
     }
@@ -211,7 +262,7 @@ async fn stop_inner(
         c.killed = Some((code, now));
         c.binding = None;
     });
-    release_ports(engine, &c.id);
+    release_ports(engine, &c.id).await;
     // A stopped container gives its address back (VIC unbinds on stop).
     engine.pl.unbind(&c.id);
     let signal = signal_number(&c.stop_signal).unwrap_or(15);
@@ -251,7 +302,7 @@ pub async fn kill(
             c.killed = Some((128 + num, now));
             c.binding = None;
         });
-        release_ports(engine, &c.id);
+        release_ports(engine, &c.id).await;
         engine.pl.unbind(&c.id);
         publish_stopped(engine, &c, num, 128 + num, now, false);
         drop(busy);
@@ -310,6 +361,7 @@ pub async fn remove(
         store.host_ports.retain(|_, owner| *owner != c.id);
         store.deferred_exits.remove(&c.id);
     }
+    engine.forwards.close(&c.id).await;
     // The container's log and attach link go with it (as its datastore folder does), and
     // its execs.
     if let Some(hub) = &engine.config.interaction {

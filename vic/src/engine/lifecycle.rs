@@ -65,9 +65,11 @@ async fn on_exit(engine: &Arc<Engine>, exit: Exit) {
     died(engine, &c, exit.code, exit.at_ms).await;
 }
 
-/// Publishes `die` for `c` (exit code `code`, or the code its stop left, or 0) and, for an
-/// `--rm` container, removes it.
+/// Closes `c`'s port forwards, publishes `die` for `c` (exit code `code`, or the code its
+/// stop left, or 0) and, for an `--rm` container, removes it.
 pub async fn died(engine: &Arc<Engine>, c: &Container, code: Option<i32>, at_ms: i64) {
+    // Nothing serves its published ports any more: the VCH stops forwarding them.
+    engine.forwards.close(&c.id).await;
     let code = code.or(c.killed.map(|(k, _)| k)).unwrap_or(0);
     engine.events.publish(
         Event::container("die", &c.id, &c.name, &c.image_ref, at_ms)

@@ -76,6 +76,7 @@ pub async fn serve(
         store: Mutex::new(state::Store::default()),
         local,
         events: events::EventBus::default(),
+        forwards: crate::guestnet::Forwards::default(),
     };
     engine
         .sync()

@@ -161,6 +161,8 @@ pub struct Engine {
     pub local: SocketAddr,
     /// Docker events (`GET /events`).
     pub events: super::events::EventBus,
+    /// Bridge port forwards of running containers (`-p`), by container id.
+    pub forwards: crate::guestnet::Forwards,
 }
 
 /// Marks a container busy until dropped.

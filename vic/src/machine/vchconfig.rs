@@ -686,6 +686,7 @@ impl VchConfig {
             debug: self.debug,
             vic_version: VIC_VERSION.trim_start_matches('v').to_owned(),
             interaction: None,
+            services: None,
         })
     }
 }

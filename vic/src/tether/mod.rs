@@ -17,6 +17,13 @@
 //! the process is and how it runs is in [`session`]. No guestinfo log keys: they would be a
 //! testbed invention visible to every SOAP client.
 //!
+//! Network services: when the launched program is a server the testbed emulates (nginx,
+//! [`crate::guestnet::recognise`]), the tether registers its service for the container's
+//! addresses, with the firewall rule set, in its [`Services`] registry (which the VCH
+//! endpoints' port forwards reach) and listens on the container's loopback addresses on
+//! routable container networks; the registration goes when the process ends or the VM
+//! powers off.
+//!
 //! A dynamic endpoint (a container network with neither gateway nor range) gets an address
 //! "from DHCP": deterministically `10.<net>.<vm>` style, derived from the network name and
 //! the VM's MoRef, in 10.0.0.0/8 (the emulator runs no DHCP server).
@@ -26,6 +33,7 @@ mod session;
 
 use crate::firewall::{self, Endpoint, IpRange, PortMapping, RuleSet, ScopeKind, TrustLevel};
 use crate::guestinfo::{self, Keys, container as ck};
+use crate::guestnet::{self, EndpointAddr, Registration, Services};
 use crate::interaction::Hub;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -60,6 +68,8 @@ pub struct TetherAgent {
     sessions: Mutex<BTreeMap<String, Session>>,
     /// The containers' attach and log links.
     hub: Arc<Hub>,
+    /// The network services the containers' processes run.
+    services: Arc<Services>,
 }
 
 impl std::fmt::Debug for TetherAgent {
@@ -249,6 +259,11 @@ impl TetherAgent {
         self.hub.clone()
     }
 
+    /// The containers' network services (what the VCH endpoints' port forwards reach).
+    pub fn services(&self) -> Arc<Services> {
+        self.services.clone()
+    }
+
     /// The firewall rule set the tether applied in `vm` (while it runs).
     pub fn rules_of(&self, vm: &MoRef) -> Option<RuleSet> {
         self.lock().get(&vm.value).and_then(|s| s.rules.clone())
@@ -355,6 +370,16 @@ impl TetherAgent {
         );
         if let Some(exit) = primary.ended_at_launch() {
             session::merge(&mut fx, exit);
+        } else if let Some(server) = launched.program.as_deref().and_then(|argv| {
+            // What a service may report of its machine (a DCH's `docker info`).
+            let host = crate::dch::Host {
+                hostname: context.hostname.clone(),
+                ncpu: vm.num_cpu,
+                mem_total_bytes: vm.memory_mb.saturating_mul(1024 * 1024),
+            };
+            guestnet::recognise(argv, &host)
+        }) {
+            self.register_service(&id, server, &endpoints, &rules, &primary.channel, vm.now_ms);
         }
         self.lock().insert(
             vm.vm.value.clone(),
@@ -383,8 +408,59 @@ impl TetherAgent {
         }
         if let Some(exit) = s.primary.tick(vm.now_ms, vm.cpu_usage_mhz) {
             session::merge(&mut fx, exit);
+            // Its servers stop with it.
+            self.services.unregister(&s.primary.id);
         }
         fx
+    }
+
+    /// Registers `server` for container `id` on its endpoints; what cannot listen is
+    /// written to the container's log as nginx writes a failed `bind()`.
+    fn register_service(
+        &self,
+        id: &str,
+        server: guestnet::Recognised,
+        endpoints: &[Configured],
+        rules: &RuleSet,
+        channel: &crate::interaction::Channel,
+        now_ms: i64,
+    ) {
+        let name = server.service.name();
+        let endpoints = endpoints
+            .iter()
+            .map(|c| EndpointAddr {
+                network: c.name.clone(),
+                iface: c.endpoint.iface.clone(),
+                ip: c.ip,
+                prefix: c.prefix,
+                // On the bridge, `-p` is the VCH's (its forwards), not the containerVM's.
+                redirects: if c.endpoint.scope == ScopeKind::External {
+                    c.endpoint
+                        .published
+                        .iter()
+                        .filter_map(|p| {
+                            p.redirect_from().map(|h| (h.start, p.container_port.start))
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect();
+        let problems = self.services.register(Registration {
+            owner: id.to_owned(),
+            server,
+            endpoints,
+            rules: Some(rules.clone()),
+        });
+        for p in problems {
+            tracing::warn!(container = %id, service = name, problem = %p, "a container service cannot listen");
+            channel.write(
+                crate::interaction::Stream::Stderr,
+                now_ms,
+                format!("{name}: [emerg] {p}\n").into_bytes(),
+            );
+        }
     }
 }
 
@@ -400,7 +476,9 @@ impl GuestAgent for TetherAgent {
             GuestEvent::PowerOff => {
                 // The VM went off under a process that had not ended (stop, kill, a vSphere
                 // power-off): its run ends without a status of its own.
-                if let Some(s) = self.lock().remove(&vm.vm.value) {
+                let ended = self.lock().remove(&vm.vm.value);
+                if let Some(s) = ended {
+                    self.services.unregister(&s.primary.id);
                     for p in s.execs.iter().chain(std::iter::once(&s.primary)) {
                         p.power_off(vm.now_ms);
                     }
@@ -622,6 +700,37 @@ mod tests {
             Some(NO_PROGRAM)
         );
         assert!(fx.workload.is_none());
+    }
+
+    #[test]
+    fn a_server_registers_its_service_until_it_ends() {
+        let t = TetherAgent::new();
+        let h = GuestHandle::default();
+        let services = t.services();
+        let bridge_ip: IpAddr = "172.16.0.2".parse().unwrap();
+        let v = view(container("abc", &["nginx", "-g", "daemon off;"]), 0);
+        t.on_event(GuestEvent::PowerOn, &v, &h);
+        assert_eq!(
+            services.lookup(bridge_ip, 80).map(|s| s.name()),
+            Some("nginx")
+        );
+        assert!(matches!(
+            services.admit_forwarded("abc", 80),
+            guestnet::Admission::Serve(_)
+        ));
+        t.on_event(GuestEvent::PowerOff, &v, &h);
+        assert!(services.is_empty());
+        // Through a shell's `exec`, too; a command that is no server registers nothing.
+        let v = view(
+            container("abc", &["sh", "-c", "exec nginx -g 'daemon off;'"]),
+            0,
+        );
+        t.on_event(GuestEvent::PowerOn, &v, &h);
+        assert!(services.lookup(bridge_ip, 80).is_some());
+        t.on_event(GuestEvent::PowerOff, &v, &h);
+        let v = view(container("abc", &["sleep", "100"]), 0);
+        t.on_event(GuestEvent::PowerOn, &v, &h);
+        assert!(services.is_empty());
     }
 
     #[test]

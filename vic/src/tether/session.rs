@@ -37,6 +37,10 @@ pub struct Launched {
     pub pending: VecDeque<(i64, Stream, Vec<u8>)>,
     /// A work-bound end (`stress-ng --cpu-ops`), if it has one.
     pub work: Option<WorkBound>,
+    /// The command line of the program that runs on (not an emulated command that ends, nor
+    /// an interactive shell): what the tether checks for a network server
+    /// ([`crate::guestnet::recognise`]).
+    pub program: Option<Vec<String>>,
 }
 
 /// A process that ends when the containerVM has done an amount of CPU work.
@@ -101,11 +105,12 @@ pub fn workload_note(program: &str) -> String {
 
 fn from_plan(
     plan: ProcessPlan,
-    program: &str,
+    argv: &[String],
     channel: &Channel,
     at_ms: i64,
     after_ms: u64,
 ) -> Launched {
+    let program = argv.first().map(String::as_str).unwrap_or("");
     // stress and stress-ng print their own lines instead of the note.
     let stress = matches!(program.rsplit('/').next(), Some("stress" | "stress-ng"));
     if !stress {
@@ -139,6 +144,7 @@ fn from_plan(
         exit_code: plan.exit_code,
         pending,
         work,
+        program: Some(argv.to_vec()),
     }
 }
 
@@ -151,7 +157,7 @@ pub fn launch(spec: LaunchSpec<'_>, channel: &Arc<Channel>, handle: &GuestHandle
     let program = spec.argv.first().map(String::as_str).unwrap_or("");
     if spec.declared.is_some() {
         let plan = workload::plan(spec.argv, spec.tty, spec.open_stdin, spec.declared);
-        return from_plan(plan, program, channel, spec.now_ms, 0);
+        return from_plan(plan, spec.argv, channel, spec.now_ms, 0);
     }
     let base = program.rsplit('/').next().unwrap_or(program);
     let is_shell = matches!(base, "sh" | "ash" | "bash");
@@ -160,7 +166,7 @@ pub fn launch(spec: LaunchSpec<'_>, channel: &Arc<Channel>, handle: &GuestHandle
     }
     if !process::is_emulated(program) {
         let plan = workload::plan(spec.argv, spec.tty, spec.open_stdin, None);
-        return from_plan(plan, program, channel, spec.now_ms, 0);
+        return from_plan(plan, spec.argv, channel, spec.now_ms, 0);
     }
     let run = process::run(spec.argv, &spec.context);
     let mut pending = VecDeque::new();
@@ -185,16 +191,16 @@ pub fn launch(spec: LaunchSpec<'_>, channel: &Arc<Channel>, handle: &GuestHandle
             exit_code: code,
             pending,
             work: None,
+            program: None,
         },
         End::Workload { argv, after_ms } => {
-            let prog = argv.first().cloned().unwrap_or_default();
             let plan = workload::plan(&argv, spec.tty, spec.open_stdin, None);
             let at = at_ms_after(spec.now_ms, after_ms);
             // What ran before is written; the workload's own lines follow at its start.
             for (t, s, b) in pending.drain(..) {
                 channel.write(s, t, b);
             }
-            from_plan(plan, &prog, channel, at, after_ms)
+            from_plan(plan, &argv, channel, at, after_ms)
         }
     }
 }
@@ -276,6 +282,7 @@ fn interactive(spec: LaunchSpec<'_>, channel: &Arc<Channel>, handle: &GuestHandl
         exit_code: 0,
         pending: VecDeque::new(),
         work: None,
+        program: None,
     }
 }
 

@@ -3,7 +3,7 @@
 //! engine) that serves only `/info`, enough for vic-machine's readiness wait; the root
 //! `vic_machine` tests run the real engine through `vicbed serve`.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::sim::{self, Sim, client, has};
@@ -84,6 +84,9 @@ async fn create_inspect_ls_delete_server_only_tls() {
     let tmp = tempfile::tempdir().unwrap();
     let certs = tmp.path().join("vchA");
     let target = format!("--target={}", sim.url);
+    // A free address, so parallel runs on one machine do not collide.
+    let ip = sim::free_client_ip().to_string();
+    let cnip = format!("{ip}/8");
     let (lines, r) = run_captured(&[
         "create",
         &target,
@@ -99,7 +102,7 @@ async fn create_inspect_ls_delete_server_only_tls() {
         "500",
         "--no-tlsverify",
         "--client-network-ip",
-        "127.0.1.201/8",
+        &cnip,
         "--tls-cert-path",
         certs.to_str().unwrap(),
         "--timeout",
@@ -116,10 +119,10 @@ async fn create_inspect_ls_delete_server_only_tls() {
             "VCH Default Bridge Network Range: 172.16.0.0/12",
             "VCH Default Bridge Network Width: 16",
             "Docker environment variables:",
-            "DOCKER_HOST=127.0.1.201:2376 COMPOSE_TLS_VERSION=TLSv1_2",
+            &format!("DOCKER_HOST={ip}:2376 COMPOSE_TLS_VERSION=TLSv1_2"),
             "Environment saved in",
             "Connect to docker:",
-            "docker -H 127.0.1.201:2376 --tls --tlscacert=",
+            &format!("docker -H {ip}:2376 --tls --tlscacert="),
             "Installer completed successfully",
         ],
     );
@@ -190,7 +193,7 @@ async fn create_inspect_ls_delete_server_only_tls() {
         p.get("resourcePool").and_then(Value::as_moref),
         Some(&pool.moref)
     );
-    assert_eq!(p.text("guest.ipAddress"), Some("127.0.1.201"));
+    assert_eq!(p.text("guest.ipAddress"), Some(ip.as_str()));
     let ec = p.get("config.extraConfig").unwrap();
     let text = |k: &str| {
         option_value(ec, k)
@@ -201,9 +204,7 @@ async fn create_inspect_ls_delete_server_only_tls() {
     assert_eq!(text("init/common/name").as_deref(), Some("vchA"));
     assert_eq!(
         text(vch::CLIENT_ASSIGNED_IP),
-        Some(vic::guestinfo::encode_ip(IpAddr::V4(Ipv4Addr::new(
-            127, 0, 1, 201
-        ))))
+        Some(vic::guestinfo::encode_ip(ip.parse::<IpAddr>().unwrap()))
     );
     for comp in vch::COMPONENTS {
         assert_eq!(
@@ -248,7 +249,7 @@ async fn create_inspect_ls_delete_server_only_tls() {
         &lines,
         &[
             "Installer has same version as VCH",
-            "docker -H 127.0.1.201:2376 --tls info",
+            &format!("docker -H {ip}:2376 --tls info"),
         ],
     );
 
@@ -286,7 +287,7 @@ async fn create_inspect_ls_delete_server_only_tls() {
     assert!(f.find(vic::vsphere::Kind::Folder, "vm/vchA").await.is_err());
     // The endpoint is gone with the appliance.
     assert!(
-        tokio::net::TcpStream::connect(("127.0.1.201", 2376))
+        tokio::net::TcpStream::connect((ip.as_str(), 2376))
             .await
             .is_err(),
         "the endpoint still listens after delete"
@@ -300,6 +301,8 @@ async fn mutual_tls_and_dhcp_addresses() {
     let target = format!("--target={}", sim.url);
     // tlsverify with a static address: the readiness check presents the client certificate.
     let certs = tmp.path().join("vchM");
+    let ip = sim::free_client_ip().to_string();
+    let cnip = format!("{ip}/8");
     let (lines, r) = run_captured(&[
         "create",
         &target,
@@ -310,7 +313,7 @@ async fn mutual_tls_and_dhcp_addresses() {
         "-b",
         "DC0_DVPG0",
         "--client-network-ip",
-        "127.0.1.202/8",
+        &cnip,
         "--tls-cert-path",
         certs.to_str().unwrap(),
         "--timeout",
@@ -320,10 +323,10 @@ async fn mutual_tls_and_dhcp_addresses() {
     assert!(r.is_ok(), "{r:?}\n{}", lines.join("\n"));
     assert!(
         has(&lines, "DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=")
-            && has(&lines, "DOCKER_HOST=127.0.1.202:2376")
+            && has(&lines, &format!("DOCKER_HOST={ip}:2376"))
             && has(
                 &lines,
-                "docker -H 127.0.1.202:2376 --tlsverify --tlscacert="
+                &format!("docker -H {ip}:2376 --tlsverify --tlscacert=")
             ),
         "{}",
         lines.join("\n")
@@ -424,7 +427,9 @@ async fn validation_collects_issues_and_creates_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_taken_static_address_fails_create_with_the_endpoint_error() {
     let sim = start().await;
-    let taken = TcpListener::bind("127.0.1.228:2376").await.unwrap();
+    let ip = sim::free_client_ip().to_string();
+    let cnip = format!("{ip}/8");
+    let taken = TcpListener::bind((ip.as_str(), 2376)).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let target = format!("--target={}", sim.url);
     let (lines, r) = run_captured(&[
@@ -437,7 +442,7 @@ async fn a_taken_static_address_fails_create_with_the_endpoint_error() {
         "--bridge-network",
         "DC0_DVPG0",
         "--client-network-ip",
-        "127.0.1.228/8",
+        &cnip,
         "--no-tlsverify",
         "--tls-cert-path",
         tmp.path().join("c").to_str().unwrap(),
@@ -448,7 +453,7 @@ async fn a_taken_static_address_fails_create_with_the_endpoint_error() {
     drop(taken);
     let all = format!("{}\n{r:?}", lines.join("\n"));
     assert!(r.is_err(), "{all}");
-    assert!(all.contains("127.0.1.228:2376"), "{all}");
+    assert!(all.contains(&format!("{ip}:2376")), "{all}");
     // The endpoint's error, not the readiness wait running out.
     assert!(!all.contains("exceeded time limit"), "{all}");
 }

@@ -99,6 +99,7 @@ pub(crate) async fn second_endpoint_with_volumes(
         debug: 0,
         vic_version: "1.2.1".into(),
         interaction: Some(vch.tether.hub()),
+        services: Some(vch.tether.services()),
     };
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -271,6 +272,7 @@ async fn start_vch_full(
         debug: 0,
         vic_version: "1.2.1".into(),
         interaction: Some(tether.hub()),
+        services: Some(tether.services()),
     };
     let (stop_engine, stopped_engine) = oneshot::channel::<()>();
     tokio::spawn(async move {

@@ -2,6 +2,7 @@
 mod appliance;
 mod client;
 mod convention;
+mod dch;
 mod engine;
 mod engine_atomic;
 mod engine_attach;
@@ -10,6 +11,7 @@ mod engine_quota;
 mod engine_volumes;
 mod firewall;
 mod guestinfo;
+mod guestnet;
 mod machine;
 mod machine_limits;
 mod machine_rollback;

@@ -15,7 +15,12 @@ pub struct Sim {
 
 /// Starts the default inventory with `agents` (the first added is consulted last).
 pub async fn start(agents: Vec<Arc<dyn vcsim::GuestAgent>>) -> Sim {
-    let mut emu = vcsim::Emulator::new(vcsim::Config::default()).expect("inventory builds");
+    start_with(vcsim::Config::default(), agents).await
+}
+
+/// [`start`] with the emulator built from `config`.
+pub async fn start_with(config: vcsim::Config, agents: Vec<Arc<dyn vcsim::GuestAgent>>) -> Sim {
+    let mut emu = vcsim::Emulator::new(config).expect("inventory builds");
     for agent in agents {
         emu.add_agent(agent);
     }

@@ -1,0 +1,464 @@
+//! The DCH's image store: what `docker pull` brought into this one engine, by reference,
+//! and the image routes over it (pull, list, inspect, tag, remove).
+//!
+//! An image's id is, as dockerd forms it, the sha256 of its configuration JSON (here a
+//! canonical rendering of the catalogue's [`ImageConfig`]), so the same image pulled into
+//! two DCHs has the same id, and a tag shares its image's id.
+
+use super::{Answer, error, json_answer};
+use crate::images::{Catalogue, ImageConfig, Reference};
+use hyper::StatusCode;
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// A pulled image: its configuration and content-derived id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pulled {
+    /// `sha256:<64 hex>` of [`config_json`].
+    pub id: String,
+    /// The catalogue's configuration.
+    pub config: ImageConfig,
+}
+
+/// The image configuration document an id is the digest of (the fields dockerd's config
+/// has that the catalogue knows).
+pub fn config_json(img: &ImageConfig) -> Json {
+    json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "created": img.created,
+        "config": {
+            "Entrypoint": img.entrypoint,
+            "Cmd": img.cmd,
+            "Env": img.env,
+            "ExposedPorts": img.exposed_ports.iter()
+                .map(|(p, proto)| (format!("{p}/{}", proto.as_str()), json!({})))
+                .collect::<serde_json::Map<_, _>>(),
+            "Volumes": img.volumes.iter().map(|v| (v.clone(), json!({})))
+                .collect::<serde_json::Map<_, _>>(),
+            "WorkingDir": img.working_dir,
+        },
+        // The catalogue's id stands for the layer content the testbed does not have.
+        "rootfs": {"type": "layers", "diff_ids": [img.id]},
+    })
+}
+
+/// `sha256:` + the hex sha256 of `img`'s configuration JSON.
+pub fn content_id(img: &ImageConfig) -> String {
+    let digest = Sha256::digest(config_json(img).to_string().as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// The first 12 hex digits of an id, as the CLI shows it.
+fn short(id: &str) -> &str {
+    let hex = id.trim_start_matches("sha256:");
+    hex.get(..12).unwrap_or(hex)
+}
+
+/// One DCH's images, by canonical reference (`busybox:latest`).
+#[derive(Debug, Default)]
+pub struct Store {
+    by_ref: BTreeMap<String, Pulled>,
+}
+
+impl Store {
+    /// How many distinct images (ids) there are.
+    pub fn image_count(&self) -> usize {
+        let mut ids: Vec<&str> = self.by_ref.values().map(|p| p.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+
+    /// The image `name` means: a reference, or an id (full, `sha256:`-prefixed or a unique
+    /// prefix of at least one hex digit), as dockerd resolves it.
+    fn find(&self, name: &str) -> Option<(&Pulled, bool)> {
+        if let Some(r) = Reference::parse(name)
+            && let Some(p) = self.by_ref.get(&r.canonical())
+        {
+            return Some((p, true));
+        }
+        let hex = name.trim_start_matches("sha256:");
+        if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut hits = self
+            .by_ref
+            .values()
+            .filter(|p| p.id.trim_start_matches("sha256:").starts_with(hex));
+        let first = hits.next()?;
+        hits.all(|p| p.id == first.id).then_some((first, false))
+    }
+
+    fn refs_of(&self, id: &str) -> Vec<String> {
+        self.by_ref
+            .iter()
+            .filter(|(_, p)| p.id == id)
+            .map(|(r, _)| r.clone())
+            .collect()
+    }
+
+    /// `POST /images/create?fromImage=&tag=`: the progress lines dockerd streams, or its
+    /// error for an image the catalogue does not have.
+    pub fn pull(&mut self, catalogue: &Catalogue, q: &BTreeMap<String, String>) -> Answer {
+        if q.contains_key("fromSrc") {
+            return super::not_implemented("docker import");
+        }
+        let from = q.get("fromImage").map(String::as_str).unwrap_or("");
+        let tag = q.get("tag").map(String::as_str).unwrap_or("");
+        // `fromImage` may carry the tag itself; `tag` is added only when it does not.
+        let has_tag = from
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains(':'));
+        let text = if tag.is_empty() || has_tag {
+            from.to_owned()
+        } else {
+            format!("{from}:{tag}")
+        };
+        let Some(r) = Reference::parse(&text) else {
+            return error(StatusCode::BAD_REQUEST, "invalid reference format");
+        };
+        let canonical = r.canonical();
+        let Some(img) = catalogue.resolve(&canonical) else {
+            return error(
+                StatusCode::NOT_FOUND,
+                &format!(
+                    "repository {} not found: does not exist or no pull access",
+                    r.repo_name()
+                ),
+            );
+        };
+        let line = |v: Json| format!("{v}\r\n");
+        let mut out = line(json!({"status": format!("Pulling from {}", remote(&r)), "id": r.tag}));
+        let digest = line(json!({"status": format!("Digest: {}", manifest_digest(&canonical))}));
+        let status = match self.by_ref.entry(canonical.clone()) {
+            std::collections::btree_map::Entry::Occupied(_) => {
+                format!("Status: Image is up to date for {canonical}")
+            }
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                let layer = short(&img.id).to_owned();
+                for s in [
+                    "Pulling fs layer",
+                    "Verifying Checksum",
+                    "Download complete",
+                    "Pull complete",
+                ] {
+                    out.push_str(&line(
+                        json!({"status": s, "progressDetail": {}, "id": layer}),
+                    ));
+                }
+                slot.insert(Pulled {
+                    id: content_id(img),
+                    config: img.clone(),
+                });
+                format!("Status: Downloaded newer image for {canonical}")
+            }
+        };
+        out.push_str(&digest);
+        out.push_str(&line(json!({ "status": status })));
+        json_answer(StatusCode::OK, out)
+    }
+
+    /// `GET /images/json`: one entry per image id with all its tags, newest first. Of the
+    /// filters, `reference` and `dangling` are understood.
+    pub fn list(&self, q: &BTreeMap<String, String>) -> Answer {
+        let filters: BTreeMap<String, BTreeMap<String, bool>> =
+            match q.get("filters").map(String::as_str).unwrap_or("") {
+                "" => BTreeMap::new(),
+                text => match serde_json::from_str(text) {
+                    Ok(f) => f,
+                    Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
+                },
+            };
+        let mut wanted_refs: Vec<&str> = Vec::new();
+        for (key, values) in &filters {
+            match key.as_str() {
+                "reference" => wanted_refs.extend(values.keys().map(String::as_str)),
+                // Every image here is tagged: `dangling=false` keeps all, `true` none.
+                "dangling" => {
+                    if values.contains_key("true") || values.contains_key("1") {
+                        return json_answer(StatusCode::OK, "[]".to_owned());
+                    }
+                }
+                "before" | "since" | "label" => {
+                    return super::not_implemented(&format!("the images filter {key:?}"));
+                }
+                other => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("Invalid filter '{other}'"),
+                    );
+                }
+            }
+        }
+        let mut by_id: BTreeMap<&str, (&Pulled, Vec<String>)> = BTreeMap::new();
+        for (r, p) in &self.by_ref {
+            let matches = wanted_refs.is_empty()
+                || wanted_refs.iter().any(|w| {
+                    let repo = r.rsplit_once(':').map_or(r.as_str(), |(repo, _)| repo);
+                    *w == r
+                        || *w == repo
+                        || Reference::parse(w).is_some_and(|x| x.canonical() == *r)
+                });
+            if matches {
+                by_id
+                    .entry(&p.id)
+                    .or_insert_with(|| (p, Vec::new()))
+                    .1
+                    .push(r.clone());
+            }
+        }
+        let mut list: Vec<Json> = by_id
+            .into_values()
+            .map(|(p, tags)| {
+                json!({
+                    "Id": p.id,
+                    "ParentId": "",
+                    "RepoTags": tags,
+                    "RepoDigests": [],
+                    "Created": created_s(&p.config),
+                    "Size": p.config.size_bytes,
+                    "VirtualSize": p.config.size_bytes,
+                    "SharedSize": -1,
+                    "Labels": {},
+                    "Containers": -1,
+                })
+            })
+            .collect();
+        list.sort_by_key(|v| std::cmp::Reverse(v["Created"].as_i64().unwrap_or(0)));
+        json_answer(StatusCode::OK, Json::Array(list).to_string())
+    }
+
+    /// `GET /images/{name}/json`.
+    pub fn inspect(&self, name: &str) -> Answer {
+        let Some((p, _)) = self.find(name) else {
+            return no_such_image(name);
+        };
+        let c = &p.config;
+        let config = json!({
+            "Hostname": "", "Domainname": "", "User": "",
+            "AttachStdin": false, "AttachStdout": false, "AttachStderr": false,
+            "Tty": false, "OpenStdin": false, "StdinOnce": false,
+            "Env": c.env,
+            "Cmd": if c.cmd.is_empty() { Json::Null } else { json!(c.cmd) },
+            "Entrypoint": if c.entrypoint.is_empty() { Json::Null } else { json!(c.entrypoint) },
+            "ExposedPorts": config_json(c)["config"]["ExposedPorts"].clone(),
+            "Volumes": config_json(c)["config"]["Volumes"].clone(),
+            "WorkingDir": c.working_dir,
+            "Image": "", "OnBuild": null, "Labels": {},
+        });
+        let body = json!({
+            "Id": p.id,
+            "RepoTags": self.refs_of(&p.id),
+            "RepoDigests": [],
+            "Parent": "",
+            "Comment": "",
+            "Created": c.created,
+            "Container": "",
+            "ContainerConfig": config.clone(),
+            "DockerVersion": "",
+            "Author": "",
+            "Config": config,
+            "Architecture": "amd64",
+            "Os": "linux",
+            "Size": c.size_bytes,
+            "VirtualSize": c.size_bytes,
+            "GraphDriver": {"Name": "overlay2", "Data": null},
+            "RootFS": {"Type": "layers", "Layers": [c.id]},
+        });
+        json_answer(StatusCode::OK, body.to_string())
+    }
+
+    /// `POST /images/{name}/tag?repo=&tag=`: 201 with no body.
+    pub fn tag(&mut self, name: &str, q: &BTreeMap<String, String>) -> Answer {
+        let Some((p, _)) = self.find(name) else {
+            return no_such_image(name);
+        };
+        let p = p.clone();
+        let repo = q.get("repo").map(String::as_str).unwrap_or("");
+        let tag = q
+            .get("tag")
+            .map(String::as_str)
+            .filter(|t| !t.is_empty())
+            .unwrap_or("latest");
+        let Some(r) = Reference::parse(&format!("{repo}:{tag}")) else {
+            return error(StatusCode::BAD_REQUEST, "invalid reference format");
+        };
+        self.by_ref.insert(r.canonical(), p);
+        super::answer(StatusCode::CREATED, "", String::new())
+    }
+
+    /// `DELETE /images/{name}?force=`: a reference with other references left is only
+    /// untagged; the last one (or an id) deletes the image. An id with several references
+    /// needs `force`, as with dockerd.
+    pub fn delete(&mut self, name: &str, q: &BTreeMap<String, String>) -> Answer {
+        let Some((p, by_reference)) = self.find(name) else {
+            return no_such_image(name);
+        };
+        let id = p.id.clone();
+        let refs = self.refs_of(&id);
+        let force = q
+            .get("force")
+            .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "True"));
+        let mut out: Vec<Json> = Vec::new();
+        if by_reference && refs.len() > 1 {
+            if let Some(r) = Reference::parse(name).map(|r| r.canonical()) {
+                self.by_ref.remove(&r);
+                out.push(json!({ "Untagged": r }));
+            }
+            return json_answer(StatusCode::OK, Json::Array(out).to_string());
+        }
+        if !by_reference && refs.len() > 1 && !force {
+            return error(
+                StatusCode::CONFLICT,
+                &format!(
+                    "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
+                    short(&id)
+                ),
+            );
+        }
+        for r in refs {
+            self.by_ref.remove(&r);
+            out.push(json!({ "Untagged": r }));
+        }
+        out.push(json!({ "Deleted": id }));
+        json_answer(StatusCode::OK, Json::Array(out).to_string())
+    }
+}
+
+/// The repository as the registry knows it (`library/busybox` for official images).
+fn remote(r: &Reference) -> String {
+    match (&r.registry, r.repository.contains('/')) {
+        (None, false) => format!("library/{}", r.repository),
+        _ => r.repository.clone(),
+    }
+}
+
+/// A stable manifest digest for a reference (the testbed has no registry manifests).
+fn manifest_digest(canonical: &str) -> String {
+    let digest = Sha256::digest(format!("manifest:{canonical}").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+fn created_s(img: &ImageConfig) -> i64 {
+    vcsim::vmodl::parse_datetime(&img.created).unwrap_or(0) / 1000
+}
+
+fn no_such_image(name: &str) -> Answer {
+    let shown = Reference::parse(name).map_or_else(|| name.to_owned(), |r| r.canonical());
+    error(StatusCode::NOT_FOUND, &format!("No such image: {shown}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn body(a: &Answer) -> String {
+        a.body.clone()
+    }
+
+    #[test]
+    fn pull_tag_list_and_remove() {
+        let cat = Catalogue::builtin();
+        let mut s = Store::default();
+        let a = s.pull(
+            &cat,
+            &q(&[
+                ("fromImage", "docker.io/library/busybox"),
+                ("tag", "latest"),
+            ]),
+        );
+        assert_eq!(a.status, StatusCode::OK);
+        assert!(
+            body(&a).contains("Pulling from library/busybox"),
+            "{}",
+            body(&a)
+        );
+        assert!(body(&a).contains("Status: Downloaded newer image for busybox:latest"));
+        let again = s.pull(&cat, &q(&[("fromImage", "busybox:latest")]));
+        assert!(body(&again).contains("Image is up to date for busybox:latest"));
+
+        let busybox = cat.resolve("busybox").unwrap();
+        let id = content_id(busybox);
+        assert_eq!(id.len(), 71);
+        assert_eq!(id, content_id(busybox), "deterministic");
+
+        let t = s.tag(
+            "busybox",
+            &q(&[
+                ("repo", "registry.corp.local/justait/busybox"),
+                ("tag", "1"),
+            ]),
+        );
+        assert_eq!(t.status, StatusCode::CREATED);
+        assert_eq!(s.image_count(), 1);
+        let list: Json = serde_json::from_str(&body(&s.list(&q(&[])))).unwrap();
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        assert_eq!(list[0]["Id"], id.as_str());
+        assert_eq!(
+            list[0]["RepoTags"],
+            json!(["busybox:latest", "registry.corp.local/justait/busybox:1"])
+        );
+        let filtered = s.list(&q(&[("filters", r#"{"reference":{"busybox":true}}"#)]));
+        let filtered: Json = serde_json::from_str(&body(&filtered)).unwrap();
+        assert_eq!(filtered[0]["RepoTags"], json!(["busybox:latest"]));
+
+        let inspect: Json = serde_json::from_str(&body(&s.inspect(short(&id)))).unwrap();
+        assert_eq!(inspect["Id"], id.as_str());
+        assert_eq!(inspect["Config"]["Cmd"], json!(["sh"]));
+
+        // An id with two references needs force; a reference is only untagged.
+        assert_eq!(s.delete(&id, &q(&[])).status, StatusCode::CONFLICT);
+        let d = s.delete("busybox", &q(&[]));
+        assert_eq!(body(&d), r#"[{"Untagged":"busybox:latest"}]"#);
+        let d = s.delete("registry.corp.local/justait/busybox:1", &q(&[]));
+        assert!(
+            body(&d).contains(&format!(r#"{{"Deleted":"{id}"}}"#)),
+            "{}",
+            body(&d)
+        );
+        assert_eq!(s.image_count(), 0);
+        assert_eq!(s.delete("busybox", &q(&[])).status, StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn unknown_and_malformed_images_are_refused() {
+        let cat = Catalogue::builtin();
+        let mut s = Store::default();
+        let a = s.pull(
+            &cat,
+            &q(&[("fromImage", "nope/nothing"), ("tag", "latest")]),
+        );
+        assert_eq!(a.status, StatusCode::NOT_FOUND);
+        assert!(
+            body(&a)
+                .contains("repository nope/nothing not found: does not exist or no pull access"),
+            "{}",
+            body(&a)
+        );
+        let a = s.pull(&cat, &q(&[("fromImage", "Bad Name")]));
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        let t = s.tag("busybox", &q(&[("repo", "x")]));
+        assert_eq!(t.status, StatusCode::NOT_FOUND);
+        assert!(body(&t).contains("No such image: busybox:latest"));
+        assert_eq!(
+            s.list(&q(&[("filters", "{")])).status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            s.list(&q(&[("filters", r#"{"bogus":{"x":true}}"#)])).status,
+            StatusCode::BAD_REQUEST
+        );
+    }
+}

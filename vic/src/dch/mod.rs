@@ -1,0 +1,537 @@
+//! The Docker Container Host (DCH): the native Docker engine that `vmware/dch-photon:1.13`
+//! runs inside its containerVM (`dch-entrypoint.sh -H tcp://0.0.0.0:2375`, Docker 1.13.1,
+//! API 1.26), reached through the VCH's port forward (`-p 12375:2375`) or a routable
+//! container network. It is a [`crate::guestnet::Service`] the tether registers on port
+//! [`PORT`] for that process ([`crate::guestnet::recognise`]).
+//!
+//! **Emulated**, not dockerd: an HTTP/1.1 server (hyper) answering a small part of the
+//! Docker Engine API as dockerd 1.13.1 does, with deterministic output (no dates, ids are
+//! sha256 digests of content). Endpoints, each also under an API version prefix
+//! `/v1.12` … `/v1.26` (a higher version is refused with dockerd's 400, a lower one too):
+//!
+//! - `GET`/`HEAD /_ping` (`OK`, with `Api-Version`, `Docker-Experimental`, `Ostype`
+//!   headers, which the docker CLI negotiates its API version from);
+//! - `GET /version`, `GET /info` (the containerVM's hostname, CPUs and memory as [`Host`]);
+//! - images: `POST /images/create` (pull, from the testbed's image catalogue
+//!   [`crate::images::Catalogue`]), `GET /images/json`, `GET /images/{name}/json`,
+//!   `POST /images/{name}/tag`, `DELETE /images/{name}` ([`images`]);
+//! - `GET /containers/json`: always empty — containers inside a DCH are not emulated.
+//!
+//! Everything else (build, push, containers, networks, volumes, …) is answered 501 with a
+//! Docker error JSON (`{"message": …}`) saying this emulation does not implement it yet.
+//!
+//! Each running DCH container has its own [`Dch`] instance, so its images are its own.
+
+pub mod images;
+
+use crate::guestnet::{GuestConn, Service, Serving};
+use crate::images::Catalogue;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The port dch-photon's dockerd listens on (`-H tcp://0.0.0.0:2375`).
+pub const PORT: u16 = 2375;
+
+/// The Docker version of `vmware/dch-photon:1.13`.
+pub const VERSION: &str = "1.13.1";
+
+/// The newest API version Docker 1.13.1 serves.
+pub const API_VERSION: &str = "1.26";
+
+/// The oldest API version Docker 1.13.1 serves.
+pub const MIN_API_VERSION: &str = "1.12";
+
+/// The containerVM kernel the DCH reports (a Photon OS 4.9 kernel, the era of VIC 1.2).
+pub const KERNEL_VERSION: &str = "4.9.40-1.ph2-esx";
+
+/// What Docker 1.13.1 was built with.
+pub const GO_VERSION: &str = "go1.7.5";
+
+/// Docker 1.13.1's git commit.
+pub const GIT_COMMIT: &str = "092cba3";
+
+/// Request line and headers, at most.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// How long a request's headers may take (also the keep-alive wait between requests).
+pub const HEADER_TIMEOUT_MS: u64 = 60_000;
+
+/// A request body (a build context) larger than this is refused; bodies are read only to
+/// be discarded, so that the client sees the answer rather than a reset connection.
+pub const MAX_BODY_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What the DCH knows of the containerVM it runs in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Host {
+    /// The container's hostname (`docker info`'s Name).
+    pub hostname: String,
+    /// The containerVM's vCPUs.
+    pub ncpu: u32,
+    /// The containerVM's memory in bytes.
+    pub mem_total_bytes: u64,
+}
+
+impl Default for Host {
+    /// VIC's default containerVM: 2 vCPUs, 2048 MB, and the image's name as hostname (the
+    /// tether passes the containerVM's own when it registers the service).
+    fn default() -> Host {
+        Host {
+            hostname: "dch-photon".to_owned(),
+            ncpu: 2,
+            mem_total_bytes: 2048 * 1024 * 1024,
+        }
+    }
+}
+
+/// One answer: status, content type and body. Headers common to all answers are added
+/// when it is sent ([`Answer::into_response`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The `Content-Type` (none when empty).
+    pub content_type: &'static str,
+    /// The body.
+    pub body: String,
+}
+
+impl Answer {
+    /// The HTTP response, with the headers dockerd puts on every answer; `head` drops the
+    /// body but keeps its length.
+    pub fn into_response(self, head: bool, ping: bool) -> Response<Full<Bytes>> {
+        let len = self.body.len();
+        let body = if head {
+            Bytes::new()
+        } else {
+            Bytes::from(self.body)
+        };
+        let mut r = Response::new(Full::new(body));
+        *r.status_mut() = self.status;
+        let h = r.headers_mut();
+        h.insert(
+            header::SERVER,
+            HeaderValue::from_static("Docker/1.13.1 (linux)"),
+        );
+        h.insert("api-version", HeaderValue::from_static(API_VERSION));
+        if ping {
+            h.insert("docker-experimental", HeaderValue::from_static("false"));
+            h.insert("ostype", HeaderValue::from_static("linux"));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        }
+        if !self.content_type.is_empty() {
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(self.content_type),
+            );
+        }
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        r
+    }
+}
+
+fn answer(status: StatusCode, content_type: &'static str, body: String) -> Answer {
+    Answer {
+        status,
+        content_type,
+        body,
+    }
+}
+
+fn json_answer(status: StatusCode, body: String) -> Answer {
+    answer(status, "application/json", body)
+}
+
+/// A Docker error: `{"message": …}`.
+fn error(status: StatusCode, message: &str) -> Answer {
+    json_answer(status, json!({ "message": message }).to_string())
+}
+
+/// The 501 for an operation (`docker build`) this emulation does not have yet.
+fn not_implemented(what: &str) -> Answer {
+    error(
+        StatusCode::NOT_IMPLEMENTED,
+        &format!(
+            "{what} is not implemented yet by this DCH emulation (vicbed emulates the Docker \
+             {VERSION} engine of vmware/dch-photon: ping, version, info, and image pull, list, \
+             inspect, tag and remove)"
+        ),
+    )
+}
+
+/// `"1.26"` as (1, 26); `None` when not a version.
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// Splits an API version prefix off `path`: the version (if any) and the rest. A
+/// `/v<major>.<minor>` first segment is a version; anything else is left as the path.
+pub fn split_version(path: &str) -> (Option<&str>, &str) {
+    let Some(rest) = path.strip_prefix("/v") else {
+        return (None, path);
+    };
+    let (seg, tail) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    match parse_version(seg) {
+        Some(_) => (Some(seg), tail),
+        None => (None, path),
+    }
+}
+
+/// dockerd's check of a request's API version: `Err` is its 400.
+pub fn check_version(version: &str) -> Result<(), Answer> {
+    let v = parse_version(version);
+    let (max, min) = (parse_version(API_VERSION), parse_version(MIN_API_VERSION));
+    if v > max {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "client version {version} is too new. Maximum supported API version is {API_VERSION}"
+            ),
+        ));
+    }
+    if v < min {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "client version {version} is too old. Minimum supported API version is \
+                 {MIN_API_VERSION}, please upgrade your client to a newer version"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Decodes `%XX` and `+` in a query component; malformed escapes stay as they are.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A query string as a map (a repeated key keeps its last value).
+pub fn parse_query(query: Option<&str>) -> BTreeMap<String, String> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+/// The DCH service for `dch-entrypoint.sh`/`dockerd` run with `args`: listening on the
+/// TCP ports of its `-H tcp://…` options ([`PORT`] when it names none). `None` for a
+/// one-shot invocation (`--version`, `--help`) and for TLS options, which this emulation
+/// does not serve.
+pub fn recognise(args: &[String], host: &Host) -> Option<crate::guestnet::Recognised> {
+    let mut ports = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let value = match a.as_str() {
+            "-v" | "--version" | "-h" | "--help" => return None,
+            t if t.starts_with("--tls") => return None,
+            "-H" | "--host" => it.next().map(String::as_str),
+            t => t
+                .strip_prefix("-H=")
+                .or_else(|| t.strip_prefix("--host="))
+                .or_else(|| t.strip_prefix("-H").filter(|v| v.starts_with("tcp://"))),
+        };
+        let port = value
+            .and_then(|v| v.strip_prefix("tcp://"))
+            .and_then(|hp| hp.rsplit_once(':'))
+            .and_then(|(_, p)| p.parse::<u16>().ok());
+        if let Some(p) = port.filter(|p| !ports.contains(p)) {
+            ports.push(p);
+        }
+    }
+    if ports.is_empty() {
+        ports.push(PORT);
+    }
+    Some(crate::guestnet::Recognised {
+        service: Arc::new(Dch::new(host.clone(), Catalogue::builtin())),
+        ports,
+    })
+}
+
+/// The Docker engine of one DCH container.
+#[derive(Debug)]
+pub struct Dch {
+    host: Host,
+    catalogue: Catalogue,
+    store: Mutex<images::Store>,
+}
+
+impl Dch {
+    /// A fresh engine (no images) in a containerVM described by `host`, pulling from
+    /// `catalogue`.
+    pub fn new(host: Host, catalogue: Catalogue) -> Dch {
+        Dch {
+            host,
+            catalogue,
+            store: Mutex::new(images::Store::default()),
+        }
+    }
+
+    fn store(&self) -> MutexGuard<'_, images::Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The answer to `method path?query` (the path may carry an API version prefix).
+    pub fn route(&self, method: &Method, path: &str, query: Option<&str>) -> Answer {
+        let (version, path) = split_version(path);
+        if let Some(v) = version
+            && let Err(refused) = check_version(v)
+        {
+            return refused;
+        }
+        let q = parse_query(query);
+        let m = method.clone();
+        match (m, path) {
+            (Method::GET | Method::HEAD, "/_ping") => {
+                answer(StatusCode::OK, "text/plain; charset=utf-8", "OK".to_owned())
+            }
+            (Method::GET, "/version") => self.version(),
+            (Method::GET, "/info") => self.info(),
+            (Method::GET, "/containers/json") => json_answer(StatusCode::OK, "[]".to_owned()),
+            (Method::GET, "/images/json") => self.store().list(&q),
+            (Method::POST, "/images/create") => self.store().pull(&self.catalogue, &q),
+            (Method::POST, "/build") => not_implemented("docker build"),
+            (m, p) => self
+                .image_route(&m, p, &q)
+                .unwrap_or_else(|| not_implemented(&format!("the Docker API endpoint {m} {p}"))),
+        }
+    }
+
+    /// `/images/{name}/…` routes, whose names may contain `/`.
+    fn image_route(
+        &self,
+        method: &Method,
+        path: &str,
+        q: &BTreeMap<String, String>,
+    ) -> Option<Answer> {
+        let rest = path.strip_prefix("/images/")?;
+        let rest = percent_decode(rest);
+        let ends = |suffix: &str| rest.strip_suffix(suffix).filter(|n| !n.is_empty());
+        Some(match *method {
+            Method::GET => match ends("/json") {
+                Some(name) => self.store().inspect(name),
+                None => return None,
+            },
+            Method::POST => match (ends("/tag"), ends("/push")) {
+                (Some(name), _) => self.store().tag(name, q),
+                (_, Some(_)) => not_implemented("docker push"),
+                _ => return None,
+            },
+            Method::DELETE if !rest.is_empty() => self.store().delete(&rest, q),
+            _ => return None,
+        })
+    }
+
+    fn version(&self) -> Answer {
+        let body = json!({
+            "Version": VERSION,
+            "ApiVersion": API_VERSION,
+            "MinAPIVersion": MIN_API_VERSION,
+            "GitCommit": GIT_COMMIT,
+            "GoVersion": GO_VERSION,
+            "Os": "linux",
+            "Arch": "amd64",
+            "KernelVersion": KERNEL_VERSION,
+            "BuildTime": "2017-02-08T08:47:51.966588051+00:00",
+            "Experimental": false,
+        });
+        json_answer(StatusCode::OK, body.to_string())
+    }
+
+    /// The engine's ID as dockerd shows it (12 groups of 4 base32 characters), derived from
+    /// the hostname so that it is stable.
+    fn engine_id(&self) -> String {
+        const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let digest = Sha256::digest(format!("dch:{}", self.host.hostname).as_bytes());
+        let chars: Vec<char> = digest
+            .iter()
+            // Two characters a byte (its low and high five bits): 64, of which 48 are used.
+            .flat_map(|b| [b % 32, b / 8])
+            .take(48)
+            .map(|i| BASE32[usize::from(i)] as char)
+            .collect();
+        chars
+            .chunks(4)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+
+    fn info(&self) -> Answer {
+        let images = self.store().image_count();
+        let mut body = json!({
+            "ID": self.engine_id(),
+            "Containers": 0,
+            "ContainersRunning": 0,
+            "ContainersPaused": 0,
+            "ContainersStopped": 0,
+            "Images": images,
+            "Driver": "overlay2",
+            "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"],
+                ["Native Overlay Diff", "true"]],
+            "SystemStatus": null,
+            "Plugins": {
+                "Volume": ["local"],
+                "Network": ["bridge", "host", "macvlan", "null", "overlay"],
+                "Authorization": null,
+            },
+            "MemoryLimit": true,
+            "SwapLimit": true,
+            "KernelMemory": true,
+            "CpuCfsPeriod": true,
+            "CpuCfsQuota": true,
+            "CPUShares": true,
+            "CPUSet": true,
+            "IPv4Forwarding": true,
+            "BridgeNfIptables": true,
+            "BridgeNfIp6tables": true,
+            "Debug": false,
+            "OomKillDisable": true,
+        });
+        // In two parts: one `json!` of every field exceeds the macro recursion limit.
+        let rest = json!({
+            "LoggingDriver": "json-file",
+            "CgroupDriver": "cgroupfs",
+            "KernelVersion": KERNEL_VERSION,
+            "OperatingSystem": "VMware Photon OS/Linux",
+            "OSType": "linux",
+            "Architecture": "x86_64",
+            "IndexServerAddress": "https://index.docker.io/v1/",
+            "RegistryConfig": {
+                "InsecureRegistryCIDRs": ["127.0.0.0/8"],
+                "IndexConfigs": {"docker.io": {"Name": "docker.io", "Mirrors": null,
+                    "Secure": true, "Official": true}},
+                "Mirrors": null,
+            },
+            "NCPU": self.host.ncpu,
+            "MemTotal": self.host.mem_total_bytes,
+            "DockerRootDir": "/var/lib/docker",
+            "HttpProxy": "",
+            "HttpsProxy": "",
+            "NoProxy": "",
+            "Name": self.host.hostname,
+            "Labels": [],
+            "ExperimentalBuild": false,
+            "ServerVersion": VERSION,
+            "ClusterStore": "",
+            "ClusterAdvertise": "",
+            "Runtimes": {"runc": {"path": "docker-runc"}},
+            "DefaultRuntime": "runc",
+            "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
+                "ControlAvailable": false, "Error": "", "RemoteManagers": null},
+            "LiveRestoreEnabled": false,
+            "Isolation": "",
+            "InitBinary": "docker-init",
+            "ContainerdCommit": {"ID": "aa8187dbd3b7ad67d8e5e3a15115d3eef43a7ed1",
+                "Expected": "aa8187dbd3b7ad67d8e5e3a15115d3eef43a7ed1"},
+            "RuncCommit": {"ID": "9df8b306d01f59d3a8029be411de015b7304dd8f",
+                "Expected": "9df8b306d01f59d3a8029be411de015b7304dd8f"},
+            "InitCommit": {"ID": "949e6fa", "Expected": "949e6fa"},
+            "SecurityOptions": ["name=seccomp,profile=default"],
+        });
+        if let (Some(b), serde_json::Value::Object(r)) = (body.as_object_mut(), rest) {
+            b.extend(r);
+        }
+        json_answer(StatusCode::OK, body.to_string())
+    }
+
+    /// Answers one request: reads (and discards) its body, then routes it.
+    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        let (parts, mut body) = req.into_parts();
+        let mut read_bytes: u64 = 0;
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(f) => {
+                    if let Some(data) = f.data_ref() {
+                        read_bytes += data.len() as u64;
+                    }
+                    if read_bytes > MAX_BODY_BYTES {
+                        return error(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "request body too large for this DCH emulation",
+                        )
+                        .into_response(false, false);
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let (_, path) = split_version(parts.uri.path());
+        let ping = path == "/_ping";
+        self.route(&parts.method, parts.uri.path(), parts.uri.query())
+            .into_response(parts.method == Method::HEAD, ping)
+    }
+}
+
+impl Service for Dch {
+    fn name(&self) -> &'static str {
+        "dockerd"
+    }
+
+    fn serve(self: Arc<Self>, conn: GuestConn, _peer: SocketAddr) -> Serving {
+        Box::pin(self.serve_io(conn))
+    }
+}
+
+impl Dch {
+    /// Serves HTTP/1.1 on one connection until either side ends it.
+    async fn serve_io<I>(self: Arc<Self>, io: I)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let mut b = hyper::server::conn::http1::Builder::new();
+        b.timer(TokioTimer::new())
+            .header_read_timeout(Duration::from_millis(HEADER_TIMEOUT_MS))
+            .max_buf_size(MAX_HEADER_BYTES)
+            .keep_alive(true)
+            .auto_date_header(false);
+        let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let dch = self.clone();
+            async move { Ok::<_, Infallible>(dch.handle(req).await) }
+        });
+        if let Err(e) = b.serve_connection(TokioIo::new(io), svc).await {
+            tracing::debug!(error = %e, "dch connection ended");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
