@@ -92,6 +92,23 @@ impl Store {
         hits.all(|p| p.id == first.id).then_some((first, false))
     }
 
+    /// The image `name` (a reference or an id) means.
+    pub fn get(&self, name: &str) -> Option<&Pulled> {
+        self.find(name).map(|(p, _)| p)
+    }
+
+    /// Stores `p` under `reference` (a built image's tag, a base a build pulled).
+    pub fn insert(&mut self, reference: &str, p: Pulled) {
+        let key =
+            Reference::parse(reference).map_or_else(|| reference.to_owned(), |r| r.canonical());
+        self.by_ref.insert(key, p);
+    }
+
+    /// Every image id held (a build's cache may reuse them).
+    pub fn ids(&self) -> std::collections::BTreeSet<String> {
+        self.by_ref.values().map(|p| p.id.clone()).collect()
+    }
+
     fn refs_of(&self, id: &str) -> Vec<String> {
         self.by_ref
             .iter()

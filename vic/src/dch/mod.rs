@@ -15,13 +15,17 @@
 //! - images: `POST /images/create` (pull, from the testbed's image catalogue
 //!   [`crate::images::Catalogue`]), `GET /images/json`, `GET /images/{name}/json`,
 //!   `POST /images/{name}/tag`, `DELETE /images/{name}` ([`images`]);
+//! - `POST /build`: the legacy builder over [`crate::build`] (`build`): the context tar,
+//!   `-t`, `-f`, `--build-arg`, `--label`, `-q`, `--no-cache`; the built image is kept
+//!   under its tags;
 //! - `GET /containers/json`: always empty — containers inside a DCH are not emulated.
 //!
-//! Everything else (build, push, containers, networks, volumes, …) is answered 501 with a
+//! Everything else (push, containers, networks, volumes, …) is answered 501 with a
 //! Docker error JSON (`{"message": …}`) saying this emulation does not implement it yet.
 //!
 //! Each running DCH container has its own [`Dch`] instance, so its images are its own.
 
+mod build;
 pub mod images;
 
 use crate::guestnet::{GuestConn, Service, Serving};
@@ -158,7 +162,7 @@ fn error(status: StatusCode, message: &str) -> Answer {
     json_answer(status, json!({ "message": message }).to_string())
 }
 
-/// The 501 for an operation (`docker build`) this emulation does not have yet.
+/// The 501 for an operation (`docker push`) this emulation does not have yet.
 fn not_implemented(what: &str) -> Answer {
     error(
         StatusCode::NOT_IMPLEMENTED,
@@ -328,7 +332,6 @@ impl Dch {
             (Method::GET, "/containers/json") => json_answer(StatusCode::OK, "[]".to_owned()),
             (Method::GET, "/images/json") => self.store().list(&q),
             (Method::POST, "/images/create") => self.store().pull(&self.catalogue, &q),
-            (Method::POST, "/build") => not_implemented("docker build"),
             (m, p) => self
                 .image_route(&m, p, &q)
                 .unwrap_or_else(|| not_implemented(&format!("the Docker API endpoint {m} {p}"))),
@@ -473,15 +476,22 @@ impl Dch {
         json_answer(StatusCode::OK, body.to_string())
     }
 
-    /// Answers one request: reads (and discards) its body, then routes it.
+    /// Answers one request: reads its body (kept only for `POST /build`, the build
+    /// context; discarded otherwise), then routes it.
     async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let (parts, mut body) = req.into_parts();
+        let (version, path) = split_version(parts.uri.path());
+        let is_build = parts.method == Method::POST && path == "/build";
+        let mut kept: Vec<u8> = Vec::new();
         let mut read_bytes: u64 = 0;
         while let Some(frame) = body.frame().await {
             match frame {
                 Ok(f) => {
                     if let Some(data) = f.data_ref() {
                         read_bytes += data.len() as u64;
+                        if is_build && read_bytes <= MAX_BODY_BYTES {
+                            kept.extend_from_slice(data);
+                        }
                     }
                     if read_bytes > MAX_BODY_BYTES {
                         return error(
@@ -494,8 +504,12 @@ impl Dch {
                 Err(_) => break,
             }
         }
-        let (_, path) = split_version(parts.uri.path());
         let ping = path == "/_ping";
+        if is_build {
+            let refused = version.and_then(|v| check_version(v).err());
+            let answer = refused.unwrap_or_else(|| self.build(parts.uri.query(), &kept));
+            return answer.into_response(false, false);
+        }
         self.route(&parts.method, parts.uri.path(), parts.uri.query())
             .into_response(parts.method == Method::HEAD, ping)
     }

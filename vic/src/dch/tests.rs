@@ -129,7 +129,6 @@ fn image_routes_through_the_router() {
 fn the_rest_is_not_implemented_yet() {
     let d = dch();
     for (m, path, what) in [
-        (Method::POST, "/v1.26/build", "docker build"),
         (Method::POST, "/images/busybox/push", "docker push"),
         (
             Method::POST,
@@ -170,7 +169,7 @@ async fn serves_http_with_a_request_body() {
     });
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(
-        b"POST /v1.26/build HTTP/1.1\r\nHost: d\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+        b"POST /v1.26/images/busybox/push HTTP/1.1\r\nHost: d\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
     )
     .await
     .unwrap();
@@ -179,7 +178,7 @@ async fn serves_http_with_a_request_body() {
     let out = String::from_utf8(out).unwrap();
     assert!(out.starts_with("HTTP/1.1 501 Not Implemented\r\n"), "{out}");
     assert!(out.contains("server: Docker/1.13.1 (linux)\r\n"), "{out}");
-    assert!(out.contains("docker build is not implemented yet"), "{out}");
+    assert!(out.contains("docker push is not implemented yet"), "{out}");
 }
 
 #[test]

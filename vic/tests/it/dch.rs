@@ -229,13 +229,42 @@ async fn the_docker_cli_drives_a_dch_through_the_vch_port_forward() {
     let images = ok(&host, d, &["images", "-q"]).await;
     assert_eq!(images.trim(), "", "{images}");
 
-    std::fs::write(d.join("Dockerfile"), "FROM busybox\nRUN true\n").unwrap();
-    let build = docker(&host, d, &["build", "."]).await;
-    assert!(!build.ok, "{build:?}");
+    // Step 3 of the seed workflow: build the patched nginx on the DCH (the legacy builder,
+    // which is what the CLI uses against an API 1.26 engine).
+    std::fs::write(
+        d.join("Dockerfile"),
+        "FROM nginx:latest\nRUN apt-get update && apt-get upgrade -y\n",
+    )
+    .unwrap();
+    let tag = "registry.corp.local/justait/nginx:patched";
+    let build = docker(&host, d, &["build", "-t", tag, d.to_str().unwrap()]).await;
+    assert!(build.ok, "{build:?}");
+    for text in [
+        "Step 1/2 : FROM nginx:latest",
+        "Step 2/2 : RUN apt-get update && apt-get upgrade -y",
+        "Successfully built ",
+        &format!("Successfully tagged {tag}"),
+    ] {
+        assert!(build.stdout.contains(text), "{text} in {build:?}");
+    }
+    let images = ok(
+        &host,
+        d,
+        &["images", "--format", "{{.Repository}}:{{.Tag}}"],
+    )
+    .await;
+    assert!(images.lines().any(|l| l == tag), "{images}");
     assert!(
-        build
-            .stderr
-            .contains("docker build is not implemented yet by this DCH emulation"),
-        "{build:?}"
+        images.lines().any(|l| l == "nginx:latest"),
+        "the base was pulled: {images}"
+    );
+    // A malformed Dockerfile: docker's parse error, exit 1.
+    std::fs::write(d.join("Dockerfile"), "FROM busybox\nFOO bar\n").unwrap();
+    let bad = docker(&host, d, &["build", d.to_str().unwrap()]).await;
+    assert!(!bad.ok, "{bad:?}");
+    assert!(
+        format!("{}{}", bad.stdout, bad.stderr)
+            .contains("Dockerfile parse error line 2: unknown instruction: FOO"),
+        "{bad:?}"
     );
 }

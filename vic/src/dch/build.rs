@@ -1,0 +1,253 @@
+//! `POST /build` on the DCH: the legacy builder's API (API ≤ 1.26, what the docker CLI uses
+//! without BuildKit) over [`crate::build`]. The body is the build context as a tar stream
+//! (gzip allowed); the query carries `t` (repeatable), `dockerfile`, `buildargs` and
+//! `labels` (JSON maps), `q`, `nocache` and `rm`. Base images come from this DCH's images
+//! or, as dockerd pulls a missing `FROM`, from the testbed's catalogue (and then stay in
+//! the DCH). The answer is the JSON-lines stream dockerd writes; the built image is stored
+//! under its tags.
+//!
+//! Emulated: the build's CPU work (each step's `cpu_mhz_s`, see `crate::build::packages`)
+//! is computed but not yet spent on the virtual clock — the stream comes at once.
+
+use super::images::Pulled;
+use super::{Answer, Dch, error, json_answer, percent_decode};
+use crate::build::context::{ContextLimits, read_context};
+use crate::build::{BaseImage, BuildOptions, plan_from_context};
+use crate::images::Reference;
+use hyper::StatusCode;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+/// Every value of `key` in a raw query string, in order (`t` may repeat).
+fn all_values(query: Option<&str>, key: &str) -> Vec<String> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (percent_decode(k) == key).then(|| percent_decode(v))
+        })
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+fn truthy(q: &BTreeMap<String, String>, key: &str, default: bool) -> bool {
+    match q.get(key).map(String::as_str) {
+        None | Some("") => default,
+        Some(v) => matches!(v, "1" | "true" | "True"),
+    }
+}
+
+/// A JSON map parameter (`buildargs`, `labels`): absent or empty is an empty map.
+fn json_map(
+    q: &BTreeMap<String, String>,
+    key: &str,
+) -> Result<BTreeMap<String, Option<String>>, Answer> {
+    match q.get(key).map(String::as_str) {
+        None | Some("") => Ok(BTreeMap::new()),
+        Some(text) => serde_json::from_str::<BTreeMap<String, Option<String>>>(text).map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!("invalid {key} parameter: {e}"),
+            )
+        }),
+    }
+}
+
+impl Dch {
+    /// `POST /build` with `context` (the request body).
+    pub(super) fn build(&self, query: Option<&str>, context: &[u8]) -> Answer {
+        let q = super::parse_query(query);
+        let build_args = match json_map(&q, "buildargs") {
+            Ok(m) => m,
+            Err(a) => return a,
+        };
+        let labels = match json_map(&q, "labels") {
+            Ok(m) => m
+                .into_iter()
+                .map(|(k, v)| (k, v.unwrap_or_default()))
+                .collect(),
+            Err(a) => return a,
+        };
+        let tags = all_values(query, "t");
+        for t in &tags {
+            if Reference::parse(t).is_none() {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "Error parsing reference: {t:?} is not a valid repository/tag: invalid reference format"
+                    ),
+                );
+            }
+        }
+        let ctx = match read_context(context, &ContextLimits::default()) {
+            Ok(c) => c,
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Error processing tar file: {e}"),
+                );
+            }
+        };
+        let cached_image_ids = if truthy(&q, "nocache", false) {
+            Default::default()
+        } else {
+            self.store().ids()
+        };
+        let opts = BuildOptions {
+            tags,
+            dockerfile_path: q
+                .get("dockerfile")
+                .filter(|d| !d.is_empty())
+                .cloned()
+                .unwrap_or_else(|| "Dockerfile".to_owned()),
+            build_args,
+            labels,
+            quiet: truthy(&q, "q", false),
+            nocache: truthy(&q, "nocache", false),
+            remove_intermediate: truthy(&q, "rm", true),
+            cached_image_ids,
+            ..BuildOptions::default()
+        };
+        // Bases this DCH has, else the catalogue's (pulled, as dockerd pulls a missing FROM).
+        let pulled: RefCell<Vec<(String, Pulled)>> = RefCell::new(Vec::new());
+        let plan = {
+            let store = self.store();
+            let resolve = |name: &str| -> Option<BaseImage> {
+                if let Some(p) = store.get(name) {
+                    return Some(BaseImage::from_config(p.config.clone()));
+                }
+                let img = self.catalogue.resolve(name)?;
+                let canonical = Reference::parse(name).map(|r| r.canonical())?;
+                pulled.borrow_mut().push((
+                    canonical,
+                    Pulled {
+                        id: super::images::content_id(img),
+                        config: img.clone(),
+                    },
+                ));
+                Some(BaseImage::from_config(img.clone()))
+            };
+            plan_from_context(&ctx.files, &opts, &resolve)
+        };
+        let mut store = self.store();
+        for (reference, p) in pulled.into_inner() {
+            store.insert(&reference, p);
+        }
+        if let Some(img) = &plan.image {
+            for t in &img.tags {
+                store.insert(
+                    t,
+                    Pulled {
+                        id: img.config.id.clone(),
+                        config: img.config.clone(),
+                    },
+                );
+            }
+        }
+        json_answer(StatusCode::OK, plan.json_lines())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dch::Host;
+    use crate::images::Catalogue;
+
+    /// A one-file tar archive (ustar) holding `name` with `content`.
+    fn tar_of(files: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, content) in files {
+            let mut h = [0u8; 512];
+            h[..name.len()].copy_from_slice(name.as_bytes());
+            h[100..107].copy_from_slice(b"0000644");
+            h[108..115].copy_from_slice(b"0000000");
+            h[116..123].copy_from_slice(b"0000000");
+            let size = format!("{:011o}", content.len());
+            h[124..135].copy_from_slice(size.as_bytes());
+            h[136..147].copy_from_slice(b"00000000000");
+            h[156] = b'0';
+            h[257..263].copy_from_slice(b"ustar\0");
+            h[263..265].copy_from_slice(b"00");
+            h[148..156].copy_from_slice(b"        ");
+            let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+            h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+            out.extend_from_slice(&h);
+            out.extend_from_slice(content.as_bytes());
+            out.resize(out.len().div_ceil(512) * 512, 0);
+        }
+        out.resize(out.len() + 1024, 0);
+        out
+    }
+
+    #[test]
+    fn builds_the_seed_image_and_keeps_it_under_its_tag() {
+        let dch = Dch::new(Host::default(), Catalogue::builtin());
+        let ctx = tar_of(&[(
+            "Dockerfile",
+            "FROM nginx:latest\nRUN apt-get update && apt-get upgrade -y\n",
+        )]);
+        let q = "t=registry.corp.local%2Fjustait%2Fnginx%3Apatched&rm=1";
+        let a = dch.build(Some(q), &ctx);
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        assert!(
+            a.body.contains("Step 1/2 : FROM nginx:latest"),
+            "{}",
+            a.body
+        );
+        assert!(
+            a.body
+                .contains("Successfully tagged registry.corp.local/justait/nginx:patched"),
+            "{}",
+            a.body
+        );
+        let store = dch.store();
+        let built = store
+            .get("registry.corp.local/justait/nginx:patched")
+            .expect("tagged");
+        assert_eq!(built.config.cmd, ["nginx", "-g", "daemon off;"]);
+        assert!(store.get("nginx:latest").is_some(), "the base was pulled");
+        drop(store);
+        // The same build again gives the same image.
+        let again = dch.build(Some(q), &ctx);
+        let id = |body: &str| {
+            body.split("Successfully built ")
+                .nth(1)
+                .map(|s| s[..12].to_owned())
+        };
+        assert_eq!(id(&a.body), id(&again.body));
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_docker_words() {
+        let dch = Dch::new(Host::default(), Catalogue::builtin());
+        let ctx = tar_of(&[("Dockerfile", "FROM busybox\nFOO bar\n")]);
+        let a = dch.build(None, &ctx);
+        assert!(
+            a.body
+                .contains("Dockerfile parse error line 2: unknown instruction: FOO"),
+            "{}",
+            a.body
+        );
+        let a = dch.build(Some("t=Bad%20Tag"), &ctx);
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        let a = dch.build(Some("buildargs=%7Bnot"), &ctx);
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        // A context without the Dockerfile: the builder's own error in the stream.
+        let a = dch.build(None, &tar_of(&[("other", "x")]));
+        assert!(
+            a.body
+                .contains("Cannot locate specified Dockerfile: Dockerfile"),
+            "{}",
+            a.body
+        );
+        // A body that is no tar: the context reader's refusal.
+        let mut junk = vec![b'x'; 1024];
+        junk.extend_from_slice(&[0; 1024]);
+        let a = dch.build(None, &junk);
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+        assert!(a.body.contains("Error processing tar file"), "{}", a.body);
+        assert_eq!(all_values(Some("t=a&x=1&t=b&t="), "t"), ["a", "b"]);
+    }
+}
