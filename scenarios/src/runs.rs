@@ -74,17 +74,23 @@ pub(crate) async fn read(docker: &Docker, vch: &str, start_ms: i64) -> Vec<Conta
 
 /// The run-time series of the finished runs whose container is an entity of the run.
 pub(crate) fn series(runs: &[ContainerRun], entities: &[EntityRecord]) -> Vec<Series> {
+    // Containers by (VCH, container name): an entity's name carries ` (vm-N)` when two
+    // share a name, which two containers of one VCH never do. One pass over each list.
+    let by_name: std::collections::HashMap<(&str, &str), &str> = entities
+        .iter()
+        .filter(|e| e.kind == EntityKind::Container)
+        .filter_map(|e| {
+            let base = e.name.split_once(" (").map_or(e.name.as_str(), |(b, _)| b);
+            Some(((e.vch.as_deref()?, base), e.name.as_str()))
+        })
+        .collect();
     runs.iter()
         .filter_map(|r| {
             let run_s = r.run_s?;
-            let entity = entities.iter().find(|e| {
-                e.kind == EntityKind::Container
-                    && e.vch.as_deref() == Some(r.vch.as_str())
-                    && (e.name == r.name || e.name.starts_with(&format!("{} (", r.name)))
-            })?;
+            let entity = by_name.get(&(r.vch.as_str(), r.name.as_str()))?;
             Some(Series {
                 kind: EntityKind::Container,
-                entity: entity.name.clone(),
+                entity: (*entity).to_owned(),
                 counter: RUN_TIME_COUNTER.to_owned(),
                 instance: String::new(),
                 unit: RUN_TIME_UNIT.to_owned(),

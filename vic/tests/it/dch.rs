@@ -7,12 +7,11 @@
 //! it); every docker CLI run is bounded by [`CLI_TIMEOUT`].
 
 use crate::sim::{self, Sim};
-use std::net::{IpAddr, TcpListener};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use vic::appliance::{ApplianceAgent, engine_launcher};
-use vic::engine::client::{DockerClient, GlobalOptions, parse_command, split_words};
+use vic::engine::client::{parse_command, split_words};
 use vic::tether::TetherAgent;
 
 /// How long one docker CLI run may take.
@@ -35,46 +34,6 @@ async fn start_sim() -> Sim {
     };
     let agents: Vec<Arc<dyn vcsim::GuestAgent>> = vec![Arc::new(appliance), tether];
     sim::start_with(config, agents).await
-}
-
-/// `vic-machine create --no-tls` of `name` on client address `ip`; a client of its
-/// endpoint.
-async fn create_vch(sim: &Sim, name: &str, ip: IpAddr) -> DockerClient {
-    let tmp = tempfile::tempdir().unwrap();
-    let certs = tmp.path().join(name);
-    let target = format!("--target={}", sim.url);
-    let cnip = format!("{ip}/8");
-    let args = [
-        "create",
-        &target,
-        "--name",
-        name,
-        "--compute-resource",
-        "DC0_C0",
-        "--bridge-network",
-        "DC0_DVPG0",
-        "--client-network-ip",
-        &cnip,
-        "--tls-cert-path",
-        certs.to_str().unwrap(),
-        "--no-tls",
-        "--timeout",
-        "60s",
-    ];
-    let (lines, r) = vic::machine::run_captured(&args).await;
-    assert!(r.is_ok(), "create {name}: {r:?}\n{}", lines.join("\n"));
-    let g =
-        GlobalOptions::from_args(&split_words(&format!("-H tcp://{ip}:2375")).unwrap()).unwrap();
-    DockerClient::new(&g).unwrap()
-}
-
-/// A TCP port free on `ip` now.
-fn free_port(ip: IpAddr) -> u16 {
-    TcpListener::bind((ip, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The output of one docker CLI run.
@@ -150,8 +109,8 @@ async fn the_docker_cli_drives_a_dch_through_the_vch_port_forward() {
     );
     let sim = start_sim().await;
     let ip = sim::free_client_ip();
-    let vch = create_vch(&sim, "vchdch", ip).await;
-    let port = free_port(ip);
+    let vch = sim::plain_vch(&sim, "vchdch", ip, &[]).await;
+    let port = sim::free_port(ip);
     let run = format!("run -d --name dch -h dch01 -m 4g -p {port}:2375 vmware/dch-photon:1.13");
     let cmd = parse_command(&split_words(&run).unwrap()).unwrap();
     let out = vch.execute_cli(&cmd).await;

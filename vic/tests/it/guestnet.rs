@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 use vic::appliance::{ApplianceAgent, engine_launcher};
-use vic::engine::client::{CliOutput, DockerClient, GlobalOptions, parse_command, split_words};
+use vic::engine::client::{CliOutput, DockerClient, parse_command, split_words};
 use vic::tether::TetherAgent;
 
 /// The distributed port group the routable container networks use.
@@ -38,45 +38,6 @@ async fn start_sim() -> (Sim, Arc<TetherAgent>) {
     (sim::start_with(config, agents).await, tether)
 }
 
-/// `vic-machine create --no-tls` of `name` on client address `ip` with `extra` options; a
-/// client of its endpoint.
-async fn create_vch(sim: &Sim, name: &str, ip: IpAddr, extra: &[&str]) -> DockerClient {
-    let tmp = tempfile::tempdir().unwrap();
-    let certs = tmp.path().join(name);
-    let target = format!("--target={}", sim.url);
-    let cnip = format!("{ip}/8");
-    let mut args = vec![
-        "create",
-        &target,
-        "--name",
-        name,
-        "--compute-resource",
-        "DC0_C0",
-        "--bridge-network",
-        "DC0_DVPG0",
-        "--client-network-ip",
-        &cnip,
-        "--tls-cert-path",
-        certs.to_str().unwrap(),
-        "--no-tls",
-        "--timeout",
-        "60s",
-    ];
-    args.extend_from_slice(extra);
-    let (lines, r) = vic::machine::run_captured(&args).await;
-    assert!(r.is_ok(), "create {name}: {r:?}\n{}", lines.join("\n"));
-    let g =
-        GlobalOptions::from_args(&split_words(&format!("-H tcp://{ip}:2375")).unwrap()).unwrap();
-    DockerClient::new(&g).unwrap()
-}
-
-async fn delete_vch(sim: &Sim, name: &str) {
-    let target = format!("--target={}", sim.url);
-    let (lines, r) =
-        vic::machine::run_captured(&["delete", &target, "--name", name, "--force"]).await;
-    assert!(r.is_ok(), "delete {name}: {r:?}\n{}", lines.join("\n"));
-}
-
 /// Runs `line` (a docker command line without `docker`).
 async fn docker(client: &DockerClient, line: &str) -> CliOutput {
     let argv = split_words(line).unwrap();
@@ -89,15 +50,6 @@ async fn ok(client: &DockerClient, line: &str) -> String {
     let out = docker(client, line).await;
     assert_eq!(out.exit_code, 0, "{line}: {out:?}");
     out.stdout
-}
-
-/// A TCP port free on `ip` now.
-fn free_port(ip: IpAddr) -> u16 {
-    TcpListener::bind((ip, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn http() -> reqwest::Client {
@@ -126,8 +78,8 @@ async fn get(url: &str) -> Result<(u16, String, String), String> {
 async fn a_published_bridge_port_reaches_nginx_while_it_runs() {
     let (sim, _tether) = start_sim().await;
     let ip = sim::free_client_ip();
-    let client = create_vch(&sim, "vchfw", ip, &[]).await;
-    let port = free_port(ip);
+    let client = sim::plain_vch(&sim, "vchfw", ip, &[]).await;
+    let port = sim::free_port(ip);
     ok(&client, &format!("run -d --name web -p {port}:80 nginx")).await;
     let base = format!("http://{ip}:{port}");
     let (status, server, body) = get(&format!("{base}/")).await.unwrap();
@@ -152,7 +104,7 @@ async fn a_published_bridge_port_reaches_nginx_while_it_runs() {
     // A host port another process listens on: the start fails, nothing is left listening.
     let taken = TcpListener::bind((ip, 0)).unwrap();
     let taken_port = taken.local_addr().unwrap().port();
-    let other = free_port(ip);
+    let other = sim::free_port(ip);
     let out = docker(
         &client,
         &format!("run -d --name clash -p {other}:80 -p {taken_port}:81 nginx"),
@@ -183,7 +135,7 @@ async fn a_published_bridge_port_reaches_nginx_while_it_runs() {
     assert_eq!(status, 200);
     ok(&client, "rm -f web auto clash").await;
     assert!(std::net::TcpStream::connect(SocketAddr::new(ip, port)).is_err());
-    delete_vch(&sim, "vchfw").await;
+    sim::delete_vch(&sim, "vchfw").await;
 }
 
 /// Why a routable test cannot run: nginx serves port 80 on the container's address.
@@ -221,7 +173,7 @@ async fn routable_vch(sim: &Sim, name: &str, net: &str, trust: &str) -> DockerCl
     let gateway = format!("{ROUTABLE_PG}:{net}.1/24");
     let firewall = format!("{ROUTABLE_PG}:{trust}");
     let network = format!("{ROUTABLE_PG}:routable");
-    create_vch(
+    sim::plain_vch(
         sim,
         name,
         sim::free_client_ip(),
@@ -261,7 +213,7 @@ async fn an_open_routable_network_serves_nginx_on_its_address() {
     ok(&client, "stop web").await;
     assert!(tether.services().listening(&id).is_empty());
     ok(&client, "rm web").await;
-    delete_vch(&sim, "vchrt").await;
+    sim::delete_vch(&sim, "vchrt").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -283,5 +235,5 @@ async fn a_closed_routable_network_refuses_connections() {
     let e = get(&format!("http://{addr}/")).await.unwrap_err();
     assert!(!e.is_empty());
     ok(&client, "rm -f web").await;
-    delete_vch(&sim, "vchcl").await;
+    sim::delete_vch(&sim, "vchcl").await;
 }

@@ -82,3 +82,59 @@ pub fn free_client_ip() -> std::net::IpAddr {
     }
     panic!("no free loopback address left in 127.0.4.0/24")
 }
+
+/// `vic-machine create --no-tls` of `name` on client address `ip` with `extra` options; a
+/// client of its endpoint.
+pub async fn plain_vch(
+    sim: &Sim,
+    name: &str,
+    ip: std::net::IpAddr,
+    extra: &[&str],
+) -> vic::engine::client::DockerClient {
+    let tmp = tempfile::tempdir().unwrap();
+    let certs = tmp.path().join(name);
+    let target = format!("--target={}", sim.url);
+    let cnip = format!("{ip}/8");
+    let mut args = vec![
+        "create",
+        &target,
+        "--name",
+        name,
+        "--compute-resource",
+        "DC0_C0",
+        "--bridge-network",
+        "DC0_DVPG0",
+        "--client-network-ip",
+        &cnip,
+        "--tls-cert-path",
+        certs.to_str().unwrap(),
+        "--no-tls",
+        "--timeout",
+        "60s",
+    ];
+    args.extend_from_slice(extra);
+    let (lines, r) = vic::machine::run_captured(&args).await;
+    assert!(r.is_ok(), "create {name}: {r:?}\n{}", lines.join("\n"));
+    let g = vic::engine::client::GlobalOptions::from_args(
+        &vic::engine::client::split_words(&format!("-H tcp://{ip}:2375")).unwrap(),
+    )
+    .unwrap();
+    vic::engine::client::DockerClient::new(&g).unwrap()
+}
+
+/// `vic-machine delete --force` of `name`.
+pub async fn delete_vch(sim: &Sim, name: &str) {
+    let target = format!("--target={}", sim.url);
+    let (lines, r) =
+        vic::machine::run_captured(&["delete", &target, "--name", name, "--force"]).await;
+    assert!(r.is_ok(), "delete {name}: {r:?}\n{}", lines.join("\n"));
+}
+
+/// A TCP port free on `ip` now.
+pub fn free_port(ip: std::net::IpAddr) -> u16 {
+    std::net::TcpListener::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
