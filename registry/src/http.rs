@@ -418,7 +418,13 @@ fn chunk_range(headers: &HeaderMap) -> Result<Option<(u64, u64)>, RegistryError>
     let Some((first, last)) = request::content_range(text) else {
         return Err(RegistryError::RangeInvalid { offset_bytes: 0 });
     };
-    if last < first || content_length(headers).is_some_and(|l| l != last - first + 1) {
+    // A whole u64 range (`0-18446744073709551615`) has no length that fits: refused too.
+    let len = if last < first {
+        None
+    } else {
+        (last - first).checked_add(1)
+    };
+    if len.is_none() || content_length(headers).is_some_and(|l| Some(l) != len) {
         return Err(RegistryError::RangeInvalid { offset_bytes: 0 });
     }
     Ok(Some((first, last)))
@@ -439,6 +445,9 @@ fn with_link(mut r: Response<Body>, link: Option<String>) -> Response<Body> {
     r
 }
 
+/// Most distinct scopes one token request may ask for.
+const MAX_SCOPES_PER_TOKEN: usize = 32;
+
 /// `GET /service/token`: grants what the caller may have of what it asked for.
 fn token(
     registry: &Registry,
@@ -450,6 +459,16 @@ fn token(
         Who::User(u) => Identity::User(u.clone()),
         Who::Token(g) => g.who.clone(),
     };
+    // Clients ask for one to three scopes; a token's size (and the table's memory) stays
+    // bounded by refusing a request for more distinct ones.
+    let mut requested: Vec<&String> = requested.iter().collect();
+    requested.sort();
+    requested.dedup();
+    if requested.len() > MAX_SCOPES_PER_TOKEN {
+        return Err(RegistryError::Denied(format!(
+            "at most {MAX_SCOPES_PER_TOKEN} scopes per token"
+        )));
+    }
     let enabled = registry.auth().enabled();
     let mut granted = Vec::new();
     for text in requested {

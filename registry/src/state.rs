@@ -267,8 +267,10 @@ impl Registry {
                 s.hasher.update(&data);
                 s.offset_bytes += len;
             }
+            // `last - first + 1` overflows for a range ending at u64::MAX: no chunk is that
+            // long, so such a range is simply wrong.
             if let Some((first, last)) = range
-                && s.offset_bytes - start != last - first + 1
+                && (last - first).checked_add(1) != Some(s.offset_bytes - start)
             {
                 return Err(RegistryError::RangeInvalid {
                     offset_bytes: start,

@@ -77,6 +77,12 @@ async fn chunked_upload_commits_under_its_digest() {
         .await
         .expect("chunk 1");
     assert_eq!(off, 5);
+    // A range to the end of u64 has no length: refused, not an overflow.
+    assert!(matches!(
+        r.upload_chunk(&repo, &id, Some((5, u64::MAX)), body(b"x"))
+            .await,
+        Err(RegistryError::RangeInvalid { .. })
+    ));
     let off = r
         .upload_chunk(&repo, &id, None, body(b" world"))
         .await

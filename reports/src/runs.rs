@@ -49,7 +49,9 @@ fn by_vch(o: &RunOutcome) -> BTreeMap<&str, VchRuns> {
         });
         match r.run_s {
             Some(s) => e.ended.push(s),
-            None => e.running += 1,
+            // Created but never started: neither ended nor running.
+            None if r.started_s.is_some() => e.running += 1,
+            None => {}
         }
         if r.exit_code.is_some_and(|c| c != 0) {
             e.failed += 1;
@@ -135,8 +137,17 @@ pub(crate) fn runs_table(o: &RunOutcome) -> Table {
                 r.started_s.map_or_else(|| "–".to_owned(), offset_label),
                 r.finished_s.map_or_else(|| "–".to_owned(), offset_label),
                 duration(r.run_s.map(|s| s as f64)),
-                r.exit_code
-                    .map_or_else(|| "running".to_owned(), |c| c.to_string()),
+                r.exit_code.map_or_else(
+                    || {
+                        if r.started_s.is_some() {
+                            "running"
+                        } else {
+                            "created"
+                        }
+                        .to_owned()
+                    },
+                    |c| c.to_string(),
+                ),
             ],
             bad: r.exit_code.is_some_and(|c| c != 0),
         })

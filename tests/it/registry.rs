@@ -143,14 +143,19 @@ fn skopeo_copies_inspects_lists_and_deletes() {
     let certs = work.path().join("certs");
     let password = random_password();
     let creds = format!("admin:{password}");
-    let server = Server::start(&[
-        "--registry",
-        "registry.corp.local@127.0.0.1:0",
-        "--registry-user",
-        &creds,
-        "--registry-cert-dir",
-        certs.to_str().expect("utf-8 path"),
-    ]);
+    // Every log level on, so "the password is never logged" below looks at all the logs.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vicbed"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "--registry",
+            "registry.corp.local@127.0.0.1:0",
+            "--registry-user",
+            &creds,
+            "--registry-cert-dir",
+            certs.to_str().expect("utf-8 path"),
+        ])
+        .env("VICBED_LOG", "debug");
+    let server = Server::spawn(cmd);
     let addr = server.exports["VICBED_REGISTRY"].clone();
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
     assert_eq!(

@@ -440,8 +440,24 @@ async fn bad_inputs_are_refused_with_the_specs_errors() {
     let wrong = basic("admin", "nope");
     let (status, _) = token(&s, "repository:library/x:push", Some(&wrong)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let r = send(
+        &s,
+        Method::GET,
+        "/v2/library/x/tags/list",
+        Some(&wrong),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     let auth = basic("admin", PASSWORD);
+    // A token request for more distinct scopes than any client asks for is refused.
+    let many: Vec<String> = (0..33)
+        .map(|i| format!("repository:library/r{i}:pull"))
+        .collect();
+    let (status, v) = token(&s, &many.join("%20"), Some(&auth)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
     // Digest mismatch: nothing stored.
     let claimed = Digest::of(b"other");
     let r = send(

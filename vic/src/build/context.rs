@@ -259,19 +259,48 @@ pub fn read_tar(bytes: &[u8], limits: &ContextLimits) -> Result<Context, Context
     Ok(ctx)
 }
 
-/// Go's `filepath.Match` for one element: `*`, `?`, `[…]` classes, `\` escapes.
+/// Go's `filepath.Match` for one element: `*`, `?`, `[…]` classes, `\` escapes. Iterative,
+/// backtracking only to the last `*` (O(pattern × name), no recursion: a Dockerfile's
+/// pattern may be long).
 fn match_element(pattern: &[char], name: &[char]) -> bool {
-    match pattern.split_first() {
-        None => name.is_empty(),
-        Some(('*', rest)) => (0..=name.len()).any(|i| match_element(rest, &name[i..])),
-        Some(('?', rest)) => !name.is_empty() && match_element(rest, &name[1..]),
-        Some(('[', rest)) => {
-            let Some(close) = rest.iter().position(|c| *c == ']') else {
-                return false;
-            };
-            let Some((c, tail)) = name.split_first() else {
-                return false;
-            };
+    let (mut pi, mut ni) = (0, 0);
+    // Where to resume after the last `*`: (pattern index after it, name index it covers to).
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        if pi < pattern.len() && pattern[pi] == '*' {
+            star = Some((pi + 1, ni));
+            pi += 1;
+            continue;
+        }
+        if pi < pattern.len() && ni < name.len() {
+            if let Some(next) = match_one(pattern, pi, name[ni]) {
+                pi = next;
+                ni += 1;
+                continue;
+            }
+        } else if pi == pattern.len() && ni == name.len() {
+            return true;
+        }
+        // Mismatch: let the last `*` take one more character, if there is one.
+        match star {
+            Some((after, covered)) if covered < name.len() => {
+                star = Some((after, covered + 1));
+                pi = after;
+                ni = covered + 1;
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// Whether the single pattern item at `pattern[pi]` (`?`, a class, an escape or a literal)
+/// matches `c`: the index after the item, or None.
+fn match_one(pattern: &[char], pi: usize, c: char) -> Option<usize> {
+    match pattern[pi] {
+        '?' => Some(pi + 1),
+        '[' => {
+            let rest = &pattern[pi + 1..];
+            let close = rest.iter().position(|x| *x == ']')?;
             let (negate, class) = match rest[..close].split_first() {
                 Some(('^', cls)) => (true, cls),
                 _ => (false, &rest[..close]),
@@ -280,20 +309,17 @@ fn match_element(pattern: &[char], name: &[char]) -> bool {
             let mut i = 0;
             while i < class.len() {
                 if i + 2 < class.len() && class[i + 1] == '-' {
-                    hit |= class[i] <= *c && *c <= class[i + 2];
+                    hit |= class[i] <= c && c <= class[i + 2];
                     i += 3;
                 } else {
-                    hit |= class[i] == *c;
+                    hit |= class[i] == c;
                     i += 1;
                 }
             }
-            hit != negate && match_element(&rest[close + 1..], tail)
+            (hit != negate).then_some(pi + close + 2)
         }
-        Some(('\\', rest)) => match (rest.split_first(), name.split_first()) {
-            (Some((p, prest)), Some((n, nrest))) => p == n && match_element(prest, nrest),
-            _ => false,
-        },
-        Some((p, rest)) => name.first() == Some(p) && match_element(rest, &name[1..]),
+        '\\' => (pattern.get(pi + 1) == Some(&c)).then_some(pi + 2),
+        p => (p == c).then_some(pi + 1),
     }
 }
 

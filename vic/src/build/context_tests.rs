@@ -206,3 +206,27 @@ proptest::proptest! {
         let _ = read_tar(&bytes, &ContextLimits::default());
     }
 }
+
+#[test]
+fn globs_match_as_filepath_match_and_long_patterns_stay_cheap() {
+    for (pattern, path, want) in [
+        ("*.txt", "a.txt", true),
+        ("*.txt", "a.rs", false),
+        ("a*b*c", "axxbyyc", true),
+        ("a*b*c", "axxbyy", false),
+        ("[^a]x", "bx", true),
+        ("[^a]x", "ax", false),
+        ("[a-c]?", "bz", true),
+        ("\\*", "*", true),
+        ("\\*", "a", false),
+        ("[ab", "a", false),
+        ("*", "", true),
+        ("s?c/*.rs", "src/main.rs", true),
+    ] {
+        assert_eq!(path_matches(pattern, path), want, "{pattern} ~ {path}");
+    }
+    // Thousands of stars against a long name that does not match: no recursion, no blow-up.
+    let pattern = format!("{}b", "*a".repeat(5_000));
+    let name = "a".repeat(10_000);
+    assert!(!path_matches(&pattern, &name));
+}

@@ -28,7 +28,14 @@ pub enum WordError {
     /// An opening quote without its closing one.
     #[error("unexpected end of statement while looking for matching {0}")]
     UnterminatedQuote(&'static str),
+    /// `${A:-${B:-…}}` nested deeper than [`MAX_NESTING`] (ours: the parser recurses per
+    /// level, and a Dockerfile may be 1 MiB).
+    #[error("substitutions nested more than {MAX_NESTING} deep: {0}")]
+    TooDeep(String),
 }
+
+/// Deepest `${…}` nesting a word may have.
+pub const MAX_NESTING: usize = 32;
 
 /// Expands one word: quotes are removed, escapes applied, variables substituted from `env`
 /// (`KEY`, `VALUE` pairs; the last pair with a key wins). Blanks inside the word are kept.
@@ -44,6 +51,7 @@ pub fn process_word(
         env,
         escape,
         word,
+        depth: 0,
     };
     lex.until(None)
 }
@@ -74,6 +82,8 @@ struct Lexer<'a> {
     env: &'a [(String, String)],
     escape: char,
     word: &'a str,
+    /// Open `${` levels.
+    depth: usize,
 }
 
 impl Lexer<'_> {
@@ -172,30 +182,41 @@ impl Lexer<'_> {
         lookup(self.env, name).unwrap_or_default().to_owned()
     }
 
+    /// `${NAME}`, `${NAME:-word}`, `${NAME:+word}` after the `${`.
+    fn braced(&mut self) -> Result<String, WordError> {
+        let name = self.name();
+        match self.next() {
+            Some('}') => Ok(self.value(&name)),
+            Some(':') => {
+                let modifier = self.next();
+                let word = self.until(Some('}'))?;
+                let set = lookup(self.env, &name).is_some_and(|v| !v.is_empty());
+                match modifier {
+                    Some('-') => Ok(if set { self.value(&name) } else { word }),
+                    Some('+') => Ok(if set { word } else { String::new() }),
+                    Some(m) => Err(WordError::UnsupportedModifier {
+                        modifier: m,
+                        word: self.word.to_owned(),
+                    }),
+                    None => Err(WordError::MissingBrace(self.word.to_owned())),
+                }
+            }
+            Some(_) => Err(WordError::MissingColon(self.word.to_owned())),
+            None => Err(WordError::MissingBrace(self.word.to_owned())),
+        }
+    }
+
     fn dollar(&mut self) -> Result<String, WordError> {
         match self.peek() {
             Some('{') => {
                 self.pos += 1;
-                let name = self.name();
-                match self.next() {
-                    Some('}') => Ok(self.value(&name)),
-                    Some(':') => {
-                        let modifier = self.next();
-                        let word = self.until(Some('}'))?;
-                        let set = lookup(self.env, &name).is_some_and(|v| !v.is_empty());
-                        match modifier {
-                            Some('-') => Ok(if set { self.value(&name) } else { word }),
-                            Some('+') => Ok(if set { word } else { String::new() }),
-                            Some(m) => Err(WordError::UnsupportedModifier {
-                                modifier: m,
-                                word: self.word.to_owned(),
-                            }),
-                            None => Err(WordError::MissingBrace(self.word.to_owned())),
-                        }
-                    }
-                    Some(_) => Err(WordError::MissingColon(self.word.to_owned())),
-                    None => Err(WordError::MissingBrace(self.word.to_owned())),
+                if self.depth >= MAX_NESTING {
+                    return Err(WordError::TooDeep(self.word.to_owned()));
                 }
+                self.depth += 1;
+                let expanded = self.braced();
+                self.depth -= 1;
+                expanded
             }
             _ => {
                 let name = self.name();
@@ -275,5 +296,20 @@ mod tests {
             process_words("$PORTS 53/udp", &env, '\\').unwrap(),
             ["80", "443/tcp", "53/udp"]
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let deep = format!("{}x{}", "${A:-".repeat(100_000), "}".repeat(100_000));
+        assert!(matches!(
+            process_word(&deep, &env(), '\\'),
+            Err(WordError::TooDeep(_))
+        ));
+        let ok = format!(
+            "{}x{}",
+            "${N:-".repeat(MAX_NESTING),
+            "}".repeat(MAX_NESTING)
+        );
+        assert_eq!(process_word(&ok, &env(), '\\').unwrap(), "x");
     }
 }

@@ -507,7 +507,19 @@ impl Dch {
         let ping = path == "/_ping";
         if is_build {
             let refused = version.and_then(|v| check_version(v).err());
-            let answer = refused.unwrap_or_else(|| self.build(parts.uri.query(), &kept));
+            let answer = match refused {
+                Some(a) => a,
+                // Reading the tar and planning the build is CPU work: off the I/O threads.
+                None => {
+                    let dch = Arc::clone(&self);
+                    let query = parts.uri.query().map(str::to_owned);
+                    tokio::task::spawn_blocking(move || dch.build(query.as_deref(), &kept))
+                        .await
+                        .unwrap_or_else(|_| {
+                            error(StatusCode::INTERNAL_SERVER_ERROR, "the build failed")
+                        })
+                }
+            };
             return answer.into_response(false, false);
         }
         self.route(&parts.method, parts.uri.path(), parts.uri.query())
