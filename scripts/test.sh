@@ -109,8 +109,12 @@ setup_python() {
 
 command -v cargo >/dev/null 2>&1 || die "cargo is not on PATH (install Rust with rustup)"
 if [ "${CI:-}" = "true" ]; then
-    # A fresh clone builds once: incremental artefacts only cost time there.
+    # A fresh clone builds once: incremental artefacts only cost time there. Line tables
+    # instead of full debug info keep panics' backtraces and halve target/ (a CI machine's
+    # disk once ran out mid-build).
     export CARGO_INCREMENTAL=0
+    export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
+    export CARGO_PROFILE_TEST_DEBUG="${CARGO_PROFILE_TEST_DEBUG:-line-tables-only}"
 fi
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 

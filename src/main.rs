@@ -242,7 +242,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         }
     }
     // The VIC guest agents: a VCH appliance VM powered on here serves its Docker endpoint.
-    vic::install_agents_with_images(&mut emulator, images);
+    let agents = vic::install_agents_with_images(&mut emulator, images);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -264,6 +264,16 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         // GOVC_URL and sends SIGTERM at once must get a clean shutdown.
         let shutdown = shutdown_signal()?;
         let registry = registry::cli::start(&args.registry).await?;
+        if let Some(r) = &registry {
+            // The engines (VCH endpoints, DCHs) resolve its name here, with no DNS.
+            agents.tether.services().registries().insert(
+                r.host_name(),
+                vic::registry_hosts::RegistryHost {
+                    addr: r.handle().addr(),
+                    ca_pem: r.handle().ca_pem().map(str::to_owned),
+                },
+            );
+        }
         let registry_exports = registry
             .as_ref()
             .map(|r| r.export_lines())

@@ -79,6 +79,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let options = scenarios::RunOptions {
         seed: args.seed,
         progress: !args.quiet,
+        // Build contexts (`docker build … DIR`) are read beside the scenario file.
+        base_dir: args.file.parent().map(Path::to_path_buf),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

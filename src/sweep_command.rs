@@ -145,6 +145,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     // Points are in-memory loopback runs whose keys never reach an output: one RSA key per
     // size for the whole sweep instead of one per VCH per point (most of a point's cost).
     vic::tls::reuse_private_keys_in_this_process();
+    let base_dir = file.parent().map(Path::to_path_buf);
     let runner =
         |scenario: &scenarios::Scenario, hash: &str| -> Result<scenarios::RunOutcome, String> {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -158,6 +159,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                 &scenarios::RunOptions {
                     seed: None,
                     progress: false,
+                    base_dir: base_dir.clone(),
                 },
             ))
             .map_err(|e| e.to_string())

@@ -149,6 +149,11 @@ impl Started {
         &self.handle
     }
 
+    /// The host name image references use for it (`registry.corp.local`).
+    pub fn host_name(&self) -> &str {
+        &self.host_name
+    }
+
     /// `export NAME=VALUE` lines for the serve output.
     pub fn export_lines(&self) -> Vec<String> {
         let mut lines = vec![

@@ -283,6 +283,89 @@ pub fn step_verdicts(steps: &[Step], records: &[StepRecord]) -> Vec<Verdict> {
         .collect()
 }
 
+/// One verdict per `expect_output` and per `expect_duration_min|max` of a step, in file
+/// order: its output must contain the text; the virtual time its work took (a DCH build)
+/// must lie within the bounds.
+pub fn step_check_verdicts(steps: &[Step], records: &[StepRecord]) -> Vec<Verdict> {
+    let mut out = Vec::new();
+    for (s, record) in paired(steps, records) {
+        let c = &s.checks;
+        let command = record.map_or_else(String::new, |r| r.command.clone());
+        if let Some(text) = &c.output {
+            let (passed, reason) = match record {
+                None => (false, "the step did not run".to_owned()),
+                Some(r) if !r.ok => (false, format!("it failed: {}", r.result)),
+                Some(r) if !r.result.contains(text.as_str()) => {
+                    (false, format!("its output was {:?}", r.result))
+                }
+                Some(_) => (true, String::new()),
+            };
+            out.push(Verdict {
+                id: format!("{}-output", step_id(s)),
+                step: Some(s.index),
+                statement: format!("step {} ({command}) prints {text:?}", s.index),
+                stat: Stat::Last,
+                counter: "step.output".into(),
+                min: None,
+                max: None,
+                observed: Vec::new(),
+                passed,
+                reason,
+            });
+        }
+        if c.duration_min.is_none() && c.duration_max.is_none() {
+            continue;
+        }
+        let min_s = c.duration_min.map(|d| d.as_secs_f64());
+        let max_s = c.duration_max.map(|d| d.as_secs_f64());
+        let took_s = record
+            .and_then(|r| r.virtual_ms)
+            .map(|ms| ms as f64 / 1000.0);
+        let (passed, reason) = match (record, took_s) {
+            (None, _) => (false, "the step did not run".to_owned()),
+            (Some(r), _) if !r.ok => (false, format!("it failed: {}", r.result)),
+            (Some(_), None) => (
+                false,
+                "the testbed measured no virtual duration for it (only a DCH build has one)"
+                    .to_owned(),
+            ),
+            (Some(_), Some(t)) => {
+                let low = min_s.is_some_and(|m| t < m);
+                let high = max_s.is_some_and(|m| t > m);
+                if low || high {
+                    (false, format!("out of bounds: {t:.1} s"))
+                } else {
+                    (true, String::new())
+                }
+            }
+        };
+        let bounds = match (min_s, max_s) {
+            (Some(a), Some(b)) => format!("between {a} s and {b} s"),
+            (Some(a), None) => format!("at least {a} s"),
+            (None, Some(b)) => format!("at most {b} s"),
+            (None, None) => String::new(),
+        };
+        out.push(Verdict {
+            id: format!("{}-duration", step_id(s)),
+            step: Some(s.index),
+            statement: format!(
+                "step {} ({command}) takes {bounds} of virtual time",
+                s.index
+            ),
+            stat: Stat::Last,
+            counter: "step.virtual_duration".into(),
+            min: min_s,
+            max: max_s,
+            observed: took_s
+                .map(|t| vec![(command.clone(), t)])
+                .unwrap_or_default(),
+            passed,
+            reason,
+        });
+    }
+    out
+}
+
 /// Failed verdicts for what the testbed could not do: each VCH that was not created
 /// (`vch_failures`: `[[vch]]` name and why), and each step without `expect` that failed,
 /// in file order. Steps that did what they were asked add nothing.
@@ -513,6 +596,7 @@ mod tests {
                 on: true,
             }),
             expect,
+            checks: Default::default(),
         }
     }
 
@@ -523,6 +607,7 @@ mod tests {
             command: format!("cmd {index}"),
             result: result.into(),
             ok,
+            virtual_ms: None,
         }
     }
 

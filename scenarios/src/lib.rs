@@ -22,10 +22,12 @@
 //! (verdicts), [`runner`] (the run), [`runs`] (containers' run times, read at the end),
 //! [`testbed`] (emulator + VCHs on loopback), [`outcome`] (what a run produced),
 //! [`points`] (a series' samples, spooled to disk during a run), [`conformance`] (the
-//! convention, firewall and TLS suites).
+//! convention, firewall and TLS suites); `devflow` parses the developer workflow's parts
+//! (`[[registry]]`, `dch`, `http`, `expect_output`, `expect_duration_*`).
 
 mod checks;
 pub mod conformance;
+mod devflow;
 mod docker;
 pub mod duration;
 pub mod errors;
@@ -51,9 +53,9 @@ pub use outcome::{
 pub use points::{PointStats, Points};
 pub use runner::{RunError, RunOptions, run};
 pub use schema::{
-    Action, DockerCommand, DockerVerb, EntityKind, EntityPattern, Expectation, Metadata,
-    PoolChange, PowerChange, Scenario, StartTime, Stat, Step, StepExpect, Vch, parse_scenario,
-    scenario_hash,
+    Action, DockerCommand, DockerVerb, EntityKind, EntityPattern, Expectation, HttpProbe, Metadata,
+    PoolChange, PowerChange, RegistrySpec, Scenario, StartTime, Stat, Step, StepChecks, StepExpect,
+    Vch, parse_scenario, scenario_hash,
 };
 pub use units::DisplayUnit;
 pub use vars::{LoadError, VarValue};

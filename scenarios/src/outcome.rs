@@ -169,6 +169,9 @@ pub struct StepRecord {
     pub result: String,
     /// Whether it succeeded.
     pub ok: bool,
+    /// The virtual time its work took, when the testbed measured it (a DCH build's CPU
+    /// under the contention model), in ms.
+    pub virtual_ms: Option<i64>,
 }
 
 /// The verdict on one expectation: a metric `[[expect]]`, or a step's `expect`/`expect_error`

@@ -71,6 +71,20 @@ pub struct Scenario {
     /// vSphere HA and DRS of the inventory's clusters that set `ha`, `drs` or
     /// `ha_host_failures_tolerated`, in file order.
     pub cluster_services: Vec<ClusterServices>,
+    /// `[[registry]]`: container registries the run starts (Harbor-shaped, TLS from a CA
+    /// of their own), which the engines reach by name.
+    pub registries: Vec<RegistrySpec>,
+}
+
+/// `[[registry]]`: a registry the run starts on loopback, by host name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistrySpec {
+    /// The host name image references use (`registry.corp.local`).
+    pub name: String,
+    /// Users (`user:password`) who may log in; none: anyone may push and pull.
+    pub users: Vec<(String, String)>,
+    /// Projects (`justait`), and whether each is public (anonymous pulls).
+    pub projects: Vec<(String, bool)>,
 }
 
 /// The scenario-only keys of an `[[inventory.cluster]]`: vSphere HA and DRS, set on the
@@ -160,6 +174,9 @@ pub struct Vch {
     pub name: String,
     /// `vic-machine create` arguments.
     pub args: Vec<String>,
+    /// `registry_ca = ["registry.corp.local"]`: the `[[registry]]`s whose CA the runner
+    /// passes as `--registry-ca`.
+    pub registry_ca: Vec<String>,
 }
 
 impl Vch {
@@ -202,6 +219,33 @@ pub struct Step {
     /// What the step must do, when the file says (`expect = "ok"`, `expect = "fail"`,
     /// `expect_error = "…"`); it becomes a verdict.
     pub expect: Option<StepExpect>,
+    /// More it must show (`expect_output`, `expect_duration_min/max`); each a verdict.
+    pub checks: StepChecks,
+}
+
+/// What a step's output and duration must be, beyond success.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct StepChecks {
+    /// `expect_output = "…"`: text its output contains.
+    pub output: Option<String>,
+    /// `expect_duration_min = "5m"`: the least virtual time it took (a build on a DCH).
+    pub duration_min: Option<Duration>,
+    /// `expect_duration_max = "2m"`: the most virtual time it took.
+    pub duration_max: Option<Duration>,
+}
+
+/// `http = "web:80"` with `vch` and `network`: an HTTP GET of `/` at the container's
+/// address on a container network, from outside it (as a client on that network would).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpProbe {
+    /// The `[[vch]]` name.
+    pub vch: String,
+    /// The container's name.
+    pub container: String,
+    /// The port.
+    pub port: u16,
+    /// The container network (`routable`).
+    pub network: String,
 }
 
 /// A step's expected outcome.
@@ -224,6 +268,8 @@ pub enum Action {
     Power(PowerChange),
     /// Change a host's state.
     Host(HostChange),
+    /// Ask a container's service over HTTP.
+    Http(HttpProbe),
 }
 
 /// A host's new state.
@@ -281,6 +327,9 @@ impl HostTarget {
 pub struct DockerCommand {
     /// The `[[vch]]` name.
     pub vch: String,
+    /// `dch = "<container>"`: the command goes to the Docker Container Host that container
+    /// of the VCH runs (its published port 2375), not to the VCH's endpoint.
+    pub dch: Option<String>,
     /// The command's verb.
     pub verb: DockerVerb,
     /// The words, verb first.
@@ -306,11 +355,16 @@ pub enum DockerVerb {
     Create,
     Exec,
     Volume,
+    Build,
+    Push,
+    Login,
+    Tag,
+    Images,
 }
 
 impl DockerVerb {
     /// Every verb, in the order messages list them.
-    pub const ALL: [DockerVerb; 15] = [
+    pub const ALL: [DockerVerb; 20] = [
         DockerVerb::Run,
         DockerVerb::Stop,
         DockerVerb::Rm,
@@ -326,6 +380,11 @@ impl DockerVerb {
         DockerVerb::Create,
         DockerVerb::Exec,
         DockerVerb::Volume,
+        DockerVerb::Build,
+        DockerVerb::Push,
+        DockerVerb::Login,
+        DockerVerb::Tag,
+        DockerVerb::Images,
     ];
 
     /// The CLI word.
@@ -346,6 +405,11 @@ impl DockerVerb {
             DockerVerb::Create => "create",
             DockerVerb::Exec => "exec",
             DockerVerb::Volume => "volume",
+            DockerVerb::Build => "build",
+            DockerVerb::Push => "push",
+            DockerVerb::Login => "login",
+            DockerVerb::Tag => "tag",
+            DockerVerb::Images => "images",
         }
     }
 
@@ -573,10 +637,12 @@ impl RawMeta {
 pub(crate) struct RawVch {
     pub name: Spanned<String>,
     pub args: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub registry_ca: Vec<Spanned<String>>,
 }
 
 impl RawVch {
-    pub(crate) const FIELDS: &[&str] = &["name", "args"];
+    pub(crate) const FIELDS: &[&str] = &["name", "args", "registry_ca"];
 }
 
 #[derive(Clone, Deserialize)]
@@ -592,6 +658,12 @@ pub(crate) struct RawStep {
     pub host: Option<Spanned<RawHost>>,
     pub expect: Option<Spanned<String>>,
     pub expect_error: Option<Spanned<String>>,
+    pub dch: Option<Spanned<String>>,
+    pub http: Option<Spanned<String>>,
+    pub network: Option<Spanned<String>>,
+    pub expect_output: Option<Spanned<String>>,
+    pub expect_duration_min: Option<Spanned<String>>,
+    pub expect_duration_max: Option<Spanned<String>>,
 }
 
 impl RawStep {
@@ -606,7 +678,35 @@ impl RawStep {
         "host",
         "expect",
         "expect_error",
+        "dch",
+        "http",
+        "network",
+        "expect_output",
+        "expect_duration_min",
+        "expect_duration_max",
     ];
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRegistry {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub users: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub projects: Vec<RawProject>,
+}
+
+impl RawRegistry {
+    pub(crate) const FIELDS: &[&str] = &["name", "users", "projects"];
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProject {
+    pub name: String,
+    #[serde(default)]
+    pub public: bool,
 }
 
 #[derive(Clone, Deserialize)]
@@ -696,6 +796,7 @@ mod tests {
         let v = Vch {
             name: "x".into(),
             args,
+            registry_ca: Vec::new(),
         };
         assert_eq!(v.vsphere_name(), "vch-1");
     }

@@ -81,6 +81,9 @@ pub struct Testbed {
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     pump: JoinHandle<()>,
+    /// The registries [`Testbed::start_registry`] started, by host name, with the path of
+    /// each one's CA certificate.
+    registries: Vec<(String, registry::RegistryHandle, PathBuf)>,
 }
 
 /// A VCH that `vic-machine create` deployed.
@@ -175,6 +178,7 @@ impl Testbed {
             stop: Some(stop),
             server: Some(server),
             pump,
+            registries: Vec::new(),
         })
     }
 
@@ -203,6 +207,80 @@ impl Testbed {
     /// testbed).
     pub fn cert_root(&self) -> &Path {
         self.certs.path()
+    }
+
+    /// Starts the registry `spec` on `127.0.0.1` (a free port), with TLS from a CA of its
+    /// own, and names it for the engines (the VCH endpoints and DCHs resolve it with no
+    /// DNS, [`vic::registry_hosts`]).
+    pub async fn start_registry(
+        &mut self,
+        spec: &crate::schema::RegistrySpec,
+    ) -> Result<(), TestbedError> {
+        let cert_dir = self.certs.path().join(format!("registry-{}", spec.name));
+        let config = registry::RegistryConfig {
+            host_name: spec.name.clone(),
+            users: spec
+                .users
+                .iter()
+                .map(|(name, password)| registry::User {
+                    name: name.clone(),
+                    password: password.clone(),
+                })
+                .collect(),
+            projects: spec
+                .projects
+                .iter()
+                .map(|(name, public)| registry::Project {
+                    name: name.clone(),
+                    public: *public,
+                })
+                .collect(),
+            tls: registry::TlsMode::Generate {
+                cert_dir: Some(cert_dir.clone()),
+            },
+            ..registry::RegistryConfig::default()
+        };
+        let handle = registry::bind_and_serve(
+            config,
+            std::net::SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            std::future::pending(),
+        )
+        .await
+        .map_err(|e| TestbedError::Inventory(format!("registry {}: {e}", spec.name)))?;
+        self.agents.tether.services().registries().insert(
+            &spec.name,
+            vic::registry_hosts::RegistryHost {
+                addr: handle.addr(),
+                ca_pem: handle.ca_pem().map(str::to_owned),
+            },
+        );
+        let ca = handle
+            .ca_path()
+            .map_or_else(|| cert_dir.join("ca.crt"), Path::to_path_buf);
+        self.registries.push((spec.name.clone(), handle, ca));
+        Ok(())
+    }
+
+    /// The CA certificate file of the registry named `name` (for `--registry-ca`).
+    pub fn registry_ca_path(&self, name: &str) -> Option<&Path> {
+        self.registries
+            .iter()
+            .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, _, p)| p.as_path())
+    }
+
+    /// The running registry named `name`.
+    pub fn registry(&self, name: &str) -> Option<&registry::RegistryHandle> {
+        self.registries
+            .iter()
+            .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, h, _)| h)
+    }
+
+    /// Whether a containerVM's service waits for CPU work on the virtual clock (a DCH's
+    /// build): the caller advances the clock while it does.
+    pub fn work_pending(&self) -> bool {
+        self.agents.tether.work_pending()
     }
 
     /// Virtual now, milliseconds since the epoch.
@@ -299,6 +377,9 @@ impl Testbed {
         self.stop_now();
         if let Some(s) = self.server.take() {
             let _ = s.await;
+        }
+        for (_, handle, _) in self.registries.drain(..) {
+            let _ = handle.stop().await;
         }
     }
 

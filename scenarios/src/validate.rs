@@ -17,7 +17,7 @@ use crate::schema::*;
 use crate::vars::VarValue;
 use crate::{checks, limits, repeat, vars};
 
-const SECTIONS: &str = "vars, scenario, inventory, vch, step, expect";
+const SECTIONS: &str = "vars, scenario, inventory, vch, registry, step, expect";
 const DEFAULT_START: &str = "2017-10-02T08:00:00Z";
 /// vSphere's realtime performance interval.
 const REALTIME: Duration = Duration::from_secs(20);
@@ -126,6 +126,7 @@ fn parse_expanded(
     let mut inventory_seen = false;
     let (mut vchs, mut steps, mut expects) = (Vec::new(), Vec::new(), Vec::new());
     let mut meta_seen = false;
+    let mut registries_raw: Vec<Option<RawRegistry>> = Vec::new();
     for (key, value) in root.get_ref() {
         match key.get_ref().as_ref() {
             // Substituted already (vars.rs); its values were checked there.
@@ -178,6 +179,16 @@ fn parse_expanded(
                     ));
                 }
             }
+            "registry" => {
+                for (i, v) in elements(&mut c, key, value).into_iter().enumerate() {
+                    registries_raw.push(de_fields::<RawRegistry>(
+                        &mut c,
+                        &format!("registry {}", i + 1),
+                        v,
+                        RawRegistry::FIELDS,
+                    ));
+                }
+            }
             "step" => {
                 for (i, v) in elements(&mut c, key, value).into_iter().enumerate() {
                     let ctx = format!("step {}", i + 1);
@@ -217,8 +228,25 @@ fn parse_expanded(
         Some(m) => metadata(&mut c, m),
         None => (None, None),
     };
+    let registries = crate::devflow::registry_list(&mut c, registries_raw);
+    let ca_spans: Vec<(usize, Vec<Range<usize>>)> = vchs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            let v = v.as_ref()?;
+            Some((i + 1, v.registry_ca.iter().map(Spanned::span).collect()))
+        })
+        .collect();
     let vchs = vch_list(&mut c, vchs, inventory.as_ref());
-    let steps = step_list(&mut c, steps, &vchs, inventory.as_ref(), duration);
+    crate::devflow::check_registry_ca(&mut c, &ca_spans, &vchs, &registries);
+    let steps = step_list(
+        &mut c,
+        steps,
+        &vchs,
+        inventory.as_ref(),
+        duration,
+        &registries,
+    );
     let expectations = expect_list(&mut c, expects, duration);
     match (meta, inventory) {
         (Some(meta), Some(inventory)) if c.is_empty() => Ok(Scenario {
@@ -229,6 +257,7 @@ fn parse_expanded(
             expectations,
             vars,
             cluster_services: services,
+            registries,
         }),
         _ => Err(c.finish(path)),
     }
@@ -376,6 +405,7 @@ fn vch_list(
                 .iter()
                 .map(|a| a.get_ref().clone())
                 .collect(),
+            registry_ca: v.registry_ca.iter().map(|r| r.get_ref().clone()).collect(),
         })
         .collect();
     for (i, v) in raw.into_iter().enumerate() {
@@ -466,6 +496,7 @@ fn vch_list(
                 .into_iter()
                 .map(Spanned::into_inner)
                 .collect(),
+            registry_ca: v.registry_ca.into_iter().map(Spanned::into_inner).collect(),
         });
     }
     out
@@ -477,6 +508,7 @@ fn step_list(
     vchs: &[Vch],
     inv: Option<&InventorySpec>,
     duration: Option<Duration>,
+    registries: &[RegistrySpec],
 ) -> Vec<Step> {
     // Names a vSphere-level step may refer to.
     let mut pools: BTreeSet<String> = BTreeSet::from(["Resources".to_owned()]);
@@ -521,22 +553,40 @@ fn step_list(
             s.pool.is_some(),
             s.power.is_some(),
             s.host.is_some(),
+            s.http.is_some(),
         ];
         if given.iter().filter(|g| **g).count() != 1 {
             c.at(
                 &span,
                 format!(
-                    "step {n}: give exactly one of `docker` (with `vch`), `pool`, `power` or `host`"
+                    "step {n}: give exactly one of `docker` (with `vch`), `http` (with `vch` and `network`), `pool`, `power` or `host`"
                 ),
             );
             continue;
         }
         if s.docker.is_none()
+            && s.http.is_none()
             && let Some(v) = &s.vch
         {
             c.at(
                 &v.span(),
-                format!("step {n}: `vch` only goes with `docker`"),
+                format!("step {n}: `vch` only goes with `docker` or `http`"),
+            );
+        }
+        if s.docker.is_none()
+            && let Some(d) = &s.dch
+        {
+            c.at(
+                &d.span(),
+                format!("step {n}: `dch` only goes with `docker`"),
+            );
+        }
+        if s.http.is_none()
+            && let Some(w) = &s.network
+        {
+            c.at(
+                &w.span(),
+                format!("step {n}: `network` only goes with `http`"),
             );
         }
         // A step that must succeed may only use images the testbed has.
@@ -546,7 +596,14 @@ fn step_list(
             let s = r.step;
             let action = if let Some(d) = s.docker {
                 let images = must_succeed.then_some(&images);
-                docker_step(c, n, &span, d, s.vch, vchs, images)
+                let target = DockerTarget {
+                    vch: s.vch,
+                    dch: s.dch.map(Spanned::into_inner),
+                };
+                docker_step(c, n, &span, d, target, vchs, images, registries)
+            } else if let Some(h) = &s.http {
+                crate::devflow::http_step(c, n, h, s.vch.as_ref(), s.network.as_ref(), vchs)
+                    .map(Action::Http)
             } else if let Some(p) = s.pool {
                 pool_step(c, n, p, &pools)
             } else if let Some(p) = s.power {
@@ -558,6 +615,13 @@ fn step_list(
                 None
             };
             let expect = step_expect(c, n, s.expect, s.expect_error);
+            let checks = crate::devflow::step_checks(
+                c,
+                n,
+                s.expect_output,
+                s.expect_duration_min,
+                s.expect_duration_max,
+            );
             if let (Some(at), Some(action), Some(expect)) = (at, action, expect) {
                 parsed.push(Step {
                     index: n,
@@ -565,6 +629,7 @@ fn step_list(
                     at: at + r.offset,
                     action,
                     expect,
+                    checks,
                 });
             }
         }
@@ -634,17 +699,26 @@ fn step_expect(
     }
 }
 
+/// Where a docker step goes: a VCH's endpoint, or a DCH one of its containers runs.
+struct DockerTarget {
+    vch: Option<Spanned<String>>,
+    dch: Option<String>,
+}
+
 /// A docker step's action; with `images`, an image it runs or pulls must be in that
-/// catalogue.
+/// catalogue (or come from one of the run's `registries`, pushed by an earlier step).
+#[allow(clippy::too_many_arguments)]
 fn docker_step(
     c: &mut Collector<'_>,
     n: usize,
     span: &Range<usize>,
     line: Spanned<String>,
-    vch: Option<Spanned<String>>,
+    target: DockerTarget,
     vchs: &[Vch],
     images: Option<&vic::images::Catalogue>,
+    registries: &[RegistrySpec],
 ) -> Option<Action> {
+    let DockerTarget { vch, dch } = target;
     let vch_name = match vch {
         None => {
             c.at(
@@ -705,6 +779,9 @@ fn docker_step(
         Ok(CliCommand::Pull { image, .. }) => Some(image),
         Ok(_) => None,
     };
+    // A DCH pulls bases on its own; images of the run's registries exist once pushed.
+    let image =
+        image.filter(|i| dch.is_none() && !crate::devflow::from_run_registry(i, registries));
     if let (Some(catalogue), Some(image)) = (images, image)
         && let Err(why) = checks::image(catalogue, &image)
     {
@@ -713,6 +790,7 @@ fn docker_step(
     }
     Some(Action::Docker(DockerCommand {
         vch: vch_name?,
+        dch,
         verb,
         argv,
     }))

@@ -6,10 +6,14 @@
 //! - [`tls`]: VIC's certificate handling (generated CA/server/client, custom certificates);
 //! - [`convention`]: the containerVM name convention (`--container-name-convention`);
 //! - [`dch`]: the Docker engine of `vmware/dch-photon` containers (an emulated dockerd 1.13);
+//! - [`distribution`]: the OCI Distribution v2 client the engines pull and push with;
 //! - [`firewall`]: container-network trust levels as rule sets and a flow evaluator;
 //! - [`guestinfo`]: VIC's extraConfig (guestinfo) key encoding;
 //! - [`guestnet`]: the containers' network services and the VCH's port forwarding to them;
 //! - [`images`]: the image catalogue a VCH pulls from;
+//! - [`image_transfer`]: pull and push between an engine and a testbed registry;
+//! - [`registry_hosts`]: the registries the testbed runs, by host name (no DNS);
+//! - [`image_content`]: the bytes of an image (config JSON, layer tars and gzip blobs);
 //! - [`workload`]: what a container's process does to the contention model.
 //!
 //! Shared underneath (crate-private): `http1`, the HTTP/1.1 client layer of the SOAP and
@@ -19,15 +23,19 @@ pub mod appliance;
 pub mod build;
 pub mod convention;
 pub mod dch;
+pub mod distribution;
 pub mod engine;
 pub mod firewall;
 pub mod guestinfo;
 pub mod guestnet;
 mod http1;
+pub mod image_content;
+pub mod image_transfer;
 pub mod images;
 pub mod interaction;
 pub mod machine;
 pub mod process;
+pub mod registry_hosts;
 pub mod tls;
 mod tlsverify;
 pub mod vsphere;

@@ -189,6 +189,7 @@ pub fn outcome() -> RunOutcome {
                 command: "docker run -d --name cpu-limited progrium/stress --cpu 1".into(),
                 result: "f00dcafe".into(),
                 ok: true,
+                virtual_ms: None,
             },
             StepRecord {
                 index: 2,
@@ -196,6 +197,7 @@ pub fn outcome() -> RunOutcome {
                 command: "pool vch-limited cpu_limit_mhz=-1".into(),
                 result: "error: pool | not found".into(),
                 ok: false,
+                virtual_ms: None,
             },
         ],
         verdicts: vec![

@@ -200,6 +200,7 @@ fn ready_is_a_share_of_time_limits_and_steps_are_drawn_and_rows_share_scales() {
         command: "pool vch-limited cpu_limit_mhz=800 cpu_reservation_mhz=200".into(),
         result: "ok".into(),
         ok: true,
+        virtual_ms: None,
     });
     // The limited VCH's appliance.
     o.entities.push(EntityRecord {

@@ -9,6 +9,7 @@
 //! Nothing here reads the wall clock or the OS's randomness for anything that reaches the
 //! [`RunOutcome`]; the progress bar is the only wall-clock consumer.
 
+mod devflow;
 mod perf;
 mod steps;
 
@@ -60,6 +61,8 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Show a progress bar on stderr (when it is a terminal and the run lasts over 1 s).
     pub progress: bool,
+    /// The scenario file's directory: `docker build` contexts are read beside it.
+    pub base_dir: Option<std::path::PathBuf>,
 }
 
 /// What the runner tracks between reads.
@@ -89,17 +92,21 @@ pub async fn run(
         meta.seed = seed;
     }
     let start_ms = meta.start.unix_seconds * 1000;
-    let testbed = Testbed::start(TestbedConfig {
+    let mut testbed = Testbed::start(TestbedConfig {
         inventory: Some(scenario.inventory.clone()),
         seed: meta.seed,
         start_ms,
     })
     .await?;
+    for r in &scenario.registries {
+        testbed.start_registry(r).await?;
+    }
     let result = drive(scenario, &testbed, start_ms, options).await;
     testbed.shutdown().await;
     let (vchs, entities, series, steps, vch_failures, runs) = result?;
     let mut verdicts = evaluate::verdicts(&scenario.expectations, &entities, &series);
     verdicts.extend(evaluate::step_verdicts(&scenario.steps, &steps));
+    verdicts.extend(evaluate::step_check_verdicts(&scenario.steps, &steps));
     verdicts.extend(evaluate::testbed_verdicts(
         &vch_failures,
         &scenario.steps,
@@ -153,7 +160,13 @@ async fn drive(
     let mut vch_failures = Vec::new();
     for v in &scenario.vchs {
         progress.message(&format!("vic-machine create {}", v.vsphere_name()));
-        match testbed.create_vch(&v.args).await {
+        let mut args = v.args.clone();
+        for name in &v.registry_ca {
+            if let Some(ca) = testbed.registry_ca_path(name) {
+                args.push(format!("--registry-ca={}", ca.display()));
+            }
+        }
+        match testbed.create_vch(&args).await {
             Ok(handle) => {
                 vchs.push(vch_record(v, &handle));
                 handles.insert(v.name.clone(), handle);
@@ -196,7 +209,13 @@ async fn drive(
     let mut order: Vec<&crate::schema::Step> = scenario.steps.iter().collect();
     order.sort_by_key(|s| (s.at, s.index));
     let mut records = Vec::new();
-    let mut runner = steps::StepRunner::new(&handles).with_emulator(testbed.vcsim().clone());
+    let pacer = devflow::Pacer {
+        vc: testbed.vcsim().clone(),
+        tether: testbed.agents().tether.clone(),
+    };
+    let mut runner = steps::StepRunner::new(&handles)
+        .with_emulator(testbed.vcsim().clone())
+        .with_devflow(pacer, options.base_dir.clone());
     for step in order {
         let at_s = step.at.as_secs().min(duration_s);
         advance_to(testbed, &mut state, at_s, &progress, &handles, scenario).await?;

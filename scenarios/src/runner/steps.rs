@@ -26,6 +26,12 @@ pub struct StepRunner<'h> {
     handles: &'h BTreeMap<String, VchHandle>,
     docker: BTreeMap<String, Docker>,
     emulator: Option<vcsim::Vcsim>,
+    /// Clients of DCHs, by (`[[vch]]` name, container name).
+    dch: BTreeMap<(String, String), Docker>,
+    /// Drives the clock while a DCH build spends its CPU.
+    pacer: Option<super::devflow::Pacer>,
+    /// The scenario file's directory (build contexts are read beside it).
+    base_dir: Option<std::path::PathBuf>,
 }
 
 impl<'h> StepRunner<'h> {
@@ -35,7 +41,50 @@ impl<'h> StepRunner<'h> {
             handles,
             docker: BTreeMap::new(),
             emulator: None,
+            dch: BTreeMap::new(),
+            pacer: None,
+            base_dir: None,
         }
+    }
+
+    /// With what a DCH step needs: the pacer of the clock and the scenario's directory.
+    pub fn with_devflow(
+        mut self,
+        pacer: super::devflow::Pacer,
+        base_dir: Option<std::path::PathBuf>,
+    ) -> StepRunner<'h> {
+        self.pacer = Some(pacer);
+        self.base_dir = base_dir;
+        self
+    }
+
+    /// The Docker client a step's line goes to: the VCH's endpoint, or a DCH of it.
+    async fn endpoint(&mut self, d: &crate::schema::DockerCommand) -> Result<&Docker, String> {
+        let Some(h) = self.handles.get(&d.vch) else {
+            return Err(format!("VCH {:?} was not created", d.vch));
+        };
+        if !self.docker.contains_key(&d.vch) {
+            let c = Docker::from_args(&h.docker_args)?;
+            self.docker.insert(d.vch.clone(), c);
+        }
+        let Some(container) = &d.dch else {
+            return self
+                .docker
+                .get(&d.vch)
+                .ok_or_else(|| format!("VCH {:?} has no client", d.vch));
+        };
+        let key = (d.vch.clone(), container.clone());
+        if !self.dch.contains_key(&key) {
+            let vch = self
+                .docker
+                .get(&d.vch)
+                .ok_or_else(|| format!("VCH {:?} has no client", d.vch))?;
+            let c = super::devflow::dch_client(vch, h.address, container).await?;
+            self.dch.insert(key.clone(), c);
+        }
+        self.dch
+            .get(&key)
+            .ok_or_else(|| format!("no DCH client for {container:?}"))
     }
 
     /// With the testbed's emulator, for what has no SOAP method (a host failure).
@@ -63,28 +112,44 @@ impl<'h> StepRunner<'h> {
 
     /// Runs `step` at `at_s`; failures are recorded, not raised (a scenario may show one).
     pub async fn run(&mut self, step: &Step, client: &Client, at_s: u64) -> StepRecord {
+        let mut virtual_ms = None;
         let result = match &step.action {
-            Action::Docker(d) => match self.handles.get(&d.vch) {
-                None => Err(format!("VCH {:?} was not created", d.vch)),
-                Some(h) => {
-                    let endpoint = match self.docker.entry(d.vch.clone()) {
-                        Entry::Occupied(e) => Ok(&*e.into_mut()),
-                        Entry::Vacant(v) => {
-                            Docker::from_args(&h.docker_args).map(|c| &*v.insert(c))
+            Action::Docker(d) => {
+                let argv = super::devflow::resolve_build_path(&d.argv, self.base_dir.as_deref());
+                let pacer = self.pacer.clone();
+                match self.endpoint(d).await {
+                    // What the CLI prints: the container id of a `run`, a `ps` table; or
+                    // the failure itself, not the pull progress before it. A DCH's build
+                    // waits for the model: the clock moves while it spends its CPU.
+                    Ok(e) => {
+                        let ran = match &pacer {
+                            Some(p) if d.dch.is_some() => p.run(e.try_run(&argv)).await,
+                            _ => Ok(e.try_run(&argv).await),
+                        };
+                        match ran {
+                            Ok(Ok(Ok(out))) => {
+                                virtual_ms = out.virtual_ms;
+                                Ok(summary(d.verb, out.stdout.trim(), out.virtual_ms))
+                            }
+                            Ok(Ok(Err(refused))) => Err(refused.to_string()),
+                            Ok(Err(unreachable)) | Err(unreachable) => Err(unreachable),
                         }
-                    };
-                    match endpoint {
-                        // What the CLI prints: the container id of a `run`, a `ps` table; or
-                        // the failure itself, not the pull progress before it.
-                        Ok(e) => match e.try_run(&d.argv).await {
-                            Ok(Ok(out)) => Ok(out.stdout.trim().to_owned()),
-                            Ok(Err(refused)) => Err(refused.to_string()),
-                            Err(unreachable) => Err(unreachable),
-                        },
-                        Err(e) => Err(e),
                     }
+                    Err(e) => Err(e),
                 }
-            },
+            }
+            Action::Http(probe) => {
+                let d = crate::schema::DockerCommand {
+                    vch: probe.vch.clone(),
+                    dch: None,
+                    verb: crate::schema::DockerVerb::Inspect,
+                    argv: Vec::new(),
+                };
+                match self.endpoint(&d).await {
+                    Ok(e) => super::devflow::http_probe(e, probe).await,
+                    Err(e) => Err(e),
+                }
+            }
             Action::Pool(p) => update_pool(client, p).await,
             Action::Power(p) => power(client, p).await,
             Action::Host(h) => host(client, self.emulator.as_ref(), h).await,
@@ -99,19 +164,57 @@ impl<'h> StepRunner<'h> {
             command: describe(step),
             result,
             ok,
+            virtual_ms,
         }
     }
 
     /// Drops the Docker clients.
     pub fn close(&mut self) {
         self.docker.clear();
+        self.dch.clear();
     }
+}
+
+/// Lines of a build's, push's or pull's progress the step record keeps (the last ones,
+/// which say what came of it).
+const PROGRESS_LINES_KEPT: usize = 3;
+
+/// What a step record keeps of a command's output: all of it, but for the progress of a
+/// build, push or pull, its last [`PROGRESS_LINES_KEPT`] lines (and a build's virtual
+/// duration).
+fn summary(verb: crate::schema::DockerVerb, stdout: &str, virtual_ms: Option<i64>) -> String {
+    use crate::schema::DockerVerb;
+    if !matches!(
+        verb,
+        DockerVerb::Build | DockerVerb::Push | DockerVerb::Pull
+    ) {
+        return stdout.to_owned();
+    }
+    let lines: Vec<&str> = stdout.lines().collect();
+    let mut kept = lines[lines.len().saturating_sub(PROGRESS_LINES_KEPT)..].join("\n");
+    if lines.len() > PROGRESS_LINES_KEPT {
+        kept = format!("… {kept}");
+    }
+    if let Some(ms) = virtual_ms {
+        kept.push_str(&format!(
+            "\n(its CPU work took {:.1} s of virtual time)",
+            ms as f64 / 1000.0
+        ));
+    }
+    kept
 }
 
 /// The step as a command line: `docker run … (on limited)`, `pool vch-limited cpu_limit_mhz=800`.
 pub fn describe(step: &Step) -> String {
     match &step.action {
-        Action::Docker(d) => format!("docker {} (on {})", d.argv.join(" "), d.vch),
+        Action::Docker(d) => match &d.dch {
+            Some(c) => format!("docker {} (on DCH {c} of {})", d.argv.join(" "), d.vch),
+            None => format!("docker {} (on {})", d.argv.join(" "), d.vch),
+        },
+        Action::Http(h) => format!(
+            "http GET {}:{}/ on network {} (on {})",
+            h.container, h.port, h.network, h.vch
+        ),
         Action::Pool(p) => {
             let mut s = format!("pool {}", p.name);
             let mut kv = |k: &str, v: Option<String>| {

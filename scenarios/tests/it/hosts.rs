@@ -122,6 +122,7 @@ async fn run_library(name: &str) -> RunOutcome {
         &RunOptions {
             seed: None,
             progress: false,
+            base_dir: None,
         },
     )
     .await
@@ -298,6 +299,7 @@ async fn host_steps_drive_vsphere_tasks_and_the_testbed() {
         &RunOptions {
             seed: None,
             progress: false,
+            base_dir: None,
         },
     )
     .await

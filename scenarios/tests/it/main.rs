@@ -3,6 +3,7 @@
 mod broken;
 mod conformance;
 mod conformance_tls;
+mod devflow;
 mod hosts;
 mod library;
 mod limits;

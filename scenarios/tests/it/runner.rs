@@ -21,6 +21,7 @@ async fn run(name: &str, seed: Option<u64>) -> RunOutcome {
         &RunOptions {
             seed,
             progress: false,
+            base_dir: None,
         },
     )
     .await

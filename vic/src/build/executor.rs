@@ -9,9 +9,9 @@
 //! commit` (`… prior to run` for RUN); 17.10+ daemons say `No build stage in current
 //! context` instead.
 //!
-//! Ids are content-derived: a layer's diff id is the sha256 of a canonical form of what it
-//! adds (COPY: destination paths, ownership and content digests; RUN: the parent image id
-//! and the command with its build args); an image id is the sha256 of its canonical config
+//! Ids are content-derived: a layer's diff id is the sha256 of its tar
+//! ([`crate::image_content`]: COPY: the copied files; RUN: an emulated note of the parent
+//! image id and the command with its build args); an image id is the sha256 of its canonical config
 //! JSON (config, parent, layer diff ids, history); a step's container id is the sha256 of
 //! its parent image id and command.
 //!
@@ -501,11 +501,19 @@ impl Exec<'_> {
                 Some(outcome.code),
             ));
         }
-        let diff = sha256_hex(format!("run\0{}\0{created_by}", stage.image_id).as_bytes());
+        // The RUN's layer is emulated: a note of what ran on which parent, and the size the
+        // packages model estimated (crate::image_content).
+        let note = sha256_hex(format!("run\0{}\0{created_by}", stage.image_id).as_bytes());
+        let blob = crate::image_content::emulated_layer(
+            &format!("/.vicbed/layers/{}", &note[..16]),
+            &format!("RUN {created_by} (on {})", stage.image_id),
+            outcome.added_bytes,
+        );
         let layer = Layer {
-            diff_id: format!("sha256:{diff}"),
+            diff_id: blob.diff_id.clone(),
             size_bytes: outcome.added_bytes,
             created_by: created_by.clone(),
+            blob,
         };
         sp.layer = Some(layer.clone());
         let id = stage.commit(&created_by, Some(layer), &created);
@@ -612,6 +620,13 @@ impl Exec<'_> {
                 sha256_hex(data)
             ));
         }
+        // The layer holds the copied files themselves.
+        let blob = crate::image_content::LayerBlob::from_tar(
+            &crate::image_content::layer_tar(added.iter().map(|(p, d)| (p.as_str(), d.as_slice()))),
+            bytes,
+        );
+        // The history names the canonical form (ownership included), as Docker's
+        // `COPY file:<digest>` does.
         let diff = sha256_hex(canonical.as_bytes());
         let kind = if matches.len() == 1 && !matches[0].is_dir {
             "file"
@@ -623,9 +638,10 @@ impl Exec<'_> {
         let created_by = format!("/bin/sh -c #(nop) {what} {kind}:{diff} in {dest} ");
         let container = container_id(&stage.image_id, &created_by);
         let layer = Layer {
-            diff_id: format!("sha256:{diff}"),
+            diff_id: blob.diff_id.clone(),
             size_bytes: bytes,
             created_by: created_by.clone(),
+            blob,
         };
         stage.files.extend(added);
         sp.layer = Some(layer.clone());

@@ -33,6 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
+use crate::image_content::LayerBlob;
 use crate::images::ImageConfig;
 
 pub use executor::{plan, plan_from_context};
@@ -133,6 +134,8 @@ pub struct BaseImage {
     pub config: ImageConfig,
     /// Its layers' diff ids (`sha256:…`), bottom first.
     pub diff_ids: Vec<String>,
+    /// Its layers' content, bottom first (the same order as `diff_ids`).
+    pub layers: Vec<LayerBlob>,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
     /// Its `User`.
@@ -142,16 +145,14 @@ pub struct BaseImage {
 }
 
 impl BaseImage {
-    /// A catalogue image: one synthetic layer derived from its id (the catalogue has no
-    /// layers), no labels, root.
+    /// A catalogue image: one emulated layer standing for its file system
+    /// ([`crate::image_content::catalogue_layer`]), no labels, root.
     pub fn from_config(config: ImageConfig) -> BaseImage {
-        let diff_ids = vec![format!(
-            "sha256:{}",
-            sha256_hex(format!("vicbed-base-layer\0{}", config.id).as_bytes())
-        )];
+        let layer = crate::image_content::catalogue_layer(&config);
         BaseImage {
             config,
-            diff_ids,
+            diff_ids: vec![layer.diff_id.clone()],
+            layers: vec![layer],
             labels: BTreeMap::new(),
             user: String::new(),
             pull_output: Vec::new(),
@@ -168,6 +169,8 @@ pub struct Layer {
     pub size_bytes: u64,
     /// The history entry (`/bin/sh -c apt-get update`).
     pub created_by: String,
+    /// Its content (`blob.diff_id == diff_id`).
+    pub blob: LayerBlob,
 }
 
 /// One step of a build.
@@ -210,10 +213,22 @@ pub struct BuiltImage {
     pub diff_ids: Vec<String>,
     /// The layers this build added (final stage).
     pub layers: Vec<Layer>,
+    /// Every layer's content, base first (what a push uploads).
+    pub blobs: Vec<LayerBlob>,
     /// The canonical config JSON whose sha256 is the id.
     pub config_json: String,
     /// Tags, normalised (`nginx:patched`), de-duplicated.
     pub tags: Vec<String>,
+}
+
+impl BuiltImage {
+    /// The image's content: its config JSON over every layer.
+    pub fn content(&self) -> crate::image_content::ImageContent {
+        crate::image_content::ImageContent {
+            config_json: bytes::Bytes::from(self.config_json.clone()),
+            layers: self.blobs.clone(),
+        }
+    }
 }
 
 /// A whole build, ready for the caller to pace and emit.

@@ -8,6 +8,7 @@ use crate::images::{ImageConfig, Proto, Reference};
 
 use super::packages::{Family, PkgState};
 use super::{BaseImage, BuiltImage, Layer, sha256_hex};
+use crate::image_content::LayerBlob;
 
 /// Ports one EXPOSE range may name.
 const MAX_PORTS: usize = 1024;
@@ -32,6 +33,8 @@ pub(crate) struct Stage {
     pub(crate) author: String,
     pub(crate) diff_ids: Vec<String>,
     pub(crate) layers: Vec<Layer>,
+    /// Every layer's content, base first (parallel to `diff_ids`).
+    pub(crate) blobs: Vec<LayerBlob>,
     pub(crate) history: Vec<serde_json::Value>,
     pub(crate) size_bytes: u64,
     /// Files COPY put in this stage: absolute path → content (`cat` in a RUN reads them,
@@ -90,6 +93,7 @@ impl Stage {
             author: String::new(),
             diff_ids: base.map(|b| b.diff_ids.clone()).unwrap_or_default(),
             layers: Vec::new(),
+            blobs: base.map(|b| b.layers.clone()).unwrap_or_default(),
             history: Vec::new(),
             size_bytes: config.as_ref().map_or(0, |c| c.size_bytes),
             files: BTreeMap::new(),
@@ -135,6 +139,7 @@ impl Stage {
         }));
         if let Some(l) = layer {
             self.diff_ids.push(l.diff_id.clone());
+            self.blobs.push(l.blob.clone());
             self.size_bytes = self.size_bytes.saturating_add(l.size_bytes);
             self.layers.push(l);
         }
@@ -207,6 +212,7 @@ pub(crate) fn built_image(stage: Stage, tags: Vec<String>, created: &str) -> Bui
         stop_signal: stage.stop_signal,
         diff_ids: stage.diff_ids,
         layers: stage.layers,
+        blobs: stage.blobs,
         config_json: stage.config_json,
         tags,
     }

@@ -7,7 +7,10 @@
 //! under its tags.
 //!
 //! Emulated: the build's CPU work (each step's `cpu_mhz_s`, see `crate::build::packages`)
-//! is computed but not yet spent on the virtual clock — the stream comes at once.
+//! is spent on the DCH's containerVM through its [`crate::workload::meter::WorkMeter`]
+//! before the answer goes out: one busy vCPU at the rate the contention model grants it,
+//! so a build under a tight VCH limit answers later in virtual time. The answer carries that
+//! virtual duration in the `vicbed-build-virtual-ms` header.
 
 use super::images::Pulled;
 use super::{Answer, Dch, error, json_answer, percent_decode};
@@ -55,38 +58,39 @@ fn json_map(
 }
 
 impl Dch {
-    /// `POST /build` with `context` (the request body).
-    pub(super) fn build(&self, query: Option<&str>, context: &[u8]) -> Answer {
+    /// `POST /build` with `context` (the request body): the answer, and the CPU work
+    /// (MHz·s) the build's steps cost, which the caller spends on the containerVM before
+    /// answering.
+    pub(super) fn build(&self, query: Option<&str>, context: &[u8]) -> (Answer, u64) {
+        self.build_inner(query, context)
+            .unwrap_or_else(|refused| (refused, 0))
+    }
+
+    fn build_inner(&self, query: Option<&str>, context: &[u8]) -> Result<(Answer, u64), Answer> {
         let q = super::parse_query(query);
-        let build_args = match json_map(&q, "buildargs") {
-            Ok(m) => m,
-            Err(a) => return a,
-        };
-        let labels = match json_map(&q, "labels") {
-            Ok(m) => m
-                .into_iter()
-                .map(|(k, v)| (k, v.unwrap_or_default()))
-                .collect(),
-            Err(a) => return a,
-        };
+        let build_args = json_map(&q, "buildargs")?;
+        let labels = json_map(&q, "labels")?
+            .into_iter()
+            .map(|(k, v)| (k, v.unwrap_or_default()))
+            .collect();
         let tags = all_values(query, "t");
         for t in &tags {
             if Reference::parse(t).is_none() {
-                return error(
+                return Err(error(
                     StatusCode::BAD_REQUEST,
                     &format!(
                         "Error parsing reference: {t:?} is not a valid repository/tag: invalid reference format"
                     ),
-                );
+                ));
             }
         }
         let ctx = match read_context(context, &ContextLimits::default()) {
             Ok(c) => c,
             Err(e) => {
-                return error(
+                return Err(error(
                     StatusCode::BAD_REQUEST,
                     &format!("Error processing tar file: {e}"),
-                );
+                ));
             }
         };
         let cached_image_ids = if truthy(&q, "nocache", false) {
@@ -115,17 +119,20 @@ impl Dch {
             let store = self.store();
             let resolve = |name: &str| -> Option<BaseImage> {
                 if let Some(p) = store.get(name) {
-                    return Some(BaseImage::from_config(p.config.clone()));
+                    return Some(BaseImage {
+                        config: p.config.clone(),
+                        diff_ids: p.content.diff_ids(),
+                        layers: p.content.layers.clone(),
+                        labels: p.content.labels(),
+                        user: p.content.user(),
+                        pull_output: Vec::new(),
+                    });
                 }
                 let img = self.catalogue.resolve(name)?;
                 let canonical = Reference::parse(name).map(|r| r.canonical())?;
-                pulled.borrow_mut().push((
-                    canonical,
-                    Pulled {
-                        id: super::images::content_id(img),
-                        config: img.clone(),
-                    },
-                ));
+                pulled
+                    .borrow_mut()
+                    .push((canonical, Pulled::from_catalogue(img)));
                 Some(BaseImage::from_config(img.clone()))
             };
             plan_from_context(&ctx.files, &opts, &resolve)
@@ -136,16 +143,13 @@ impl Dch {
         }
         if let Some(img) = &plan.image {
             for t in &img.tags {
-                store.insert(
-                    t,
-                    Pulled {
-                        id: img.config.id.clone(),
-                        config: img.config.clone(),
-                    },
-                );
+                store.insert(t, Pulled::from_content(img.config.clone(), img.content()));
             }
         }
-        json_answer(StatusCode::OK, plan.json_lines())
+        Ok((
+            json_answer(StatusCode::OK, plan.json_lines()),
+            plan.total_cpu_mhz_s(),
+        ))
     }
 }
 
@@ -189,7 +193,7 @@ mod tests {
             "FROM nginx:latest\nRUN apt-get update && apt-get upgrade -y\n",
         )]);
         let q = "t=registry.corp.local%2Fjustait%2Fnginx%3Apatched&rm=1";
-        let a = dch.build(Some(q), &ctx);
+        let (a, _) = dch.build(Some(q), &ctx);
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
         assert!(
             a.body.contains("Step 1/2 : FROM nginx:latest"),
@@ -210,7 +214,7 @@ mod tests {
         assert!(store.get("nginx:latest").is_some(), "the base was pulled");
         drop(store);
         // The same build again gives the same image.
-        let again = dch.build(Some(q), &ctx);
+        let (again, _) = dch.build(Some(q), &ctx);
         let id = |body: &str| {
             body.split("Successfully built ")
                 .nth(1)
@@ -223,19 +227,19 @@ mod tests {
     fn bad_input_is_refused_with_docker_words() {
         let dch = Dch::new(Host::default(), Catalogue::builtin());
         let ctx = tar_of(&[("Dockerfile", "FROM busybox\nFOO bar\n")]);
-        let a = dch.build(None, &ctx);
+        let (a, _) = dch.build(None, &ctx);
         assert!(
             a.body
                 .contains("Dockerfile parse error line 2: unknown instruction: FOO"),
             "{}",
             a.body
         );
-        let a = dch.build(Some("t=Bad%20Tag"), &ctx);
+        let (a, _) = dch.build(Some("t=Bad%20Tag"), &ctx);
         assert_eq!(a.status, StatusCode::BAD_REQUEST);
-        let a = dch.build(Some("buildargs=%7Bnot"), &ctx);
+        let (a, _) = dch.build(Some("buildargs=%7Bnot"), &ctx);
         assert_eq!(a.status, StatusCode::BAD_REQUEST);
         // A context without the Dockerfile: the builder's own error in the stream.
-        let a = dch.build(None, &tar_of(&[("other", "x")]));
+        let (a, _) = dch.build(None, &tar_of(&[("other", "x")]));
         assert!(
             a.body
                 .contains("Cannot locate specified Dockerfile: Dockerfile"),
@@ -245,7 +249,7 @@ mod tests {
         // A body that is no tar: the context reader's refusal.
         let mut junk = vec![b'x'; 1024];
         junk.extend_from_slice(&[0; 1024]);
-        let a = dch.build(None, &junk);
+        let (a, _) = dch.build(None, &junk);
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
         assert!(a.body.contains("Error processing tar file"), "{}", a.body);
         assert_eq!(all_values(Some("t=a&x=1&t=b&t="), "t"), ["a", "b"]);

@@ -6,49 +6,49 @@
 //! two DCHs has the same id, and a tag shares its image's id.
 
 use super::{Answer, error, json_answer};
+use crate::image_content::{ImageContent, catalogue_content};
 use crate::images::{Catalogue, ImageConfig, Reference};
 use hyper::StatusCode;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// A pulled image: its configuration and content-derived id.
+/// An image this engine holds: its configuration, content (config JSON and layers) and
+/// content-derived id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pulled {
-    /// `sha256:<64 hex>` of [`config_json`].
+    /// `sha256:<64 hex>` of the content's config JSON.
     pub id: String,
-    /// The catalogue's configuration.
+    /// The configuration as the engines keep one.
     pub config: ImageConfig,
+    /// The bytes a push uploads.
+    pub content: ImageContent,
 }
 
-/// The image configuration document an id is the digest of (the fields dockerd's config
-/// has that the catalogue knows).
-pub fn config_json(img: &ImageConfig) -> Json {
-    json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "created": img.created,
-        "config": {
-            "Entrypoint": img.entrypoint,
-            "Cmd": img.cmd,
-            "Env": img.env,
-            "ExposedPorts": img.exposed_ports.iter()
-                .map(|(p, proto)| (format!("{p}/{}", proto.as_str()), json!({})))
-                .collect::<serde_json::Map<_, _>>(),
-            "Volumes": img.volumes.iter().map(|v| (v.clone(), json!({})))
-                .collect::<serde_json::Map<_, _>>(),
-            "WorkingDir": img.working_dir,
-        },
-        // The catalogue's id stands for the layer content the testbed does not have.
-        "rootfs": {"type": "layers", "diff_ids": [img.id]},
-    })
+impl Pulled {
+    /// A catalogue image, with its emulated content ([`catalogue_content`]).
+    pub fn from_catalogue(img: &ImageConfig) -> Pulled {
+        let content = catalogue_content(img);
+        Pulled {
+            id: content.id(),
+            config: img.clone(),
+            content,
+        }
+    }
+
+    /// An image from its content (a build's result, a registry pull).
+    pub fn from_content(config: ImageConfig, content: ImageContent) -> Pulled {
+        Pulled {
+            id: content.id(),
+            config,
+            content,
+        }
+    }
 }
 
-/// `sha256:` + the hex sha256 of `img`'s configuration JSON.
+/// `sha256:` + the hex sha256 of a catalogue image's configuration JSON.
 pub fn content_id(img: &ImageConfig) -> String {
-    let digest = Sha256::digest(config_json(img).to_string().as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    catalogue_content(img).id()
 }
 
 /// The first 12 hex digits of an id, as the CLI shows it.
@@ -104,6 +104,26 @@ impl Store {
         self.by_ref.insert(key, p);
     }
 
+    /// Whether any image held has the layer `diff_id` (a pull shows it `Already exists`).
+    pub fn has_layer(&self, diff_id: &str) -> bool {
+        self.by_ref
+            .values()
+            .any(|p| p.content.layers.iter().any(|l| l.diff_id == diff_id))
+    }
+
+    /// Every reference of repository `repo_name` (`registry.corp.local/justait/nginx`),
+    /// with its image: what `docker push` without a tag pushes.
+    pub fn tags_of(&self, repo_name: &str) -> Vec<(String, Pulled)> {
+        self.by_ref
+            .iter()
+            .filter(|(r, _)| {
+                r.rsplit_once(':')
+                    .is_some_and(|(repo, _)| repo == repo_name)
+            })
+            .map(|(r, p)| (r.clone(), p.clone()))
+            .collect()
+    }
+
     /// Every image id held (a build's cache may reuse them).
     pub fn ids(&self) -> std::collections::BTreeSet<String> {
         self.by_ref.values().map(|p| p.id.clone()).collect()
@@ -123,19 +143,7 @@ impl Store {
         if q.contains_key("fromSrc") {
             return super::not_implemented("docker import");
         }
-        let from = q.get("fromImage").map(String::as_str).unwrap_or("");
-        let tag = q.get("tag").map(String::as_str).unwrap_or("");
-        // `fromImage` may carry the tag itself; `tag` is added only when it does not.
-        let has_tag = from
-            .rsplit('/')
-            .next()
-            .is_some_and(|last| last.contains(':'));
-        let text = if tag.is_empty() || has_tag {
-            from.to_owned()
-        } else {
-            format!("{from}:{tag}")
-        };
-        let Some(r) = Reference::parse(&text) else {
+        let Some(r) = pull_reference(q) else {
             return error(StatusCode::BAD_REQUEST, "invalid reference format");
         };
         let canonical = r.canonical();
@@ -167,10 +175,7 @@ impl Store {
                         json!({"status": s, "progressDetail": {}, "id": layer}),
                     ));
                 }
-                slot.insert(Pulled {
-                    id: content_id(img),
-                    config: img.clone(),
-                });
+                slot.insert(Pulled::from_catalogue(img));
                 format!("Status: Downloaded newer image for {canonical}")
             }
         };
@@ -240,7 +245,7 @@ impl Store {
                     "Size": p.config.size_bytes,
                     "VirtualSize": p.config.size_bytes,
                     "SharedSize": -1,
-                    "Labels": {},
+                    "Labels": p.content.labels(),
                     "Containers": -1,
                 })
             })
@@ -255,17 +260,18 @@ impl Store {
             return no_such_image(name);
         };
         let c = &p.config;
+        let doc: Json = serde_json::from_slice(&p.content.config_json).unwrap_or(Json::Null);
         let config = json!({
-            "Hostname": "", "Domainname": "", "User": "",
+            "Hostname": "", "Domainname": "", "User": p.content.user(),
             "AttachStdin": false, "AttachStdout": false, "AttachStderr": false,
             "Tty": false, "OpenStdin": false, "StdinOnce": false,
             "Env": c.env,
             "Cmd": if c.cmd.is_empty() { Json::Null } else { json!(c.cmd) },
             "Entrypoint": if c.entrypoint.is_empty() { Json::Null } else { json!(c.entrypoint) },
-            "ExposedPorts": config_json(c)["config"]["ExposedPorts"].clone(),
-            "Volumes": config_json(c)["config"]["Volumes"].clone(),
+            "ExposedPorts": doc.pointer("/config/ExposedPorts").cloned().unwrap_or(Json::Null),
+            "Volumes": doc.pointer("/config/Volumes").cloned().unwrap_or(Json::Null),
             "WorkingDir": c.working_dir,
-            "Image": "", "OnBuild": null, "Labels": {},
+            "Image": "", "OnBuild": null, "Labels": p.content.labels(),
         });
         let body = json!({
             "Id": p.id,
@@ -284,7 +290,7 @@ impl Store {
             "Size": c.size_bytes,
             "VirtualSize": c.size_bytes,
             "GraphDriver": {"Name": "overlay2", "Data": null},
-            "RootFS": {"Type": "layers", "Layers": [c.id]},
+            "RootFS": {"Type": "layers", "Layers": p.content.diff_ids()},
         });
         json_answer(StatusCode::OK, body.to_string())
     }
@@ -344,6 +350,23 @@ impl Store {
         out.push(json!({ "Deleted": id }));
         json_answer(StatusCode::OK, Json::Array(out).to_string())
     }
+}
+
+/// The reference `POST /images/create?fromImage=&tag=` asks for (`fromImage` may carry
+/// the tag itself; `tag` is added only when it does not).
+pub fn pull_reference(q: &BTreeMap<String, String>) -> Option<Reference> {
+    let from = q.get("fromImage").map(String::as_str).unwrap_or("");
+    let tag = q.get("tag").map(String::as_str).unwrap_or("");
+    let has_tag = from
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains(':'));
+    let text = if tag.is_empty() || has_tag {
+        from.to_owned()
+    } else {
+        format!("{from}:{tag}")
+    };
+    Reference::parse(&text)
 }
 
 /// The repository as the registry knows it (`library/busybox` for official images).

@@ -12,24 +12,31 @@
 //! - `GET`/`HEAD /_ping` (`OK`, with `Api-Version`, `Docker-Experimental`, `Ostype`
 //!   headers, which the docker CLI negotiates its API version from);
 //! - `GET /version`, `GET /info` (the containerVM's hostname, CPUs and memory as [`Host`]);
-//! - images: `POST /images/create` (pull, from the testbed's image catalogue
-//!   [`crate::images::Catalogue`]), `GET /images/json`, `GET /images/{name}/json`,
+//! - images: `POST /images/create` (pull: from a registry the testbed runs when the
+//!   reference names one, [`crate::registry_hosts`]; else from the testbed's image
+//!   catalogue [`crate::images::Catalogue`]), `GET /images/json`, `GET /images/{name}/json`,
 //!   `POST /images/{name}/tag`, `DELETE /images/{name}` ([`images`]);
+//! - `POST /images/{name}/push` and `POST /auth` (`docker push`, `docker login`) against
+//!   the testbed's registries (`remote`), with the client's `X-Registry-Auth`; the DCH
+//!   trusts those registries' CAs and speaks plain HTTP to its `--insecure-registry` hosts;
 //! - `POST /build`: the legacy builder over [`crate::build`] (`build`): the context tar,
 //!   `-t`, `-f`, `--build-arg`, `--label`, `-q`, `--no-cache`; the built image is kept
-//!   under its tags;
+//!   under its tags, with its layers ([`crate::image_content`]) for a push;
 //! - `GET /containers/json`: always empty — containers inside a DCH are not emulated.
 //!
-//! Everything else (push, containers, networks, volumes, …) is answered 501 with a
+//! Everything else (containers, networks, volumes, …) is answered 501 with a
 //! Docker error JSON (`{"message": …}`) saying this emulation does not implement it yet.
 //!
 //! Each running DCH container has its own [`Dch`] instance, so its images are its own.
 
 mod build;
 pub mod images;
+mod remote;
 
 use crate::guestnet::{GuestConn, Service, Serving};
 use crate::images::Catalogue;
+use crate::registry_hosts::RegistryHosts;
+use crate::workload::meter::WorkMeter;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -74,6 +81,15 @@ pub const HEADER_TIMEOUT_MS: u64 = 60_000;
 /// A request body (a build context) larger than this is refused; bodies are read only to
 /// be discarded, so that the client sees the answer rather than a reset connection.
 pub const MAX_BODY_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A `POST /auth` body (an auth config: user, password, server) larger than this is
+/// refused.
+pub const MAX_AUTH_BODY_BYTES: u64 = 64 * 1024;
+
+/// The response header of `POST /build` carrying the build's virtual duration in ms (the
+/// time its CPU work took on this containerVM under the contention model). Not dockerd's:
+/// the docker CLI ignores it; vicbed's client and scenarios report it.
+pub const BUILD_VIRTUAL_MS_HEADER: &str = "vicbed-build-virtual-ms";
 
 /// What the DCH knows of the containerVM it runs in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -168,8 +184,8 @@ fn not_implemented(what: &str) -> Answer {
         StatusCode::NOT_IMPLEMENTED,
         &format!(
             "{what} is not implemented yet by this DCH emulation (vicbed emulates the Docker \
-             {VERSION} engine of vmware/dch-photon: ping, version, info, and image pull, list, \
-             inspect, tag and remove)"
+             {VERSION} engine of vmware/dch-photon: ping, version, info, login, build, and image \
+             pull, push, list, inspect, tag and remove)"
         ),
     )
 }
@@ -260,13 +276,26 @@ pub fn parse_query(query: Option<&str>) -> BTreeMap<String, String> {
 /// TCP ports of its `-H tcp://…` options ([`PORT`] when it names none). `None` for a
 /// one-shot invocation (`--version`, `--help`) and for TLS options, which this emulation
 /// does not serve.
-pub fn recognise(args: &[String], host: &Host) -> Option<crate::guestnet::Recognised> {
+pub fn recognise(
+    args: &[String],
+    host: &Host,
+    registries: &Arc<RegistryHosts>,
+) -> Option<crate::guestnet::Recognised> {
     let mut ports = Vec::new();
+    let mut insecure = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let value = match a.as_str() {
             "-v" | "--version" | "-h" | "--help" => return None,
             t if t.starts_with("--tls") => return None,
+            "--insecure-registry" => {
+                insecure.extend(it.next().cloned());
+                continue;
+            }
+            t if t.starts_with("--insecure-registry=") => {
+                insecure.push(t["--insecure-registry=".len()..].to_owned());
+                continue;
+            }
             "-H" | "--host" => it.next().map(String::as_str),
             t => t
                 .strip_prefix("-H=")
@@ -284,8 +313,13 @@ pub fn recognise(args: &[String], host: &Host) -> Option<crate::guestnet::Recogn
     if ports.is_empty() {
         ports.push(PORT);
     }
+    let mut dch = Dch::new(host.clone(), Catalogue::builtin())
+        .with_registries(Arc::clone(registries), insecure);
+    dch.pace_builds = true;
+    let meter = Arc::clone(&dch.meter);
     Some(crate::guestnet::Recognised {
-        service: Arc::new(Dch::new(host.clone(), Catalogue::builtin())),
+        service: Arc::new(dch),
+        meter: Some(meter),
         ports,
     })
 }
@@ -296,6 +330,15 @@ pub struct Dch {
     host: Host,
     catalogue: Catalogue,
     store: Mutex<images::Store>,
+    /// The testbed's registries (name resolution and their CAs).
+    registries: Arc<RegistryHosts>,
+    /// `--insecure-registry` hosts: plain HTTP.
+    insecure_registries: Vec<String>,
+    /// The containerVM's CPU, which builds spend (paid by the tether at each tick).
+    meter: Arc<WorkMeter>,
+    /// Whether builds wait for [`Dch::meter`] (only a DCH a tether runs: nothing else
+    /// ticks the meter).
+    pace_builds: bool,
 }
 
 impl Dch {
@@ -306,7 +349,19 @@ impl Dch {
             host,
             catalogue,
             store: Mutex::new(images::Store::default()),
+            registries: Arc::default(),
+            insecure_registries: Vec::new(),
+            meter: Arc::default(),
+            pace_builds: false,
         }
+    }
+
+    /// The same engine resolving registries through `registries`, with `insecure` as its
+    /// `--insecure-registry` hosts.
+    pub fn with_registries(mut self, registries: Arc<RegistryHosts>, insecure: Vec<String>) -> Dch {
+        self.registries = registries;
+        self.insecure_registries = insecure;
+        self
     }
 
     fn store(&self) -> MutexGuard<'_, images::Store> {
@@ -353,10 +408,9 @@ impl Dch {
                 Some(name) => self.store().inspect(name),
                 None => return None,
             },
-            Method::POST => match (ends("/tag"), ends("/push")) {
-                (Some(name), _) => self.store().tag(name, q),
-                (_, Some(_)) => not_implemented("docker push"),
-                _ => return None,
+            Method::POST => match ends("/tag") {
+                Some(name) => self.store().tag(name, q),
+                None => return None,
             },
             Method::DELETE if !rest.is_empty() => self.store().delete(&rest, q),
             _ => return None,
@@ -482,6 +536,14 @@ impl Dch {
         let (parts, mut body) = req.into_parts();
         let (version, path) = split_version(parts.uri.path());
         let is_build = parts.method == Method::POST && path == "/build";
+        let is_auth = parts.method == Method::POST && path == "/auth";
+        let keep_limit = if is_build {
+            MAX_BODY_BYTES
+        } else if is_auth {
+            MAX_AUTH_BODY_BYTES
+        } else {
+            0
+        };
         let mut kept: Vec<u8> = Vec::new();
         let mut read_bytes: u64 = 0;
         while let Some(frame) = body.frame().await {
@@ -489,7 +551,7 @@ impl Dch {
                 Ok(f) => {
                     if let Some(data) = f.data_ref() {
                         read_bytes += data.len() as u64;
-                        if is_build && read_bytes <= MAX_BODY_BYTES {
+                        if read_bytes <= keep_limit {
                             kept.extend_from_slice(data);
                         }
                     }
@@ -505,6 +567,12 @@ impl Dch {
             }
         }
         let ping = path == "/_ping";
+        if let Some(a) = self
+            .remote_route(&parts, version, path, &kept, read_bytes)
+            .await
+        {
+            return a.into_response(false, false);
+        }
         if is_build {
             let refused = version.and_then(|v| check_version(v).err());
             let answer = match refused {
@@ -513,17 +581,90 @@ impl Dch {
                 None => {
                     let dch = Arc::clone(&self);
                     let query = parts.uri.query().map(str::to_owned);
-                    tokio::task::spawn_blocking(move || dch.build(query.as_deref(), &kept))
-                        .await
-                        .unwrap_or_else(|_| {
-                            error(StatusCode::INTERNAL_SERVER_ERROR, "the build failed")
-                        })
+                    let (answer, cpu_mhz_s) =
+                        tokio::task::spawn_blocking(move || dch.build(query.as_deref(), &kept))
+                            .await
+                            .unwrap_or_else(|_| {
+                                (
+                                    error(StatusCode::INTERNAL_SERVER_ERROR, "the build failed"),
+                                    0,
+                                )
+                            });
+                    let virtual_ms = self.spend(cpu_mhz_s).await;
+                    let mut r = answer.into_response(false, false);
+                    if let Some(ms) = virtual_ms
+                        && let Ok(v) = HeaderValue::from_str(&ms.to_string())
+                    {
+                        r.headers_mut().insert(BUILD_VIRTUAL_MS_HEADER, v);
+                    }
+                    return r;
                 }
             };
             return answer.into_response(false, false);
         }
         self.route(&parts.method, parts.uri.path(), parts.uri.query())
             .into_response(parts.method == Method::HEAD, ping)
+    }
+}
+
+impl Dch {
+    /// Spends `cpu_mhz_s` of work on this DCH's containerVM (its build steps), at the rate
+    /// the contention model grants it, and returns how long that took in virtual time.
+    /// `None` for a DCH no tether runs (nothing would pay the work).
+    async fn spend(&self, cpu_mhz_s: u64) -> Option<i64> {
+        if !self.pace_builds {
+            return None;
+        }
+        let (started_ms, done) = self.meter.submit_now(cpu_mhz_s)?;
+        let ended_ms = done.await.ok()?;
+        Some(ended_ms - started_ms)
+    }
+
+    /// The routes that talk to a registry (login, push, pull from a testbed registry):
+    /// async, so apart from [`Dch::route`]. `None` for every other request.
+    async fn remote_route(
+        &self,
+        parts: &hyper::http::request::Parts,
+        version: Option<&str>,
+        path: &str,
+        body: &[u8],
+        body_bytes: u64,
+    ) -> Option<Answer> {
+        if parts.method != Method::POST {
+            return None;
+        }
+        let auth = parts
+            .headers
+            .get("x-registry-auth")
+            .and_then(|v| v.to_str().ok());
+        let q = parse_query(parts.uri.query());
+        let push_name = path
+            .strip_prefix("/images/")
+            .map(percent_decode)
+            .and_then(|rest| rest.strip_suffix("/push").map(str::to_owned))
+            .filter(|n| !n.is_empty());
+        let remote_pull = (path == "/images/create")
+            .then(|| self.pulls_from_registry(&q))
+            .flatten();
+        if path != "/auth" && push_name.is_none() && remote_pull.is_none() {
+            return None;
+        }
+        if let Some(refused) = version.and_then(|v| check_version(v).err()) {
+            return Some(refused);
+        }
+        Some(if path == "/auth" {
+            if body_bytes > MAX_AUTH_BODY_BYTES {
+                error(StatusCode::PAYLOAD_TOO_LARGE, "auth config too large")
+            } else {
+                self.login(body).await
+            }
+        } else if let Some(name) = push_name {
+            self.push(&name, &q, auth).await
+        } else if let Some(r) = remote_pull {
+            self.pull_remote(&r, auth).await
+        } else {
+            return None;
+        })
     }
 }
 

@@ -129,7 +129,7 @@ fn image_routes_through_the_router() {
 fn the_rest_is_not_implemented_yet() {
     let d = dch();
     for (m, path, what) in [
-        (Method::POST, "/images/busybox/push", "docker push"),
+        (Method::POST, "/networks/create", "POST /networks/create"),
         (
             Method::POST,
             "/containers/create",
@@ -169,7 +169,7 @@ async fn serves_http_with_a_request_body() {
     });
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(
-        b"POST /v1.26/images/busybox/push HTTP/1.1\r\nHost: d\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+        b"POST /v1.26/networks/create HTTP/1.1\r\nHost: d\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
     )
     .await
     .unwrap();
@@ -178,7 +178,10 @@ async fn serves_http_with_a_request_body() {
     let out = String::from_utf8(out).unwrap();
     assert!(out.starts_with("HTTP/1.1 501 Not Implemented\r\n"), "{out}");
     assert!(out.contains("server: Docker/1.13.1 (linux)\r\n"), "{out}");
-    assert!(out.contains("docker push is not implemented yet"), "{out}");
+    assert!(
+        out.contains("POST /networks/create is not implemented yet"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -187,6 +190,7 @@ fn dch_photon_is_recognised_on_its_host_ports() {
     let r = crate::guestnet::recognise(
         &words(&["dch-entrypoint.sh", "-H", "tcp://0.0.0.0:2375"]),
         &Host::default(),
+        &Default::default(),
     )
     .expect("a server");
     assert_eq!(
@@ -200,15 +204,45 @@ fn dch_photon_is_recognised_on_its_host_ports() {
             "unix:///var/run/docker.sock",
         ]),
         &Host::default(),
+        &Default::default(),
     )
     .unwrap();
     assert_eq!(r.ports, [4243]);
-    assert_eq!(recognise(&[], &Host::default()).unwrap().ports, [PORT]);
-    assert!(recognise(&words(&["--version"]), &Host::default()).is_none());
+    // `--insecure-registry` is an option dockerd takes, not a reason to refuse the line.
+    let r = recognise(
+        &words(&[
+            "-H",
+            "tcp://0.0.0.0:2375",
+            "--insecure-registry",
+            "registry.corp.local",
+        ]),
+        &Host::default(),
+        &Default::default(),
+    )
+    .expect("a server");
+    assert!(
+        r.meter.is_some(),
+        "a DCH's builds spend its containerVM's CPU"
+    );
+    assert_eq!(
+        recognise(&[], &Host::default(), &Default::default())
+            .unwrap()
+            .ports,
+        [PORT]
+    );
+    assert!(
+        recognise(
+            &words(&["--version"]),
+            &Host::default(),
+            &Default::default()
+        )
+        .is_none()
+    );
     assert!(
         recognise(
             &words(&["--tlsverify", "-H", "tcp://0.0.0.0:2376"]),
-            &Host::default()
+            &Host::default(),
+            &Default::default()
         )
         .is_none()
     );

@@ -250,7 +250,10 @@ async fn handle(engine: &Arc<Engine>, req: Request) -> Result<Response> {
         Route::Ping => ping(head),
         Route::Version => version(engine),
         Route::Info => info(engine).await,
-        Route::ImagesCreate => images::pull(engine, &query).await,
+        Route::ImagesCreate => {
+            let auth = headers.get("x-registry-auth").and_then(|v| v.to_str().ok());
+            images::pull(engine, &query, auth).await
+        }
         Route::ImagesList => images::images(engine, &query),
         Route::ImageInspect(n) => images::image_inspect(engine, &n),
         Route::ImageTag(n) => images::image_tag(engine, &n, &query),
@@ -445,11 +448,9 @@ async fn info(engine: &Arc<Engine>) -> Result<Response> {
         json!([" VMware Product", about.full_name]),
         json!([" VMware OS", about.name]),
         json!([" VMware OS version", about.version]),
-        json!([
-            " Registry Whitelist Mode",
-            "disabled.  All registry access allowed."
-        ]),
     ]);
+    // Insecure registries, then the whitelist mode (and the whitelist), as VIC lists them.
+    system_status.extend(pairs(cfg.registries.info_status()));
     let v = json!({
         "ID": "vSphere Integrated Containers",
         "Containers": total,

@@ -2,6 +2,7 @@
 //! reads it from the appliance's guestinfo) and the engine (which serves the Docker API and
 //! drives containerVMs over SOAP).
 
+use super::registry_policy::RegistryPolicy;
 use crate::convention::NameConvention;
 use crate::firewall::TrustLevel;
 use crate::images::Catalogue;
@@ -98,6 +99,9 @@ pub struct EngineConfig {
     pub volume_stores: Vec<VolumeStore>,
     /// Images the VCH can pull.
     pub images: Catalogue,
+    /// The registries it may pull from, how, and the extra CAs it trusts
+    /// (`--whitelist-registry`, `--insecure-registry`, `--registry-ca`).
+    pub registries: RegistryPolicy,
     /// `--debug` level.
     pub debug: u8,
     /// VIC version reported by `/version` and `/info` (`1.2.1`).

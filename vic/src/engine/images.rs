@@ -1,9 +1,12 @@
-//! Image routes: pull (from the built-in catalogue), list, inspect, tag, remove.
+//! Image routes: pull (from a registry the testbed runs, else the built-in catalogue),
+//! list, inspect, tag, remove.
 
 use super::api::{Result, ok_json, status};
+use super::registry_policy::Access;
 use super::routes;
 use super::state::{ApiError, Engine};
 use super::view::parse_filters;
+use crate::image_transfer;
 use crate::images::{ImageConfig, Reference, digest_of};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +17,11 @@ fn stream_line(v: &Json) -> String {
     format!("{v}\r\n")
 }
 
-pub async fn pull(engine: &Engine, q: &BTreeMap<String, String>) -> Result<Response> {
+pub async fn pull(
+    engine: &Engine,
+    q: &BTreeMap<String, String>,
+    auth: Option<&str>,
+) -> Result<Response> {
     if q.contains_key("fromSrc") {
         return Err(ApiError::server(routes::not_implemented("ImportImage")));
     }
@@ -31,6 +38,18 @@ pub async fn pull(engine: &Engine, q: &BTreeMap<String, String>) -> Result<Respo
     let r = Reference::parse(&text)
         .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "invalid reference format"))?;
     let canonical = r.canonical();
+    // VIC checks every pull against the whitelist first (vic.md §7.3 step 2).
+    let registry_host = r.registry.clone().unwrap_or_else(|| "docker.io".to_owned());
+    let access = match engine.config.registries.check(&registry_host) {
+        Ok(a) => a,
+        Err(denied) => return Ok(stream_response(image_transfer::error_line(&denied))),
+    };
+    if let Some(host) = &r.registry
+        && let Some(services) = &engine.config.services
+        && services.registries().get(host).is_some()
+    {
+        return pull_from_registry(engine, &r, host, access, services, auth).await;
+    }
     let remote = match (&r.registry, r.repository.contains('/')) {
         (None, false) => format!("library/{}", r.repository),
         _ => r.repository.clone(),
@@ -72,6 +91,59 @@ pub async fn pull(engine: &Engine, q: &BTreeMap<String, String>) -> Result<Respo
         ));
         engine.lock().images.insert(canonical.clone(), img);
     }
+    let now = engine.pl.now_ms().await.unwrap_or_default();
+    engine
+        .events
+        .publish(super::events::Event::image("pull", &canonical, now));
+    Ok(stream_response(out))
+}
+
+/// A pull from a registry the testbed runs, trusted as the VCH's `--registry-ca` and
+/// `--insecure-registry` say (vic.md §7.3 steps 3–6): the image's config is what the
+/// registry holds (the layers are checked, then dropped: VIC would write them to the
+/// image store's disks, which the testbed does not model).
+async fn pull_from_registry(
+    engine: &Engine,
+    r: &Reference,
+    host: &str,
+    access: Access,
+    services: &crate::guestnet::Services,
+    auth: Option<&str>,
+) -> Result<Response> {
+    let trust = image_transfer::Trust {
+        ca_pems: engine.config.registries.ca_pems.clone(),
+        insecure: match access {
+            Access::Insecure => vec![host.to_owned()],
+            Access::Secure => Vec::new(),
+        },
+    };
+    let target = match image_transfer::target(
+        services.registries(),
+        host,
+        &trust,
+        image_transfer::credentials_from_header(auth),
+    ) {
+        Ok(t) => t,
+        Err(e) => return Ok(stream_response(image_transfer::error_line(&e))),
+    };
+    let canonical = r.canonical();
+    let had = engine.lock().images.get(&canonical).map(|i| i.id.clone());
+    let have = |_: &str| false;
+    let out = match image_transfer::pull(&target, r, &have).await {
+        Ok((pulled, out)) => {
+            let status = if had.as_deref() == Some(pulled.config.id.as_str()) {
+                format!("Status: Image is up to date for {canonical}")
+            } else {
+                format!("Status: Downloaded newer image for {canonical}")
+            };
+            engine
+                .lock()
+                .images
+                .insert(canonical.clone(), pulled.config);
+            out + &stream_line(&json!({ "status": status }))
+        }
+        Err(e) => return Ok(stream_response(image_transfer::error_line(&e))),
+    };
     let now = engine.pl.now_ms().await.unwrap_or_default();
     engine
         .events

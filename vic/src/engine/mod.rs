@@ -31,6 +31,7 @@ mod lifecycle;
 mod logs;
 mod networks;
 mod quota;
+pub mod registry_policy;
 pub mod routes;
 pub mod sizing;
 mod state;

@@ -137,6 +137,7 @@ mod tests {
             server: Recognised {
                 service: Arc::new(Nginx),
                 ports: vec![80],
+                meter: None,
             },
             endpoints: vec![EndpointAddr {
                 network: "bridge".into(),

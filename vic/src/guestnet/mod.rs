@@ -61,6 +61,9 @@ pub struct Recognised {
     pub service: Arc<dyn Service>,
     /// The ports it listens on inside the containerVM (every interface).
     pub ports: Vec<u16>,
+    /// CPU work the service asks its containerVM for on demand (a DCH's builds), which the
+    /// tether pays at each tick ([`crate::workload::meter`]).
+    pub meter: Option<Arc<crate::workload::meter::WorkMeter>>,
 }
 
 impl std::fmt::Debug for Recognised {
@@ -74,7 +77,11 @@ impl std::fmt::Debug for Recognised {
 
 /// The service a process runs, from its command line, if it is a server the testbed
 /// emulates.
-pub fn recognise(argv: &[String], host: &crate::dch::Host) -> Option<Recognised> {
+pub fn recognise(
+    argv: &[String],
+    host: &crate::dch::Host,
+    registries: &Arc<crate::registry_hosts::RegistryHosts>,
+) -> Option<Recognised> {
     let program = argv.first()?;
     let base = program.rsplit('/').next().unwrap_or(program);
     match base {
@@ -82,9 +89,10 @@ pub fn recognise(argv: &[String], host: &crate::dch::Host) -> Option<Recognised>
         "nginx" if !argv[1..].iter().any(|a| nginx::is_one_shot_flag(a)) => Some(Recognised {
             service: Arc::new(nginx::Nginx),
             ports: vec![nginx::PORT],
+            meter: None,
         }),
         // `vmware/dch-photon`'s Docker engine (`dch-entrypoint.sh -H tcp://0.0.0.0:2375`).
-        "dch-entrypoint.sh" | "dockerd" => crate::dch::recognise(&argv[1..], host),
+        "dch-entrypoint.sh" | "dockerd" => crate::dch::recognise(&argv[1..], host, registries),
         _ => None,
     }
 }
@@ -104,7 +112,8 @@ mod tests {
             &["/usr/sbin/nginx"][..],
             &["nginx", "-c", "/etc/nginx/nginx.conf"][..],
         ] {
-            let r = recognise(&argv(line), &crate::dch::Host::default()).expect("a server");
+            let r = recognise(&argv(line), &crate::dch::Host::default(), &Arc::default())
+                .expect("a server");
             assert_eq!(r.service.name(), "nginx");
             assert_eq!(r.ports, [80]);
         }
@@ -116,7 +125,7 @@ mod tests {
             &[][..],
         ] {
             assert!(
-                recognise(&argv(line), &crate::dch::Host::default()).is_none(),
+                recognise(&argv(line), &crate::dch::Host::default(), &Arc::default()).is_none(),
                 "{line:?}"
             );
         }

@@ -93,6 +93,8 @@ pub struct Services {
     entries: Mutex<Vec<Entry>>,
     /// The routable listeners of each owner.
     leases: Mutex<BTreeMap<String, Lease>>,
+    /// The container registries the testbed runs (the engines' name resolution).
+    registries: Arc<crate::registry_hosts::RegistryHosts>,
 }
 
 impl std::fmt::Debug for Services {
@@ -140,6 +142,11 @@ impl Services {
     /// An empty registry.
     pub fn new() -> Arc<Services> {
         Arc::new(Services::default())
+    }
+
+    /// The container registries the testbed runs, by host name.
+    pub fn registries(&self) -> &Arc<crate::registry_hosts::RegistryHosts> {
+        &self.registries
     }
 
     fn entries(&self) -> MutexGuard<'_, Vec<Entry>> {
@@ -322,6 +329,7 @@ mod tests {
         Recognised {
             service: Arc::new(Nginx),
             ports: vec![80],
+            meter: None,
         }
     }
 

@@ -18,6 +18,7 @@ use super::rollback::{Made, rollback};
 use super::vchconfig::full_version;
 use super::{Failure, Ui, dispatch, ready};
 use crate::convention::NameConvention;
+use crate::engine::registry_policy::RegistryPolicy;
 use crate::vsphere::{self, Client, ConnectOptions, Entity, Error, Finder, Kind};
 
 /// Separator VIC prints around validation issues and before a failure.
@@ -197,6 +198,8 @@ pub struct Plan {
     /// `None`: the ESX bridge port group must be created.
     pub(super) bridge: Option<Entity>,
     pub(super) container_networks: Vec<(params::ContainerNetworkSpec, Entity)>,
+    /// The registry configuration as the VCH stores it (whitelist merged).
+    pub(super) registries: RegistryPolicy,
 }
 
 /// Finds one entity or records an issue.
@@ -389,6 +392,9 @@ async fn validate(s: &Session, cfg: &CreateConfig, ui: &mut Ui) -> Result<Plan, 
             )),
         }
     }
+    // 14. Registries (VIC's order puts them after DRS; they need no target, and VIC's
+    // reachability probes are not made, see `engine::registry_policy`).
+    let registries = registries(cfg, ui, &mut issues);
     // 11. DRS: without it the pool options are ignored (vic.md §5.1).
     let (parent_pool, compute, host, drs) = match compute_parts {
         Some(p) => p,
@@ -436,7 +442,28 @@ async fn validate(s: &Session, cfg: &CreateConfig, ui: &mut Ui) -> Result<Plan, 
         management,
         bridge,
         container_networks,
+        registries,
     })
+}
+
+/// VIC's `registries` check: the first issue is noted, else the lists are logged as VIC logs
+/// them and the policy to store is returned.
+fn registries(cfg: &CreateConfig, ui: &mut Ui, issues: &mut Vec<String>) -> RegistryPolicy {
+    match cfg.registries.validated() {
+        Ok(p) => {
+            if !p.insecure.is_empty() {
+                ui.info(format!("Insecure registries = {}", p.insecure.join(", ")));
+            }
+            if !p.whitelist.is_empty() {
+                ui.info(format!("Whitelist registries = {}", p.whitelist.join(", ")));
+            }
+            p
+        }
+        Err(e) => {
+            issues.push(e.to_string());
+            RegistryPolicy::default()
+        }
+    }
 }
 
 /// VIC's `createVolumeStores` (vic.md §6.1 step 5.6): each store's folder made with its

@@ -388,6 +388,7 @@ pub async fn dispatch(
             .collect(),
         containers: cfg.containers,
         storage_quota_bytes: cfg.storage_quota_bytes,
+        registries: plan.registries.clone(),
         debug: cfg.debug,
         version: full_version(),
         create_bridge_network: made.esx_bridge.is_some(),

@@ -531,6 +531,14 @@ pub fn config_options(cfg: &VchConfig) -> Vec<String> {
         crate::tls::TlsMode::ServerOnly => out.push("--no-tlsverify".into()),
         crate::tls::TlsMode::Mutual => {}
     }
+    // Registries as VIC prints them: the stored lists (the whitelist merged with the insecure
+    // registries, which re-creates the same); the CA files are not printed (no path is kept).
+    for r in &cfg.registries.insecure {
+        out.push(format!("--insecure-registry={r}"));
+    }
+    for w in &cfg.registries.whitelist {
+        out.push(format!("--whitelist-registry={w}"));
+    }
     if cfg.debug > 0 {
         out.push(format!("--debug={}", cfg.debug));
     }
@@ -854,6 +862,7 @@ mod tests {
             volume_stores: Vec::new(),
             containers: Some(2),
             storage_quota_bytes: Some(10 << 30),
+            registries: Default::default(),
             debug: 0,
             version: full_version(),
             create_bridge_network: false,
@@ -932,5 +941,18 @@ mod tests {
             "{opts:?}"
         );
         assert_eq!(opts.last().map(String::as_str), Some("--debug=2"));
+        c.registries.insecure = vec!["reg:5000".into()];
+        c.registries.whitelist = vec!["*.corp.local".into(), "reg:5000".into()];
+        let opts = config_options(&c);
+        assert_eq!(
+            opts[opts.len() - 5..],
+            [
+                "--no-tls",
+                "--insecure-registry=reg:5000",
+                "--whitelist-registry=*.corp.local",
+                "--whitelist-registry=reg:5000",
+                "--debug=2",
+            ]
+        );
     }
 }

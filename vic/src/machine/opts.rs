@@ -301,6 +301,19 @@ pub struct CreateOpts {
     #[arg(long = "no-tls", short = 'k', hide_short_help = true)]
     pub no_tls: bool,
 
+    /// Additional certificate authority file to verify secure registry servers (repeatable).
+    #[arg(long = "registry-ca", visible_alias = "rc")]
+    pub registry_ca: Vec<PathBuf>,
+    /// Permitted insecure registry server address, `host[:port]` or a wildcard domain
+    /// (repeatable).
+    #[arg(long = "insecure-registry", visible_alias = "dir")]
+    pub insecure_registry: Vec<String>,
+    /// Permitted registry server address, `host[:port]`, IP, CIDR or wildcard domain
+    /// (repeatable); any whitelist puts the VCH in whitelist mode (insecure addresses still
+    /// require --insecure-registry in addition).
+    #[arg(long = "whitelist-registry", visible_alias = "wr")]
+    pub whitelist_registry: Vec<String>,
+
     /// Debug level (1 or more enables debug logging in the VCH).
     #[arg(long, short = 'v', hide_short_help = true, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=9))]
     pub debug: u8,
@@ -520,6 +533,19 @@ mod tests {
         ("--certificate-key-size", &["--ksz"], true, Some("4096")),
         ("--tls-ca", &["--ca"], true, Some("ca.pem")),
         ("--no-tls", &["-k"], true, None),
+        ("--registry-ca", &["--rc"], false, Some("reg-ca.pem")),
+        (
+            "--insecure-registry",
+            &["--dir"],
+            false,
+            Some("reg.corp.local:5000"),
+        ),
+        (
+            "--whitelist-registry",
+            &["--wr"],
+            false,
+            Some("*.corp.local"),
+        ),
         ("--force", &["-f"], false, None),
         ("--timeout", &[], false, Some("5m")),
         ("--debug", &["-v"], true, Some("1")),
@@ -536,9 +562,6 @@ mod tests {
         "--public-network-ip",
         "--management-network-gateway",
         "--management-network-ip",
-        "--registry-ca",
-        "--insecure-registry",
-        "--whitelist-registry",
         "--https-proxy",
         "--http-proxy",
         "--no-proxy",
@@ -620,9 +643,36 @@ mod tests {
         assert_eq!(o.storage_quota, Some(100));
         assert_eq!(o.containers, Some(5));
         assert_eq!(o.volume_store, ["LocalDS_0/volumes:default"]);
+        assert_eq!(o.registry_ca, [PathBuf::from("reg-ca.pem")]);
+        assert_eq!(o.insecure_registry, ["reg.corp.local:5000"]);
+        assert_eq!(o.whitelist_registry, ["*.corp.local"]);
         assert_eq!(o.debug, 1);
         assert!(o.no_tls && o.no_tlsverify && o.force);
         assert_eq!(o.target.timeout, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn registry_flags_repeat_by_name_and_alias() {
+        let o = create(&[
+            "--wr",
+            "a",
+            "--whitelist-registry",
+            "b",
+            "--rc",
+            "x.pem",
+            "--registry-ca",
+            "y.pem",
+            "--dir",
+            "c",
+            "--insecure-registry",
+            "d",
+        ]);
+        assert_eq!(o.whitelist_registry, ["a", "b"]);
+        assert_eq!(
+            o.registry_ca,
+            [PathBuf::from("x.pem"), PathBuf::from("y.pem")]
+        );
+        assert_eq!(o.insecure_registry, ["c", "d"]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use super::opts::{CreateOpts, Shares, TargetOpts};
 use super::{Failure, Ui};
 use crate::engine::VolumeStore;
+use crate::engine::registry_policy::RegistryPolicy;
 use crate::firewall::{FirewallFlag, TrustLevel};
 use crate::tls::{self, TlsMaterial, TlsRequest};
 
@@ -139,6 +140,9 @@ pub struct CreateConfig {
     /// `--storage-quota` in bytes (None or 0: unlimited); checked against the datastore's
     /// free space once the target is known ([`check_storage_quota`]).
     pub storage_quota_bytes: Option<u64>,
+    /// `--registry-ca` file contents (one per file), `--insecure-registry` and
+    /// `--whitelist-registry` as given; the validator checks them and merges the whitelist.
+    pub registries: RegistryPolicy,
     /// `--debug`.
     pub debug: u8,
     /// `--timeout`.
@@ -671,6 +675,9 @@ pub fn process(
     };
     // 11. Volume stores.
     let volume_stores = volume_stores(&o.volume_store)?;
+    // 12. Registries: the CA files are read here; their contents and the entries are checked
+    // by the validator, as VIC does.
+    let registries = registries(o, ui)?;
     Ok(CreateConfig {
         target,
         force: o.force,
@@ -704,9 +711,31 @@ pub fn process(
         containers: o.containers.filter(|n| *n > 0),
         volume_stores,
         storage_quota_bytes: storage_quota_bytes(o.storage_quota),
+        registries,
         debug: o.debug,
         timeout: o.target.timeout,
         recorded_options: recorded_options(o),
+    })
+}
+
+/// Step 12 (VIC's `ProcessRegistries`): every `--registry-ca` file read, in order.
+fn registries(o: &CreateOpts, ui: &mut Ui) -> Result<RegistryPolicy, Failure> {
+    let mut ca_pems = Vec::new();
+    for path in &o.registry_ca {
+        let bytes = std::fs::read(path).map_err(|e| {
+            Failure::new(format!(
+                "Unable to load CA certificates for registry logins: Failed to load authority from file {}: {e}",
+                path.display()
+            ))
+        })?;
+        // Not UTF-8 is not PEM: the validator then finds no certificate in it.
+        ca_pems.push(String::from_utf8_lossy(&bytes).into_owned());
+        ui.info(format!("Loaded registry CA from {}", path.display()));
+    }
+    Ok(RegistryPolicy {
+        ca_pems,
+        insecure: o.insecure_registry.clone(),
+        whitelist: o.whitelist_registry.clone(),
     })
 }
 
@@ -752,6 +781,13 @@ fn recorded_options(o: &CreateOpts) -> Vec<String> {
     }
     for vs in &o.volume_store {
         out.push(format!("--volume-store={vs}"));
+    }
+    // `--registry-ca` is a file path: left out, as VIC leaves it out.
+    for r in &o.insecure_registry {
+        out.push(format!("--insecure-registry={r}"));
+    }
+    for w in &o.whitelist_registry {
+        out.push(format!("--whitelist-registry={w}"));
     }
     if o.no_tls {
         out.push("--no-tls".into());
@@ -908,6 +944,32 @@ mod tests {
             c.recorded_options
                 .contains(&"--volume-store=LocalDS_0/a:default".to_owned())
         );
+    }
+
+    #[test]
+    fn registry_cas_are_read_and_the_entries_recorded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ca = tmp.path().join("reg-ca.pem");
+        std::fs::write(&ca, "PEM TEXT").unwrap();
+        let ca_arg = ca.to_str().unwrap();
+        let c = process_ok(&["--rc", ca_arg, "--dir", "reg:5000", "--wr", "*.corp.local"]);
+        assert_eq!(c.registries.ca_pems, ["PEM TEXT"]);
+        assert_eq!(c.registries.insecure, ["reg:5000"]);
+        assert_eq!(c.registries.whitelist, ["*.corp.local"]);
+        let recorded = &c.recorded_options;
+        assert!(recorded.contains(&"--insecure-registry=reg:5000".to_owned()));
+        assert!(recorded.contains(&"--whitelist-registry=*.corp.local".to_owned()));
+        assert!(!recorded.iter().any(|o| o.contains("registry-ca")));
+
+        let missing = tmp.path().join("missing.pem");
+        let o = opts(&["--no-tls", "--registry-ca", missing.to_str().unwrap()]);
+        let mut ui = Ui::capture();
+        let e = process(&o, &mut ui, OffsetDateTime::UNIX_EPOCH, &mut |_| None).unwrap_err();
+        let want = format!(
+            "Unable to load CA certificates for registry logins: Failed to load authority from file {}: ",
+            missing.display()
+        );
+        assert!(e.message.starts_with(&want), "{}", e.message);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use vcsim::vmodl::MoRef as VimRef;
 
 use crate::convention::NameConvention;
+use crate::engine::registry_policy::RegistryPolicy;
 use crate::engine::{ContainerNetwork, EngineConfig, VolumeStore, VsphereTarget};
 use crate::firewall::TrustLevel;
 use crate::guestinfo::{
@@ -134,6 +135,9 @@ pub struct VchConfig {
     pub containers: Option<u32>,
     /// `storage/storage_quota` in bytes, as VIC stores it (None: unlimited).
     pub storage_quota_bytes: Option<u64>,
+    /// `cert/RegistryCertificateAuthorities` (one PEM bundle), `registry/insecure_registries~`
+    /// and `registry/whitelist_registries~` (the whitelist as validation merged it).
+    pub registries: RegistryPolicy,
     /// `init/diagnostics/debug`.
     pub debug: u8,
     /// `init/version/*` as `<Version>-<BuildNumber>-<GitCommit>`.
@@ -267,6 +271,23 @@ impl VchConfig {
         }
         if let Some(cnc) = &self.name_convention {
             k.insert(vch::CONTAINER_NAME_CONVENTION, cnc.as_str());
+        }
+        // Registries; VIC's encoder skips empty slices and byte arrays.
+        let registry_cas = self.registries.ca_bundle();
+        if !registry_cas.is_empty() {
+            k.insert(
+                vch::REGISTRY_CERTIFICATE_AUTHORITIES,
+                encode_bytes(registry_cas.as_bytes()),
+            );
+        }
+        for (key, list) in [
+            (vch::INSECURE_REGISTRIES, &self.registries.insecure),
+            (vch::WHITELIST_REGISTRIES, &self.registries.whitelist),
+        ] {
+            if !list.is_empty() {
+                let values: Vec<&str> = list.iter().map(String::as_str).collect();
+                k = k.strings(key, &values);
+            }
         }
         // Versions.
         let mut parts = self.version.splitn(3, '-');
@@ -426,6 +447,28 @@ impl VchConfig {
             Some(b) => String::from_utf8(b).map_err(|_| "the CA bundle is not UTF-8")?,
             None => String::new(),
         };
+        let registry_cas = match k
+            .get_bytes(vch::REGISTRY_CERTIFICATE_AUTHORITIES)
+            .map_err(err)?
+        {
+            Some(b) => {
+                vec![String::from_utf8(b).map_err(|_| "the registry CA bundle is not UTF-8")?]
+            }
+            None => Vec::new(),
+        };
+        let strings = |key: &str| -> Result<Vec<String>, String> {
+            Ok(k.get_strings(key)
+                .map_err(err)?
+                .unwrap_or_default()
+                .into_iter()
+                .map(str::to_owned)
+                .collect())
+        };
+        let registries = RegistryPolicy {
+            ca_pems: registry_cas,
+            insecure: strings(vch::INSECURE_REGISTRIES)?,
+            whitelist: strings(vch::WHITELIST_REGISTRIES)?,
+        };
         let mut networks = Vec::new();
         let mut client_ip = None;
         for role in k.get_map_keys(&ro_key("init/networks")).unwrap_or_default() {
@@ -576,6 +619,7 @@ impl VchConfig {
                 .map_err(err)?
                 .and_then(|n| u64::try_from(n).ok())
                 .filter(|n| *n > 0),
+            registries,
             debug: k
                 .get_int(vch::DEBUG)
                 .map_err(err)?
@@ -683,6 +727,7 @@ impl VchConfig {
             storage_quota_bytes: self.storage_quota_bytes,
             volume_stores: self.volume_stores.clone(),
             images: Catalogue::builtin(),
+            registries: self.registries.clone(),
             debug: self.debug,
             vic_version: VIC_VERSION.trim_start_matches('v').to_owned(),
             interaction: None,
@@ -710,3 +755,78 @@ pub fn decode_pem_value(value: &str) -> Option<String> {
 
 /// An `Arc`'d engine config, for launchers.
 pub type SharedEngineConfig = Arc<EngineConfig>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fewest keys [`VchConfig::from_keys`] reads a configuration from.
+    fn minimal_keys() -> Keys {
+        Keys::new()
+            .put(vch::ID, "VirtualMachine:vm-1")
+            .put(vch::CONNECT_TARGET, "https://vc/sdk")
+            .put(vch::CONNECT_USERNAME, "admin")
+            .put(vch::compute_resource_key(0, "Type"), "ResourcePool")
+            .put(vch::compute_resource_key(0, "Value"), "resgroup-1")
+            .put(VM_FOLDER_KEY, MoRef::new("Folder", "group-v1"))
+            .put(DATACENTER_KEY, MoRef::new("Datacenter", "datacenter-1"))
+            .put(vch::BRIDGE_IP_RANGE_IP, IpAddr::from([172, 16, 0, 0]))
+    }
+
+    #[test]
+    fn registries_round_trip_through_vics_keys() {
+        let mut cfg = VchConfig::from_keys(&minimal_keys()).unwrap();
+        assert_eq!(cfg.registries, RegistryPolicy::default());
+        let none = cfg.to_keys();
+        for key in [
+            vch::REGISTRY_CERTIFICATE_AUTHORITIES,
+            vch::INSECURE_REGISTRIES,
+            vch::WHITELIST_REGISTRIES,
+        ] {
+            assert!(
+                none.get(key).is_none(),
+                "empty lists are not written: {key}"
+            );
+        }
+        let pem = "-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n";
+        cfg.registries = RegistryPolicy {
+            ca_pems: vec![pem.to_owned()],
+            insecure: vec!["reg.corp.local:5000".into()],
+            whitelist: vec!["10.0.0.0/8".into(), "*.corp.local".into()],
+        };
+        let keys = cfg.to_keys();
+        assert_eq!(
+            keys.get("guestinfo.vice./registry/whitelist_registries~"),
+            Some("10.0.0.0/8|*.corp.local")
+        );
+        assert_eq!(
+            keys.get("guestinfo.vice./registry/whitelist_registries"),
+            Some("1")
+        );
+        assert_eq!(
+            keys.get("guestinfo.vice./registry/insecure_registries~"),
+            Some("reg.corp.local:5000")
+        );
+        assert_eq!(
+            keys.get("guestinfo.vice./cert/RegistryCertificateAuthorities")
+                .and_then(decode_pem_value)
+                .as_deref(),
+            Some(pem)
+        );
+        let back = VchConfig::from_keys(&keys).unwrap();
+        assert_eq!(back, cfg);
+        let listen = "127.0.0.1:2375".parse().unwrap();
+        let vm = VimRef::new("VirtualMachine", "vm-1");
+        let bridged = VchConfig {
+            networks: vec![RoleNetwork {
+                role: vch::ROLE_BRIDGE.into(),
+                name: "br".into(),
+                moref: VimRef::new("Network", "net-1"),
+                slot: FIRST_PCI_SLOT,
+            }],
+            ..back
+        };
+        let engine = bridged.engine_config(&vm, listen).unwrap();
+        assert_eq!(engine.registries, cfg.registries);
+    }
+}

@@ -58,6 +58,10 @@ struct Session {
     execs: Vec<session::Proc>,
     /// What a process sees (an exec sees what the primary process does).
     context: crate::process::Context,
+    /// Work its service asks for (a DCH's builds), paid at each tick.
+    meter: Option<Arc<crate::workload::meter::WorkMeter>>,
+    /// The primary process's own workload (what the VM runs when no such work is queued).
+    own_workload: scheduler_model::Workload,
 }
 
 /// The containerVM tether: one agent serves every containerVM of the emulator.
@@ -264,6 +268,15 @@ impl TetherAgent {
         self.services.clone()
     }
 
+    /// Whether any containerVM's service has CPU work queued (a DCH build waiting for the
+    /// virtual clock): a caller that drives the clock itself (the scenario runner) advances
+    /// it while this holds.
+    pub fn work_pending(&self) -> bool {
+        self.lock()
+            .values()
+            .any(|s| s.meter.as_ref().is_some_and(|m| m.busy()))
+    }
+
     /// The firewall rule set the tether applied in `vm` (while it runs).
     pub fn rules_of(&self, vm: &MoRef) -> Option<RuleSet> {
         self.lock().get(&vm.value).and_then(|s| s.rules.clone())
@@ -368,6 +381,8 @@ impl TetherAgent {
             &mut launched,
             channel,
         );
+        let own_workload = launched.workload.clone();
+        let mut meter = None;
         if let Some(exit) = primary.ended_at_launch() {
             session::merge(&mut fx, exit);
         } else if let Some(server) = launched.program.as_deref().and_then(|argv| {
@@ -377,8 +392,9 @@ impl TetherAgent {
                 ncpu: vm.num_cpu,
                 mem_total_bytes: vm.memory_mb.saturating_mul(1024 * 1024),
             };
-            guestnet::recognise(argv, &host)
+            guestnet::recognise(argv, &host, self.services.registries())
         }) {
+            meter = server.meter.clone();
             self.register_service(&id, server, &endpoints, &rules, &primary.channel, vm.now_ms);
         }
         self.lock().insert(
@@ -389,6 +405,8 @@ impl TetherAgent {
                 clock,
                 execs: Vec::new(),
                 context,
+                meter,
+                own_workload,
             },
         );
         fx
@@ -404,6 +422,14 @@ impl TetherAgent {
         for p in &mut s.execs {
             if let Some(exit) = p.tick(vm.now_ms, vm.cpu_usage_mhz) {
                 session::merge(&mut fx, exit);
+            }
+        }
+        if let Some(meter) = &s.meter {
+            use crate::workload::meter::{BUSY_WORKLOAD, Change};
+            match meter.tick(vm.now_ms, vm.cpu_usage_mhz) {
+                Some(Change::Busy) => fx.workload = Some(BUSY_WORKLOAD),
+                Some(Change::Idle) => fx.workload = Some(s.own_workload.clone()),
+                None => {}
             }
         }
         if let Some(exit) = s.primary.tick(vm.now_ms, vm.cpu_usage_mhz) {

@@ -23,7 +23,7 @@ mod error;
 mod files;
 mod generate;
 mod key_reuse;
-mod pem;
+pub(crate) mod pem;
 mod rustls_config;
 mod select;
 mod validate;

@@ -8,6 +8,7 @@
 //! the Docker container host are light, always-on services; `sleep N` idles N seconds; a
 //! shell without a terminal exits at once, as it does under Docker.
 
+pub mod meter;
 pub mod stress_ng;
 
 use scheduler_model::Workload;

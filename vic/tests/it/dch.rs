@@ -20,12 +20,16 @@ const CLI_TIMEOUT: Duration = Duration::from_secs(60);
 /// The emulator (cluster `DC0_C0`, port group `DC0_DVPG0`) with the appliance and the
 /// tether, the endpoints given the tether's services.
 async fn start_sim() -> Sim {
-    let tether = Arc::new(TetherAgent::new());
+    start_sim_with(Arc::new(TetherAgent::new())).await
+}
+
+/// [`start_sim`] with a given tether (whose services the caller also uses).
+pub(crate) async fn start_sim_with(tether: Arc<TetherAgent>) -> Sim {
     let appliance = ApplianceAgent::new(engine_launcher())
         .with_interaction(tether.hub())
         .with_services(tether.services());
     let inventory = vcsim::InventorySpec::parse(
-        "[[cluster]]\nname = \"DC0_C0\"\nhosts = [{ name = \"esx0\" }]",
+        "port_groups = [\"routable-pg\"]\n[[cluster]]\nname = \"DC0_C0\"\nhosts = [{ name = \"esx0\" }]",
     )
     .unwrap();
     let config = vcsim::Config {
@@ -33,20 +37,21 @@ async fn start_sim() -> Sim {
         ..vcsim::Config::default()
     };
     let agents: Vec<Arc<dyn vcsim::GuestAgent>> = vec![Arc::new(appliance), tether];
-    sim::start_with(config, agents).await
+    // 20× real time: a build ends at the model's next 20 s ticks, a second or two away.
+    sim::start_with_speed(config, agents, 20.0).await
 }
 
 /// The output of one docker CLI run.
 #[derive(Debug)]
-struct Cli {
-    ok: bool,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Cli {
+    pub(crate) ok: bool,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// Runs the real docker CLI against `host` (`tcp://…`) in `dir` with a private config,
 /// bounded by [`CLI_TIMEOUT`] (then the child is killed and the test fails).
-async fn docker(host: &str, dir: &Path, args: &[&str]) -> Cli {
+pub(crate) async fn docker(host: &str, dir: &Path, args: &[&str]) -> Cli {
     let mut cmd = std::process::Command::new("docker");
     cmd.arg("-H")
         .arg(host)
@@ -87,14 +92,14 @@ async fn docker(host: &str, dir: &Path, args: &[&str]) -> Cli {
 }
 
 /// [`docker`] that must succeed; its stdout.
-async fn ok(host: &str, dir: &Path, args: &[&str]) -> String {
+pub(crate) async fn ok(host: &str, dir: &Path, args: &[&str]) -> String {
     let out = docker(host, dir, args).await;
     assert!(out.ok, "docker {args:?}: {out:?}");
     out.stdout
 }
 
 /// The IMAGE ID column of `docker images` for `repo`.
-fn image_id_of(images: &str, repo: &str) -> Option<String> {
+pub(crate) fn image_id_of(images: &str, repo: &str) -> Option<String> {
     images.lines().find_map(|l| {
         let cols: Vec<&str> = l.split_whitespace().collect();
         (cols.first() == Some(&repo)).then(|| cols.get(2).map(|s| (*s).to_owned()))?

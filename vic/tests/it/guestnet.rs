@@ -17,7 +17,7 @@ use vic::engine::client::{CliOutput, DockerClient, parse_command, split_words};
 use vic::tether::TetherAgent;
 
 /// The distributed port group the routable container networks use.
-const ROUTABLE_PG: &str = "routable-pg";
+pub(crate) const ROUTABLE_PG: &str = "routable-pg";
 
 /// The emulator (cluster `DC0_C0`, port groups `DC0_DVPG0` and [`ROUTABLE_PG`]) with the
 /// appliance and the tether, the endpoints given the tether's links and services.
@@ -61,7 +61,7 @@ fn http() -> reqwest::Client {
 }
 
 /// `GET url`: status, Server header and body, or the error text.
-async fn get(url: &str) -> Result<(u16, String, String), String> {
+pub(crate) async fn get(url: &str) -> Result<(u16, String, String), String> {
     let r = http().get(url).send().await.map_err(|e| format!("{e:?}"))?;
     let status = r.status().as_u16();
     let server = r
@@ -139,12 +139,12 @@ async fn a_published_bridge_port_reaches_nginx_while_it_runs() {
 }
 
 /// Why a routable test cannot run: nginx serves port 80 on the container's address.
-const NEEDS_PORT_80: &str = "this process may not listen on port 80 (nginx's port on a routable \
+pub(crate) const NEEDS_PORT_80: &str = "this process may not listen on port 80 (nginx's port on a routable \
      network): run the tests as root, or with net.ipv4.ip_unprivileged_port_start=0";
 
 /// A /24 in 127.99.0.0/16 whose first addresses can listen on port 80 (None: this process
 /// may not bind port 80, so the routable tests have nothing to show).
-fn free_routable_range() -> Option<String> {
+pub(crate) fn free_routable_range() -> Option<String> {
     static NEXT: std::sync::Mutex<u8> = std::sync::Mutex::new(0);
     let mut next = NEXT.lock().unwrap_or_else(|p| p.into_inner());
     let salt = (std::process::id() % 200) as u8;

@@ -1,8 +1,11 @@
 //! vic integration tests (one binary; modules per area).
 mod appliance;
 mod client;
+mod client_images;
 mod convention;
 mod dch;
+mod dch_registry;
+mod distribution;
 mod engine;
 mod engine_atomic;
 mod engine_attach;
@@ -15,6 +18,7 @@ mod guestnet;
 mod machine;
 mod machine_limits;
 mod machine_rollback;
+mod registry_flags;
 mod sim;
 mod tls;
 mod vsphere;

@@ -20,6 +20,16 @@ pub async fn start(agents: Vec<Arc<dyn vcsim::GuestAgent>>) -> Sim {
 
 /// [`start`] with the emulator built from `config`.
 pub async fn start_with(config: vcsim::Config, agents: Vec<Arc<dyn vcsim::GuestAgent>>) -> Sim {
+    start_with_speed(config, agents, 1.0).await
+}
+
+/// [`start_with`], the clock running `speed` times real time (a DCH's builds end at the
+/// model's 20 s ticks: a faster clock keeps the tests that build short).
+pub async fn start_with_speed(
+    config: vcsim::Config,
+    agents: Vec<Arc<dyn vcsim::GuestAgent>>,
+    speed: f64,
+) -> Sim {
     let mut emu = vcsim::Emulator::new(config).expect("inventory builds");
     for agent in agents {
         emu.add_agent(agent);
@@ -29,7 +39,7 @@ pub async fn start_with(config: vcsim::Config, agents: Vec<Arc<dyn vcsim::GuestA
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = vc.clone();
-    let clock = vc.spawn_clock(1.0);
+    let clock = vc.spawn_clock(speed);
     tokio::spawn(async move {
         let _ = server
             .serve(listener, None, async {

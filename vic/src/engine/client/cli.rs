@@ -5,11 +5,13 @@
 //!
 //! The commands are the ones a VCH endpoint serves: `run`, `create`, `start`, `stop`,
 //! `kill`, `restart`, `rm`, `rename`, `pull`, `ps`, `inspect`, `logs`, `wait`, `exec`,
-//! `volume`, `info`, `version`, also in their `docker container …` / `docker image …` forms. Flags
-//! follow the docker CLI's syntax (`--f v`, `--f=v`, `-dit`, `--`); an unknown one is
-//! refused with the CLI's own message, a real docker flag or command this client does not
-//! implement with a message saying so. What needs stdin is refused (`run -i` without
-//! `-d`, `exec -i/-t`, `start -a/-i`): this client sends none.
+//! `volume`, `info`, `version`, and a Docker Container Host's image workflow: `build`,
+//! `login`, `logout`, `push`, `tag`, `images` (module `image_verbs`); also in their
+//! `docker container …` / `docker image …` forms. Flags follow the docker CLI's syntax
+//! (`--f v`, `--f=v`, `-dit`, `--`); an unknown one is refused with the CLI's own message,
+//! a real docker flag or command this client does not implement with a message saying so.
+//! What needs stdin is refused (`run -i` without `-d`, `exec -i/-t`, `start -a/-i`): this
+//! client sends none.
 
 use super::error::CliError;
 use super::global::GlobalOptions;
@@ -124,6 +126,9 @@ pub enum CliCommand {
     Exec(ExecArgs),
     /// `docker volume create|ls|inspect|rm …`.
     Volume(super::volume::VolumeCommand),
+    /// `docker build|login|logout|push|tag|images …`: the image workflow against a Docker
+    /// Container Host.
+    Image(super::image_verbs::ImageCommand),
     /// `docker info`.
     Info,
     /// `docker version`.
@@ -149,6 +154,7 @@ impl CliCommand {
             CliCommand::Wait { .. } => "wait",
             CliCommand::Exec(_) => "exec",
             CliCommand::Volume(_) => "volume",
+            CliCommand::Image(c) => c.name(),
             CliCommand::Info => "info",
             CliCommand::Version => "version",
         }
@@ -279,11 +285,20 @@ pub fn parse_command(argv: &[String]) -> Result<CliCommand, CliError> {
             })?;
             match sub.as_str() {
                 "pull" => command("pull", "image pull", rest, None),
+                v @ ("build" | "push" | "tag") => {
+                    super::image_verbs::parse(v, &format!("image {v}"), rest)
+                }
+                v @ ("ls" | "list") => {
+                    super::image_verbs::parse("images", &format!("image {v}"), rest)
+                }
                 "inspect" => command("inspect", "image inspect", rest, Some(InspectKind::Image)),
                 other => Err(unknown(&format!("image {other}"))),
             }
         }
         "volume" => super::volume::parse(rest),
+        v @ ("build" | "login" | "logout" | "push" | "tag" | "images") => {
+            super::image_verbs::parse(v, v, rest)
+        }
         "system" => match rest.split_first() {
             Some((sub, rest)) if sub == "info" => command("info", "system info", rest, None),
             _ => Err(unknown(&argv.join(" "))),

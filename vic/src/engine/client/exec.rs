@@ -7,7 +7,8 @@
 //! prints the id, then starts; `run` in the foreground and `exec` attach (the `attach`
 //! module). `start`/`stop`/`kill`/`restart`/`rm` print each container as
 //! given; `wait` each exit code; `rename` nothing; `ps` the table (or ids with `-q`);
-//! `inspect` the JSON array; `logs` the demultiplexed streams.
+//! `inspect` the JSON array; `logs` the demultiplexed streams. The image workflow
+//! (`build`, `login`, `push`, …) runs in `image_verbs`.
 //!
 //! Failures: a daemon refusal is printed as `Error response from daemon: <message>` (a
 //! pull-stream error without the prefix, as the CLI prints it); `run` prefixes `docker: `,
@@ -20,6 +21,7 @@ use super::body::create_body;
 use super::cli::{CliCommand, InspectKind, RunArgs};
 use super::error::ClientError;
 use super::http::Response;
+use super::image_verbs::REGISTRY_AUTH;
 use super::render;
 use super::types::{CliOutput, ContainerDetails, ContainerSummary};
 use super::{API_PREFIX, DockerClient};
@@ -76,7 +78,7 @@ fn tagged(image: &str) -> String {
 }
 
 /// The fully qualified name `docker pull` prints last (`docker.io/library/nginx:latest`).
-fn qualified(image: &str) -> String {
+pub(super) fn qualified(image: &str) -> String {
     match Reference::parse(image) {
         Some(r) if r.registry.is_none() => {
             let library = if r.repository.contains('/') {
@@ -92,7 +94,7 @@ fn qualified(image: &str) -> String {
 }
 
 /// Whether the reference names a tag (or digest) itself.
-fn has_tag(image: &str) -> bool {
+pub(super) fn has_tag(image: &str) -> bool {
     image.contains('@')
         || image
             .rsplit('/')
@@ -128,10 +130,24 @@ impl DockerClient {
         timeout: Duration,
     ) -> Result<Response, ClientError> {
         let bytes = body.map(|b| b.to_string().into_bytes());
+        self.call_with(method, path, bytes.as_deref(), &[], timeout)
+            .await
+    }
+
+    /// [`DockerClient::call`] with a raw `body` and extra `headers` (`X-Registry-Auth`,
+    /// a `Content-Type` other than JSON).
+    pub(super) async fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        headers: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Response, ClientError> {
         let full = format!("{API_PREFIX}{path}");
         let r = self
             .transport
-            .send(method, &full, bytes.as_deref(), timeout)
+            .send(method, &full, body, headers, timeout)
             .await?;
         if r.status >= 400 {
             return Err(daemon_error(&r));
@@ -287,6 +303,7 @@ impl DockerClient {
             CliCommand::Wait { containers } => self.wait(containers, &mut out).await,
             CliCommand::Exec(a) => self.exec(a, &mut out).await,
             CliCommand::Volume(v) => self.volume(v, &mut out).await,
+            CliCommand::Image(c) => self.image(c, &mut out).await,
             CliCommand::Info => self.get_json("/info").await.map(|v| {
                 out.stdout = render::info_text(&v);
             }),
@@ -445,7 +462,8 @@ impl DockerClient {
             })
     }
 
-    /// `POST /images/create` for `image`; the progress text, or the stream's error.
+    /// `POST /images/create` for `image` (with the login remembered for its registry);
+    /// the progress text, or the stream's error.
     async fn pull(&self, image: &str) -> Result<String, ClientError> {
         let path = match Reference::parse(image) {
             Some(r) => format!(
@@ -455,7 +473,11 @@ impl DockerClient {
             ),
             None => format!("/images/create?fromImage={}", enc(image)),
         };
-        let r = self.post(&path, self.wait_timeout()).await?;
+        let auth = self.registry_auth(image);
+        let headers: Vec<(&str, &str)> = auth.iter().map(|a| (REGISTRY_AUTH, a.as_str())).collect();
+        let r = self
+            .call_with("POST", &path, None, &headers, self.wait_timeout())
+            .await?;
         match render::pull_progress(&r.body) {
             (text, None) => Ok(text),
             (_, Some(e)) => Err(ClientError::Stream(e)),
@@ -543,8 +565,14 @@ impl DockerClient {
             }
             return Ok(());
         }
-        // CREATED is relative to the endpoint's clock (the emulator's, which may run at
-        // any speed), read from /info as STATUS is computed there.
+        out.stdout = render::ps_table(&rows, self.endpoint_now_s().await?, no_trunc);
+        Ok(())
+    }
+
+    /// The endpoint's clock in Unix seconds (this machine's when /info does not say), for
+    /// `CREATED` columns: the emulator's clock may run at any speed, and STATUS is
+    /// computed there.
+    pub(super) async fn endpoint_now_s(&self) -> Result<i64, ClientError> {
         let now_s = match self.get_json("/info").await {
             Ok(info) => info
                 .get("SystemTime")
@@ -560,8 +588,7 @@ impl DockerClient {
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0)
         });
-        out.stdout = render::ps_table(&rows, now_s, no_trunc);
-        Ok(())
+        Ok(now_s)
     }
 
     async fn inspect(
@@ -707,6 +734,7 @@ mod tests {
         assert_eq!(out.exit_code, 1);
         let r = Response {
             status: 404,
+            headers: Vec::new(),
             body: b"{\"message\":\"No such container: x\"}\n".to_vec(),
         };
         assert_eq!(
@@ -715,6 +743,7 @@ mod tests {
         );
         let r = Response {
             status: 502,
+            headers: Vec::new(),
             body: Vec::new(),
         };
         assert_eq!(

@@ -25,8 +25,20 @@ const TLS_HINT: &str = "Are you trying to connect to a TLS-enabled daemon withou
 pub(super) struct Response {
     /// The status code.
     pub status: u16,
+    /// The headers in order, names in lower case.
+    pub headers: Vec<(String, String)>,
     /// The body, de-chunked.
     pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// The raw stream of an upgraded connection (after `101 Switching Protocols`).
@@ -119,7 +131,8 @@ impl Transport {
             .map_err(|e| self.read_error("CONNECT", "", e))
     }
 
-    /// The request `method path` with the client's headers and an optional JSON `body`.
+    /// The request `method path` with the client's headers, `extra`, and an optional
+    /// `body` (JSON unless `extra` names another `Content-Type`).
     fn request(
         &self,
         method: &str,
@@ -130,7 +143,11 @@ impl Transport {
         let length = body.map(|b| b.len().to_string());
         let mut headers = vec![("User-Agent", "vicbed-docker-client (vic::engine::client)")];
         headers.extend_from_slice(extra);
+        let typed = extra
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
         match &length {
+            Some(n) if typed => headers.push(("Content-Length", n)),
             Some(n) => {
                 headers.extend([("Content-Type", "application/json"), ("Content-Length", n)])
             }
@@ -151,17 +168,21 @@ impl Transport {
         }
     }
 
-    /// Sends `method path` with an optional JSON `body` and reads the answer, all within
-    /// `timeout` after connecting.
+    /// Sends `method path` with `headers` (`X-Registry-Auth`, a `Content-Type` other
+    /// than JSON) and an optional `body` (JSON unless `headers` say otherwise), and reads
+    /// the answer, all within `timeout` after connecting.
     pub async fn send(
         &self,
         method: &str,
         path: &str,
         body: Option<&[u8]>,
+        headers: &[(&str, &str)],
         timeout: Duration,
     ) -> Result<Response, ClientError> {
         let mut conn = self.connect().await?;
-        let req = self.request(method, path, body, &[("Connection", "close")])?;
+        let mut extra = vec![("Connection", "close")];
+        extra.extend_from_slice(headers);
+        let req = self.request(method, path, body, &extra)?;
         let rules = ReadRules {
             max_body: self.max_body_bytes,
             identity_only: false,
@@ -172,6 +193,7 @@ impl Transport {
         result
             .map(|r| Response {
                 status: r.status,
+                headers: r.headers,
                 body: r.body,
             })
             .map_err(|e| self.read_error(method, path, e))
@@ -206,6 +228,7 @@ impl Transport {
                     .map_err(|e| self.read_error(method, path, e))?;
                 let refused = Response {
                     status,
+                    headers: answer.headers,
                     body: answer.body,
                 };
                 return Ok((status, Upgrade::Refused(refused)));
@@ -292,7 +315,9 @@ mod tests {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = l.local_addr().unwrap().port();
         let server = tokio::spawn(serve(l));
-        let sent = local(port).send("GET", "/v1.25/info", None, timeout).await;
+        let sent = local(port)
+            .send("GET", "/v1.25/info", None, &[], timeout)
+            .await;
         server.abort();
         sent.unwrap_err()
     }
@@ -304,7 +329,7 @@ mod tests {
         let port = l.local_addr().unwrap().port();
         drop(l);
         let e = local(port)
-            .send("GET", "/v1.25/_ping", None, Duration::from_secs(5))
+            .send("GET", "/v1.25/_ping", None, &[], Duration::from_secs(5))
             .await
             .unwrap_err();
         assert_eq!(

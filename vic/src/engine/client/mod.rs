@@ -22,11 +22,16 @@
 //!   [`MAX_ATTACHED_OUTPUT_BYTES`].
 //! - Volumes (`volume`): `docker volume create|ls|inspect|rm` ([`VolumeCommand`]) and
 //!   `run -v name:/path` / `-v /path`.
+//! - The image workflow against a Docker Container Host (`image_verbs`, [`ImageCommand`]):
+//!   `build` of a context directory, `login`/`logout` (the client remembers the
+//!   credentials per registry and sends them as `X-Registry-Auth` with later `push`,
+//!   `pull` and the pull of `run`/`create`), `push`, `tag` and `images`.
 //!
 //! Not implemented, because the endpoint does not implement them or the testbed does not
 //! need them: stdin and terminals (`run -i` without `-d`, `exec -i/-t`, `start -a`,
-//! `attach`), `--volumes-from` and `--mount`, Go templates (`--format`), the process
-//! environment and `~/.docker` as option sources.
+//! `attach`), `--volumes-from` and `--mount`, Go templates (`--format`; `images` takes
+//! its three plain fields), the process environment and `~/.docker` as option sources
+//! (logins live as long as the [`DockerClient`]).
 
 mod attach;
 mod body;
@@ -36,6 +41,7 @@ mod exec;
 mod flags;
 mod global;
 mod http;
+mod image_verbs;
 mod render;
 mod run_args;
 mod tls;
@@ -55,8 +61,9 @@ pub use global::{
     CA_FILE, CERT_FILE, DEFAULT_PLAIN_PORT, DEFAULT_TLS_PORT, DockerHost, GlobalOptions, KEY_FILE,
     TlsMode,
 };
+pub use image_verbs::{BuildArgs, ImageCommand, MAX_CONTEXT_BYTES};
 pub use render::short_id;
-pub use types::{CliOutput, ContainerDetails, ContainerSummary, PortSummary};
+pub use types::{CliOutput, ContainerDetails, ContainerSummary, ImageSummary, PortSummary};
 pub use units::{nano_cpus, ram_in_bytes};
 pub use volume::VolumeCommand;
 pub use words::split_words;
@@ -94,6 +101,8 @@ impl Default for Limits {
 pub struct DockerClient {
     transport: http::Transport,
     limits: Limits,
+    /// `docker login`s by registry host, kept for this client's lifetime.
+    logins: image_verbs::Logins,
 }
 
 impl std::fmt::Debug for DockerClient {
@@ -102,6 +111,7 @@ impl std::fmt::Debug for DockerClient {
             .field("url", &self.transport.url)
             .field("tls", &self.transport.is_tls())
             .field("limits", &self.limits)
+            .field("logged_in", &self.logged_in())
             .finish()
     }
 }
@@ -137,7 +147,11 @@ impl DockerClient {
             Duration::from_secs(limits.connect_timeout_s),
             limits.max_body_bytes,
         );
-        Ok(DockerClient { transport, limits })
+        Ok(DockerClient {
+            transport,
+            limits,
+            logins: Default::default(),
+        })
     }
 
     /// `tcp://host:port`.

@@ -1,7 +1,8 @@
-//! What the docker CLI prints: the `docker ps` table, pull progress (non-terminal form),
-//! `docker inspect`'s indented JSON, demultiplexed logs, and short `info` / `version` texts.
+//! What the docker CLI prints: the `docker ps` and `docker images` tables, progress streams
+//! (pull, push, build; non-terminal form), `docker inspect`'s indented JSON, demultiplexed
+//! logs, and short `info` / `version` texts.
 
-use super::types::ContainerSummary;
+use super::types::{ContainerSummary, ImageSummary};
 use crate::engine::util::human_duration;
 use serde::Serialize as _;
 use serde_json::Value as Json;
@@ -119,8 +120,10 @@ pub fn ps_table(rows: &[ContainerSummary], now_s: i64, no_trunc: bool) -> String
     table(&cells)
 }
 
-/// A pull's progress stream as the CLI prints it without a terminal (`ID: status` lines, no
-/// progress bars). Returns the text and the stream's error, if it ended with one.
+/// A progress stream (pull, push, build) as the CLI prints it without a terminal
+/// (`ID: status` lines, no progress bars; a build's `stream` text verbatim; `aux` messages,
+/// which the CLI hands to a callback, not shown). Returns the text and the stream's error,
+/// if it ended with one.
 pub fn pull_progress(body: &[u8]) -> (String, Option<String>) {
     let mut out = String::new();
     for line in body.split(|b| *b == b'\n') {
@@ -137,6 +140,9 @@ pub fn pull_progress(body: &[u8]) -> (String, Option<String>) {
             .and_then(Json::as_str);
         if let Some(e) = error {
             return (out, Some(e.to_owned()));
+        }
+        if m.get("aux").is_some() {
+            continue;
         }
         if let Some(id) = m.get("id").and_then(Json::as_str) {
             out.push_str(&format!("{id}: "));
@@ -213,6 +219,150 @@ pub fn bytes_size(bytes: f64) -> String {
         s = s.trim_end_matches('0').trim_end_matches('.').to_owned();
     }
     format!("{s}{}", UNITS[i])
+}
+
+/// Go's `%.{precision}g` for a finite number: `precision` significant digits, trailing
+/// zeros dropped, an exponent when it is below -4 or not below `precision`.
+fn go_g(n: f64, precision: usize) -> String {
+    let precision = precision.max(1);
+    if n == 0.0 || !n.is_finite() {
+        return if n == 0.0 { "0".into() } else { n.to_string() };
+    }
+    let trim = |s: &str| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    // Rounding to `precision` digits first decides the exponent (999.7 → 1.00e3).
+    let sci = format!("{n:.*e}", precision - 1);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if exp < -4 || exp >= precision as i32 {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{}e{sign}{:02}", trim(mantissa), exp.abs());
+    }
+    let decimals = usize::try_from(precision as i32 - 1 - exp).unwrap_or(0);
+    trim(&format!("{n:.decimals$}"))
+}
+
+/// go-units' `HumanSizeWithPrecision`: decimal units, `precision` significant digits
+/// (`docker images`' `187MB` with 3, the build context's `2.048kB` with 4).
+pub fn human_size(bytes: f64, precision: usize) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut n = bytes;
+    let mut i = 0;
+    while n >= 1000.0 && i + 1 < UNITS.len() {
+        n /= 1000.0;
+        i += 1;
+    }
+    format!("{}{}", go_g(n, precision), UNITS[i])
+}
+
+/// The rows `docker images` shows: one per reference (repository, tag, image), a dangling
+/// image as `<none>` `<none>`, in the daemon's order.
+pub fn image_rows(images: &[ImageSummary]) -> Vec<(String, String, &ImageSummary)> {
+    let mut rows = Vec::new();
+    for img in images {
+        if img.repo_tags.is_empty() {
+            rows.push(("<none>".to_owned(), "<none>".to_owned(), img));
+        }
+        for t in &img.repo_tags {
+            // The tag follows the last `:` after the last `/` (a registry port is no tag).
+            let (repo, tag) = match t.rsplit_once(':') {
+                Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+                _ => (t.as_str(), "<none>"),
+            };
+            rows.push((repo.to_owned(), tag.to_owned(), img));
+        }
+    }
+    rows
+}
+
+/// An image id as the CLI shows it: 12 hex digits, or the whole `sha256:…` with
+/// `--no-trunc`.
+pub fn image_id(id: &str, no_trunc: bool) -> String {
+    if no_trunc {
+        id.to_owned()
+    } else {
+        short_id(id)
+    }
+}
+
+/// The `docker images` table; `now_s` is the endpoint's clock (for `CREATED`).
+pub fn images_table(images: &[ImageSummary], now_s: i64, no_trunc: bool) -> String {
+    let mut cells = vec![
+        ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]
+            .map(str::to_owned)
+            .to_vec(),
+    ];
+    for (repo, tag, img) in image_rows(images) {
+        cells.push(vec![
+            repo,
+            tag,
+            image_id(&img.id, no_trunc),
+            format!("{} ago", human_duration(now_s - img.created_s)),
+            human_size(img.size_bytes as f64, 3),
+        ]);
+    }
+    table(&cells)
+}
+
+/// What `docker images` prints: the table (`now_s`, the endpoint's clock, for `CREATED`),
+/// or a line a row: the id (`quiet`) or the `--format` filled (fields `.Repository`,
+/// `.Tag`, `.ID`).
+pub fn images_text(
+    images: &[ImageSummary],
+    quiet: bool,
+    format: Option<&str>,
+    no_trunc: bool,
+    now_s: i64,
+) -> String {
+    if !quiet && format.is_none() {
+        return images_table(images, now_s, no_trunc);
+    }
+    let mut out = String::new();
+    for (repo, tag, img) in image_rows(images) {
+        let id = image_id(&img.id, no_trunc);
+        let line = match format {
+            Some(f) if !quiet => fill_template(f, |field| match field {
+                ".Repository" => Some(repo.clone()),
+                ".Tag" => Some(tag.clone()),
+                ".ID" => Some(id.clone()),
+                _ => None,
+            })
+            .unwrap_or_default(),
+            _ => id,
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Fills a `--format` template whose only actions are fields (`{{.Tag}}`, spaces allowed
+/// inside the braces), after the CLI's own preparation (outer spaces trimmed, `\t` and
+/// `\n` made a tab and a newline). `Err` names the first field `value` does not know.
+pub fn fill_template(
+    format: &str,
+    value: impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let format = format.trim().replace("\\t", "\t").replace("\\n", "\n");
+    let mut out = String::new();
+    let mut rest = format.as_str();
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else {
+            return Err(after.to_owned());
+        };
+        let name = after[..close].trim();
+        out.push_str(&value(name).ok_or_else(|| name.to_owned())?);
+        rest = &after[close + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 fn field(v: &Json, key: &str) -> String {
@@ -391,6 +541,69 @@ mod tests {
         let (_, err) = pull_progress(b"{\"errorDetail\":{\"message\":\"repository x not found\"},\"error\":\"repository x not found\"}\r\n");
         assert_eq!(err.as_deref(), Some("repository x not found"));
         assert_eq!(pull_progress(b"junk\n").0, "");
+    }
+
+    #[test]
+    fn aux_messages_are_not_shown() {
+        let body = b"{\"stream\":\"Step 1/1 : FROM busybox\\n\"}\r\n{\"aux\":{\"ID\":\"sha256:00\"}}\r\n{\"progressDetail\":{},\"aux\":{\"Tag\":\"1\"}}\r\n{\"stream\":\"Successfully built 0123456789ab\\n\"}\r\n";
+        assert_eq!(
+            pull_progress(body),
+            (
+                "Step 1/1 : FROM busybox\nSuccessfully built 0123456789ab\n".to_owned(),
+                None
+            )
+        );
+    }
+
+    #[test]
+    fn images_as_the_cli() {
+        assert_eq!(human_size(187_000_000.0, 3), "187MB");
+        assert_eq!(human_size(1_109_000.0, 3), "1.11MB");
+        assert_eq!(human_size(2048.0, 4), "2.048kB");
+        assert_eq!(human_size(512.0, 4), "512B");
+        assert_eq!(human_size(0.0, 3), "0B");
+        assert_eq!(human_size(999_700.0, 3), "1e+03kB", "as Go's %.3g");
+        let images = [
+            ImageSummary {
+                id: "sha256:0123456789abcdef".into(),
+                repo_tags: vec!["nginx:latest".into(), "localhost:5000/x/nginx:1".into()],
+                created_s: 100,
+                size_bytes: 108_000_000,
+            },
+            ImageSummary {
+                id: "sha256:fedcba9876543210".into(),
+                repo_tags: vec![],
+                created_s: 400,
+                size_bytes: 1_200,
+            },
+        ];
+        let t = images_table(&images, 400, false);
+        assert_eq!(
+            t,
+            "REPOSITORY               TAG       IMAGE ID       CREATED                  SIZE\n\
+             nginx                    latest    0123456789ab   5 minutes ago            108MB\n\
+             localhost:5000/x/nginx   1         0123456789ab   5 minutes ago            108MB\n\
+             <none>                   <none>    fedcba987654   Less than a second ago   1.2kB\n"
+        );
+        assert_eq!(
+            images_text(&images, true, None, false, 0),
+            "0123456789ab\n0123456789ab\nfedcba987654\n"
+        );
+        assert_eq!(
+            images_text(
+                &images,
+                false,
+                Some(" {{.Repository}}:{{ .Tag }}\\t{{.ID}} "),
+                true,
+                0
+            ),
+            "nginx:latest\tsha256:0123456789abcdef\nlocalhost:5000/x/nginx:1\tsha256:0123456789abcdef\n<none>:<none>\tsha256:fedcba9876543210\n"
+        );
+        assert_eq!(
+            fill_template("{{.Size}}", |_| None),
+            Err(".Size".to_owned())
+        );
+        assert_eq!(fill_template("{{.ID", |_| None), Err(".ID".to_owned()));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Typed views of the endpoint's answers for programmatic callers (scenario checks,
-//! conformance suites): what `docker ps` lists and the parts of `docker inspect` they look
-//! at. Read leniently: a missing field is empty or zero, never an error.
+//! conformance suites): what `docker ps` and `docker images` list and the parts of
+//! `docker inspect` they look at. Read leniently: a missing field is empty or zero, never an error.
 
 use serde_json::Value as Json;
 
@@ -17,6 +17,10 @@ pub struct CliOutput {
     pub container_id: Option<String>,
     /// The (first) failure behind a non-zero exit code.
     pub error: Option<super::ClientError>,
+    /// `build`: the build's duration in the emulator's virtual time, in ms, as the DCH
+    /// reports it (header `vicbed-build-virtual-ms`); None when it does not (a DCH no
+    /// tether paces) and for every other command.
+    pub virtual_ms: Option<i64>,
 }
 
 /// One published or exposed port as `docker ps` lists it.
@@ -98,6 +102,41 @@ pub struct ContainerDetails {
     pub finished_at: String,
     /// `Config.Cmd` joined by spaces (what the container runs after its entrypoint).
     pub command: String,
+}
+
+/// One image as `GET /images/json` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageSummary {
+    /// The full id (`sha256:…`).
+    pub id: String,
+    /// Its references (`busybox:latest`); empty for a dangling image.
+    pub repo_tags: Vec<String>,
+    /// Creation time, Unix seconds.
+    pub created_s: i64,
+    /// Size in bytes.
+    pub size_bytes: i64,
+}
+
+impl ImageSummary {
+    /// Reads one entry of the list.
+    pub(super) fn from_json(v: &Json) -> ImageSummary {
+        ImageSummary {
+            id: text(v, "/Id"),
+            repo_tags: v
+                .get("RepoTags")
+                .and_then(Json::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Json::as_str)
+                        .filter(|t| *t != "<none>:<none>")
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            created_s: int(v, "/Created"),
+            size_bytes: int(v, "/Size"),
+        }
+    }
 }
 
 fn text(v: &Json, pointer: &str) -> String {

@@ -22,7 +22,8 @@ pub(super) fn unknown(what: &str) -> CliError {
         CliError::Unsupported {
             what: what.to_owned(),
             why: "only run, create, start, stop, kill, restart, rm, rename, pull, ps, \
-                  inspect, logs, wait, exec, volume, info and version are implemented"
+                  inspect, logs, wait, exec, volume, build, push, tag, images, login, logout, \
+                  info and version are implemented"
                 .into(),
         }
     } else {
