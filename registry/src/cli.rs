@@ -2,7 +2,7 @@
 //! only flattens [`RegistryArgs`] into its serve flags, calls [`start`] and prints
 //! [`Started::export_lines`].
 
-use crate::config::{RegistryConfig, TlsMode, User};
+use crate::config::{Project, RegistryConfig, TlsMode, User};
 use crate::server::{RegistryHandle, ServeError};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -17,6 +17,10 @@ pub struct RegistryArgs {
     /// A registry user (repeatable); with none, anyone may push and pull.
     #[arg(long = "registry-user", value_name = "USER:PASSWORD")]
     pub users: Vec<String>,
+    /// A project (Harbor's `project/repository` names; repeatable): `NAME` is private,
+    /// `NAME:public` lets anyone pull. `library` always exists.
+    #[arg(long = "registry-project", value_name = "NAME[:public]")]
+    pub projects: Vec<String>,
     /// Keep the registry's blobs and metadata under DIR (default: in memory).
     #[arg(long = "registry-data-dir", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -92,6 +96,36 @@ pub fn config(args: &RegistryArgs) -> Result<Option<(RegistryConfig, SocketAddr)
         })?;
         users.push(user);
     }
+    let mut projects = Vec::new();
+    for p in &args.projects {
+        let (name, public) = match p.split_once(':') {
+            Some((n, "public")) => (n, true),
+            Some((n, "private")) => (n, false),
+            None => (p.as_str(), false),
+            Some(_) => {
+                return Err(CliError::Flag {
+                    flag: "--registry-project",
+                    value: p.clone(),
+                    why: "expected NAME, NAME:public or NAME:private",
+                });
+            }
+        };
+        let name_ok = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        if !name_ok {
+            return Err(CliError::Flag {
+                flag: "--registry-project",
+                value: p.clone(),
+                why: "a project name is lower-case letters, digits, '.', '_' or '-'",
+            });
+        }
+        projects.push(Project {
+            name: name.to_owned(),
+            public,
+        });
+    }
     let tls = if args.insecure {
         TlsMode::Insecure
     } else {
@@ -102,6 +136,7 @@ pub fn config(args: &RegistryArgs) -> Result<Option<(RegistryConfig, SocketAddr)
     let config = RegistryConfig {
         host_name,
         users,
+        projects,
         data_dir: args.data_dir.clone(),
         tls,
         ..RegistryConfig::default()
@@ -213,5 +248,32 @@ mod tests {
         let (c, _) = config(&args).expect("ok").expect("some");
         assert_eq!(c.tls, TlsMode::Insecure);
         assert_eq!(c.users.len(), 1);
+        let args = RegistryArgs {
+            registry: Some("r".into()),
+            projects: vec!["justait:public".into(), "team".into()],
+            ..RegistryArgs::default()
+        };
+        let (c, _) = config(&args).expect("ok").expect("some");
+        assert_eq!(
+            c.projects,
+            [
+                Project {
+                    name: "justait".into(),
+                    public: true
+                },
+                Project {
+                    name: "team".into(),
+                    public: false
+                },
+            ]
+        );
+        for bad in ["Bad", "x:maybe", ":public"] {
+            let args = RegistryArgs {
+                registry: Some("r".into()),
+                projects: vec![bad.into()],
+                ..RegistryArgs::default()
+            };
+            assert!(config(&args).is_err(), "{bad}");
+        }
     }
 }

@@ -170,8 +170,17 @@ pub(crate) fn step_checks(
             }
         }
     };
+    let max_span = max.as_ref().map(Spanned::span);
     let duration_min = dur(min, "expect_duration_min");
     let duration_max = dur(max, "expect_duration_max");
+    if let (Some(lo), Some(hi), Some(span)) = (duration_min, duration_max, &max_span)
+        && lo > hi
+    {
+        c.at(
+            span,
+            format!("step {n}: expect_duration_max is below expect_duration_min"),
+        );
+    }
     if let Some(o) = &output
         && o.get_ref().is_empty()
     {
@@ -185,6 +194,16 @@ pub(crate) fn step_checks(
         duration_min,
         duration_max,
     }
+}
+
+/// Whether a step whose checks bound its duration is one the testbed measures: a
+/// `docker build` sent to a DCH.
+pub(crate) fn duration_measured(action: &crate::schema::Action) -> bool {
+    matches!(
+        action,
+        crate::schema::Action::Docker(d)
+            if d.dch.is_some() && d.verb == crate::schema::DockerVerb::Build
+    )
 }
 
 /// Whether `image`'s registry is one of the run's: such an image exists only once a step

@@ -295,7 +295,9 @@ pub fn step_check_verdicts(steps: &[Step], records: &[StepRecord]) -> Vec<Verdic
             let (passed, reason) = match record {
                 None => (false, "the step did not run".to_owned()),
                 Some(r) if !r.ok => (false, format!("it failed: {}", r.result)),
-                Some(r) if !r.result.contains(text.as_str()) => {
+                Some(r)
+                    if !r.result.contains(text.as_str()) && !r.output.contains(text.as_str()) =>
+                {
                     (false, format!("its output was {:?}", r.result))
                 }
                 Some(_) => (true, String::new()),
@@ -608,6 +610,7 @@ mod tests {
             result: result.into(),
             ok,
             virtual_ms: None,
+            output: String::new(),
         }
     }
 

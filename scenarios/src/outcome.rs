@@ -172,7 +172,13 @@ pub struct StepRecord {
     /// The virtual time its work took, when the testbed measured it (a DCH build's CPU
     /// under the contention model), in ms.
     pub virtual_ms: Option<i64>,
+    /// Everything it printed when `result` keeps only a summary (a build's progress), at
+    /// most its last [`MAX_STEP_OUTPUT_BYTES`]; what `expect_output` is matched against.
+    pub output: String,
 }
+
+/// The most of a step's full output a [`StepRecord`] keeps.
+pub const MAX_STEP_OUTPUT_BYTES: usize = 64 * 1024;
 
 /// The verdict on one expectation: a metric `[[expect]]`, or a step's `expect`/`expect_error`
 /// (then [`Verdict::step`] is set, and `stat`, `counter`, the bounds and `observed` are

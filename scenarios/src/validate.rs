@@ -622,6 +622,17 @@ fn step_list(
                 s.expect_duration_min,
                 s.expect_duration_max,
             );
+            if let Some(action) = &action
+                && (checks.duration_min.is_some() || checks.duration_max.is_some())
+                && !crate::devflow::duration_measured(action)
+            {
+                c.at(
+                    &span,
+                    format!(
+                        "step {n}: expect_duration_min/max only go with a `docker build` sent to a DCH (`dch = …`), whose virtual duration the testbed measures"
+                    ),
+                );
+            }
             if let (Some(at), Some(action), Some(expect)) = (at, action, expect) {
                 parsed.push(Step {
                     index: n,

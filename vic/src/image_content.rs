@@ -12,7 +12,7 @@
 //! under `/.vicbed/` describing what they stand for, with the size the packages model
 //! estimated (`emulated_size_bytes`), which `docker images` shows after a push and a pull
 //! as it did after the build. COPY layers hold the copied files themselves. Everything is
-//! deterministic: zero times, root owner, fixed modes, fixed gzip level.
+//! deterministic: zero times, root owner, fixed modes, a fixed gzip level.
 
 use crate::images::{ImageConfig, Proto};
 use bytes::Bytes;
@@ -200,7 +200,10 @@ impl ImageContent {
                 .and_then(Json::as_str)
                 .unwrap_or_default()
                 .to_owned(),
-            size_bytes: self.layers.iter().map(|l| l.size_bytes).sum(),
+            size_bytes: self
+                .layers
+                .iter()
+                .fold(0u64, |sum, l| sum.saturating_add(l.size_bytes)),
             created: doc
                 .get("created")
                 .and_then(Json::as_str)
@@ -315,11 +318,11 @@ fn header(out: &mut Vec<u8>, name: &str, kind: u8, mode: u32, size: u64) {
     out.extend_from_slice(&h);
 }
 
-/// `tar` gzip'd deterministically (no name, time 0, level 6).
+/// `tar` gzip'd deterministically (no name, time 0, the fastest level: layers here are small text files or copied context files, and a build spends its time in the model, not in zlib).
 pub fn gzip(tar: &[u8]) -> Vec<u8> {
     let mut enc = flate2::GzBuilder::new()
         .mtime(0)
-        .write(Vec::new(), Compression::new(6));
+        .write(Vec::new(), Compression::fast());
     // Writing to a Vec cannot fail.
     let _ = enc.write_all(tar);
     enc.finish().unwrap_or_default()
@@ -339,16 +342,49 @@ pub fn gunzip(gz: &[u8], max_bytes: u64) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// The size a layer counts for: the `emulated_size_bytes` its `/.vicbed/` marker gives,
-/// else the tar's own length.
+/// The size a layer counts for: the `emulated_size_bytes` of an emulated layer's note (a
+/// regular file under `.vicbed/`, which only the testbed writes), else the bytes of the
+/// regular files it holds, as Docker counts a layer's size.
 pub fn layer_size(tar: &[u8]) -> u64 {
-    // The marker is a small text file; it sits in the first few KiB of an emulated layer.
-    let head = &tar[..tar.len().min(16 * 1024)];
-    let text = String::from_utf8_lossy(head);
-    text.lines()
-        .find_map(|l| l.strip_prefix(SIZE_MARKER))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(tar.len() as u64)
+    let mut files_bytes: u64 = 0;
+    let mut at = 0usize;
+    while let Some(h) = tar.get(at..at + 512) {
+        if h.iter().all(|b| *b == 0) {
+            break;
+        }
+        let size = std::str::from_utf8(&h[124..136])
+            .ok()
+            .map(|t| t.trim_matches(|c: char| c == '\0' || c == ' '))
+            .and_then(|t| u64::from_str_radix(t, 8).ok())
+            .unwrap_or(0);
+        let body = at + 512;
+        let Some(next) = usize::try_from(size.div_ceil(512).saturating_mul(512))
+            .ok()
+            .and_then(|padded| body.checked_add(padded))
+        else {
+            break;
+        };
+        if matches!(h[156], b'0' | 0) {
+            let name_end = h[..100].iter().position(|b| *b == 0).unwrap_or(100);
+            let name = String::from_utf8_lossy(&h[..name_end]);
+            let data = usize::try_from(size)
+                .ok()
+                .and_then(|n| tar.get(body..body.checked_add(n)?));
+            if name.starts_with(".vicbed/")
+                && let Some(marked) = data.and_then(|d| {
+                    String::from_utf8_lossy(d)
+                        .lines()
+                        .find_map(|l| l.strip_prefix(SIZE_MARKER))
+                        .and_then(|n| n.trim().parse::<u64>().ok())
+                })
+            {
+                return marked;
+            }
+            files_bytes = files_bytes.saturating_add(size);
+        }
+        at = next;
+    }
+    files_bytes
 }
 
 /// An emulated layer: one text file at `path` saying what it stands for and its size.

@@ -30,18 +30,20 @@ pub struct Target {
 pub struct Trust {
     /// CA certificates (PEM) the engine trusts for registries.
     pub ca_pems: Vec<String>,
-    /// Registry hosts the engine talks plain HTTP to (`--insecure-registry`).
+    /// Registry hosts the engine does not verify (`--insecure-registry`): plain HTTP when
+    /// they serve no TLS.
     pub insecure: Vec<String>,
 }
 
 /// `Get https://<host>/v2/: dial tcp: lookup <host>: no such host`, dockerd's words for a
 /// registry name nothing resolves.
 pub fn no_such_host(host: &str) -> String {
+    let host = hub_alias(host);
     format!("Get https://{host}/v2/: dial tcp: lookup {host}: no such host")
 }
 
-/// The target for registry `host` of a reference: resolved through `hosts`, plain HTTP
-/// when `trust` names it insecure, else TLS with `trust`'s CAs. `Err` is dockerd's text
+/// The target for registry `host` of a reference: resolved through `hosts`; unverified
+/// (or plain HTTP) when `trust` names it insecure, else TLS with `trust`'s CAs. `Err` is dockerd's text
 /// for a name that does not resolve.
 pub fn target(
     hosts: &RegistryHosts,
@@ -128,8 +130,13 @@ pub async fn pull(
         .await
         .map_err(|e| describe(&e))?;
     let layers: Vec<bytes::Bytes> = image.layers.iter().map(|(_, b)| b.clone()).collect();
+    // Inflating and hashing the layers is CPU work: off the I/O threads.
+    let config_json = image.config.clone();
     let content =
-        ImageContent::from_pulled(image.config.clone(), layers).map_err(|e| e.to_string())?;
+        tokio::task::spawn_blocking(move || ImageContent::from_pulled(config_json, layers))
+            .await
+            .map_err(|e| format!("checking the pulled layers: {e}"))?
+            .map_err(|e| e.to_string())?;
     let config = content
         .image_config(&r.repo_name(), &r.tag)
         .map_err(|e| e.to_string())?;
@@ -232,6 +239,15 @@ pub async fn push(
             out.push_str(&error_line(&describe(&e)));
             Err(out)
         }
+    }
+}
+
+/// The registry host dockerd 1.13 names for Docker Hub's aliases (`index.docker.io`,
+/// `docker.io`, the CLI's `https://index.docker.io/v1/` server address).
+pub fn hub_alias(host: &str) -> &str {
+    match host {
+        "index.docker.io" | "docker.io" | "registry-1.docker.io" => "registry-1.docker.io",
+        other => other,
     }
 }
 

@@ -190,6 +190,7 @@ pub fn outcome() -> RunOutcome {
                 result: "f00dcafe".into(),
                 ok: true,
                 virtual_ms: None,
+                output: String::new(),
             },
             StepRecord {
                 index: 2,
@@ -198,6 +199,7 @@ pub fn outcome() -> RunOutcome {
                 result: "error: pool | not found".into(),
                 ok: false,
                 virtual_ms: None,
+                output: String::new(),
             },
         ],
         verdicts: vec![

@@ -201,6 +201,7 @@ fn ready_is_a_share_of_time_limits_and_steps_are_drawn_and_rows_share_scales() {
         result: "ok".into(),
         ok: true,
         virtual_ms: None,
+        output: String::new(),
     });
     // The limited VCH's appliance.
     o.entities.push(EntityRecord {

@@ -34,11 +34,14 @@ pub struct Pacer {
     pub vc: vcsim::Vcsim,
     /// The tether, which knows of queued work.
     pub tether: Arc<vic::tether::TetherAgent>,
+    /// The scenario's end (virtual ms since the epoch): the clock never passes it.
+    pub end_ms: i64,
 }
 
 impl Pacer {
     /// Runs `fut`, advancing the clock by one sample whenever a service waits for CPU
-    /// work and `fut` has not finished; `Err` past [`MAX_STEP_VIRTUAL_MS`].
+    /// work and `fut` has not finished; `Err` past [`MAX_STEP_VIRTUAL_MS`] or the
+    /// scenario's end.
     pub async fn run<F: Future>(&self, fut: F) -> Result<F::Output, String> {
         tokio::pin!(fut);
         let mut advanced_ms: i64 = 0;
@@ -48,13 +51,16 @@ impl Pacer {
                 () = tokio::time::sleep(Duration::from_millis(2)) => {}
             }
             if self.tether.work_pending() {
+                let step_ms = vcsim::clock::REALTIME_INTERVAL_S * 1000;
                 if advanced_ms >= MAX_STEP_VIRTUAL_MS {
                     return Err(format!(
                         "the step needed more than {} min of virtual time",
                         MAX_STEP_VIRTUAL_MS / 60_000
                     ));
                 }
-                let step_ms = vcsim::clock::REALTIME_INTERVAL_S * 1000;
+                if self.vc.with(|e| e.clock.now_ms()) + step_ms > self.end_ms {
+                    return Err("the step was still running at the scenario's end".to_owned());
+                }
                 self.vc.advance(step_ms);
                 advanced_ms += step_ms;
                 tokio::task::yield_now().await;
@@ -87,7 +93,7 @@ pub async fn dch_client(
     Docker::from_args(&["-H".to_owned(), format!("tcp://{vch_address}:{port}")])
 }
 
-/// `build … PATH`: PATH read beside the scenario file (`base`) when relative.
+/// `build … PATH` (and `-f FILE`): relative paths read beside the scenario file (`base`).
 pub fn resolve_build_path(argv: &[String], base: Option<&Path>) -> Vec<String> {
     let Some(base) = base else {
         return argv.to_vec();
@@ -95,14 +101,38 @@ pub fn resolve_build_path(argv: &[String], base: Option<&Path>) -> Vec<String> {
     if argv.first().map(String::as_str) != Some("build") {
         return argv.to_vec();
     }
-    let mut out = argv.to_vec();
-    let has_path = out.len() > 1;
-    if let Some(last) = out.last_mut()
-        && has_path
-        && !last.starts_with('-')
-        && Path::new(last.as_str()).is_relative()
-    {
-        *last = base.join(last.as_str()).display().to_string();
+    let resolve = |p: &str| -> String {
+        if Path::new(p).is_relative() && p != "-" {
+            base.join(p).display().to_string()
+        } else {
+            p.to_owned()
+        }
+    };
+    // The builder flags that take a value as the next word.
+    const VALUED: &[&str] = &["-t", "--tag", "-f", "--file", "--build-arg", "--label"];
+    let mut out = Vec::with_capacity(argv.len());
+    let mut it = argv.iter();
+    if let Some(verb) = it.next() {
+        out.push(verb.clone());
+    }
+    let mut path_seen = false;
+    while let Some(a) = it.next() {
+        if a == "-f" || a == "--file" {
+            out.push(a.clone());
+            if let Some(v) = it.next() {
+                out.push(resolve(v));
+            }
+        } else if let Some(v) = a.strip_prefix("--file=") {
+            out.push(format!("--file={}", resolve(v)));
+        } else if VALUED.contains(&a.as_str()) {
+            out.push(a.clone());
+            out.extend(it.next().cloned());
+        } else if a.starts_with('-') || path_seen {
+            out.push(a.clone());
+        } else {
+            path_seen = true;
+            out.push(resolve(a));
+        }
     }
     out
 }
@@ -175,6 +205,22 @@ mod tests {
         let argv: Vec<String> = ["build", "-t", "x:1", "ctx"].map(str::to_owned).to_vec();
         let out = resolve_build_path(&argv, Some(Path::new("/s/dir")));
         assert_eq!(out.last().map(String::as_str), Some("/s/dir/ctx"));
+        let argv: Vec<String> = ["build", ".", "-t", "x:1", "-f", "ctx/Dockerfile.dev", "-q"]
+            .map(str::to_owned)
+            .to_vec();
+        let out = resolve_build_path(&argv, Some(Path::new("/s")));
+        assert_eq!(
+            out,
+            [
+                "build",
+                "/s/.",
+                "-t",
+                "x:1",
+                "-f",
+                "/s/ctx/Dockerfile.dev",
+                "-q"
+            ]
+        );
         let abs: Vec<String> = ["build", "/abs"].map(str::to_owned).to_vec();
         assert_eq!(resolve_build_path(&abs, Some(Path::new("/s"))), abs);
         let run: Vec<String> = ["run", "busybox"].map(str::to_owned).to_vec();

@@ -212,6 +212,7 @@ async fn drive(
     let pacer = devflow::Pacer {
         vc: testbed.vcsim().clone(),
         tether: testbed.agents().tether.clone(),
+        end_ms: start_ms.saturating_add(i64::try_from(duration_s).unwrap_or(i64::MAX / 2) * 1000),
     };
     let mut runner = steps::StepRunner::new(&handles)
         .with_emulator(testbed.vcsim().clone())

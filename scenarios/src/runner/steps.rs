@@ -113,6 +113,7 @@ impl<'h> StepRunner<'h> {
     /// Runs `step` at `at_s`; failures are recorded, not raised (a scenario may show one).
     pub async fn run(&mut self, step: &Step, client: &Client, at_s: u64) -> StepRecord {
         let mut virtual_ms = None;
+        let mut output = String::new();
         let result = match &step.action {
             Action::Docker(d) => {
                 let argv = super::devflow::resolve_build_path(&d.argv, self.base_dir.as_deref());
@@ -129,7 +130,12 @@ impl<'h> StepRunner<'h> {
                         match ran {
                             Ok(Ok(Ok(out))) => {
                                 virtual_ms = out.virtual_ms;
-                                Ok(summary(d.verb, out.stdout.trim(), out.virtual_ms))
+                                let all = out.stdout.trim();
+                                let short = summary(d.verb, all, out.virtual_ms);
+                                if short != all {
+                                    output = tail(all, crate::outcome::MAX_STEP_OUTPUT_BYTES);
+                                }
+                                Ok(short)
                             }
                             Ok(Ok(Err(refused))) => Err(refused.to_string()),
                             Ok(Err(unreachable)) | Err(unreachable) => Err(unreachable),
@@ -165,6 +171,7 @@ impl<'h> StepRunner<'h> {
             result,
             ok,
             virtual_ms,
+            output,
         }
     }
 
@@ -202,6 +209,15 @@ fn summary(verb: crate::schema::DockerVerb, stdout: &str, virtual_ms: Option<i64
         ));
     }
     kept
+}
+
+/// The last `max_bytes` of `text` (cut at a character boundary).
+fn tail(text: &str, max_bytes: usize) -> String {
+    let mut from = text.len().saturating_sub(max_bytes);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    text[from..].to_owned()
 }
 
 /// The step as a command line: `docker run … (on limited)`, `pool vch-limited cpu_limit_mhz=800`.

@@ -114,6 +114,18 @@ expect_duration_max = "soon"
 at = "0s"
 pool = { name = "v", cpu_limit_mhz = 100 }
 dch = "dch"
+[[step]]
+at = "0s"
+vch = "v"
+docker = "ps"
+expect_duration_max = "1m"
+[[step]]
+at = "0s"
+vch = "v"
+dch = "dch"
+docker = "build -t x:1 ctx"
+expect_duration_min = "2m"
+expect_duration_max = "1m"
 "#;
     let e = parse_scenario("x.toml", base)
         .expect_err("refused")
@@ -125,6 +137,8 @@ dch = "dch"
         "an `http` step needs `network",
         "expect_duration_max",
         "`dch` only goes with `docker`",
+        "expect_duration_min/max only go with a `docker build` sent to a DCH",
+        "expect_duration_max is below expect_duration_min",
     ] {
         assert!(e.contains(text), "{text:?} in\n{e}");
     }

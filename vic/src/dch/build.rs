@@ -58,15 +58,28 @@ fn json_map(
 }
 
 impl Dch {
-    /// `POST /build` with `context` (the request body): the answer, and the CPU work
-    /// (MHz·s) the build's steps cost, which the caller spends on the containerVM before
-    /// answering.
-    pub(super) fn build(&self, query: Option<&str>, context: &[u8]) -> (Answer, u64) {
+    /// `POST /build` with `context` (the request body).
+    pub(super) fn build(&self, query: Option<&str>, context: &[u8]) -> Built {
         self.build_inner(query, context)
-            .unwrap_or_else(|refused| (refused, 0))
+            .unwrap_or_else(|refused| Built {
+                answer: refused,
+                cpu_mhz_s: 0,
+                image: None,
+            })
     }
 
-    fn build_inner(&self, query: Option<&str>, context: &[u8]) -> Result<(Answer, u64), Answer> {
+    /// Keeps a finished build's image under its tags (once its CPU was spent: an image
+    /// does not show in `docker images` while its build still runs).
+    pub(super) fn keep(&self, image: Option<(Vec<String>, Pulled)>) {
+        if let Some((tags, p)) = image {
+            let mut store = self.store();
+            for t in &tags {
+                store.insert(t, p.clone());
+            }
+        }
+    }
+
+    fn build_inner(&self, query: Option<&str>, context: &[u8]) -> Result<Built, Answer> {
         let q = super::parse_query(query);
         let build_args = json_map(&q, "buildargs")?;
         let labels = json_map(&q, "labels")?
@@ -141,16 +154,28 @@ impl Dch {
         for (reference, p) in pulled.into_inner() {
             store.insert(&reference, p);
         }
-        if let Some(img) = &plan.image {
-            for t in &img.tags {
-                store.insert(t, Pulled::from_content(img.config.clone(), img.content()));
-            }
-        }
-        Ok((
-            json_answer(StatusCode::OK, plan.json_lines()),
-            plan.total_cpu_mhz_s(),
-        ))
+        drop(store);
+        let image = plan.image.as_ref().map(|img| {
+            (
+                img.tags.clone(),
+                Pulled::from_content(img.config.clone(), img.content()),
+            )
+        });
+        Ok(Built {
+            answer: json_answer(StatusCode::OK, plan.json_lines()),
+            cpu_mhz_s: plan.total_cpu_mhz_s(),
+            image,
+        })
     }
+}
+
+/// What `POST /build` made: the answer, the CPU work (MHz·s) its steps cost, which the
+/// caller spends on the containerVM before answering, and the image to keep under its tags
+/// once that is done ([`Dch::keep`]).
+pub(super) struct Built {
+    pub(super) answer: Answer,
+    pub(super) cpu_mhz_s: u64,
+    pub(super) image: Option<(Vec<String>, Pulled)>,
 }
 
 #[cfg(test)]
@@ -193,7 +218,15 @@ mod tests {
             "FROM nginx:latest\nRUN apt-get update && apt-get upgrade -y\n",
         )]);
         let q = "t=registry.corp.local%2Fjustait%2Fnginx%3Apatched&rm=1";
-        let (a, _) = dch.build(Some(q), &ctx);
+        let built = dch.build(Some(q), &ctx);
+        assert!(
+            dch.store()
+                .get("registry.corp.local/justait/nginx:patched")
+                .is_none(),
+            "not kept before its CPU is spent"
+        );
+        dch.keep(built.image);
+        let a = built.answer;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
         assert!(
             a.body.contains("Step 1/2 : FROM nginx:latest"),
@@ -214,32 +247,32 @@ mod tests {
         assert!(store.get("nginx:latest").is_some(), "the base was pulled");
         drop(store);
         // The same build again gives the same image.
-        let (again, _) = dch.build(Some(q), &ctx);
+        let again = dch.build(Some(q), &ctx);
         let id = |body: &str| {
             body.split("Successfully built ")
                 .nth(1)
                 .map(|s| s[..12].to_owned())
         };
-        assert_eq!(id(&a.body), id(&again.body));
+        assert_eq!(id(&a.body), id(&again.answer.body));
     }
 
     #[test]
     fn bad_input_is_refused_with_docker_words() {
         let dch = Dch::new(Host::default(), Catalogue::builtin());
         let ctx = tar_of(&[("Dockerfile", "FROM busybox\nFOO bar\n")]);
-        let (a, _) = dch.build(None, &ctx);
+        let a = dch.build(None, &ctx).answer;
         assert!(
             a.body
                 .contains("Dockerfile parse error line 2: unknown instruction: FOO"),
             "{}",
             a.body
         );
-        let (a, _) = dch.build(Some("t=Bad%20Tag"), &ctx);
+        let a = dch.build(Some("t=Bad%20Tag"), &ctx).answer;
         assert_eq!(a.status, StatusCode::BAD_REQUEST);
-        let (a, _) = dch.build(Some("buildargs=%7Bnot"), &ctx);
+        let a = dch.build(Some("buildargs=%7Bnot"), &ctx).answer;
         assert_eq!(a.status, StatusCode::BAD_REQUEST);
         // A context without the Dockerfile: the builder's own error in the stream.
-        let (a, _) = dch.build(None, &tar_of(&[("other", "x")]));
+        let a = dch.build(None, &tar_of(&[("other", "x")])).answer;
         assert!(
             a.body
                 .contains("Cannot locate specified Dockerfile: Dockerfile"),
@@ -249,7 +282,7 @@ mod tests {
         // A body that is no tar: the context reader's refusal.
         let mut junk = vec![b'x'; 1024];
         junk.extend_from_slice(&[0; 1024]);
-        let (a, _) = dch.build(None, &junk);
+        let a = dch.build(None, &junk).answer;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
         assert!(a.body.contains("Error processing tar file"), "{}", a.body);
         assert_eq!(all_values(Some("t=a&x=1&t=b&t="), "t"), ["a", "b"]);

@@ -18,7 +18,8 @@
 //!   `POST /images/{name}/tag`, `DELETE /images/{name}` ([`images`]);
 //! - `POST /images/{name}/push` and `POST /auth` (`docker push`, `docker login`) against
 //!   the testbed's registries (`remote`), with the client's `X-Registry-Auth`; the DCH
-//!   trusts those registries' CAs and speaks plain HTTP to its `--insecure-registry` hosts;
+//!   trusts those registries' CAs and does not verify its `--insecure-registry` hosts (plain
+//!   HTTP when such a registry serves no TLS);
 //! - `POST /build`: the legacy builder over [`crate::build`] (`build`): the context tar,
 //!   `-t`, `-f`, `--build-arg`, `--label`, `-q`, `--no-cache`; the built image is kept
 //!   under its tags, with its layers ([`crate::image_content`]) for a push;
@@ -33,7 +34,7 @@ mod build;
 pub mod images;
 mod remote;
 
-use crate::guestnet::{GuestConn, Service, Serving};
+use crate::guestnet::{Activity, GuestConn, Service, Serving};
 use crate::images::Catalogue;
 use crate::registry_hosts::RegistryHosts;
 use crate::workload::meter::WorkMeter;
@@ -332,7 +333,7 @@ pub struct Dch {
     store: Mutex<images::Store>,
     /// The testbed's registries (name resolution and their CAs).
     registries: Arc<RegistryHosts>,
-    /// `--insecure-registry` hosts: plain HTTP.
+    /// `--insecure-registry` hosts: not verified (plain HTTP when they serve no TLS).
     insecure_registries: Vec<String>,
     /// The containerVM's CPU, which builds spend (paid by the tether at each tick).
     meter: Arc<WorkMeter>,
@@ -532,7 +533,11 @@ impl Dch {
 
     /// Answers one request: reads its body (kept only for `POST /build`, the build
     /// context; discarded otherwise), then routes it.
-    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        activity: Option<Activity>,
+    ) -> Response<Full<Bytes>> {
         let (parts, mut body) = req.into_parts();
         let (version, path) = split_version(parts.uri.path());
         let is_build = parts.method == Method::POST && path == "/build";
@@ -581,16 +586,32 @@ impl Dch {
                 None => {
                     let dch = Arc::clone(&self);
                     let query = parts.uri.query().map(str::to_owned);
-                    let (answer, cpu_mhz_s) =
-                        tokio::task::spawn_blocking(move || dch.build(query.as_deref(), &kept))
-                            .await
-                            .unwrap_or_else(|_| {
-                                (
-                                    error(StatusCode::INTERNAL_SERVER_ERROR, "the build failed"),
-                                    0,
-                                )
-                            });
-                    let virtual_ms = self.spend(cpu_mhz_s).await;
+                    let built = tokio::task::spawn_blocking(move || {
+                        Some(dch.build(query.as_deref(), &kept))
+                    })
+                    .await
+                    .ok()
+                    .flatten();
+                    let Some(build::Built {
+                        answer,
+                        cpu_mhz_s,
+                        image,
+                    }) = built
+                    else {
+                        return error(StatusCode::INTERNAL_SERVER_ERROR, "the build failed")
+                            .into_response(false, false);
+                    };
+                    let virtual_ms = match self.spend_active(cpu_mhz_s, activity.as_ref()).await {
+                        Ok(ms) => ms,
+                        Err(BuildBusy) => {
+                            return error(
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                "too many builds are waiting for this DCH's CPU; try again later",
+                            )
+                            .into_response(false, false);
+                        }
+                    };
+                    self.keep(image);
                     let mut r = answer.into_response(false, false);
                     if let Some(ms) = virtual_ms
                         && let Ok(v) = HeaderValue::from_str(&ms.to_string())
@@ -607,17 +628,42 @@ impl Dch {
     }
 }
 
+/// A build's CPU could not be queued (the meter is full) or its wait ended without it.
+#[derive(Debug, Clone, Copy)]
+struct BuildBusy;
+
 impl Dch {
     /// Spends `cpu_mhz_s` of work on this DCH's containerVM (its build steps), at the rate
     /// the contention model grants it, and returns how long that took in virtual time.
     /// `None` for a DCH no tether runs (nothing would pay the work).
-    async fn spend(&self, cpu_mhz_s: u64) -> Option<i64> {
+    async fn spend(&self, cpu_mhz_s: u64) -> Result<Option<i64>, BuildBusy> {
         if !self.pace_builds {
-            return None;
+            return Ok(None);
         }
-        let (started_ms, done) = self.meter.submit_now(cpu_mhz_s)?;
-        let ended_ms = done.await.ok()?;
-        Some(ended_ms - started_ms)
+        let (started_ms, done) = self.meter.submit_now(cpu_mhz_s).ok_or(BuildBusy)?;
+        let ended_ms = done.await.map_err(|_| BuildBusy)?;
+        Ok(Some(ended_ms - started_ms))
+    }
+
+    /// [`Dch::spend`], the connection marked active meanwhile: a build waiting on the
+    /// virtual clock (at `vicbed serve --speed 1`, a minute or more) is not an idle client.
+    async fn spend_active(
+        &self,
+        cpu_mhz_s: u64,
+        activity: Option<&Activity>,
+    ) -> Result<Option<i64>, BuildBusy> {
+        let spend = self.spend(cpu_mhz_s);
+        tokio::pin!(spend);
+        loop {
+            tokio::select! {
+                r = &mut spend => return r,
+                () = tokio::time::sleep(Duration::from_secs(10)) => {
+                    if let Some(a) = activity {
+                        a.touch();
+                    }
+                }
+            }
+        }
     }
 
     /// The routes that talk to a registry (login, push, pull from a testbed registry):
@@ -674,13 +720,14 @@ impl Service for Dch {
     }
 
     fn serve(self: Arc<Self>, conn: GuestConn, _peer: SocketAddr) -> Serving {
-        Box::pin(self.serve_io(conn))
+        let activity = conn.activity();
+        Box::pin(self.serve_io(conn, Some(activity)))
     }
 }
 
 impl Dch {
     /// Serves HTTP/1.1 on one connection until either side ends it.
-    async fn serve_io<I>(self: Arc<Self>, io: I)
+    async fn serve_io<I>(self: Arc<Self>, io: I, activity: Option<Activity>)
     where
         I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
@@ -692,7 +739,8 @@ impl Dch {
             .auto_date_header(false);
         let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
             let dch = self.clone();
-            async move { Ok::<_, Infallible>(dch.handle(req).await) }
+            let activity = activity.clone();
+            async move { Ok::<_, Infallible>(dch.handle(req, activity).await) }
         });
         if let Err(e) = b.serve_connection(TokioIo::new(io), svc).await {
             tracing::debug!(error = %e, "dch connection ended");

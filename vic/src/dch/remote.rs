@@ -1,8 +1,8 @@
 //! The DCH's registry traffic: `docker login` (`POST /auth`), `docker push`
 //! (`POST /images/{name}/push`) and `docker pull` of an image whose registry the testbed
 //! runs, over [`crate::image_transfer`]. The DCH trusts the CAs of the testbed's
-//! registries (the post's environment had Harbor's CA in the DCH) and speaks plain HTTP to
-//! the registries its `--insecure-registry` options name.
+//! registries (the post's environment had Harbor's CA in the DCH) and does not verify the
+//! registries its `--insecure-registry` options name (plain HTTP when one serves no TLS).
 
 use super::images::Pulled;
 use super::{Answer, Dch, error, json_answer};
@@ -107,6 +107,14 @@ impl Dch {
         }
         let Some(host) = r.registry.clone() else {
             // Docker Hub is outside the testbed's closed network.
+            let official = if r.repository.contains('/') {
+                r.repository.clone()
+            } else {
+                format!("library/{}", r.repository)
+            };
+            out.push_str(&line(&json!({
+                "status": format!("The push refers to a repository [docker.io/{official}]")
+            })));
             out.push_str(&error_line(&image_transfer::no_such_host(
                 "registry-1.docker.io",
             )));

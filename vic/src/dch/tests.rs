@@ -165,7 +165,7 @@ async fn serves_http_with_a_request_body() {
     let d = Arc::new(dch());
     tokio::spawn(async move {
         let (conn, _) = l.accept().await.unwrap();
-        d.serve_io(conn).await;
+        d.serve_io(conn, None).await;
     });
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(

@@ -50,6 +50,10 @@ pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 /// Largest image config read.
 pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+/// The most layers one pulled image may have (Docker's own limit is 127 layers).
+pub const MAX_LAYERS: usize = 128;
+/// The most bytes of layers one pull reads (the sizes its manifest declares).
+pub const MAX_PULL_BYTES: u64 = 1 << 30;
 /// The default largest layer read ([`Client::max_layer_bytes`]).
 pub const DEFAULT_MAX_LAYER_BYTES: u64 = 512 << 20;
 

@@ -10,8 +10,8 @@ use super::auth::pull_scope;
 use super::client::{Client, Request};
 use super::error::{DistributionError, Refusal, refusal};
 use super::{
-    DOCKER_MANIFEST, Descriptor, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, OCI_MANIFEST, PulledImage,
-    check_reference, check_repository, is_sha256_digest, sha256_digest,
+    DOCKER_MANIFEST, Descriptor, MAX_CONFIG_BYTES, MAX_LAYERS, MAX_MANIFEST_BYTES, MAX_PULL_BYTES,
+    OCI_MANIFEST, PulledImage, check_reference, check_repository, is_sha256_digest, sha256_digest,
 };
 use bytes::Bytes;
 
@@ -142,8 +142,28 @@ impl Client {
                 Kind::Config,
             )
             .await?;
-        let mut layers = Vec::with_capacity(layer_descs.len());
+        // Bounded as a whole too: a small manifest may list many (or the same) large
+        // blobs. The sizes are the manifest's, checked again as each blob is read.
+        let declared: u64 = layer_descs
+            .iter()
+            .fold(0u64, |sum, d| sum.saturating_add(d.size));
+        if layer_descs.len() > MAX_LAYERS || declared > MAX_PULL_BYTES {
+            return Err(DistributionError::TooLarge {
+                limit_bytes: MAX_PULL_BYTES,
+                text: format!(
+                    "image {shown} is too large to pull: {} layers, {declared} bytes (at most {MAX_LAYERS} layers and {MAX_PULL_BYTES} bytes)",
+                    layer_descs.len()
+                ),
+            });
+        }
+        let mut layers: Vec<(Descriptor, Bytes)> = Vec::with_capacity(layer_descs.len());
         for desc in layer_descs {
+            // A blob listed twice is read once.
+            if let Some((_, data)) = layers.iter().find(|(d, _)| d.digest == desc.digest) {
+                let data = data.clone();
+                layers.push((desc, data));
+                continue;
+            }
             let data = self
                 .fetch_blob(repository, &scope, &desc, self.max_layer_bytes, Kind::Layer)
                 .await?;

@@ -76,9 +76,33 @@ impl GuestConn {
         self.last_ms.store(ms, Ordering::Relaxed);
     }
 
+    /// A handle that marks this connection active without traffic: a request that waits on
+    /// the virtual clock (a DCH build) is not idle.
+    pub fn activity(&self) -> Activity {
+        Activity {
+            origin: self.origin,
+            last_ms: self.last_ms.clone(),
+        }
+    }
+
     /// The local address the client connected to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.stream.local_addr()
+    }
+}
+
+/// Marks a [`GuestConn`] active ([`GuestConn::activity`]).
+#[derive(Clone, Debug)]
+pub struct Activity {
+    origin: Instant,
+    last_ms: Arc<AtomicU64>,
+}
+
+impl Activity {
+    /// The connection is in use now.
+    pub fn touch(&self) {
+        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
     }
 }
 

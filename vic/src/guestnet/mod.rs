@@ -33,7 +33,7 @@ pub mod nginx;
 mod registry;
 
 pub use forward::{ForwardError, Forwards, bind_forward};
-pub use listener::{GuestConn, IDLE_TIMEOUT_MS, MAX_CONNECTIONS};
+pub use listener::{Activity, GuestConn, IDLE_TIMEOUT_MS, MAX_CONNECTIONS};
 pub use registry::{Admission, EndpointAddr, Registration, Services, inbound_verdict};
 
 use std::future::Future;

@@ -395,6 +395,9 @@ impl TetherAgent {
             guestnet::recognise(argv, &host, self.services.registries())
         }) {
             meter = server.meter.clone();
+            if let Some(m) = &meter {
+                m.start_at(vm.now_ms);
+            }
             self.register_service(&id, server, &endpoints, &rules, &primary.channel, vm.now_ms);
         }
         self.lock().insert(

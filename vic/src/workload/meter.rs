@@ -106,9 +106,19 @@ impl WorkMeter {
         Some((started_ms, self.submit(mhz_s, started_ms)?))
     }
 
-    /// Whether work is queued.
+    /// Sets the meter's clock to `now_ms` (the containerVM's power-on), so that work queued
+    /// before its first tick starts then and not at the epoch.
+    pub fn start_at(&self, now_ms: i64) {
+        let mut s = self.lock();
+        s.now_ms = s.now_ms.max(now_ms);
+    }
+
+    /// Whether work someone still waits for is queued.
     pub fn busy(&self) -> bool {
-        !self.lock().jobs.is_empty()
+        self.lock()
+            .jobs
+            .iter()
+            .any(|j| j.done.as_ref().is_some_and(|d| !d.is_closed()))
     }
 
     /// The tick at `now_ms`, the VM having used `cpu_usage_mhz` over the interval that
@@ -203,9 +213,13 @@ mod tests {
     #[test]
     fn abandoned_jobs_are_dropped_and_the_queue_is_bounded() {
         let m = WorkMeter::default();
-        let rx = m.submit(1000, 0).expect("queued");
+        m.start_at(1_000_000);
+        let (started, rx) = m.submit_now(1000).expect("queued");
+        assert_eq!(started, 1_000_000, "not the epoch");
+        assert!(m.busy());
         drop(rx);
-        assert_eq!(m.tick(20_000, 0), None, "nothing left to do");
+        assert!(!m.busy(), "nobody waits for it");
+        assert_eq!(m.tick(1_020_000, 0), None, "nothing left to do");
         assert!(!m.busy());
         let kept: Vec<_> = (0..MAX_JOBS).map(|_| m.submit(1, 0)).collect();
         assert!(kept.iter().all(Option::is_some));

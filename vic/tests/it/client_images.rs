@@ -19,30 +19,6 @@ const REGISTRY: &str = "registry.corp.local";
 const IMAGE: &str = "registry.corp.local/justait/nginx:patched";
 const PASSWORD: &str = "dev-pw-in-test";
 
-/// A registry with user `dev` and the private project `justait`, TLS from its own CA.
-async fn start_registry() -> registry::RegistryHandle {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let config = registry::RegistryConfig {
-        host_name: REGISTRY.to_owned(),
-        users: vec![registry::User {
-            name: "dev".into(),
-            password: PASSWORD.into(),
-        }],
-        projects: vec![registry::Project {
-            name: "justait".into(),
-            public: false,
-        }],
-        tls: registry::TlsMode::Generate { cert_dir: None },
-        ..registry::RegistryConfig::default()
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    registry::serve(config, listener, std::future::pending())
-        .await
-        .expect("registry serves")
-}
-
 /// A DCH resolving `registries`, served on a loopback port; what keeps it served, and a
 /// client for it.
 struct ServedDch {
@@ -117,7 +93,7 @@ fn relative_to_cwd(to: &Path) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn build_tag_login_push_and_pull_with_the_built_in_client() {
-    let reg = start_registry().await;
+    let reg = crate::dch_registry::start_registry(None, PASSWORD).await;
     let registries = Arc::new(RegistryHosts::default());
     registries.insert(
         REGISTRY,

@@ -14,9 +14,12 @@ use vic::tether::TetherAgent;
 const REGISTRY: &str = "registry.corp.local";
 const IMAGE: &str = "registry.corp.local/justait/nginx:patched";
 
-/// A registry with one user and the private project `justait`, TLS from its own CA
-/// (written to `certs/ca.crt`).
-async fn start_registry(certs: &std::path::Path, password: &str) -> registry::RegistryHandle {
+/// A registry with user `dev` and the private project `justait`, TLS from its own CA
+/// (written to `certs/ca.crt` when given).
+pub(crate) async fn start_registry(
+    certs: Option<&std::path::Path>,
+    password: &str,
+) -> registry::RegistryHandle {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let config = registry::RegistryConfig {
         host_name: REGISTRY.to_owned(),
@@ -29,7 +32,7 @@ async fn start_registry(certs: &std::path::Path, password: &str) -> registry::Re
             public: false,
         }],
         tls: registry::TlsMode::Generate {
-            cert_dir: Some(certs.to_owned()),
+            cert_dir: certs.map(std::path::Path::to_path_buf),
         },
         ..registry::RegistryConfig::default()
     };
@@ -51,7 +54,7 @@ async fn a_dch_pushes_to_the_registry_and_the_vch_pulls_and_runs_it() {
     let d = dir.path();
     let certs = d.join("certs");
     let password = "dev-pw-in-test";
-    let reg = start_registry(&certs, password).await;
+    let reg = start_registry(Some(&certs), password).await;
     let tether = Arc::new(TetherAgent::new());
     tether.services().registries().insert(
         REGISTRY,
