@@ -211,6 +211,8 @@ impl ImageContent {
                 .to_owned(),
             workload: None,
             volumes: keys("Volumes"),
+            labels: self.labels(),
+            user: self.user(),
         })
     }
 

@@ -57,6 +57,10 @@ pub struct ImageConfig {
     /// Mount points the image declares (`VOLUME` in its Dockerfile, `Config.Volumes`): a
     /// container gets an anonymous volume at each.
     pub volumes: Vec<String>,
+    /// `Config.Labels` (`LABEL` in its Dockerfile).
+    pub labels: BTreeMap<String, String>,
+    /// `Config.User` (`USER`; empty: root).
+    pub user: String,
 }
 
 /// Docker's default `PATH`, which VIC also applies when an image sets none (vic.md §7.3).
@@ -181,6 +185,8 @@ fn image(
         created: created.to_owned(),
         workload: None,
         volumes: Vec::new(),
+        labels: Default::default(),
+        user: String::new(),
     }
 }
 
@@ -296,6 +302,8 @@ impl Catalogue {
                 created: "2017-10-02T00:00:00Z".to_owned(),
                 workload: d.workload.clone(),
                 volumes: d.volumes.clone(),
+                labels: Default::default(),
+                user: String::new(),
             });
         }
         Ok(c)

@@ -204,6 +204,8 @@ pub(crate) fn built_image(stage: Stage, tags: Vec<String>, created: &str) -> Bui
         created: created.to_owned(),
         workload: base_workload,
         volumes: stage.volumes.clone(),
+        labels: stage.labels.clone(),
+        user: stage.user.clone(),
     };
     BuiltImage {
         config,

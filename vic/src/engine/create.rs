@@ -495,7 +495,7 @@ pub async fn create(
         workload: image.workload.clone(),
         network: network.clone(),
         ports: ports.clone(),
-        labels: body.labels.clone(),
+        labels: merged_labels(&image.labels, &body.labels),
         created_s: created_ms.div_euclid(1000),
     };
     // The volumes exist before the containerVM (VIC's VolumeJoin precedes the commit).
@@ -529,6 +529,13 @@ pub async fn create(
             .map(|(p, t)| format!("{p}/{}", t.as_str()))
             .collect(),
     };
+    // The image's USER and labels apply unless the request sets its own (as dockerd).
+    let user = if body.user.is_empty() {
+        image.user.clone()
+    } else {
+        body.user.clone()
+    };
+    let labels = merged_labels(&image.labels, &body.labels);
     let c = Container {
         id: id.clone(),
         name,
@@ -549,9 +556,9 @@ pub async fn create(
             body.stdin_once,
         ),
         hostname,
-        user: body.user.clone(),
+        user,
         exposed,
-        labels: body.labels.clone(),
+        labels,
         network,
         ports,
         mapped: Vec::new(),
@@ -572,6 +579,16 @@ pub async fn create(
         StatusCode::CREATED,
         &json!({ "Id": id, "Warnings": null }),
     ))
+}
+
+/// A container's labels: its image's, then the request's over them (dockerd's merge).
+fn merged_labels(
+    image: &BTreeMap<String, String>,
+    request: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut labels = image.clone();
+    labels.extend(request.iter().map(|(k, v)| (k.clone(), v.clone())));
+    labels
 }
 
 #[cfg(test)]

@@ -175,9 +175,13 @@ fn image_matches(
     f.iter()
         .filter(|(_, vals)| !vals.is_empty())
         .all(|(k, vals)| match k.as_str() {
-            // Every image here has a tag; none has labels.
+            // Every image here has a tag.
             "dangling" => vals.iter().all(|v| v == "false" || v == "0"),
-            "label" => false,
+            // `key` or `key=value`, each one required (as dockerd filters labels).
+            "label" => vals.iter().all(|v| match v.split_once('=') {
+                Some((k, want)) => img.labels.get(k).is_some_and(|have| have == want),
+                None => img.labels.contains_key(v.as_str()),
+            }),
             "reference" => vals.iter().any(|v| {
                 tags.iter().any(|t| {
                     let repo = t.rsplit_once(':').map_or(t.as_str(), |(r, _)| r);
@@ -269,7 +273,7 @@ pub fn images(engine: &Engine, q: &BTreeMap<String, String>) -> Result<Response>
                 "Size": img.size_bytes,
                 "VirtualSize": img.size_bytes,
                 "SharedSize": -1,
-                "Labels": {},
+                "Labels": img.labels,
                 "Containers": used,
             })
         })
@@ -285,7 +289,7 @@ fn image_json(img: &ImageConfig, tags: Vec<String>) -> Json {
         .map(|(p, proto)| (format!("{p}/{}", proto.as_str()), json!({})))
         .collect();
     let config = json!({
-        "Hostname": "", "Domainname": "", "User": "",
+        "Hostname": "", "Domainname": "", "User": img.user,
         "AttachStdin": false, "AttachStdout": false, "AttachStderr": false,
         "ExposedPorts": if exposed.is_empty() { Json::Null } else { Json::Object(exposed) },
         "Tty": false, "OpenStdin": false, "StdinOnce": false,
@@ -298,7 +302,7 @@ fn image_json(img: &ImageConfig, tags: Vec<String>) -> Json {
         },
         "WorkingDir": img.working_dir,
         "Entrypoint": if img.entrypoint.is_empty() { Json::Null } else { json!(img.entrypoint) },
-        "OnBuild": null, "Labels": {},
+        "OnBuild": null, "Labels": img.labels,
     });
     json!({
         "Id": img.id,

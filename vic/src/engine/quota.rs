@@ -263,6 +263,8 @@ mod tests {
             created: String::new(),
             workload: None,
             volumes: Vec::new(),
+            labels: Default::default(),
+            user: String::new(),
         }
     }
 

@@ -335,6 +335,8 @@ fn container_from_vm(config: &EngineConfig, st: &VmState) -> Option<Container> {
             created: String::new(),
             workload: None,
             volumes: Vec::new(),
+            labels: Default::default(),
+            user: String::new(),
         });
     let nets = k
         .get_map_keys(&guestinfo::ro_key("networks"))

@@ -172,6 +172,33 @@ async fn a_dch_pushes_to_the_registry_and_the_vch_pulls_and_runs_it() {
     )
     .await;
     assert_eq!(cmd.trim(), r#"["nginx","-g","daemon off;"]"#);
+    // The labels the Dockerfile set came along, and `docker images` filters on them.
+    let labels = ok(
+        &vch_host,
+        d,
+        &[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config.Labels}}",
+            IMAGE,
+        ],
+    )
+    .await;
+    assert_eq!(labels.trim(), r#"{"owner":"justait"}"#);
+    let by_label = ok(
+        &vch_host,
+        d,
+        &[
+            "images",
+            "--filter",
+            "label=owner=justait",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+        ],
+    )
+    .await;
+    assert_eq!(by_label.trim(), IMAGE, "{by_label}");
     // Step 6: on the routable network, nginx answers on the container's own address.
     let id = ok(
         &vch_host,
@@ -195,6 +222,14 @@ async fn a_dch_pushes_to_the_registry_and_the_vch_pulls_and_runs_it() {
     .await;
     let addr = addr.trim();
     assert!(addr.starts_with(&format!("{net}.")), "{addr} in {net}.0/24");
+    // The container carries its image's labels, as dockerd merges them.
+    let labels = ok(
+        &vch_host,
+        d,
+        &["inspect", "--format", "{{json .Config.Labels}}", "web"],
+    )
+    .await;
+    assert!(labels.contains(r#""owner":"justait""#), "{labels}");
     let (status, _, body) = crate::guestnet::get(&format!("http://{addr}/"))
         .await
         .unwrap();
