@@ -266,13 +266,11 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         let registry = registry::cli::start(&args.registry).await?;
         if let Some(r) = &registry {
             // The engines (VCH endpoints, DCHs) resolve its name here, with no DNS.
-            agents.tether.services().registries().insert(
-                r.host_name(),
-                vic::registry_hosts::RegistryHost {
-                    addr: r.handle().addr(),
-                    ca_pem: r.handle().ca_pem().map(str::to_owned),
-                },
-            );
+            agents
+                .tether
+                .services()
+                .registries()
+                .insert(r.host_name(), r.handle().into());
         }
         let registry_exports = registry
             .as_ref()

@@ -232,24 +232,7 @@ pub fn challenge(realm: &str, scope: Option<&str>) -> String {
 
 /// `issued_at` in RFC 3339 (UTC, seconds) from seconds since the epoch.
 pub fn rfc3339(epoch_s: u64) -> String {
-    let days = i64::try_from(epoch_s / 86_400).unwrap_or(0);
-    let secs = epoch_s % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    vcsim::vmodl::format_rfc3339_seconds(i64::try_from(epoch_s).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

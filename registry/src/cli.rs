@@ -110,11 +110,7 @@ pub fn config(args: &RegistryArgs) -> Result<Option<(RegistryConfig, SocketAddr)
                 });
             }
         };
-        let name_ok = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-        if !name_ok {
+        if !crate::name::component_ok(name) {
             return Err(CliError::Flag {
                 flag: "--registry-project",
                 value: p.clone(),
@@ -267,7 +263,7 @@ mod tests {
                 },
             ]
         );
-        for bad in ["Bad", "x:maybe", ":public"] {
+        for bad in ["Bad", "x:maybe", ":public", "a..b", "a-"] {
             let args = RegistryArgs {
                 registry: Some("r".into()),
                 projects: vec![bad.into()],

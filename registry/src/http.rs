@@ -236,7 +236,7 @@ async fn dispatch(
                     challenge: challenge(&realm, Some("registry:catalog:*")),
                 });
             }
-            let p = registry.catalog(&page, |_| true);
+            let p = registry.catalog(&page);
             let link = p.more.then(|| next_link("/v2/_catalog", &p, page.n));
             Ok(with_link(
                 json(

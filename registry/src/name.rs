@@ -85,8 +85,10 @@ impl From<RepoName> for String {
     }
 }
 
-/// One path component: alphanumeric runs joined by one separator (`.`, `_`, `__`, `-`+).
-fn component_ok(c: &str) -> bool {
+/// One path component of a repository name, as the distribution spec's grammar has it:
+/// alphanumeric runs joined by one separator (`.`, `_`, `__`, `-`+). Clients check names
+/// with it too (`vic::distribution`).
+pub fn component_ok(c: &str) -> bool {
     let b = c.as_bytes();
     let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
     if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {

@@ -599,13 +599,13 @@ impl Registry {
         ))
     }
 
-    /// A page of the repositories holding a manifest, sorted, among those `visible` admits.
-    pub fn catalog(&self, page: &PageRequest, visible: impl Fn(&RepoName) -> bool) -> Page {
+    /// A page of the repositories holding a manifest, sorted.
+    pub fn catalog(&self, page: &PageRequest) -> Page {
         let meta = lock(&self.inner.meta);
         let names = meta
             .repos
             .iter()
-            .filter(|(n, r)| !r.manifests.is_empty() && visible(n))
+            .filter(|(_, r)| !r.manifests.is_empty())
             .map(|(n, _)| n.as_str());
         paginate(names, page, self.inner.limits.max_page_entries)
     }

@@ -373,15 +373,12 @@ async fn tags_and_catalog_paginate() {
         (second.entries, second.more),
         (vec!["v3".to_owned()], false)
     );
-    let all = r.catalog(&PageRequest::default(), |_| true);
+    let all = r.catalog(&PageRequest::default());
     assert_eq!(all.entries, vec!["library/a", "library/c", "team/b"]);
-    let page = r.catalog(
-        &PageRequest {
-            n: Some(1),
-            last: Some("library/a".into()),
-        },
-        |_| true,
-    );
+    let page = r.catalog(&PageRequest {
+        n: Some(1),
+        last: Some("library/a".into()),
+    });
     assert_eq!(
         (page.entries, page.more),
         (vec!["library/c".to_owned()], true)

@@ -38,19 +38,9 @@ pub(crate) struct Uploads {
     idle_timeout: Duration,
 }
 
-/// A random id: 16 bytes from the OS CSPRNG, as a UUID-shaped hex string.
+/// A random id from the OS CSPRNG, UUID-shaped (`vcsim::secret::session_key`).
 pub(crate) fn random_id() -> std::io::Result<String> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    ))
+    vcsim::secret::session_key().map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 impl Uploads {

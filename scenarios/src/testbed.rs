@@ -247,13 +247,11 @@ impl Testbed {
         )
         .await
         .map_err(|e| TestbedError::Inventory(format!("registry {}: {e}", spec.name)))?;
-        self.agents.tether.services().registries().insert(
-            &spec.name,
-            vic::registry_hosts::RegistryHost {
-                addr: handle.addr(),
-                ca_pem: handle.ca_pem().map(str::to_owned),
-            },
-        );
+        self.agents
+            .tether
+            .services()
+            .registries()
+            .insert(&spec.name, (&handle).into());
         let ca = handle
             .ca_path()
             .map_or_else(|| cert_dir.join("ca.crt"), Path::to_path_buf);

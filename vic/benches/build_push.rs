@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use vic::build::{BaseImage, BuildOptions, plan_from_context};
 use vic::image_transfer::{Target, Trust};
 use vic::images::{Catalogue, Reference};
-use vic::registry_hosts::{RegistryHost, RegistryHosts};
+use vic::registry_hosts::RegistryHosts;
 
 const SIZES_MIB: [usize; 3] = [1, 8, 64];
 
@@ -109,13 +109,7 @@ fn bench_push(c: &mut Criterion) {
             .expect("registry")
     });
     let hosts = Arc::new(RegistryHosts::default());
-    hosts.insert(
-        "registry.corp.local",
-        RegistryHost {
-            addr: handle.addr(),
-            ca_pem: handle.ca_pem().map(str::to_owned),
-        },
-    );
+    hosts.insert("registry.corp.local", (&handle).into());
     let trust = Trust {
         ca_pems: hosts.ca_pems(),
         insecure: Vec::new(),

@@ -18,11 +18,7 @@ use crate::images::{ImageConfig, Proto};
 use bytes::Bytes;
 use flate2::Compression;
 use serde_json::Value as Json;
-use sha2::{Digest, Sha256};
 use std::io::Write;
-
-/// The media type of a gzip'd layer in a Docker schema-2 manifest.
-pub const LAYER_MEDIA_TYPE: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
 /// The marker line giving a layer's emulated size.
 const SIZE_MARKER: &str = "emulated_size_bytes: ";
@@ -31,15 +27,9 @@ const SIZE_MARKER: &str = "emulated_size_bytes: ";
 /// the client already; this bounds the inflation).
 pub const MAX_LAYER_TAR_BYTES: u64 = 1024 * 1024 * 1024;
 
-/// `sha256:` and the hex sha256 of `bytes`.
+/// `sha256:` and the hex sha256 of `bytes` (the registry's [`registry::Digest`]).
 pub fn sha256_digest(bytes: &[u8]) -> String {
-    let d = Sha256::digest(bytes);
-    let mut out = String::with_capacity(71);
-    out.push_str("sha256:");
-    for b in d {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    registry::Digest::of(bytes).to_string()
 }
 
 /// One layer: its tar's digest, the gzip blob and that blob's digest.
@@ -100,6 +90,16 @@ impl ImageContent {
     /// `sha256:` of the configuration: the image id.
     pub fn id(&self) -> String {
         sha256_digest(&self.config_json)
+    }
+
+    /// The digest of the schema-2 manifest a push of this content uploads (what a pull
+    /// prints as `Digest:`).
+    pub fn manifest_digest(&self) -> String {
+        crate::distribution::manifest_for(&crate::distribution::PushImage {
+            config: self.config_json.clone(),
+            layers: self.layers.iter().map(|l| l.gzip.clone()).collect(),
+        })
+        .1
     }
 
     /// The `rootfs.diff_ids` of the layers.

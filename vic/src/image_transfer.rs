@@ -99,11 +99,6 @@ pub fn error_line(message: &str) -> String {
     line(&json!({"errorDetail": {"message": message}, "error": message}))
 }
 
-fn short(digest: &str) -> &str {
-    let hex = digest.trim_start_matches("sha256:");
-    hex.get(..12).unwrap_or(hex)
-}
-
 /// What a pull brought.
 #[derive(Clone, Debug)]
 pub struct Pulled {
@@ -140,9 +135,45 @@ pub async fn pull(
     let config = content
         .image_config(&r.repo_name(), &r.tag)
         .map_err(|e| e.to_string())?;
-    let mut out = line(&json!({"status": format!("Pulling from {}", r.repository), "id": r.tag}));
-    for l in &content.layers {
-        let id = short(&l.digest);
+    let out = pull_progress(
+        &r.repository,
+        &r.tag,
+        &content,
+        &image.manifest_digest,
+        false,
+        have_layer,
+    );
+    Ok((
+        Pulled {
+            content,
+            config,
+            manifest_digest: image.manifest_digest,
+        },
+        out,
+    ))
+}
+
+/// The lines dockerd streams for a pull of `content` (as `repository:tag`) before its final
+/// status line: `Pulling from`, each layer's progress by its blob digest (`Already exists`
+/// when `have_layer` knows its diff id; none when the engine has the image `up_to_date`),
+/// then `Digest: <manifest digest>`. Every pull — from a testbed registry or the catalogue,
+/// into a VCH or a DCH — prints these.
+pub fn pull_progress(
+    repository: &str,
+    tag: &str,
+    content: &ImageContent,
+    manifest_digest: &str,
+    up_to_date: bool,
+    have_layer: &(dyn Fn(&str) -> bool + Sync),
+) -> String {
+    let mut out = line(&json!({"status": format!("Pulling from {repository}"), "id": tag}));
+    let layers = if up_to_date {
+        &[][..]
+    } else {
+        &content.layers[..]
+    };
+    for l in layers {
+        let id = crate::build::short_id(&l.digest);
         if have_layer(&l.diff_id) {
             out.push_str(&line(
                 &json!({"status": "Already exists", "progressDetail": {}, "id": id}),
@@ -159,16 +190,9 @@ pub async fn pull(
         }
     }
     out.push_str(&line(
-        &json!({"status": format!("Digest: {}", image.manifest_digest)}),
+        &json!({"status": format!("Digest: {manifest_digest}")}),
     ));
-    Ok((
-        Pulled {
-            content,
-            config,
-            manifest_digest: image.manifest_digest,
-        },
-        out,
-    ))
+    out
 }
 
 /// Pushes `content` to `r`'s repository under `r.tag`, returning the progress lines
@@ -186,7 +210,7 @@ pub async fn push(
     let by_digest: Vec<&LayerBlob> = content.layers.iter().rev().collect();
     for l in &by_digest {
         out.push_str(&line(
-            &json!({"status": "Preparing", "progressDetail": {}, "id": short(&l.diff_id)}),
+            &json!({"status": "Preparing", "progressDetail": {}, "id": crate::build::short_id(&l.diff_id)}),
         ));
     }
     let image = PushImage {
@@ -200,8 +224,8 @@ pub async fn push(
             .iter()
             .find(|l| l.digest == digest)
             .map_or_else(
-                || short(digest).to_owned(),
-                |l| short(&l.diff_id).to_owned(),
+                || crate::build::short_id(digest).to_owned(),
+                |l| crate::build::short_id(&l.diff_id).to_owned(),
             )
     };
     let mut events: Vec<String> = Vec::new();

@@ -26,6 +26,16 @@ pub struct RegistryHost {
     pub ca_pem: Option<String>,
 }
 
+impl From<&registry::RegistryHandle> for RegistryHost {
+    /// A registry running in this process: its address and, over TLS, its CA.
+    fn from(h: &registry::RegistryHandle) -> RegistryHost {
+        RegistryHost {
+            addr: h.addr(),
+            ca_pem: h.ca_pem().map(str::to_owned),
+        }
+    }
+}
+
 /// Registries by host name (`registry.corp.local`, or `name:port` when a reference names
 /// a port).
 #[derive(Debug, Default)]

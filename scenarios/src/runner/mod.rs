@@ -218,8 +218,17 @@ async fn drive(
         .with_emulator(testbed.vcsim().clone())
         .with_devflow(pacer, options.base_dir.clone());
     for step in order {
-        let at_s = step.at.as_secs().min(duration_s);
-        advance_to(testbed, &mut state, at_s, &progress, &handles, scenario).await?;
+        advance_to(
+            testbed,
+            &mut state,
+            step.at.as_secs().min(duration_s),
+            &progress,
+            &handles,
+            scenario,
+        )
+        .await?;
+        // When it really runs: a DCH build before it may have moved the clock past `at`.
+        let at_s = u64::try_from((testbed.now_ms() - start_ms) / 1000).unwrap_or(0);
         // What exists now is read before the step can remove it.
         if perf::read_before(step) {
             read_metrics(&mut state, testbed, &handles, scenario).await?;

@@ -17,9 +17,11 @@
 //! - [`packages`]: what RUN prints and costs for package managers and other programs outside
 //!   the emulated BusyBox set ([`crate::process`] runs the emulated ones for real).
 //!
-//! The caller (the DCH's HTTP side) turns each step's `cpu_mhz_s` into virtual time under
-//! its containerVM's CPU grant, emits the step's messages when that work is done, then the
-//! plan's `trailer` (warnings, `Successfully built`, `Successfully tagged`, or the error).
+//! The caller (the DCH's HTTP side) spends the plan's total `cpu_mhz_s` on its containerVM
+//! under the contention model, then sends every step's messages and the plan's `trailer`
+//! (warnings, `Successfully built`, `Successfully tagged`, or the error) at once. Not paced
+//! yet: each step's own output time, and `sleep_ms` (a RUN's `sleep`), which costs no
+//! virtual time.
 
 pub mod context;
 pub mod dockerfile;
@@ -30,8 +32,6 @@ mod stage;
 pub mod words;
 
 use std::collections::{BTreeMap, BTreeSet};
-
-use sha2::{Digest, Sha256};
 
 use crate::image_content::LayerBlob;
 use crate::images::ImageConfig;
@@ -149,8 +149,10 @@ impl BaseImage {
     /// ([`crate::image_content::catalogue_layer`]), no labels, root.
     pub fn from_config(config: ImageConfig) -> BaseImage {
         let layer = crate::image_content::catalogue_layer(&config);
+        // The id a DCH shows for it: its content's.
+        let id = crate::image_content::catalogue_content(&config).id();
         BaseImage {
-            config,
+            config: ImageConfig { id, ..config },
             diff_ids: vec![layer.diff_id.clone()],
             layers: vec![layer],
             labels: BTreeMap::new(),
@@ -278,10 +280,9 @@ impl BuildPlan {
     }
 }
 
-/// Lowercase hex sha256.
+/// Lowercase hex sha256 (the registry's [`registry::Digest`] without its `sha256:`).
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    registry::Digest::of(bytes).hex().to_owned()
 }
 
 /// The 12-hex short form of an id (`sha256:` dropped).

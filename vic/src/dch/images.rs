@@ -7,10 +7,10 @@
 
 use super::{Answer, error, json_answer};
 use crate::image_content::{ImageContent, catalogue_content};
+use crate::image_transfer::{line, pull_progress};
 use crate::images::{Catalogue, ImageConfig, Reference};
 use hyper::StatusCode;
 use serde_json::{Value as Json, json};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// An image this engine holds: its configuration, content (config JSON and layers) and
@@ -29,9 +29,14 @@ impl Pulled {
     /// A catalogue image, with its emulated content ([`catalogue_content`]).
     pub fn from_catalogue(img: &ImageConfig) -> Pulled {
         let content = catalogue_content(img);
+        // One id everywhere: the content's (what `docker images` and a build's FROM show).
+        let config = ImageConfig {
+            id: content.id(),
+            ..img.clone()
+        };
         Pulled {
             id: content.id(),
-            config: img.clone(),
+            config,
             content,
         }
     }
@@ -49,12 +54,6 @@ impl Pulled {
 /// `sha256:` + the hex sha256 of a catalogue image's configuration JSON.
 pub fn content_id(img: &ImageConfig) -> String {
     catalogue_content(img).id()
-}
-
-/// The first 12 hex digits of an id, as the CLI shows it.
-fn short(id: &str) -> &str {
-    let hex = id.trim_start_matches("sha256:");
-    hex.get(..12).unwrap_or(hex)
 }
 
 /// One DCH's images, by canonical reference (`busybox:latest`).
@@ -156,31 +155,27 @@ impl Store {
                 ),
             );
         };
-        let line = |v: Json| format!("{v}\r\n");
-        let mut out = line(json!({"status": format!("Pulling from {}", remote(&r)), "id": r.tag}));
-        let digest = line(json!({"status": format!("Digest: {}", manifest_digest(&canonical))}));
-        let status = match self.by_ref.entry(canonical.clone()) {
-            std::collections::btree_map::Entry::Occupied(_) => {
-                format!("Status: Image is up to date for {canonical}")
-            }
-            std::collections::btree_map::Entry::Vacant(slot) => {
-                let layer = short(&img.id).to_owned();
-                for s in [
-                    "Pulling fs layer",
-                    "Verifying Checksum",
-                    "Download complete",
-                    "Pull complete",
-                ] {
-                    out.push_str(&line(
-                        json!({"status": s, "progressDetail": {}, "id": layer}),
-                    ));
-                }
-                slot.insert(Pulled::from_catalogue(img));
-                format!("Status: Downloaded newer image for {canonical}")
-            }
+        let pulled = Pulled::from_catalogue(img);
+        let up_to_date = self
+            .by_ref
+            .get(&canonical)
+            .is_some_and(|p| p.id == pulled.id);
+        // An image it has already: the manifest only, no layer lines (as dockerd).
+        let mut out = pull_progress(
+            &remote(&r),
+            &r.tag,
+            &pulled.content,
+            &pulled.content.manifest_digest(),
+            up_to_date,
+            &|diff_id: &str| self.has_layer(diff_id),
+        );
+        let status = if up_to_date {
+            format!("Status: Image is up to date for {canonical}")
+        } else {
+            self.by_ref.insert(canonical.clone(), pulled);
+            format!("Status: Downloaded newer image for {canonical}")
         };
-        out.push_str(&digest);
-        out.push_str(&line(json!({ "status": status })));
+        out.push_str(&line(&json!({ "status": status })));
         json_answer(StatusCode::OK, out)
     }
 
@@ -339,7 +334,7 @@ impl Store {
                 StatusCode::CONFLICT,
                 &format!(
                     "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
-                    short(&id)
+                    crate::build::short_id(&id)
                 ),
             );
         }
@@ -375,13 +370,6 @@ fn remote(r: &Reference) -> String {
         (None, false) => format!("library/{}", r.repository),
         _ => r.repository.clone(),
     }
-}
-
-/// A stable manifest digest for a reference (the testbed has no registry manifests).
-fn manifest_digest(canonical: &str) -> String {
-    let digest = Sha256::digest(format!("manifest:{canonical}").as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
 }
 
 fn created_s(img: &ImageConfig) -> i64 {
@@ -454,7 +442,8 @@ mod tests {
         let filtered: Json = serde_json::from_str(&body(&filtered)).unwrap();
         assert_eq!(filtered[0]["RepoTags"], json!(["busybox:latest"]));
 
-        let inspect: Json = serde_json::from_str(&body(&s.inspect(short(&id)))).unwrap();
+        let inspect: Json =
+            serde_json::from_str(&body(&s.inspect(crate::build::short_id(&id)))).unwrap();
         assert_eq!(inspect["Id"], id.as_str());
         assert_eq!(inspect["Config"]["Cmd"], json!(["sh"]));
 

@@ -208,7 +208,8 @@ fn dch_photon_is_recognised_on_its_host_ports() {
     )
     .unwrap();
     assert_eq!(r.ports, [4243]);
-    // `--insecure-registry` is an option dockerd takes, not a reason to refuse the line.
+    // `--insecure-registry` is an option dockerd takes, not a reason to refuse the line
+    // (how an insecure registry is reached: `image_transfer::target`).
     let r = recognise(
         &words(&[
             "-H",

@@ -37,7 +37,6 @@ pub use error::DistributionError;
 use bytes::Bytes;
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
-use sha2::{Digest as _, Sha256};
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -226,26 +225,12 @@ pub fn manifest_for(image: &PushImage) -> (Bytes, String) {
     (Bytes::from(out), digest)
 }
 
-/// `sha256:<hex>` of `data`.
-pub(crate) fn sha256_digest(data: &[u8]) -> String {
-    let hash = Sha256::digest(data);
-    let mut out = String::with_capacity(71);
-    out.push_str("sha256:");
-    for b in hash {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
+pub(crate) use crate::image_content::sha256_digest;
 
 /// Whether `text` is a sha256 digest (`sha256:` and 64 lower-case hex digits), the only
 /// algorithm this client verifies.
 pub(crate) fn is_sha256_digest(text: &str) -> bool {
-    text.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
+    registry::Digest::parse(text).is_ok()
 }
 
 /// Checks a repository path against the distribution grammar: `/`-separated components of
@@ -261,37 +246,11 @@ fn check_repository(name: &str) -> Result<(), DistributionError> {
         return Err(invalid(": repository name must be lowercase"));
     }
     for component in name.split('/') {
-        if !component_ok(component) {
+        if !registry::name::component_ok(component) {
             return Err(invalid(""));
         }
     }
     Ok(())
-}
-
-/// One path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
-fn component_ok(c: &str) -> bool {
-    let b = c.as_bytes();
-    let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
-    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
-        return false;
-    }
-    let mut i = 0;
-    while i < b.len() {
-        if alnum(b[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && !alnum(b[i]) {
-            i += 1;
-        }
-        let sep = &c[start..i];
-        let dashes = sep.bytes().all(|x| x == b'-');
-        if !(sep == "." || sep == "_" || sep == "__" || dashes) {
-            return false;
-        }
-    }
-    true
 }
 
 /// A tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.

@@ -476,6 +476,7 @@ pub async fn create(
     let working_dir = Some(body.working_dir.clone())
         .filter(|w| !w.is_empty())
         .unwrap_or_else(|| image.working_dir.clone());
+    let labels = merged_labels(&image.labels, &body.labels);
     let spec = ContainerSpec {
         id: id.clone(),
         name: name.clone(),
@@ -495,7 +496,7 @@ pub async fn create(
         workload: image.workload.clone(),
         network: network.clone(),
         ports: ports.clone(),
-        labels: merged_labels(&image.labels, &body.labels),
+        labels: labels.clone(),
         created_s: created_ms.div_euclid(1000),
     };
     // The volumes exist before the containerVM (VIC's VolumeJoin precedes the commit).
@@ -535,7 +536,6 @@ pub async fn create(
     } else {
         body.user.clone()
     };
-    let labels = merged_labels(&image.labels, &body.labels);
     let c = Container {
         id: id.clone(),
         name,

@@ -7,15 +7,11 @@ use super::routes;
 use super::state::{ApiError, Engine};
 use super::view::parse_filters;
 use crate::image_transfer;
-use crate::images::{ImageConfig, Reference, digest_of};
+use crate::images::{ImageConfig, Reference};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
-
-fn stream_line(v: &Json) -> String {
-    format!("{v}\r\n")
-}
 
 pub async fn pull(
     engine: &Engine,
@@ -60,37 +56,28 @@ pub async fn pull(
             "repository {} not found: does not exist or no pull access",
             r.repo_name()
         );
-        out.push_str(&stream_line(
+        out.push_str(&image_transfer::line(
             &json!({"errorDetail": {"message": msg}, "error": msg}),
         ));
         return Ok(stream_response(out));
     };
     let already = engine.lock().images.contains_key(&canonical);
-    if already {
-        out.push_str(&stream_line(
-            &json!({"status": format!("Status: Image is up to date for {canonical}")}),
-        ));
+    let content = crate::image_content::catalogue_content(&img);
+    out.push_str(&image_transfer::pull_progress(
+        &remote,
+        &r.tag,
+        &content,
+        &content.manifest_digest(),
+        already,
+        &|_: &str| false,
+    ));
+    let status = if already {
+        format!("Status: Image is up to date for {canonical}")
     } else {
-        out.push_str(&stream_line(
-            &json!({"status": format!("Pulling from {remote}"), "id": r.tag}),
-        ));
-        let layer = &img.id.trim_start_matches("sha256:")[..12.min(img.id.len().saturating_sub(7))];
-        for s in [
-            "Pulling fs layer",
-            "Verifying Checksum",
-            "Download complete",
-            "Pull complete",
-        ] {
-            out.push_str(&stream_line(
-                &json!({"status": s, "progressDetail": {}, "id": layer}),
-            ));
-        }
-        out.push_str(&stream_line(&json!({"status": format!("Digest: sha256:{}", digest_of(&format!("digest:{canonical}")))})));
-        out.push_str(&stream_line(
-            &json!({"status": format!("Status: Downloaded newer image for {canonical}")}),
-        ));
         engine.lock().images.insert(canonical.clone(), img);
-    }
+        format!("Status: Downloaded newer image for {canonical}")
+    };
+    out.push_str(&image_transfer::line(&json!({ "status": status })));
     let now = engine.pl.now_ms().await.unwrap_or_default();
     engine
         .events
@@ -140,7 +127,7 @@ async fn pull_from_registry(
                 .lock()
                 .images
                 .insert(canonical.clone(), pulled.config);
-            out + &stream_line(&json!({ "status": status }))
+            out + &image_transfer::line(&json!({ "status": status }))
         }
         Err(e) => return Ok(stream_response(image_transfer::error_line(&e))),
     };

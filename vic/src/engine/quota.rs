@@ -183,29 +183,7 @@ pub fn bytes_size(bytes: u64) -> String {
         size /= 1024.0;
         unit += 1;
     }
-    format!("{} {}", go_g4(size), UNITS[unit])
-}
-
-/// Go's `%.4g` for a finite, non-negative number below 10 000 (all [`bytes_size`] needs):
-/// four significant digits, trailing zeros dropped.
-fn go_g4(x: f64) -> String {
-    if x == 0.0 {
-        return "0".into();
-    }
-    // Round to 4 significant digits first; the exponent of the rounded value decides how
-    // many decimals remain (999.96 becomes 1000, not 999.96).
-    let sci = format!("{x:.3e}");
-    let exp: i32 = sci
-        .split_once('e')
-        .and_then(|(_, e)| e.parse().ok())
-        .unwrap_or(0);
-    let decimals = usize::try_from(3 - exp).unwrap_or(0);
-    let fixed = format!("{x:.decimals$}");
-    if fixed.contains('.') {
-        fixed.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        fixed
-    }
+    format!("{} {}", super::client::render::go_g(size, 4), UNITS[unit])
 }
 
 /// `docker info` `SystemStatus` entries for the limits, placed after `" VCH memory limit"`

@@ -157,8 +157,7 @@ mod tests {
     async fn connect() -> TcpStream {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
-        let leases = super::super::listener::Lease::default();
-        let mut leases = leases;
+        let mut leases = super::super::listener::Lease::default();
         leases.accept(
             l,
             Arc::new(|_, _| Some(Arc::new(Nginx) as Arc<dyn Service>)),

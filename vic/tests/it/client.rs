@@ -9,7 +9,7 @@
 //! Client addresses 127.0.1.210–213 (other vic tests use 201–202 and DHCP from .2 up, the
 //! benchmark 230 and up).
 
-use crate::sim::{self, Sim};
+use crate::sim::{self, Sim, create_vch};
 use std::path::Path;
 use std::sync::Arc;
 use vic::appliance::{ApplianceAgent, engine_launcher};
@@ -24,33 +24,6 @@ async fn start_sim() -> Sim {
         Arc::new(TetherAgent::new()),
     ])
     .await
-}
-
-/// `vic-machine create` of `name` on `ip` with certificates in `certs` and `extra` options;
-/// the captured lines.
-async fn create_vch(sim: &Sim, name: &str, ip: &str, certs: &Path, extra: &[&str]) -> Vec<String> {
-    let target = format!("--target={}", sim.url);
-    let cnip = format!("{ip}/8");
-    let mut args = vec![
-        "create",
-        &target,
-        "--name",
-        name,
-        "--compute-resource",
-        "DC0_C0",
-        "--bridge-network",
-        "DC0_DVPG0",
-        "--client-network-ip",
-        &cnip,
-        "--tls-cert-path",
-        certs.to_str().unwrap(),
-        "--timeout",
-        "60s",
-    ];
-    args.extend_from_slice(extra);
-    let (lines, r) = vic::machine::run_captured(&args).await;
-    assert!(r.is_ok(), "create {name}: {r:?}\n{}", lines.join("\n"));
-    lines
 }
 
 async fn delete_vch(sim: &Sim, name: &str) {

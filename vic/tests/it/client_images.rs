@@ -13,7 +13,7 @@ use vic::dch::{Dch, Host};
 use vic::engine::client::{CliOutput, DockerClient, GlobalOptions, parse_command, split_words};
 use vic::guestnet::{EndpointAddr, Forwards, Recognised, Registration, Services};
 use vic::images::Catalogue;
-use vic::registry_hosts::{RegistryHost, RegistryHosts};
+use vic::registry_hosts::RegistryHosts;
 
 const REGISTRY: &str = "registry.corp.local";
 const IMAGE: &str = "registry.corp.local/justait/nginx:patched";
@@ -95,13 +95,7 @@ fn relative_to_cwd(to: &Path) -> PathBuf {
 async fn build_tag_login_push_and_pull_with_the_built_in_client() {
     let reg = crate::dch_registry::start_registry(None, PASSWORD).await;
     let registries = Arc::new(RegistryHosts::default());
-    registries.insert(
-        REGISTRY,
-        RegistryHost {
-            addr: reg.addr(),
-            ca_pem: reg.ca_pem().map(str::to_owned),
-        },
-    );
+    registries.insert(REGISTRY, (&reg).into());
     let dch = serve_dch(&registries).await;
     let c = &dch.client;
 

@@ -56,13 +56,10 @@ async fn a_dch_pushes_to_the_registry_and_the_vch_pulls_and_runs_it() {
     let password = "dev-pw-in-test";
     let reg = start_registry(Some(&certs), password).await;
     let tether = Arc::new(TetherAgent::new());
-    tether.services().registries().insert(
-        REGISTRY,
-        vic::registry_hosts::RegistryHost {
-            addr: reg.addr(),
-            ca_pem: reg.ca_pem().map(str::to_owned),
-        },
-    );
+    tether
+        .services()
+        .registries()
+        .insert(REGISTRY, (&reg).into());
     let sim = start_sim_with(tether).await;
 
     // The VCH trusts the registry's CA (`--registry-ca`), as VIC's admin would set it up,

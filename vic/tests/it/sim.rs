@@ -93,16 +93,15 @@ pub fn free_client_ip() -> std::net::IpAddr {
     panic!("no free loopback address left in 127.0.4.0/24")
 }
 
-/// `vic-machine create --no-tls` of `name` on client address `ip` with `extra` options; a
-/// client of its endpoint.
-pub async fn plain_vch(
+/// `vic-machine create` of `name` on client address `ip` with certificates in `certs` and
+/// `extra` options (which decide the TLS mode); the captured lines.
+pub async fn create_vch(
     sim: &Sim,
     name: &str,
-    ip: std::net::IpAddr,
+    ip: &str,
+    certs: &std::path::Path,
     extra: &[&str],
-) -> vic::engine::client::DockerClient {
-    let tmp = tempfile::tempdir().unwrap();
-    let certs = tmp.path().join(name);
+) -> Vec<String> {
     let target = format!("--target={}", sim.url);
     let cnip = format!("{ip}/8");
     let mut args = vec![
@@ -118,13 +117,27 @@ pub async fn plain_vch(
         &cnip,
         "--tls-cert-path",
         certs.to_str().unwrap(),
-        "--no-tls",
         "--timeout",
         "60s",
     ];
     args.extend_from_slice(extra);
     let (lines, r) = vic::machine::run_captured(&args).await;
     assert!(r.is_ok(), "create {name}: {r:?}\n{}", lines.join("\n"));
+    lines
+}
+
+/// `vic-machine create --no-tls` of `name` on client address `ip` with `extra` options; a
+/// client of its endpoint.
+pub async fn plain_vch(
+    sim: &Sim,
+    name: &str,
+    ip: std::net::IpAddr,
+    extra: &[&str],
+) -> vic::engine::client::DockerClient {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = vec!["--no-tls"];
+    args.extend_from_slice(extra);
+    create_vch(sim, name, &ip.to_string(), &tmp.path().join(name), &args).await;
     let g = vic::engine::client::GlobalOptions::from_args(
         &vic::engine::client::split_words(&format!("-H tcp://{ip}:2375")).unwrap(),
     )

@@ -42,7 +42,7 @@ mod flags;
 mod global;
 mod http;
 mod image_verbs;
-mod render;
+pub(crate) mod render;
 mod run_args;
 mod tls;
 mod types;

@@ -223,7 +223,7 @@ pub fn bytes_size(bytes: f64) -> String {
 
 /// Go's `%.{precision}g` for a finite number: `precision` significant digits, trailing
 /// zeros dropped, an exponent when it is below -4 or not below `precision`.
-fn go_g(n: f64, precision: usize) -> String {
+pub(crate) fn go_g(n: f64, precision: usize) -> String {
     let precision = precision.max(1);
     if n == 0.0 || !n.is_finite() {
         return if n == 0.0 { "0".into() } else { n.to_string() };

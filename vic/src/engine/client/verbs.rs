@@ -10,10 +10,10 @@ use super::run_args::{exec_args, run_args};
 
 /// Docker commands that exist but that this client (or the VCH endpoint) does not run.
 const OTHER_DOCKER_COMMANDS: &[&str] = &[
-    "attach", "build", "builder", "buildx", "commit", "compose", "config", "context", "cp", "diff",
-    "events", "export", "history", "images", "import", "load", "login", "logout", "manifest",
-    "network", "node", "pause", "plugin", "port", "push", "rmi", "save", "search", "secret",
-    "service", "stack", "stats", "swarm", "tag", "top", "trust", "unpause", "update",
+    "attach", "builder", "buildx", "commit", "compose", "config", "context", "cp", "diff",
+    "events", "export", "history", "import", "load", "manifest", "network", "node", "pause",
+    "plugin", "port", "rmi", "save", "search", "secret", "service", "stack", "stats", "swarm",
+    "top", "trust", "unpause", "update",
 ];
 
 pub(super) fn unknown(what: &str) -> CliError {
