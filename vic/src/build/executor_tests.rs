@@ -40,7 +40,10 @@ fn the_seed_dockerfile_builds_on_nginx() {
     let p = build_with(SEED, &[], &options);
     assert_eq!(p.error, None, "{}", p.text());
     let text = p.text();
-    let nginx = Catalogue::builtin().resolve("nginx").unwrap().id.clone();
+    // A base shows its content's id, as the DCH's `docker images` does.
+    let nginx =
+        crate::image_content::catalogue_content(Catalogue::builtin().resolve("nginx").unwrap())
+            .id();
     let step2 = &p.steps[1];
     let image = p.image.as_ref().unwrap();
     let container = text
