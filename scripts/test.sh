@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`.ci/run` calls this):
-#   1. Python with the pinned pyvmomi in .venv (for the interop tests in tests/it),
+#   1. Python with the pinned pyvmomi in .venv (for the interop tests in tests/it), and the
+#      docker CLI, tmux, skopeo, Go with govmomi's library (apt-get) when missing,
 #   2. cargo fmt --check, 3. cargo clippy -D warnings, 4. cargo test --workspace.
 # Extra arguments go to `cargo test` (e.g. `bash scripts/test.sh -- interop`).
 # Works on a fresh Debian machine: installs python3/python3-venv with apt-get when missing.
@@ -141,6 +142,14 @@ if ! command -v skopeo >/dev/null 2>&1; then
     # The built-in registry is checked with a real OCI client (copy, inspect, list-tags, delete).
     apt_install skopeo || die "skopeo is missing and could not be installed (apt-get install skopeo)"
 fi
+
+GOVMOMI_DIR="${VICBED_GOPATH:-/usr/share/gocode}/src/github.com/vmware/govmomi"
+if ! command -v go >/dev/null 2>&1 || [ ! -d "$GOVMOMI_DIR/vapi/rest" ]; then
+    # The drop-in tests drive the emulator with govmomi's own Go library (vcsim/tests/govmomi).
+    apt_install golang-go golang-github-vmware-govmomi-dev ||
+        die "Go and govmomi are missing and could not be installed (apt-get install golang-go golang-github-vmware-govmomi-dev)"
+fi
+go version >&2
 
 # The firewall conformance suite also loads its rules into network namespaces of its own and
 # probes them with real packets when it runs as root with iproute2 and iptables; without

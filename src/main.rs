@@ -1,13 +1,15 @@
 //! `vicbed`: the command line. Subcommands wire the library crates together and nothing
 //! else: `run` runs a scenario and writes its report (`run_command`), `conformance` runs the
 //! conformance suites (`conformance_command`), `serve` runs the vSphere
-//! emulator (with the VIC guest agents installed), and `vic-machine` is VIC's installer
-//! (`vic::machine`).
+//! emulator (with the VIC guest agents installed), `vcsim` runs it with govmomi vcsim's
+//! command line (`vcsim_command`; also when the binary is run under the name `vcsim`), and
+//! `vic-machine` is VIC's installer (`vic::machine`).
 
 mod conformance_command;
 mod diff_command;
 mod run_command;
 mod sweep_command;
+mod vcsim_command;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -41,9 +43,21 @@ enum Command {
     Sweep(sweep_command::SweepArgs),
     /// Run the built-in vCenter/ESXi SOAP emulator (govc and pyvmomi accept it unchanged).
     Serve(ServeArgs),
+    /// Run the emulator with govmomi vcsim's command line and model (Go-style flags: `-l
+    /// 127.0.0.1:0 -vm 3 -tls=false`; `vicbed vcsim -h` lists them).
+    #[command(disable_help_flag = true)]
+    Vcsim(VcsimArgs),
     /// Create, delete, list and inspect Virtual Container Hosts (VIC's vic-machine).
     #[command(name = "vic-machine")]
     VicMachine(vic::machine::VicMachine),
+}
+
+/// `vicbed vcsim`'s arguments: parsed by `vcsim_command` with Go's flag syntax, not clap.
+#[derive(Args, Debug)]
+struct VcsimArgs {
+    /// vcsim's flags and arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args, Debug)]
@@ -125,6 +139,19 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    // Run as `vcsim` (a link with that name), or `vicbed vcsim`: vcsim's Go-style flags.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let invoked_as = argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    if invoked_as == "vcsim" {
+        return vcsim_command::main("vcsim", &argv[1..]);
+    }
+    if argv.get(1).is_some_and(|a| a == "vcsim") {
+        return vcsim_command::main("vcsim", &argv[2..]);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -156,6 +183,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Conformance(args) => conformance_command::run(args),
         Command::Diff(args) => diff_command::run(args),
         Command::Serve(args) => serve(args),
+        // main() hands `vcsim` to vcsim_command before clap sees it.
+        Command::Vcsim(args) => Ok(vcsim_command::main("vcsim", &args.args)),
         Command::VicMachine(m) => Ok(ExitCode::from(
             u8::try_from(vic::machine::run(m)).unwrap_or(1),
         )),

@@ -27,6 +27,12 @@ import (
 	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
+	// The side endpoints govmomi's vcsim command serves too: lookup service, storage
+	// policies, STS and the vAPI (tagging, content library).
+	_ "github.com/vmware/govmomi/lookup/simulator"
+	_ "github.com/vmware/govmomi/pbm/simulator"
+	_ "github.com/vmware/govmomi/sts/simulator"
+	_ "github.com/vmware/govmomi/vapi/simulator"
 )
 
 func main() {
@@ -35,14 +41,17 @@ func main() {
 	vms := flag.Int("vms", 2, "VMs per host (total VMs = hosts*vms, all in the cluster's root pool)")
 	user := flag.String("username", "user", "login user name")
 	pass := flag.String("password", "pass", "login password")
+	vcsimDefaults := flag.Bool("vcsim-defaults", false, "keep vcsim's default VPX model (ignores -hosts and -vms): benches/peer/parity.sh")
 	flag.Parse()
 
 	model := simulator.VPX()
-	model.Datacenter = 1
-	model.Cluster = 1
-	model.ClusterHost = *hosts
-	model.Host = 0 // no standalone host
-	model.Machine = *hosts * *vms
+	if !*vcsimDefaults {
+		model.Datacenter = 1
+		model.Cluster = 1
+		model.ClusterHost = *hosts
+		model.Host = 0 // no standalone host
+		model.Machine = *hosts * *vms
+	}
 	// model.Autostart stays true (VPX default): model VMs are powered on.
 
 	if err := model.Create(); err != nil {

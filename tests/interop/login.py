@@ -1,6 +1,9 @@
 """Login, version negotiation, bad login, unauthenticated calls, sessions, logout.
 
-usage: login.py GOVC_URL [--esx]
+usage: login.py GOVC_URL [--esx] [--any-login]
+
+--any-login: the server is `vicbed vcsim` without -username/-password, which (as govmomi's
+vcsim) lets any non-empty user name and password log in and runs its clock from now.
 """
 
 import datetime
@@ -30,6 +33,7 @@ def needs_session(si):
 
 def main(t, opts):
     esx = bool(opts.get("esx"))
+    any_login = bool(opts.get("any-login"))
 
     si = connect(t)
     stub = si._stub
@@ -56,10 +60,14 @@ def main(t, opts):
     ok("currentSession %s" % session.userName)
 
     now = utc(si.CurrentTime())
-    check_vicbed(
-        VIRTUAL_EPOCH <= now < VIRTUAL_EPOCH + datetime.timedelta(days=1),
-        "CurrentTime %s is not on the virtual clock starting %s" % (now, VIRTUAL_EPOCH),
-    )
+    if any_login:
+        wall = datetime.datetime.now(datetime.timezone.utc)
+        check(abs(now - wall) < datetime.timedelta(hours=1), "vcsim's clock %s is not near now" % now)
+    else:
+        check_vicbed(
+            VIRTUAL_EPOCH <= now < VIRTUAL_EPOCH + datetime.timedelta(days=1),
+            "CurrentTime %s is not on the virtual clock starting %s" % (now, VIRTUAL_EPOCH),
+        )
     ok("CurrentTime %s" % now.isoformat())
 
     if not esx:
@@ -69,12 +77,20 @@ def main(t, opts):
         check(inactive is False, "SessionIsActive(bogus) returned %r" % inactive)
         ok("SessionIsActive")
 
-    # Wrong password and wrong user: InvalidLogin, as vCenter answers.
-    expect_fault(vim.fault.InvalidLogin, connect, t, pwd=t.pwd + "-wrong")
-    expect_fault(vim.fault.InvalidLogin, connect, t, user="nobody-" + t.user)
-    if (t.user, t.pwd) != ("user", "pass"):
-        expect_fault(vim.fault.InvalidLogin, connect, t, user="user", pwd="pass")
-    ok("bad credentials -> InvalidLogin")
+    if any_login:
+        # vcsim's rule: any non-empty pair logs in, an empty password does not.
+        other = connect(t, user="ci-" + t.user, pwd=t.pwd + "-other")
+        check(other.content.sessionManager.currentSession.userName.endswith("ci-" + t.user), "any-login user")
+        disconnect(other)
+        expect_fault(vim.fault.InvalidLogin, connect, t, pwd="")
+        ok("any non-empty credentials log in, an empty password -> InvalidLogin")
+    else:
+        # Wrong password and wrong user: InvalidLogin, as vCenter answers.
+        expect_fault(vim.fault.InvalidLogin, connect, t, pwd=t.pwd + "-wrong")
+        expect_fault(vim.fault.InvalidLogin, connect, t, user="nobody-" + t.user)
+        if (t.user, t.pwd) != ("user", "pass"):
+            expect_fault(vim.fault.InvalidLogin, connect, t, user="user", pwd="pass")
+        ok("bad credentials -> InvalidLogin")
 
     # No session at all: RetrieveServiceContent is allowed, the rest is not.
     anon = vim.ServiceInstance("ServiceInstance", unauthenticated_stub(t, stub.version))

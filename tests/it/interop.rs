@@ -240,3 +240,37 @@ fn ha_restarts_the_vms_of_a_failed_host() {
     run_script(&server, "ha.py", &[]);
     server.stop();
 }
+
+#[test]
+fn first_class_disks() {
+    let server = Server::start(&[]);
+    run_script(&server, "fcd.py", &[]);
+    server.stop();
+}
+
+#[test]
+fn snapshots_and_clones() {
+    let server = Server::start(&[]);
+    run_script(&server, "snapshots_clone.py", &[]);
+    server.stop();
+}
+
+#[test]
+fn storage_policies_through_pbm() {
+    let server = Server::start(&[]);
+    run_script(&server, "pbm.py", &[]);
+    server.stop();
+}
+
+/// `vicbed vcsim` (vcsim's command line and model) answers pyvmomi over TLS, as the scripts
+/// written for govmomi's vcsim expect: a login with any credentials and the default walk.
+#[test]
+fn pyvmomi_against_vicbed_vcsim() {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vicbed"));
+    cmd.args(["vcsim", "-l", "127.0.0.1:0"]);
+    let server = Server::spawn(cmd);
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    run_script(&server, "login.py", &["--any-login"]);
+    run_script(&server, "pbm.py", &[]);
+    server.stop();
+}

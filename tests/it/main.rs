@@ -19,6 +19,7 @@ mod run;
 mod run_interrupted;
 mod support;
 mod sweep;
+mod vcsim_cli;
 mod vic_machine;
 mod vic_machine_failures;
 mod wire;

@@ -37,6 +37,8 @@ pub struct Server {
     pub addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
     stdout: Arc<Mutex<String>>,
+    /// How many export lines were read (vcsim puts all its exports on one line).
+    export_lines: usize,
 }
 
 impl Server {
@@ -76,6 +78,7 @@ impl Server {
 
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         let mut exports = BTreeMap::new();
+        let mut export_lines = 0;
         let mut first = true;
         loop {
             let now = Instant::now();
@@ -87,14 +90,14 @@ impl Server {
             };
             match rx.recv_timeout(wait) {
                 Ok(line) => {
-                    let Some((name, value)) = parse_export(&line) else {
+                    let Some(pairs) = parse_exports(&line) else {
                         fail_startup(
                             &mut child,
                             &stderr,
                             &format!("unexpected stdout line {line:?}"),
                         );
                     };
-                    if first && name != "GOVC_URL" {
+                    if first && pairs[0].0 != "GOVC_URL" {
                         fail_startup(
                             &mut child,
                             &stderr,
@@ -102,8 +105,9 @@ impl Server {
                         );
                     }
                     first = false;
-                    let done = name == "GOVC_SIM_PID";
-                    exports.insert(name, value);
+                    export_lines += 1;
+                    let done = pairs.iter().any(|(name, _)| name == "GOVC_SIM_PID");
+                    exports.extend(pairs);
                     if done {
                         break;
                     }
@@ -131,6 +135,7 @@ impl Server {
             addr,
             stderr,
             stdout,
+            export_lines,
         }
     }
 
@@ -212,7 +217,7 @@ impl Server {
         let stdout = self.stdout.lock().map(|s| s.clone()).unwrap_or_default();
         assert_eq!(
             stdout.lines().count(),
-            self.exports.len(),
+            self.export_lines,
             "stdout should hold only the export lines, printed once:\n{stdout}"
         );
         took
@@ -264,6 +269,41 @@ pub fn parse_export(line: &str) -> Option<(String, String)> {
         _ => value,
     };
     Some((name.to_owned(), value.to_owned()))
+}
+
+/// `export A=1 B='x y'` → [(A, 1), (B, x y)]: every assignment of an export line (vcsim
+/// writes `export GOVC_URL=… GOVC_SIM_PID=…` on one line); None when any part is not one.
+pub fn parse_exports(line: &str) -> Option<Vec<(String, String)>> {
+    let rest = line.strip_prefix("export ")?;
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    for c in rest.chars() {
+        match (quote, c) {
+            (None, ' ') => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                word.push(c);
+            }
+            (Some(q), c) if c == q => {
+                quote = None;
+                word.push(c);
+            }
+            (_, c) => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    let pairs: Option<Vec<_>> = words
+        .iter()
+        .map(|w| parse_export(&format!("export {w}")))
+        .collect();
+    pairs.filter(|p| !p.is_empty())
 }
 
 /// `scheme://user:pass@HOST:PORT/path` → HOST:PORT.

@@ -13,6 +13,7 @@
 pub mod clock;
 pub mod config;
 pub mod emulator;
+pub mod endpoints;
 pub mod events;
 pub mod guest;
 pub mod http;
@@ -21,6 +22,7 @@ pub mod inventory;
 pub mod methods;
 pub mod perf;
 pub mod property;
+pub mod rest;
 pub mod secret;
 pub mod server;
 pub mod session;

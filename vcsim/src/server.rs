@@ -1,5 +1,6 @@
 //! The HTTP(S) front: `/sdk` (SOAP), `/sdk/vimServiceVersions.xml`, datastore `/folder`
-//! access and `/about`. Servers take an already-bound listener and a shutdown future.
+//! access, `/about` and `/debug/vars` (as govmomi's vcsim has them, see [`front`]). Servers
+//! take an already-bound listener and a shutdown future.
 //!
 //! [`Vcsim`] is the shareable handle: the emulator behind one lock (never held across an
 //! await), plus a change signal that wakes `WaitForUpdates` callers.
@@ -17,10 +18,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+
+pub mod front;
+mod nfc;
+pub use front::{Delay, Front, SoapTrace};
 
 /// Largest SOAP request body accepted; larger ones get 413 (vCenter's own limit is in this
 /// range, and no vim25 call needs more).
@@ -35,6 +41,10 @@ pub const MAX_TOTAL_FILE_BYTES: usize = 1 << 30;
 struct Shared {
     emu: Mutex<Emulator>,
     changed: watch::Sender<u64>,
+    /// Tracing and delays (`vicbed vcsim`), set at most once.
+    front: OnceLock<Front>,
+    /// SOAP requests received (for `/debug/vars`).
+    soap_requests: AtomicU64,
 }
 
 /// A shareable handle to a running emulator.
@@ -57,8 +67,15 @@ impl Vcsim {
             shared: Arc::new(Shared {
                 emu: Mutex::new(emu),
                 changed,
+                front: OnceLock::new(),
+                soap_requests: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// Sets the SOAP trace and delays; false (and nothing changes) when already set.
+    pub fn set_front(&self, front: Front) -> bool {
+        self.shared.front.set(front).is_ok()
     }
 
     fn lock(&self) -> MutexGuard<'_, Emulator> {
@@ -121,6 +138,10 @@ impl Vcsim {
             .route("/sdk/vimServiceVersions.xml", get(service_versions))
             .route("/folder/{*path}", any(folder))
             .route("/about", get(about))
+            .route("/debug/vars", get(debug_vars))
+            .merge(crate::rest::routes())
+            .merge(crate::endpoints::routes())
+            .merge(nfc::routes())
             .layer(DefaultBodyLimit::max(MAX_SOAP_BODY_BYTES))
             .with_state(self.clone())
     }
@@ -171,6 +192,12 @@ async fn sdk(
     body: Bytes,
 ) -> Response {
     let peer = conn.peer;
+    vc.shared.soap_requests.fetch_add(1, Ordering::Relaxed);
+    let front = vc.shared.front.get();
+    let trace = front.and_then(|f| f.trace.as_ref());
+    if let Some(t) = trace {
+        t.request(&body);
+    }
     if method != HttpMethod::POST {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -191,8 +218,13 @@ async fn sdk(
     };
     let call = match call {
         Ok(c) => c,
-        Err(f) => return fault_response(&f),
+        Err(f) => return traced(trace, fault_response(&f)).await,
     };
+    if let Some(d) = front.map(|f| f.delay.for_method(&call.method))
+        && !d.is_zero()
+    {
+        tokio::time::sleep(d).await;
+    }
     let cookie_key = headers
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())
@@ -205,10 +237,15 @@ async fn sdk(
             .unwrap_or("")
             .to_owned(),
         peer: peer.ip().to_string(),
+        tls: conn.tls,
         set_cookie: None,
     };
     let outcome = vc.with(|emu| {
-        ctx.session = cookie_key.filter(|k| emu.sessions.get(k).is_some());
+        // The cookie is the secret; the call runs as the session's public key.
+        ctx.session = cookie_key
+            .as_deref()
+            .and_then(|c| emu.sessions.key_of_cookie(c))
+            .map(str::to_owned);
         methods::dispatch_checked(emu, &mut ctx, &call)
     });
     let result = match outcome {
@@ -220,14 +257,26 @@ async fn sdk(
         let secure = if tls { " Secure;" } else { "" };
         format!("vmware_soap_session=\"{k}\"; Path=/; HttpOnly;{secure}")
     });
-    match result {
+    let response = match result {
         Ok(v) => xml_response(
             StatusCode::OK,
             soap::response(&call.method, v.as_ref()),
             cookie,
         ),
         Err(f) => fault_response(&f),
-    }
+    };
+    traced(trace, response).await
+}
+
+/// Writes a SOAP response's body to the trace, if any (bodies here are whole strings).
+async fn traced(trace: Option<&SoapTrace>, response: Response) -> Response {
+    let Some(t) = trace else { return response };
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    t.response(&bytes);
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Bodies larger than this are parsed on the blocking thread pool.
@@ -287,13 +336,25 @@ async fn service_versions(State(vc): State<Vcsim>) -> Response {
     xml_response(StatusCode::OK, body, None)
 }
 
-async fn about() -> Response {
-    let names: Vec<&str> = methods::Method::ALL.iter().map(|m| m.wsdl()).collect();
-    let body = serde_json::json!({ "name": "vicbed vcsim", "methods": names });
+async fn about(State(vc): State<Vcsim>) -> Response {
+    let body = front::about_json(&vc.lock());
+    json_response(&body)
+}
+
+async fn debug_vars(State(vc): State<Vcsim>) -> Response {
+    let counters = front::FrontCounters {
+        soap_requests: vc.shared.soap_requests.load(Ordering::Relaxed),
+    };
+    let body = front::debug_vars_json(&vc.lock(), counters);
+    json_response(&body)
+}
+
+fn json_response(body: &serde_json::Value) -> Response {
+    let text = serde_json::to_string_pretty(body).unwrap_or_else(|_| "{}".into());
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+        text + "\n",
     )
         .into_response()
 }
@@ -314,7 +375,7 @@ async fn folder(
         return (StatusCode::BAD_REQUEST, "dsName is required\n").into_response();
     };
     vc.with(|emu| {
-        if key.is_none_or(|k| emu.sessions.get(&k).is_none()) {
+        if key.is_none_or(|k| emu.sessions.by_cookie(&k).is_none()) {
             return (
                 StatusCode::UNAUTHORIZED,
                 "no valid vmware_soap_session cookie\n",
@@ -353,7 +414,9 @@ async fn folder(
                     )
                         .into_response();
                 }
-                let existed = emu.files.insert(file, body.to_vec()).is_some();
+                let existed = emu.files.insert(file.clone(), body.to_vec()).is_some();
+                // `datastore.ls -l` (SearchDatastore's `modification`) shows the upload's time.
+                methods::touch_file(emu, &file);
                 if existed {
                     StatusCode::OK
                 } else {
@@ -362,7 +425,10 @@ async fn folder(
                 .into_response()
             }
             HttpMethod::DELETE => match emu.files.remove(&file) {
-                Some(_) => StatusCode::NO_CONTENT.into_response(),
+                Some(_) => {
+                    emu.file_modified_ms.remove(&file);
+                    StatusCode::NO_CONTENT.into_response()
+                }
                 None => StatusCode::NOT_FOUND.into_response(),
             },
             _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),

@@ -1,6 +1,13 @@
-//! Login sessions keyed by the `vmware_soap_session` cookie.
+//! Login sessions: each has a public key and a secret cookie.
 //!
-//! Keys come from the OS CSPRNG ([`crate::secret`]). Sessions are bounded: one idle longer
+//! The key (`UserSession.key`) is what vCenter shows in `SessionManager.sessionList`, in
+//! `currentSession`, in events and in session-scoped object ids, and what `SessionIsActive`
+//! and `TerminateSession` take; anyone who may read the session list sees it. The
+//! `vmware_soap_session` cookie is a separate secret, known only to the client that logged
+//! in, and is the only thing that authenticates a request: it is turned into the key at the
+//! HTTP boundary ([`Sessions::by_cookie`]), so a key presented as a cookie names no session.
+//!
+//! Keys and cookies both come from the OS CSPRNG ([`crate::secret`]). Sessions are bounded: one idle longer
 //! than the idle timeout ends (wall clock, as vCenter's session timeout: virtual time may run
 //! a simulated day in seconds while a client's session must live), and a Login at the bound
 //! ends the least recently active session rather than refusing the newcomer.
@@ -22,8 +29,11 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// One login session.
 #[derive(Clone, Debug)]
 pub struct Session {
-    /// The session key (also the cookie value).
+    /// The public session key (`UserSession.key`).
     pub key: String,
+    /// The secret `vmware_soap_session` cookie value; never shown to any client but the
+    /// one that logged in.
+    pub cookie: String,
     /// The user name.
     pub user: String,
     /// Login time (virtual clock).
@@ -63,16 +73,28 @@ impl Session {
 #[derive(Debug, Default)]
 pub struct Sessions {
     by_key: BTreeMap<String, Session>,
+    /// Cookie → key; holds exactly the sessions of `by_key`.
+    key_of_cookie: BTreeMap<String, String>,
     last_sweep: Option<Instant>,
 }
 
 impl Sessions {
-    /// A session by key.
+    /// The key of the session a `vmware_soap_session` cookie authenticates.
+    pub fn key_of_cookie(&self, cookie: &str) -> Option<&str> {
+        self.key_of_cookie.get(cookie).map(String::as_str)
+    }
+
+    /// The session a `vmware_soap_session` cookie authenticates.
+    pub fn by_cookie(&self, cookie: &str) -> Option<&Session> {
+        self.by_key.get(self.key_of_cookie.get(cookie)?)
+    }
+
+    /// A session by its public key.
     pub fn get(&self, key: &str) -> Option<&Session> {
         self.by_key.get(key)
     }
 
-    /// A session by key, mutable.
+    /// A session by its public key, mutable.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Session> {
         self.by_key.get_mut(key)
     }
@@ -100,19 +122,26 @@ impl Sessions {
             .map(|s| s.key.clone())
     }
 
-    /// Adds a session. The caller makes room first ([`Sessions::is_full`]); at the bound
+    /// Adds a session. The caller makes room first ([`Sessions::is_full`]); at the bound,
+    /// or when its key or cookie is already in use (a CSPRNG collision, never expected),
     /// the session is not added and `false` is returned.
     pub fn insert(&mut self, s: Session) -> bool {
-        if self.is_full() {
+        if self.is_full()
+            || self.by_key.contains_key(&s.key)
+            || self.key_of_cookie.contains_key(&s.cookie)
+        {
             return false;
         }
+        self.key_of_cookie.insert(s.cookie.clone(), s.key.clone());
         self.by_key.insert(s.key.clone(), s);
         true
     }
 
-    /// Removes a session.
+    /// Removes a session by its public key.
     pub fn remove(&mut self, key: &str) -> Option<Session> {
-        self.by_key.remove(key)
+        let s = self.by_key.remove(key)?;
+        self.key_of_cookie.remove(&s.cookie);
+        Some(s)
     }
 
     /// All sessions in key order.
@@ -143,7 +172,7 @@ impl Sessions {
     }
 }
 
-/// Extracts the session key from a Cookie header. Tolerant of what clients send back:
+/// Extracts the `vmware_soap_session` cookie value from a Cookie header. Tolerant of what clients send back:
 /// pyvmomi echoes the whole Set-Cookie text (`vmware_soap_session="…"; Path=/; HttpOnly`),
 /// with or without quotes, possibly beside other cookies.
 pub fn cookie_session_key(header: &str) -> Option<String> {
@@ -184,6 +213,7 @@ mod tests {
     fn session(key: &str, at: Instant) -> Session {
         Session {
             key: key.into(),
+            cookie: format!("cookie-{key}"),
             user: "u".into(),
             login_ms: 0,
             last_active_ms: 0,
@@ -192,6 +222,20 @@ mod tests {
             ip_address: String::new(),
             call_count: 0,
         }
+    }
+
+    #[test]
+    fn cookies_authenticate_and_keys_do_not() {
+        let mut s = Sessions::default();
+        assert!(s.insert(session("k", Instant::now())));
+        assert_eq!(s.key_of_cookie("cookie-k"), Some("k"));
+        assert_eq!(s.by_cookie("cookie-k").map(|x| x.key.as_str()), Some("k"));
+        assert!(s.by_cookie("k").is_none(), "a public key is no cookie");
+        // A second session with the same key or cookie is refused, never merged.
+        assert!(!s.insert(session("k", Instant::now())));
+        assert!(s.remove("k").is_some());
+        assert!(s.by_cookie("cookie-k").is_none());
+        assert!(s.is_empty());
     }
 
     #[test]

@@ -95,37 +95,48 @@ pub(crate) fn add_datacenter_folders(
     Ok((dc, folders))
 }
 
-/// A local datastore `LocalDS_N` (with its browser) in datacenter `dc`.
+/// A local datastore `LocalDS_N` (with its browser) in datacenter `dc`, numbered over the
+/// whole inventory.
 fn add_local_datastore(
     emu: &mut Emulator,
     dc: &MoRef,
     folders: &DatacenterFolders,
 ) -> Result<MoRef, Fault> {
-    let esx = emu.flavor == Flavor::HostAgent;
-    let browser = MoRef::new(
-        "HostDatastoreBrowser",
-        if esx {
-            "ha-host-datastorebrowser".into()
-        } else {
-            emu.inv.alloc("datastoreBrowser-")
-        },
-    );
-    emu.inv
-        .insert(ManagedObject::new(browser.clone()).with("datastore", Value::morefs([])));
     let ds_index = emu.inv.iter().filter(|o| o.moref.ty == "Datastore").count();
+    add_datastore(emu, dc, folders, &format!("LocalDS_{ds_index}"), ds_index)
+}
+
+/// Datastore `name` in datacenter `dc` with its browser (ESXi: the host's one browser, and
+/// the moref `datastore<esx_index + 1>`).
+pub(crate) fn add_datastore(
+    emu: &mut Emulator,
+    dc: &MoRef,
+    folders: &DatacenterFolders,
+    name: &str,
+    esx_index: usize,
+) -> Result<MoRef, Fault> {
+    let esx = emu.flavor == Flavor::HostAgent;
+    let browser = if esx {
+        MoRef::new("HostDatastoreBrowser", "ha-host-datastorebrowser")
+    } else {
+        MoRef::new("HostDatastoreBrowser", emu.inv.alloc("datastoreBrowser-"))
+    };
+    if emu.inv.lookup(&browser).is_none() {
+        emu.inv
+            .insert(ManagedObject::new(browser.clone()).with("datastore", Value::morefs([])));
+    }
     let ds = MoRef::new(
         "Datastore",
         if esx {
-            format!("datastore{}", ds_index + 1)
+            format!("datastore{}", esx_index + 1)
         } else {
             emu.inv.alloc("datastore-")
         },
     );
-    let ds_name = format!("LocalDS_{ds_index}");
     let url = format!("ds:///vmfs/volumes/{}/", emu.idgen.uuid());
     emu.inv.insert(datastore(
         ds.clone(),
-        &ds_name,
+        name,
         &folders.datastore,
         &url,
         DATASTORE_BYTES,
@@ -138,7 +149,7 @@ fn add_local_datastore(
 }
 
 /// The standard-switch network `VM Network` of datacenter `dc`.
-fn add_vm_network(
+pub(crate) fn add_vm_network(
     emu: &mut Emulator,
     dc: &MoRef,
     folders: &DatacenterFolders,
@@ -334,15 +345,26 @@ pub(crate) fn add_host(
         d.set("productLineId", Value::str("embeddedEsx"));
         d.remove("instanceUuid");
     }
-    let managers = HostManagers {
-        network_system: MoRef::new(
-            "HostNetworkSystem",
+    // ESXi's fixed manager ids, or vCenter's `<manager>-<host id>`.
+    let manager = |ty: &'static str, esx_id: &str, vc_prefix: &str| {
+        MoRef::new(
+            ty,
             if esx {
-                "networkSystem".into()
+                esx_id.to_owned()
             } else {
-                format!("networkSystem-{}", h.value)
+                format!("{vc_prefix}-{}", h.value)
             },
+        )
+    };
+    let managers = HostManagers {
+        network_system: manager("HostNetworkSystem", "networkSystem", "networkSystem"),
+        datastore_system: manager(
+            "HostDatastoreSystem",
+            "ha-datastoresystem",
+            "datastoreSystem",
         ),
+        storage_system: manager("HostStorageSystem", "storageSystem", "storageSystem"),
+        firewall_system: manager("HostFirewallSystem", "firewallSystem", "firewallSystem"),
         datastore_browser: emu
             .inv
             .prop(&dc.datastore, "browser")
@@ -355,8 +377,49 @@ pub(crate) fn add_host(
     };
     emu.inv
         .insert(host_system(h.clone(), host_name, cr, hw, &managers));
+    // vmk0's MAC from the host's UUID, so no other generated id moves.
+    let hex: Vec<char> = managers
+        .uuid
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect();
+    let x = |i: usize| hex.get(i).copied().unwrap_or('0');
+    let mac = format!(
+        "00:50:56:{}{}:{}{}:{}{}",
+        x(0),
+        x(1),
+        x(2),
+        x(3),
+        x(4),
+        x(5)
+    );
     emu.inv.insert(crate::inventory::host_network_system(
         managers.network_system.clone(),
+        &crate::inventory::host_management_ip(host_name),
+        &mac,
+    ));
+    emu.inv.insert(crate::inventory::host_datastore_system(
+        managers.datastore_system.clone(),
+    ));
+    emu.inv.insert(crate::inventory::host_firewall_system(
+        managers.firewall_system.clone(),
+    ));
+    let ds_summary = emu.inv.prop(&dc.datastore, "summary");
+    let ds_capacity = ds_summary
+        .and_then(|s| s.field("capacity"))
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let ds_url = ds_summary
+        .and_then(|s| s.field("url"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let ds_name = emu.inv.get(&dc.datastore)?.name().to_owned();
+    emu.inv.insert(crate::inventory::host_storage_system(
+        managers.storage_system.clone(),
+        &ds_name,
+        ds_capacity,
+        &ds_url,
     ));
     let id = emu.world.add_host(HostSpec {
         name: host_name.to_owned(),

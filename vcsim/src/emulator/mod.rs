@@ -23,6 +23,7 @@ mod pool_runtime;
 mod reconfigure;
 mod service;
 mod step;
+mod vcsim_model;
 mod vm_ops;
 
 pub use cluster_config::{ClusterSettings, DrsSettings, HaPolicy, HaSettings};
@@ -106,6 +107,9 @@ pub struct Emulator {
     pub config: Config,
     /// Datastore file contents for `/folder` (path `[ds] dir/file` → bytes).
     pub files: BTreeMap<String, Vec<u8>>,
+    /// When entries of `files` last changed (virtual clock), for `FileInfo.modification`;
+    /// kept by `methods::touch_file`, pruned to the live entries as it grows.
+    pub file_modified_ms: BTreeMap<String, i64>,
     /// AuthorizationManager.DisableMethods: entity → (method, source).
     pub disabled_methods: BTreeMap<String, Vec<(String, String)>>,
     /// Size of `disabled_methods` that triggers the next prune of gone entities (doubles with
@@ -135,6 +139,18 @@ pub struct Emulator {
     pub host_schedule: Vec<ScheduledHostEvent>,
     /// Hosts down, maintenance tasks waiting, HA restarts pending, clusters' last status.
     pub host_states: HostStates,
+    /// The vAPI REST side: sessions, tagging, content libraries.
+    pub vapi: crate::rest::VapiState,
+    /// First-class disks (the storage object manager).
+    pub fcd: crate::methods::vslm::FcdStore,
+    /// Stored guest customization specs and the customizations pending per VM.
+    pub customization: crate::methods::CustomizationState,
+    /// IP pools per datacenter and their allocations.
+    pub ip_pools: crate::methods::IpPoolState,
+    /// The side SOAP services' state (storage policies).
+    pub side: crate::endpoints::SideState,
+    /// Open HTTP NFC leases (OVF import and export).
+    pub nfc: crate::methods::vapp::NfcLeases,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -181,6 +197,7 @@ impl Emulator {
             guest_handle: GuestHandle::default(),
             config: config.clone(),
             files: BTreeMap::new(),
+            file_modified_ms: BTreeMap::new(),
             disabled_methods: BTreeMap::new(),
             disabled_prune_at: crate::methods::DISABLED_PRUNE_AT,
             event_collectors: BTreeMap::new(),
@@ -194,11 +211,20 @@ impl Emulator {
             pool_runtime_synced: u64::MAX,
             host_schedule: Vec::new(),
             host_states: HostStates::default(),
+            vapi: Default::default(),
+            fcd: Default::default(),
+            customization: Default::default(),
+            ip_pools: Default::default(),
+            side: Default::default(),
+            nfc: Default::default(),
         };
         crate::methods::seed_permissions(&mut emu);
         match &config.inventory {
             Some(spec) => build::from_spec(&mut emu, spec)?,
-            None => build::default_model(&mut emu, &config.counts)?,
+            None => match &config.vcsim_model {
+                Some(m) => vcsim_model::build(&mut emu, m)?,
+                None => build::default_model(&mut emu, &config.counts)?,
+            },
         }
         Ok(emu)
     }

@@ -49,6 +49,17 @@ pub struct ServiceRefs {
     pub license_manager: MoRef,
     /// VirtualDiskManager.
     pub virtual_disk_manager: MoRef,
+    /// The first-class disk manager: `VcenterVStorageObjectManager` on vCenter,
+    /// `HostVStorageObjectManager` on ESXi.
+    pub vstorage_object_manager: MoRef,
+    /// CustomizationSpecManager (vCenter only, as vCenter's and vcsim's service contents).
+    pub customization_spec_manager: Option<MoRef>,
+    /// IpPoolManager (vCenter only).
+    pub ip_pool_manager: Option<MoRef>,
+    /// OvfManager (OVF descriptors and import specs; methods in `methods::vapp`).
+    pub ovf_manager: MoRef,
+    /// StorageResourceManager (Storage DRS; vCenter only, methods in `methods::host_storage`).
+    pub storage_resource_manager: Option<MoRef>,
 }
 
 fn names(flavor: Flavor) -> [&'static str; 20] {
@@ -167,6 +178,24 @@ pub fn create_singletons(inv: &mut Inventory, config: &Config, now_ms: i64) -> S
         user_directory: r(17, "UserDirectory"),
         license_manager: r(18, "LicenseManager"),
         virtual_disk_manager: r(19, "VirtualDiskManager"),
+        customization_spec_manager: (config.flavor == Flavor::VirtualCenter)
+            .then(|| MoRef::new("CustomizationSpecManager", "CustomizationSpecManager")),
+        ip_pool_manager: (config.flavor == Flavor::VirtualCenter)
+            .then(|| MoRef::new("IpPoolManager", "IpPoolManager")),
+        vstorage_object_manager: match config.flavor {
+            Flavor::VirtualCenter => {
+                MoRef::new("VcenterVStorageObjectManager", "VStorageObjectManager")
+            }
+            Flavor::HostAgent => {
+                MoRef::new("HostVStorageObjectManager", "ha-vstorage-object-manager")
+            }
+        },
+        storage_resource_manager: (config.flavor == Flavor::VirtualCenter)
+            .then(|| MoRef::new("StorageResourceManager", "StorageResourceManager")),
+        ovf_manager: match config.flavor {
+            Flavor::VirtualCenter => MoRef::new("OvfManager", "OvfManager"),
+            Flavor::HostAgent => MoRef::new("OvfManager", "ha-ovf-manager"),
+        },
     };
     // Ids of the root folder and the managers are fixed names; counted ids start after them.
     inv.alloc("");
@@ -273,7 +302,18 @@ pub fn create_singletons(inv: &mut Inventory, config: &Config, now_ms: i64) -> S
         &refs.guest_file_manager,
         &refs.guest_auth_manager,
         &refs.virtual_disk_manager,
+        &refs.vstorage_object_manager,
+        &refs.ovf_manager,
     ] {
+        inv.insert(plain(m));
+    }
+    if let Some(m) = &refs.customization_spec_manager {
+        inv.insert(plain(m).with("info", Value::array("CustomizationSpecInfo", vec![])));
+    }
+    if let Some(m) = &refs.ip_pool_manager {
+        inv.insert(plain(m));
+    }
+    if let Some(m) = &refs.storage_resource_manager {
         inv.insert(plain(m));
     }
     inv.insert(
@@ -297,6 +337,7 @@ pub fn create_singletons(inv: &mut Inventory, config: &Config, now_ms: i64) -> S
                 Value::array("LicenseManagerLicenseInfo", vec![]),
             ),
     );
+    crate::methods::seed_license_manager(inv, &refs.license_manager, config.flavor);
     refs
 }
 
@@ -335,6 +376,10 @@ fn service_content(r: &ServiceRefs, about: Value) -> Value {
         .with("perfManager", Value::moref(&r.perf_manager))
         .with("eventManager", Value::moref(&r.event_manager))
         .with("taskManager", Value::moref(&r.task_manager))
+        .with_opt(
+            "customizationSpecManager",
+            r.customization_spec_manager.as_ref().map(Value::moref),
+        )
         .with(
             "customFieldsManager",
             Value::moref(&r.custom_fields_manager),
@@ -343,9 +388,22 @@ fn service_content(r: &ServiceRefs, about: Value) -> Value {
         .with("searchIndex", Value::moref(&r.search_index))
         .with("fileManager", Value::moref(&r.file_manager))
         .with("virtualDiskManager", Value::moref(&r.virtual_disk_manager))
+        .with_opt(
+            "ipPoolManager",
+            r.ip_pool_manager.as_ref().map(Value::moref),
+        )
+        .with("ovfManager", Value::moref(&r.ovf_manager))
+        .with_opt(
+            "storageResourceManager",
+            r.storage_resource_manager.as_ref().map(Value::moref),
+        )
         .with(
             "guestOperationsManager",
             Value::moref(&r.guest_operations_manager),
+        )
+        .with(
+            "vStorageObjectManager",
+            Value::moref(&r.vstorage_object_manager),
         )
         .into_value()
 }

@@ -320,12 +320,25 @@ impl Emulator {
             .hosts
             .get(&host.value)
             .ok_or_else(|| Fault::invalid_argument("host"))?;
-        let datastore = self
-            .inv
-            .refs(&host, "datastore")
-            .into_iter()
-            .next()
-            .ok_or_else(|| Fault::invalid_state("the host has no datastore"))?;
+        let host_datastores = self.inv.refs(&host, "datastore");
+        // The datastore the `.vmx` path names (`[teststore] vm/vm.vmx`, or just `[teststore]`)
+        // holds the VM, and must be one the host mounts; without a path, the host's first.
+        let named = spec
+            .vmx_path
+            .as_deref()
+            .and_then(crate::methods::parse_datastore_path)
+            .map(|(name, _)| name);
+        let datastore = match named {
+            Some(name) => host_datastores
+                .iter()
+                .find(|d| self.inv.lookup(d).is_some_and(|o| o.name() == name))
+                .cloned()
+                .ok_or_else(|| crate::methods::invalid_datastore(&name))?,
+            None => host_datastores
+                .into_iter()
+                .next()
+                .ok_or_else(|| Fault::invalid_state("the host has no datastore"))?,
+        };
         let ds_name = self.inv.get(&datastore)?.name().to_owned();
         let vmx_path = match spec.vmx_path.as_deref().map(str::trim) {
             Some(p) if p.ends_with(".vmx") => p.to_owned(),
@@ -344,6 +357,10 @@ impl Emulator {
         let devices = match spec.devices {
             Some(mut d) => {
                 fill_device_defaults(&mut d, &vm_dir, &spec.name, &datastore, &mut self.idgen);
+                // vCenter's keys for the client's temporary ones, and the labels govc's
+                // device listing dereferences.
+                crate::inventory::assign_device_keys(&mut d);
+                crate::inventory::fill_device_info(&mut d);
                 d
             }
             None => {
@@ -601,7 +618,9 @@ impl Emulator {
         }
         self.check_enabled(vm, "Destroy_Task")?;
         self.post_vm_event("VmRemovedEvent", user, vm, "removed");
-        self.unlink_vm(vm)
+        self.unlink_vm(vm)?;
+        crate::methods::vslm::vm_removed(self, vm, true);
+        Ok(())
     }
 
     /// Removes a VM from the inventory without deleting its files.
@@ -612,7 +631,9 @@ impl Emulator {
         }
         self.post_vm_event("VmRemovedEvent", user, vm, "unregistered");
         self.remember_unregistered(vm)?;
-        self.unlink_vm(vm)
+        self.unlink_vm(vm)?;
+        crate::methods::vslm::vm_removed(self, vm, false);
+        Ok(())
     }
 
     /// Keeps what RegisterVM_Task needs to bring an unregistered VM back, by `.vmx` path.

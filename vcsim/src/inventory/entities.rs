@@ -1,6 +1,15 @@
 //! Property trees for each managed entity type, named and typed as the vim25 WSDL has them
 //! (pyvmomi rejects any field the WSDL lacks; see vcsim/data/wsdl_notes.md).
 
+mod devices;
+mod host_managers;
+
+pub use devices::{assign_device_keys, default_devices, fill_device_info};
+pub use host_managers::{
+    host_datastore_system, host_firewall_system, host_management_ip, host_network_system,
+    host_storage_system,
+};
+
 use super::ManagedObject;
 use crate::vmodl::{DataObject, MoRef, Value};
 
@@ -166,6 +175,12 @@ pub struct HostManagers {
     pub network_system: MoRef,
     /// HostDatastoreBrowser
     pub datastore_browser: MoRef,
+    /// HostDatastoreSystem
+    pub datastore_system: MoRef,
+    /// HostStorageSystem
+    pub storage_system: MoRef,
+    /// HostFirewallSystem
+    pub firewall_system: MoRef,
     /// Hardware UUID.
     pub uuid: String,
     /// Boot time (virtual clock).
@@ -263,7 +278,10 @@ pub fn host_system(
         .with("memorySize", Value::Long(memory_bytes))
         .into_value();
     let config_manager = DataObject::new("HostConfigManager")
+        .with("datastoreSystem", Value::moref(&managers.datastore_system))
+        .with("storageSystem", Value::moref(&managers.storage_system))
         .with("networkSystem", Value::moref(&managers.network_system))
+        .with("firewallSystem", Value::moref(&managers.firewall_system))
         .into_value();
     entity(moref, name, Some(parent))
         .with("runtime", runtime)
@@ -471,10 +489,42 @@ pub fn dv_portgroup(
         .with("autoExpand", Value::Bool(true))
         .with("uplink", Value::Bool(uplink))
         .into_value();
+    // `portKeys` is computed on read (`property::collect`), from [`dv_port_ranges`].
     network(moref, name, parent)
         .with("key", Value::str(key))
         .with("config", config)
-        .with("portKeys", Value::strings(Vec::<String>::new()))
+}
+
+/// The ports of switch `dvs` by port group, in the switch's port-group order: (port group,
+/// first key, count). Keys are consecutive across port groups, so `FetchDVPorts` and each
+/// port group's `portKeys` name the same ports.
+pub fn dv_port_ranges(inv: &super::Inventory, dvs: &MoRef) -> Vec<(MoRef, i64, i64)> {
+    let mut next = 0i64;
+    inv.refs(dvs, "portgroup")
+        .into_iter()
+        .filter_map(|pg| {
+            let n = inv
+                .prop(&pg, "config")?
+                .field("numPorts")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                .max(0);
+            let first = next;
+            next += n;
+            Some((pg, first, n))
+        })
+        .collect()
+}
+
+/// The product of the switches the emulator makes, as vCenter reports a VMware DVS.
+pub fn dvs_product_info() -> Value {
+    DataObject::new("DistributedVirtualSwitchProductSpec")
+        .with("name", Value::str("DVS"))
+        .with("vendor", Value::str("VMware, Inc."))
+        .with("version", Value::str("8.0.0"))
+        .with("build", Value::str("20817678"))
+        .with("forwardingClass", Value::str("etherswitch"))
+        .into_value()
 }
 
 /// A VMware distributed virtual switch.
@@ -483,6 +533,7 @@ pub fn dvs(moref: MoRef, name: &str, parent: &MoRef, uuid: &str) -> ManagedObjec
         .with("name", Value::str(name))
         .with("uuid", Value::str(uuid))
         .with("numPorts", Value::Int(0))
+        .with("productInfo", dvs_product_info())
         .into_value();
     let config = DataObject::new("VMwareDVSConfigInfo")
         .with("uuid", Value::str(uuid))
@@ -491,6 +542,7 @@ pub fn dvs(moref: MoRef, name: &str, parent: &MoRef, uuid: &str) -> ManagedObjec
         .with("numPorts", Value::Int(0))
         .with("maxPorts", Value::Int(2_147_483_647))
         .with("configVersion", Value::str("1"))
+        .with("productInfo", dvs_product_info())
         .with("createTime", Value::DateTime(0))
         .with("networkResourceManagementEnabled", Value::Bool(false))
         .into_value();
@@ -601,6 +653,16 @@ pub fn virtual_machine(
         .with("hardware", hardware)
         .with("cpuAllocation", d.cpu_allocation.clone())
         .with("memoryAllocation", d.memory_allocation.clone())
+        // vCenter reports the default level on every VM; govc's vm.info reads it.
+        .with(
+            "latencySensitivity",
+            DataObject::new("LatencySensitivity")
+                .with(
+                    "level",
+                    Value::enumv("LatencySensitivitySensitivityLevel", "normal"),
+                )
+                .into_value(),
+        )
         .with(
             "extraConfig",
             Value::array("OptionValue", d.extra_config.clone()),
@@ -785,94 +847,4 @@ pub fn guest_full_name(guest_id: &str) -> String {
         "ubuntu64Guest" => "Ubuntu Linux (64-bit)".into(),
         other => other.to_owned(),
     }
-}
-
-/// The default devices of a model VM: IDE and paravirtual SCSI controllers, a 10 GB thin
-/// disk and one vmxnet3 NIC on `network`.
-pub fn default_devices(
-    vm_dir: &str,
-    datastore: &MoRef,
-    network: &MoRef,
-    network_name: &str,
-    mac: &str,
-) -> Vec<Value> {
-    let connect = |connected: bool| {
-        DataObject::new("VirtualDeviceConnectInfo")
-            .with("startConnected", Value::Bool(true))
-            .with("allowGuestControl", Value::Bool(true))
-            .with("connected", Value::Bool(connected))
-            .with("status", Value::str("untried"))
-            .into_value()
-    };
-    let describe = |label: &str, summary: &str| {
-        DataObject::new("Description")
-            .with("label", Value::str(label))
-            .with("summary", Value::str(summary))
-            .into_value()
-    };
-    vec![
-        DataObject::new("VirtualIDEController")
-            .with("key", Value::Int(200))
-            .with("deviceInfo", describe("IDE 0", "IDE 0"))
-            .with("busNumber", Value::Int(0))
-            .into_value(),
-        DataObject::new("ParaVirtualSCSIController")
-            .with("key", Value::Int(1000))
-            .with(
-                "deviceInfo",
-                describe("SCSI controller 0", "VMware paravirtual SCSI"),
-            )
-            .with("controllerKey", Value::Int(100))
-            .with("unitNumber", Value::Int(3))
-            .with("busNumber", Value::Int(0))
-            .with("device", Value::array("int", vec![Value::Int(2000)]))
-            .with("hotAddRemove", Value::Bool(true))
-            .with("sharedBus", Value::enumv("VirtualSCSISharing", "noSharing"))
-            .with("scsiCtlrUnitNumber", Value::Int(7))
-            .into_value(),
-        DataObject::new("VirtualDisk")
-            .with("key", Value::Int(2000))
-            .with("deviceInfo", describe("Hard disk 1", "10,485,760 KB"))
-            .with(
-                "backing",
-                DataObject::new("VirtualDiskFlatVer2BackingInfo")
-                    .with("fileName", Value::str(format!("{vm_dir}disk.vmdk")))
-                    .with("datastore", Value::moref(datastore))
-                    .with("diskMode", Value::str("persistent"))
-                    .with("thinProvisioned", Value::Bool(true))
-                    .into_value(),
-            )
-            .with("controllerKey", Value::Int(1000))
-            .with("unitNumber", Value::Int(0))
-            .with("capacityInKB", Value::Long(10 * 1024 * 1024))
-            .with("capacityInBytes", Value::Long(10 * 1024 * 1024 * 1024))
-            .into_value(),
-        DataObject::new("VirtualVmxnet3")
-            .with("key", Value::Int(4000))
-            .with("deviceInfo", describe("Network adapter 1", network_name))
-            .with(
-                "backing",
-                DataObject::new("VirtualEthernetCardNetworkBackingInfo")
-                    .with("deviceName", Value::str(network_name))
-                    .with("useAutoDetect", Value::Bool(false))
-                    .with("network", Value::moref(network))
-                    .into_value(),
-            )
-            .with("connectable", connect(false))
-            .with("controllerKey", Value::Int(100))
-            .with("unitNumber", Value::Int(7))
-            .with("addressType", Value::str("generated"))
-            .with("macAddress", Value::str(mac))
-            .with("wakeOnLanEnabled", Value::Bool(true))
-            .into_value(),
-    ]
-}
-
-/// A host's HostNetworkSystem: `vSwitch0` with `VM Network` and `Management Network`, as a
-/// fresh ESXi host has.
-pub fn host_network_system(moref: MoRef) -> ManagedObject {
-    ManagedObject::new(moref).with(
-        "networkInfo",
-        crate::methods::seed_network_info(&["VM Network", "Management Network"]),
-    )
 }

@@ -1,6 +1,7 @@
 //! AuthorizationManager: DisableMethods / EnableMethods (the internal API vCenter solutions
 //! use to protect the VMs they manage: VIC disables `Destroy_Task` on its VMs with source
-//! `VIC`) and HasPrivilegeOnEntities.
+//! `VIC`); HasPrivilegeOnEntities is in `host_storage::privileges` with the other
+//! privilege checks.
 //!
 //! Disabled methods are recorded in `Emulator::disabled_methods` (entity → (method,
 //! source)), which `Emulator::check_enabled` consults, and shown in each entity's
@@ -183,42 +184,6 @@ pub fn enable_methods(emu: &mut Emulator, args: &Args<'_>) -> Result<Option<Valu
     Ok(None)
 }
 
-/// `HasPrivilegeOnEntities(entity[], sessionId, privId[])`: every privilege is granted (the
-/// only user is an administrator), one `EntityPrivilege` per entity in request order.
-pub fn has_privilege_on_entities(
-    emu: &mut Emulator,
-    args: &Args<'_>,
-) -> Result<Option<Value>, Fault> {
-    let targets = entities(emu, args)?;
-    args.text("sessionId")?;
-    let privs = args.texts("privId");
-    if privs.len() > MAX_ITEMS || privs.iter().any(|p| p.len() > MAX_NAME) {
-        return Err(Fault::invalid_argument("privId"));
-    }
-    let result = targets
-        .iter()
-        .map(|e| {
-            let avail = privs
-                .iter()
-                .map(|p| {
-                    DataObject::new("PrivilegeAvailability")
-                        .with("privId", Value::str(*p))
-                        .with("isGranted", Value::Bool(true))
-                        .into_value()
-                })
-                .collect();
-            DataObject::new("EntityPrivilege")
-                .with("entity", Value::moref(e))
-                .with(
-                    "privAvailability",
-                    Value::array("PrivilegeAvailability", avail),
-                )
-                .into_value()
-        })
-        .collect();
-    Ok(Some(Value::array("EntityPrivilege", result)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +196,62 @@ mod tests {
         assert_eq!(method_name(&el), "Destroy_Task");
         let el = parse_document("<method> Destroy_Task </method>").unwrap();
         assert_eq!(method_name(&el), "Destroy_Task");
+    }
+
+    #[test]
+    fn roles_are_renamed_and_given_new_privileges() {
+        let mut emu = Emulator::new(crate::config::Config::default()).unwrap();
+        let add = parse_document(
+            "<r><name>ops</name><privIds>VirtualMachine.Interact.PowerOn</privIds></r>",
+        )
+        .unwrap();
+        let id = add_role(&mut emu, &Args::new(&add))
+            .unwrap()
+            .and_then(|v| v.as_i64())
+            .unwrap();
+        let upd = parse_document(&format!(
+            "<r><roleId>{id}</roleId><newName>ops2</newName><privIds>Folder.Create</privIds></r>"
+        ))
+        .unwrap();
+        update_role(&mut emu, &Args::new(&upd)).unwrap();
+        let role = roles(&emu)
+            .into_iter()
+            .find(|r| role_id_of(r) == Some(id))
+            .unwrap();
+        assert_eq!(role.field("name").and_then(Value::as_str), Some("ops2"));
+        let privs: Vec<&str> = role
+            .field("privilege")
+            .unwrap()
+            .items()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(privs.contains(&"Folder.Create"));
+        assert!(!privs.contains(&"VirtualMachine.Interact.PowerOn"));
+        // Renaming only keeps the privileges; system roles and other roles' names refuse.
+        let rename = parse_document(&format!(
+            "<r><roleId>{id}</roleId><newName>ops3</newName></r>"
+        ))
+        .unwrap();
+        update_role(&mut emu, &Args::new(&rename)).unwrap();
+        let sys = parse_document("<r><roleId>-1</roleId><newName>x</newName></r>").unwrap();
+        assert_eq!(
+            update_role(&mut emu, &Args::new(&sys)).unwrap_err().ty,
+            "InvalidArgument"
+        );
+        let taken = parse_document(&format!(
+            "<r><roleId>{id}</roleId><newName>Admin</newName></r>"
+        ))
+        .unwrap();
+        assert_eq!(
+            update_role(&mut emu, &Args::new(&taken)).unwrap_err().ty,
+            "AlreadyExists"
+        );
+        let missing = parse_document("<r><roleId>4242</roleId><newName>x</newName></r>").unwrap();
+        assert_eq!(
+            update_role(&mut emu, &Args::new(&missing)).unwrap_err().ty,
+            "NotFound"
+        );
     }
 
     use super::super::search_index::harness::{H, mo};
@@ -294,18 +315,22 @@ mod tests {
     }
 
     #[test]
-    fn the_administrator_holds_every_privilege() {
+    fn the_sessions_user_holds_the_privileges_of_its_roles() {
         let mut h = H::new(Flavor::VirtualCenter);
         let am = h.emu.refs.authorization_manager.clone();
         let dc = h.find("Datacenter", "DC0");
         let vm = h.find("VirtualMachine", "DC0_H0_VM0");
-        let body = format!(
-            "{}{}<sessionId>s</sessionId><privId>System.View</privId><privId>VirtualMachine.Interact.PowerOn</privId>",
-            mo("entity", &dc),
-            mo("entity", &vm)
-        );
+        let query = |session: &str| {
+            format!(
+                "{}{}<sessionId>{session}</sessionId><privId>System.View</privId><privId>VirtualMachine.Interact.PowerOn</privId>",
+                mo("entity", &dc),
+                mo("entity", &vm)
+            )
+        };
+        // The logged-in administrator holds every privilege.
+        let key = h.ctx.session.clone().expect("logged in");
         let r = h
-            .call("HasPrivilegeOnEntities", &am, &body)
+            .call("HasPrivilegeOnEntities", &am, &query(&key))
             .unwrap()
             .unwrap();
         let items = r.items();
@@ -322,6 +347,18 @@ mod tests {
                 .all(|a| a.field("isGranted") == Some(&Value::Bool(true)))
         );
         assert_eq!(avail[1].xsi_type(), "PrivilegeAvailability");
+        // A session that does not exist holds none.
+        let r = h
+            .call("HasPrivilegeOnEntities", &am, &query("no-such-session"))
+            .unwrap()
+            .unwrap();
+        assert!(r.items().iter().all(|e| {
+            e.field("privAvailability")
+                .unwrap()
+                .items()
+                .iter()
+                .all(|a| a.field("isGranted") == Some(&Value::Bool(false)))
+        }));
     }
 }
 
@@ -480,14 +517,14 @@ fn show_permissions(emu: &mut Emulator, entity: &MoRef) {
     });
 }
 
-fn roles(emu: &Emulator) -> Vec<Value> {
+pub(crate) fn roles(emu: &Emulator) -> Vec<Value> {
     emu.inv
         .prop(&emu.refs.authorization_manager, "roleList")
         .map(|v| v.items().to_vec())
         .unwrap_or_default()
 }
 
-fn role_id_of(v: &Value) -> Option<i64> {
+pub(crate) fn role_id_of(v: &Value) -> Option<i64> {
     v.field("roleId").and_then(Value::as_i64)
 }
 
@@ -665,6 +702,77 @@ pub fn add_role(emu: &mut Emulator, args: &Args<'_>) -> Result<Option<Value>, Fa
     emu.inv
         .set(&am, "roleList", Value::array("AuthorizationRole", list))?;
     Ok(Some(Value::Int(id as i32)))
+}
+
+/// `UpdateAuthorizationRole(roleId, newName, privIds?)`: renames a custom role and, when
+/// `privIds` is given, replaces its privileges (the System.* ones stay implied). `NotFound`
+/// for an unknown role, `InvalidArgument` for a system role (vCenter's cannot change),
+/// `InvalidName` for an empty or overlong name, `AlreadyExists` for another role's name.
+pub fn update_role(emu: &mut Emulator, args: &Args<'_>) -> Result<Option<Value>, Fault> {
+    let id = args
+        .opt_i64("roleId")?
+        .ok_or_else(|| Fault::invalid_argument("roleId"))?;
+    let name = args.opt_text("newName").unwrap_or("").trim();
+    if name.is_empty() || name.len() > MAX_NAME {
+        return Err(
+            Fault::new("InvalidName", format!("The name '{name}' is invalid."))
+                .with("name", Value::str(name)),
+        );
+    }
+    let privs: Option<Vec<String>> = args.element("privIds").map(|_| {
+        args.texts("privIds")
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    });
+    if let Some(p) = &privs
+        && (p.len() > MAX_ITEMS || p.iter().any(|p| p.len() > MAX_NAME))
+    {
+        return Err(Fault::invalid_argument("privIds"));
+    }
+    let mut list = roles(emu);
+    let Some(pos) = list.iter().position(|r| role_id_of(r) == Some(id)) else {
+        return Err(role_not_found(id));
+    };
+    if list[pos].field("system").and_then(Value::as_bool) == Some(true) {
+        return Err(Fault::invalid_argument("roleId"));
+    }
+    if list
+        .iter()
+        .any(|r| role_id_of(r) != Some(id) && r.field("name").and_then(Value::as_str) == Some(name))
+    {
+        return Err(
+            Fault::new("AlreadyExists", format!("The role {name} already exists"))
+                .with("name", Value::str(name)),
+        );
+    }
+    let all: Vec<String> = match privs {
+        Some(p) => {
+            let mut all: BTreeSet<String> = ["System.Anonymous", "System.Read", "System.View"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+            all.extend(p);
+            all.into_iter().collect()
+        }
+        None => list[pos]
+            .field("privilege")
+            .map(|v| {
+                v.items()
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    list[pos] = role_value(id, false, name, name, &all);
+    let am = emu.refs.authorization_manager.clone();
+    emu.inv
+        .set(&am, "roleList", Value::array("AuthorizationRole", list))?;
+    Ok(None)
 }
 
 /// `RemoveAuthorizationRole(roleId, failIfUsed)`: `NotFound` for an unknown role,

@@ -114,14 +114,21 @@ impl Tree {
             .take_while(|(k, _)| k.starts_with(&prefix))
         {
             let rel = &k[prefix.len()..];
+            let modified_ms = emu.file_modified_ms.get(k).copied();
             match rel.strip_suffix('/') {
-                Some(dir) => t.add(dir, Node::DIR),
+                Some(dir) => t.add(
+                    dir,
+                    Node {
+                        modified_ms,
+                        ..Node::DIR
+                    },
+                ),
                 None => t.add(
                     rel,
                     Node {
                         dir: false,
                         size: bytes.len() as i64,
-                        modified_ms: None,
+                        modified_ms,
                     },
                 ),
             }
@@ -160,6 +167,11 @@ impl Tree {
                     );
                 }
             }
+        }
+        // Entries whose change no call recorded (uploads, implicit folders) date from the
+        // emulator's start: `datastore.ls -l` dereferences every entry's time.
+        for n in t.nodes.values_mut() {
+            n.modified_ms.get_or_insert(emu.config.start_ms);
         }
         t
     }
@@ -348,7 +360,7 @@ fn info_type(name: &str, dir: bool, typed: bool) -> &'static str {
 }
 
 /// A `FileInfo` with the fields `details` asks for (a file's contents are known only for
-/// uploaded files, and so is its size; the modification time only for VM files).
+/// uploaded files, and so is its size).
 fn file_info(name: &str, node: &Node, d: &Details) -> Value {
     let mut info =
         DataObject::new(info_type(name, node.dir, d.file_type)).with("path", Value::str(name));
@@ -448,6 +460,20 @@ pub fn search_task(
     })
 }
 
+/// Most entries `Emulator::file_modified_ms` holds beyond the live files before it drops the
+/// records of files that are gone (files removed by code that does not record).
+const MODIFIED_SLACK: usize = 64;
+
+/// Records that the stored entry `key` (a `files` key) changed now, on the virtual clock.
+pub(crate) fn touch_file(emu: &mut Emulator, key: &str) {
+    let now = emu.clock.now_ms();
+    emu.file_modified_ms.insert(key.to_owned(), now);
+    if emu.file_modified_ms.len() > emu.files.len().saturating_mul(2) + MODIFIED_SLACK {
+        let files = &emu.files;
+        emu.file_modified_ms.retain(|k, _| files.contains_key(k));
+    }
+}
+
 /// The relative paths of the sub-directories of `dir`, in name order.
 fn subdirs(tree: &Tree, dir: &str) -> Vec<String> {
     tree.children(dir)
@@ -473,7 +499,7 @@ fn invalid_datastore_path(path: &str) -> Fault {
 }
 
 /// `InvalidDatastore`: no datastore of that name where the call looks.
-fn invalid_datastore(name: &str) -> Fault {
+pub(crate) fn invalid_datastore(name: &str) -> Fault {
     Fault::new("InvalidDatastore", format!("Invalid datastore '{name}'."))
         .with("name", Value::str(name))
 }
@@ -557,7 +583,9 @@ pub fn make_directory(emu: &mut Emulator, args: &Args<'_>) -> Result<Option<Valu
         ));
     }
     for dir in create {
-        emu.files.insert(dir_key(&ds_name, &dir), Vec::new());
+        let key = dir_key(&ds_name, &dir);
+        emu.files.insert(key.clone(), Vec::new());
+        touch_file(emu, &key);
     }
     Ok(None)
 }
@@ -881,7 +909,8 @@ pub fn copy_or_move_task(
             }
         }
         for (k, b) in copies {
-            emu.files.insert(k, b);
+            emu.files.insert(k.clone(), b);
+            touch_file(emu, &k);
         }
         Ok(None)
     })
@@ -983,10 +1012,12 @@ pub fn create_virtual_disk_task(
         }
         room_for(emu, 1, 1024, &name)?;
         let uuid = disk_uuid(emu);
+        let key = datastore_key(&ds_name, &rel);
         emu.files.insert(
-            datastore_key(&ds_name, &rel),
+            key.clone(),
             vmdk_descriptor(capacity_kb, &disk_type, &adapter, &uuid).into_bytes(),
         );
+        touch_file(emu, &key);
         Ok(Some(Value::str(name)))
     })
 }
@@ -1021,6 +1052,62 @@ pub fn delete_virtual_disk_task(
         emu.files.remove(&flat);
         Ok(None)
     })
+}
+
+/// Whether a file (not a directory) is at `rel` on datastore `ds`: stored, or a registered
+/// VM's.
+pub(crate) fn file_exists(emu: &Emulator, ds: &str, rel: &str) -> bool {
+    Tree::of(emu, ds).get(rel).is_some_and(|n| !n.dir)
+}
+
+/// Writes (or rewrites) the descriptor of a disk at `rel` on `ds`, as VirtualDiskManager
+/// does; first-class disks use it. Bounded like every other datastore write.
+pub(crate) fn write_descriptor(
+    emu: &mut Emulator,
+    ds: &str,
+    rel: &str,
+    capacity_kb: i64,
+    disk_type: &str,
+    uuid: &str,
+) -> Result<(), Fault> {
+    let key = datastore_key(ds, rel);
+    let new_entries = usize::from(!emu.files.contains_key(&key));
+    room_for(emu, new_entries, 1024, &display_path(ds, rel))?;
+    emu.files.insert(
+        key.clone(),
+        vmdk_descriptor(capacity_kb, disk_type, "lsiLogic", uuid).into_bytes(),
+    );
+    touch_file(emu, &key);
+    Ok(())
+}
+
+/// The `ddb.capacityKB` and `ddb.uuid` of the descriptor stored at `rel` on `ds`.
+pub(crate) fn descriptor_facts(
+    emu: &Emulator,
+    ds: &str,
+    rel: &str,
+) -> (Option<i64>, Option<String>) {
+    let Some(bytes) = emu.files.get(&datastore_key(ds, rel)) else {
+        return (None, None);
+    };
+    let capacity = String::from_utf8_lossy(bytes).lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == "ddb.capacityKB").then(|| v.trim().trim_matches('"').parse().ok())?
+    });
+    (capacity, descriptor_uuid(bytes))
+}
+
+/// Removes a disk's descriptor and flat extent from `ds`.
+pub(crate) fn remove_disk_files(emu: &mut Emulator, ds: &str, rel: &str) {
+    let key = datastore_key(ds, rel);
+    let flat = key.trim_end_matches(".vmdk").to_owned() + "-flat.vmdk";
+    emu.files.remove(&key);
+    emu.files.remove(&flat);
+}
+
+/// A fresh disk UUID in vSphere's format.
+pub(crate) fn new_disk_uuid(emu: &mut Emulator) -> String {
+    disk_uuid(emu)
 }
 
 /// `VirtualDiskManager.QueryVirtualDiskUuid(name, datacenter?)`: the descriptor's
@@ -1420,5 +1507,32 @@ mod tests {
             h.task("DeleteDatastoreFile_Task", &fm, &body).unwrap_err(),
             "FileLocked"
         );
+    }
+
+    #[test]
+    fn files_date_from_their_last_change_and_records_stay_bounded() {
+        let mut h = H::new(Flavor::VirtualCenter);
+        let start = h.emu.config.start_ms;
+        // An upload no call recorded dates from the start.
+        h.emu
+            .files
+            .insert("[LocalDS_0] up.txt".into(), b"x".to_vec());
+        h.emu.clock.advance(5_000);
+        write_descriptor(&mut h.emu, "LocalDS_0", "d/a.vmdk", 1024, "thin", "u").unwrap();
+        let tree = Tree::of(&h.emu, "LocalDS_0");
+        assert_eq!(tree.get("up.txt").unwrap().modified_ms, Some(start));
+        assert_eq!(
+            tree.get("d/a.vmdk").unwrap().modified_ms,
+            Some(start + 5_000)
+        );
+        assert_eq!(tree.get("d").unwrap().modified_ms, Some(start));
+        // Records of files removed behind the map's back are dropped as it grows.
+        for i in 0..(MODIFIED_SLACK * 2) {
+            let key = format!("[LocalDS_0] gone{i}");
+            h.emu.files.insert(key.clone(), Vec::new());
+            touch_file(&mut h.emu, &key);
+            h.emu.files.remove(&key);
+        }
+        assert!(h.emu.file_modified_ms.len() <= h.emu.files.len() * 2 + MODIFIED_SLACK + 1);
     }
 }

@@ -71,6 +71,12 @@ fn browser(call: &Call) -> Result<(), Fault> {
 
 /// The hosts a query concerns: `host` when given (it must belong to the compute
 /// resource), all of the compute resource's otherwise.
+///
+/// vCenter's behaviour is followed, not vcsim's: the API reference
+/// (EnvironmentBrowser.QueryConfigOption) defines `host` as one of the environment's hosts
+/// ("the default ConfigOption for that host"), and a host of another compute resource is
+/// answered with `InvalidArgument` (`govc vm.option.info -host` outside the VM's cluster),
+/// where vcsim ignores the host in QueryConfigOption(Ex) and answers for it anyway.
 fn hosts(emu: &Emulator, cr: &MoRef, host: Option<MoRef>) -> Result<Vec<MoRef>, Fault> {
     let all = emu.inv.refs(cr, "host");
     match host {

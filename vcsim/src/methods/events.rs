@@ -25,7 +25,7 @@
 
 use super::history;
 use super::task_history::TaskFilter;
-use super::{Args, CallContext};
+use super::{Args, CallContext, user_of};
 use crate::emulator::Emulator;
 use crate::events::{EVENT_HISTORY_MAX, StoredEvent};
 use crate::inventory::children;
@@ -820,6 +820,120 @@ const EVENT_PARENTS: &str = "
     VmRelocateSpecEvent VmBeingRelocatedEvent VmRelocateFailedEvent VmRelocatedEvent
     VmStartingEvent VmUnsupportedStartingEvent
 ";
+
+/// Longest `fullFormattedMessage` a posted event keeps, in characters.
+const POSTED_MESSAGE_MAX_CHARS: usize = 4096;
+
+fn invalid_event(why: impl Into<String>) -> Fault {
+    Fault::new("InvalidEvent", why)
+}
+
+/// `PostEvent(eventToPost, taskInfo?)`: logs a client's event (a `GeneralUserEvent`, an
+/// `EventEx`, any `Event` type). As vCenter, the server assigns `key`, `chainId`,
+/// `createdTime` and `userName` (the caller's); the entities the event names must exist, and
+/// their arguments are completed from the inventory (a VM's event also names its host,
+/// compute resource and datacenter), so entity filters find it. An entity given as
+/// `GeneralUserEvent.entity` counts as the event's VM, host, compute resource or datacenter
+/// by its type. `InvalidEvent` for anything not a valid event. `taskInfo` (associating the
+/// event with a task) is accepted and not kept.
+pub fn post_event(
+    emu: &mut Emulator,
+    ctx: &CallContext,
+    args: &Args<'_>,
+) -> Result<Option<Value>, Fault> {
+    use crate::events::EventArgs;
+    let el = args
+        .element("eventToPost")
+        .ok_or_else(|| Fault::invalid_argument("eventToPost"))?;
+    let event = super::conform::checked(el, "Event", |p| {
+        invalid_event(format!("Invalid event: {p}"))
+    })?;
+    let ty = super::conform::type_of(&event)
+        .and_then(crate::vmodl::data_type)
+        .map(|t| t.name)
+        .filter(|t| crate::vmodl::is_subtype(t, "Event"))
+        .ok_or_else(|| invalid_event("The event type is not an Event"))?;
+    let mut eargs = EventArgs::default();
+    let named = |emu: &Emulator, m: &MoRef| -> Result<(MoRef, String), Fault> {
+        let o = emu
+            .inv
+            .lookup(m)
+            .ok_or_else(|| invalid_event(format!("The event names {m}, which does not exist")))?;
+        Ok((o.moref.clone(), o.name().to_owned()))
+    };
+    let arg_ref = |field: &str, inner: &str| {
+        event
+            .field(field)
+            .and_then(|a| a.field(inner))
+            .and_then(Value::as_moref)
+            .cloned()
+    };
+    let mut refs: Vec<MoRef> = [
+        ("vm", "vm"),
+        ("host", "host"),
+        ("computeResource", "computeResource"),
+        ("datacenter", "datacenter"),
+        ("entity", "entity"),
+    ]
+    .iter()
+    .filter_map(|(f, i)| arg_ref(f, i))
+    .collect();
+    refs.dedup();
+    for m in &refs {
+        let (r, name) = named(emu, m)?;
+        let slot = match r.ty.as_ref() {
+            "VirtualMachine" => &mut eargs.vm,
+            "HostSystem" => &mut eargs.host,
+            "ComputeResource" | "ClusterComputeResource" => &mut eargs.compute_resource,
+            "Datacenter" => &mut eargs.datacenter,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some((r, name));
+        }
+    }
+    if let Some((vm, _)) = eargs.vm.clone() {
+        let around = emu.vm_event_args(&vm);
+        eargs.host = eargs.host.or(around.host);
+        eargs.compute_resource = eargs.compute_resource.or(around.compute_resource);
+        eargs.datacenter = eargs.datacenter.or(around.datacenter);
+    }
+    let message: String = super::conform::text(&event, "fullFormattedMessage")
+        .unwrap_or_default()
+        .chars()
+        .take(POSTED_MESSAGE_MAX_CHARS)
+        .collect();
+    const SERVER_FIELDS: &[&str] = &[
+        "key",
+        "chainId",
+        "createdTime",
+        "userName",
+        "datacenter",
+        "computeResource",
+        "host",
+        "vm",
+        "fullFormattedMessage",
+    ];
+    let mut extra = Vec::new();
+    if let Some(d) = event.as_data() {
+        for (n, v) in &d.fields {
+            if SERVER_FIELDS.contains(&n.as_ref()) {
+                continue;
+            }
+            let f = crate::vmodl::field(ty, n)
+                .ok_or_else(|| invalid_event(format!("{ty} has no field {n}")))?;
+            extra.push((f.name, crate::events::summarize(v)));
+        }
+    }
+    // VM events carry `template` (a required field of VmEvent).
+    if crate::vmodl::is_subtype(ty, "VmEvent") && !extra.iter().any(|(n, _)| *n == "template") {
+        extra.push(("template", Value::Bool(false)));
+    }
+    let user = user_of(emu, ctx);
+    let now = emu.clock.now_ms();
+    emu.events.post(ty, now, &user, &eargs, message, extra);
+    Ok(None)
+}
 
 #[cfg(test)]
 mod tests {

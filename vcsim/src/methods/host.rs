@@ -148,6 +148,27 @@ pub fn move_into_folder_task(
     })
 }
 
+/// Longest `DistributedVirtualSwitchProductSpec` field kept.
+const PRODUCT_FIELD_MAX: usize = 256;
+
+/// The `productInfo` of a DVS create spec, when it names one (vCenter keeps what the
+/// client says; without one the switch reports the VMware DVS product).
+fn product_info(spec: &crate::soap::Element) -> Result<Option<Value>, Fault> {
+    let Some(p) = spec.child("productInfo") else {
+        return Ok(None);
+    };
+    let mut d = crate::vmodl::DataObject::new("DistributedVirtualSwitchProductSpec");
+    for f in ["name", "vendor", "version", "build", "forwardingClass"] {
+        if let Some(v) = p.child_text(f) {
+            if v.len() > PRODUCT_FIELD_MAX {
+                return Err(Fault::invalid_argument(&format!("spec.productInfo.{f}")));
+            }
+            d.set(f, Value::str(v));
+        }
+    }
+    Ok(Some(d.into_value()))
+}
+
 /// `CreateDVS_Task(spec)`: the task's result is the new switch.
 pub fn create_dvs_task(
     emu: &mut Emulator,
@@ -155,16 +176,37 @@ pub fn create_dvs_task(
     call: &Call,
     args: &Args<'_>,
 ) -> Result<Option<Value>, Fault> {
-    let name = |_: &Emulator| {
-        args.element("spec")
-            .and_then(|s| s.child("configSpec"))
+    let read = |_: &Emulator| {
+        let spec = args
+            .element("spec")
+            .ok_or_else(|| Fault::invalid_argument("spec"))?;
+        let name = spec
+            .child("configSpec")
             .and_then(|c| c.child_text("name"))
             .map(str::to_owned)
-            .ok_or_else(|| Fault::invalid_argument("spec.configSpec.name"))
+            .ok_or_else(|| Fault::invalid_argument("spec.configSpec.name"))?;
+        Ok((name, product_info(spec)?))
     };
-    task_on(emu, ctx, call, "Folder", name, |emu, folder, name| {
-        emu.create_dvs(folder, &name)
-    })
+    task_on(
+        emu,
+        ctx,
+        call,
+        "Folder",
+        read,
+        |emu, folder, (name, product)| {
+            let dvs = emu.create_dvs(folder, &name)?;
+            if let Some(p) = product {
+                emu.inv.update(&dvs, |o| {
+                    for prop in ["summary", "config"] {
+                        if let Some(d) = o.props.get_mut(prop).and_then(Value::as_data_mut) {
+                            d.set("productInfo", p.clone());
+                        }
+                    }
+                })?;
+            }
+            Ok(dvs)
+        },
+    )
 }
 
 /// `RegisterVM_Task(path, name?, asTemplate, pool?, host?)` on a VM folder: the task's

@@ -4,7 +4,10 @@
 
 mod args;
 mod authorization;
+mod clone;
+mod conform;
 mod custom_fields;
+mod customization;
 mod datastore;
 mod drs;
 mod environment_browser;
@@ -13,25 +16,42 @@ mod folder;
 mod guest_ops;
 mod history;
 mod host;
+pub mod host_storage;
+mod ip_pool;
+mod license;
 mod limits;
+mod method;
 mod network;
 mod options;
 mod perf;
 mod property_collector;
+mod relocate;
 mod resource_pool;
 mod search_index;
 mod service;
 mod session;
+mod snapshot;
+mod storage_pod;
 mod task_history;
+mod upgrade;
+pub mod vapp;
 mod view;
+mod virtual_disk;
 mod vm;
+pub mod vslm;
 
 pub use args::Args;
 pub use authorization::{DISABLED_PRUNE_AT, PermissionEntry, seed_permissions};
+pub use customization::CustomizationState;
 pub use datastore::{datastore_key, parse_datastore_path};
+pub(crate) use datastore::{invalid_datastore, touch_file};
 pub use events::{EventCollectorState, refresh_event_collectors};
 pub use guest_ops::{GuestProcess, GuestProcessTable};
+pub use ip_pool::IpPoolState;
+pub use license::{EVALUATION_KEY, seed_license_manager};
 pub use limits::{DEVICE_CHANGES_MAX, EXTRA_CONFIG_MAX, EXTRA_CONFIG_MAX_BYTES, over_limit};
+pub use method::{Method, served_method_names};
+use method::{allowed_without_session, receives};
 pub use network::seed_network_info;
 pub use property_collector::poll as poll_wait;
 pub use session::SESSION_TIMEOUT_KEY;
@@ -45,12 +65,16 @@ use crate::vmodl::{Fault, MoRef, Value};
 /// Who is calling, and what the call changed about the session.
 #[derive(Clone, Debug, Default)]
 pub struct CallContext {
-    /// The session key from the cookie, if it names a live session.
+    /// The public key of the live session the request's cookie authenticates (the cookie
+    /// itself is a separate secret, see [`crate::session`]).
     pub session: Option<String>,
     /// The client's User-Agent.
     pub user_agent: String,
     /// The client's address.
     pub peer: String,
+    /// Whether the request came over TLS (URLs the server hands out, such as a lease's
+    /// device URLs, use the scheme the client reached it with).
+    pub tls: bool,
     /// Set by Login: the cookie to send back.
     pub set_cookie: Option<String>,
 }
@@ -78,293 +102,6 @@ pub struct WaitRequest {
     pub max_objects: Option<usize>,
     /// Whether the legacy method (which never returns an empty set) was called.
     pub legacy: bool,
-}
-
-macro_rules! methods {
-    ($($variant:ident = $wsdl:literal),* $(,)?) => {
-        /// Every vim25 method the emulator implements, by WSDL name.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum Method { $(#[doc = $wsdl] $variant),* }
-
-        impl Method {
-            /// The method for a WSDL name.
-            pub fn from_wsdl(name: &str) -> Option<Method> {
-                match name { $($wsdl => Some(Method::$variant),)* _ => None }
-            }
-
-            /// The WSDL name.
-            pub fn wsdl(self) -> &'static str {
-                match self { $(Method::$variant => $wsdl),* }
-            }
-
-            /// All implemented methods.
-            pub const ALL: &'static [Method] = &[$(Method::$variant),*];
-        }
-    };
-}
-
-methods! {
-    RetrieveServiceContent = "RetrieveServiceContent",
-    CurrentTime = "CurrentTime",
-    Fetch = "Fetch",
-    Login = "Login",
-    Logout = "Logout",
-    SessionIsActive = "SessionIsActive",
-    TerminateSession = "TerminateSession",
-    RetrieveProperties = "RetrieveProperties",
-    RetrievePropertiesEx = "RetrievePropertiesEx",
-    ContinueRetrievePropertiesEx = "ContinueRetrievePropertiesEx",
-    CancelRetrievePropertiesEx = "CancelRetrievePropertiesEx",
-    CreateFilter = "CreateFilter",
-    DestroyPropertyFilter = "DestroyPropertyFilter",
-    CreatePropertyCollector = "CreatePropertyCollector",
-    DestroyPropertyCollector = "DestroyPropertyCollector",
-    WaitForUpdates = "WaitForUpdates",
-    WaitForUpdatesEx = "WaitForUpdatesEx",
-    CheckForUpdates = "CheckForUpdates",
-    CancelWaitForUpdates = "CancelWaitForUpdates",
-    CreateContainerView = "CreateContainerView",
-    CreateListView = "CreateListView",
-    ModifyListView = "ModifyListView",
-    ResetListView = "ResetListView",
-    DestroyView = "DestroyView",
-    CreateFolder = "CreateFolder",
-    CreateVmTask = "CreateVM_Task",
-    RenameTask = "Rename_Task",
-    DestroyTask = "Destroy_Task",
-    PowerOnMultiVmTask = "PowerOnMultiVM_Task",
-    PowerOnVmTask = "PowerOnVM_Task",
-    PowerOffVmTask = "PowerOffVM_Task",
-    ResetVmTask = "ResetVM_Task",
-    SuspendVmTask = "SuspendVM_Task",
-    ShutdownGuest = "ShutdownGuest",
-    RebootGuest = "RebootGuest",
-    ReconfigVmTask = "ReconfigVM_Task",
-    UnregisterVm = "UnregisterVM",
-    CreateResourcePool = "CreateResourcePool",
-    UpdateConfig = "UpdateConfig",
-    DestroyChildren = "DestroyChildren",
-    AddVirtualSwitch = "AddVirtualSwitch",
-    RemoveVirtualSwitch = "RemoveVirtualSwitch",
-    AddPortGroup = "AddPortGroup",
-    RemovePortGroup = "RemovePortGroup",
-    AddDvPortgroupTask = "AddDVPortgroup_Task",
-    SearchDatastoreTask = "SearchDatastore_Task",
-    SearchDatastoreSubFoldersTask = "SearchDatastoreSubFolders_Task",
-    MakeDirectory = "MakeDirectory",
-    DeleteDatastoreFileTask = "DeleteDatastoreFile_Task",
-    FindByInventoryPath = "FindByInventoryPath",
-    FindChild = "FindChild",
-    FindByUuid = "FindByUuid",
-    FindAllByUuid = "FindAllByUuid",
-    FindByIp = "FindByIp",
-    FindByDnsName = "FindByDnsName",
-    QueryEvents = "QueryEvents",
-    CreateCollectorForEvents = "CreateCollectorForEvents",
-    ReadNextEvents = "ReadNextEvents",
-    ReadPreviousEvents = "ReadPreviousEvents",
-    RewindCollector = "RewindCollector",
-    ResetCollector = "ResetCollector",
-    SetCollectorPageSize = "SetCollectorPageSize",
-    DestroyCollector = "DestroyCollector",
-    QueryPerfCounter = "QueryPerfCounter",
-    QueryPerfCounterByLevel = "QueryPerfCounterByLevel",
-    QueryAvailablePerfMetric = "QueryAvailablePerfMetric",
-    QueryPerfProviderSummary = "QueryPerfProviderSummary",
-    QueryPerf = "QueryPerf",
-    QueryOptions = "QueryOptions",
-    UpdateOptions = "UpdateOptions",
-    DisableMethods = "DisableMethods",
-    EnableMethods = "EnableMethods",
-    HasPrivilegeOnEntities = "HasPrivilegeOnEntities",
-    StartProgramInGuest = "StartProgramInGuest",
-    ListProcessesInGuest = "ListProcessesInGuest",
-    TerminateProcessInGuest = "TerminateProcessInGuest",
-    RegisterVmTask = "RegisterVM_Task",
-    QueryConfigOption = "QueryConfigOption",
-    QueryConfigOptionEx = "QueryConfigOptionEx",
-    QueryConfigOptionDescriptor = "QueryConfigOptionDescriptor",
-    QueryConfigTarget = "QueryConfigTarget",
-    MarkAsTemplate = "MarkAsTemplate",
-    MarkAsVirtualMachine = "MarkAsVirtualMachine",
-    CreateDatacenter = "CreateDatacenter",
-    CreateClusterEx = "CreateClusterEx",
-    AddStandaloneHostTask = "AddStandaloneHost_Task",
-    AddHostTask = "AddHost_Task",
-    MoveIntoFolderTask = "MoveIntoFolder_Task",
-    EnterMaintenanceModeTask = "EnterMaintenanceMode_Task",
-    ExitMaintenanceModeTask = "ExitMaintenanceMode_Task",
-    DisconnectHostTask = "DisconnectHost_Task",
-    ReconnectHostTask = "ReconnectHost_Task",
-    ShutdownHostTask = "ShutdownHost_Task",
-    RebootHostTask = "RebootHost_Task",
-    ReconfigureComputeResourceTask = "ReconfigureComputeResource_Task",
-    ReconfigureClusterTask = "ReconfigureCluster_Task",
-    CreateCollectorForTasks = "CreateCollectorForTasks",
-    ReadNextTasks = "ReadNextTasks",
-    ReadPreviousTasks = "ReadPreviousTasks",
-    CopyDatastoreFileTask = "CopyDatastoreFile_Task",
-    MoveDatastoreFileTask = "MoveDatastoreFile_Task",
-    CreateVirtualDiskTask = "CreateVirtualDisk_Task",
-    DeleteVirtualDiskTask = "DeleteVirtualDisk_Task",
-    QueryVirtualDiskUuid = "QueryVirtualDiskUuid",
-    QueryNetworkHint = "QueryNetworkHint",
-    UpdateNetworkConfig = "UpdateNetworkConfig",
-    ReconfigureDvsTask = "ReconfigureDvs_Task",
-    FetchDvPorts = "FetchDVPorts",
-    ReconfigureDvPortgroupTask = "ReconfigureDVPortgroup_Task",
-    CreateDvsTask = "CreateDVS_Task",
-    RetrieveAllPermissions = "RetrieveAllPermissions",
-    RetrieveEntityPermissions = "RetrieveEntityPermissions",
-    RetrieveRolePermissions = "RetrieveRolePermissions",
-    SetEntityPermissions = "SetEntityPermissions",
-    RemoveEntityPermission = "RemoveEntityPermission",
-    AddAuthorizationRole = "AddAuthorizationRole",
-    RemoveAuthorizationRole = "RemoveAuthorizationRole",
-    RetrieveUserGroups = "RetrieveUserGroups",
-    AddCustomFieldDef = "AddCustomFieldDef",
-    RemoveCustomFieldDef = "RemoveCustomFieldDef",
-    RenameCustomFieldDef = "RenameCustomFieldDef",
-    SetField = "SetField",
-    SetCustomValue = "setCustomValue",
-    AcquireCloneTicket = "AcquireCloneTicket",
-    CloneSession = "CloneSession",
-    PlaceVm = "PlaceVm",
-}
-
-/// The managed object type (or base type) each method is defined on, as in the WSDL.
-fn receiver(m: Method) -> &'static str {
-    use Method as M;
-    match m {
-        M::RetrieveServiceContent | M::CurrentTime => "ServiceInstance",
-        M::Fetch => "ManagedObject",
-        M::Login
-        | M::Logout
-        | M::SessionIsActive
-        | M::TerminateSession
-        | M::AcquireCloneTicket
-        | M::CloneSession => "SessionManager",
-        M::PlaceVm => "ClusterComputeResource",
-        M::RetrieveProperties
-        | M::RetrievePropertiesEx
-        | M::ContinueRetrievePropertiesEx
-        | M::CancelRetrievePropertiesEx
-        | M::CreateFilter
-        | M::CreatePropertyCollector
-        | M::DestroyPropertyCollector
-        | M::WaitForUpdates
-        | M::WaitForUpdatesEx
-        | M::CheckForUpdates
-        | M::CancelWaitForUpdates => "PropertyCollector",
-        M::DestroyPropertyFilter => "PropertyFilter",
-        M::CreateContainerView | M::CreateListView => "ViewManager",
-        M::ModifyListView | M::ResetListView => "ListView",
-        M::DestroyView => "View",
-        M::CreateFolder
-        | M::CreateVmTask
-        | M::RegisterVmTask
-        | M::CreateDatacenter
-        | M::CreateClusterEx
-        | M::AddStandaloneHostTask
-        | M::MoveIntoFolderTask
-        | M::CreateDvsTask => "Folder",
-        M::QueryConfigOption
-        | M::QueryConfigOptionEx
-        | M::QueryConfigOptionDescriptor
-        | M::QueryConfigTarget => "EnvironmentBrowser",
-        M::AddHostTask => "ClusterComputeResource",
-        M::EnterMaintenanceModeTask | M::ExitMaintenanceModeTask => "HostSystem",
-        M::DisconnectHostTask | M::ReconnectHostTask | M::ShutdownHostTask | M::RebootHostTask => {
-            "HostSystem"
-        }
-        M::ReconfigureComputeResourceTask => "ComputeResource",
-        M::ReconfigureClusterTask => "ClusterComputeResource",
-        M::CreateCollectorForTasks => "TaskManager",
-        M::ReadNextTasks | M::ReadPreviousTasks => "TaskHistoryCollector",
-        M::CopyDatastoreFileTask | M::MoveDatastoreFileTask => "FileManager",
-        M::CreateVirtualDiskTask | M::DeleteVirtualDiskTask | M::QueryVirtualDiskUuid => {
-            "VirtualDiskManager"
-        }
-        M::QueryNetworkHint | M::UpdateNetworkConfig => "HostNetworkSystem",
-        M::ReconfigureDvsTask | M::FetchDvPorts => "DistributedVirtualSwitch",
-        M::ReconfigureDvPortgroupTask => "DistributedVirtualPortgroup",
-        M::RetrieveAllPermissions
-        | M::RetrieveEntityPermissions
-        | M::RetrieveRolePermissions
-        | M::SetEntityPermissions
-        | M::RemoveEntityPermission
-        | M::AddAuthorizationRole
-        | M::RemoveAuthorizationRole => "AuthorizationManager",
-        M::RetrieveUserGroups => "UserDirectory",
-        M::AddCustomFieldDef | M::RemoveCustomFieldDef | M::RenameCustomFieldDef | M::SetField => {
-            "CustomFieldsManager"
-        }
-        M::SetCustomValue => "ExtensibleManagedObject",
-        M::RenameTask | M::DestroyTask => "ManagedEntity",
-        M::PowerOnMultiVmTask => "Datacenter",
-        M::PowerOnVmTask
-        | M::PowerOffVmTask
-        | M::ResetVmTask
-        | M::SuspendVmTask
-        | M::ShutdownGuest
-        | M::RebootGuest
-        | M::ReconfigVmTask
-        | M::UnregisterVm
-        | M::MarkAsTemplate
-        | M::MarkAsVirtualMachine => "VirtualMachine",
-        M::CreateResourcePool | M::UpdateConfig | M::DestroyChildren => "ResourcePool",
-        M::AddVirtualSwitch | M::RemoveVirtualSwitch | M::AddPortGroup | M::RemovePortGroup => {
-            "HostNetworkSystem"
-        }
-        M::AddDvPortgroupTask => "DistributedVirtualSwitch",
-        M::SearchDatastoreTask | M::SearchDatastoreSubFoldersTask => "HostDatastoreBrowser",
-        M::MakeDirectory | M::DeleteDatastoreFileTask => "FileManager",
-        M::FindByInventoryPath
-        | M::FindChild
-        | M::FindByUuid
-        | M::FindAllByUuid
-        | M::FindByIp
-        | M::FindByDnsName => "SearchIndex",
-        M::QueryEvents | M::CreateCollectorForEvents => "EventManager",
-        M::ReadNextEvents | M::ReadPreviousEvents => "EventHistoryCollector",
-        M::RewindCollector | M::ResetCollector | M::SetCollectorPageSize | M::DestroyCollector => {
-            "HistoryCollector"
-        }
-        M::QueryPerfCounter
-        | M::QueryPerfCounterByLevel
-        | M::QueryAvailablePerfMetric
-        | M::QueryPerfProviderSummary
-        | M::QueryPerf => "PerformanceManager",
-        M::QueryOptions | M::UpdateOptions => "OptionManager",
-        M::DisableMethods | M::EnableMethods | M::HasPrivilegeOnEntities => "AuthorizationManager",
-        M::StartProgramInGuest | M::ListProcessesInGuest | M::TerminateProcessInGuest => {
-            "GuestProcessManager"
-        }
-    }
-}
-
-/// Whether `ty` has method `m` (its type or a base type defines it).
-fn receives(m: Method, ty: &str) -> bool {
-    match receiver(m) {
-        "ManagedObject" => true,
-        "View" => matches!(ty, "ContainerView" | "ListView" | "InventoryView"),
-        // ManagedEntity and the host managers derive from ExtensibleManagedObject.
-        "ExtensibleManagedObject" => crate::vmodl::is_a(ty, "ManagedEntity"),
-        base => crate::vmodl::is_a(ty, base),
-    }
-}
-
-/// Methods callable without a session (as vCenter: the service content, the login itself,
-/// and pyvmomi's `Fetch` of `ServiceInstance.content`, which it does before logging in).
-fn allowed_without_session(m: Method, call: &Call) -> bool {
-    match m {
-        Method::RetrieveServiceContent
-        | Method::Login
-        | Method::CurrentTime
-        | Method::CloneSession => true,
-        Method::Fetch => call.this.ty == "ServiceInstance",
-        _ => false,
-    }
 }
 
 /// The user of the calling session (`""` when none).
@@ -491,13 +228,26 @@ pub fn dispatch_checked(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) 
     // Pools' reservation state follows every allocation change, whoever made it (this call's
     // predecessors, a guest powering off): refreshed before the call reads and after it acts.
     emu.sync_pool_runtime();
+    // Under vcsim's model, vcsim's default specs and pool exist from the first call on.
+    customization::seed_vcsim_defaults(emu);
+    ip_pool::seed_vcsim_defaults(emu);
     let outcome = dispatch_method(emu, ctx, call);
+    // A VM this call powered on (by whatever method) comes up with its pending guest
+    // customization applied.
+    customization::apply_pending(emu);
     emu.sync_pool_runtime();
     outcome
 }
 
 fn dispatch_method(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outcome {
     let Some(m) = Method::from_wsdl(&call.method) else {
+        // Method families served outside the enum, each with its own receiver and session
+        // checks (they are tried in turn; each knows only its own names).
+        for family in [vslm::dispatch, vapp::dispatch, host_storage::dispatch] {
+            if let Some(outcome) = family(emu, ctx, call) {
+                return outcome;
+            }
+        }
         return Outcome::Done(Err(Fault::method_not_found(&call.this, &call.method)));
     };
     if !receives(m, &call.this.ty) {
@@ -548,7 +298,13 @@ fn dispatch_method(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Ou
         M::CreateFolder => folder::create_folder(emu, call, &args),
         M::CreateVmTask => folder::create_vm_task(emu, ctx, call, &args),
         M::RenameTask => folder::rename_task(emu, ctx, call, &args),
-        M::DestroyTask => folder::destroy_task(emu, ctx, call),
+        M::DestroyTask => {
+            // A VM's snapshots go with it (its `snapshot` tree names them).
+            let snaps = snapshot::snapshots_of(emu, &call.this);
+            let r = folder::destroy_task(emu, ctx, call);
+            snapshot::forget_if_gone(emu, &call.this, &snaps);
+            r
+        }
         M::PowerOnMultiVmTask => folder::power_on_multi_vm_task(emu, ctx, call, &args),
         M::PowerOnVmTask => vm::power_task(emu, ctx, call, vm::Power::On),
         M::PowerOffVmTask => vm::power_task(emu, ctx, call, vm::Power::Off),
@@ -557,7 +313,12 @@ fn dispatch_method(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Ou
         M::ShutdownGuest => vm::shutdown_guest(emu, ctx, call),
         M::RebootGuest => vm::reboot_guest(emu, ctx, call),
         M::ReconfigVmTask => vm::reconfig_task(emu, ctx, call, &args),
-        M::UnregisterVm => vm::unregister(emu, ctx, call),
+        M::UnregisterVm => {
+            let snaps = snapshot::snapshots_of(emu, &call.this);
+            let r = vm::unregister(emu, ctx, call);
+            snapshot::forget_if_gone(emu, &call.this, &snaps);
+            r
+        }
         M::CreateResourcePool => resource_pool::create(emu, call, &args),
         M::UpdateConfig => resource_pool::update_config(emu, call, &args),
         M::DestroyChildren => resource_pool::destroy_children(emu, call),
@@ -593,7 +354,9 @@ fn dispatch_method(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Ou
         M::UpdateOptions => options::update_options(emu, call, &args),
         M::DisableMethods => authorization::disable_methods(emu, &args),
         M::EnableMethods => authorization::enable_methods(emu, &args),
-        M::HasPrivilegeOnEntities => authorization::has_privilege_on_entities(emu, &args),
+        M::HasPrivilegeOnEntities => {
+            host_storage::privileges::has_privilege_on_entities(emu, &args)
+        }
         M::StartProgramInGuest => guest_ops::start_program(emu, &args),
         M::ListProcessesInGuest => guest_ops::list_processes(emu, &args),
         M::TerminateProcessInGuest => guest_ops::terminate_process(emu, &args),
@@ -610,7 +373,15 @@ fn dispatch_method(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Ou
         M::CreateClusterEx => host::create_cluster_ex(emu, call, &args),
         M::AddStandaloneHostTask => host::add_standalone_host_task(emu, ctx, call, &args),
         M::AddHostTask => host::add_host_task(emu, ctx, call, &args),
-        M::MoveIntoFolderTask => host::move_into_folder_task(emu, ctx, call, &args),
+        M::MoveIntoFolderTask if call.this.ty == "StoragePod" => {
+            storage_pod::move_into_pod_task(emu, ctx, call, &args)
+        }
+        M::MoveIntoFolderTask => {
+            let r = host::move_into_folder_task(emu, ctx, call, &args);
+            // Datastores may have joined or left a datastore cluster.
+            storage_pod::refresh_summaries(emu);
+            r
+        }
         M::EnterMaintenanceModeTask => host::enter_maintenance_task(emu, ctx, call, &args),
         M::ExitMaintenanceModeTask => host::exit_maintenance_task(emu, ctx, call),
         M::DisconnectHostTask => host::disconnect_host_task(emu, ctx, call),
@@ -643,6 +414,18 @@ fn dispatch_method(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Ou
         M::RemoveEntityPermission => authorization::remove_entity_permission(emu, &args),
         M::AddAuthorizationRole => authorization::add_role(emu, &args),
         M::RemoveAuthorizationRole => authorization::remove_role(emu, &args),
+        M::UpdateAuthorizationRole => authorization::update_role(emu, &args),
+        M::AddLicense => license::add_license(emu, &args),
+        M::RemoveLicense => license::remove_license(emu, &args),
+        M::UpdateLicense => license::update_license(emu, &args),
+        M::UpdateLicenseLabel => license::update_license_label(emu, &args),
+        M::DecodeLicense => license::decode_license(&args),
+        M::QueryAssignedLicenses => license::query_assigned_licenses(emu, &args),
+        M::UpdateAssignedLicense => license::update_assigned_license(emu, &args),
+        M::RemoveAssignedLicense => license::remove_assigned_license(emu, &args),
+        M::CopyVirtualDiskTask => virtual_disk::copy_virtual_disk_task(emu, ctx, call, &args),
+        M::CreateStoragePod => storage_pod::create_storage_pod(emu, call, &args),
+        M::LoginByToken => session::login_by_token(emu, ctx, call),
         M::RetrieveUserGroups => authorization::retrieve_user_groups(emu, &args),
         M::AddCustomFieldDef => custom_fields::add_custom_field_def(emu, &args),
         M::RemoveCustomFieldDef => custom_fields::remove_custom_field_def(emu, &args),
@@ -652,6 +435,37 @@ fn dispatch_method(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Ou
         M::AcquireCloneTicket => session::acquire_clone_ticket(emu, ctx),
         M::CloneSession => session::clone_session(emu, ctx, &args),
         M::PlaceVm => drs::place_vm(emu, call, &args),
+        M::CreateSnapshotTask => snapshot::create_snapshot_task(emu, ctx, call, &args),
+        M::RevertToSnapshotTask => snapshot::revert_to_snapshot_task(emu, ctx, call, &args),
+        M::RevertToCurrentSnapshotTask => {
+            snapshot::revert_to_current_snapshot_task(emu, ctx, call, &args)
+        }
+        M::RemoveSnapshotTask => snapshot::remove_snapshot_task(emu, ctx, call, &args),
+        M::RemoveAllSnapshotsTask => snapshot::remove_all_snapshots_task(emu, ctx, call, &args),
+        M::RenameSnapshot => snapshot::rename_snapshot(emu, call, &args),
+        M::CloneVmTask => clone::clone_vm_task(emu, ctx, call, &args),
+        M::RelocateVmTask => relocate::relocate_vm_task(emu, ctx, call, &args),
+        M::MigrateVmTask => relocate::migrate_vm_task(emu, ctx, call, &args),
+        M::CreateCustomizationSpec => customization::create(emu, call, &args),
+        M::DoesCustomizationSpecExist => customization::exists(emu, &args),
+        M::GetCustomizationSpec => customization::get(emu, &args),
+        M::OverwriteCustomizationSpec => customization::overwrite(emu, call, &args),
+        M::DeleteCustomizationSpec => customization::delete(emu, call, &args),
+        M::DuplicateCustomizationSpec => customization::duplicate(emu, call, &args),
+        M::RenameCustomizationSpec => customization::rename(emu, call, &args),
+        M::CustomizeVmTask => customization::customize_vm_task(emu, ctx, call, &args),
+        M::CreateIpPool => ip_pool::create(emu, &args),
+        M::QueryIpPools => ip_pool::query(emu, &args),
+        M::UpdateIpPool => ip_pool::update(emu, &args),
+        M::DestroyIpPool => ip_pool::destroy(emu, &args),
+        M::AllocateIpv4Address => ip_pool::allocate(emu, ctx, &args, false),
+        M::AllocateIpv6Address => ip_pool::allocate(emu, ctx, &args, true),
+        M::QueryIpAllocations => ip_pool::query_allocations(emu, &args),
+        M::ReleaseIpAllocation => ip_pool::release(emu, ctx, &args),
+        M::PostEvent => events::post_event(emu, ctx, &args),
+        M::UpgradeVmTask => upgrade::upgrade_vm_task(emu, ctx, call, &args),
+        M::SetVirtualDiskUuid => virtual_disk::set_virtual_disk_uuid(emu, &args),
+        M::MoveVirtualDiskTask => virtual_disk::move_virtual_disk_task(emu, ctx, call, &args),
     };
     Outcome::Done(r)
 }

@@ -810,7 +810,10 @@ pub fn reconfigure_dvs_task(
 }
 
 /// `ReconfigureDVPortgroup_Task(spec)`: name, numPorts, description and type
-/// (`configVersion` must match when sent; `DuplicateName` for a taken name).
+/// (`configVersion` must match when sent; `DuplicateName` for a taken name). As vCenter
+/// (and vcsim) do, a port-group name is taken when another port group or network of the
+/// switch's folder has it, whichever switch that port group belongs to; switches in other
+/// network folders of the datacenter may reuse it.
 pub fn reconfigure_dv_portgroup_task(
     emu: &mut Emulator,
     ctx: &CallContext,
@@ -877,25 +880,18 @@ pub fn fetch_dv_ports(
         .unwrap_or("")
         .to_owned();
     let mut out = Vec::new();
-    let mut next_key = 0i64;
     let now = emu.clock.now_ms();
-    for pg in emu.inv.refs(&call.this, "portgroup") {
-        let Some(cfg) = emu.inv.prop(&pg, "config") else {
-            continue;
-        };
-        let n = cfg
-            .field("numPorts")
-            .and_then(Value::as_i64)
-            .unwrap_or(0)
-            .max(0);
-        let is_uplink = cfg
-            .field("uplink")
+    // The same numbering as each port group's `portKeys`.
+    for (pg, first, n) in crate::inventory::dv_port_ranges(&emu.inv, &call.this) {
+        let is_uplink = emu
+            .inv
+            .prop(&pg, "config")
+            .and_then(|c| c.field("uplink"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let in_pg = pg_keys.is_empty() || pg_keys.contains(&pg.value);
-        for _ in 0..n {
-            let key = next_key.to_string();
-            next_key += 1;
+        for k in first..first + n {
+            let key = k.to_string();
             if out.len() >= FETCH_PORTS_MAX {
                 break;
             }

@@ -67,7 +67,7 @@ pub fn find_child(emu: &mut Emulator, args: &Args<'_>) -> Result<Option<Value>, 
 }
 
 /// The optional `datacenter` scope of a search: it must exist when given.
-fn scope(emu: &Emulator, args: &Args<'_>) -> Result<Option<MoRef>, Fault> {
+pub(crate) fn scope(emu: &Emulator, args: &Args<'_>) -> Result<Option<MoRef>, Fault> {
     match args.opt_moref("datacenter") {
         Some(dc) => {
             emu.inv.get(&dc)?;
@@ -78,14 +78,14 @@ fn scope(emu: &Emulator, args: &Args<'_>) -> Result<Option<MoRef>, Fault> {
 }
 
 /// The required `vmSearch` flag.
-fn vm_search(args: &Args<'_>) -> Result<bool, Fault> {
+pub(crate) fn vm_search(args: &Args<'_>) -> Result<bool, Fault> {
     args.opt_bool("vmSearch")?
         .ok_or_else(|| Fault::invalid_argument("vmSearch"))
 }
 
 /// Objects of type `ty` (inside datacenter `dc` when given) for which `hit` holds, in
 /// inventory order.
-fn search(
+pub(crate) fn search(
     emu: &Emulator,
     ty: &str,
     dc: Option<&MoRef>,
@@ -101,7 +101,11 @@ fn search(
 }
 
 /// The text at `prop.field` of an object.
-fn text_at<'a>(o: &'a crate::inventory::ManagedObject, prop: &str, field: &str) -> Option<&'a str> {
+pub(crate) fn text_at<'a>(
+    o: &'a crate::inventory::ManagedObject,
+    prop: &str,
+    field: &str,
+) -> Option<&'a str> {
     o.get(prop)
         .and_then(|v| v.field(field))
         .and_then(Value::as_str)
@@ -142,7 +146,7 @@ pub fn find_by_uuid(
 }
 
 /// The first hit, or all of them as `ManagedEntity[]`.
-fn answer(found: Vec<MoRef>, all: bool) -> Option<Value> {
+pub(crate) fn answer(found: Vec<MoRef>, all: bool) -> Option<Value> {
     if all {
         Some(Value::morefs(&found))
     } else {
@@ -151,7 +155,7 @@ fn answer(found: Vec<MoRef>, all: bool) -> Option<Value> {
 }
 
 /// Whether a VM's guest reports `ip` (its primary address or any NIC address).
-fn vm_has_ip(o: &crate::inventory::ManagedObject, ip: &str) -> bool {
+pub(crate) fn vm_has_ip(o: &crate::inventory::ManagedObject, ip: &str) -> bool {
     let Some(guest) = o.get("guest") else {
         return false;
     };

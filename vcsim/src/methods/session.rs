@@ -1,10 +1,16 @@
-//! SessionManager: Login, Logout, SessionIsActive, TerminateSession.
+//! SessionManager: Login, LoginByToken, Logout, SessionIsActive, TerminateSession,
+//! AcquireCloneTicket and CloneSession.
+//!
+//! Every session has a public key (what `UserSession.key`, the session list, events and
+//! `SessionIsActive`/`TerminateSession` use) and a separate secret cookie, the only thing
+//! that authenticates a later request (see [`crate::session`]).
 
 use super::{Args, CallContext};
 use crate::config::Flavor;
 use crate::emulator::Emulator;
 use crate::events::EventArgs;
 use crate::session::Session;
+use crate::soap::Call;
 use crate::vmodl::{Fault, Value};
 
 /// `Login(userName, password, locale)`: the configured credentials, or `InvalidLogin`.
@@ -23,14 +29,43 @@ pub fn login(
         // vCenter refuses a second Login on a logged-in session.
         return Err(Fault::invalid_login());
     }
-    if user != emu.config.username || password != emu.config.password {
+    if !emu.config.accepts_login(user, password) {
         return Err(Fault::invalid_login());
     }
+    let value = start_session(emu, ctx, user.to_owned())?;
+    post_login_event(emu, ctx, user);
+    Ok(Some(value))
+}
+
+/// vCenter's `UserLoginSessionEvent` for the session just started on `ctx`.
+fn post_login_event(emu: &mut Emulator, ctx: &CallContext, user: &str) {
+    let key = ctx.session.clone().unwrap_or_default();
+    emu.events.post(
+        "UserLoginSessionEvent",
+        emu.clock.now_ms(),
+        user,
+        &EventArgs::default(),
+        format!("User {user}@{} logged in as {}", ctx.peer, ctx.user_agent),
+        vec![
+            ("ipAddress", Value::str(ctx.peer.clone())),
+            ("userAgent", Value::str(ctx.user_agent.clone())),
+            ("locale", Value::str("en")),
+            ("sessionId", Value::str(key)),
+        ],
+    );
+}
+
+/// A new session for `user` on this connection: a public key (what the session list and
+/// `currentSession` show) and a separate secret cookie (sent back in `Set-Cookie`, the only
+/// thing that authenticates later calls). Returns the `UserSession`.
+fn start_session(emu: &mut Emulator, ctx: &mut CallContext, user: String) -> Result<Value, Fault> {
     let now = emu.clock.now_ms();
     let key = new_session_key()?;
+    let cookie = new_session_key()?;
     let s = Session {
         key: key.clone(),
-        user: user.to_owned(),
+        cookie: cookie.clone(),
+        user,
         login_ms: now,
         last_active_ms: now,
         last_active_at: std::time::Instant::now(),
@@ -40,21 +75,38 @@ pub fn login(
     };
     let value = s.to_value();
     add_session(emu, s)?;
-    emu.events.post(
-        "UserLoginSessionEvent",
-        now,
-        user,
-        &EventArgs::default(),
-        format!("User {user}@{} logged in as {}", ctx.peer, ctx.user_agent),
-        vec![
-            ("ipAddress", Value::str(ctx.peer.clone())),
-            ("userAgent", Value::str(ctx.user_agent.clone())),
-            ("locale", Value::str("en")),
-            ("sessionId", Value::str(key.clone())),
-        ],
-    );
-    ctx.session = Some(key.clone());
-    ctx.set_cookie = Some(key);
+    ctx.session = Some(key);
+    ctx.set_cookie = Some(cookie);
+    Ok(value)
+}
+
+/// `LoginByToken(locale?)`: vCenter's login with a SAML token from its STS, carried in the
+/// request's `wsse:Security` header. The token is the one this emulator's STS issued
+/// ([`crate::endpoints::sts`]): its assertion `ID` is looked up in the STS's registry, and a
+/// live one makes a session for the user it was issued to. An unknown, altered or expired
+/// token, a request without one, or a connection already logged in gets `InvalidLogin`, as
+/// vCenter answers (vcsim, by contrast, accepts any token's subject unverified — a login
+/// without a password, which this emulator refuses to be).
+pub fn login_by_token(
+    emu: &mut Emulator,
+    ctx: &mut CallContext,
+    call: &Call,
+) -> Result<Option<Value>, Fault> {
+    if ctx
+        .session
+        .as_deref()
+        .is_some_and(|k| emu.sessions.get(k).is_some())
+    {
+        return Err(Fault::invalid_login());
+    }
+    let now_wall_ms = crate::endpoints::sts::wall_now_ms();
+    let user = call
+        .security_token_id()
+        .and_then(|id| emu.side.sts.user_of(id, now_wall_ms))
+        .map(str::to_owned)
+        .ok_or_else(Fault::invalid_login)?;
+    let value = start_session(emu, ctx, user.clone())?;
+    post_login_event(emu, ctx, &user);
     Ok(Some(value))
 }
 
@@ -202,22 +254,7 @@ pub fn clone_session(
     if now - at > CLONE_TICKET_TTL_MS {
         return Err(Fault::invalid_login());
     }
-    let key = new_session_key()?;
-    let s = Session {
-        key: key.clone(),
-        user,
-        login_ms: now,
-        last_active_ms: now,
-        last_active_at: std::time::Instant::now(),
-        user_agent: ctx.user_agent.clone(),
-        ip_address: ctx.peer.clone(),
-        call_count: 0,
-    };
-    let value = s.to_value();
-    add_session(emu, s)?;
-    ctx.session = Some(key.clone());
-    ctx.set_cookie = Some(key);
-    Ok(Some(value))
+    start_session(emu, ctx, user).map(Some)
 }
 
 /// The idle session timeout in milliseconds, when one is configured.

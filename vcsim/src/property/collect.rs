@@ -115,7 +115,9 @@ fn walk<'a>(
 }
 
 /// Reads a top-level property, including the ones computed on read: a view's `view`, the
-/// caller's `currentSession`, the sessions list and the server clock.
+/// caller's `currentSession`, the sessions list, the server clock, and the properties that
+/// mirror others so they can never disagree with them (a port group's `portKeys`, a host's
+/// `config` and its datastore system's `datastore`).
 pub fn read_prop<'a>(
     emu: &'a Emulator,
     session: Option<&str>,
@@ -139,8 +141,73 @@ pub fn read_prop<'a>(
         ))),
         ("EventManager", "latestEvent") => emu.events.latest().map(|e| Cow::Owned(e.value.clone())),
         ("TaskManager", "recentTask") => Some(Cow::Owned(Value::morefs(emu.tasks.recent()))),
+        ("DistributedVirtualPortgroup", "portKeys") => {
+            Some(Cow::Owned(Value::strings(port_keys(emu, obj)?)))
+        }
+        ("HostDatastoreSystem", "datastore") => {
+            let host = host_with_manager(emu, "datastoreSystem", obj)?;
+            Some(Cow::Owned(Value::morefs(&emu.inv.refs(&host, "datastore"))))
+        }
+        ("HostSystem", "config") => host_config(emu, obj).map(Cow::Owned),
         _ => emu.inv.prop(obj, name).map(Cow::Borrowed),
     }
+}
+
+/// The keys of port group `pg`'s ports: its range of its switch's ports, as `FetchDVPorts`
+/// numbers them.
+fn port_keys(emu: &Emulator, pg: &MoRef) -> Option<Vec<String>> {
+    let dvs = emu
+        .inv
+        .prop(pg, "config")?
+        .field("distributedVirtualSwitch")?
+        .as_moref()?;
+    let (_, first, n) = crate::inventory::dv_port_ranges(&emu.inv, dvs)
+        .into_iter()
+        .find(|(p, _, _)| p == pg)?;
+    Some((first..first + n).map(|k| k.to_string()).collect())
+}
+
+/// The host whose `configManager.<field>` is `manager`.
+pub(crate) fn host_with_manager(emu: &Emulator, field: &str, manager: &MoRef) -> Option<MoRef> {
+    emu.inv
+        .iter()
+        .find(|o| {
+            o.moref.ty == "HostSystem"
+                && o.get("configManager")
+                    .and_then(|c| c.field(field))
+                    .and_then(Value::as_moref)
+                    == Some(manager)
+        })
+        .map(|o| o.moref.clone())
+}
+
+/// A host's `config` (`HostConfigInfo`), assembled from its managers' properties so that
+/// `config.network` is always its network system's `networkInfo`.
+fn host_config(emu: &Emulator, host: &MoRef) -> Option<Value> {
+    let o = emu.inv.lookup(host)?;
+    let product = o.get("summary")?.field("config")?.field("product")?.clone();
+    let manager = |f: &str| {
+        o.get("configManager")
+            .and_then(|c| c.field(f))
+            .and_then(Value::as_moref)
+    };
+    let from = |f: &str, prop: &str| manager(f).and_then(|m| emu.inv.prop(m, prop)).cloned();
+    let c = DataObject::new("HostConfigInfo")
+        .with("host", Value::moref(host))
+        .with("product", product)
+        .with_opt("storageDevice", from("storageSystem", "storageDeviceInfo"))
+        .with_opt(
+            "fileSystemVolume",
+            from("storageSystem", "fileSystemVolumeInfo"),
+        )
+        .with_opt("network", from("networkSystem", "networkInfo"))
+        .with_opt(
+            "datastoreCapabilities",
+            from("datastoreSystem", "capabilities"),
+        )
+        .with_opt("firewall", from("firewallSystem", "firewallInfo"))
+        .with("adminDisabled", Value::Bool(false));
+    Some(c.into_value())
 }
 
 /// The properties every property spec matching `obj` asks for: `(path text, value)` for
@@ -172,6 +239,9 @@ pub fn values_for(
                 "filter",
                 "latestEvent",
                 "recentTask",
+                "portKeys",
+                "datastore",
+                "config",
             ] {
                 if let Some(v) = read_prop(emu, session, obj, dynamic) {
                     push(dynamic.to_owned(), v.into_owned());
@@ -284,4 +354,58 @@ pub fn retrieve(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn computed_properties_of_switches_and_hosts() {
+        let emu = Emulator::new(Config::default()).unwrap();
+        let dvs = emu
+            .inv
+            .iter()
+            .find(|o| o.moref.ty == "VmwareDistributedVirtualSwitch")
+            .unwrap()
+            .moref
+            .clone();
+        // Port keys run on across the switch's port groups, without gaps or overlaps.
+        let mut next = 0;
+        for pg in emu.inv.refs(&dvs, "portgroup") {
+            let keys = read_prop(&emu, None, &pg, "portKeys").unwrap().into_owned();
+            for k in keys.items() {
+                assert_eq!(k.as_str(), Some(next.to_string().as_str()));
+                next += 1;
+            }
+        }
+        assert!(next > 0);
+        let host = emu
+            .inv
+            .iter()
+            .find(|o| o.moref.ty == "HostSystem")
+            .unwrap()
+            .moref
+            .clone();
+        let config = read_prop(&emu, None, &host, "config").unwrap().into_owned();
+        assert!(
+            config
+                .field("network")
+                .and_then(|n| n.field("vnic"))
+                .is_some()
+        );
+        assert!(config.field("firewall").is_some());
+        let dss = emu
+            .inv
+            .prop(&host, "configManager")
+            .and_then(|c| c.field("datastoreSystem"))
+            .and_then(Value::as_moref)
+            .unwrap()
+            .clone();
+        let ds = read_prop(&emu, None, &dss, "datastore")
+            .unwrap()
+            .into_owned();
+        assert_eq!(ds.items().len(), emu.inv.refs(&host, "datastore").len());
+    }
 }

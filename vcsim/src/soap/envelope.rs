@@ -28,6 +28,40 @@ pub enum EnvelopeError {
     Shape(String),
 }
 
+/// Where [`read_call`] keeps the `ID` of a SAML assertion found in the request's
+/// `wsse:Security` header (LoginByToken's token): an attribute of the method element under a
+/// name no well-formed request carries (the lenient parser could still pass one through as
+/// the local part of `p:wsse:Security/Assertion@ID`, so [`read_call`] drops any first).
+const SECURITY_TOKEN_ATTR: &str = "wsse:Security/Assertion@ID";
+
+impl Call {
+    /// The `ID` of the SAML assertion in the request's `wsse:Security` header, if any.
+    pub fn security_token_id(&self) -> Option<&str> {
+        self.args
+            .attrs
+            .iter()
+            .find(|(k, _)| k == SECURITY_TOKEN_ATTR)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The `ID` of the `Assertion` inside the envelope's `Header/Security`, if there is one.
+fn security_token_id(root: &Element) -> Option<String> {
+    root.children
+        .iter()
+        .find(|c| c.name == "Header" && c.ns.as_deref() == Some(SOAPENV_NS))?
+        .children
+        .iter()
+        .find(|c| c.name == "Security")?
+        .children
+        .iter()
+        .find(|c| c.name == "Assertion")?
+        .attrs
+        .iter()
+        .find(|(k, _)| k == "ID")
+        .map(|(_, v)| v.clone())
+}
+
 const HEAD: &str = concat!(
     r#"<?xml version="1.0" encoding="UTF-8"?>"#,
     "\n",
@@ -44,13 +78,14 @@ pub fn read_call(body: &str) -> Result<Call, EnvelopeError> {
             "the root element is not a SOAP 1.1 Envelope".into(),
         ));
     }
+    let token_id = security_token_id(&root);
     let body = root
         .children
         .into_iter()
         .find(|c| c.name == "Body" && c.ns.as_deref() == Some(SOAPENV_NS))
         .ok_or_else(|| EnvelopeError::Shape("the envelope has no Body".into()))?;
     let mut calls = body.children.into_iter();
-    let args = calls
+    let mut args = calls
         .next()
         .ok_or_else(|| EnvelopeError::Shape("the Body holds no method call".into()))?;
     if calls.next().is_some() {
@@ -62,6 +97,10 @@ pub fn read_call(body: &str) -> Result<Call, EnvelopeError> {
         .child("_this")
         .and_then(super::decode::moref)
         .ok_or_else(|| EnvelopeError::Shape(format!("{} has no _this", args.name)))?;
+    args.attrs.retain(|(k, _)| k != SECURITY_TOKEN_ATTR);
+    if let Some(id) = token_id {
+        args.attrs.push((SECURITY_TOKEN_ATTR.to_owned(), id));
+    }
     Ok(Call {
         method: args.name.clone(),
         this,
@@ -123,6 +162,18 @@ mod tests {
         let call = read_call(body).unwrap();
         assert_eq!(call.method, "RetrieveServiceContent");
         assert_eq!(call.this, MoRef::new("ServiceInstance", "ServiceInstance"));
+    }
+
+    #[test]
+    fn keeps_the_security_header_token_id() {
+        let body = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" ID="_abc" Version="2.0"></saml2:Assertion></wsse:Security></soapenv:Header><soapenv:Body><LoginByToken xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this></LoginByToken></soapenv:Body></soapenv:Envelope>"#;
+        assert_eq!(read_call(body).unwrap().security_token_id(), Some("_abc"));
+        let plain = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><LoginByToken xmlns="urn:vim25" ID="_abc"><_this type="SessionManager">SessionManager</_this></LoginByToken></soapenv:Body></soapenv:Envelope>"#;
+        assert_eq!(read_call(plain).unwrap().security_token_id(), None);
+        // The reserved name smuggled in as an attribute's local part is not a token.
+        let smuggled = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><LoginByToken xmlns="urn:vim25" xmlns:p="urn:p" p:wsse:Security/Assertion@ID="_abc"><_this type="SessionManager">SessionManager</_this></LoginByToken></soapenv:Body></soapenv:Envelope>"#;
+        let call = read_call(smuggled).expect("the lenient parser takes it");
+        assert_eq!(call.security_token_id(), None);
     }
 
     #[test]

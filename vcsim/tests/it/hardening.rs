@@ -98,7 +98,7 @@ async fn idle_sessions_end_after_the_idle_timeout() {
     }
     assert!(!authenticated(&sim, &idle).await, "idle past the timeout");
     assert!(authenticated(&sim, &busy).await);
-    assert!(sim.vc.with(|e| e.sessions.get(&idle).is_none()));
+    assert!(sim.vc.with(|e| e.sessions.by_cookie(&idle).is_none()));
 }
 
 fn extra_config_spec(keys: impl Iterator<Item = (String, String)>) -> String {
