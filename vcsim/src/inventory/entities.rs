@@ -445,15 +445,17 @@ pub fn datastore(
 pub fn datastore_host_mount(host: &MoRef, path: &str) -> Value {
     DataObject::new("DatastoreHostMount")
         .with("key", Value::moref(host))
-        .with(
-            "mountInfo",
-            DataObject::new("HostMountInfo")
-                .with("path", Value::str(path))
-                .with("accessMode", Value::str("readWrite"))
-                .with("mounted", Value::Bool(true))
-                .with("accessible", Value::Bool(true))
-                .into_value(),
-        )
+        .with("mountInfo", host_mount_info(path))
+        .into_value()
+}
+
+/// A read-write, mounted and accessible `HostMountInfo` at `path`.
+pub fn host_mount_info(path: &str) -> Value {
+    DataObject::new("HostMountInfo")
+        .with("path", Value::str(path))
+        .with("accessMode", Value::str("readWrite"))
+        .with("mounted", Value::Bool(true))
+        .with("accessible", Value::Bool(true))
         .into_value()
 }
 

@@ -28,10 +28,14 @@ pub const DISABLED_PRUNE_AT: usize = 4096;
 
 /// The entities of a call: present, bounded, all existing (checked before anything
 /// changes, so a call either applies to all of them or to none).
-fn entities(emu: &Emulator, args: &Args<'_>) -> Result<Vec<MoRef>, Fault> {
-    let refs = args.morefs("entity");
+pub(crate) fn entities(
+    emu: &Emulator,
+    args: &Args<'_>,
+    name: &'static str,
+) -> Result<Vec<MoRef>, Fault> {
+    let refs = args.morefs(name);
     if refs.is_empty() || refs.len() > MAX_ITEMS {
-        return Err(Fault::invalid_argument("entity"));
+        return Err(Fault::invalid_argument(name));
     }
     for r in &refs {
         emu.inv.get(r)?;
@@ -126,7 +130,7 @@ fn prune(emu: &mut Emulator) {
 /// `DisableMethods(entity[], method[], sourceId, sessionScope?)`: the methods fail with
 /// `MethodDisabled` on those entities until the same source enables them again.
 pub fn disable_methods(emu: &mut Emulator, args: &Args<'_>) -> Result<Option<Value>, Fault> {
-    let targets = entities(emu, args)?;
+    let targets = entities(emu, args, "entity")?;
     let methods = methods(args)?;
     let source = source(args)?;
     for e in &targets {
@@ -157,7 +161,7 @@ pub fn disable_methods(emu: &mut Emulator, args: &Args<'_>) -> Result<Option<Val
 /// `EnableMethods(entity[], method[], sourceId)`: lifts what that source disabled (any
 /// source when none is named); a method stays disabled while another source holds it.
 pub fn enable_methods(emu: &mut Emulator, args: &Args<'_>) -> Result<Option<Value>, Fault> {
-    let targets = entities(emu, args)?;
+    let targets = entities(emu, args, "entity")?;
     let methods = methods(args)?;
     let source = source(args)?;
     for e in &targets {

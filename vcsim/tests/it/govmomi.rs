@@ -1,7 +1,8 @@
 //! The runner for the Go tests in `vcsim/tests/govmomi/`: govmomi's own library (Debian's
 //! `golang-github-vmware-govmomi-dev`, Go in GOPATH mode) against an in-process server.
 //!
-//! The Go test binary is compiled once per test process ([`go_test_binary`]) and each Rust
+//! The Go test binary is compiled once per version of the Go sources and kept in
+//! `target/govmomi-tests/` ([`go_test_binary`]); each Rust
 //! test runs the Go tests of its family (`-test.run REGEX`) against its own server on a free
 //! loopback port. A missing Go toolchain or govmomi fails the test with how to install them:
 //! `scripts/test.sh` installs both.
@@ -103,6 +104,27 @@ fn go_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/govmomi")
 }
 
+/// A fingerprint of the Go test sources (names and contents of `vcsim/tests/govmomi/*.go`).
+fn sources_version() -> Result<u64, String> {
+    use std::hash::{Hash, Hasher};
+    let dir = go_dir();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "go"))
+        .collect();
+    files.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in &files {
+        f.file_name().hash(&mut h);
+        std::fs::read(f)
+            .map_err(|e| format!("{}: {e}", f.display()))?
+            .hash(&mut h);
+    }
+    Ok(h.finish())
+}
+
 /// A `go` command in GOPATH mode with a build cache under `target/`.
 fn go_command() -> Command {
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
@@ -130,21 +152,43 @@ pub fn go_test_binary() -> &'static Path {
         }
         let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/govmomi-tests");
         std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-        // One binary per test process: concurrent `cargo test` runs must not share it.
-        let binary = out_dir.join(format!("govmomitest-{}.test", std::process::id()));
+        // One binary per version of the Go sources, shared by concurrent and later test
+        // runs: built under a name of this process's own, then renamed into place (atomic),
+        // and older versions removed, so target/ does not grow with every run.
+        let version = sources_version()?;
+        let binary = out_dir.join(format!("suite-{version:016x}.test"));
+        if binary.is_file() {
+            return Ok(binary);
+        }
+        let partial = out_dir.join(format!(
+            "suite-{version:016x}.{}.partial",
+            std::process::id()
+        ));
         let out = go_command()
             .args(["test", "-c", "-o"])
-            .arg(&binary)
+            .arg(&partial)
             .arg(".")
             .output()
             .map_err(|e| format!("cannot run `go`: {e}"))?;
         if !out.status.success() {
+            let _ = std::fs::remove_file(&partial);
             return Err(format!(
                 "`go test -c` failed ({}):\n{}{}",
                 out.status,
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             ));
+        }
+        std::fs::rename(&partial, &binary)
+            .map_err(|e| format!("{} → {}: {e}", partial.display(), binary.display()))?;
+        if let Ok(entries) = std::fs::read_dir(&out_dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let stale = path.extension().is_some_and(|x| x == "test") && path != binary;
+                if stale {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
         }
         Ok(binary)
     });

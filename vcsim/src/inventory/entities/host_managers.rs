@@ -187,15 +187,7 @@ pub fn host_storage_system(
         .with("local", Value::Bool(true))
         .into_value();
     let mount = DataObject::new("HostFileSystemMountInfo")
-        .with(
-            "mountInfo",
-            DataObject::new("HostMountInfo")
-                .with("path", Value::str(path))
-                .with("accessMode", Value::str("readWrite"))
-                .with("mounted", Value::Bool(true))
-                .with("accessible", Value::Bool(true))
-                .into_value(),
-        )
+        .with("mountInfo", super::host_mount_info(path))
         .with("volume", volume)
         .into_value();
     ManagedObject::new(moref)

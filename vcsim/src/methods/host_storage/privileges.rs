@@ -11,7 +11,7 @@
 
 use crate::emulator::Emulator;
 use crate::methods::Args;
-use crate::methods::authorization::{role_id_of, roles};
+use crate::methods::authorization::{entities, role_id_of, roles};
 use crate::vmodl::{DataObject, Fault, MoRef, Value};
 use std::collections::BTreeSet;
 
@@ -122,18 +122,6 @@ fn role_privileges(emu: &Emulator, ids: &[i64]) -> BTreeSet<String> {
         }
     }
     out
-}
-
-/// The `entities` (or `entity`) parameter: present, bounded, all existing.
-fn entities(emu: &Emulator, args: &Args<'_>, name: &'static str) -> Result<Vec<MoRef>, Fault> {
-    let refs = args.morefs(name);
-    if refs.is_empty() || refs.len() > ITEMS_MAX {
-        return Err(Fault::invalid_argument(name));
-    }
-    for r in &refs {
-        emu.inv.get(r)?;
-    }
-    Ok(refs)
 }
 
 /// A bounded, non-empty user name.
