@@ -42,10 +42,18 @@ func main() {
 	user := flag.String("username", "user", "login user name")
 	pass := flag.String("password", "pass", "login password")
 	vcsimDefaults := flag.Bool("vcsim-defaults", false, "keep vcsim's default VPX model (ignores -hosts and -vms): benches/peer/parity.sh")
+	esx := flag.Bool("esx", false, "with -vcsim-defaults: vcsim's ESX model instead")
+	datacenters := flag.Int("dc", 1, "with -vcsim-defaults: datacenters (0: an empty root folder)")
 	flag.Parse()
 
 	model := simulator.VPX()
-	if !*vcsimDefaults {
+	if *vcsimDefaults {
+		if *esx {
+			model = simulator.ESX()
+		} else {
+			model.Datacenter = *datacenters
+		}
+	} else {
 		model.Datacenter = 1
 		model.Cluster = 1
 		model.ClusterHost = *hosts
@@ -59,6 +67,8 @@ func main() {
 	}
 
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*user, *pass)}
+	// The side endpoints imported above answer only when registered, as vcsim's command does.
+	model.Service.RegisterEndpoints = true
 	// model.Service.TLS stays nil, so NewServer starts a plain-HTTP listener.
 	srv := model.Service.NewServer()
 
