@@ -4,8 +4,10 @@
 //! `/api/appliance/system/version`. The `/rest/vcenter/...` forms answer the same.
 //!
 //! Everything is read from the SOAP inventory at call time, so the two APIs never disagree.
-//! Lists stop at [`MAX_LIST`] entries, as vCenter's do (it answers `unable_to_allocate_resource`
-//! beyond 1000 for VMs; here the list is cut, which clients paging by filter also handle).
+//! A list that matches more entries than vCenter's limit for that kind answers
+//! `unable_to_allocate_resource`, as vCenter's list operations are documented to (the vSphere
+//! Automation API reference: 4 000 VMs; 2 500 hosts or datastores; 1 000 of the others);
+//! the walk stops there, so a list costs at most its limit.
 
 use super::json::{Reply, Req, VapiError};
 use crate::emulator::Emulator;
@@ -14,7 +16,13 @@ use crate::vmodl::{MoRef, Value};
 use axum::http::Method;
 use serde_json::{Value as Json, json};
 
-/// Most entries in one list answer (vCenter's own list limit).
+/// Most VMs one list answers (vCenter's `vcenter.VM.list` limit).
+pub const MAX_VMS: usize = 4000;
+
+/// Most hosts or datastores one list answers.
+pub const MAX_HOSTS_OR_DATASTORES: usize = 2500;
+
+/// Most clusters, datacenters, networks, resource pools or folders one list answers.
 pub const MAX_LIST: usize = 1000;
 
 /// A nested property of `o`, `path` separated by dots.
@@ -117,10 +125,18 @@ fn objects<'a>(emu: &'a Emulator, types: &'a [&'a str]) -> impl Iterator<Item = 
         .filter(move |o| types.contains(&o.moref.ty.as_ref()))
 }
 
-fn list(v: Vec<Json>) -> Result<Reply, VapiError> {
-    Ok(Reply::Value(Json::Array(
-        v.into_iter().take(MAX_LIST).collect(),
-    )))
+/// The entries of `v`, or `unable_to_allocate_resource` when more than `limit` match.
+fn list(v: impl Iterator<Item = Json>, limit: usize, what: &str) -> Result<Reply, VapiError> {
+    let entries: Vec<Json> = v.take(limit.saturating_add(1)).collect();
+    if entries.len() > limit {
+        return Err(VapiError::new(
+            super::json::ErrorKind::UnableToAllocateResource,
+            format!(
+                "More than {limit} {what} match the filter: narrow it (names, folders, datacenters, …)."
+            ),
+        ));
+    }
+    Ok(Reply::Value(Json::Array(entries)))
 }
 
 /// Dispatches `vcenter/<rest>`.
@@ -145,17 +161,15 @@ pub fn handle(emu: &mut Emulator, req: &Req<'_>, rest: &[&str]) -> Result<Reply,
                         "drs_enabled": prop(o, "configurationEx.drsConfig.enabled")
                             .and_then(Value::as_bool).unwrap_or(false),
                     })
-                })
-                .collect();
-            list(v)
+                });
+            list(v, MAX_LIST, "clusters")
         }
         ["datacenter"] => {
             let f = Common::read(req, "datacenters");
             let v = objects(emu, &["Datacenter"])
                 .filter(|o| f.keeps(emu, o))
-                .map(|o| json!({"datacenter": o.moref.value, "name": o.name()}))
-                .collect();
-            list(v)
+                .map(|o| json!({"datacenter": o.moref.value, "name": o.name()}));
+            list(v, MAX_LIST, "datacenters")
         }
         ["datastore"] => {
             let f = Common::read(req, "datastores");
@@ -176,9 +190,8 @@ pub fn handle(emu: &mut Emulator, req: &Req<'_>, rest: &[&str]) -> Result<Reply,
                         "free_space": prop_i64(o, "summary.freeSpace").unwrap_or(0),
                         "capacity": prop_i64(o, "summary.capacity").unwrap_or(0),
                     })
-                })
-                .collect();
-            list(v)
+                });
+            list(v, MAX_HOSTS_OR_DATASTORES, "datastores")
         }
         ["network"] => {
             let f = Common::read(req, "networks");
@@ -196,9 +209,8 @@ pub fn handle(emu: &mut Emulator, req: &Req<'_>, rest: &[&str]) -> Result<Reply,
                 };
                 json!({"network": o.moref.value, "name": o.name(), "type": ty})
             })
-            .filter(|v| types.is_empty() || types.iter().any(|t| v["type"] == t.as_str()))
-            .collect();
-            list(v)
+            .filter(|v| types.is_empty() || types.iter().any(|t| v["type"] == t.as_str()));
+            list(v, MAX_LIST, "networks")
         }
         ["resource-pool"] => {
             let f = Common::read(req, "resource_pools");
@@ -214,9 +226,8 @@ pub fn handle(emu: &mut Emulator, req: &Req<'_>, rest: &[&str]) -> Result<Reply,
                 .filter(|o| {
                     hosts.is_empty() || owner_hosts(emu, o).iter().any(|h| hosts.contains(h))
                 })
-                .map(|o| json!({"resource_pool": o.moref.value, "name": o.name()}))
-                .collect();
-            list(v)
+                .map(|o| json!({"resource_pool": o.moref.value, "name": o.name()}));
+            list(v, MAX_LIST, "resource pools")
         }
         ["folder"] => {
             let f = Common::read(req, "folders");
@@ -236,9 +247,8 @@ pub fn handle(emu: &mut Emulator, req: &Req<'_>, rest: &[&str]) -> Result<Reply,
                     let ty = folder_type(o)?;
                     (types.is_empty() || types.iter().any(|t| t == ty))
                         .then(|| json!({"folder": o.moref.value, "name": o.name(), "type": ty}))
-                })
-                .collect();
-            list(v)
+                });
+            list(v, MAX_LIST, "folders")
         }
         _ => Err(super::no_operation(req)),
     }
@@ -290,6 +300,9 @@ fn vms(emu: &Emulator, req: &Req<'_>) -> Result<Reply, VapiError> {
         .filter(|o| f.keeps(emu, o))
         .filter(|o| power.is_empty() || power.iter().any(|p| p == vm_power(o)))
         .filter(|o| {
+            if hosts.is_empty() && clusters.is_empty() {
+                return true;
+            }
             let (h, c) = vm_host(emu, o);
             (hosts.is_empty() || h.is_some_and(|h| hosts.contains(&h)))
                 && (clusters.is_empty() || c.is_some_and(|c| clusters.contains(&c)))
@@ -308,9 +321,8 @@ fn vms(emu: &Emulator, req: &Req<'_>) -> Result<Reply, VapiError> {
                 "cpu_count": prop_i64(o, "config.hardware.numCPU").unwrap_or(1),
                 "memory_size_MiB": prop_i64(o, "config.hardware.memoryMB").unwrap_or(0),
             })
-        })
-        .collect();
-    list(v)
+        });
+    list(v, MAX_VMS, "virtual machines")
 }
 
 fn vm_info(emu: &Emulator, id: &str) -> Result<Reply, VapiError> {
@@ -442,9 +454,10 @@ fn hosts(emu: &Emulator, req: &Req<'_>) -> Result<Reply, VapiError> {
             json!({"host": o.moref.value, "name": o.name(),
                 "connection_state": conn, "power_state": power})
         })
-        .filter(|v| states.is_empty() || states.iter().any(|s| v["connection_state"] == s.as_str()))
-        .collect();
-    list(v)
+        .filter(|v| {
+            states.is_empty() || states.iter().any(|s| v["connection_state"] == s.as_str())
+        });
+    list(v, MAX_HOSTS_OR_DATASTORES, "hosts")
 }
 
 /// `/api/about` and `/api/appliance/system/version`: the product and API versions.
@@ -586,5 +599,29 @@ mod tests {
         }
         let a = send(&vc, "GET", "/api/about", s, None, None).await;
         assert_eq!(a.json["api_version"], "8.0.3.0");
+    }
+
+    /// A list answers every match up to its limit, and refuses (rather than cuts) beyond it.
+    #[test]
+    fn lists_refuse_more_matches_than_their_limit() {
+        let entries = |n: usize| (0..n).map(|i| serde_json::json!({ "vm": i }));
+        let Ok(super::Reply::Value(super::Json::Array(four))) =
+            super::list(entries(4), 4, "virtual machines")
+        else {
+            panic!("four entries fit a limit of four");
+        };
+        assert_eq!(four.len(), 4);
+        let Err(e) = super::list(entries(5), 4, "virtual machines") else {
+            panic!("five entries exceed a limit of four");
+        };
+        assert_eq!(
+            e.kind,
+            super::super::json::ErrorKind::UnableToAllocateResource
+        );
+        assert!(
+            e.message.contains("More than 4 virtual machines"),
+            "{}",
+            e.message
+        );
     }
 }
