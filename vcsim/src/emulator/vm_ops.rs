@@ -50,6 +50,51 @@ pub struct VmCreate {
     pub vmx_path: Option<String>,
 }
 
+impl VmCreate {
+    /// What `create_vm` takes to make VM `name` again from a `VirtualMachineConfigInfo`
+    /// (`config`): its CPUs and memory (clamped to `i32`), guest, `devices` (as the caller
+    /// prepared them: None keeps the config's), extraConfig, allocations, annotation and
+    /// `.vmx` path. Shared by RegisterVM_Task's memory of unregistered VMs and clones.
+    pub fn from_config(
+        name: &str,
+        config: &Value,
+        devices: Option<Vec<Value>>,
+        vmx_path: String,
+    ) -> VmCreate {
+        let hw = config.field("hardware");
+        let int = |f: &str, d: i64| {
+            hw.and_then(|h| h.field(f))
+                .and_then(Value::as_i64)
+                .unwrap_or(d)
+                .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+        };
+        VmCreate {
+            name: name.to_owned(),
+            num_cpu: int("numCPU", 1),
+            memory_mb: int("memoryMB", 32),
+            guest_id: config
+                .field("guestId")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            devices: devices.or_else(|| {
+                hw.and_then(|h| h.field("device"))
+                    .map(|d| d.items().to_vec())
+            }),
+            extra_config: config
+                .field("extraConfig")
+                .map(|e| e.items().to_vec())
+                .unwrap_or_default(),
+            cpu_allocation: config.field("cpuAllocation").cloned(),
+            memory_allocation: config.field("memoryAllocation").cloned(),
+            annotation: config
+                .field("annotation")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            vmx_path: Some(vmx_path),
+        }
+    }
+}
+
 /// Reads a `ResourceAllocationInfo` into the model's allocation (MHz or MB).
 pub fn allocation_from(v: Option<&Value>, for_pool: bool) -> Allocation {
     let mut a = if for_pool {
@@ -640,8 +685,6 @@ impl Emulator {
     fn remember_unregistered(&mut self, vm: &MoRef) -> Result<(), Fault> {
         let obj = self.inv.get(vm)?;
         let config = obj.get("config").cloned().unwrap_or(Value::Bool(false));
-        let hw = config.field("hardware");
-        let int = |v: Option<&Value>, d: i64| v.and_then(Value::as_i64).unwrap_or(d);
         let path = config
             .field("files")
             .and_then(|f| f.field("vmPathName"))
@@ -651,29 +694,7 @@ impl Emulator {
         let Some(key) = vmx_key(&path) else {
             return Ok(());
         };
-        let spec = VmCreate {
-            name: obj.name().to_owned(),
-            num_cpu: int(hw.and_then(|h| h.field("numCPU")), 1) as i32,
-            memory_mb: int(hw.and_then(|h| h.field("memoryMB")), 32) as i32,
-            guest_id: config
-                .field("guestId")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            devices: hw
-                .and_then(|h| h.field("device"))
-                .map(|d| d.items().to_vec()),
-            extra_config: config
-                .field("extraConfig")
-                .map(|e| e.items().to_vec())
-                .unwrap_or_default(),
-            cpu_allocation: config.field("cpuAllocation").cloned(),
-            memory_allocation: config.field("memoryAllocation").cloned(),
-            annotation: config
-                .field("annotation")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            vmx_path: Some(path),
-        };
+        let spec = VmCreate::from_config(obj.name(), &config, None, path);
         let template = self.is_template(vm);
         self.unregistered_seq += 1;
         self.unregistered

@@ -109,12 +109,6 @@ impl CloneRequest {
 /// their parent; generated MACs are cleared so new ones are generated.
 fn vm_create_from_config(name: &str, config: &Value, linked: bool, vmx_path: String) -> VmCreate {
     let hw = config.field("hardware");
-    let int = |f: &str, d: i64| {
-        hw.and_then(|h| h.field(f))
-            .and_then(Value::as_i64)
-            .unwrap_or(d)
-            .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
-    };
     let mut devices: Vec<Value> = hw
         .and_then(|h| h.field("device"))
         .map(|d| d.items().to_vec())
@@ -141,27 +135,7 @@ fn vm_create_from_config(name: &str, config: &Value, linked: bool, vmx_path: Str
             d.set("addressType", Value::str("generated"));
         }
     }
-    VmCreate {
-        name: name.to_owned(),
-        num_cpu: int("numCPU", 1),
-        memory_mb: int("memoryMB", 32),
-        guest_id: config
-            .field("guestId")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        devices: Some(devices),
-        extra_config: config
-            .field("extraConfig")
-            .map(|e| e.items().to_vec())
-            .unwrap_or_default(),
-        cpu_allocation: config.field("cpuAllocation").cloned(),
-        memory_allocation: config.field("memoryAllocation").cloned(),
-        annotation: config
-            .field("annotation")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        vmx_path: Some(vmx_path),
-    }
+    VmCreate::from_config(name, config, Some(devices), vmx_path)
 }
 
 pub(crate) fn named_arg(emu: &Emulator, ty: &'static str, field: &'static str, r: &MoRef) -> Value {
