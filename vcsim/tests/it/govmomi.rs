@@ -138,8 +138,9 @@ fn go_command() -> Command {
     cmd
 }
 
-/// The compiled Go tests (built once per process); panics, never skips, when Go or govmomi
-/// is missing.
+/// The compiled Go tests, built once per version of the Go sources and kept under
+/// `target/` (delete `target/govmomi-tests` after changing Go or govmomi). Panics, never
+/// skips, when Go or govmomi is missing.
 pub fn go_test_binary() -> &'static Path {
     static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let built = BINARY.get_or_init(|| {
