@@ -25,6 +25,7 @@ mod service;
 mod step;
 mod vcsim_model;
 mod vm_ops;
+mod vm_register;
 
 pub use cluster_config::{ClusterSettings, DrsSettings, HaPolicy, HaSettings};
 pub use ha::{FailoverCapacity, HA_DETECTION_MS};

@@ -24,6 +24,7 @@ mod method;
 mod network;
 mod options;
 mod perf;
+mod permissions;
 mod property_collector;
 mod relocate;
 mod resource_pool;
@@ -41,7 +42,7 @@ mod vm;
 pub mod vslm;
 
 pub use args::Args;
-pub use authorization::{DISABLED_PRUNE_AT, PermissionEntry, seed_permissions};
+pub use authorization::DISABLED_PRUNE_AT;
 pub use customization::CustomizationState;
 pub use datastore::{datastore_key, parse_datastore_path};
 pub(crate) use datastore::{invalid_datastore, touch_file};
@@ -53,6 +54,7 @@ pub use limits::{DEVICE_CHANGES_MAX, EXTRA_CONFIG_MAX, EXTRA_CONFIG_MAX_BYTES, o
 pub use method::{Method, served_method_names};
 use method::{allowed_without_session, receives};
 pub use network::seed_network_info;
+pub use permissions::{PermissionEntry, seed_permissions};
 pub use property_collector::poll as poll_wait;
 pub use session::SESSION_TIMEOUT_KEY;
 pub use task_history::TaskCollectorState;
@@ -407,14 +409,14 @@ fn dispatch_method(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Ou
             network::reconfigure_dv_portgroup_task(emu, ctx, call, &args)
         }
         M::CreateDvsTask => host::create_dvs_task(emu, ctx, call, &args),
-        M::RetrieveAllPermissions => authorization::retrieve_all_permissions(emu),
-        M::RetrieveEntityPermissions => authorization::retrieve_entity_permissions(emu, &args),
-        M::RetrieveRolePermissions => authorization::retrieve_role_permissions(emu, &args),
-        M::SetEntityPermissions => authorization::set_entity_permissions(emu, &args),
-        M::RemoveEntityPermission => authorization::remove_entity_permission(emu, &args),
-        M::AddAuthorizationRole => authorization::add_role(emu, &args),
-        M::RemoveAuthorizationRole => authorization::remove_role(emu, &args),
-        M::UpdateAuthorizationRole => authorization::update_role(emu, &args),
+        M::RetrieveAllPermissions => permissions::retrieve_all_permissions(emu),
+        M::RetrieveEntityPermissions => permissions::retrieve_entity_permissions(emu, &args),
+        M::RetrieveRolePermissions => permissions::retrieve_role_permissions(emu, &args),
+        M::SetEntityPermissions => permissions::set_entity_permissions(emu, &args),
+        M::RemoveEntityPermission => permissions::remove_entity_permission(emu, &args),
+        M::AddAuthorizationRole => permissions::add_role(emu, &args),
+        M::RemoveAuthorizationRole => permissions::remove_role(emu, &args),
+        M::UpdateAuthorizationRole => permissions::update_role(emu, &args),
         M::AddLicense => license::add_license(emu, &args),
         M::RemoveLicense => license::remove_license(emu, &args),
         M::UpdateLicense => license::update_license(emu, &args),
@@ -426,7 +428,7 @@ fn dispatch_method(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Ou
         M::CopyVirtualDiskTask => virtual_disk::copy_virtual_disk_task(emu, ctx, call, &args),
         M::CreateStoragePod => storage_pod::create_storage_pod(emu, call, &args),
         M::LoginByToken => session::login_by_token(emu, ctx, call),
-        M::RetrieveUserGroups => authorization::retrieve_user_groups(emu, &args),
+        M::RetrieveUserGroups => permissions::retrieve_user_groups(emu, &args),
         M::AddCustomFieldDef => custom_fields::add_custom_field_def(emu, &args),
         M::RemoveCustomFieldDef => custom_fields::remove_custom_field_def(emu, &args),
         M::RenameCustomFieldDef => custom_fields::rename_custom_field_def(emu, &args),

@@ -11,7 +11,8 @@
 
 use crate::emulator::Emulator;
 use crate::methods::Args;
-use crate::methods::authorization::{entities, role_id_of, roles};
+use crate::methods::authorization::entities;
+use crate::methods::permissions::{role_id_of, roles};
 use crate::vmodl::{DataObject, Fault, MoRef, Value};
 use std::collections::BTreeSet;
 
