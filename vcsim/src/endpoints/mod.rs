@@ -26,7 +26,7 @@ use crate::emulator::Emulator;
 use crate::http::ConnInfo;
 use crate::server::Vcsim;
 use crate::session::cookie_session_key;
-use crate::soap::{Element, SOAPENV_NS, escape_attr, escape_text, parse_document, write_value};
+use crate::soap::{Element, SOAPENV_NS, parse_document};
 use crate::vmodl::{Fault, MoRef, Value};
 use axum::Router;
 use axum::body::Bytes;
@@ -139,56 +139,14 @@ pub fn read_side_call(body: &str) -> Result<SideCall, Fault> {
     })
 }
 
-const HEAD: &str = concat!(
-    r#"<?xml version="1.0" encoding="UTF-8"?>"#,
-    "\n",
-    r#"<soapenv:Envelope xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/" xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">"#,
-    "\n<soapenv:Body>"
-);
-const TAIL: &str = "</soapenv:Body>\n</soapenv:Envelope>";
-
-/// A result envelope: `<{method}Response xmlns="{ns}">` holding `returnval` (an array is
-/// written as repeated `<returnval>` elements; `None` is a void method).
+/// A result envelope in the side service's namespace `ns` (the SOAP layer writes it).
 pub fn response(ns: &str, method: &str, result: Option<&Value>) -> String {
-    let mut out = String::with_capacity(1024);
-    out.push_str(HEAD);
-    out.push('<');
-    out.push_str(method);
-    out.push_str("Response xmlns=\"");
-    escape_attr(&mut out, ns);
-    out.push_str("\">");
-    if let Some(v) = result {
-        write_value(&mut out, "returnval", v, false);
-    }
-    out.push_str("</");
-    out.push_str(method);
-    out.push_str("Response>");
-    out.push_str(TAIL);
-    out
+    crate::soap::response_in(ns, method, result)
 }
 
-/// A fault envelope whose `<detail>` element (`<{Type}Fault xsi:type="{Type}">`) is in the
-/// service's namespace.
+/// A fault envelope whose `<detail>` element is in the side service's namespace.
 pub fn fault(ns: &str, f: &Fault) -> String {
-    let mut out = String::with_capacity(512);
-    out.push_str(HEAD);
-    out.push_str("<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>");
-    escape_text(&mut out, &f.msg);
-    out.push_str("</faultstring><detail><");
-    out.push_str(f.ty);
-    out.push_str("Fault xmlns=\"");
-    escape_attr(&mut out, ns);
-    out.push_str("\" xsi:type=\"");
-    out.push_str(f.ty);
-    out.push_str("\">");
-    for (name, v) in &f.fields {
-        write_value(&mut out, name, v, false);
-    }
-    out.push_str("</");
-    out.push_str(f.ty);
-    out.push_str("Fault></detail></soapenv:Fault>");
-    out.push_str(TAIL);
-    out
+    crate::soap::fault_in(ns, f)
 }
 
 /// `MethodNotFound` for a method the side service does not implement on `this`.

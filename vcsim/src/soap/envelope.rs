@@ -1,7 +1,7 @@
 //! SOAP 1.1 envelopes: reading a vim25 call out of a request, writing a response or a fault.
 
 use crate::vmodl::xml::{
-    Element, ParseError, SOAPENV_NS, escape_text, parse_document, write_value,
+    Element, ParseError, SOAPENV_NS, escape_attr, escape_text, parse_document, write_value,
 };
 
 use crate::vmodl::{Fault, MoRef, Value};
@@ -108,14 +108,25 @@ pub fn read_call(body: &str) -> Result<Call, EnvelopeError> {
     })
 }
 
-/// A method's result: nothing (void), one value, or an array written as repeated
+/// The vim25 namespace of results and fault details.
+const VIM25_NS: &str = "urn:vim25";
+
+/// A vim25 method's result: nothing (void), one value, or an array written as repeated
 /// `<returnval>` elements.
 pub fn response(method: &str, result: Option<&Value>) -> String {
+    response_in(VIM25_NS, method, result)
+}
+
+/// A result envelope of a service in namespace `ns` (vim25, or a side service's: lookup,
+/// pbm, vsan): `<{method}Response xmlns="{ns}">` holding `returnval`.
+pub fn response_in(ns: &str, method: &str, result: Option<&Value>) -> String {
     let mut out = String::with_capacity(512);
     out.push_str(HEAD);
     out.push('<');
     out.push_str(method);
-    out.push_str("Response xmlns=\"urn:vim25\">");
+    out.push_str("Response xmlns=\"");
+    escape_attr(&mut out, ns);
+    out.push_str("\">");
     if let Some(v) = result {
         write_value(&mut out, "returnval", v, false);
     }
@@ -126,9 +137,15 @@ pub fn response(method: &str, result: Option<&Value>) -> String {
     out
 }
 
-/// A SOAP fault: `faultstring` is the message, `<detail>` holds `<TypeFault xsi:type="Type">`
-/// (pyvmomi takes the type from the element name minus `Fault`; govmomi from `xsi:type`).
+/// A vim25 SOAP fault: `faultstring` is the message, `<detail>` holds
+/// `<TypeFault xsi:type="Type">` (pyvmomi takes the type from the element name minus
+/// `Fault`; govmomi from `xsi:type`).
 pub fn fault(f: &Fault) -> String {
+    fault_in(VIM25_NS, f)
+}
+
+/// A fault envelope whose `<detail>` element is in namespace `ns`.
+pub fn fault_in(ns: &str, f: &Fault) -> String {
     let mut out = String::with_capacity(512);
     out.push_str(HEAD);
     out.push_str("<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>");
@@ -137,7 +154,9 @@ pub fn fault(f: &Fault) -> String {
     let tag = format!("{}Fault", f.ty);
     out.push('<');
     out.push_str(&tag);
-    out.push_str(" xmlns=\"urn:vim25\" xsi:type=\"");
+    out.push_str(" xmlns=\"");
+    escape_attr(&mut out, ns);
+    out.push_str("\" xsi:type=\"");
     out.push_str(f.ty);
     out.push_str("\">");
     for (name, v) in &f.fields {

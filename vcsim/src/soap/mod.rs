@@ -7,4 +7,4 @@ pub use crate::vmodl::xml::{
     Element, MAX_DEPTH, ParseError, SOAPENV_NS, XSI_NS, decode, escape_attr, escape_text,
     parse_document, write_value,
 };
-pub use envelope::{Call, EnvelopeError, fault, read_call, response};
+pub use envelope::{Call, EnvelopeError, fault, fault_in, read_call, response, response_in};
