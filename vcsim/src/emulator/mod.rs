@@ -223,7 +223,10 @@ impl Emulator {
         match &config.inventory {
             Some(spec) => build::from_spec(&mut emu, spec)?,
             None => match &config.vcsim_model {
-                Some(m) => vcsim_model::build(&mut emu, m)?,
+                Some(m) => {
+                    vcsim_model::build(&mut emu, m)?;
+                    crate::methods::seed_vcsim_defaults(&mut emu);
+                }
                 None => build::default_model(&mut emu, &config.counts)?,
             },
         }

@@ -586,6 +586,8 @@ impl Emulator {
         self.world.power_on(id).map_err(model_fault)?;
         self.set_power(vm, "poweredOn")?;
         self.post_vm_event("VmPoweredOnEvent", user, vm, "is powered on");
+        // A pending guest customization (CustomizeVM_Task) takes effect as the guest boots.
+        crate::methods::apply_customization_at_power_on(self, vm);
         self.start_guest(vm)?;
         Ok(())
     }

@@ -13,7 +13,7 @@
 //! the next power-on. Here `CustomizeVM_Task` checks what vCenter checks (the VM is powered
 //! off, no customization is pending, one NIC setting per NIC of the VM) and records the spec
 //! (`config.tools.pendingCustomization` names it); when the VM is next seen powered on,
-//! [`apply_pending`] writes the spec's identity into the guest as vcsim does: the host name
+//! [`apply_at_power_on`] writes the spec's identity into the guest as vcsim does: the host name
 //! into `guest.hostName`, fixed addresses into `guest.ipAddress` and `guest.net`, and posts
 //! `CustomizationStartedEvent` and `CustomizationSucceeded`.
 
@@ -54,8 +54,6 @@ pub struct CustomizationState {
     pending: BTreeMap<String, (MoRef, Value)>,
     /// Counter for generated host names (`CustomizationPrefixName`).
     names: u64,
-    /// Whether [`seed_vcsim_defaults`] ran.
-    seeded: bool,
 }
 
 impl CustomizationState {
@@ -371,10 +369,6 @@ fn vcsim_spec(static_ip: bool) -> Value {
 /// Under vcsim's model (`vicbed vcsim`), the specs vcsim starts with (its Linux ones), so
 /// scripts written against vcsim find them; vCenter itself starts with none. Runs once.
 pub fn seed_vcsim_defaults(emu: &mut Emulator) {
-    if emu.customization.seeded {
-        return;
-    }
-    emu.customization.seeded = true;
     let Some(manager) = emu.refs.customization_spec_manager.clone() else {
         return;
     };
@@ -490,7 +484,13 @@ pub fn customize_vm_task(
         }
         let marker = format!("imcf-{}", emu.idgen.uuid());
         set_pending_marker(emu, &vm, Some(marker))?;
-        emu.customization
+        // Customizations of VMs destroyed before they powered on are dropped here, so the
+        // map holds at most one entry per existing VM.
+        let Emulator {
+            customization, inv, ..
+        } = emu;
+        customization.pending.retain(|_, (v, _)| inv.contains(v));
+        customization
             .pending
             .insert(vm.value.clone(), (vm.clone(), spec));
         Ok(None)
@@ -632,34 +632,14 @@ fn nic_info(
     (nic, fixed)
 }
 
-/// Applies the pending customizations of VMs now powered on (called after every call, so
-/// whatever powered the VM on — PowerOnVM_Task, a datacenter's PowerOnMultiVM_Task, a vApp —
-/// the guest comes up customized). Emulated: the identity is written straight into the
-/// guest properties, as vcsim does; a VM that is gone drops its pending spec.
-pub fn apply_pending(emu: &mut Emulator) {
-    if emu.customization.pending.is_empty() {
+/// Applies the customization pending on `vm`, if any, as it powers on (whatever powered it
+/// on: a call, a vApp, HA). Called by `Emulator::power_on_vm`.
+pub fn apply_at_power_on(emu: &mut Emulator, vm: &MoRef) {
+    let Some((_, spec)) = emu.customization.pending.remove(&vm.value) else {
         return;
-    }
-    let vms: Vec<MoRef> = emu
-        .customization
-        .pending
-        .values()
-        .map(|(vm, _)| vm.clone())
-        .collect();
-    for vm in vms {
-        if !emu.inv.contains(&vm) {
-            emu.customization.pending.remove(&vm.value);
-            continue;
-        }
-        if emu.power_state(&vm).ok().as_deref() != Some("poweredOn") {
-            continue;
-        }
-        let Some((_, spec)) = emu.customization.pending.remove(&vm.value) else {
-            continue;
-        };
-        // The VM exists (checked above), so applying cannot fail on a missing object.
-        let _ = apply(emu, &vm, &spec);
-    }
+    };
+    // The VM exists (it is powering on), so applying cannot fail on a missing object.
+    let _ = apply(emu, vm, &spec);
 }
 
 fn apply(emu: &mut Emulator, vm: &MoRef, spec: &Value) -> Result<(), Fault> {

@@ -216,19 +216,14 @@ impl Pool {
 pub struct IpPoolState {
     pools: BTreeMap<(String, i32), Pool>,
     last_id: i32,
-    /// Whether [`seed_vcsim_defaults`] ran.
-    seeded: bool,
 }
 
 /// Under vcsim's model (`vicbed vcsim`), vcsim's `ip-pool` (ids from 1: vcsim shares one pool
 /// among all datacenters, here each datacenter has its own copy): IPv4 `10.10.10.2#250` and
 /// IPv6 `2001:4860:0:2001::2#250`. vcsim's IPv4 netmask (`10.10.10.255`) is not a netmask;
-/// the seeded pool says `255.255.255.0`. vCenter itself starts with no pools. Runs once.
+/// the seeded pool says `255.255.255.0`. vCenter itself starts with no pools. Run once,
+/// when the model is built.
 pub fn seed_vcsim_defaults(emu: &mut Emulator) {
-    if emu.ip_pools.seeded {
-        return;
-    }
-    emu.ip_pools.seeded = true;
     if emu.config.vcsim_model.is_none() || emu.refs.ip_pool_manager.is_none() {
         return;
     }

@@ -224,19 +224,25 @@ pub fn dispatch(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outco
     dispatch_checked(emu, ctx, call)
 }
 
+/// Adds what vcsim's model starts with beyond the inventory: its two customization specs
+/// and its IP pool (called once, when the emulator is built with vcsim's model).
+pub fn seed_vcsim_defaults(emu: &mut Emulator) {
+    customization::seed_vcsim_defaults(emu);
+    ip_pool::seed_vcsim_defaults(emu);
+}
+
+/// Applies a VM's pending guest customization as it powers on.
+pub fn apply_customization_at_power_on(emu: &mut Emulator, vm: &MoRef) {
+    customization::apply_at_power_on(emu, vm);
+}
+
 /// Dispatches a call that already passed [`precheck`].
 pub fn dispatch_checked(emu: &mut Emulator, ctx: &mut CallContext, call: &Call) -> Outcome {
     emu.apply_posted_guest_effects();
     // Pools' reservation state follows every allocation change, whoever made it (this call's
     // predecessors, a guest powering off): refreshed before the call reads and after it acts.
     emu.sync_pool_runtime();
-    // Under vcsim's model, vcsim's default specs and pool exist from the first call on.
-    customization::seed_vcsim_defaults(emu);
-    ip_pool::seed_vcsim_defaults(emu);
     let outcome = dispatch_method(emu, ctx, call);
-    // A VM this call powered on (by whatever method) comes up with its pending guest
-    // customization applied.
-    customization::apply_pending(emu);
     emu.sync_pool_runtime();
     outcome
 }
