@@ -218,6 +218,17 @@ pub async fn create(
     Ok(json_response(StatusCode::CREATED, &json!({ "Id": id })))
 }
 
+/// How long a hijacked exec waits after the 101 before its process launches.
+///
+/// docker-py reads the 101 head through http.client's buffered reader and then reads the
+/// raw socket (`_get_raw_response_socket`), so bytes that reach it in the same read as the
+/// head are lost: `exec_run` then returns the exit code with empty output. dockerd (and
+/// VIC's tether, which launches the session through a guestinfo reconfigure) take longer
+/// than this to start a process, so a client always has the head before the first frame;
+/// our emulated process is instant, so the gap is made explicit. Real time, not the
+/// virtual clock: it only orders bytes on the wire and never reaches a report.
+const HIJACKED_LAUNCH_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// `POST /exec/{id}/start`.
 pub async fn start(
     engine: &Arc<Engine>,
@@ -298,9 +309,9 @@ pub async fn start(
             parse_detach_keys(&rec.detach_keys).unwrap_or_else(|| vec![0x10, 0x11])
         },
     };
-    // The process starts once the stream is up, as dockerd starts it after the hijack: a
-    // client that reads the 101 head through a buffered reader (docker-py over
-    // http.client) would otherwise lose output that came in the same packet as the head.
+    // The process starts once the stream is up, as dockerd starts it after the hijack, and
+    // a launch delay later (HIJACKED_LAUNCH_DELAY: docker-py loses bytes that share a read
+    // with the 101 head).
     let e = engine.clone();
     let (vm, exec_id) = (c.vm.clone(), id.to_owned());
     tokio::spawn(async move {
@@ -309,6 +320,7 @@ pub async fn start(
             return;
         };
         let mut io = TokioIo::new(upgraded);
+        tokio::time::sleep(HIJACKED_LAUNCH_DELAY).await;
         if let Err(err) = e.pl.exec(&vm, &spec).await {
             unstart(&e, &exec_id);
             // After the hijack an error can only go into the stream, as dockerd writes it.
