@@ -143,6 +143,12 @@ if ! command -v skopeo >/dev/null 2>&1; then
     apt_install skopeo || die "skopeo is missing and could not be installed (apt-get install skopeo)"
 fi
 
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    # The live console is tested in a real browser: Debian's chromium driven by Selenium.
+    apt_install chromium chromium-driver ||
+        die "chromium and chromedriver are missing and could not be installed (apt-get install chromium chromium-driver)"
+fi
+
 GOVMOMI_DIR="${VICBED_GOPATH:-/usr/share/gocode}/src/github.com/vmware/govmomi"
 if ! command -v go >/dev/null 2>&1 || [ ! -d "$GOVMOMI_DIR/vapi/rest" ]; then
     # The drop-in tests drive the emulator with govmomi's own Go library (vcsim/tests/govmomi).

@@ -6,6 +6,7 @@
 //! `vic-machine` is VIC's installer (`vic::machine`).
 
 mod conformance_command;
+mod demo_command;
 mod diff_command;
 mod run_command;
 mod sweep_command;
@@ -47,9 +48,17 @@ enum Command {
     /// 127.0.0.1:0 -vm 3 -tls=false`; `vicbed vcsim -h` lists them).
     #[command(disable_help_flag = true)]
     Vcsim(VcsimArgs),
+    /// The live demo: a scenario's VCHs on a running virtual clock and a web console to
+    /// watch and turn them (exit 0: stopped by a signal, 2: bad scenario, 3: could not start).
+    Demo(demo_command::DemoArgs),
     /// Create, delete, list and inspect Virtual Container Hosts (VIC's vic-machine).
     #[command(name = "vic-machine")]
     VicMachine(vic::machine::VicMachine),
+    /// An esxtop-style live view of the VMs of any vSphere endpoint (this emulator or a real
+    /// vCenter), read with QueryPerf; keys as esxtop's (`docs/top.md`). Exit 0: quit with `q`
+    /// or after `-n` refreshes, 1: terminal error, 2: bad arguments, 3: no connection or
+    /// login at the start (a server lost later is reconnected to, never an exit).
+    Top(top::TopArgs),
 }
 
 /// `vicbed vcsim`'s arguments: parsed by `vcsim_command` with Go's flag syntax, not clap.
@@ -183,8 +192,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Conformance(args) => conformance_command::run(args),
         Command::Diff(args) => diff_command::run(args),
         Command::Serve(args) => serve(args),
+        Command::Demo(args) => demo_command::run(args),
         // main() hands `vcsim` to vcsim_command before clap sees it.
         Command::Vcsim(args) => Ok(vcsim_command::main("vcsim", &args.args)),
+        Command::Top(args) => Ok(ExitCode::from(top::run(&args))),
         Command::VicMachine(m) => Ok(ExitCode::from(
             u8::try_from(vic::machine::run(m)).unwrap_or(1),
         )),

@@ -7,6 +7,7 @@
 
 mod cli;
 mod conformance;
+mod console;
 mod diff;
 mod docker_run;
 mod docker_tls;
@@ -19,6 +20,7 @@ mod run;
 mod run_interrupted;
 mod support;
 mod sweep;
+mod top;
 mod vcsim_cli;
 mod vic_machine;
 mod vic_machine_failures;

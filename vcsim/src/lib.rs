@@ -36,3 +36,4 @@ pub use emulator::Emulator;
 pub use guest::{GuestAgent, GuestEffects, GuestEvent, GuestHandle, GuestView};
 pub use inventory::InventorySpec;
 pub use server::Vcsim;
+pub use server::pace::{ClockControl, Pace, PaceError};

@@ -26,6 +26,7 @@ use tokio::sync::watch;
 
 pub mod front;
 mod nfc;
+pub mod pace;
 pub use front::{Delay, Front, SoapTrace};
 
 /// Largest SOAP request body accepted; larger ones get 413 (vCenter's own limit is in this
@@ -106,26 +107,41 @@ impl Vcsim {
     }
 
     /// Drives virtual time from the wall clock at `speed` × real time, and applies effects
-    /// guests post, until the returned task is aborted. Only `vicbed serve` uses this;
-    /// scenarios and tests advance the clock explicitly.
+    /// guests post, until the returned task is aborted. `vicbed serve` uses this; scenarios
+    /// and tests advance the clock explicitly. Any positive speed runs (`vicbed serve` takes
+    /// speeds above [`pace::MAX_SPEED`]); one that is not a positive number stands still.
     pub fn spawn_clock(&self, speed: f64) -> tokio::task::JoinHandle<()> {
+        let now_ms = self.with(|e| e.clock.now_ms());
+        self.spawn_paced_clock(pace::ClockControl::fixed(speed, now_ms))
+    }
+
+    /// As [`Vcsim::spawn_clock`], with speed, pause and steps from `control` (the live
+    /// console's knobs); the task publishes virtual time after every advance. The wall
+    /// time before the task starts is not run.
+    pub fn spawn_paced_clock(
+        &self,
+        control: Arc<pace::ClockControl>,
+    ) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         let handle = self.lock().guest_handle.clone();
+        control.start();
         tokio::spawn(async move {
             let tick = Duration::from_millis(50);
-            let mut last = tokio::time::Instant::now();
-            let mut carry_ms = 0.0f64;
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(tick) => {}
                     _ = handle.posted() => {}
+                    _ = control.changed() => {}
                 }
-                let now = tokio::time::Instant::now();
-                carry_ms += (now - last).as_secs_f64() * 1000.0 * speed;
-                last = now;
-                let whole = carry_ms.floor();
-                carry_ms -= whole;
-                me.advance(whole as i64);
+                // The controls account each stretch of wall time at the pace then in force
+                // (see `pace`): never negative, bounded by the catch-up cap and one hour of
+                // steps.
+                let delta_ms = control.take();
+                let now_ms = me.with(|e| {
+                    e.advance(delta_ms);
+                    e.clock.now_ms()
+                });
+                control.publish(now_ms);
             }
         })
     }

@@ -10,8 +10,10 @@
 //! [`RunOutcome`]; the progress bar is the only wall-clock consumer.
 
 mod devflow;
-mod perf;
+pub mod perf;
 mod steps;
+
+pub use steps::configure_clusters;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -285,7 +285,47 @@ pub async fn query(
     until_ms: i64,
     into: &mut Samples,
 ) -> Result<(), RunError> {
-    let specs: Vec<Value> = requests
+    for batch in requests.chunks(QUERY_BATCH_ENTITIES) {
+        let results =
+            query_batch(client, perf_manager, catalogue, batch, after_ms, until_ms).await?;
+        for r in &results {
+            store_entity_metric(r, catalogue, into)?;
+        }
+    }
+    Ok(())
+}
+
+/// As [`query`], answering the series instead of storing them (the live console keeps its
+/// own rolling window).
+pub async fn query_series(
+    client: &Client,
+    perf_manager: &MoRef,
+    catalogue: &Catalogue,
+    requests: &[(MoRef, BTreeSet<(String, String)>)],
+    after_ms: i64,
+    until_ms: i64,
+) -> Result<Vec<AnsweredSeries>, RunError> {
+    let mut out = Vec::new();
+    for batch in requests.chunks(QUERY_BATCH_ENTITIES) {
+        let results =
+            query_batch(client, perf_manager, catalogue, batch, after_ms, until_ms).await?;
+        for r in &results {
+            out.extend(entity_metric_series(r, catalogue));
+        }
+    }
+    Ok(out)
+}
+
+/// One `QueryPerf` call for `batch`.
+async fn query_batch(
+    client: &Client,
+    perf_manager: &MoRef,
+    catalogue: &Catalogue,
+    batch: &[(MoRef, BTreeSet<(String, String)>)],
+    after_ms: i64,
+    until_ms: i64,
+) -> Result<Vec<Value>, RunError> {
+    let specs: Vec<Value> = batch
         .iter()
         .filter(|(_, m)| !m.is_empty())
         .map(|(entity, metrics)| {
@@ -311,29 +351,27 @@ pub async fn query(
                 .into_value()
         })
         .collect();
-    for batch in specs.chunks(QUERY_BATCH_ENTITIES) {
-        let results = client
-            .call_list(
-                "QueryPerf",
-                perf_manager,
-                &[("querySpec", Value::array("PerfQuerySpec", batch.to_vec()))],
-            )
-            .await?;
-        for r in &results {
-            store_entity_metric(r, catalogue, into)?;
-        }
+    if specs.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(())
+    Ok(client
+        .call_list(
+            "QueryPerf",
+            perf_manager,
+            &[("querySpec", Value::array("PerfQuerySpec", specs))],
+        )
+        .await?)
 }
 
-/// Appends the samples of one `PerfEntityMetricCSV` (or `PerfEntityMetric`) to `into`.
-fn store_entity_metric(
-    r: &Value,
-    catalogue: &Catalogue,
-    into: &mut Samples,
-) -> Result<(), RunError> {
+/// One series of a `QueryPerf` answer: its key and its `(timestamp ms, value)` samples
+/// (`None` where the server had no value).
+pub type AnsweredSeries = (SeriesKey, Vec<(i64, Option<i64>)>);
+
+/// The series of one `PerfEntityMetricCSV` (or `PerfEntityMetric`), with counters named
+/// from `catalogue` (series of counters it does not know are left out).
+pub fn entity_metric_series(r: &Value, catalogue: &Catalogue) -> Vec<AnsweredSeries> {
     let Some(entity) = r.field("entity").and_then(Value::as_moref) else {
-        return Ok(());
+        return Vec::new();
     };
     let times: Vec<i64> = match r.field("sampleInfoCSV").and_then(any_text) {
         // `interval,timestamp,interval,timestamp,…`
@@ -351,6 +389,7 @@ fn store_entity_metric(
             })
             .collect(),
     };
+    let mut out = Vec::new();
     for series in items(r, "value") {
         let id = series.field("id");
         let key = id
@@ -371,13 +410,28 @@ fn store_entity_metric(
                 .unwrap_or_default(),
             _ => items(series, "value").iter().map(|v| v.as_i64()).collect(),
         };
+        out.push((
+            (entity.value.clone(), counter.clone(), instance.to_owned()),
+            times.iter().copied().zip(values).collect(),
+        ));
+    }
+    out
+}
+
+/// Appends the samples of one `PerfEntityMetricCSV` (or `PerfEntityMetric`) to `into`.
+fn store_entity_metric(
+    r: &Value,
+    catalogue: &Catalogue,
+    into: &mut Samples,
+) -> Result<(), RunError> {
+    for (key, samples) in entity_metric_series(r, catalogue) {
         let start_ms = into.start_ms;
         let spool = Arc::clone(&into.spool);
-        let out = into.series((entity.value.clone(), counter.clone(), instance.to_owned()));
-        for (t, v) in times.iter().zip(values) {
+        let out = into.series(key);
+        for (t, v) in samples {
             // Samples up to the start belong to no interval of the run.
-            if let (Some(v), true) = (v, *t > start_ms) {
-                let offset_s = u64::try_from((*t - start_ms) / 1000).unwrap_or(0);
+            if let (Some(v), true) = (v, t > start_ms) {
+                let offset_s = u64::try_from((t - start_ms) / 1000).unwrap_or(0);
                 // A later read never repeats a sample (startTime is exclusive), but the
                 // series keeps itself strictly increasing in time regardless.
                 out.push(&spool, Point { offset_s, value: v })
