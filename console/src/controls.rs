@@ -323,7 +323,10 @@ mod tests {
         let custom: PoolPatch =
             parse_body(br#"{"mem":{"shares_level":"custom","shares":1234}}"#).expect("parses");
         let merged = merge(&now, &custom).expect("a count with custom");
-        assert_eq!((merged.mem.shares_level.as_str(), merged.mem.shares), ("custom", 1234));
+        assert_eq!(
+            (merged.mem.shares_level.as_str(), merged.mem.shares),
+            ("custom", 1234)
+        );
 
         let refusals = [
             (r#"{"cpu":{"limit":-5}}"#, "CPU limit must be -1"),

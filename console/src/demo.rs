@@ -467,6 +467,8 @@ async fn update_config(client: &Client, pool: &MoRef, c: &PoolConfig) -> Result<
         .await
         .map(|_| ())
         .map_err(|e| match e.fault() {
+            // The console's own session broke: not the caller's mistake.
+            Some(_) if e.is_fault("NotAuthenticated") => ApiError::upstream(e.to_string()),
             // vSphere refused the values (InvalidArgument, InsufficientResourcesFault).
             Some(_) => ApiError::bad_request(e.to_string()),
             None => ApiError::upstream(e.to_string()),

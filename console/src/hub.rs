@@ -29,11 +29,16 @@ pub struct HubEvent {
     pub data: String,
 }
 
+/// The same notice is sent again only after this long: a read that keeps failing (the
+/// poller tries up to 20 times a second) tells the pages once, not 20 times a second.
+pub const NOTICE_REPEAT_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The broadcast side.
 #[derive(Debug)]
 pub struct Hub {
     tx: broadcast::Sender<Arc<HubEvent>>,
     open: Arc<AtomicUsize>,
+    last_notice: std::sync::Mutex<Option<(String, std::time::Instant)>>,
 }
 
 impl Default for Hub {
@@ -48,6 +53,7 @@ impl Hub {
         Hub {
             tx: broadcast::channel(QUEUE_EVENTS).0,
             open: Arc::new(AtomicUsize::new(0)),
+            last_notice: std::sync::Mutex::new(None),
         }
     }
 
@@ -76,6 +82,17 @@ impl Hub {
 
     /// A message every page shows (a failed read, say).
     pub fn notice(&self, message: &str) {
+        {
+            let mut last = self.last_notice.lock().unwrap_or_else(|p| p.into_inner());
+            let now = std::time::Instant::now();
+            if let Some((m, at)) = last.as_ref()
+                && m == message
+                && now.duration_since(*at) < NOTICE_REPEAT_AFTER
+            {
+                return;
+            }
+            *last = Some((message.to_owned(), now));
+        }
         self.send("notice", &serde_json::json!({ "message": message }));
     }
 
@@ -162,12 +179,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_repeated_notice_is_sent_once() {
+        let hub = Hub::new();
+        let mut s = Box::pin(hub.subscribe(1, first()).expect("open"));
+        assert!(s.next().await.is_some());
+        for _ in 0..10 {
+            hub.notice("reading the counters failed");
+        }
+        hub.notice("another");
+        let one = s.next().await.expect("event").expect("infallible");
+        let two = s.next().await.expect("event").expect("infallible");
+        assert!(format!("{one:?}").contains("counters failed"), "{one:?}");
+        assert!(format!("{two:?}").contains("another"), "{two:?}");
+    }
+
+    #[tokio::test]
     async fn a_lagging_page_is_told_to_resync() {
         let hub = Hub::new();
         let mut s = Box::pin(hub.subscribe(1, first()).expect("open"));
         assert!(s.next().await.is_some(), "the state comes first");
-        for _ in 0..(QUEUE_EVENTS + 5) {
-            hub.notice("x");
+        for i in 0..(QUEUE_EVENTS + 5) {
+            hub.notice(&format!("x{i}"));
         }
         // The first event after the overflow is the resync; then the stream goes on.
         let e = s.next().await.expect("event").expect("infallible");

@@ -242,10 +242,7 @@ fn names(e: &Expectation, vm: &VmView) -> bool {
 /// fewer than [`RECENT_SAMPLES`] samples.
 fn live_values(e: &Expectation, window: &Window, vms: &[VmView]) -> Option<Vec<(String, f64)>> {
     let mut out = Vec::new();
-    for vm in vms
-        .iter()
-        .filter(|v| v.power == "poweredOn" && names(e, v))
-    {
+    for vm in vms.iter().filter(|v| v.power == "poweredOn" && names(e, v)) {
         let recent = window.recent(&vm.moref, &e.counter, RECENT_SAMPLES);
         if recent.len() < RECENT_SAMPLES {
             return None;
@@ -543,7 +540,11 @@ mod tests {
         let first = &story.views()[0];
         assert_eq!(first.verdict, Verdict::Waiting, "{first:?}");
         assert!(
-            first.observed.as_deref().unwrap_or_default().contains("700"),
+            first
+                .observed
+                .as_deref()
+                .unwrap_or_default()
+                .contains("700"),
             "{first:?}"
         );
     }

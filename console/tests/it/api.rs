@@ -406,3 +406,164 @@ async fn the_browser_cap_refuses_the_next_stream_and_frees_on_close() {
     }
     live.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_answers_with_the_clock_it_moved() {
+    let live = Live::start(8).await;
+    // Let the pause settle: the driver may still run the last milliseconds before it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for _ in 0..3 {
+        let before = live.state().await["clock"]["now_ms"].as_i64().expect("now");
+        let c = live
+            .post("/api/clock", r#"{"action":"step"}"#)
+            .await
+            .ok200();
+        assert_eq!(c["paused"], true);
+        assert_eq!(
+            c["now_ms"].as_i64(),
+            Some(before + 20_000),
+            "the answer shows the stepped clock"
+        );
+    }
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pages_patching_one_pool_at_once_both_land() {
+    let live = Live::start(8).await;
+    let client = soap(&live).await;
+    let pool = live.state().await["vchs"][0]["pool"]
+        .as_str()
+        .expect("pool")
+        .to_owned();
+    for round in 0..4 {
+        let cpu = 1_000 + round * 100;
+        let mem = 2_000 + round * 100;
+        let cpu_body = format!(r#"{{"cpu":{{"limit":{cpu}}}}}"#);
+        let mem_body = format!(r#"{{"mem":{{"limit":{mem}}}}}"#);
+        let (a, b) = tokio::join!(
+            live.post("/api/pools/limited", &cpu_body),
+            live.post("/api/pools/limited", &mem_body)
+        );
+        let (a, b) = (a.ok200(), b.ok200());
+        assert_eq!(a["config"]["cpu"]["limit"], cpu, "{a}");
+        assert_eq!(b["config"]["mem"]["limit"], mem, "{b}");
+        assert_eq!(
+            cpu_limit(&client, &pool).await,
+            cpu,
+            "round {round}: cpu lost"
+        );
+        let state = live.state().await;
+        assert_eq!(
+            state["vchs"][0]["config"]["cpu"]["limit"], cpu,
+            "round {round}"
+        );
+        assert_eq!(
+            state["vchs"][0]["config"]["mem"]["limit"], mem,
+            "round {round}"
+        );
+    }
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_of_the_http_layer_are_api_errors_too() {
+    let live = Live::start(8).await;
+    let huge = format!(
+        r#"{{"cpu":{{"limit":1}},"pad":"{}"}}"#,
+        "x".repeat(64 * 1024)
+    );
+    let (status, message) = live.post("/api/pools/limited", &huge).await.refused();
+    assert_eq!(status, 413);
+    assert!(message.contains("body"), "{message}");
+    let (status, message) = live.get("/api/clock").await.refused();
+    assert_eq!(status, 405);
+    assert!(message.contains("POST"), "{message}");
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extreme_allocations_are_answered_without_harm() {
+    let live = Live::start(8).await;
+    let max = i64::MAX;
+    for body in [
+        format!(r#"{{"cpu":{{"limit":{max}}},"mem":{{"limit":{max}}}}}"#),
+        format!(r#"{{"cpu":{{"limit":-1,"reservation":{max}}}}}"#),
+        format!(r#"{{"mem":{{"limit":-1,"reservation":{max},"expandable":false}}}}"#),
+        r#"{"cpu":{"shares_level":"custom","shares":2147483647}}"#.to_owned(),
+        r#"{"cpu":{"shares":4000}}"#.to_owned(),
+        r#"{"cpu":{"limit":18446744073709551616}}"#.to_owned(),
+    ] {
+        let a = live.post("/api/pools/limited", &body).await;
+        assert!(
+            a.status == 200 || (400..500).contains(&a.status),
+            "{body}: {} {}",
+            a.status,
+            a.text
+        );
+    }
+    // The testbed still answers and still samples.
+    live.step(2).await;
+    live.post(
+        "/api/pools/limited",
+        r#"{"cpu":{"limit":500,"reservation":0},"mem":{"limit":500,"reservation":0}}"#,
+    )
+    .await
+    .ok200();
+    live.stop().await;
+}
+
+/// Sends raw bytes as one request and closes the connection without reading the answer.
+async fn send_and_hang_up(live: &Live, request: &str) {
+    use tokio::io::AsyncWriteExt;
+    let addr = live.base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    s.write_all(request.as_bytes()).await.expect("write");
+    s.flush().await.expect("flush");
+    drop(s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_changes_all_or_nothing() {
+    let live = Live::start(8).await;
+    let client = soap(&live).await;
+    let pool = live.state().await["vchs"][0]["pool"]
+        .as_str()
+        .expect("pool")
+        .to_owned();
+    // Cut off inside the body: nothing was parsed, nothing changes.
+    send_and_hang_up(
+        &live,
+        "POST /api/pools/limited HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         content-length: 100\r\n\r\n{\"cpu\":{\"limit\":9",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(cpu_limit(&client, &pool).await, 500);
+    // A whole request, then gone before the answer: the HTTP layer may drop it unread, or
+    // the change runs to its end on its own task — never half of it, and the page's state
+    // follows vSphere's either way.
+    let body = r#"{"cpu":{"limit":900,"shares_level":"high"}}"#;
+    send_and_hang_up(
+        &live,
+        &format!(
+            "POST /api/pools/limited HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let limit = cpu_limit(&client, &pool).await;
+    let (state, _) = live
+        .wait_for("the state to follow vSphere", |state, _| {
+            state["vchs"][0]["config"]["cpu"]["limit"] == limit
+        })
+        .await;
+    let level = &state["vchs"][0]["config"]["cpu"]["shares_level"];
+    assert!(
+        (limit == 500 && level == "normal") || (limit == 900 && level == "high"),
+        "half a change: limit {limit}, level {level}"
+    );
+    live.stop().await;
+}

@@ -285,7 +285,8 @@ pub async fn query(
     until_ms: i64,
     into: &mut Samples,
 ) -> Result<(), RunError> {
-    for batch in requests.chunks(QUERY_BATCH_ENTITIES) {
+    let asked = with_metrics(requests);
+    for batch in asked.chunks(QUERY_BATCH_ENTITIES) {
         let results =
             query_batch(client, perf_manager, catalogue, batch, after_ms, until_ms).await?;
         for r in &results {
@@ -306,7 +307,8 @@ pub async fn query_series(
     until_ms: i64,
 ) -> Result<Vec<AnsweredSeries>, RunError> {
     let mut out = Vec::new();
-    for batch in requests.chunks(QUERY_BATCH_ENTITIES) {
+    let asked = with_metrics(requests);
+    for batch in asked.chunks(QUERY_BATCH_ENTITIES) {
         let results =
             query_batch(client, perf_manager, catalogue, batch, after_ms, until_ms).await?;
         for r in &results {
@@ -316,18 +318,25 @@ pub async fn query_series(
     Ok(out)
 }
 
+/// The requests that ask for any metric: batches are cut after dropping the empty ones, so
+/// a call carries [`QUERY_BATCH_ENTITIES`] entities that answer.
+fn with_metrics(
+    requests: &[(MoRef, BTreeSet<(String, String)>)],
+) -> Vec<&(MoRef, BTreeSet<(String, String)>)> {
+    requests.iter().filter(|(_, m)| !m.is_empty()).collect()
+}
+
 /// One `QueryPerf` call for `batch`.
 async fn query_batch(
     client: &Client,
     perf_manager: &MoRef,
     catalogue: &Catalogue,
-    batch: &[(MoRef, BTreeSet<(String, String)>)],
+    batch: &[&(MoRef, BTreeSet<(String, String)>)],
     after_ms: i64,
     until_ms: i64,
 ) -> Result<Vec<Value>, RunError> {
     let specs: Vec<Value> = batch
         .iter()
-        .filter(|(_, m)| !m.is_empty())
         .map(|(entity, metrics)| {
             let ids = metrics
                 .iter()

@@ -283,7 +283,11 @@ mod tests {
         // however late the driver looks.
         c.set_paused_at(true, t0 + ms(60));
         c.set_paused_at(false, t0 + ms(1_060));
-        assert_eq!(c.take_at(t0 + ms(1_060)), 6_000, "paused time is not made up");
+        assert_eq!(
+            c.take_at(t0 + ms(1_060)),
+            6_000,
+            "paused time is not made up"
+        );
         assert_eq!(c.take_at(t0 + ms(1_070)), 6_000);
         // A stalled driver is owed one hour at most.
         assert_eq!(c.take_at(t0 + ms(3_601_070)), MAX_CATCH_UP_MS);
