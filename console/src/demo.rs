@@ -479,20 +479,78 @@ async fn update_config(client: &Client, pool: &MoRef, c: &PoolConfig) -> Result<
 async fn refresh_inventory(shared: &Shared) -> Result<(), vic::vsphere::Error> {
     let _turn = shared.inventory_turn.lock().await;
     let fresh = inventory::read(&shared.client, &shared.sites).await?;
-    let changed = {
+    let (changed, started) = {
         let mut view = lock(&shared.view);
         if *view != fresh {
+            // VMs running now that were not before: created, or powered on, since the last
+            // read — their samples up to now were not read with the others.
+            let started: Vec<MoRef> = fresh
+                .1
+                .iter()
+                .filter(|v| v.power == "poweredOn")
+                .filter(|v| {
+                    !view
+                        .1
+                        .iter()
+                        .any(|o| o.moref == v.moref && o.power == "poweredOn")
+                })
+                .map(|v| MoRef::new("VirtualMachine", v.moref.clone()))
+                .collect();
             *view = fresh;
-            true
+            (true, started)
         } else {
-            false
+            (false, Vec::new())
         }
     };
+    if !started.is_empty() {
+        if let Err(e) = backfill(shared, &started).await {
+            shared
+                .hub
+                .notice(&format!("reading the new VMs' counters failed: {e}"));
+        }
+    }
     if changed {
         update_story(shared);
         shared.hub.state(&shared.state());
     }
     Ok(())
+}
+
+/// Reads the samples `vms` already have within the window and adds them to it; the pages
+/// are told to re-read the window when any joined.
+async fn backfill(shared: &Shared, vms: &[MoRef]) -> Result<(), scenarios::RunError> {
+    let Some((first, last)) = ({
+        let w = lock(&shared.window);
+        w.first_ts_ms().zip(w.last_ts_ms())
+    }) else {
+        return Ok(());
+    };
+    let requests: Vec<(MoRef, BTreeSet<(String, String)>)> = vms
+        .iter()
+        .map(|vm| (vm.clone(), vm_metrics(shared)))
+        .collect();
+    let series = perf::query_series(
+        &shared.client,
+        &shared.perf_manager,
+        &shared.catalogue,
+        &requests,
+        first - 1,
+        last,
+    )
+    .await?;
+    let merged = lock(&shared.window).merge(feed::assemble(series));
+    if merged > 0 {
+        shared.hub.resync();
+    }
+    Ok(())
+}
+
+/// The VM counters the server has.
+fn vm_metrics(shared: &Shared) -> BTreeSet<(String, String)> {
+    feed::names(false)
+        .filter(|c| shared.catalogue.contains(c))
+        .map(|c| (c.to_owned(), String::new()))
+        .collect()
 }
 
 /// Re-reads the verdicts; true when any changed.
@@ -522,10 +580,7 @@ async fn read_samples(
         .filter(|c| shared.catalogue.contains(c))
         .map(|c| (c.to_owned(), String::new()))
         .collect();
-    let vm_metrics: BTreeSet<(String, String)> = feed::names(false)
-        .filter(|c| shared.catalogue.contains(c))
-        .map(|c| (c.to_owned(), String::new()))
-        .collect();
+    let vm_metrics = vm_metrics(shared);
     let mut requests: Vec<(MoRef, BTreeSet<(String, String)>)> = vchs
         .iter()
         .map(|v| {
@@ -540,7 +595,8 @@ async fn read_samples(
             )
         })
         .collect();
-    requests.extend(vms.iter().filter(|v| v.power == "poweredOn").map(|v| {
+    // Powered-off VMs too: one that stopped since the last read still has its last interval.
+    requests.extend(vms.iter().map(|v| {
         (
             MoRef::new("VirtualMachine", v.moref.clone()),
             vm_metrics.clone(),

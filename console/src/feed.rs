@@ -224,6 +224,41 @@ impl Window {
         true
     }
 
+    /// Adds the entities of `samples` to the kept samples of the same instants (those not
+    /// kept are ignored; values already there stay): how a VM the console learns of late
+    /// gets the samples it had before. Returns how many kept samples changed.
+    pub fn merge(&mut self, samples: Vec<Sample>) -> usize {
+        let mut changed = 0;
+        for incoming in samples {
+            let Ok(i) = self
+                .samples
+                .binary_search_by_key(&incoming.ts_ms, |s| s.ts_ms)
+            else {
+                continue;
+            };
+            let kept = &self.samples[i];
+            if incoming
+                .entities
+                .keys()
+                .all(|e| kept.entities.contains_key(e))
+            {
+                continue;
+            }
+            let mut merged = Sample::clone(kept);
+            for (entity, values) in incoming.entities {
+                merged.entities.entry(entity).or_insert(values);
+            }
+            self.samples[i] = Arc::new(merged);
+            changed += 1;
+        }
+        changed
+    }
+
+    /// The oldest sample's timestamp.
+    pub fn first_ts_ms(&self) -> Option<i64> {
+        self.samples.front().map(|s| s.ts_ms)
+    }
+
     /// Oldest first.
     pub fn samples(&self) -> impl Iterator<Item = &Arc<Sample>> {
         self.samples.iter()
@@ -331,5 +366,29 @@ mod tests {
         let n = WINDOW_SAMPLES as f64 + 9.0;
         assert_eq!(last, vec![n - 2.0, n - 1.0, n]);
         assert!(w.recent("vm-2", "cpu.ready.summation", 3).is_empty());
+
+        // A late VM's samples join the instants kept; others are ignored.
+        let first = w.first_ts_ms().expect("kept");
+        let late = |ts_ms| Sample {
+            ts_ms,
+            entities: BTreeMap::from([(
+                "vm-2".to_owned(),
+                BTreeMap::from([("cpu.ready.summation", 1.0)]),
+            )]),
+            seen_unix_ms: None,
+        };
+        let merged = w.merge(vec![
+            late(first - INTERVAL_MS),
+            late(first),
+            late(first + 1),
+        ]);
+        assert_eq!(merged, 1);
+        assert_eq!(w.recent("vm-2", "cpu.ready.summation", 3), vec![1.0]);
+        assert_eq!(w.merge(vec![late(first)]), 0, "already there");
+        assert_eq!(
+            w.recent("vm-1", "cpu.ready.summation", 1).len(),
+            1,
+            "kept values stay"
+        );
     }
 }

@@ -80,6 +80,11 @@ impl Hub {
         self.send("state", s);
     }
 
+    /// Kept samples changed (a late VM's history joined them): pages re-read the window.
+    pub fn resync(&self) {
+        self.send("resync", &serde_json::json!({}));
+    }
+
     /// A message every page shows (a failed read, say).
     pub fn notice(&self, message: &str) {
         {

@@ -567,3 +567,57 @@ async fn a_client_that_hangs_up_changes_all_or_nothing() {
     );
     live.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_started_by_another_client_has_every_sample_since_its_start() {
+    use vic::engine::client::{DockerClient, GlobalOptions, parse_command};
+    let live = Live::start(8).await;
+    live.step(2).await;
+    // The room's docker CLI, not the console: the console learns of it on its next read.
+    let state = live.state().await;
+    let words: Vec<String> = state["vchs"][0]["docker_command"]
+        .as_str()
+        .expect("command")
+        .split(' ')
+        .skip(1)
+        .map(str::to_owned)
+        .collect();
+    let docker =
+        DockerClient::new(&GlobalOptions::from_args(&words).expect("options")).expect("client");
+    let argv: Vec<String> = "run -d --name late -m 4g progrium/stress --cpu 1 --timeout 600s"
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    let out = docker
+        .execute(&parse_command(&argv).expect("command"))
+        .await
+        .expect("docker run");
+    assert_eq!(out.exit_code, 0, "{}", out.stderr);
+    let started_after = live.state().await["clock"]["now_ms"].as_i64().expect("now");
+    live.step(3).await;
+    let (state, window) = live
+        .wait_for("the late container's samples", |state, window| {
+            let Some(v) = vm(state, "late") else {
+                return false;
+            };
+            let moref = v["moref"].as_str().unwrap_or_default();
+            window["samples"].as_array().is_some_and(|s| {
+                s.iter()
+                    .filter(|x| x["ts_ms"].as_i64().is_some_and(|t| t > started_after))
+                    .all(|x| x["entities"][moref]["cpu.demand.average"].is_number())
+            })
+        })
+        .await;
+    let moref = vm(&state, "late").expect("listed")["moref"]
+        .as_str()
+        .expect("moref")
+        .to_owned();
+    let with = window["samples"]
+        .as_array()
+        .expect("samples")
+        .iter()
+        .filter(|x| x["entities"][&moref].is_object())
+        .count();
+    assert!(with >= 3, "the three samples since its start: {with}");
+    live.stop().await;
+}
