@@ -502,12 +502,12 @@ async fn refresh_inventory(shared: &Shared) -> Result<(), vic::vsphere::Error> {
             (false, Vec::new())
         }
     };
-    if !started.is_empty() {
-        if let Err(e) = backfill(shared, &started).await {
-            shared
-                .hub
-                .notice(&format!("reading the new VMs' counters failed: {e}"));
-        }
+    if !started.is_empty()
+        && let Err(e) = backfill(shared, &started).await
+    {
+        shared
+            .hub
+            .notice(&format!("reading the new VMs' counters failed: {e}"));
     }
     if changed {
         update_story(shared);
