@@ -35,6 +35,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
             get(|| async { page(assets::CONSOLE_JS, "text/javascript; charset=utf-8") }),
         )
         .route(
+            "/assets/console-draw.js",
+            get(|| async { page(assets::CONSOLE_DRAW_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
             "/assets/console.css",
             get(|| async { page(assets::CONSOLE_CSS, "text/css; charset=utf-8") }),
         )

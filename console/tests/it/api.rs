@@ -75,7 +75,11 @@ async fn the_console_serves_its_page_and_the_seed_state() {
         page.text.contains("console.js"),
         "the page loads its script"
     );
-    for asset in ["/assets/console.js", "/assets/console.css"] {
+    for asset in [
+        "/assets/console.js",
+        "/assets/console-draw.js",
+        "/assets/console.css",
+    ] {
         let a = live.get(asset).await;
         assert_eq!(a.status, 200, "{asset}");
         assert!(!a.text.is_empty());
