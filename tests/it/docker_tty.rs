@@ -5,102 +5,10 @@
 use crate::docker_run::deploy;
 use crate::docker_tls::{dk, stdout};
 use crate::support::Server;
+use crate::tmux::Tmux;
 use crate::vic_machine::{docker, text};
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-/// A tmux server of this test's own (its socket name is unique to the process and test).
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn new(tag: &str) -> Tmux {
-        Tmux {
-            socket: format!("vicbed-{tag}-{}", std::process::id()),
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux (scripts/test.sh installs it)")
-    }
-
-    /// Starts `command` in a new detached session `name` that stays after it exits.
-    fn start(&self, name: &str, command: &str) {
-        // One tmux command line, so the pane stays even if `command` ends at once.
-        let out = self.cmd(&[
-            "new-session",
-            "-d",
-            "-s",
-            name,
-            "-x",
-            "100",
-            "-y",
-            "30",
-            command,
-            ";",
-            "set-option",
-            "-w",
-            "remain-on-exit",
-            "on",
-        ]);
-        assert!(out.status.success(), "tmux: {}", text(&out));
-    }
-
-    fn keys(&self, name: &str, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", name];
-        args.extend_from_slice(keys);
-        let out = self.cmd(&args);
-        assert!(out.status.success(), "send-keys: {}", text(&out));
-    }
-
-    fn screen(&self, name: &str) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", name]).stdout).into_owned()
-    }
-
-    /// Waits until the program in `name` has exited (tmux's `pane_dead`; its "Pane is dead"
-    /// line is not always drawn).
-    fn wait_dead(&self, name: &str, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let out = self.cmd(&["list-panes", "-t", name, "-F", "#{pane_dead}"]);
-            if String::from_utf8_lossy(&out.stdout).trim() == "1" {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: the program is still running:\n{}",
-                self.screen(name)
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Waits until the screen of `name` satisfies `ok`.
-    fn wait_for(&self, name: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let s = self.screen(name);
-            if ok(&s) {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "no {what} on the screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
+use std::time::Duration;
 
 /// The docker command line with the VCH's environment, for a tmux session.
 fn docker_line(cfg: &Path, env: &[(String, String)], args: &str) -> String {
@@ -125,6 +33,8 @@ fn an_interactive_terminal_session() {
 
     tmux.start(
         "run",
+        100,
+        30,
         &docker_line(cfg.path(), &env, "run -it --name tt busybox sh"),
     );
     tmux.wait_for("run", "prompt", |s| s.lines().any(|l| l.starts_with("/ #")));
@@ -142,7 +52,12 @@ fn an_interactive_terminal_session() {
     );
     assert_eq!(stdout(&running).trim(), "true", "{}", text(&running));
 
-    tmux.start("attach", &docker_line(cfg.path(), &env, "attach tt"));
+    tmux.start(
+        "attach",
+        100,
+        30,
+        &docker_line(cfg.path(), &env, "attach tt"),
+    );
     std::thread::sleep(Duration::from_millis(300));
     tmux.keys("attach", &["echo again", "Enter"]);
     tmux.wait_for("attach", "output after attach", |s| {

@@ -20,6 +20,7 @@ mod run;
 mod run_interrupted;
 mod support;
 mod sweep;
+mod tmux;
 mod top;
 mod vcsim_cli;
 mod vic_machine;

@@ -5,6 +5,7 @@
 //! "reconnected" with fresh rows; `q` ends it with status 0.
 
 use crate::support::Server;
+use crate::tmux::{SCREEN_TIMEOUT, Tmux};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -31,81 +32,6 @@ const LIMIT_MHZ: f64 = 500.0;
 const CORE_MHZ: f64 = 2200.0;
 /// Rounding of the per-interval ms and the model's dispatch latency stay well inside this.
 const RDY_TOLERANCE: f64 = 3.0;
-/// How long one screen condition may take to appear.
-const SCREEN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A tmux server of this test's own, killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn new() -> Tmux {
-        Tmux {
-            socket: format!("vicbed-top-{}", std::process::id()),
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux (scripts/test.sh installs it)")
-    }
-
-    fn start(&self, command: &str) {
-        let out = self.cmd(&[
-            "new-session",
-            "-d",
-            "-s",
-            "top",
-            "-x",
-            "200",
-            "-y",
-            "50",
-            command,
-            ";",
-            "set-option",
-            "-w",
-            "remain-on-exit",
-            "on",
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn keys(&self, keys: &str) {
-        let out = self.cmd(&["send-keys", "-t", "top", keys]);
-        assert!(out.status.success(), "send-keys {keys}");
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "top"]).stdout).into_owned()
-    }
-
-    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + SCREEN_TIMEOUT;
-        loop {
-            let s = self.screen();
-            if ok(&s) {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "no {what} on the screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
 
 /// top's exit status, once the shell has written it.
 fn wait_status(path: &std::path::Path, tmux: &Tmux) -> String {
@@ -119,7 +45,7 @@ fn wait_status(path: &std::path::Path, tmux: &Tmux) -> String {
         assert!(
             Instant::now() < deadline,
             "top is still running:\n{}",
-            tmux.screen()
+            tmux.screen("top")
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -161,19 +87,24 @@ fn top_shows_the_stressed_vm_first_and_survives_a_restart() {
     let port = server.addr.port();
     let expected_rdy = (1.0 - LIMIT_MHZ / CORE_MHZ) * 100.0;
 
-    let tmux = Tmux::new();
+    let tmux = Tmux::new("top");
     // The shell writes top's exit status to a file: tmux's own `pane_dead_status` is
     // sometimes never set when the terminal closes before the process is reaped.
     let stderr = dir.path().join("top.stderr");
     let status_file = dir.path().join("top.status");
-    tmux.start(&format!(
-        "{} top --url '{}' -d 1 2>'{}'; echo $? >'{}'",
-        env!("CARGO_BIN_EXE_vicbed"),
-        server.url,
-        stderr.display(),
-        status_file.display()
-    ));
-    let s = tmux.wait_for("the stress VM first with its %RDY", |s| {
+    tmux.start(
+        "top",
+        200,
+        50,
+        &format!(
+            "{} top --url '{}' -d 1 2>'{}'; echo $? >'{}'",
+            env!("CARGO_BIN_EXE_vicbed"),
+            server.url,
+            stderr.display(),
+            status_file.display()
+        ),
+    );
+    let s = tmux.wait_for("top", "the stress VM first with its %RDY", |s| {
         stress_first(s, expected_rdy)
     });
     assert!(s.contains("VMs: 2 running of 3"), "{s}");
@@ -183,8 +114,8 @@ fn top_shows_the_stressed_vm_first_and_survives_a_restart() {
     );
     assert!(!s.contains(" off "), "powered-off VMs are omitted:\n{s}");
 
-    tmux.keys("m");
-    let s = tmux.wait_for("the memory view", |s| {
+    tmux.keys("top", &["m"]);
+    let s = tmux.wait_for("top", "the memory view", |s| {
         s.contains("MEMORY view")
             && s.lines().any(|l| {
                 ["MEMSZ", "MCTLSZ", "SWCUR", "ZIP", "CACHEUSD"]
@@ -193,12 +124,12 @@ fn top_shows_the_stressed_vm_first_and_survives_a_restart() {
             })
     });
     assert!(!s.contains("%RDY"), "{s}");
-    tmux.keys("c");
-    tmux.wait_for("the CPU view again", |s| s.contains("CPU view"));
+    tmux.keys("top", &["c"]);
+    tmux.wait_for("top", "the CPU view again", |s| s.contains("CPU view"));
 
     // The server stops: top stays, and says it is reconnecting.
     server.stop();
-    tmux.wait_for("reconnecting", |s| {
+    tmux.wait_for("top", "reconnecting", |s| {
         s.contains(&format!(
             "reconnecting to http://127.0.0.1:{port}/sdk (attempt"
         ))
@@ -208,20 +139,20 @@ fn top_shows_the_stressed_vm_first_and_survives_a_restart() {
     cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--speed", "60", "--inventory", inv]);
     let again = Server::spawn(cmd);
-    tmux.wait_for("reconnected with fresh rows", |s| {
+    tmux.wait_for("top", "reconnected with fresh rows", |s| {
         s.contains("(reconnects: 1)")
             && !s.contains("[stale rows]")
             && stress_first(s, expected_rdy)
     });
 
-    tmux.keys("q");
+    tmux.keys("top", &["q"]);
     let status = wait_status(&status_file, &tmux);
     let err = std::fs::read_to_string(&stderr).unwrap_or_default();
     assert_eq!(
         status,
         "0",
         "top's stderr:\n{err}\nscreen:\n{}",
-        tmux.screen()
+        tmux.screen("top")
     );
     assert!(err.is_empty(), "top's stderr:\n{err}");
     again.stop();
