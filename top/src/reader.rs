@@ -445,19 +445,7 @@ impl Reader {
                 self.last_rows = samples.iter().map(Row::from_sample).collect();
                 self.last_sample_ms = newest.or(self.last_sample_ms);
                 self.last_vms_total = session.vms.len();
-                Snapshot {
-                    refresh: self.refresh,
-                    url: self.settings.url.clone(),
-                    server: self.server.clone(),
-                    link,
-                    reconnects: self.reconnects,
-                    sample_ms: self.last_sample_ms,
-                    vms_total: self.last_vms_total,
-                    rows: self.last_rows.clone(),
-                    stale: false,
-                    warning,
-                    missing_counters: session.catalogue.missing(),
-                }
+                self.snapshot_of_last(link, warning)
             }
             Err(e) if is_connection_error(&e) => self.drop_session(e),
             Err(e) => {
