@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`.ci/run` calls this):
-#   1. Python with the pinned pyvmomi in .venv (for the interop tests in tests/it), and the
-#      docker CLI, tmux, skopeo, Go with govmomi's library (apt-get) when missing,
+#   1. Python with the pinned pyvmomi, docker-py and Selenium in .venv (for the interop tests
+#      in tests/it), and the docker CLI, tmux, skopeo, Go with govmomi's library, Chromium
+#      with chromedriver (apt-get) when missing,
 #   2. cargo fmt --check, 3. cargo clippy -D warnings, 4. cargo test --workspace.
 # Extra arguments go to `cargo test` (e.g. `bash scripts/test.sh -- interop`).
 # Works on a fresh Debian machine: installs python3/python3-venv with apt-get when missing.
