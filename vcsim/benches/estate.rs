@@ -7,11 +7,20 @@
 //! intervals (5 virtual minutes), so each includes one DRS pass.
 //!
 //! Target (issue 12): ≥ 5 M VM-steps/s with DRS and rollups at 10 000 VMs. Measured on this
-//! 2-core machine: 59.7 K, 51.8 K, 51.1 K VM-steps/s at 1 000 / 5 000 / 10 000 VMs — linear
-//! (≈ 19.6 µs per VM-step) but two orders short: the cost is the emulator's side of a step
-//! (per-sample `PerfStore` inserts keyed by strings, quick stats written into each VM's
-//! property tree), not the model (scheduler-model's `step` bench: 8.6 M VM-steps/s at
-//! 10 000 VMs; a DRS pass adds 0.3 ms per 5 minutes).
+//! shared 2-core machine, the code before and after the first cut run back to back:
+//! before, 50.0 K, 44.7 K, 40.7 K VM-steps/s at 1 000 / 5 000 / 10 000 VMs (≈ 25 µs per
+//! VM-step); after, 104.7 K, 100.6 K, 94.3 K (≈ 10.7 µs per VM-step, slope between 1 000 and
+//! 10 000 VMs). The cut: the interval no longer groups samples into a map of vectors nor
+//! clones every entity's MoRef (the model already yields them grouped, in order), the store
+//! finds a series by the order it was last recorded in rather than a string-keyed tree
+//! search, quick stats leave equal values in place, and VMs run by the default agent (which
+//! does nothing at a tick) are not read for a tick. Still far short: at 10 000 VMs the
+//! `PerfStore` is half of an interval (one ring and one history per series, each its own heap
+//! allocation, so each sample is a cache miss: the columnar store of the redesign), quick
+//! stats a quarter (`Inventory::update` finds the VM twice by name and copies its display
+//! name twice to detect a rename; then the property tree), and the model's sample
+//! production a tenth (scheduler-model's `step` bench: 8.6 M VM-steps/s at 10 000 VMs; a
+//! DRS pass adds 0.3 ms per 5 minutes).
 //!
 //! `cargo bench -p vcsim --bench estate`
 

@@ -20,6 +20,7 @@ mod host_state;
 mod network_ops;
 mod pool_ops;
 mod pool_runtime;
+mod quick_stats;
 mod reconfigure;
 mod service;
 mod step;

@@ -11,6 +11,7 @@
 
 pub mod catalogue;
 pub mod rollup;
+mod series_map;
 mod store;
 
 #[cfg(test)]

@@ -33,8 +33,7 @@ pub const RETENTION_MS: i64 = RETENTION_SAMPLES as i64 * REALTIME_INTERVAL_S * 1
 
 pub use super::rollup::MISSING_VALUE;
 
-/// A series key: counter id and instance (`""` is the aggregate, `"0"` a vCPU, …).
-type SeriesKey = (i32, String);
+use super::series_map::{SeriesKey, SeriesMap};
 
 /// Which samples a query reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,7 +126,7 @@ impl SeriesData {
 struct EntitySeries {
     /// The entity, with its type, as last recorded.
     entity: MoRef,
-    series: BTreeMap<SeriesKey, SeriesData>,
+    series: SeriesMap<SeriesData>,
 }
 
 /// Realtime performance samples of every entity that produces them.
@@ -252,7 +251,7 @@ impl PerfStore {
                 entity.value.clone(),
                 EntitySeries {
                     entity: entity.clone(),
-                    series: BTreeMap::new(),
+                    series: SeriesMap::default(),
                 },
             );
         }
@@ -265,19 +264,10 @@ impl PerfStore {
             slot.entity = entity.clone();
             slot.series.clear();
         }
-        // One key buffer for the lookups: a series that exists costs no allocation.
-        let mut probe: SeriesKey = (0, String::new());
-        for (key, instance, value) in samples {
-            probe.0 = key;
-            probe.1.clear();
-            probe.1.push_str(instance);
-            let data = match slot.series.get_mut(&probe) {
-                Some(data) => data,
-                None => slot
-                    .series
-                    .entry(probe.clone())
-                    .or_insert_with(|| SeriesData::new(key, instance)),
-            };
+        for (position, (key, instance, value)) in samples.into_iter().enumerate() {
+            let data = slot
+                .series
+                .for_recording(position, key, instance, || SeriesData::new(key, instance));
             if realtime {
                 put(&mut data.realtime, end_ms, value);
             }
