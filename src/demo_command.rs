@@ -38,20 +38,11 @@ pub struct DemoArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// Set a scenario variable (repeatable): `--set cpu_limit_mhz=800`.
-    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = crate::run_command::parse_set)]
     set: Vec<(String, String)>,
     /// Browsers (event streams) served at once; more are refused with 503.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
     max_browsers: u64,
-}
-
-fn parse_set(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok((name.trim().to_owned(), value.to_owned()))
-        }
-        _ => Err(format!("{text:?} is not NAME=VALUE")),
-    }
 }
 
 /// Where a scenario argument points: a file, or a library name.

@@ -47,7 +47,7 @@ pub struct RunArgs {
 }
 
 /// `NAME=VALUE` (the value may contain `=`).
-fn parse_set(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_set(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.trim().is_empty() => {
             Ok((name.trim().to_owned(), value.to_owned()))

@@ -18,7 +18,7 @@ use crate::args::Settings;
 use crate::table::{COUNTERS, Row, VmSample};
 use std::collections::BTreeMap;
 use vcsim::vmodl::{DataObject, MoRef, Value};
-use vic::vsphere::{Client, Error, list as items};
+use vic::vsphere::{Client, Error};
 
 /// VMs per `QueryPerf` call (the scenario runner's batch too: answers stay small).
 pub const QUERY_BATCH: usize = 50;
@@ -95,23 +95,10 @@ impl Catalogue {
     /// Picks [`COUNTERS`] out of `PerformanceManager.perfCounter`.
     pub fn from_perf_counters(counters: &Value) -> Catalogue {
         let mut cat = Catalogue::default();
-        for c in counters.items() {
-            let text =
-                |a: &str, b: &str| c.field(a).and_then(|v| v.field(b)).and_then(Value::as_str);
-            let (Some(key), Some(g), Some(n), Some(r)) = (
-                c.field("key")
-                    .and_then(Value::as_i64)
-                    .and_then(|k| i32::try_from(k).ok()),
-                text("groupInfo", "key"),
-                text("nameInfo", "key"),
-                c.field("rollupType").and_then(Value::as_str),
-            ) else {
-                continue;
-            };
-            let dotted = format!("{g}.{n}.{r}");
-            if let Some(name) = COUNTERS.iter().copied().find(|c| *c == dotted) {
-                cat.by_name.insert(name, key);
-                cat.by_key.insert(key, name);
+        for c in vic::vsphere::perf::counter_infos(counters) {
+            if let Some(name) = COUNTERS.iter().copied().find(|n| *n == c.dotted) {
+                cat.by_name.insert(name, c.key);
+                cat.by_key.insert(c.key, name);
             }
         }
         cat
@@ -290,60 +277,26 @@ struct Latest {
 
 /// The entity's MoRef value and its last sample; `None` when the answer names no entity.
 fn parse_entity_metric(r: &Value, cat: &Catalogue) -> Option<(String, Latest)> {
-    let entity = r.field("entity").and_then(Value::as_moref)?.value.clone();
-    let mut latest = Latest::default();
-    match r.field("sampleInfoCSV").and_then(Value::as_str) {
-        // `interval,timestamp,interval,timestamp,…`: the last pair.
-        Some(csv) => {
-            let parts: Vec<&str> = csv.split(',').map(str::trim).collect();
-            if parts.len() >= 2 {
-                latest.interval_s = parts[parts.len() - 2].parse().ok();
-                latest.time_ms = vcsim::vmodl::parse_datetime(parts[parts.len() - 1]);
-            }
-        }
-        None => {
-            if let Some(info) = items(r, "sampleInfo").last() {
-                latest.interval_s = info
-                    .field("interval")
-                    .and_then(Value::as_i64)
-                    .and_then(|i| u32::try_from(i).ok());
-                latest.time_ms = match info.field("timestamp") {
-                    Some(Value::DateTime(ms)) => Some(*ms),
-                    Some(other) => other.as_str().and_then(vcsim::vmodl::parse_datetime),
-                    None => None,
-                };
-            }
-        }
-    }
-    for series in items(r, "value") {
-        let id = series.field("id");
-        let Some(name) = id
-            .and_then(|i| i.field("counterId"))
-            .and_then(Value::as_i64)
-            .and_then(|k| i32::try_from(k).ok())
-            .and_then(|k| cat.by_key.get(&k))
-        else {
+    let m = vic::vsphere::perf::entity_metric(r)?;
+    let last = m.samples.last();
+    let mut latest = Latest {
+        interval_s: last.and_then(|s| s.interval_s),
+        time_ms: last.and_then(|s| s.time_ms),
+        values: BTreeMap::new(),
+    };
+    for series in m.series {
+        // The VM's aggregate only; vCPU instances are not rows of their own here.
+        let Some(name) = cat.by_key.get(&series.counter_id) else {
             continue;
         };
-        let instance = id
-            .and_then(|i| i.field("instance"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if !instance.is_empty() {
+        if !series.instance.is_empty() {
             continue;
         }
-        let last = match series.field("value") {
-            Some(v) if v.as_str().is_some() => v
-                .as_str()
-                .and_then(|t| t.rsplit(',').next())
-                .and_then(|x| x.trim().parse::<i64>().ok()),
-            _ => items(series, "value").last().and_then(|v| v.as_i64()),
-        };
-        if let Some(v) = last {
-            latest.values.insert((*name).to_owned(), v);
+        if let Some(Some(v)) = series.values.last() {
+            latest.values.insert((*name).to_owned(), *v);
         }
     }
-    Some((entity, latest))
+    Some((m.entity.value, latest))
 }
 
 /// Errors after which the session is not worth keeping: the server went away, timed out,

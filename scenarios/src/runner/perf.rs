@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use vcsim::vmodl::{DataObject, MoRef, Value};
-use vic::vsphere::{Client, ObjectContent, list as items};
+use vic::vsphere::{Client, ObjectContent};
 
 use super::RunError;
 use crate::outcome::Point;
@@ -67,25 +67,11 @@ impl Catalogue {
             .ok_or_else(|| RunError::Protocol("PerformanceManager has no perfCounter".into()))?;
         let mut by_name = BTreeMap::new();
         let mut by_key = BTreeMap::new();
-        for c in counters.items() {
-            let key = c.field("key").and_then(Value::as_i64);
-            let text = |path: [&str; 2]| {
-                c.field(path[0])
-                    .and_then(|v| v.field(path[1]))
-                    .and_then(Value::as_str)
-            };
-            let group = text(["groupInfo", "key"]);
-            let name = text(["nameInfo", "key"]);
-            let unit = text(["unitInfo", "key"]);
-            let rollup = c.field("rollupType").and_then(Value::as_str);
-            if let (Some(key), Some(g), Some(n), Some(r), Some(u)) =
-                (key, group, name, rollup, unit)
-                && let Ok(key) = i32::try_from(key)
-            {
-                let dotted = format!("{g}.{n}.{r}");
-                by_key.insert(key, dotted.clone());
-                by_name.insert(dotted, (key, u.to_owned()));
-            }
+        for c in vic::vsphere::perf::counter_infos(&counters) {
+            // A counter without a unit could not be shown or bounded.
+            let Some(unit) = c.unit else { continue };
+            by_key.insert(c.key, c.dotted.clone());
+            by_name.insert(c.dotted, (c.key, unit));
         }
         Ok(Catalogue { by_name, by_key })
     }
@@ -379,52 +365,24 @@ pub type AnsweredSeries = (SeriesKey, Vec<(i64, Option<i64>)>);
 /// The series of one `PerfEntityMetricCSV` (or `PerfEntityMetric`), with counters named
 /// from `catalogue` (series of counters it does not know are left out).
 pub fn entity_metric_series(r: &Value, catalogue: &Catalogue) -> Vec<AnsweredSeries> {
-    let Some(entity) = r.field("entity").and_then(Value::as_moref) else {
+    let Some(m) = vic::vsphere::perf::entity_metric(r) else {
         return Vec::new();
     };
-    let times: Vec<i64> = match r.field("sampleInfoCSV").and_then(any_text) {
-        // `interval,timestamp,interval,timestamp,…`
-        Some(csv) => csv
-            .split(',')
-            .skip(1)
-            .step_by(2)
-            .map(|t| vcsim::vmodl::parse_datetime(t).unwrap_or(i64::MIN))
-            .collect(),
-        None => items(r, "sampleInfo")
-            .iter()
-            .map(|s| match s.field("timestamp") {
-                Some(Value::DateTime(ms)) => *ms,
-                _ => i64::MIN,
-            })
-            .collect(),
-    };
-    let mut out = Vec::new();
-    for series in items(r, "value") {
-        let id = series.field("id");
-        let key = id
-            .and_then(|i| i.field("counterId"))
-            .and_then(Value::as_i64)
-            .and_then(|k| i32::try_from(k).ok());
-        let Some(counter) = key.and_then(|k| catalogue.by_key.get(&k)) else {
-            continue;
-        };
-        let instance = id
-            .and_then(|i| i.field("instance"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let values: Vec<Option<i64>> = match series.field("value") {
-            Some(v) if series.xsi_type() == "PerfMetricSeriesCSV" => any_text(v)
-                .filter(|t| !t.is_empty())
-                .map(|t| t.split(',').map(|x| x.trim().parse().ok()).collect())
-                .unwrap_or_default(),
-            _ => items(series, "value").iter().map(|v| v.as_i64()).collect(),
-        };
-        out.push((
-            (entity.value.clone(), counter.clone(), instance.to_owned()),
-            times.iter().copied().zip(values).collect(),
-        ));
-    }
-    out
+    let times: Vec<i64> = m
+        .samples
+        .iter()
+        .map(|s| s.time_ms.unwrap_or(i64::MIN))
+        .collect();
+    m.series
+        .into_iter()
+        .filter_map(|series| {
+            let counter = catalogue.by_key.get(&series.counter_id)?;
+            Some((
+                (m.entity.value.clone(), counter.clone(), series.instance),
+                times.iter().copied().zip(series.values).collect(),
+            ))
+        })
+        .collect()
 }
 
 /// Appends the samples of one `PerfEntityMetricCSV` (or `PerfEntityMetric`) to `into`.

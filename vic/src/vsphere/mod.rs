@@ -26,6 +26,7 @@ mod envelope;
 mod error;
 mod finder;
 mod http;
+pub mod perf;
 mod property;
 mod task;
 mod thumbprint;
