@@ -149,15 +149,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
 /// The lines `vicbed demo` prints once everything runs (see the module's overview).
 fn banner(demo: &vicbed_console::Demo, addr: SocketAddr) -> std::io::Result<()> {
     let tb = demo.testbed();
-    let plain = tb.url().replacen(
-        &format!(
-            "{}:{}@",
-            scenarios::testbed::USERNAME,
-            scenarios::testbed::PASSWORD
-        ),
-        "",
-        1,
-    );
+    let plain = tb.sdk_url();
     let mut out = std::io::stdout().lock();
     writeln!(out, "console: http://{addr}/")?;
     writeln!(

@@ -122,6 +122,10 @@ pub async fn read(
         }
     }
     let objects: Vec<MoRef> = members.iter().map(|(m, _)| m.clone()).collect();
+    let vch_of: std::collections::BTreeMap<&str, &str> = members
+        .iter()
+        .map(|(m, vch)| (m.value.as_str(), vch.as_str()))
+        .collect();
     let paths = vm_paths();
     let path_refs: Vec<&str> = paths.iter().map(String::as_str).collect();
     let props = client
@@ -129,7 +133,7 @@ pub async fn read(
         .await?;
     let mut vms = Vec::with_capacity(props.len());
     for oc in &props {
-        let Some((_, vch)) = members.iter().find(|(m, _)| *m == oc.obj) else {
+        let Some(vch) = vch_of.get(oc.obj.value.as_str()) else {
             continue;
         };
         let text = |p: &str| oc.get(p).and_then(Value::as_str).map(str::to_owned);
@@ -142,7 +146,7 @@ pub async fn read(
                 .map(|n| n.trim_start_matches('/').to_owned())
                 .unwrap_or_else(|| vsphere_name.clone()),
             vsphere_name,
-            vch: vch.clone(),
+            vch: (*vch).to_owned(),
             kind: if is_container {
                 "container"
             } else {

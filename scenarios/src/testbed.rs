@@ -291,11 +291,15 @@ impl Testbed {
         self.vc.advance(delta_ms)
     }
 
+    /// The SDK URL without credentials (`https://127.0.0.1:PORT/sdk`).
+    pub fn sdk_url(&self) -> String {
+        self.url.replacen(&format!("{USERNAME}:{PASSWORD}@"), "", 1)
+    }
+
     /// A logged-in SOAP client pinned to the emulator's thumbprint.
     pub async fn client(&self) -> Result<Client, TestbedError> {
-        let plain = self.url.replacen(&format!("{USERNAME}:{PASSWORD}@"), "", 1);
         let client = Client::connect(
-            &plain,
+            &self.sdk_url(),
             ConnectOptions {
                 thumbprint: Some(self.thumbprint.clone()),
                 user_agent: format!("vicbed/{}", env!("CARGO_PKG_VERSION")),
