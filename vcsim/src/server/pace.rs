@@ -258,6 +258,8 @@ mod tests {
     fn steps_add_up_within_an_hour_and_are_taken_once() {
         let c = ClockControl::new(600.0, 0).expect("valid");
         let t0 = Instant::now();
+        // The books start at t0: wall time since `new` would otherwise count at 600×.
+        c.lock().since = t0;
         c.set_paused_at(true, t0);
         c.step(20_000).expect("step");
         c.step(20_000).expect("step");
