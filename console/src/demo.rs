@@ -40,8 +40,8 @@ pub const INVENTORY_PERIOD: Duration = Duration::from_millis(500);
 pub const CLOCK_EVENT_PERIOD: Duration = Duration::from_millis(250);
 
 /// How long a step's answer waits for the clock driver to apply it (wall time; the driver
-/// applies it on its next wake, at once).
-pub const STEP_WAIT: Duration = Duration::from_secs(2);
+/// applies it on its next wake, at once, but a loaded machine may delay that wake).
+pub const STEP_WAIT: Duration = Duration::from_secs(10);
 
 /// Why the demo could not start.
 #[derive(Debug, thiserror::Error)]

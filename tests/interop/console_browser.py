@@ -20,6 +20,7 @@ page's status line) and exits 1.  A missing browser or driver is a failure, neve
 """
 
 import base64
+import datetime
 import json
 import os
 import re
@@ -251,6 +252,12 @@ def server_clock(base):
     return http(base, "GET", "/api/state")[1]["clock"]
 
 
+def fmt_time(ms):
+    """Virtual milliseconds as the page's #clock-time shows them (UTC, to the second)."""
+    at = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
+    return at.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def server_pool(base, vch):
     return next(v for v in http(base, "GET", "/api/state")[1]["vchs"] if v["name"] == vch)["config"]
 
@@ -336,8 +343,17 @@ def console(driver, base, state, shot):
     click_css(driver, "#clock-pause")
     wait_for("the server's clock stands", lambda: server_clock(base)["paused"] is True)
     wait_for("the page shows the pause", lambda: "paused" in (text_of(driver, "#clock-elapsed") or ""))
-    time.sleep(0.5)
-    stood = clock_time()
+    # The driver's last advance may land after the pause, and reaches the page only with the
+    # poller's next read: wait until the page shows the server's clock, twice in a row.
+    shown = []
+
+    def stood_clock():
+        now = clock_time()
+        settled = now == fmt_time(server_clock(base)["now_ms"]) and shown[-1:] == [now]
+        shown.append(now)
+        return settled and now
+
+    stood = wait_for("the page shows the stood clock", stood_clock)
     time.sleep(1.0)
     check("the paused clock stands (%s)" % stood, clock_time() == stood, clock_time())
     high = ready_of(driver, container) or high

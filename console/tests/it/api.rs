@@ -157,6 +157,8 @@ async fn samples_follow_the_clock_to_every_stream_and_the_window() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clock_pauses_steps_and_refuses_bad_speeds() {
     let live = Live::start(8).await;
+    // Read before the pause stands, the clock would still take its last milliseconds.
+    live.settle_pause().await;
     let t0 = live.state().await["clock"]["now_ms"].as_i64().expect("now");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
@@ -415,7 +417,7 @@ async fn the_browser_cap_refuses_the_next_stream_and_frees_on_close() {
 async fn a_step_answers_with_the_clock_it_moved() {
     let live = Live::start(8).await;
     // Let the pause settle: the driver may still run the last milliseconds before it.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    live.settle_pause().await;
     for _ in 0..3 {
         let before = live.state().await["clock"]["now_ms"].as_i64().expect("now");
         let c = live
@@ -558,12 +560,21 @@ async fn a_client_that_hangs_up_changes_all_or_nothing() {
     )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let limit = cpu_limit(&client, &pool).await;
-    let (state, _) = live
-        .wait_for("the state to follow vSphere", |state, _| {
-            state["vchs"][0]["config"]["cpu"]["limit"] == limit
-        })
-        .await;
+    // The change may still be landing: vSphere is read again with the state each round, as
+    // a limit read once could be overtaken by the change before the state is read.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (limit, state) = loop {
+        let limit = cpu_limit(&client, &pool).await;
+        let state = live.state().await;
+        if state["vchs"][0]["config"]["cpu"]["limit"] == limit {
+            break (limit, state);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the state never followed vSphere's limit {limit}: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let level = &state["vchs"][0]["config"]["cpu"]["shares_level"];
     assert!(
         (limit == 500 && level == "normal") || (limit == 900 && level == "high"),

@@ -104,6 +104,23 @@ impl Live {
         }
     }
 
+    /// Waits until the pause of [`Live::start`] stands in the published clock. The driver
+    /// applies the running time owed before the pause on its next take, which may come after
+    /// the pause was answered; a step forces such a take, and once the clock shows the step
+    /// nothing more is owed, so the clock stands from then on.
+    pub async fn settle_pause(&self) {
+        let before = self.state().await["clock"]["now_ms"].as_i64().expect("now");
+        self.post("/api/clock", r#"{"action":"step"}"#)
+            .await
+            .ok200();
+        self.wait_for("the settling step", |state, _| {
+            state["clock"]["now_ms"]
+                .as_i64()
+                .is_some_and(|now| now >= before + 20_000)
+        })
+        .await;
+    }
+
     /// Polls state and window until `ok` holds (at most 20 wall seconds).
     pub async fn wait_for(
         &self,
