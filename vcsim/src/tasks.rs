@@ -102,7 +102,8 @@ impl TaskLog {
         self.recent.push_back(task.clone());
         while self.recent.len() > RECENT_TASKS_MAX {
             if let Some(old) = self.recent.pop_front() {
-                inv.remove(&old);
+                // Nothing names a task but the computed `recentTask`.
+                inv.remove_unlinked(&old);
             }
         }
         task
@@ -110,7 +111,7 @@ impl TaskLog {
 
     /// Moves a queued task to `running`, stamping `startTime` and `progress` 0.
     pub fn run(&self, inv: &mut Inventory, task: &MoRef, now_ms: i64) {
-        let _ = inv.update(task, |o| {
+        let _ = inv.update_leaf(task, |o| {
             if let Some(info) = o.props.get_mut("info").and_then(Value::as_data_mut) {
                 info.set("state", Value::enumv("TaskInfoState", "running"));
                 info.set("progress", Value::Int(0));
@@ -146,7 +147,8 @@ impl TaskLog {
         if queued {
             self.run(inv, task, now_ms);
         }
-        let _ = inv.update(task, |o| {
+        // `info` is a data object: a reference in its result is not a traversal path.
+        let _ = inv.update_leaf(task, |o| {
             if let Some(info) = o.props.get_mut("info").and_then(Value::as_data_mut) {
                 info.remove("progress");
                 match outcome {

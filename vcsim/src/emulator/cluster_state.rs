@@ -132,7 +132,7 @@ impl Emulator {
         let changed = self.inv.prop(cluster, "summary") != Some(&summary)
             || self.inv.prop(cluster, "overallStatus") != Some(&status);
         if changed {
-            let _ = self.inv.update(cluster, |o| {
+            let _ = self.inv.update_leaf(cluster, |o| {
                 o.props.insert("summary".into(), summary);
                 o.props.insert("overallStatus".into(), status);
             });

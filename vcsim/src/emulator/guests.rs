@@ -99,7 +99,8 @@ impl Emulator {
         let ip = effects.ip_address.clone();
         let host_name = effects.host_name.clone();
         let writes = effects.extra_config;
-        self.inv.update(vm, |o| {
+        // Guest info, extraConfig and the summary's copies: no reference property moves.
+        self.inv.update_leaf(vm, |o| {
             if let Some(ec) = o
                 .props
                 .get_mut("config")

@@ -91,7 +91,7 @@ impl Emulator {
         if same {
             return;
         }
-        let _ = self.inv.update(pool, |o| {
+        let _ = self.inv.update_leaf(pool, |o| {
             if let Some(rt) = o.props.get_mut("runtime").and_then(Value::as_data_mut) {
                 rt.set("cpu", cpu.clone());
                 rt.set("memory", memory.clone());

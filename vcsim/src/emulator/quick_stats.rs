@@ -48,7 +48,7 @@ pub(super) fn refresh(inv: &mut Inventory, entity: &MoRef, samples: &[CounterSam
     let total = |c: Counter| totals[c as usize];
     match entity.ty.as_ref() {
         "VirtualMachine" => {
-            let _ = inv.update(entity, |o| {
+            let _ = inv.update_leaf(entity, |o| {
                 let Some(qs) = quick_stats_mut(o) else {
                     return;
                 };
@@ -70,7 +70,7 @@ pub(super) fn refresh(inv: &mut Inventory, entity: &MoRef, samples: &[CounterSam
         "HostSystem" => {
             let cpu = total(Counter::CpuUsagemhzAverage).unwrap_or(0);
             let mem_mb = total(Counter::MemConsumedAverage).unwrap_or(0) / 1024;
-            let _ = inv.update(entity, |o| {
+            let _ = inv.update_leaf(entity, |o| {
                 if let Some(qs) = quick_stats_mut(o) {
                     set_if_changed(qs, "overallCpuUsage", Value::Int(clamp_i32(cpu)));
                     set_if_changed(qs, "overallMemoryUsage", Value::Int(clamp_i32(mem_mb)));

@@ -521,24 +521,23 @@ impl Emulator {
         vm: &MoRef,
         f: impl FnOnce(&mut DataObject),
     ) -> Result<(), Fault> {
-        self.inv.update(vm, |o| {
-            if let Some(rt) = o.props.get_mut("runtime").and_then(Value::as_data_mut) {
-                f(rt);
-            }
-            let runtime = o.props.get("runtime").cloned();
-            if let (Some(rt), Some(summary)) = (
-                runtime,
-                o.props.get_mut("summary").and_then(Value::as_data_mut),
-            ) {
-                summary.set("runtime", rt);
-            }
-        })
+        self.inv.update(vm, |o| runtime_and_summary(o, f))
+    }
+
+    /// [`Emulator::set_runtime`] for a change that names no other object (the power state
+    /// and its times), which property filters need not re-traverse for.
+    fn set_runtime_leaf(
+        &mut self,
+        vm: &MoRef,
+        f: impl FnOnce(&mut DataObject),
+    ) -> Result<(), Fault> {
+        self.inv.update_leaf(vm, |o| runtime_and_summary(o, f))
     }
 
     pub(super) fn set_power(&mut self, vm: &MoRef, state: &str) -> Result<(), Fault> {
         let now = self.clock.now_ms();
         let on = state == "poweredOn";
-        self.set_runtime(vm, |rt| {
+        self.set_runtime_leaf(vm, |rt| {
             rt.set(
                 "powerState",
                 Value::enumv("VirtualMachinePowerState", state.to_owned()),
@@ -553,7 +552,7 @@ impl Emulator {
             }
         })?;
         if !on {
-            self.inv.update(vm, |o| {
+            self.inv.update_leaf(vm, |o| {
                 if let Some(s) = o.props.get_mut("summary").and_then(Value::as_data_mut) {
                     s.set("quickStats", vm_quick_stats_idle());
                 }
@@ -754,5 +753,19 @@ impl Emulator {
     /// Applies a guest event to a running VM's agent.
     pub(crate) fn notify_guest(&mut self, vm: &MoRef, event: GuestEvent) -> Result<(), Fault> {
         self.run_agent(vm, event)
+    }
+}
+
+/// Applies `f` to a VM's `runtime` and mirrors the result into `summary.runtime`.
+fn runtime_and_summary(o: &mut crate::inventory::ManagedObject, f: impl FnOnce(&mut DataObject)) {
+    if let Some(rt) = o.props.get_mut("runtime").and_then(Value::as_data_mut) {
+        f(rt);
+    }
+    let runtime = o.props.get("runtime").cloned();
+    if let (Some(rt), Some(summary)) = (
+        runtime,
+        o.props.get_mut("summary").and_then(Value::as_data_mut),
+    ) {
+        summary.set("runtime", rt);
     }
 }

@@ -3,8 +3,14 @@
 //! Every object is a [`ManagedObject`]: a MoRef plus a map from top-level property name to
 //! vmodl [`Value`]. The PropertyCollector reads any path straight from these trees, so a
 //! property exists for every client as soon as a method stores it. Each change bumps a global
-//! version and stamps the object, which is how `WaitForUpdates` finds what changed. This
-//! module knows no XML and no HTTP.
+//! version and stamps the object, which is how `WaitForUpdates` finds what changed: the
+//! change log ([`Inventory::changed_since`]) lists each object's latest change by version, so
+//! a filter reads only what changed since it last looked. What a traversal spec can follow
+//! is tracked apart: [`Inventory::links_version`] moves when an object is replaced or
+//! removed, and [`Inventory::refs_changed_since`] tells whether any object of a type may have
+//! changed a given reference property (`childEntity`, `vm`, …) since a version. While
+//! neither moved for what a filter follows, the set of objects it reaches stands still.
+//! This module knows no XML and no HTTP.
 
 mod entities;
 mod names;
@@ -74,6 +80,14 @@ pub struct Inventory {
     /// Objects by display name, so a sibling-name check does not scan a folder of
     /// thousands of VMs (which made building large inventories quadratic).
     by_name: BTreeMap<String, Vec<String>>,
+    /// The change log: every object's latest change, by the version it changed at (an
+    /// object appears once, at its `changed_at`).
+    changes: BTreeMap<u64, String>,
+    /// Moves when an object is replaced or removed.
+    links_version: u64,
+    /// When a reference property last changed (or may have), by property name then by the
+    /// object's type: a few dozen entries, whatever the inventory's size.
+    ref_changes: BTreeMap<String, Vec<(String, u64)>>,
 }
 
 /// How many removals are remembered for filters that have not caught up yet.
@@ -91,6 +105,53 @@ impl Inventory {
     /// The current change version.
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// The version at which an object was last replaced or removed. A new object does not
+    /// move it: nothing reaches a new object until another one names it, which is a change
+    /// of that one's reference property (see [`Inventory::refs_changed_since`]).
+    pub fn links_version(&self) -> u64 {
+        self.links_version
+    }
+
+    /// Whether an object of type `ty` (or a subtype) may have changed its reference property
+    /// `name` after `version`. Every [`Inventory::update`] counts as changing all reference
+    /// properties of its object (top-level properties holding a reference or an array of
+    /// them), before or after; [`Inventory::update_leaf`] counts as changing none.
+    pub fn refs_changed_since(&self, ty: &str, name: &str, version: u64) -> bool {
+        self.ref_changes.get(name).is_some_and(|by_type| {
+            by_type
+                .iter()
+                .any(|(t, v)| *v > version && crate::vmodl::is_a(t, ty))
+        })
+    }
+
+    /// Records that reference property `name` of an object of type `ty` changed now (a
+    /// computed membership, such as a list view's, changed with no property behind it).
+    pub fn mark_refs_changed(&mut self, ty: &str, name: &str) {
+        let version = self.version;
+        let by_type = self.ref_changes.entry(name.to_owned()).or_default();
+        match by_type.iter_mut().find(|(t, _)| t == ty) {
+            Some(slot) => slot.1 = version,
+            None => by_type.push((ty.to_owned(), version)),
+        }
+    }
+
+    /// The objects changed after `version` (inserted or updated, and still present), each
+    /// once, in the order of their latest change. Removed objects are not listed: a
+    /// removal moves [`Inventory::links_version`].
+    pub fn changed_since(&self, version: u64) -> impl Iterator<Item = &str> {
+        self.changes
+            .range(version.saturating_add(1)..)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Records that `value` changed at `version` (its previous change was at `before`).
+    fn log_change(&mut self, value: &str, before: Option<u64>, version: u64) {
+        if let Some(b) = before {
+            self.changes.remove(&b);
+        }
+        self.changes.insert(version, value.to_owned());
     }
 
     /// A fresh reference value: `prefix` followed by the next counter value (`vm-42`).
@@ -127,9 +188,16 @@ impl Inventory {
         obj.changed_at = self.version;
         let value = obj.moref.value.clone();
         let name = obj.name().to_owned();
-        if let Some(old) = self.objects.insert(value.clone(), obj) {
-            self.unindex_name(old.name(), &value);
-        }
+        let before = match self.objects.insert(value.clone(), obj) {
+            Some(old) => {
+                self.unindex_name(old.name(), &value);
+                // A replaced object may name other objects than before.
+                self.links_version = self.version;
+                Some(old.changed_at)
+            }
+            None => None,
+        };
+        self.log_change(&value, before, self.version);
         self.index_name(&name, &value);
     }
 
@@ -137,7 +205,9 @@ impl Inventory {
     pub fn remove(&mut self, r: &MoRef) -> Option<ManagedObject> {
         let obj = self.objects.remove(&r.value)?;
         self.unindex_name(obj.name(), &r.value);
+        self.changes.remove(&obj.changed_at);
         self.version += 1;
+        self.links_version = self.version;
         self.removed.push((self.version, obj.moref.clone()));
         if self.removed.len() > REMOVED_MEMORY {
             self.removed.drain(..self.removed.len() - REMOVED_MEMORY);
@@ -145,12 +215,29 @@ impl Inventory {
         Some(obj)
     }
 
-    /// Objects removed after `version`.
+    /// Objects removed after `version` (see [`Inventory::forgot_removals_since`]).
     pub fn removed_since(&self, version: u64) -> impl Iterator<Item = &MoRef> {
-        self.removed
-            .iter()
-            .filter(move |(v, _)| *v > version)
-            .map(|(_, r)| r)
+        // Removals are remembered in version order.
+        let first = self.removed.partition_point(|(v, _)| *v <= version);
+        self.removed[first..].iter().map(|(_, r)| r)
+    }
+
+    /// Whether removals after `version` may have been forgotten (only the newest
+    /// `REMOVED_MEMORY` are kept).
+    pub fn forgot_removals_since(&self, version: u64) -> bool {
+        self.removed.len() >= REMOVED_MEMORY
+            && self.removed.first().is_some_and(|(v, _)| *v > version + 1)
+    }
+
+    /// [`Inventory::remove`] for an object no other object names, so that its removal
+    /// changes what no traversal reaches through it (a task dropped from the recent list):
+    /// [`Inventory::links_version`] stays. A filter that reported it, or starts at it, finds
+    /// it in [`Inventory::removed_since`].
+    pub fn remove_unlinked(&mut self, r: &MoRef) -> Option<ManagedObject> {
+        let links = self.links_version;
+        let obj = self.remove(r);
+        self.links_version = links;
+        obj
     }
 
     /// Whether `r` names an existing object of its type (or a subtype).
@@ -181,6 +268,30 @@ impl Inventory {
         r: &MoRef,
         f: impl FnOnce(&mut ManagedObject) -> T,
     ) -> Result<T, Fault> {
+        self.update_inner(r, f, true)
+    }
+
+    /// [`Inventory::update`] for a change that leaves the object's reference properties as
+    /// they were: the top-level properties that are a managed object reference or an array
+    /// of them, the only ones a traversal spec can follow (a reference inside a data object,
+    /// such as `runtime.host` or a task's `info.result`, is never traversed). Power state,
+    /// quick stats, a pool's runtime and a task's progress are such changes. The change is
+    /// logged, but [`Inventory::links_version`] stays, so property filters re-read this
+    /// object only rather than everything they reach. Debug builds check the promise.
+    pub fn update_leaf<T>(
+        &mut self,
+        r: &MoRef,
+        f: impl FnOnce(&mut ManagedObject) -> T,
+    ) -> Result<T, Fault> {
+        self.update_inner(r, f, false)
+    }
+
+    fn update_inner<T>(
+        &mut self,
+        r: &MoRef,
+        f: impl FnOnce(&mut ManagedObject) -> T,
+        links: bool,
+    ) -> Result<T, Fault> {
         let ty_ok = self
             .objects
             .get(&r.value)
@@ -194,13 +305,45 @@ impl Inventory {
             .objects
             .get_mut(&r.value)
             .ok_or_else(|| Fault::not_found(r))?;
-        obj.changed_at = version;
+        let changed_before = std::mem::replace(&mut obj.changed_at, version);
         let before = obj.name().to_owned();
+        // The reference properties before the change (one that `f` removes changed too).
+        let mut ref_names: Vec<String> = if links {
+            obj.props
+                .iter()
+                .filter(|(_, v)| is_ref_prop(v))
+                .map(|(n, _)| n.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        #[cfg(debug_assertions)]
+        let refs_before = (!links).then(|| object_refs(obj));
         let out = f(obj);
+        #[cfg(debug_assertions)]
+        if let Some(refs) = refs_before {
+            debug_assert!(
+                refs == object_refs(obj),
+                "update_leaf changed the references of {}",
+                r.value
+            );
+        }
         let after = obj.name().to_owned();
+        if links {
+            for (n, v) in &obj.props {
+                if is_ref_prop(v) && !ref_names.contains(n) {
+                    ref_names.push(n.clone());
+                }
+            }
+        }
+        let ty = obj.moref.ty.clone();
         if before != after {
             self.unindex_name(&before, &r.value);
             self.index_name(&after, &r.value);
+        }
+        self.log_change(&r.value, Some(changed_before), version);
+        for n in &ref_names {
+            self.mark_refs_changed(&ty, n);
         }
         Ok(out)
     }
@@ -316,6 +459,55 @@ impl Inventory {
     }
 }
 
+/// Whether a top-level property is a reference property: a managed object reference, or an
+/// array typed as references or holding one.
+fn is_ref_prop(v: &Value) -> bool {
+    match v {
+        Value::MoRef(_) => true,
+        Value::Array(a) => {
+            a.item == "ManagedObjectReference" || a.items.iter().any(|i| i.as_moref().is_some())
+        }
+        Value::Any(b) => is_ref_prop(b),
+        _ => false,
+    }
+}
+
+/// `o`'s reference properties (top-level, a reference or an array of them) with their
+/// values, in name order: what [`Inventory::update_leaf`] promises to leave alone.
+#[cfg(debug_assertions)]
+fn object_refs(o: &ManagedObject) -> Vec<(String, Vec<MoRef>)> {
+    o.props
+        .iter()
+        .filter_map(|(name, v)| {
+            let refs: Vec<MoRef> = match v {
+                Value::MoRef(m) => vec![m.clone()],
+                other => other
+                    .items()
+                    .iter()
+                    .filter_map(Value::as_moref)
+                    .cloned()
+                    .collect(),
+            };
+            (!refs.is_empty()).then(|| (name.clone(), refs))
+        })
+        .collect()
+}
+
+/// The reference properties [`children`] follows, by the container type that has them: a
+/// container view's members change only when one of these does (or an object goes).
+pub const CONTAINMENT: &[(&str, &str)] = &[
+    ("Folder", "childEntity"),
+    ("StoragePod", "childEntity"),
+    ("Datacenter", "vmFolder"),
+    ("Datacenter", "hostFolder"),
+    ("Datacenter", "datastoreFolder"),
+    ("Datacenter", "networkFolder"),
+    ("ComputeResource", "host"),
+    ("ComputeResource", "resourcePool"),
+    ("ResourcePool", "resourcePool"),
+    ("ResourcePool", "vm"),
+];
+
 /// The inventory children of an entity, in the order the API lists them: folders'
 /// `childEntity`; a datacenter's four folders; a compute resource's hosts and root pool; a
 /// pool's child pools and VMs.
@@ -323,26 +515,22 @@ pub fn children(inv: &Inventory, r: &MoRef) -> Vec<MoRef> {
     let Some(o) = inv.lookup(r) else {
         return Vec::new();
     };
-    let refs = |name: &str| inv.refs(r, name);
-    let one = |name: &str| o.get(name).and_then(Value::as_moref).cloned();
-    match o.moref.ty.as_ref() {
-        "Folder" | "StoragePod" => refs("childEntity"),
-        "Datacenter" => ["vmFolder", "hostFolder", "datastoreFolder", "networkFolder"]
-            .iter()
-            .filter_map(|n| one(n))
-            .collect(),
-        "ComputeResource" | "ClusterComputeResource" => {
-            let mut v = refs("host");
-            v.extend(one("resourcePool"));
-            v
+    let mut names: Vec<&str> = Vec::new();
+    for (ty, name) in CONTAINMENT {
+        // A storage pod is a folder too: its `childEntity` is listed once.
+        if crate::vmodl::is_a(&o.moref.ty, ty) && !names.contains(name) {
+            names.push(name);
         }
-        "ResourcePool" | "VirtualApp" => {
-            let mut v = refs("resourcePool");
-            v.extend(refs("vm"));
-            v
-        }
-        _ => Vec::new(),
     }
+    let mut out = Vec::new();
+    for name in names {
+        match o.get(name) {
+            Some(Value::MoRef(m)) => out.push(m.clone()),
+            Some(v) => out.extend(v.items().iter().filter_map(Value::as_moref).cloned()),
+            None => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]

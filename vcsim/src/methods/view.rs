@@ -127,8 +127,10 @@ pub fn modify_list_view(
             items.push(m);
         }
     }
-    // Membership is computed on read; stamping the view makes filters on it re-evaluate.
+    // Membership is computed on read: stamping the view, and marking its members as changed
+    // references, makes filters on it re-evaluate.
     emu.inv.update(&call.this, |_| ())?;
+    emu.inv.mark_refs_changed(&call.this.ty, "view");
     Ok(Some(Value::morefs(&missing)))
 }
 
@@ -146,6 +148,7 @@ pub fn reset_list_view(
         .collect();
     *list_mut(emu, call)? = objs.into_iter().filter(|m| !missing.contains(m)).collect();
     emu.inv.update(&call.this, |_| ())?;
+    emu.inv.mark_refs_changed(&call.this.ty, "view");
     Ok(Some(Value::morefs(&missing)))
 }
 

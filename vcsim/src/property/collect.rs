@@ -114,7 +114,26 @@ fn walk<'a>(
     Ok(())
 }
 
-/// Reads a top-level property, including the ones computed on read: a view's `view`, the
+/// The properties [`read_prop`] computes on read rather than finding in the object's tree,
+/// by the managed type they are computed for. Their values depend on more than the object
+/// (other objects, sessions, the clock), so a filter that reads one re-evaluates on every
+/// poll (see `filter.rs`).
+pub const COMPUTED: &[(&str, &str)] = &[
+    ("ContainerView", "view"),
+    ("ListView", "view"),
+    ("InventoryView", "view"),
+    ("SessionManager", "currentSession"),
+    ("SessionManager", "sessionList"),
+    ("ServiceInstance", "serverClock"),
+    ("PropertyCollector", "filter"),
+    ("EventManager", "latestEvent"),
+    ("TaskManager", "recentTask"),
+    ("DistributedVirtualPortgroup", "portKeys"),
+    ("HostDatastoreSystem", "datastore"),
+    ("HostSystem", "config"),
+];
+
+/// Reads a top-level property, including the ones computed on read ([`COMPUTED`]): a view's `view`, the
 /// caller's `currentSession`, the sessions list, the server clock, and the properties that
 /// mirror others so they can never disagree with them (a port group's `portKeys`, a host's
 /// `config` and its datastore system's `datastore`).
@@ -231,20 +250,11 @@ pub fn values_for(
                     push(name.clone(), v.clone());
                 }
             }
-            for dynamic in [
-                "view",
-                "currentSession",
-                "sessionList",
-                "serverClock",
-                "filter",
-                "latestEvent",
-                "recentTask",
-                "portKeys",
-                "datastore",
-                "config",
-            ] {
-                if let Some(v) = read_prop(emu, session, obj, dynamic) {
-                    push(dynamic.to_owned(), v.into_owned());
+            for (ty, dynamic) in COMPUTED {
+                if obj.ty == *ty
+                    && let Some(v) = read_prop(emu, session, obj, dynamic)
+                {
+                    push((*dynamic).to_owned(), v.into_owned());
                 }
             }
         }
