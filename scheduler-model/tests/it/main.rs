@@ -3,6 +3,7 @@
 
 mod admission;
 mod api;
+mod checksum;
 mod common;
 mod invariants;
 mod seed_bands;
