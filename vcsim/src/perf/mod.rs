@@ -10,6 +10,7 @@
 //! knows XML.
 
 pub mod catalogue;
+mod column;
 pub mod rollup;
 mod series_map;
 mod store;
