@@ -39,6 +39,7 @@ mod spec;
 mod stats;
 mod step;
 mod trace;
+mod vm_res;
 mod workload;
 mod world;
 

@@ -60,6 +60,12 @@ pub(crate) struct PoolRec {
     pub mem_ledger: Ledger,
     pub child_pools: BTreeSet<u32>,
     pub vms: BTreeSet<u32>,
+    /// Σ CPU reservations of the powered-on VMs in `vms`, kept up to date by every change of
+    /// power state, reservation or membership so `pool_usage` need not walk `vms` (vcsim reads
+    /// every pool's usage after each call). See `vm_res.rs`.
+    pub vm_res_cpu_mhz: u64,
+    /// Σ memory reservations of the powered-on VMs in `vms` (as `vm_res_cpu_mhz`).
+    pub vm_res_mem_mb: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -230,6 +236,8 @@ impl World {
             mem_ledger: ledger(&mem_alloc),
             child_pools: BTreeSet::new(),
             vms: BTreeSet::new(),
+            vm_res_cpu_mhz: 0,
+            vm_res_mem_mb: 0,
         }));
         self.plan_dirty = true;
         self.changes += 1;
@@ -262,6 +270,8 @@ impl World {
             mem_ledger: ledger(&spec.memory),
             child_pools: BTreeSet::new(),
             vms: BTreeSet::new(),
+            vm_res_cpu_mhz: 0,
+            vm_res_mem_mb: 0,
         }));
         if let Some(Some(p)) = self.pools.get_mut(parent.idx()) {
             p.child_pools.insert(id.0);
@@ -438,6 +448,7 @@ impl World {
             let dc = i128::from(spec.cpu.reservation) - i128::from(rec.spec.cpu.reservation);
             let dm = i128::from(spec.memory.reservation) - i128::from(rec.spec.memory.reservation);
             let (pool, host) = (rec.pool, rec.host);
+            let (old_c, old_m) = (rec.spec.cpu.reservation, rec.spec.memory.reservation);
             if dc > 0 {
                 self.check_host(host, Resource::Cpu, dc as u64, &what)?;
                 self.check_charge(pool, Resource::Cpu, dc as u64, &what)?;
@@ -451,6 +462,8 @@ impl World {
             let h = &mut self.hosts[host.idx()];
             h.res_cpu_mhz = (i128::from(h.res_cpu_mhz) + dc).max(0) as u64;
             h.res_mem_mb = (i128::from(h.res_mem_mb) + dm).max(0) as u64;
+            self.vm_res_sub(pool, old_c, old_m);
+            self.vm_res_add(pool, spec.cpu.reservation, spec.memory.reservation);
         }
         if let Some(Some(r)) = self.vms.get_mut(vm.idx()) {
             r.spec = spec;
@@ -541,6 +554,8 @@ impl World {
             }
             self.apply_charge(pool, Resource::Cpu, i128::from(rc));
             self.apply_charge(pool, Resource::Memory, i128::from(rm));
+            self.vm_res_sub(old, rc, rm);
+            self.vm_res_add(pool, rc, rm);
         }
         if let Some(Some(p)) = self.pools.get_mut(old.idx()) {
             p.vms.remove(&vm.0);
@@ -600,6 +615,7 @@ impl World {
         let h = &mut self.hosts[host.idx()];
         h.res_cpu_mhz += rc;
         h.res_mem_mb += rm;
+        self.vm_res_add(pool, rc, rm);
         let now = self.time_s;
         if let Some(Some(r)) = self.vms.get_mut(vm.idx()) {
             r.powered_on = true;
@@ -630,6 +646,7 @@ impl World {
         let h = &mut self.hosts[host.idx()];
         h.res_cpu_mhz = h.res_cpu_mhz.saturating_sub(rc);
         h.res_mem_mb = h.res_mem_mb.saturating_sub(rm);
+        self.vm_res_sub(pool, rc, rm);
         if let Some(Some(r)) = self.vms.get_mut(vm.idx()) {
             r.powered_on = false;
         }
@@ -765,16 +782,18 @@ impl World {
             .get(pool.idx())
             .copied()
             .unwrap_or_default();
+        // Every test that reads a pool's usage also checks the running sums (O(VMs) in debug
+        // builds only).
+        debug_assert_eq!(
+            (rec.vm_res_cpu_mhz, rec.vm_res_mem_mb),
+            self.recompute_vm_res(rec),
+            "running VM reservation sums of pool {pool:?}"
+        );
         let for_vm = |r: Resource| -> u64 {
-            rec.vms
-                .iter()
-                .filter_map(|&v| self.vms[v as usize].as_ref())
-                .filter(|v| v.powered_on)
-                .map(|v| match r {
-                    Resource::Cpu => v.spec.cpu.reservation,
-                    Resource::Memory => v.spec.memory.reservation,
-                })
-                .sum()
+            match r {
+                Resource::Cpu => rec.vm_res_cpu_mhz,
+                Resource::Memory => rec.vm_res_mem_mb,
+            }
         };
         let usage = |r: Resource, l: &Ledger, overall: f64| {
             let unreserved = self.unreserved(pool, r);
