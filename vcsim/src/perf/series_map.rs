@@ -1,42 +1,88 @@
 //! One entity's series, by `(counter id, instance)`: sorted for queries, and cheap to find
-//! again in the order they were last recorded.
+//! again in the order they were recorded.
+//!
+//! Every VM the model runs has the same series (43 for a 2-vCPU VM), so the keys live in a
+//! shared [`Layout`]: the keys in creation order, their sorted index and, for the recording
+//! path, each key's counter and instance packed into two integers. An entity holds an `Arc`
+//! of its layout and one value per key, where a map of its own cost some 9 KB per VM. A new
+//! series moves the entity to the layout with that key added, which [`Layouts`] interns, so
+//! entities that gained the same series in the same order share one.
 //!
 //! The emulator records each entity's samples in the same order every interval (the model
-//! walks counters and vCPUs in a fixed order), so the recording path remembers which series
-//! the n-th sample of the last call went to and checks that one first: two integers compared
-//! (the instance name packed into one), where a tree search compared strings at every level
-//! and read each series' key wherever the heap put it. That search
-//! was a fifth of an interval at 5 000 VMs. Anything unexpected (a new series, a vCPU added,
-//! another caller's order) falls back to the tree.
+//! walks counters and vCPUs in a fixed order), which is the order the layout was built in:
+//! the n-th sample of a recording goes to the layout's n-th key, checked by comparing two
+//! integers. Anything unexpected (a new series, a vCPU added, another caller's order) falls
+//! back to the sorted index.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::RangeFrom;
+use std::sync::Arc;
 
 /// A series key: counter id and instance (`""` is the aggregate, `"0"` a vCPU, …).
 pub(super) type SeriesKey = (i32, String);
 
-/// Series values of type `V` by key, with the recording-order cache.
+/// A set of series keys, shared by the entities that have exactly these series.
+#[derive(Debug, Default)]
+pub(super) struct Layout {
+    /// Unique among the layouts of one [`Layouts`] (0 is the empty layout).
+    id: u32,
+    /// The keys in the order they were added.
+    keys: Vec<SeriesKey>,
+    /// Per key: counter id and packed instance ([`pack`]).
+    packed: Vec<(i32, u64)>,
+    /// Key → index into `keys`, in key order.
+    index: BTreeMap<SeriesKey, usize>,
+}
+
+/// The layouts in use, interned by how they grew: a layout plus one key is always the same
+/// layout. Bounded by the distinct series sets recorded (a few per entity type).
+#[derive(Debug, Default)]
+pub(super) struct Layouts {
+    next_id: u32,
+    grown: HashMap<(u32, SeriesKey), Arc<Layout>>,
+    /// Lookup buffer: finding an existing series costs no allocation.
+    probe: SeriesKey,
+}
+
+impl Layouts {
+    /// `layout` with `key` added at the end.
+    fn grow(&mut self, layout: &Layout, key: SeriesKey) -> Arc<Layout> {
+        let next_id = &mut self.next_id;
+        Arc::clone(
+            self.grown
+                .entry((layout.id, key.clone()))
+                .or_insert_with(|| {
+                    *next_id += 1;
+                    let mut keys = layout.keys.clone();
+                    let mut packed = layout.packed.clone();
+                    let mut index = layout.index.clone();
+                    packed.push((key.0, pack(&key.1)));
+                    index.insert(key.clone(), keys.len());
+                    keys.push(key);
+                    Arc::new(Layout {
+                        id: *next_id,
+                        keys,
+                        packed,
+                        index,
+                    })
+                }),
+        )
+    }
+}
+
+/// Series values of type `V` by key, on a shared layout.
 #[derive(Debug)]
 pub(super) struct SeriesMap<V> {
-    /// Key → index into `slots`, in key order.
-    index: BTreeMap<SeriesKey, usize>,
-    /// The series, in creation order, each with its key.
-    slots: Vec<(SeriesKey, V)>,
-    /// The last recording, by sample position: the series' index into `slots` and its key
-    /// packed (see [`pack`]), so the check reads this vector only, not each series' key
-    /// string wherever the heap put it.
-    recorded: Vec<(usize, i32, u64)>,
-    /// Lookup buffer: a series that exists costs no allocation.
-    probe: SeriesKey,
+    layout: Arc<Layout>,
+    /// One per key of the layout, in its order.
+    values: Vec<V>,
 }
 
 impl<V> Default for SeriesMap<V> {
     fn default() -> Self {
         SeriesMap {
-            index: BTreeMap::new(),
-            slots: Vec::new(),
-            recorded: Vec::new(),
-            probe: (0, String::new()),
+            layout: Arc::new(Layout::default()),
+            values: Vec::new(),
         }
     }
 }
@@ -64,85 +110,78 @@ impl<V> SeriesMap<V> {
     /// consecutive within one recording), created by `make` if new.
     pub(super) fn for_recording(
         &mut self,
+        layouts: &mut Layouts,
         position: usize,
         key: i32,
         instance: &str,
         make: impl FnOnce() -> V,
     ) -> &mut V {
         let packed = pack(instance);
-        let hit = match self.recorded.get(position) {
-            Some(&(i, k, p)) if k == key && p == packed && packed != UNPACKED => Some(i),
-            Some(&(i, k, _)) if k == key && packed == UNPACKED && self.slots[i].0.1 == instance => {
-                Some(i)
+        let hit = match self.layout.packed.get(position) {
+            Some(&(k, p)) if k == key && p == packed && packed != UNPACKED => true,
+            Some(&(k, _)) if k == key && packed == UNPACKED => {
+                self.layout.keys[position].1 == instance
             }
-            _ => None,
+            _ => false,
         };
-        let i = match hit {
-            Some(i) => i,
-            None => {
-                let i = self.find_or_insert(key, instance, make);
-                let entry = (i, key, packed);
-                if position < self.recorded.len() {
-                    self.recorded[position] = entry;
-                } else {
-                    self.recorded.push(entry);
+        let i = if hit {
+            position
+        } else {
+            layouts.probe.0 = key;
+            layouts.probe.1.clear();
+            layouts.probe.1.push_str(instance);
+            match self.layout.index.get(&layouts.probe) {
+                Some(&i) => i,
+                None => {
+                    let probe = layouts.probe.clone();
+                    self.layout = layouts.grow(&self.layout, probe);
+                    self.values.push(make());
+                    self.values.len() - 1
                 }
-                i
             }
         };
-        &mut self.slots[i].1
-    }
-
-    fn find_or_insert(&mut self, key: i32, instance: &str, make: impl FnOnce() -> V) -> usize {
-        self.probe.0 = key;
-        self.probe.1.clear();
-        self.probe.1.push_str(instance);
-        if let Some(&i) = self.index.get(&self.probe) {
-            return i;
-        }
-        let i = self.slots.len();
-        self.slots.push((self.probe.clone(), make()));
-        self.index.insert(self.probe.clone(), i);
-        i
+        &mut self.values[i]
     }
 
     /// Drops every series.
     pub(super) fn clear(&mut self) {
-        self.index.clear();
-        self.slots.clear();
-        self.recorded.clear();
+        *self = SeriesMap {
+            layout: Arc::new(Layout::default()),
+            values: Vec::new(),
+        };
     }
 
     /// Every series, in key order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (&SeriesKey, &V)> {
-        self.index.iter().map(|(k, &i)| (k, &self.slots[i].1))
+        self.layout.index.iter().map(|(k, &i)| (k, &self.values[i]))
     }
 
     /// Every key, in key order.
     pub(super) fn keys(&self) -> impl Iterator<Item = &SeriesKey> {
-        self.index.keys()
+        self.layout.index.keys()
     }
 
     /// Every series, in no particular order.
     pub(super) fn values(&self) -> impl Iterator<Item = &V> {
-        self.slots.iter().map(|(_, v)| v)
+        self.values.iter()
     }
 
     /// Every series, mutably, in no particular order.
     pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
-        self.slots.iter_mut().map(|(_, v)| v)
+        self.values.iter_mut()
     }
 
     /// The series of `key`, with its stored key.
     pub(super) fn get_key_value(&self, key: &SeriesKey) -> Option<(&SeriesKey, &V)> {
-        self.index
+        self.layout
+            .index
             .get_key_value(key)
-            .map(|(k, &i)| (k, &self.slots[i].1))
+            .map(|(k, &i)| (k, &self.values[i]))
     }
 
     /// The series of `key`.
     pub(super) fn get(&self, key: &SeriesKey) -> Option<&V> {
-        self.index.get(key).map(|&i| &self.slots[i].1)
+        self.layout.index.get(key).map(|&i| &self.values[i])
     }
 
     /// The series from `range.start` on, in key order.
@@ -150,7 +189,10 @@ impl<V> SeriesMap<V> {
         &self,
         range: RangeFrom<SeriesKey>,
     ) -> impl Iterator<Item = (&SeriesKey, &V)> {
-        self.index.range(range).map(|(k, &i)| (k, &self.slots[i].1))
+        self.layout
+            .index
+            .range(range)
+            .map(|(k, &i)| (k, &self.values[i]))
     }
 }
 
@@ -161,15 +203,16 @@ mod tests {
     #[test]
     fn recording_order_is_a_shortcut_not_a_key() {
         let mut m: SeriesMap<u32> = SeriesMap::default();
-        *m.for_recording(0, 2, "", || 0) += 1;
-        *m.for_recording(1, 2, "0", || 0) += 1;
+        let mut l = Layouts::default();
+        *m.for_recording(&mut l, 0, 2, "", || 0) += 1;
+        *m.for_recording(&mut l, 1, 2, "0", || 0) += 1;
         // Same order again: the same series.
-        *m.for_recording(0, 2, "", || 0) += 10;
-        *m.for_recording(1, 2, "0", || 0) += 10;
+        *m.for_recording(&mut l, 0, 2, "", || 0) += 10;
+        *m.for_recording(&mut l, 1, 2, "0", || 0) += 10;
         // Another order: still found by key, never a duplicate.
-        *m.for_recording(0, 2, "0", || 0) += 100;
-        *m.for_recording(1, 6, "", || 0) += 100;
-        *m.for_recording(2, 2, "", || 0) += 100;
+        *m.for_recording(&mut l, 0, 2, "0", || 0) += 100;
+        *m.for_recording(&mut l, 1, 6, "", || 0) += 100;
+        *m.for_recording(&mut l, 2, 2, "", || 0) += 100;
         let all: Vec<(SeriesKey, u32)> = m.iter().map(|(k, v)| (k.clone(), *v)).collect();
         assert_eq!(
             all,
@@ -183,15 +226,35 @@ mod tests {
         assert_eq!(m.range((2, "0".to_owned())..).count(), 2);
         m.clear();
         assert_eq!(m.iter().count(), 0);
-        assert_eq!(*m.for_recording(0, 2, "", || 7), 7);
+        assert_eq!(*m.for_recording(&mut l, 0, 2, "", || 7), 7);
+    }
+
+    #[test]
+    fn entities_with_the_same_series_share_a_layout() {
+        let mut l = Layouts::default();
+        let mut a: SeriesMap<u32> = SeriesMap::default();
+        let mut b: SeriesMap<u32> = SeriesMap::default();
+        for m in [&mut a, &mut b] {
+            for (n, (key, instance)) in [(2, ""), (12, ""), (12, "0")].into_iter().enumerate() {
+                *m.for_recording(&mut l, n, key, instance, || 0) += 1;
+            }
+        }
+        assert!(Arc::ptr_eq(&a.layout, &b.layout));
+        // One more series in one entity only: it moves, the other keeps its layout.
+        *b.for_recording(&mut l, 3, 12, "1", || 5) += 1;
+        assert!(!Arc::ptr_eq(&a.layout, &b.layout));
+        assert_eq!(a.iter().count(), 3);
+        assert_eq!(b.get(&(12, "1".to_owned())), Some(&6));
+        assert_eq!(b.get(&(2, String::new())), Some(&1));
     }
 
     #[test]
     fn long_instances_are_compared_in_full() {
         let mut m: SeriesMap<u32> = SeriesMap::default();
-        *m.for_recording(0, 2, "vmhba0:C0:T0:L0", || 0) += 1;
-        *m.for_recording(0, 2, "vmhba0:C0:T0:L0", || 0) += 1;
-        *m.for_recording(0, 2, "vmhba0:C0:T0:L1", || 0) += 1;
+        let mut l = Layouts::default();
+        *m.for_recording(&mut l, 0, 2, "vmhba0:C0:T0:L0", || 0) += 1;
+        *m.for_recording(&mut l, 0, 2, "vmhba0:C0:T0:L0", || 0) += 1;
+        *m.for_recording(&mut l, 0, 2, "vmhba0:C0:T0:L1", || 0) += 1;
         assert_eq!(m.iter().map(|(_, v)| *v).collect::<Vec<_>>(), vec![2, 1]);
         assert_ne!(pack(""), pack("\0"));
         assert_ne!(pack("1"), pack("10"));

@@ -44,7 +44,7 @@ pub const RETENTION_MS: i64 = RETENTION_SAMPLES as i64 * REALTIME_INTERVAL_S * 1
 
 pub use super::rollup::MISSING_VALUE;
 
-use super::series_map::{SeriesKey, SeriesMap};
+use super::series_map::{Layouts, SeriesKey, SeriesMap};
 
 /// Which samples a query reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,6 +218,8 @@ impl EntitySeries {
 pub struct PerfStore {
     /// By MoRef value (`vm-42`), which is unique across types in one inventory.
     entities: BTreeMap<String, EntitySeries>,
+    /// The series layouts the entities share.
+    layouts: Layouts,
 }
 
 /// The time window and sample limit of a query, in `PerfQuerySpec` terms.
@@ -352,9 +354,11 @@ impl PerfStore {
         }
         let at = realtime.then(|| slot.slot_for(end_ms));
         for (position, (key, instance, value)) in samples.into_iter().enumerate() {
-            let data = slot
-                .series
-                .for_recording(position, key, instance, || SeriesData::new(key, instance));
+            let data =
+                slot.series
+                    .for_recording(&mut self.layouts, position, key, instance, || {
+                        SeriesData::new(key, instance)
+                    });
             if let Some(at) = at {
                 data.realtime.set(at, value);
             }
