@@ -73,7 +73,10 @@ fn one(vms: u32) {
 
 fn main() {
     // Cargo passes `--bench`; a number picks one size.
-    let sizes: Vec<u32> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let sizes: Vec<u32> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     match sizes.as_slice() {
         [n] => one(*n),
         _ => {
