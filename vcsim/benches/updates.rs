@@ -6,6 +6,13 @@
 //! iteration toggles one VM and polls both watchers until each has reported it, as the
 //! server does when a change wakes its waiters. Criterion's time is per toggle.
 //!
+//! Issue 17's goal: PowerOff → update p50 ≤ 2 ms at 10 000 VMs, cost proportional to the
+//! change. Measured at 1 024 / 4 096 / 10 016 VMs: 2.6 ms / 30 ms / 163 ms per toggle before
+//! (every poll re-walked both specs, and a leave check compared every reported object with
+//! every reached one), 46 µs / 97 µs / 428 µs with incremental polls (the rest was
+//! `pool_usage` summing every VM of the root pool after each call), 40 µs / 42 µs / 43 µs with
+//! both: flat in the inventory's size.
+//!
 //! `cargo bench -p vcsim --bench updates`
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
