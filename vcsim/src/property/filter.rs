@@ -95,6 +95,41 @@ impl Filter {
         }
     }
 
+    /// Diffs `obj` against what was reported of it and queues the update, if any, from
+    /// `budget`; false (nothing queued or recorded) when the budget is spent. An unchanged
+    /// object keeps its report, at its new place in the reach order.
+    fn report(
+        &mut self,
+        position: usize,
+        obj: MoRef,
+        values: PropValues,
+        budget: &mut usize,
+        updates: &mut Vec<Value>,
+    ) -> bool {
+        match object_diff(&obj, self.reported.get(&obj.value), &values) {
+            Some(u) => {
+                if !take(budget) {
+                    return false;
+                }
+                updates.push(u);
+                self.reported.insert(
+                    obj.value.clone(),
+                    Reported {
+                        obj,
+                        values,
+                        position,
+                    },
+                );
+            }
+            None => {
+                if let Some(r) = self.reported.get_mut(&obj.value) {
+                    r.position = position;
+                }
+            }
+        }
+        true
+    }
+
     /// Whether the objects the spec reaches may differ from those of its last complete
     /// evaluation.
     fn reach_may_have_changed(&self, inv: &crate::inventory::Inventory) -> bool {
@@ -338,23 +373,11 @@ fn poll_changed(
     let f = emu.collectors.filters.get_mut(key)?;
     let mut updates = Vec::new();
     for (position, obj, values) in changed {
-        let before = f.reported.get(&obj.value);
-        if let Some(u) = object_diff(&obj, before, &values) {
-            if !take(budget) {
-                return Some(FilterPoll {
-                    updates,
-                    complete: false,
-                });
-            }
-            updates.push(u);
-            f.reported.insert(
-                obj.value.clone(),
-                Reported {
-                    obj,
-                    values,
-                    position,
-                },
-            );
+        if !f.report(position, obj, values, budget, &mut updates) {
+            return Some(FilterPoll {
+                updates,
+                complete: false,
+            });
         }
     }
     Some(FilterPoll {
@@ -383,37 +406,17 @@ fn poll_full(
             (o, v)
         })
         .collect();
+    let present: HashSet<String> = current.iter().map(|(o, _)| o.value.clone()).collect();
     let f = emu.collectors.filters.get_mut(key)?;
     let mut updates = Vec::new();
-    for (position, (obj, values)) in current.iter().enumerate() {
-        let before = f.reported.get(&obj.value);
-        match object_diff(obj, before, values) {
-            Some(u) => {
-                if !take(budget) {
-                    return Some(FilterPoll {
-                        updates,
-                        complete: false,
-                    });
-                }
-                updates.push(u);
-                f.reported.insert(
-                    obj.value.clone(),
-                    Reported {
-                        obj: obj.clone(),
-                        values: values.clone(),
-                        position,
-                    },
-                );
-            }
-            // Unchanged, but its place in the reach order may have moved.
-            None => {
-                if let Some(r) = f.reported.get_mut(&obj.value) {
-                    r.position = position;
-                }
-            }
+    for (position, (obj, values)) in current.into_iter().enumerate() {
+        if !f.report(position, obj, values, budget, &mut updates) {
+            return Some(FilterPoll {
+                updates,
+                complete: false,
+            });
         }
     }
-    let present: HashSet<&str> = current.iter().map(|(o, _)| o.value.as_str()).collect();
     let gone: Vec<String> = f
         .reported
         .keys()
