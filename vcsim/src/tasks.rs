@@ -102,7 +102,8 @@ impl TaskLog {
         self.recent.push_back(task.clone());
         while self.recent.len() > RECENT_TASKS_MAX {
             if let Some(old) = self.recent.pop_front() {
-                // Nothing names a task but the computed `recentTask`.
+                // A task leads a traversal nowhere (its `info` is data), and a filter that
+                // reported it finds it among the removals: no filter need walk again.
                 inv.remove_unlinked(&old);
             }
         }

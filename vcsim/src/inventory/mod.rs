@@ -139,7 +139,8 @@ impl Inventory {
 
     /// The objects changed after `version` (inserted or updated, and still present), each
     /// once, in the order of their latest change. Removed objects are not listed: a
-    /// removal moves [`Inventory::links_version`].
+    /// removal moves [`Inventory::links_version`], or, through
+    /// [`Inventory::remove_unlinked`], is listed by [`Inventory::removed_since`].
     pub fn changed_since(&self, version: u64) -> impl Iterator<Item = &str> {
         self.changes
             .range(version.saturating_add(1)..)
@@ -229,9 +230,9 @@ impl Inventory {
             && self.removed.first().is_some_and(|(v, _)| *v > version + 1)
     }
 
-    /// [`Inventory::remove`] for an object no other object names, so that its removal
-    /// changes what no traversal reaches through it (a task dropped from the recent list):
-    /// [`Inventory::links_version`] stays. A filter that reported it, or starts at it, finds
+    /// [`Inventory::remove`] for an object through which no traversal reaches anything
+    /// else (a task dropped from the recent list; a stale reference to it is skipped as
+    /// any dangling one is): [`Inventory::links_version`] stays. A filter that reported it, or starts at it, finds
     /// it in [`Inventory::removed_since`].
     pub fn remove_unlinked(&mut self, r: &MoRef) -> Option<ManagedObject> {
         let links = self.links_version;

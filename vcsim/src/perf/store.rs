@@ -461,9 +461,12 @@ impl PerfStore {
     pub fn latest(&self, entity: &MoRef, key: i32, instance: &str) -> Option<(i64, i64)> {
         let e = self.entity(entity)?;
         let d = e.series.get(&(key, instance.to_owned()))?;
-        if d.realtime.len() == e.end_ms.len() {
+        if d.realtime.len() == e.end_ms.len()
+            && let (Some(t), Some(v)) = (e.end_ms.last(), d.realtime.last())
+            && v != NO_SAMPLE
+        {
             // The usual case: the series reported at the newest slot.
-            return Some((e.end_ms.last()?, d.realtime.last()?)).filter(|s| s.1 != NO_SAMPLE);
+            return Some((t, v));
         }
         d.points(Resolution::Realtime, &e.timeline()).last()
     }
