@@ -67,46 +67,87 @@ type HostSamples = BTreeMap<(String, i32), i64>;
 
 /// What [`Emulator::prefill_history`] computes once and reuses every step.
 struct Prefill {
-    /// The copy of the model that lives through the past.
-    world: World,
     /// Model entity → inventory reference.
     refs: BTreeMap<(u8, u32), MoRef>,
-    /// Catalogue key of each model counter.
-    keys: BTreeMap<Counter, Option<i32>>,
-    /// Whether some historical interval archives each counter: (aggregate, device instance).
-    archived: BTreeMap<Counter, (bool, bool)>,
+    /// Catalogue key of each model counter, by its index in `Counter::ALL`.
+    keys: [Option<i32>; Counter::ALL.len()],
+    /// Whether some historical interval archives each counter (by index): (aggregate,
+    /// device instance).
+    archived: [(bool, bool); Counter::ALL.len()],
     /// vCPU instance names, `"0"`, `"1"`, …
     instances: Vec<String>,
-    /// One step's samples by model entity (the vectors are reused).
-    by_entity: BTreeMap<(u8, u32), Vec<CounterSample>>,
+    /// One entity's samples of a step (reused: the model yields each entity's together).
+    buf: Vec<CounterSample>,
 }
 
 impl Prefill {
-    fn new(world: World, refs: BTreeMap<(u8, u32), MoRef>) -> Prefill {
-        let keys: BTreeMap<Counter, Option<i32>> = Counter::ALL
-            .iter()
-            .map(|c| (*c, key_of(c.name())))
-            .collect();
-        let archived = keys
-            .iter()
-            .map(|(c, key)| {
-                let def = key.and_then(crate::perf::catalogue::by_key);
-                let kept = |level: fn(&crate::perf::catalogue::CounterDef) -> i32| {
-                    def.is_some_and(|d| {
-                        Rollup::from_summary_type(d.rollup).is_some()
-                            && archived_depth(level(d)) > 0
-                    })
-                };
-                (*c, (kept(|d| d.level), kept(|d| d.per_device_level)))
-            })
-            .collect();
+    fn new(refs: BTreeMap<(u8, u32), MoRef>) -> Prefill {
+        // A counter's discriminant is its index in `Counter::ALL`.
+        let mut keys = [None; Counter::ALL.len()];
+        let mut archived = [(false, false); Counter::ALL.len()];
+        for c in Counter::ALL {
+            let key = key_of(c.name());
+            let def = key.and_then(crate::perf::catalogue::by_key);
+            let kept = |level: fn(&crate::perf::catalogue::CounterDef) -> i32| {
+                def.is_some_and(|d| {
+                    Rollup::from_summary_type(d.rollup).is_some() && archived_depth(level(d)) > 0
+                })
+            };
+            keys[*c as usize] = key;
+            archived[*c as usize] = (kept(|d| d.level), kept(|d| d.per_device_level));
+        }
         Prefill {
-            world,
             refs,
             keys,
             archived,
             instances: Vec::new(),
-            by_entity: BTreeMap::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Records one entity's samples of a step (in `self.buf`).
+    fn entity(
+        &mut self,
+        perf: &mut crate::perf::PerfStore,
+        host_samples: &mut HostSamples,
+        e: Entity,
+        end_ms: i64,
+        realtime: bool,
+    ) {
+        let id = match e {
+            Entity::Host(h) => (0, h.0),
+            Entity::Pool(p) => (1, p.0),
+            Entity::Vm(v) => (2, v.0),
+        };
+        let Some(moref) = self.refs.get(&id) else {
+            return;
+        };
+        let vcpus = self
+            .buf
+            .iter()
+            .filter_map(|(_, i, _)| *i)
+            .max()
+            .map_or(0, |i| usize::from(i) + 1);
+        while self.instances.len() < vcpus {
+            self.instances.push(self.instances.len().to_string());
+        }
+        let (instances, keys) = (&self.instances, &self.keys);
+        let named = self.buf.iter().filter_map(|(counter, instance, value)| {
+            let key = keys[*counter as usize]?;
+            let inst = instance.map_or("", |i| instances[usize::from(i)].as_str());
+            Some((key, inst, *value))
+        });
+        if id.0 == 0 {
+            for (key, inst, value) in named.clone() {
+                if inst.is_empty() {
+                    host_samples.insert((moref.value.clone(), key), value);
+                }
+            }
+        }
+        if realtime {
+            perf.record_all(moref, end_ms, named);
+        } else {
+            perf.record_history_only(moref, end_ms, named);
         }
     }
 }
@@ -245,75 +286,52 @@ impl Emulator {
             steps.push((t, t + step_ms));
             t += step_ms;
         }
-        let mut ctx = Prefill::new(self.world.clone(), self.model_refs());
+        // A copy of the model lives through the past; the present one is untouched.
+        let mut world = self.world.clone();
+        let mut ctx = Prefill::new(self.model_refs());
         for &(start_ms, end_ms) in &steps {
             let realtime = end_ms - start_ms == step_ms && end_ms > now_ms - RETENTION_MS;
-            self.prefill_step(&mut ctx, start_ms, end_ms, realtime);
+            self.prefill_step(&mut world, &mut ctx, start_ms, end_ms, realtime);
         }
         steps.len()
     }
 
     /// Steps the model over `(start_ms, end_ms]` and records its samples: as realtime
     /// samples too when `realtime`, else only the series history keeps.
-    fn prefill_step(&mut self, ctx: &mut Prefill, start_ms: i64, end_ms: i64, realtime: bool) {
+    fn prefill_step(
+        &mut self,
+        world: &mut World,
+        ctx: &mut Prefill,
+        start_ms: i64,
+        end_ms: i64,
+        realtime: bool,
+    ) {
         let interval_s = u32::try_from((end_ms - start_ms) / 1000).unwrap_or(u32::MAX);
-        ctx.by_entity.values_mut().for_each(Vec::clear);
-        let archived = &ctx.archived;
-        for s in ctx.world.step(interval_s).iter() {
-            let kept = archived
-                .get(&s.counter)
-                .is_some_and(|&(aggregate, device)| {
-                    if s.instance.is_some() {
-                        device
-                    } else {
-                        aggregate
-                    }
-                });
+        let mut host_samples = HostSamples::new();
+        // The model yields each entity's samples together, hosts then pools then VMs.
+        let mut current: Option<Entity> = None;
+        ctx.buf.clear();
+        for s in world.step(interval_s).iter() {
+            let (aggregate, device) = ctx.archived[s.counter as usize];
+            let kept = if s.instance.is_some() {
+                device
+            } else {
+                aggregate
+            };
             if !realtime && !kept {
                 continue;
             }
-            let key = match s.entity {
-                Entity::Host(h) => (0, h.0),
-                Entity::Pool(p) => (1, p.0),
-                Entity::Vm(v) => (2, v.0),
-            };
-            ctx.by_entity
-                .entry(key)
-                .or_default()
-                .push((s.counter, s.instance, s.value));
-        }
-        let mut host_samples = HostSamples::new();
-        for (id, samples) in &ctx.by_entity {
-            let Some(moref) = ctx.refs.get(id) else {
-                continue;
-            };
-            let vcpus = samples
-                .iter()
-                .filter_map(|(_, i, _)| *i)
-                .max()
-                .map_or(0, |i| usize::from(i) + 1);
-            while ctx.instances.len() < vcpus {
-                ctx.instances.push(ctx.instances.len().to_string());
-            }
-            let instances = &ctx.instances;
-            let keys = &ctx.keys;
-            let named = samples.iter().filter_map(|(counter, instance, value)| {
-                let key = keys.get(counter).copied().flatten()?;
-                let inst = instance.map_or("", |i| instances[usize::from(i)].as_str());
-                Some((key, inst, *value))
-            });
-            if id.0 == 0 {
-                for (key, inst, value) in named.clone() {
-                    if inst.is_empty() {
-                        host_samples.insert((moref.value.clone(), key), value);
-                    }
+            if current != Some(s.entity) {
+                if let Some(e) = current {
+                    ctx.entity(&mut self.perf, &mut host_samples, e, end_ms, realtime);
                 }
+                ctx.buf.clear();
+                current = Some(s.entity);
             }
-            if realtime {
-                self.perf.record_all(moref, end_ms, named);
-            } else {
-                self.perf.record_history_only(moref, end_ms, named);
-            }
+            ctx.buf.push((s.counter, s.instance, s.value));
+        }
+        if let Some(e) = current {
+            ctx.entity(&mut self.perf, &mut host_samples, e, end_ms, realtime);
         }
         self.record_history_from(end_ms, Some(&host_samples));
     }
