@@ -278,7 +278,8 @@ impl Inventory {
     /// such as `runtime.host` or a task's `info.result`, is never traversed). Power state,
     /// quick stats, a pool's runtime and a task's progress are such changes. The change is
     /// logged, but [`Inventory::links_version`] stays, so property filters re-read this
-    /// object only rather than everything they reach. Debug builds check the promise.
+    /// object only rather than everything they reach. The name stays too. Debug builds
+    /// check both promises.
     pub fn update_leaf<T>(
         &mut self,
         r: &MoRef,
@@ -293,21 +294,23 @@ impl Inventory {
         f: impl FnOnce(&mut ManagedObject) -> T,
         links: bool,
     ) -> Result<T, Fault> {
-        let ty_ok = self
-            .objects
-            .get(&r.value)
-            .is_some_and(|o| o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty));
-        if !ty_ok {
-            return Err(Fault::not_found(r));
-        }
-        self.version += 1;
-        let version = self.version;
         let obj = self
             .objects
             .get_mut(&r.value)
+            .filter(|o| o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty))
             .ok_or_else(|| Fault::not_found(r))?;
+        self.version += 1;
+        let version = self.version;
         let changed_before = std::mem::replace(&mut obj.changed_at, version);
-        let before = obj.name().to_owned();
+        // A leaf change keeps the name too (checked below in debug builds), so only other
+        // changes copy it to see whether the name index must follow.
+        let before = if links {
+            obj.name().to_owned()
+        } else {
+            String::new()
+        };
+        #[cfg(debug_assertions)]
+        let leaf_name = (!links).then(|| obj.name().to_owned());
         // The reference properties before the change (one that `f` removes changed too).
         let mut ref_names: Vec<String> = if links {
             obj.props
@@ -329,7 +332,15 @@ impl Inventory {
                 r.value
             );
         }
-        let after = obj.name().to_owned();
+        #[cfg(debug_assertions)]
+        if let Some(name) = leaf_name {
+            debug_assert!(name == obj.name(), "update_leaf renamed {}", r.value);
+        }
+        let after = if links {
+            obj.name().to_owned()
+        } else {
+            String::new()
+        };
         if links {
             for (n, v) in &obj.props {
                 if is_ref_prop(v) && !ref_names.contains(n) {

@@ -332,18 +332,17 @@ impl PerfStore {
         samples: impl IntoIterator<Item = (i32, &'a str, i64)>,
         realtime: bool,
     ) {
-        if !self.entities.contains_key(entity.value.as_str()) {
-            self.entities.insert(
-                entity.value.clone(),
-                EntitySeries {
+        // One tree search when the entity exists (every interval but its first).
+        let slot = match self.entities.get_mut(entity.value.as_str()) {
+            Some(slot) => slot,
+            None => self
+                .entities
+                .entry(entity.value.clone())
+                .or_insert_with(|| EntitySeries {
                     entity: entity.clone(),
                     end_ms: Column::default(),
                     series: SeriesMap::default(),
-                },
-            );
-        }
-        let Some(slot) = self.entities.get_mut(entity.value.as_str()) else {
-            return;
+                }),
         };
         if slot.entity.ty != entity.ty {
             // A reference value reused for an object of another type: the old series
