@@ -7,20 +7,21 @@
 //! intervals (5 virtual minutes), so each includes one DRS pass.
 //!
 //! Target (issue 12): ≥ 5 M VM-steps/s with DRS and rollups at 10 000 VMs. Measured on this
-//! shared 2-core machine, the code before and after the first cut run back to back:
-//! before, 50.0 K, 44.7 K, 40.7 K VM-steps/s at 1 000 / 5 000 / 10 000 VMs (≈ 25 µs per
-//! VM-step); after, 104.7 K, 100.6 K, 94.3 K (≈ 10.7 µs per VM-step, slope between 1 000 and
-//! 10 000 VMs). The cut: the interval no longer groups samples into a map of vectors nor
-//! clones every entity's MoRef (the model already yields them grouped, in order), the store
-//! finds a series by the order it was last recorded in rather than a string-keyed tree
-//! search, quick stats leave equal values in place, and VMs run by the default agent (which
-//! does nothing at a tick) are not read for a tick. Still far short: at 10 000 VMs the
-//! `PerfStore` is half of an interval (one ring and one history per series, each its own heap
-//! allocation, so each sample is a cache miss: the columnar store of the redesign), quick
-//! stats a quarter (`Inventory::update` finds the VM twice by name and copies its display
-//! name twice to detect a rename; then the property tree), and the model's sample
-//! production a tenth (scheduler-model's `step` bench: 8.6 M VM-steps/s at 10 000 VMs; a
-//! DRS pass adds 0.3 ms per 5 minutes).
+//! shared 2-core machine at 1 000 / 5 000 / 10 000 VMs:
+//! - session 9's start: 50.0 K, 44.7 K, 40.7 K VM-steps/s (≈ 25 µs per VM-step);
+//! - after its first cut (no per-interval map of vectors, no MoRef clones, series found by
+//!   recording order, quick stats left in place when equal, no tick for the default agent):
+//!   104.7 K, 100.6 K, 94.3 K;
+//! - after the columnar perf store (one delta-varint timeline per entity and one column per
+//!   series, shared series layouts), one tree search per recorded entity and per inventory
+//!   update, and leaf updates that copy no name: 224.8 K, 129.3 K, 124.9 K (≈ 8 µs per
+//!   VM-step at 10 000).
+//!
+//! Still far short. The step is now memory-bound in the perf store (each column is its own
+//! allocation, so each sample is a cache miss: the 1 000-VM estate fits the cache, the
+//! larger ones do not), then quick stats through the generic property trees, then the
+//! model's sample production (scheduler-model's `step` bench: 9.1 M VM-steps/s at 10 000
+//! VMs).
 //!
 //! `cargo bench -p vcsim --bench estate`
 
