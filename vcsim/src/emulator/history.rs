@@ -69,13 +69,11 @@ type HostSamples = BTreeMap<(String, i32), i64>;
 struct Prefill {
     /// Model entity → inventory reference.
     refs: BTreeMap<(u8, u32), MoRef>,
-    /// Catalogue key of each model counter, by its index in `Counter::ALL`.
-    keys: [Option<i32>; Counter::ALL.len()],
+    /// Catalogue keys and instance names of the samples.
+    names: super::step::SampleNames,
     /// Whether some historical interval archives each counter (by index): (aggregate,
     /// device instance).
     archived: [(bool, bool); Counter::ALL.len()],
-    /// vCPU instance names, `"0"`, `"1"`, …
-    instances: Vec<String>,
     /// One entity's samples of a step (reused: the model yields each entity's together).
     buf: Vec<CounterSample>,
 }
@@ -83,7 +81,6 @@ struct Prefill {
 impl Prefill {
     fn new(refs: BTreeMap<(u8, u32), MoRef>) -> Prefill {
         // A counter's discriminant is its index in `Counter::ALL`.
-        let mut keys = [None; Counter::ALL.len()];
         let mut archived = [(false, false); Counter::ALL.len()];
         for c in Counter::ALL {
             let key = key_of(c.name());
@@ -93,14 +90,12 @@ impl Prefill {
                     Rollup::from_summary_type(d.rollup).is_some() && archived_depth(level(d)) > 0
                 })
             };
-            keys[*c as usize] = key;
             archived[*c as usize] = (kept(|d| d.level), kept(|d| d.per_device_level));
         }
         Prefill {
             refs,
-            keys,
+            names: super::step::SampleNames::new(),
             archived,
-            instances: Vec::new(),
             buf: Vec::new(),
         }
     }
@@ -122,21 +117,7 @@ impl Prefill {
         let Some(moref) = self.refs.get(&id) else {
             return;
         };
-        let vcpus = self
-            .buf
-            .iter()
-            .filter_map(|(_, i, _)| *i)
-            .max()
-            .map_or(0, |i| usize::from(i) + 1);
-        while self.instances.len() < vcpus {
-            self.instances.push(self.instances.len().to_string());
-        }
-        let (instances, keys) = (&self.instances, &self.keys);
-        let named = self.buf.iter().filter_map(|(counter, instance, value)| {
-            let key = keys[*counter as usize]?;
-            let inst = instance.map_or("", |i| instances[usize::from(i)].as_str());
-            Some((key, inst, *value))
-        });
+        let named = self.names.named(&self.buf);
         if id.0 == 0 {
             for (key, inst, value) in named.clone() {
                 if inst.is_empty() {

@@ -32,18 +32,11 @@ impl Emulator {
         self.tick_guests();
         self.apply_posted_guest_effects();
         let interval_s = crate::clock::REALTIME_INTERVAL_S as u32;
-        // Catalogue keys by counter (a counter's discriminant is its index in
-        // `Counter::ALL`), once per interval, not once per sample.
-        let mut keys = [None; Counter::ALL.len()];
-        for c in Counter::ALL {
-            keys[*c as usize] = crate::perf::catalogue::key_of(c.name());
-        }
         let mut sink = IntervalSink {
             perf: &mut self.perf,
             inv: &mut self.inv,
             refs: EntityRefs::new(&self.ids),
-            keys,
-            instances: Vec::new(),
+            names: SampleNames::new(),
             moref: MoRef::new("VirtualMachine", String::new()),
             end_ms,
         };
@@ -157,16 +150,56 @@ impl<'a> EntityRefs<'a> {
     }
 }
 
+/// The model's samples as the perf store names them: catalogue key by counter (a counter's
+/// discriminant is its index in `Counter::ALL`, looked up once, not once per sample) and
+/// vCPU instance names (`"0"`, `"1"`, …, made once, as far as needed so far).
+pub(super) struct SampleNames {
+    keys: [Option<i32>; Counter::ALL.len()],
+    instances: Vec<String>,
+}
+
+impl SampleNames {
+    pub(super) fn new() -> SampleNames {
+        let mut keys = [None; Counter::ALL.len()];
+        for c in Counter::ALL {
+            keys[*c as usize] = crate::perf::catalogue::key_of(c.name());
+        }
+        SampleNames {
+            keys,
+            instances: Vec::new(),
+        }
+    }
+
+    /// One entity's samples as `(catalogue key, instance, value)`; counters the catalogue
+    /// lacks are left out.
+    pub(super) fn named<'a>(
+        &'a mut self,
+        samples: &'a [CounterSample],
+    ) -> impl Iterator<Item = (i32, &'a str, i64)> + Clone + 'a {
+        let vcpus = samples
+            .iter()
+            .filter_map(|(_, i, _)| *i)
+            .max()
+            .map_or(0, |i| usize::from(i) + 1);
+        while self.instances.len() < vcpus {
+            self.instances.push(self.instances.len().to_string());
+        }
+        let (keys, instances) = (&self.keys, &self.instances);
+        samples.iter().filter_map(|(counter, instance, value)| {
+            let key = keys[*counter as usize]?;
+            let inst = instance.map_or("", |i| instances[usize::from(i)].as_str());
+            Some((key, inst, *value))
+        })
+    }
+}
+
 /// Where one interval's samples go: the perf store and the quick stats, with what the
 /// interval's entities share (catalogue keys, instance names, one MoRef buffer).
 struct IntervalSink<'a> {
     perf: &'a mut crate::perf::PerfStore,
     inv: &'a mut crate::inventory::Inventory,
     refs: EntityRefs<'a>,
-    /// Catalogue key by counter discriminant.
-    keys: [Option<i32>; Counter::ALL.len()],
-    /// vCPU instance names, `"0"`, `"1"`, …, as far as needed so far.
-    instances: Vec<String>,
+    names: SampleNames,
     /// Reused for every entity: filling it copies the value into an existing buffer.
     moref: MoRef,
     end_ms: i64,
@@ -181,20 +214,7 @@ impl IntervalSink<'_> {
         self.moref.ty = std::borrow::Cow::Borrowed(ty);
         self.moref.value.clear();
         self.moref.value.push_str(value);
-        let vcpus = samples
-            .iter()
-            .filter_map(|(_, i, _)| *i)
-            .max()
-            .map_or(0, |i| usize::from(i) + 1);
-        while self.instances.len() < vcpus {
-            self.instances.push(self.instances.len().to_string());
-        }
-        let (keys, instances) = (&self.keys, &self.instances);
-        let named = samples.iter().filter_map(|(counter, instance, value)| {
-            let key = keys[*counter as usize]?;
-            let inst = instance.map_or("", |i| instances[usize::from(i)].as_str());
-            Some((key, inst, *value))
-        });
+        let named = self.names.named(samples);
         self.perf.record_all(&self.moref, self.end_ms, named);
         quick_stats::refresh(self.inv, &self.moref, samples);
     }

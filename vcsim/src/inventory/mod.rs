@@ -491,15 +491,7 @@ fn object_refs(o: &ManagedObject) -> Vec<(String, Vec<MoRef>)> {
     o.props
         .iter()
         .filter_map(|(name, v)| {
-            let refs: Vec<MoRef> = match v {
-                Value::MoRef(m) => vec![m.clone()],
-                other => other
-                    .items()
-                    .iter()
-                    .filter_map(Value::as_moref)
-                    .cloned()
-                    .collect(),
-            };
+            let refs: Vec<MoRef> = v.referenced().cloned().collect();
             (!refs.is_empty()).then(|| (name.clone(), refs))
         })
         .collect()
@@ -536,11 +528,7 @@ pub fn children(inv: &Inventory, r: &MoRef) -> Vec<MoRef> {
     }
     let mut out = Vec::new();
     for name in names {
-        match o.get(name) {
-            Some(Value::MoRef(m)) => out.push(m.clone()),
-            Some(v) => out.extend(v.items().iter().filter_map(Value::as_moref).cloned()),
-            None => {}
-        }
+        out.extend(o.get(name).into_iter().flat_map(Value::referenced).cloned());
     }
     out
 }

@@ -91,15 +91,7 @@ fn walk<'a>(
     let Some(v) = read_prop(emu, session, from, &t.path) else {
         return Ok(());
     };
-    let targets: Vec<MoRef> = match v.as_ref() {
-        Value::MoRef(m) => vec![m.clone()],
-        other => other
-            .items()
-            .iter()
-            .filter_map(Value::as_moref)
-            .cloned()
-            .collect(),
-    };
+    let targets: Vec<MoRef> = v.referenced().cloned().collect();
     for target in targets {
         if !emu.inv.contains(&target) {
             continue;

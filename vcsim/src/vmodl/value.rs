@@ -227,6 +227,14 @@ impl Value {
         }
     }
 
+    /// The references a property names: itself when it is one, the references among its
+    /// items when it is an array (what a traversal spec follows).
+    pub fn referenced(&self) -> impl Iterator<Item = &MoRef> {
+        self.as_moref()
+            .into_iter()
+            .chain(self.items().iter().filter_map(Value::as_moref))
+    }
+
     /// The items of an array (an empty slice for anything else).
     pub fn items(&self) -> &[Value] {
         match self {
