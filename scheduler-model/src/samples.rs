@@ -195,6 +195,7 @@ impl Samples {
         };
         EntitySamples {
             samples: self,
+            cache: TimesCache::default(),
             entity,
             kind,
             counter: if self.has(entity) {
@@ -238,7 +239,9 @@ impl Samples {
         match entity {
             Entity::Host(h) if instance.is_none() => self.host_value(h.idx(), counter),
             Entity::Pool(p) if instance.is_none() => self.pool_value(p.idx(), counter),
-            Entity::Vm(v) => self.vm_value(self.slot(v)?, counter, instance),
+            Entity::Vm(v) => {
+                self.vm_value(self.slot(v)?, counter, instance, &mut TimesCache::default())
+            }
             _ => None,
         }
     }
@@ -265,7 +268,29 @@ impl Samples {
         (t, d.min(o.mu))
     }
 
-    fn vm_value(&self, v: usize, c: Counter, instance: Option<u16>) -> Option<i64> {
+    /// The time split of vCPU `j` of the VM in slot `v`, through `cache`.
+    #[inline]
+    fn times_cached(&self, v: usize, j: u32, cache: &mut TimesCache) -> (VcpuTimes, f64) {
+        if cache.slot != Some(v) {
+            *cache = TimesCache {
+                slot: Some(v),
+                ..TimesCache::default()
+            };
+        }
+        match cache.times.get_mut(j as usize) {
+            Some(Some(t)) => *t,
+            Some(entry) => *entry.insert(self.times(v, j)),
+            None => self.times(v, j),
+        }
+    }
+
+    fn vm_value(
+        &self,
+        v: usize,
+        c: Counter,
+        instance: Option<u16>,
+        cache: &mut TimesCache,
+    ) -> Option<i64> {
         let info = c.info();
         if !info.applies.contains(Applies::VM) {
             return None;
@@ -276,13 +301,13 @@ impl Samples {
             if !info.per_vcpu || u32::from(j) >= o.n_vcpu {
                 return None;
             }
-            let (t, u) = self.times(v, u32::from(j));
+            let (t, u) = self.times_cached(v, u32::from(j), cache);
             return time_value(c, &t, u);
         }
-        let sum = |c: Counter| -> i64 {
+        let mut sum = |c: Counter| -> i64 {
             (0..o.n_vcpu)
                 .map(|j| {
-                    let (t, u) = self.times(v, j);
+                    let (t, u) = self.times_cached(v, j, cache);
                     time_value(c, &t, u).unwrap_or(0)
                 })
                 .sum()
@@ -401,10 +426,24 @@ fn time_value(c: Counter, t: &VcpuTimes, usage_mhz: f64) -> Option<i64> {
     })
 }
 
+/// vCPUs whose time split an [`EntitySamples`] keeps once computed: a VM's counters read
+/// each vCPU's split about twenty times (every `cpu.*.summation` instance and aggregate,
+/// latency and readiness), and computing it is most of a VM's sample cost.
+const CACHED_VCPUS: usize = 8;
+
+/// The time splits of one VM's first [`CACHED_VCPUS`] vCPUs, computed when first read (a
+/// pure function of the step's state, so reading the cache is reading the value).
+#[derive(Clone, Debug, Default)]
+struct TimesCache {
+    slot: Option<usize>,
+    times: [Option<(VcpuTimes, f64)>; CACHED_VCPUS],
+}
+
 /// Iterator over one entity's samples (see [`Samples::entity`]).
 #[derive(Clone, Debug)]
 pub struct EntitySamples<'a> {
     samples: &'a Samples,
+    cache: TimesCache,
     entity: Entity,
     kind: Applies,
     counter: usize,
@@ -434,7 +473,14 @@ impl Iterator for EntitySamples<'_> {
             } else {
                 self.instance += 1;
             }
-            if let Some(value) = self.samples.value(self.entity, c, instance) {
+            let value = match self.entity {
+                Entity::Vm(v) if self.samples.has(self.entity) => self
+                    .samples
+                    .slot(v)
+                    .and_then(|slot| self.samples.vm_value(slot, c, instance, &mut self.cache)),
+                _ => self.samples.value(self.entity, c, instance),
+            };
+            if let Some(value) = value {
                 return Some(Sample {
                     entity: self.entity,
                     counter: c,

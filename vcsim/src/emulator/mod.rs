@@ -97,6 +97,8 @@ pub struct Emulator {
     pub events: EventLog,
     /// Performance samples.
     pub perf: PerfStore,
+    /// Where `perf` keeps each model entity, remembered across intervals.
+    perf_hints: step::PerfHints,
     /// Deterministic identifiers.
     pub idgen: IdGen,
     /// Guest agents, consulted in order; the default agent is always last.
@@ -193,6 +195,7 @@ impl Emulator {
             tasks: TaskLog::default(),
             events: EventLog::default(),
             perf: PerfStore::default(),
+            perf_hints: step::PerfHints::default(),
             idgen: IdGen::new(config.seed),
             agents: vec![Arc::new(DefaultAgent)],
             running: BTreeMap::new(),

@@ -5,6 +5,7 @@
 use super::Emulator;
 use super::quick_stats::{self, CounterSample};
 use crate::guest::{GuestEvent, GuestView};
+use crate::perf::PerfHint;
 use crate::vmodl::{MoRef, Value};
 use scheduler_model::{Counter, Entity};
 
@@ -34,6 +35,7 @@ impl Emulator {
         let interval_s = crate::clock::REALTIME_INTERVAL_S as u32;
         let mut sink = IntervalSink {
             perf: &mut self.perf,
+            hints: &mut self.perf_hints,
             inv: &mut self.inv,
             refs: EntityRefs::new(&self.ids),
             names: SampleNames::new(),
@@ -193,10 +195,35 @@ impl SampleNames {
     }
 }
 
+/// Where the perf store keeps each model entity, by kind and id: found again each interval
+/// without a search by name.
+#[derive(Debug, Default)]
+pub(super) struct PerfHints {
+    hosts: Vec<PerfHint>,
+    pools: Vec<PerfHint>,
+    vms: Vec<PerfHint>,
+}
+
+impl PerfHints {
+    fn get(&mut self, e: Entity) -> &mut PerfHint {
+        let (table, id) = match e {
+            Entity::Host(h) => (&mut self.hosts, h.0),
+            Entity::Pool(p) => (&mut self.pools, p.0),
+            Entity::Vm(v) => (&mut self.vms, v.0),
+        };
+        let i = id as usize;
+        if table.len() <= i {
+            table.resize(i + 1, PerfHint::default());
+        }
+        &mut table[i]
+    }
+}
+
 /// Where one interval's samples go: the perf store and the quick stats, with what the
 /// interval's entities share (catalogue keys, instance names, one MoRef buffer).
 struct IntervalSink<'a> {
     perf: &'a mut crate::perf::PerfStore,
+    hints: &'a mut PerfHints,
     inv: &'a mut crate::inventory::Inventory,
     refs: EntityRefs<'a>,
     names: SampleNames,
@@ -215,7 +242,8 @@ impl IntervalSink<'_> {
         self.moref.value.clear();
         self.moref.value.push_str(value);
         let named = self.names.named(samples);
-        self.perf.record_all(&self.moref, self.end_ms, named);
+        self.perf
+            .record_all_hinted(self.hints.get(e), &self.moref, self.end_ms, named);
         quick_stats::refresh(self.inv, &self.moref, samples);
     }
 }

@@ -2,9 +2,9 @@
 //! difference from the one before (the first from 0), so a steady series costs one byte per
 //! sample and a varying one two or three, where a `(end_ms, value)` pair cost 16 (32 with a
 //! ring's spare capacity). Reading is a sequential decode, which every query does anyway
-//! (it walks a window oldest first); writing appends, rewrites the newest value, or drops
-//! the oldest few in one move. Anything else (a late sample in the middle) rebuilds the
-//! column from its values: rare, and a column holds at most a few hundred values.
+//! (it walks a window oldest first); writing appends or drops the oldest few in one move.
+//! The historical rings are columns; an entity's realtime samples are rows of the same
+//! varints (`rows`), which this module's encoding functions also serve.
 
 /// A slot that holds no sample (a series that did not report at that time). No counter
 /// value is this negative.
@@ -15,22 +15,19 @@ pub(super) const NO_SAMPLE: i64 = i64::MIN;
 pub(super) struct Column {
     bytes: Vec<u8>,
     len: u32,
-    /// The newest value, and the byte offset of its encoding.
+    /// The newest value (the base of the next one's delta).
     last: i64,
-    last_at: u32,
-    /// The value before the newest (the base of its delta; 0 when it is the first).
-    before_last: i64,
 }
 
-fn zigzag(v: i64) -> u64 {
+pub(super) fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
-fn unzigzag(u: u64) -> i64 {
+pub(super) fn unzigzag(u: u64) -> i64 {
     ((u >> 1) as i64) ^ -((u & 1) as i64)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut u: u64) {
+pub(super) fn put_varint(out: &mut Vec<u8>, mut u: u64) {
     while u >= 0x80 {
         out.push((u as u8) | 0x80);
         u >>= 7;
@@ -40,7 +37,7 @@ fn put_varint(out: &mut Vec<u8>, mut u: u64) {
 
 /// Reads a varint at `*at`, moving `*at` past it. Columns are only written by this module,
 /// so a varint is never cut short; a truncated one reads as what it has.
-fn get_varint(bytes: &[u8], at: &mut usize) -> u64 {
+pub(super) fn get_varint(bytes: &[u8], at: &mut usize) -> u64 {
     let mut u = 0u64;
     let mut shift = 0;
     while let Some(&b) = bytes.get(*at) {
@@ -57,23 +54,9 @@ fn get_varint(bytes: &[u8], at: &mut usize) -> u64 {
 }
 
 impl Column {
-    /// A column holding `values`, in order.
-    pub(super) fn from_values(values: impl IntoIterator<Item = i64>) -> Column {
-        let mut c = Column::default();
-        for v in values {
-            c.push(v);
-        }
-        c
-    }
-
     /// Number of values.
     pub(super) fn len(&self) -> usize {
         self.len as usize
-    }
-
-    /// The newest value.
-    pub(super) fn last(&self) -> Option<i64> {
-        (self.len > 0).then_some(self.last)
     }
 
     /// Appends a value.
@@ -83,21 +66,9 @@ impl Column {
             // Grow by a quarter, not double: columns are many and long-lived.
             self.bytes.reserve_exact((self.bytes.len() / 4).max(16));
         }
-        self.last_at = self.bytes.len() as u32;
         put_varint(&mut self.bytes, zigzag(v.wrapping_sub(base)));
-        self.before_last = base;
         self.last = v;
         self.len += 1;
-    }
-
-    /// Replaces the newest value (no-op on an empty column).
-    pub(super) fn set_last(&mut self, v: i64) {
-        if self.len == 0 {
-            return;
-        }
-        self.bytes.truncate(self.last_at as usize);
-        put_varint(&mut self.bytes, zigzag(v.wrapping_sub(self.before_last)));
-        self.last = v;
     }
 
     /// The values, oldest first.
@@ -108,11 +79,6 @@ impl Column {
             prev = prev.wrapping_add(unzigzag(get_varint(&self.bytes, &mut at)));
             prev
         })
-    }
-
-    /// The values as a vector.
-    pub(super) fn to_vec(&self) -> Vec<i64> {
-        self.iter().collect()
     }
 
     /// Drops the oldest `n` values (all of them when `n` is the length or more).
@@ -138,43 +104,12 @@ impl Column {
         let mut head = Vec::with_capacity(10);
         put_varint(&mut head, zigzag(first));
         // Bytes 0..at (the dropped values and the new first's delta) become `head`.
-        let shift = head.len() as i64 - at as i64;
         self.bytes.splice(..at, head);
         self.len -= n as u32;
-        if self.len == 1 {
-            self.last_at = 0;
-            self.before_last = 0;
-        } else {
-            self.last_at = (i64::from(self.last_at) + shift) as u32;
-        }
         // Give back what a long-lived column no longer needs.
         if self.bytes.capacity() > self.bytes.len() * 2 + 32 {
             self.bytes
                 .shrink_to(self.bytes.len() + self.bytes.len() / 4 + 16);
-        }
-    }
-
-    /// Inserts `v` before index `i` (at the end when `i` is the length or more).
-    pub(super) fn insert(&mut self, i: usize, v: i64) {
-        let mut values = self.to_vec();
-        values.insert(i.min(values.len()), v);
-        *self = Column::from_values(values);
-    }
-
-    /// Sets the value at index `i`, filling any gap before it with [`NO_SAMPLE`].
-    pub(super) fn set(&mut self, i: usize, v: i64) {
-        let n = self.len();
-        if i + 1 == n {
-            self.set_last(v);
-        } else if i >= n {
-            for _ in n..i {
-                self.push(NO_SAMPLE);
-            }
-            self.push(v);
-        } else {
-            let mut values = self.to_vec();
-            values[i] = v;
-            *self = Column::from_values(values);
         }
     }
 
@@ -189,11 +124,19 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn from_values(values: impl IntoIterator<Item = i64>) -> Column {
+        let mut c = Column::default();
+        for v in values {
+            c.push(v);
+        }
+        c
+    }
+
     #[test]
     fn steady_values_take_a_byte_each() {
-        let c = Column::from_values(std::iter::repeat_n(12_345, 180));
+        let c = from_values(std::iter::repeat_n(12_345, 180));
         assert!(c.bytes.len() <= 180 + 3, "{}", c.bytes.len());
-        assert_eq!(c.to_vec(), vec![12_345; 180]);
+        assert_eq!(c.iter().collect::<Vec<_>>(), vec![12_345; 180]);
     }
 
     #[test]
@@ -209,18 +152,14 @@ mod tests {
             i64::MIN + 1,
             -1,
         ];
-        let c = Column::from_values(values);
-        assert_eq!(c.to_vec(), values);
-        assert_eq!(c.last(), Some(-1));
+        let c = from_values(values);
+        assert_eq!(c.iter().collect::<Vec<_>>(), values);
     }
 
     #[derive(Clone, Debug)]
     enum Op {
         Push(i64),
-        SetLast(i64),
         DropFront(usize),
-        Insert(usize, i64),
-        Set(usize, i64),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -232,11 +171,8 @@ mod tests {
             Just(i64::MAX)
         ];
         prop_oneof![
-            4 => value.clone().prop_map(Op::Push),
-            2 => value.clone().prop_map(Op::SetLast),
+            4 => value.prop_map(Op::Push),
             1 => (0usize..8).prop_map(Op::DropFront),
-            1 => (0usize..12, value.clone()).prop_map(|(i, v)| Op::Insert(i, v)),
-            1 => (0usize..12, value).prop_map(|(i, v)| Op::Set(i, v)),
         ]
     }
 
@@ -249,18 +185,11 @@ mod tests {
             for op in ops {
                 match op {
                     Op::Push(x) => { c.push(x); v.push(x); }
-                    Op::SetLast(x) => { c.set_last(x); if let Some(l) = v.last_mut() { *l = x; } }
                     Op::DropFront(n) => { c.drop_front(n); v.drain(..n.min(v.len())); }
-                    Op::Insert(i, x) => { c.insert(i, x); v.insert(i.min(v.len()), x); }
-                    Op::Set(i, x) => {
-                        c.set(i, x);
-                        if i < v.len() { v[i] = x } else { v.resize(i, NO_SAMPLE); v.push(x) }
-                    }
                 }
                 prop_assert_eq!(c.len(), v.len());
-                prop_assert_eq!(c.last(), v.last().copied());
             }
-            prop_assert_eq!(c.to_vec(), v);
+            prop_assert_eq!(c.iter().collect::<Vec<_>>(), v);
         }
     }
 }

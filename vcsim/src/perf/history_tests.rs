@@ -185,3 +185,79 @@ fn a_day_of_history_is_a_few_kilobytes_per_series() {
     assert!(bytes >= series * 349, "{bytes}");
     assert!(bytes <= series * (4 * 349 + 600), "{bytes}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// The store rolls realtime rows up in batches; what a client reads of history after
+    /// every interval is what a history fed each sample at once would show. Recordings
+    /// start off a period boundary, skip series at some intervals (a boundary's included),
+    /// stop for a while (a powered-off VM), repeat a series in one batch and come late, and
+    /// the 300 s sweep runs at each boundary, as the emulator does.
+    #[test]
+    fn batched_rollups_read_as_rollups_fed_at_once(
+        offset_steps in 0i64..15,
+        plan in proptest::collection::vec(0u8..16, 60..400),
+    ) {
+        use super::rollup::{History, Rollup, archived_depth};
+        let (usage, ready, consumed) = (
+            key("cpu.usagemhz.average"),
+            key("cpu.ready.summation"),
+            key("mem.consumed.average"),
+        );
+        let rollups = [
+            (usage, Rollup::Average),
+            (ready, Rollup::Summation),
+            (consumed, Rollup::Average),
+        ];
+        let mut reference: Vec<History> = rollups
+            .iter()
+            .map(|(_, r)| History::new(*r, archived_depth(1)).expect("archived"))
+            .collect();
+        let mut s = PerfStore::default();
+        let mut hint = PerfHint::default();
+        for (n, op) in plan.iter().enumerate() {
+            let end_ms = T0_MS + (offset_steps + n as i64 + 1) * STEP_MS;
+            let value = |k: usize| (n as i64 * 7 + k as i64 * 13) % 50 + i64::from(*op);
+            // 0–1: the entity does not report (off); 2: `consumed` skipped; 3: `usage`
+            // twice; 4: a late repeat of the previous interval; otherwise all three.
+            if *op >= 2 {
+                let mut samples: Vec<(i32, &str, i64)> = Vec::new();
+                for (k, (key, _)) in rollups.iter().enumerate() {
+                    if *op == 2 && *key == consumed {
+                        continue;
+                    }
+                    samples.push((*key, "", value(k)));
+                    if *op == 3 && *key == usage {
+                        samples.push((*key, "", value(k) + 1));
+                    }
+                }
+                for (key, _, v) in &samples {
+                    let k = rollups.iter().position(|(r, _)| r == key).expect("known");
+                    reference[k].feed(end_ms, *v);
+                }
+                s.record_all_hinted(&mut hint, &vm(), end_ms, samples.iter().copied());
+                if *op == 4 {
+                    s.record(&vm(), end_ms - STEP_MS, usage, "", 999);
+                    reference[0].feed(end_ms - STEP_MS, 999);
+                }
+            }
+            if end_ms % 300_000 == 0 {
+                s.close_due(end_ms);
+                for h in &mut reference {
+                    h.close_due(end_ms);
+                }
+            }
+            for (k, (key, _)) in rollups.iter().enumerate() {
+                for (i, interval) in HISTORICAL_INTERVALS.iter().enumerate() {
+                    let want: Vec<(i64, i64)> = reference[k]
+                        .ring(i)
+                        .map(|r| r.samples(interval.period_ms()).collect())
+                        .unwrap_or_default();
+                    let got = s.samples_at(Resolution::Historical(i), &vm(), *key, "");
+                    proptest::prop_assert_eq!(got, want, "series {} interval {} after {}", key, i, n);
+                }
+            }
+        }
+    }
+}

@@ -12,6 +12,7 @@
 pub mod catalogue;
 mod column;
 pub mod rollup;
+mod rows;
 mod series_map;
 mod store;
 
@@ -20,5 +21,6 @@ mod history_tests;
 
 pub use rollup::{HISTORICAL_INTERVALS, HistoricalInterval};
 pub use store::{
-    MISSING_VALUE, PerfStore, RETENTION_MS, RETENTION_SAMPLES, Resolution, Samples, Series, Window,
+    MISSING_VALUE, PerfHint, PerfStore, RETENTION_MS, RETENTION_SAMPLES, Resolution, Samples,
+    Series, Window,
 };

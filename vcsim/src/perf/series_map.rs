@@ -115,7 +115,7 @@ impl<V> SeriesMap<V> {
         key: i32,
         instance: &str,
         make: impl FnOnce() -> V,
-    ) -> &mut V {
+    ) -> (usize, &mut V) {
         let packed = pack(instance);
         let hit = match self.layout.packed.get(position) {
             Some(&(k, p)) if k == key && p == packed && packed != UNPACKED => true,
@@ -140,15 +140,33 @@ impl<V> SeriesMap<V> {
                 }
             }
         };
-        &mut self.values[i]
+        (i, &mut self.values[i])
     }
 
-    /// Drops every series.
-    pub(super) fn clear(&mut self) {
-        *self = SeriesMap {
-            layout: Arc::new(Layout::default()),
-            values: Vec::new(),
-        };
+    /// Number of series.
+    pub(super) fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// The series at index `i` (the order they were added).
+    pub(super) fn value_mut(&mut self, i: usize) -> Option<&mut V> {
+        self.values.get_mut(i)
+    }
+
+    /// Every series with its index (the order they were added), in key order.
+    pub(super) fn iter_indexed(&self) -> impl Iterator<Item = (usize, &SeriesKey, &V)> {
+        self.layout
+            .index
+            .iter()
+            .map(|(k, &i)| (i, k, &self.values[i]))
+    }
+
+    /// The index, stored key and value of the series of `key`.
+    pub(super) fn get_indexed(&self, key: &SeriesKey) -> Option<(usize, &SeriesKey, &V)> {
+        self.layout
+            .index
+            .get_key_value(key)
+            .map(|(k, &i)| (i, k, &self.values[i]))
     }
 
     /// Every series, in key order.
@@ -179,11 +197,6 @@ impl<V> SeriesMap<V> {
             .map(|(k, &i)| (k, &self.values[i]))
     }
 
-    /// The series of `key`.
-    pub(super) fn get(&self, key: &SeriesKey) -> Option<&V> {
-        self.layout.index.get(key).map(|&i| &self.values[i])
-    }
-
     /// The series from `range.start` on, in key order.
     pub(super) fn range(
         &self,
@@ -204,15 +217,15 @@ mod tests {
     fn recording_order_is_a_shortcut_not_a_key() {
         let mut m: SeriesMap<u32> = SeriesMap::default();
         let mut l = Layouts::default();
-        *m.for_recording(&mut l, 0, 2, "", || 0) += 1;
-        *m.for_recording(&mut l, 1, 2, "0", || 0) += 1;
+        *m.for_recording(&mut l, 0, 2, "", || 0).1 += 1;
+        *m.for_recording(&mut l, 1, 2, "0", || 0).1 += 1;
         // Same order again: the same series.
-        *m.for_recording(&mut l, 0, 2, "", || 0) += 10;
-        *m.for_recording(&mut l, 1, 2, "0", || 0) += 10;
+        *m.for_recording(&mut l, 0, 2, "", || 0).1 += 10;
+        *m.for_recording(&mut l, 1, 2, "0", || 0).1 += 10;
         // Another order: still found by key, never a duplicate.
-        *m.for_recording(&mut l, 0, 2, "0", || 0) += 100;
-        *m.for_recording(&mut l, 1, 6, "", || 0) += 100;
-        *m.for_recording(&mut l, 2, 2, "", || 0) += 100;
+        *m.for_recording(&mut l, 0, 2, "0", || 0).1 += 100;
+        *m.for_recording(&mut l, 1, 6, "", || 0).1 += 100;
+        *m.for_recording(&mut l, 2, 2, "", || 0).1 += 100;
         let all: Vec<(SeriesKey, u32)> = m.iter().map(|(k, v)| (k.clone(), *v)).collect();
         assert_eq!(
             all,
@@ -222,11 +235,8 @@ mod tests {
                 ((6, String::new()), 100)
             ]
         );
-        assert_eq!(m.get(&(6, String::new())), Some(&100));
+        assert_eq!(m.get_indexed(&(6, String::new())).map(|x| *x.2), Some(100));
         assert_eq!(m.range((2, "0".to_owned())..).count(), 2);
-        m.clear();
-        assert_eq!(m.iter().count(), 0);
-        assert_eq!(*m.for_recording(&mut l, 0, 2, "", || 7), 7);
     }
 
     #[test]
@@ -236,25 +246,25 @@ mod tests {
         let mut b: SeriesMap<u32> = SeriesMap::default();
         for m in [&mut a, &mut b] {
             for (n, (key, instance)) in [(2, ""), (12, ""), (12, "0")].into_iter().enumerate() {
-                *m.for_recording(&mut l, n, key, instance, || 0) += 1;
+                *m.for_recording(&mut l, n, key, instance, || 0).1 += 1;
             }
         }
         assert!(Arc::ptr_eq(&a.layout, &b.layout));
         // One more series in one entity only: it moves, the other keeps its layout.
-        *b.for_recording(&mut l, 3, 12, "1", || 5) += 1;
+        *b.for_recording(&mut l, 3, 12, "1", || 5).1 += 1;
         assert!(!Arc::ptr_eq(&a.layout, &b.layout));
         assert_eq!(a.iter().count(), 3);
-        assert_eq!(b.get(&(12, "1".to_owned())), Some(&6));
-        assert_eq!(b.get(&(2, String::new())), Some(&1));
+        assert_eq!(b.get_indexed(&(12, "1".to_owned())).map(|x| *x.2), Some(6));
+        assert_eq!(b.get_indexed(&(2, String::new())).map(|x| *x.2), Some(1));
     }
 
     #[test]
     fn long_instances_are_compared_in_full() {
         let mut m: SeriesMap<u32> = SeriesMap::default();
         let mut l = Layouts::default();
-        *m.for_recording(&mut l, 0, 2, "vmhba0:C0:T0:L0", || 0) += 1;
-        *m.for_recording(&mut l, 0, 2, "vmhba0:C0:T0:L0", || 0) += 1;
-        *m.for_recording(&mut l, 0, 2, "vmhba0:C0:T0:L1", || 0) += 1;
+        *m.for_recording(&mut l, 0, 2, "vmhba0:C0:T0:L0", || 0).1 += 1;
+        *m.for_recording(&mut l, 0, 2, "vmhba0:C0:T0:L0", || 0).1 += 1;
+        *m.for_recording(&mut l, 0, 2, "vmhba0:C0:T0:L1", || 0).1 += 1;
         assert_eq!(m.iter().map(|(_, v)| *v).collect::<Vec<_>>(), vec![2, 1]);
         assert_ne!(pack(""), pack("\0"));
         assert_ne!(pack("1"), pack("10"));

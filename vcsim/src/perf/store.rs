@@ -27,8 +27,9 @@
 //! [`PerfStore::record_history_only`] feeds the rollups without keeping realtime samples.
 //! Queries name their resolution with [`Resolution`].
 
-use super::column::{Column, NO_SAMPLE};
+use super::column::NO_SAMPLE;
 use super::rollup::{HISTORICAL_INTERVALS, History, Rollup, archived_depth};
+use super::rows::Rows;
 use crate::clock::REALTIME_INTERVAL_S;
 use crate::vmodl::MoRef;
 use std::collections::{BTreeMap, BTreeSet};
@@ -81,13 +82,10 @@ impl Resolution {
     }
 }
 
-/// One series: its realtime values and, if archived, its history.
+/// One series: its history, if a historical interval archives it. Its realtime values are a
+/// column of its entity's [`Rows`].
 #[derive(Debug, Default)]
 struct SeriesData {
-    /// One value per slot of the entity's timeline, from the oldest; shorter than the
-    /// timeline when the series has not reported at the newest slots. Empty for
-    /// history-only entities.
-    realtime: Column,
     /// The rollups, for counters some historical interval archives.
     history: Option<Box<History>>,
 }
@@ -106,27 +104,25 @@ impl SeriesData {
             let rollup = Rollup::from_summary_type(def.rollup)?;
             History::new(rollup, archived_depth(level)).map(Box::new)
         });
-        SeriesData {
-            realtime: Column::default(),
-            history,
-        }
+        SeriesData { history }
     }
 
     /// The samples at `resolution`, oldest first, gaps skipped; realtime samples are read
-    /// against the entity's `timeline`.
+    /// from `decoded`, column `column`.
     fn points<'a>(
         &'a self,
         resolution: Resolution,
-        timeline: &'a Timeline,
+        decoded: &'a Decoded,
+        column: usize,
     ) -> Box<dyn Iterator<Item = (i64, i64)> + 'a> {
         match resolution {
             Resolution::Realtime => Box::new(
-                timeline
+                decoded
                     .end_ms
                     .iter()
                     .copied()
-                    .zip(self.realtime.iter())
-                    .skip(timeline.skip)
+                    .zip(decoded.column(column).iter().copied())
+                    .skip(decoded.skip)
                     .filter(|(_, v)| *v != NO_SAMPLE),
             ),
             Resolution::Historical(i) => match self.history.as_ref().and_then(|h| h.ring(i)) {
@@ -142,11 +138,20 @@ impl SeriesData {
     }
 }
 
-/// An entity's sample times, decoded for reading: every slot held, and how many of the
-/// oldest lie before the realtime window.
-struct Timeline {
+/// Some of an entity's realtime columns, decoded for reading: every slot's time, how many of
+/// the oldest lie before the realtime window, and the asked-for series' values (by series
+/// index; [`NO_SAMPLE`] where a series did not report).
+struct Decoded {
     end_ms: Vec<i64>,
     skip: usize,
+    /// By series index; empty for series not asked for.
+    columns: Vec<Vec<i64>>,
+}
+
+impl Decoded {
+    fn column(&self, i: usize) -> &[i64] {
+        self.columns.get(i).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// All series of one entity.
@@ -154,72 +159,198 @@ struct Timeline {
 struct EntitySeries {
     /// The entity, with its type, as last recorded.
     entity: MoRef,
-    /// The end times of the realtime slots, oldest first (at most
-    /// [`RETENTION_SAMPLES`] + [`DROP_BATCH`]).
-    end_ms: Column,
+    /// The realtime slots, oldest first (at most [`RETENTION_SAMPLES`] + [`DROP_BATCH`] +
+    /// a 300 s period): value 0 of a row is the slot's end time, value `1 + i` series `i`'s.
+    rows: Rows,
     series: SeriesMap<SeriesData>,
 }
 
-impl EntitySeries {
-    fn timeline(&self) -> Timeline {
-        let end_ms = self.end_ms.to_vec();
-        let skip = end_ms.len().saturating_sub(RETENTION_SAMPLES);
-        Timeline { end_ms, skip }
-    }
+/// The sampling period of the finest historical interval, whose boundaries decide when
+/// realtime rows are rolled up (see [`EntitySeries::feed_history`]).
+const ROLLUP_PERIOD_MS: i64 = HISTORICAL_INTERVALS[0].period_ms();
 
-    /// The slot for a sample ending at `end_ms`: the newest one when the time is the
-    /// newest or later (a new slot then), otherwise found or inserted in time order.
-    fn slot_for(&mut self, end_ms: i64) -> usize {
-        match self.end_ms.last() {
-            None => {
-                self.end_ms.push(end_ms);
-                0
-            }
-            Some(last) if end_ms > last => {
-                self.end_ms.push(end_ms);
-                self.end_ms.len() - 1
-            }
-            Some(last) if end_ms == last => self.end_ms.len() - 1,
-            Some(_) => {
-                // A late sample: rare, so the columns are rebuilt.
-                let times = self.end_ms.to_vec();
-                match times.binary_search(&end_ms) {
-                    Ok(i) => i,
-                    Err(i) => {
-                        self.end_ms.insert(i, end_ms);
-                        for data in self.series.values_mut() {
-                            if data.realtime.len() > i {
-                                data.realtime.insert(i, NO_SAMPLE);
-                            }
-                        }
-                        i
-                    }
-                }
-            }
+/// Whether `end_ms` closes a rollup period.
+fn on_boundary(end_ms: i64) -> bool {
+    end_ms.rem_euclid(ROLLUP_PERIOD_MS) == 0
+}
+
+impl EntitySeries {
+    fn new(entity: &MoRef) -> EntitySeries {
+        EntitySeries {
+            entity: entity.clone(),
+            rows: Rows::default(),
+            series: SeriesMap::default(),
         }
     }
 
-    /// Drops the slots older than the window once [`DROP_BATCH`] of them have gathered.
+    /// The slots' times and the realtime values of the series in `wanted` (series indices).
+    fn decode(&self, wanted: impl IntoIterator<Item = usize>) -> Decoded {
+        let mut columns: Vec<Vec<i64>> = Vec::new();
+        let mut take = vec![false; self.series.len()];
+        for i in wanted {
+            if let Some(t) = take.get_mut(i) {
+                *t = true;
+            }
+        }
+        columns.resize_with(self.series.len(), Vec::new);
+        let mut end_ms = Vec::with_capacity(self.rows.len());
+        self.rows.for_each(|row| {
+            end_ms.push(row.first().copied().unwrap_or(NO_SAMPLE));
+            for (i, column) in columns.iter_mut().enumerate() {
+                if take[i] {
+                    column.push(row.get(i + 1).copied().unwrap_or(NO_SAMPLE));
+                }
+            }
+        });
+        let skip = end_ms.len().saturating_sub(RETENTION_SAMPLES);
+        Decoded {
+            end_ms,
+            skip,
+            columns,
+        }
+    }
+
+    /// Rolls the rows not yet rolled up into their series' history, oldest first.
+    ///
+    /// Rows are fed in batches, not as recorded, so an interval touches one buffer per
+    /// entity rather than a history per series. What clients see is the same: a history
+    /// changes only when a period closes, and the store feeds whenever a recorded row
+    /// closes one (it ends on a boundary, or it is the first of a new period after a row
+    /// that did not), before it changes a row already recorded, before `close_due`, and
+    /// before rows are dropped (only fed rows are).
+    fn feed_history(&mut self) {
+        if self.rows.fed() == self.rows.len() {
+            return;
+        }
+        let series = &mut self.series;
+        self.rows.for_each_unfed(|row| {
+            let Some((&end_ms, values)) = row.split_first() else {
+                return;
+            };
+            for (i, v) in values.iter().enumerate() {
+                if *v == NO_SAMPLE {
+                    continue;
+                }
+                if let Some(h) = series.value_mut(i).and_then(|d| d.history.as_mut()) {
+                    h.feed(end_ms, *v);
+                }
+            }
+        });
+        self.rows.mark_fed();
+    }
+
+    /// Drops the slots older than the window once [`DROP_BATCH`] of them have gathered (to
+    /// a keyframe of the rows: a few more may stay for a while).
     fn drop_old_slots(&mut self) {
-        let n = self.end_ms.len();
+        let n = self.rows.len();
         if n < RETENTION_SAMPLES + DROP_BATCH {
             return;
         }
-        let old = n - RETENTION_SAMPLES;
-        self.end_ms.drop_front(old);
-        for data in self.series.values_mut() {
-            data.realtime.drop_front(old);
+        self.rows.drop_front(n - RETENTION_SAMPLES);
+        if self.rows.len() >= RETENTION_SAMPLES + 2 * DROP_BATCH + 16 {
+            // No fed keyframe to cut at (rows that never crossed a rollup boundary): roll
+            // them up and re-encode the newest window.
+            self.feed_history();
+            let rows = self.rows.to_rows();
+            self.rows = Rows::from_rows(&rows[rows.len() - RETENTION_SAMPLES..]);
         }
+    }
+
+    /// Records one interval's samples in a new newest row.
+    fn record_new_row<'a>(
+        &mut self,
+        layouts: &mut Layouts,
+        row: &mut Vec<i64>,
+        end_ms: i64,
+        samples: impl IntoIterator<Item = (i32, &'a str, i64)>,
+    ) {
+        let previous_ms = self.rows.last().first().copied();
+        row.clear();
+        row.push(end_ms);
+        for (position, (key, instance, value)) in samples.into_iter().enumerate() {
+            let (i, _) = self
+                .series
+                .for_recording(layouts, position, key, instance, || {
+                    SeriesData::new(key, instance)
+                });
+            let column = i + 1;
+            if row.len() <= column {
+                row.resize(column + 1, NO_SAMPLE);
+            }
+            if row[column] != NO_SAMPLE {
+                // The same series twice in one batch: its history takes the first value, as
+                // it would have been fed at once (after the older rows, in time order), and
+                // the row keeps the last.
+                let first = row[column];
+                self.feed_history();
+                if let Some(h) = self.series.value_mut(i).and_then(|d| d.history.as_mut()) {
+                    h.feed(end_ms, first);
+                }
+            }
+            row[column] = value;
+        }
+        let closes = on_boundary(end_ms)
+            || previous_ms.is_some_and(|p| {
+                !on_boundary(p)
+                    && p.div_euclid(ROLLUP_PERIOD_MS) != end_ms.div_euclid(ROLLUP_PERIOD_MS)
+            });
+        self.rows.push(row);
+        if closes {
+            self.feed_history();
+        }
+        self.drop_old_slots();
+    }
+
+    /// Records samples at a slot already recorded or older than the newest (rare: the
+    /// rows are rebuilt). Rows are rolled up first; the samples themselves are fed as
+    /// they come, where history ignores them if their time was already taken in.
+    fn record_old_row<'a>(
+        &mut self,
+        layouts: &mut Layouts,
+        end_ms: i64,
+        samples: impl IntoIterator<Item = (i32, &'a str, i64)>,
+    ) {
+        self.feed_history();
+        let mut rows = self.rows.to_rows();
+        let at = match rows.binary_search_by_key(&end_ms, |r| r.first().copied().unwrap_or(0)) {
+            Ok(i) => i,
+            Err(i) => {
+                rows.insert(i, vec![end_ms]);
+                i
+            }
+        };
+        for (position, (key, instance, value)) in samples.into_iter().enumerate() {
+            let (i, data) = self
+                .series
+                .for_recording(layouts, position, key, instance, || {
+                    SeriesData::new(key, instance)
+                });
+            let row = &mut rows[at];
+            if row.len() <= i + 1 {
+                row.resize(i + 2, NO_SAMPLE);
+            }
+            row[i + 1] = value;
+            if let Some(h) = data.history.as_mut() {
+                h.feed(end_ms, value);
+            }
+        }
+        self.rows = Rows::from_rows(&rows);
+        self.drop_old_slots();
     }
 }
 
 /// Realtime performance samples of every entity that produces them.
 #[derive(Debug, Default)]
 pub struct PerfStore {
-    /// By MoRef value (`vm-42`), which is unique across types in one inventory.
-    entities: BTreeMap<String, EntitySeries>,
+    /// The entities, each in a slot; a forgotten entity's slot is taken by the next new one.
+    slots: Vec<Option<EntitySeries>>,
+    free: Vec<u32>,
+    /// Slot by MoRef value (`vm-42`), which is unique across types in one inventory.
+    index: BTreeMap<String, u32>,
     /// The series layouts the entities share.
     layouts: Layouts,
+    /// The row being assembled by a recording (reused).
+    row: Vec<i64>,
 }
 
 /// The time window and sample limit of a query, in `PerfQuerySpec` terms.
@@ -290,6 +421,11 @@ impl Samples {
     }
 }
 
+/// Where a [`PerfStore`] keeps an entity, remembered by a caller that records the same entity
+/// every interval: finding it again is then one comparison instead of a search by name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PerfHint(Option<u32>);
+
 impl PerfStore {
     /// Records the value of counter `key`, instance `instance`, for the 20 s interval of
     /// `entity` that ended at `end_ms`. Recording the same time again replaces the value;
@@ -299,8 +435,7 @@ impl PerfStore {
     }
 
     /// [`PerfStore::record`] for several `(key, instance, value)` of one entity and interval:
-    /// the entity is looked up once, and nothing is allocated for series that exist. The
-    /// emulator records every entity's samples each interval, so this is its inner loop.
+    /// the entity is looked up once, and nothing is allocated for series that exist.
     /// Each sample is also rolled up into its series' history (a replaced or late sample is
     /// not: history is written once, in time order).
     pub fn record_all<'a>(
@@ -309,7 +444,22 @@ impl PerfStore {
         end_ms: i64,
         samples: impl IntoIterator<Item = (i32, &'a str, i64)>,
     ) {
-        self.record_inner(entity, end_ms, samples, true);
+        let slot = self.slot_for(entity, None);
+        self.record_inner(slot, end_ms, samples, true);
+    }
+
+    /// [`PerfStore::record_all`] with the caller's `hint` of where `entity` is kept, updated
+    /// when it was wrong. The emulator records every entity's samples each interval, so
+    /// this is its inner loop.
+    pub fn record_all_hinted<'a>(
+        &mut self,
+        hint: &mut PerfHint,
+        entity: &MoRef,
+        end_ms: i64,
+        samples: impl IntoIterator<Item = (i32, &'a str, i64)>,
+    ) {
+        let slot = self.slot_for(entity, Some(hint));
+        self.record_inner(slot, end_ms, samples, true);
     }
 
     /// Rolls the samples of the 20 s interval ending at `end_ms` up into `entity`'s history
@@ -322,51 +472,82 @@ impl PerfStore {
         end_ms: i64,
         samples: impl IntoIterator<Item = (i32, &'a str, i64)>,
     ) {
-        self.record_inner(entity, end_ms, samples, false);
+        let slot = self.slot_for(entity, None);
+        self.record_inner(slot, end_ms, samples, false);
+    }
+
+    /// The slot of `entity`, made if new (or emptied if its reference now names an object
+    /// of another type).
+    fn slot_for(&mut self, entity: &MoRef, hint: Option<&mut PerfHint>) -> usize {
+        let hinted = hint.as_ref().and_then(|h| h.0).and_then(|i| {
+            let e = self.slots.get(i as usize)?.as_ref()?;
+            (e.entity.value == entity.value).then_some(i as usize)
+        });
+        let slot = match hinted {
+            Some(i) => i,
+            None => {
+                let i = match self.index.get(entity.value.as_str()) {
+                    Some(&i) => i as usize,
+                    None => {
+                        let e = Some(EntitySeries::new(entity));
+                        let i = match self.free.pop() {
+                            Some(i) => {
+                                self.slots[i as usize] = e;
+                                i as usize
+                            }
+                            None => {
+                                self.slots.push(e);
+                                self.slots.len() - 1
+                            }
+                        };
+                        self.index.insert(entity.value.to_string(), i as u32);
+                        i
+                    }
+                };
+                if let Some(h) = hint {
+                    h.0 = Some(i as u32);
+                }
+                i
+            }
+        };
+        if let Some(e) = self.slots[slot].as_mut()
+            && e.entity.ty != entity.ty
+        {
+            // A reference value reused for an object of another type: the old series
+            // belonged to a different object and must not leak into the new one's.
+            *e = EntitySeries::new(entity);
+        }
+        slot
     }
 
     fn record_inner<'a>(
         &mut self,
-        entity: &MoRef,
+        slot: usize,
         end_ms: i64,
         samples: impl IntoIterator<Item = (i32, &'a str, i64)>,
         realtime: bool,
     ) {
-        // One tree search when the entity exists (every interval but its first).
-        let slot = match self.entities.get_mut(entity.value.as_str()) {
-            Some(slot) => slot,
-            None => self
-                .entities
-                .entry(entity.value.clone())
-                .or_insert_with(|| EntitySeries {
-                    entity: entity.clone(),
-                    end_ms: Column::default(),
-                    series: SeriesMap::default(),
-                }),
+        let Some(e) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+            return;
         };
-        if slot.entity.ty != entity.ty {
-            // A reference value reused for an object of another type: the old series
-            // belonged to a different object and must not leak into the new one's.
-            slot.entity = entity.clone();
-            slot.end_ms = Column::default();
-            slot.series.clear();
-        }
-        let at = realtime.then(|| slot.slot_for(end_ms));
-        for (position, (key, instance, value)) in samples.into_iter().enumerate() {
-            let data =
-                slot.series
-                    .for_recording(&mut self.layouts, position, key, instance, || {
-                        SeriesData::new(key, instance)
-                    });
-            if let Some(at) = at {
-                data.realtime.set(at, value);
+        if !realtime {
+            for (position, (key, instance, value)) in samples.into_iter().enumerate() {
+                let (_, data) =
+                    e.series
+                        .for_recording(&mut self.layouts, position, key, instance, || {
+                            SeriesData::new(key, instance)
+                        });
+                if let Some(h) = data.history.as_mut() {
+                    h.feed(end_ms, value);
+                }
             }
-            if let Some(h) = data.history.as_mut() {
-                h.feed(end_ms, value);
-            }
+            return;
         }
-        if at.is_some() {
-            slot.drop_old_slots();
+        match e.rows.last().first() {
+            Some(&newest_ms) if end_ms <= newest_ms => {
+                e.record_old_row(&mut self.layouts, end_ms, samples);
+            }
+            _ => e.record_new_row(&mut self.layouts, &mut self.row, end_ms, samples),
         }
     }
 
@@ -374,7 +555,8 @@ impl PerfStore {
     /// [`History::close_due`]): the samples of entities that stopped producing mid-period.
     /// Cheap enough to call at every 300 s boundary.
     pub fn close_due(&mut self, now_ms: i64) {
-        for e in self.entities.values_mut() {
+        for e in self.slots.iter_mut().flatten() {
+            e.feed_history();
             for data in e.series.values_mut() {
                 if let Some(h) = data.history.as_mut() {
                     h.close_due(now_ms);
@@ -385,7 +567,10 @@ impl PerfStore {
 
     /// Drops everything about `entity` (it was destroyed).
     pub fn forget(&mut self, entity: &MoRef) {
-        self.entities.remove(&entity.value);
+        if let Some(i) = self.index.remove(entity.value.as_str()) {
+            self.slots[i as usize] = None;
+            self.free.push(i);
+        }
     }
 
     /// Whether any series exists for `entity`.
@@ -395,7 +580,9 @@ impl PerfStore {
 
     /// The entities that have series, with their types.
     pub fn entities(&self) -> impl Iterator<Item = &MoRef> {
-        self.entities.values().map(|e| &e.entity)
+        self.index
+            .values()
+            .filter_map(|&i| self.slots[i as usize].as_ref().map(|e| &e.entity))
     }
 
     /// The `(counter id, instance)` of every series held for `entity`, sorted.
@@ -420,14 +607,14 @@ impl PerfStore {
     ) -> Vec<(i32, String)> {
         self.entity(entity)
             .map(|e| {
-                let timeline = e.timeline();
+                let decoded = e.decode(realtime_columns(resolution, 0..e.series.len()));
                 e.series
-                    .iter()
-                    .filter(|(_, data)| {
-                        data.points(resolution, &timeline)
+                    .iter_indexed()
+                    .filter(|(i, _, data)| {
+                        data.points(resolution, &decoded, *i)
                             .any(|s| window.contains(s.0))
                     })
-                    .map(|(k, _)| k.clone())
+                    .map(|(_, k, _)| k.clone())
                     .collect()
             })
             .unwrap_or_default()
@@ -449,37 +636,32 @@ impl PerfStore {
         let Some(e) = self.entity(entity) else {
             return Vec::new();
         };
-        let timeline = e.timeline();
-        e.series
-            .get(&(key, instance.to_owned()))
-            .map(|d| d.points(resolution, &timeline).collect())
-            .unwrap_or_default()
+        let Some((i, _, data)) = e.series.get_indexed(&(key, instance.to_owned())) else {
+            return Vec::new();
+        };
+        let decoded = e.decode(realtime_columns(resolution, [i]));
+        data.points(resolution, &decoded, i).collect()
     }
 
     /// The newest realtime `(end_ms, value)` of one series.
     pub fn latest(&self, entity: &MoRef, key: i32, instance: &str) -> Option<(i64, i64)> {
         let e = self.entity(entity)?;
-        let d = e.series.get(&(key, instance.to_owned()))?;
-        if d.realtime.len() == e.end_ms.len()
-            && let (Some(t), Some(v)) = (e.end_ms.last(), d.realtime.last())
+        let (i, _, data) = e.series.get_indexed(&(key, instance.to_owned()))?;
+        let last = e.rows.last();
+        if let (Some(&t), Some(&v)) = (last.first(), last.get(i + 1))
             && v != NO_SAMPLE
         {
             // The usual case: the series reported at the newest slot.
             return Some((t, v));
         }
-        d.points(Resolution::Realtime, &e.timeline()).last()
+        let decoded = e.decode([i]);
+        data.points(Resolution::Realtime, &decoded, i).last()
     }
 
-    /// Bytes the realtime samples of `entity` hold on the heap (its timeline and columns;
-    /// not the map nodes), for memory accounting.
+    /// Bytes the realtime samples of `entity` hold on the heap (its rows; not the map
+    /// nodes), for memory accounting.
     pub fn realtime_heap_bytes(&self, entity: &MoRef) -> usize {
-        self.entity(entity).map_or(0, |e| {
-            e.end_ms.heap_bytes()
-                + e.series
-                    .values()
-                    .map(|d| d.realtime.heap_bytes())
-                    .sum::<usize>()
-        })
+        self.entity(entity).map_or(0, |e| e.rows.heap_bytes())
     }
 
     /// Bytes the historical rollups of `entity` hold on the heap (rings and level tables;
@@ -570,13 +752,19 @@ impl PerfStore {
         };
         // Each series' samples in the window, once: they are sorted, so both the timeline
         // and the alignment below are merges.
-        let timeline = e.timeline();
-        let points: Vec<(&SeriesKey, Vec<(i64, i64)>)> = ids
+        let found: Vec<(usize, &SeriesKey, &SeriesData)> = ids
             .iter()
-            .filter_map(|id| e.series.get_key_value(id))
-            .map(|(k, data)| {
+            .filter_map(|id| e.series.get_indexed(id))
+            .collect();
+        let decoded = e.decode(realtime_columns(
+            resolution,
+            found.iter().map(|(i, _, _)| *i),
+        ));
+        let points: Vec<(&SeriesKey, Vec<(i64, i64)>)> = found
+            .into_iter()
+            .map(|(i, k, data)| {
                 let p = data
-                    .points(resolution, &timeline)
+                    .points(resolution, &decoded, i)
                     .filter(|s| window.contains(s.0))
                     .collect();
                 (k, p)
@@ -622,9 +810,19 @@ impl PerfStore {
     }
 
     fn entity(&self, entity: &MoRef) -> Option<&EntitySeries> {
-        self.entities
-            .get(&entity.value)
+        let &i = self.index.get(entity.value.as_str())?;
+        self.slots[i as usize]
+            .as_ref()
             .filter(|e| e.entity.ty == entity.ty || crate::vmodl::is_a(&e.entity.ty, &entity.ty))
+    }
+}
+
+/// The series whose realtime values a read at `resolution` needs decoded: `wanted` for
+/// realtime, none for history (kept apart from the rows).
+fn realtime_columns(resolution: Resolution, wanted: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    match resolution {
+        Resolution::Realtime => wanted.into_iter().collect(),
+        Resolution::Historical(_) => Vec::new(),
     }
 }
 
