@@ -170,7 +170,7 @@ fn summarize_in(v: &Value, budget: &mut usize) -> Value {
                 }
                 out.fields.push((name.clone(), summarize_in(field, budget)));
             }
-            Value::Data(Box::new(out))
+            Value::Data(std::sync::Arc::new(out))
         }
         other => other.clone(),
     }

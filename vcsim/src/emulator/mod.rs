@@ -224,6 +224,8 @@ impl Emulator {
             nfc: Default::default(),
         };
         crate::methods::seed_permissions(&mut emu);
+        // An estate's VMs are built alike: their equal data objects are held once.
+        emu.inv.start_interning();
         match &config.inventory {
             Some(spec) => build::from_spec(&mut emu, spec)?,
             None => match &config.vcsim_model {
@@ -234,6 +236,7 @@ impl Emulator {
                 None => build::default_model(&mut emu, &config.counts)?,
             },
         }
+        emu.inv.stop_interning();
         Ok(emu)
     }
 

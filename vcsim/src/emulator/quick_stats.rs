@@ -1,7 +1,9 @@
 //! Quick stats fed from one interval's model samples: a VM's and a host's
 //! `summary.quickStats` (pools' `runtime` is `pool_runtime`'s). Split from `step` so the
 //! interval loop can write them with only the inventory borrowed, while it walks the
-//! model's samples.
+//! model's samples. An entity whose totals repeat the last interval's (nearly every one in
+//! a steady estate) is stamped as changed without its property tree being walked again
+//! ([`Inventory::update_leaf_from`]).
 
 use crate::inventory::Inventory;
 use crate::vmodl::{DataObject, MoRef, Value};
@@ -46,18 +48,26 @@ pub(super) fn refresh(inv: &mut Inventory, entity: &MoRef, samples: &[CounterSam
         }
     }
     let total = |c: Counter| totals[c as usize];
+    // The fields written below depend on these totals alone (the heartbeat is constant),
+    // so the inventory skips the write when an entity's totals repeat (nearly all of a
+    // steady estate's, interval after interval), still stamping and logging it as changed.
     match entity.ty.as_ref() {
         "VirtualMachine" => {
-            let _ = inv.update_leaf(entity, |o| {
+            let mut inputs = [None; VM_QUICK.len() + 1];
+            for ((c, _, _), slot) in VM_QUICK.iter().zip(&mut inputs) {
+                *slot = total(*c);
+            }
+            inputs[VM_QUICK.len()] = total(Counter::MemCompressedAverage);
+            let _ = inv.update_leaf_from(entity, "quick_stats::refresh", &inputs, |o| {
                 let Some(qs) = quick_stats_mut(o) else {
                     return;
                 };
-                for (c, f, div) in VM_QUICK {
-                    if let Some(v) = total(*c) {
+                for ((_, f, div), v) in VM_QUICK.iter().zip(&inputs) {
+                    if let Some(v) = v {
                         set_if_changed(qs, f, Value::Int(clamp_i32(v / div)));
                     }
                 }
-                if let Some(c) = total(Counter::MemCompressedAverage) {
+                if let Some(c) = inputs[VM_QUICK.len()] {
                     set_if_changed(qs, "compressedMemory", Value::Long(c));
                 }
                 set_if_changed(
@@ -68,9 +78,13 @@ pub(super) fn refresh(inv: &mut Inventory, entity: &MoRef, samples: &[CounterSam
             });
         }
         "HostSystem" => {
-            let cpu = total(Counter::CpuUsagemhzAverage).unwrap_or(0);
-            let mem_mb = total(Counter::MemConsumedAverage).unwrap_or(0) / 1024;
-            let _ = inv.update_leaf(entity, |o| {
+            let inputs = [
+                total(Counter::CpuUsagemhzAverage),
+                total(Counter::MemConsumedAverage),
+            ];
+            let cpu = inputs[0].unwrap_or(0);
+            let mem_mb = inputs[1].unwrap_or(0) / 1024;
+            let _ = inv.update_leaf_from(entity, "quick_stats::refresh", &inputs, |o| {
                 if let Some(qs) = quick_stats_mut(o) {
                     set_if_changed(qs, "overallCpuUsage", Value::Int(clamp_i32(cpu)));
                     set_if_changed(qs, "overallMemoryUsage", Value::Int(clamp_i32(mem_mb)));
@@ -101,5 +115,142 @@ fn set_if_changed(qs: &mut DataObject, field: &str, v: Value) {
         Some(slot) if *slot == v => {}
         Some(slot) => *slot = v,
         None => qs.set(field, v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{ManagedObject, vm_quick_stats_idle};
+
+    fn vm_with(quick: Value) -> (Inventory, MoRef) {
+        let mut inv = Inventory::new(1);
+        let vm = MoRef::new("VirtualMachine", "vm-1");
+        let summary = DataObject::new("VirtualMachineSummary")
+            .with("vm", Value::moref(&vm))
+            .with("quickStats", quick);
+        inv.insert(ManagedObject::new(vm.clone()).with("summary", summary.into_value()));
+        (inv, vm)
+    }
+
+    fn quick(inv: &Inventory, vm: &MoRef) -> DataObject {
+        let summary = inv.prop(vm, "summary").expect("summary");
+        summary
+            .field("quickStats")
+            .and_then(Value::as_data)
+            .cloned()
+            .expect("quick stats")
+    }
+
+    fn samples(cpu_mhz: i64, consumed_kb: i64) -> Vec<CounterSample> {
+        vec![
+            (Counter::CpuUsagemhzAverage, Some(0), 1),
+            (Counter::CpuUsagemhzAverage, None, cpu_mhz),
+            (Counter::MemConsumedAverage, None, consumed_kb),
+            (Counter::MemCompressedAverage, None, 3),
+        ]
+    }
+
+    #[test]
+    fn totals_feed_the_fields_and_instances_do_not() {
+        let (mut inv, vm) = vm_with(vm_quick_stats_idle());
+        refresh(&mut inv, &vm, &samples(500, 4096));
+        let q = quick(&inv, &vm);
+        let field = |n: &str| q.get(n).cloned();
+        assert_eq!(field("overallCpuUsage"), Some(Value::Int(500)));
+        assert_eq!(field("hostMemoryUsage"), Some(Value::Int(4)));
+        assert_eq!(field("compressedMemory"), Some(Value::Long(3)));
+        assert_eq!(field("overallCpuDemand"), Some(Value::Int(0)));
+        assert_eq!(
+            field("guestHeartbeatStatus")
+                .as_ref()
+                .and_then(Value::as_str),
+            Some("green")
+        );
+    }
+
+    /// Repeated samples skip the write (see `Inventory::update_leaf_from`): the object must
+    /// come out as when every write runs, which a plain leaf update before each refresh
+    /// forces, with one version and one change-log entry per refresh either way.
+    #[test]
+    fn a_skipped_refresh_leaves_what_a_written_one_does() {
+        let (mut skipping, vm) = vm_with(vm_quick_stats_idle());
+        let (mut writing, _) = vm_with(vm_quick_stats_idle());
+        let steps = [
+            (500, 4096),
+            (500, 4096),
+            (700, 4096),
+            (700, 4096),
+            (500, 4096),
+        ];
+        for (i, (cpu, mem)) in steps.into_iter().enumerate() {
+            if i == 3 {
+                // Something else writes the quick stats in between (a power-off).
+                for inv in [&mut skipping, &mut writing] {
+                    inv.update_leaf(&vm, |o| {
+                        let s = o.props.get_mut("summary").and_then(Value::as_data_mut);
+                        s.expect("summary").set("quickStats", vm_quick_stats_idle());
+                    })
+                    .expect("vm");
+                }
+            }
+            writing.update_leaf(&vm, |_| ()).expect("vm");
+            let before = skipping.version();
+            refresh(&mut skipping, &vm, &samples(cpu, mem));
+            refresh(&mut writing, &vm, &samples(cpu, mem));
+            assert_eq!(quick(&skipping, &vm), quick(&writing, &vm), "step {i}");
+            assert_eq!(skipping.version(), before + 1);
+            assert_eq!(skipping.changed_since(before).collect::<Vec<_>>(), ["vm-1"]);
+        }
+    }
+
+    /// Quick stats built in another order and with a field missing are written all the
+    /// same.
+    #[test]
+    fn fields_out_of_the_usual_order_are_found() {
+        let mut reversed = vm_quick_stats_idle().as_data().cloned().expect("data");
+        reversed.fields.reverse();
+        reversed.fields.retain(|(n, _)| n != "compressedMemory");
+        let (mut odd, vm) = vm_with(reversed.into_value());
+        refresh(&mut odd, &vm, &samples(900, 2048));
+        let q = quick(&odd, &vm);
+        assert_eq!(q.get("overallCpuUsage"), Some(&Value::Int(900)));
+        assert_eq!(q.get("hostMemoryUsage"), Some(&Value::Int(2)));
+        // An absent field is appended, as `DataObject::set` does.
+        assert_eq!(
+            q.fields.last().map(|(n, _)| n.as_ref()),
+            Some("compressedMemory")
+        );
+        let (mut usual, vm) = vm_with(vm_quick_stats_idle());
+        refresh(&mut usual, &vm, &samples(900, 2048));
+        assert_eq!(
+            quick(&usual, &vm).get("overallCpuUsage"),
+            Some(&Value::Int(900))
+        );
+    }
+
+    #[test]
+    fn hosts_get_cpu_and_memory() {
+        let mut inv = Inventory::new(1);
+        let host = MoRef::new("HostSystem", "host-1");
+        let quick = DataObject::new("HostListSummaryQuickStats")
+            .with("overallCpuUsage", Value::Int(0))
+            .with("overallMemoryUsage", Value::Int(0));
+        let summary = DataObject::new("HostListSummary").with("quickStats", quick.into());
+        inv.insert(ManagedObject::new(host.clone()).with("summary", summary.into()));
+        for _ in 0..2 {
+            refresh(&mut inv, &host, &samples(1200, 8192));
+            let q = inv
+                .prop(&host, "summary")
+                .and_then(|s| s.field("quickStats"));
+            assert_eq!(
+                q.and_then(|q| q.field("overallCpuUsage")),
+                Some(&Value::Int(1200))
+            );
+            assert_eq!(
+                q.and_then(|q| q.field("overallMemoryUsage")),
+                Some(&Value::Int(8))
+            );
+        }
     }
 }

@@ -10,10 +10,17 @@
 //! removed, and [`Inventory::refs_changed_since`] tells whether any object of a type may have
 //! changed a given reference property (`childEntity`, `vm`, …) since a version. While
 //! neither moved for what a filter follows, the set of objects it reaches stands still.
+//! A leaf update that a few numbers determine ([`Inventory::update_leaf_from`], the quick
+//! stats of each interval) is stamped and logged like any other but skips rewriting the
+//! object when it would repeat itself.
+//!
 //! This module knows no XML and no HTTP.
 
+mod change_log;
 mod entities;
 mod names;
+mod refkey;
+mod repeat;
 mod spec;
 
 pub use entities::*;
@@ -24,10 +31,12 @@ pub use spec::{
 };
 
 use crate::vmodl::{Fault, MoRef, Value};
+use change_log::ChangeLog;
+use refkey::RefKey;
 use std::collections::BTreeMap;
 
 /// A managed object: its reference and its top-level properties.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct ManagedObject {
     /// Its reference.
     pub moref: MoRef,
@@ -35,6 +44,21 @@ pub struct ManagedObject {
     pub props: BTreeMap<String, Value>,
     /// The inventory version at which this object last changed.
     pub changed_at: u64,
+    /// What its last [`Inventory::update_leaf_from`] was made from, if any.
+    leaf_inputs: Option<repeat::LeafInputs>,
+}
+
+/// A copy leaves out what the last [`Inventory::update_leaf_from`] was made from: that is
+/// about the stored object, and a copy stored again is a new change.
+impl Clone for ManagedObject {
+    fn clone(&self) -> ManagedObject {
+        ManagedObject {
+            moref: self.moref.clone(),
+            props: self.props.clone(),
+            changed_at: self.changed_at,
+            leaf_inputs: None,
+        }
+    }
 }
 
 impl ManagedObject {
@@ -44,6 +68,7 @@ impl ManagedObject {
             moref,
             props: BTreeMap::new(),
             changed_at: 0,
+            leaf_inputs: None,
         }
     }
 
@@ -72,7 +97,8 @@ impl ManagedObject {
 /// All managed objects, with the change version the property collector watches.
 #[derive(Debug, Default)]
 pub struct Inventory {
-    objects: BTreeMap<String, ManagedObject>,
+    /// By reference value, kept in the map's nodes ([`RefKey`]): a search reads no heap.
+    objects: BTreeMap<RefKey, ManagedObject>,
     next_id: u64,
     version: u64,
     /// Objects removed, with the version of their removal (pruned by the collector).
@@ -82,12 +108,15 @@ pub struct Inventory {
     by_name: BTreeMap<String, Vec<String>>,
     /// The change log: every object's latest change, by the version it changed at (an
     /// object appears once, at its `changed_at`).
-    changes: BTreeMap<u64, String>,
+    changes: ChangeLog,
     /// Moves when an object is replaced or removed.
     links_version: u64,
     /// When a reference property last changed (or may have), by property name then by the
     /// object's type: a few dozen entries, whatever the inventory's size.
     ref_changes: BTreeMap<String, Vec<(String, u64)>>,
+    /// Interns inserted trees while an inventory is being built (see
+    /// [`Inventory::start_interning`]).
+    interner: Option<Box<crate::vmodl::Interner>>,
 }
 
 /// How many removals are remembered for filters that have not caught up yet.
@@ -142,17 +171,12 @@ impl Inventory {
     /// removal moves [`Inventory::links_version`], or, through
     /// [`Inventory::remove_unlinked`], is listed by [`Inventory::removed_since`].
     pub fn changed_since(&self, version: u64) -> impl Iterator<Item = &str> {
-        self.changes
-            .range(version.saturating_add(1)..)
-            .map(|(_, v)| v.as_str())
+        self.changes.since(version)
     }
 
     /// Records that `value` changed at `version` (its previous change was at `before`).
     fn log_change(&mut self, value: &str, before: Option<u64>, version: u64) {
-        if let Some(b) = before {
-            self.changes.remove(&b);
-        }
-        self.changes.insert(version, value.to_owned());
+        self.changes.log(value, before, version);
     }
 
     /// A fresh reference value: `prefix` followed by the next counter value (`vm-42`).
@@ -180,16 +204,31 @@ impl Inventory {
         }
     }
 
+    /// Starts interning the data objects of every object inserted (see
+    /// [`crate::vmodl::Interner`]): for building a large inventory, whose VMs' trees are
+    /// mostly equal. [`Inventory::stop_interning`] drops what the interner keeps alive.
+    pub fn start_interning(&mut self) {
+        self.interner = Some(Box::default());
+    }
+
+    /// Stops interning; objects stay shared where they were interned.
+    pub fn stop_interning(&mut self) {
+        self.interner = None;
+    }
+
     /// Inserts (or replaces) an object.
     pub fn insert(&mut self, mut obj: ManagedObject) {
         for v in obj.props.values_mut() {
             v.shrink();
+            if let Some(interner) = self.interner.as_mut() {
+                interner.intern(v);
+            }
         }
         self.version += 1;
         obj.changed_at = self.version;
         let value = obj.moref.value.clone();
         let name = obj.name().to_owned();
-        let before = match self.objects.insert(value.clone(), obj) {
+        let before = match self.objects.insert(RefKey::new(&value), obj) {
             Some(old) => {
                 self.unindex_name(old.name(), &value);
                 // A replaced object may name other objects than before.
@@ -204,9 +243,9 @@ impl Inventory {
 
     /// Removes an object.
     pub fn remove(&mut self, r: &MoRef) -> Option<ManagedObject> {
-        let obj = self.objects.remove(&r.value)?;
+        let obj = self.objects.remove(r.value.as_bytes())?;
         self.unindex_name(obj.name(), &r.value);
-        self.changes.remove(&obj.changed_at);
+        self.changes.take(obj.changed_at);
         self.version += 1;
         self.links_version = self.version;
         self.removed.push((self.version, obj.moref.clone()));
@@ -249,7 +288,7 @@ impl Inventory {
     /// The object `r` names, if any.
     pub fn lookup(&self, r: &MoRef) -> Option<&ManagedObject> {
         self.objects
-            .get(&r.value)
+            .get(r.value.as_bytes())
             .filter(|o| o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty))
     }
 
@@ -269,7 +308,7 @@ impl Inventory {
         r: &MoRef,
         f: impl FnOnce(&mut ManagedObject) -> T,
     ) -> Result<T, Fault> {
-        self.update_inner(r, f, true)
+        self.update_inner(r, |o, _| f(o), true)
     }
 
     /// [`Inventory::update`] for a change that leaves the object's reference properties as
@@ -285,18 +324,20 @@ impl Inventory {
         r: &MoRef,
         f: impl FnOnce(&mut ManagedObject) -> T,
     ) -> Result<T, Fault> {
-        self.update_inner(r, f, false)
+        self.update_inner(r, |o, _| f(o), false)
     }
 
+    /// The update behind all others: `f` gets the object, already stamped with the new
+    /// version, and the version it carried before.
     fn update_inner<T>(
         &mut self,
         r: &MoRef,
-        f: impl FnOnce(&mut ManagedObject) -> T,
+        f: impl FnOnce(&mut ManagedObject, u64) -> T,
         links: bool,
     ) -> Result<T, Fault> {
         let obj = self
             .objects
-            .get_mut(&r.value)
+            .get_mut(r.value.as_bytes())
             .filter(|o| o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty))
             .ok_or_else(|| Fault::not_found(r))?;
         self.version += 1;
@@ -304,11 +345,7 @@ impl Inventory {
         let changed_before = std::mem::replace(&mut obj.changed_at, version);
         // A leaf change keeps the name too (checked below in debug builds), so only other
         // changes copy it to see whether the name index must follow.
-        let before = if links {
-            obj.name().to_owned()
-        } else {
-            String::new()
-        };
+        let before = links.then(|| obj.name().to_owned());
         #[cfg(debug_assertions)]
         let leaf_name = (!links).then(|| obj.name().to_owned());
         // The reference properties before the change (one that `f` removes changed too).
@@ -323,7 +360,7 @@ impl Inventory {
         };
         #[cfg(debug_assertions)]
         let refs_before = (!links).then(|| object_refs(obj));
-        let out = f(obj);
+        let out = f(obj, changed_before);
         #[cfg(debug_assertions)]
         if let Some(refs) = refs_before {
             debug_assert!(
@@ -336,11 +373,9 @@ impl Inventory {
         if let Some(name) = leaf_name {
             debug_assert!(name == obj.name(), "update_leaf renamed {}", r.value);
         }
-        let after = if links {
-            obj.name().to_owned()
-        } else {
-            String::new()
-        };
+        let renamed = before
+            .filter(|b| b != obj.name())
+            .map(|b| (b, obj.name().to_owned()));
         if links {
             for (n, v) in &obj.props {
                 if is_ref_prop(v) && !ref_names.contains(n) {
@@ -349,7 +384,7 @@ impl Inventory {
             }
         }
         let ty = obj.moref.ty.clone();
-        if before != after {
+        if let Some((before, after)) = renamed {
             self.unindex_name(&before, &r.value);
             self.index_name(&after, &r.value);
         }
@@ -446,7 +481,7 @@ impl Inventory {
         self.by_name
             .get(name)?
             .iter()
-            .filter_map(|v| self.objects.get(v))
+            .filter_map(|v| self.objects.get(v.as_bytes()))
             .find(|o| is_child(o))
             .map(|o| o.moref.clone())
     }

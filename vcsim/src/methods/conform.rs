@@ -24,10 +24,12 @@ fn conform_at(v: Value, declared: &str, depth: usize) -> Value {
         return v;
     }
     match v {
-        Value::Text(t) if t.trim().is_empty() && is_data(declared) => Value::Data(Box::default()),
+        Value::Text(t) if t.trim().is_empty() && is_data(declared) => {
+            Value::Data(Default::default())
+        }
         Value::Data(mut d) => {
             let ty = d.ty.as_deref().unwrap_or(declared).to_owned();
-            for (name, fv) in d.fields.iter_mut() {
+            for (name, fv) in std::sync::Arc::make_mut(&mut d).fields.iter_mut() {
                 if let Some(f) = field(&ty, name)
                     && f.ty != "anyType"
                 {
@@ -63,7 +65,8 @@ pub(super) fn checked(
     if let Value::Data(d) = &mut v
         && d.ty.is_none()
     {
-        d.ty = data_type(declared).map(|t| std::borrow::Cow::Borrowed(t.name));
+        std::sync::Arc::make_mut(d).ty =
+            data_type(declared).map(|t| std::borrow::Cow::Borrowed(t.name));
     }
     if !matches!(v, Value::Data(_)) {
         return Err(fault(format!("{} is not a {declared}", el.name)));

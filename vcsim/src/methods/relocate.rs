@@ -88,7 +88,7 @@ fn retarget(
         }
         Value::MoRef(m) if m == old => *m = new.clone(),
         Value::Data(d) => {
-            for (_, f) in &mut d.fields {
+            for (_, f) in &mut std::sync::Arc::make_mut(d).fields {
                 retarget(f, (old_prefix, new_prefix), (old, new), depth + 1);
             }
         }

@@ -7,13 +7,15 @@
 //! sample with the time its interval closed (a sample stamped 08:00:20 covers
 //! 08:00:00–08:00:20).
 //!
-//! Storage is columnar: an entity's series are recorded together, so the entity keeps one
-//! timeline of sample times and each series one [`Column`] of values aligned with it
-//! ([`NO_SAMPLE`] where the series did not report), both delta-varint encoded. A VM's 43
-//! series for an hour take about 10 KB this way, where rings of `(end_ms, value)` pairs took
-//! 180 KB. The newest [`RETENTION_SAMPLES`] slots of the timeline are the realtime window;
-//! older slots are dropped [`DROP_BATCH`] at a time, so the move is not paid every
-//! interval.
+//! Storage is by rows: an entity's series are recorded together, so the entity keeps one
+//! byte buffer of [`Rows`], a row per sample time holding the time and every series' value
+//! ([`NO_SAMPLE`] where a series did not report), delta-varint encoded against the row
+//! before. A VM's 43 series for an hour take about 11 KB this way, where rings of
+//! `(end_ms, value)` pairs took 180 KB; an interval's recording is one append to one
+//! allocation, where a column per series cost a cache miss per sample at estate scale. The
+//! newest [`RETENTION_SAMPLES`] rows are the realtime window; older rows are dropped at
+//! least [`DROP_BATCH`] at a time, so the move is not paid every interval. Entities live in
+//! slots, and a caller that records one entity every interval keeps a [`PerfHint`] to it.
 //!
 //! Queries follow the `PerfQuerySpec` rules: `startTime` exclusive, `endTime` inclusive,
 //! `maxSample` keeps the most recent samples, results oldest first. All series of a query
@@ -22,8 +24,9 @@
 //! [`MISSING_VALUE`] there, as vCenter does.
 //!
 //! Each series whose counter a historical interval archives also carries a [`History`]
-//! (see [`super::rollup`]): every realtime sample recorded is rolled up into it as it
-//! arrives. Entities vCenter computes itself (clusters, datastores) have history only:
+//! (see [`super::rollup`]): every realtime sample recorded is rolled up into it, in batches
+//! when a recorded row closes a 300 s period (see [`EntitySeries::feed_history`]), which
+//! reads the same as feeding each sample as it arrives. Entities vCenter computes itself (clusters, datastores) have history only:
 //! [`PerfStore::record_history_only`] feeds the rollups without keeping realtime samples.
 //! Queries name their resolution with [`Resolution`].
 

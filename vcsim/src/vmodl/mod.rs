@@ -2,6 +2,7 @@
 //! object references, data objects, type facts, property paths and `xsd:dateTime`.
 
 mod fault;
+mod intern;
 mod path;
 mod schema;
 mod time;
@@ -10,6 +11,7 @@ mod value;
 pub mod xml;
 
 pub use fault::Fault;
+pub use intern::Interner;
 pub use path::{PathSegment, PropertyPath};
 pub use schema::{
     DataTypeInfo, FieldInfo, MOREF_TYPE, ManagedTypeInfo, PathCheck, TypeInfo, TypeKind,

@@ -6,6 +6,7 @@
 //! [`Value::Any`] so the writer knows to type them.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// A type or field name: static for the names we write ourselves, owned for names that came
 /// from a client's request.
@@ -83,8 +84,11 @@ pub enum Value {
     Enum(Name, Name),
     /// A managed object reference.
     MoRef(MoRef),
-    /// A data object.
-    Data(Box<DataObject>),
+    /// A data object. Shared: a clone of a tree shares its data objects, and the
+    /// inventory's builder interns equal ones (see `vmodl::intern`), so the many VMs whose
+    /// devices, capabilities or settings are equal hold them once. Writing through
+    /// [`Value::as_data_mut`] copies a shared object first.
+    Data(Arc<DataObject>),
     /// An array.
     Array(Array),
     /// A value at an `anyType` position: always written with `xsi:type`.
@@ -172,10 +176,10 @@ impl Value {
         }
     }
 
-    /// Mutable access to the data object inside.
+    /// Mutable access to the data object inside (copied first if shared).
     pub fn as_data_mut(&mut self) -> Option<&mut DataObject> {
         match self {
-            Value::Data(d) => Some(d),
+            Value::Data(d) => Some(Arc::make_mut(d)),
             Value::Any(v) => v.as_data_mut(),
             _ => None,
         }
@@ -259,9 +263,12 @@ impl Value {
     pub fn shrink(&mut self) {
         match self {
             Value::Data(d) => {
-                d.fields.shrink_to_fit();
-                for (_, v) in &mut d.fields {
-                    v.shrink();
+                // A shared object was shrunk by whoever stored it first.
+                if let Some(d) = Arc::get_mut(d) {
+                    d.fields.shrink_to_fit();
+                    for (_, v) in &mut d.fields {
+                        v.shrink();
+                    }
                 }
             }
             Value::Array(a) => {
@@ -348,7 +355,7 @@ impl DataObject {
 
     /// Wraps into a [`Value`].
     pub fn into_value(self) -> Value {
-        Value::Data(Box::new(self))
+        Value::Data(Arc::new(self))
     }
 }
 

@@ -81,7 +81,7 @@ fn data(el: &Element, ty: &str) -> Value {
             fields.push((Cow::Owned(c.name.clone()), v));
         }
     }
-    Value::Data(Box::new(DataObject {
+    Value::Data(std::sync::Arc::new(DataObject {
         ty: Some(Cow::Owned(ty.to_owned())),
         fields,
     }))

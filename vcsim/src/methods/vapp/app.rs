@@ -165,7 +165,7 @@ pub(crate) fn new_vapp(
         obj.props.insert("parentVApp".into(), Value::moref(parent));
     }
     if let Some(Value::Data(s)) = obj.props.get("summary").cloned() {
-        let mut s = *s;
+        let mut s = std::sync::Arc::unwrap_or_clone(s);
         s.ty = Some("VirtualAppSummary".into());
         if let Some(p) = products.first() {
             s.set("product", p.clone());

@@ -87,7 +87,7 @@ fn data(el: &Element, ty: Option<&str>) -> Value {
         .iter()
         .map(|c| (Cow::Owned(c.name.clone()), value(c)))
         .collect();
-    Value::Data(Box::new(DataObject {
+    Value::Data(std::sync::Arc::new(DataObject {
         ty: ty.map(|t| Cow::Owned(t.to_owned())),
         fields,
     }))
