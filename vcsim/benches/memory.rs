@@ -7,9 +7,13 @@
 //!
 //! Issue 17's goal is ≤ 10 KB per VM steady state including one hour of realtime samples.
 //! Measured at rev 7e9a856 (2 cores, release): after 1 h, 65 MiB at 1 024 VMs and 546 MiB at
-//! 10 016 (≈ 55 KB per VM: ≈ 33 KB of inventory property trees, ≈ 9 KB of realtime samples,
-//! ≈ 5 KB of rollups, the rest maps and the model). Before the columnar store the hour alone
-//! took 189 KB per VM (236 MiB at 1 024 VMs).
+//! 10 016 (≈ 55 KB per VM). Session 11 (realtime samples as rows in one buffer per entity;
+//! equal data objects shared between VMs; a row's unchanged values a bit each): built 30.2 /
+//! 24.5 / 23.4 KB per VM and after 1 h 40.1 / 33.9 / 32.8 KB per VM at 1 024 / 4 096 /
+//! 10 016 VMs (43 / 138 / 323 MiB): ≈ 3.8 KB of realtime rows (11.6 KB before the bitmap),
+//! 4.2 KB of rollups, ≈ 11 KB of property trees a VM does not share (its
+//! quick stats, summary.config, disk and NIC), the rest maps, the model and the allocator.
+//! Before the columnar store the hour alone took 189 KB per VM (236 MiB at 1 024 VMs).
 //!
 //! `cargo bench -p vcsim --bench memory` (all sizes) or `… --bench memory -- 4096`.
 

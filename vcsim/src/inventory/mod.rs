@@ -219,9 +219,9 @@ impl Inventory {
     /// Inserts (or replaces) an object.
     pub fn insert(&mut self, mut obj: ManagedObject) {
         for v in obj.props.values_mut() {
-            v.shrink();
-            if let Some(interner) = self.interner.as_mut() {
-                interner.intern(v);
+            match self.interner.as_mut() {
+                Some(interner) => interner.intern_shrunk(v),
+                None => v.shrink(),
             }
         }
         self.version += 1;

@@ -96,7 +96,12 @@ impl Interner {
                 let bucket = self.seen.entry(hash_of(d)).or_default();
                 match bucket.iter().find(|c| shallow_eq_data(c, d)) {
                     Some(found) => *d = Arc::clone(found),
-                    None => bucket.push(Arc::clone(d)),
+                    None => {
+                        // Kept: give back the slack its building left (an equal one is
+                        // dropped instead, which makes shrinking it first wasted work).
+                        shrink_own(Arc::make_mut(d));
+                        bucket.push(Arc::clone(d));
+                    }
                 }
             }
             Value::Array(a) => {
@@ -106,6 +111,17 @@ impl Interner {
             }
             Value::Any(inner) => self.intern(inner),
             _ => {}
+        }
+    }
+
+    /// Interns `v` and releases the spare capacity of what it keeps: [`Value::shrink`] and
+    /// [`Interner::intern`] in one walk, where shrinking first would also reallocate every
+    /// object that interning then drops for an equal one.
+    pub fn intern_shrunk(&mut self, v: &mut Value) {
+        self.intern(v);
+        if !matches!(v, Value::Data(_)) {
+            // A top-level array or primitive is nobody's field: shrink it here.
+            v.shrink();
         }
     }
 
@@ -124,6 +140,29 @@ impl Interner {
     /// Whether nothing has been interned.
     pub fn is_empty(&self) -> bool {
         self.seen.is_empty()
+    }
+}
+
+/// Releases the spare capacity of `d`'s own field list and of the arrays and text among its
+/// fields (its data objects are interned, so shrunk, on their own).
+fn shrink_own(d: &mut DataObject) {
+    d.fields.shrink_to_fit();
+    for (_, v) in &mut d.fields {
+        shrink_unshared(v);
+    }
+}
+
+fn shrink_unshared(v: &mut Value) {
+    match v {
+        Value::Array(a) => {
+            a.items.shrink_to_fit();
+            for item in &mut a.items {
+                shrink_unshared(item);
+            }
+        }
+        Value::Any(inner) => shrink_unshared(inner),
+        Value::Str(s) | Value::Text(s) | Value::Base64(s) => s.shrink_to_fit(),
+        _ => {}
     }
 }
 
