@@ -146,18 +146,17 @@ impl Rows {
     }
 
     /// Calls `f` with each row not yet fed to history, oldest first (see [`Rows::mark_fed`]).
-    pub(super) fn for_each_unfed(&self, mut f: impl FnMut(&[i64])) {
-        let mut at = self.fed_at as usize;
-        let mut cur = Vec::new();
-        while at < self.bytes.len() {
-            decode_row(&self.bytes, &mut at, &mut cur);
-            f(&cur);
-        }
+    pub(super) fn for_each_unfed(&self, f: impl FnMut(&[i64])) {
+        self.decode_from(self.fed_at as usize, f);
     }
 
     /// Calls `f` with every row, oldest first.
-    pub(super) fn for_each(&self, mut f: impl FnMut(&[i64])) {
-        let mut at = 0;
+    pub(super) fn for_each(&self, f: impl FnMut(&[i64])) {
+        self.decode_from(0, f);
+    }
+
+    /// Decodes the rows from byte offset `at`, which must start a keyframe (or the buffer).
+    fn decode_from(&self, mut at: usize, mut f: impl FnMut(&[i64])) {
         let mut cur = Vec::new();
         while at < self.bytes.len() {
             decode_row(&self.bytes, &mut at, &mut cur);

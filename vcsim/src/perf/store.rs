@@ -169,6 +169,16 @@ struct EntitySeries {
     series: SeriesMap<SeriesData>,
 }
 
+/// Sets series `i`'s value in `row` (its column `i + 1`, the row grown with gaps as needed),
+/// returning what the row held there ([`NO_SAMPLE`] if nothing).
+fn set_column(row: &mut Vec<i64>, i: usize, value: i64) -> i64 {
+    let column = i + 1;
+    if row.len() <= column {
+        row.resize(column + 1, NO_SAMPLE);
+    }
+    std::mem::replace(&mut row[column], value)
+}
+
 /// The sampling period of the finest historical interval, whose boundaries decide when
 /// realtime rows are rolled up (see [`EntitySeries::feed_history`]).
 const ROLLUP_PERIOD_MS: i64 = HISTORICAL_INTERVALS[0].period_ms();
@@ -260,6 +270,27 @@ impl EntitySeries {
         }
     }
 
+    /// The index of series `(key, instance)` for the `position`-th sample of a recording,
+    /// made if new.
+    fn series_index(
+        &mut self,
+        layouts: &mut Layouts,
+        position: usize,
+        key: i32,
+        instance: &str,
+    ) -> usize {
+        self.series
+            .for_recording(layouts, position, key, instance, || {
+                SeriesData::new(key, instance)
+            })
+            .0
+    }
+
+    /// The history of series `i`, if it is archived.
+    fn history_mut(&mut self, i: usize) -> Option<&mut History> {
+        self.series.value_mut(i)?.history.as_deref_mut()
+    }
+
     /// Records one interval's samples in a new newest row.
     fn record_new_row<'a>(
         &mut self,
@@ -272,26 +303,17 @@ impl EntitySeries {
         row.clear();
         row.push(end_ms);
         for (position, (key, instance, value)) in samples.into_iter().enumerate() {
-            let (i, _) = self
-                .series
-                .for_recording(layouts, position, key, instance, || {
-                    SeriesData::new(key, instance)
-                });
-            let column = i + 1;
-            if row.len() <= column {
-                row.resize(column + 1, NO_SAMPLE);
-            }
-            if row[column] != NO_SAMPLE {
+            let i = self.series_index(layouts, position, key, instance);
+            let first = set_column(row, i, value);
+            if first != NO_SAMPLE {
                 // The same series twice in one batch: its history takes the first value, as
                 // it would have been fed at once (after the older rows, in time order), and
                 // the row keeps the last.
-                let first = row[column];
                 self.feed_history();
-                if let Some(h) = self.series.value_mut(i).and_then(|d| d.history.as_mut()) {
+                if let Some(h) = self.history_mut(i) {
                     h.feed(end_ms, first);
                 }
             }
-            row[column] = value;
         }
         let closes = on_boundary(end_ms)
             || previous_ms.is_some_and(|p| {
@@ -324,17 +346,9 @@ impl EntitySeries {
             }
         };
         for (position, (key, instance, value)) in samples.into_iter().enumerate() {
-            let (i, data) = self
-                .series
-                .for_recording(layouts, position, key, instance, || {
-                    SeriesData::new(key, instance)
-                });
-            let row = &mut rows[at];
-            if row.len() <= i + 1 {
-                row.resize(i + 2, NO_SAMPLE);
-            }
-            row[i + 1] = value;
-            if let Some(h) = data.history.as_mut() {
+            let i = self.series_index(layouts, position, key, instance);
+            set_column(&mut rows[at], i, value);
+            if let Some(h) = self.history_mut(i) {
                 h.feed(end_ms, value);
             }
         }
@@ -536,12 +550,8 @@ impl PerfStore {
         };
         if !realtime {
             for (position, (key, instance, value)) in samples.into_iter().enumerate() {
-                let (_, data) =
-                    e.series
-                        .for_recording(&mut self.layouts, position, key, instance, || {
-                            SeriesData::new(key, instance)
-                        });
-                if let Some(h) = data.history.as_mut() {
+                let i = e.series_index(&mut self.layouts, position, key, instance);
+                if let Some(h) = e.history_mut(i) {
                     h.feed(end_ms, value);
                 }
             }
