@@ -443,17 +443,19 @@ fn create_trace_file(path: &str) -> Result<std::fs::File> {
         .with_context(|| format!("-trace-file {path}"))
 }
 
-/// The performance history `vicbed vcsim` starts with: ten minutes (30 realtime samples
-/// of 20 s, two 300 s rollups), so QueryPerf answers at once as vcsim's canned samples do. A
-/// CI job pays for it at every start, so it is short: at 3 000 VMs an hour of history took
-/// 6.9 s and 667 MiB to start (govmomi's simulator: 8.2 s, 93 MiB) and a day 15.7 s
-/// (benches/peer/startup.sh); `vicbed serve` starts with a day (`--history-days`).
-const VCSIM_HISTORY_S: i64 = 600;
+/// The performance history `vicbed vcsim` starts with: the realtime hour a host keeps (180
+/// samples of 20 s, twelve 300 s rollups), so QueryPerf answers at once with a full window,
+/// as on a vCenter that has been up (vcsim replays canned samples). It is filled on a thread
+/// of its own after the inventory is built ([`Vcsim::spawn_prefill`]): the export line comes
+/// as soon as the listener is up, and the first requests wait for the hour (about 0.4 s at
+/// 1 024 VMs); `vicbed serve` starts with a day (`--history-days`).
+const VCSIM_HISTORY_S: i64 = 3600;
 
 fn serve(o: Options) -> Result<()> {
-    let mut emulator = Emulator::new(o.config.clone()).context("building the inventory")?;
-    // QueryPerf has samples at once, as vcsim's canned ones are there from the start.
-    emulator.prefill_history(VCSIM_HISTORY_S);
+    let emulator = Emulator::new(o.config.clone()).context("building the inventory")?;
+    let vc = Vcsim::new(emulator);
+    // QueryPerf has a full hour at once, as vcsim's canned samples are there from the start.
+    let _prefill = vc.spawn_prefill(VCSIM_HISTORY_S);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -469,7 +471,6 @@ fn serve(o: Options) -> Result<()> {
             (Some((c, k)), true) => Some(load_tls_pair(c, k)?),
             (None, true) => Some(vcsim::tls::self_signed(addr.ip())?),
         };
-        let vc = Vcsim::new(emulator);
         let trace = if o.trace {
             let out: Box<dyn Write + Send> = match &o.trace_file {
                 Some(f) => Box::new(create_trace_file(f)?),

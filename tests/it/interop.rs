@@ -272,5 +272,6 @@ fn pyvmomi_against_vicbed_vcsim() {
     assert!(server.url.starts_with("https://"), "{}", server.url);
     run_script(&server, "login.py", &["--any-login"]);
     run_script(&server, "pbm.py", &[]);
+    run_script(&server, "vcsim_window.py", &[]);
     server.stop();
 }

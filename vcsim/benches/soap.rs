@@ -1,4 +1,4 @@
-//! SOAP codec and property-collector throughput, in-process.
+//! SOAP codec, property-collector and QueryPerf throughput, in-process.
 //!
 //! `cargo bench -p vcsim --bench soap`
 
@@ -87,5 +87,43 @@ fn startup(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, codec, retrieve, startup);
+/// QueryPerf as collectors ask it (one VM, the newest 10 realtime samples) on an estate that
+/// holds its realtime hour: one counter, as a chart asks, and every series of the VM (no
+/// metricId), as an exporter asks. Dispatch and encoding, as the server pays per call.
+fn query_perf(c: &mut Criterion) {
+    let (mut emu, mut ctx) = emulator(32, 32);
+    emu.prefill_history(3600);
+    let vm = emu
+        .inv
+        .iter()
+        .find(|o| o.moref.ty == "VirtualMachine")
+        .map(|o| o.moref.value.clone())
+        .expect("a VM");
+    let usage = vcsim::perf::catalogue::key_of("cpu.usagemhz.average").expect("counter");
+    let mut g = c.benchmark_group("query_perf");
+    for (name, metric) in [
+        (
+            "1 VM, 1 counter, maxSample 10",
+            format!("<metricId><counterId>{usage}</counterId><instance></instance></metricId>"),
+        ),
+        ("1 VM, all series, maxSample 10", String::new()),
+    ] {
+        let body = envelope(&format!(
+            r#"<QueryPerf xmlns="urn:vim25"><_this type="PerformanceManager">PerfMgr</_this><querySpec><entity type="VirtualMachine">{vm}</entity><maxSample>10</maxSample>{metric}<intervalId>20</intervalId></querySpec></QueryPerf>"#
+        ));
+        let call = vcsim::soap::read_call(&body).expect("parses");
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let Outcome::Done(Ok(r)) = dispatch(&mut emu, &mut ctx, &call) else {
+                    panic!("QueryPerf failed")
+                };
+                assert!(r.is_some(), "QueryPerf answered nothing");
+                vcsim::soap::response("QueryPerf", r.as_ref())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, codec, retrieve, startup, query_perf);
 criterion_main!(benches);

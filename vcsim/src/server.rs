@@ -111,8 +111,31 @@ impl Vcsim {
     /// and tests advance the clock explicitly. Any positive speed runs (`vicbed serve` takes
     /// speeds above [`pace::MAX_SPEED`]); one that is not a positive number stands still.
     pub fn spawn_clock(&self, speed: f64) -> tokio::task::JoinHandle<()> {
-        let now_ms = self.with(|e| e.clock.now_ms());
-        self.spawn_paced_clock(pace::ClockControl::fixed(speed, now_ms))
+        // Nothing reads these controls' time but the driver, which publishes it after its
+        // first advance: the emulator is not locked here (a prefill may hold it).
+        self.spawn_paced_clock(pace::ClockControl::fixed(speed, 0))
+    }
+
+    /// Gives the emulator `past_s` seconds of history ([`Emulator::prefill_history`]) on a
+    /// thread of its own, holding the emulator all the while: every request and clock tick
+    /// waits until the past is complete, so none sees it half-built, while the caller goes
+    /// on to bind, make its certificate and announce its URL. Returns once the thread holds
+    /// the emulator; the handle yields the number of model steps.
+    pub fn spawn_prefill(&self, past_s: i64) -> std::thread::JoinHandle<usize> {
+        let me = self.clone();
+        let (held_tx, held_rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let handle = std::thread::spawn(move || {
+            let steps = {
+                let mut emu = me.lock();
+                let _ = held_tx.send(());
+                emu.prefill_history(past_s)
+            };
+            me.notify();
+            steps
+        });
+        // The sender is dropped when the thread ends, so this returns even if it fails.
+        let _ = held_rx.recv();
+        handle
     }
 
     /// As [`Vcsim::spawn_clock`], with speed, pause and steps from `control` (the live
@@ -123,9 +146,10 @@ impl Vcsim {
         control: Arc<pace::ClockControl>,
     ) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
-        let handle = self.lock().guest_handle.clone();
         control.start();
         tokio::spawn(async move {
+            // Taken here, not before spawning: a prefill may hold the emulator.
+            let handle = me.lock().guest_handle.clone();
             let tick = Duration::from_millis(50);
             loop {
                 tokio::select! {

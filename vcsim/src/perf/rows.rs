@@ -34,6 +34,10 @@ pub(super) struct Rows {
     /// after them (a keyframe, or the end of `bytes`).
     fed: u32,
     fed_at: u32,
+    /// The newest keyframe's row and byte offset (both 0 when there is no row), so a read
+    /// of the newest rows needs no scan.
+    key_row: u32,
+    key_at: u32,
     /// The newest row's values, trailing gaps left out: the base of the next row.
     last: Vec<i64>,
 }
@@ -79,6 +83,24 @@ fn skip_row(bytes: &[u8], at: &mut usize) -> bool {
     header & 1 == 1
 }
 
+/// Skips one varint at `*at` without decoding it.
+fn skip_varint(bytes: &[u8], at: &mut usize) {
+    while let Some(&b) = bytes.get(*at) {
+        *at += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+}
+
+/// Where a keyframe starts: its row number, its byte offset and its time (value 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Keyframe {
+    pub(super) row: usize,
+    pub(super) at: usize,
+    pub(super) time_ms: i64,
+}
+
 impl Rows {
     /// Rows holding `rows`, every one counted as fed.
     pub(super) fn from_rows(rows: &[Vec<i64>]) -> Rows {
@@ -122,6 +144,10 @@ impl Rows {
             self.bytes
                 .reserve_exact((self.bytes.len() / 4).max(10 * (n + 1)));
         }
+        if keyframe {
+            self.key_row = self.len;
+            self.key_at = self.bytes.len() as u32;
+        }
         put_varint(&mut self.bytes, ((n as u64) << 1) | u64::from(keyframe));
         let changed_at = self.bytes.len();
         self.bytes.resize(changed_at + n.div_ceil(8), 0);
@@ -164,6 +190,99 @@ impl Rows {
         }
     }
 
+    /// The keyframes, oldest first. A scan that skips each row's values without decoding
+    /// them: a read that wants only the newest rows starts at the keyframe before them.
+    pub(super) fn keyframes(&self) -> Vec<Keyframe> {
+        let mut out = Vec::new();
+        let mut at = 0usize;
+        let mut row = 0usize;
+        while at < self.bytes.len() {
+            let start = at;
+            if skip_row(&self.bytes, &mut at) {
+                out.push(Keyframe {
+                    row,
+                    at: start,
+                    time_ms: self.keyframe_time(start),
+                });
+            }
+            row += 1;
+        }
+        out
+    }
+
+    /// The newest keyframe (none when there is no row).
+    pub(super) fn newest_keyframe(&self) -> Option<Keyframe> {
+        (self.len > 0).then(|| {
+            let at = self.key_at as usize;
+            Keyframe {
+                row: self.key_row as usize,
+                at,
+                time_ms: self.keyframe_time(at),
+            }
+        })
+    }
+
+    /// The time (value 0) of the keyframe at byte offset `at`: a keyframe's base is 0, so
+    /// it is the first varint after the bitmap when its bit is set.
+    fn keyframe_time(&self, mut at: usize) -> i64 {
+        let header = get_varint(&self.bytes, &mut at);
+        let n = usize::try_from(header >> 1).unwrap_or(usize::MAX);
+        if n == 0 {
+            return NO_SAMPLE;
+        }
+        let set = self.bytes.get(at).is_some_and(|b| b & 1 != 0);
+        at = at.saturating_add(n.div_ceil(8));
+        if set {
+            unzigzag(get_varint(&self.bytes, &mut at))
+        } else {
+            0
+        }
+    }
+
+    /// Decodes the rows from keyframe offset `at` (see [`Rows::keyframes`]), keeping only
+    /// the values `keep` marks: `f` sees each row as `keep.len()` values, [`NO_SAMPLE`]
+    /// where a value is not kept or the row has none. The values not kept are skipped
+    /// without being decoded, which makes a read of one series several times cheaper than
+    /// [`Rows::for_each`].
+    pub(super) fn for_each_kept_from(
+        &self,
+        mut at: usize,
+        keep: &[bool],
+        mut f: impl FnMut(&[i64]),
+    ) {
+        let bytes = &self.bytes[..];
+        let mut cur = vec![NO_SAMPLE; keep.len()];
+        while at < bytes.len() {
+            let header = get_varint(bytes, &mut at);
+            let keyframe = header & 1 == 1;
+            let n = usize::try_from(header >> 1).unwrap_or(usize::MAX);
+            let map_at = at;
+            at = at.saturating_add(n.div_ceil(8)).min(bytes.len());
+            for i in 0..n {
+                let changed = bytes
+                    .get(map_at + i / 8)
+                    .is_some_and(|b| b & (1 << (i % 8)) != 0);
+                let kept = keep.get(i).copied().unwrap_or(false);
+                match cur.get_mut(i) {
+                    Some(v) if kept => {
+                        let base = if keyframe || *v == NO_SAMPLE { 0 } else { *v };
+                        *v = if changed {
+                            base.wrapping_add(unzigzag(get_varint(bytes, &mut at)))
+                        } else {
+                            base
+                        };
+                    }
+                    _ if changed => skip_varint(bytes, &mut at),
+                    _ => {}
+                }
+            }
+            for v in cur.iter_mut().skip(n) {
+                *v = NO_SAMPLE;
+            }
+            f(&cur);
+        }
+    }
+
     /// Every row's values, each as long as it was written.
     pub(super) fn to_rows(&self) -> Vec<Vec<i64>> {
         let mut out = Vec::with_capacity(self.len());
@@ -198,6 +317,9 @@ impl Rows {
         self.len -= cut_rows as u32;
         self.fed -= cut_rows as u32;
         self.fed_at -= cut_at as u32;
+        // The newest keyframe is at or after the cut (a keyframe itself), unless all went.
+        self.key_row = self.key_row.saturating_sub(cut_rows as u32);
+        self.key_at = self.key_at.saturating_sub(cut_at as u32);
         if self.len == 0 {
             self.last.clear();
         }
@@ -296,6 +418,47 @@ mod tests {
         assert_eq!(r.to_rows(), [vec![11, 1]]);
     }
 
+    #[test]
+    fn keyframes_and_kept_values_read_as_the_whole_rows() {
+        let mut r = Rows::default();
+        for t in 0..40i64 {
+            let mut row = vec![1_000 + t * 20, t % 3, NO_SAMPLE, 7 * t];
+            if t % 5 == 0 {
+                row.truncate(2);
+            }
+            r.push(&mut row);
+            if t % 15 == 14 {
+                r.mark_fed();
+            }
+        }
+        let kfs = r.keyframes();
+        assert_eq!(kfs.iter().map(|k| k.row).collect::<Vec<_>>(), [0, 15, 30]);
+        assert_eq!(
+            kfs.iter().map(|k| k.time_ms).collect::<Vec<_>>(),
+            [1_000, 1_300, 1_600]
+        );
+        assert_eq!(r.newest_keyframe(), kfs.last().copied());
+        let all = r.to_rows();
+        for k in &kfs {
+            let mut got = Vec::new();
+            r.for_each_kept_from(k.at, &[true, false, false, true], |row| {
+                got.push(row.to_vec())
+            });
+            let want: Vec<Vec<i64>> = all[k.row..]
+                .iter()
+                .map(|row| {
+                    vec![
+                        row[0],
+                        NO_SAMPLE,
+                        NO_SAMPLE,
+                        row.get(3).copied().unwrap_or(NO_SAMPLE),
+                    ]
+                })
+                .collect();
+            assert_eq!(got, want);
+        }
+    }
+
     proptest! {
         /// Pushing, marking fed and dropping leave exactly the rows a plain vector keeps.
         #[test]
@@ -334,7 +497,28 @@ mod tests {
                 r.for_each_unfed(|row| unfed.push(row.to_vec()));
                 prop_assert_eq!(&unfed[..], &v[r.fed()..]);
             }
-            prop_assert_eq!(r.to_rows(), v);
+            prop_assert_eq!(r.to_rows(), v.clone());
+            // Reading some values from any keyframe reads what the whole rows hold there.
+            let keep = [true, false, true, true, false, true, false];
+            prop_assert_eq!(r.newest_keyframe(), r.keyframes().pop());
+            for k in r.keyframes() {
+                let mut got = Vec::new();
+                r.for_each_kept_from(k.at, &keep, |row| got.push(row.to_vec()));
+                let want: Vec<Vec<i64>> = v[k.row..]
+                    .iter()
+                    .map(|row| {
+                        keep.iter()
+                            .enumerate()
+                            .map(|(i, kept)| match row.get(i) {
+                                Some(x) if *kept => *x,
+                                _ => NO_SAMPLE,
+                            })
+                            .collect()
+                    })
+                    .collect();
+                prop_assert_eq!(got, want);
+                prop_assert_eq!(k.time_ms, v[k.row].first().copied().unwrap_or(NO_SAMPLE));
+            }
         }
     }
 }

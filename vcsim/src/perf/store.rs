@@ -145,9 +145,12 @@ impl SeriesData {
 /// Some of an entity's realtime columns, decoded for reading: every slot's time, how many of
 /// the oldest lie before the realtime window, and the asked-for series' values (by series
 /// index; [`NO_SAMPLE`] where a series did not report).
+#[derive(Default)]
 struct Decoded {
     end_ms: Vec<i64>,
     skip: usize,
+    /// The row `end_ms[0]` is (rows before it were not decoded).
+    first_row: usize,
     /// By series index; empty for series not asked for.
     columns: Vec<Vec<i64>>,
 }
@@ -156,6 +159,16 @@ impl Decoded {
     fn column(&self, i: usize) -> &[i64] {
         self.columns.get(i).map_or(&[], Vec::as_slice)
     }
+}
+
+/// Where a decode of an entity's rows starts: at the first row, at the newest keyframe at
+/// or before a time (a window's `after_ms`: rows at or before it are not in the window), or
+/// at the newest keyframe that leaves at least this many of the newest retained rows.
+#[derive(Clone, Copy, Debug)]
+enum DecodeFrom {
+    Start,
+    After(i64),
+    NewestRows(usize),
 }
 
 /// All series of one entity.
@@ -199,27 +212,77 @@ impl EntitySeries {
 
     /// The slots' times and the realtime values of the series in `wanted` (series indices).
     fn decode(&self, wanted: impl IntoIterator<Item = usize>) -> Decoded {
-        let mut columns: Vec<Vec<i64>> = Vec::new();
-        let mut take = vec![false; self.series.len()];
+        self.decode_from(wanted, DecodeFrom::Start)
+    }
+
+    /// What a read at `resolution` needs decoded: the rows from `from` on for realtime,
+    /// nothing for history (kept apart from the rows).
+    fn decode_at(
+        &self,
+        resolution: Resolution,
+        wanted: impl IntoIterator<Item = usize>,
+        from: DecodeFrom,
+    ) -> Decoded {
+        match resolution {
+            Resolution::Realtime => self.decode_from(wanted, from),
+            Resolution::Historical(_) => Decoded::default(),
+        }
+    }
+
+    /// [`EntitySeries::decode`] of the rows from `from` on: the rows before the keyframe
+    /// it picks are left out of the result.
+    fn decode_from(&self, wanted: impl IntoIterator<Item = usize>, from: DecodeFrom) -> Decoded {
+        let mut keep = vec![false; self.series.len() + 1];
+        keep[0] = true;
         for i in wanted {
-            if let Some(t) = take.get_mut(i) {
+            if let Some(t) = keep.get_mut(i + 1) {
                 *t = true;
             }
         }
+        let total = self.rows.len();
+        let retained_from = total.saturating_sub(RETENTION_SAMPLES);
+        // The newest keyframe is known without a scan; older ones take one.
+        let newest = self.rows.newest_keyframe();
+        let start = match from {
+            DecodeFrom::Start => None,
+            DecodeFrom::After(after_ms) => match newest {
+                Some(k) if k.time_ms <= after_ms => Some(k),
+                _ => self
+                    .rows
+                    .keyframes()
+                    .into_iter()
+                    .take_while(|k| k.time_ms <= after_ms)
+                    .last(),
+            },
+            DecodeFrom::NewestRows(n) => {
+                let first = total.saturating_sub(n).max(retained_from);
+                match newest {
+                    Some(k) if k.row <= first => Some(k),
+                    _ => self
+                        .rows
+                        .keyframes()
+                        .into_iter()
+                        .take_while(|k| k.row <= first)
+                        .last(),
+                }
+            }
+        };
+        let (row0, at) = start.map_or((0, 0), |k| (k.row, k.at));
+        let mut columns: Vec<Vec<i64>> = Vec::new();
         columns.resize_with(self.series.len(), Vec::new);
-        let mut end_ms = Vec::with_capacity(self.rows.len());
-        self.rows.for_each(|row| {
-            end_ms.push(row.first().copied().unwrap_or(NO_SAMPLE));
+        let mut end_ms = Vec::with_capacity(total - row0);
+        self.rows.for_each_kept_from(at, &keep, |row| {
+            end_ms.push(row[0]);
             for (i, column) in columns.iter_mut().enumerate() {
-                if take[i] {
-                    column.push(row.get(i + 1).copied().unwrap_or(NO_SAMPLE));
+                if keep[i + 1] {
+                    column.push(row[i + 1]);
                 }
             }
         });
-        let skip = end_ms.len().saturating_sub(RETENTION_SAMPLES);
         Decoded {
             end_ms,
-            skip,
+            skip: retained_from.saturating_sub(row0),
+            first_row: row0,
             columns,
         }
     }
@@ -621,7 +684,8 @@ impl PerfStore {
     ) -> Vec<(i32, String)> {
         self.entity(entity)
             .map(|e| {
-                let decoded = e.decode(realtime_columns(resolution, 0..e.series.len()));
+                let from = window.after_ms.map_or(DecodeFrom::Start, DecodeFrom::After);
+                let decoded = e.decode_at(resolution, 0..e.series.len(), from);
                 e.series
                     .iter_indexed()
                     .filter(|(i, _, data)| {
@@ -653,7 +717,7 @@ impl PerfStore {
         let Some((i, _, data)) = e.series.get_indexed(&(key, instance.to_owned())) else {
             return Vec::new();
         };
-        let decoded = e.decode(realtime_columns(resolution, [i]));
+        let decoded = e.decode_at(resolution, [i], DecodeFrom::Start);
         data.points(resolution, &decoded, i).collect()
     }
 
@@ -770,10 +834,23 @@ impl PerfStore {
             .iter()
             .filter_map(|id| e.series.get_indexed(id))
             .collect();
-        let decoded = e.decode(realtime_columns(
-            resolution,
-            found.iter().map(|(i, _, _)| *i),
-        ));
+        let wanted = || found.iter().map(|(i, _, _)| *i);
+        let whole = window.after_ms.map_or(DecodeFrom::Start, DecodeFrom::After);
+        let from = match (window.max_samples, window.until_ms) {
+            // Only the newest rows can be asked for: decode from the keyframe before them.
+            (Some(n), None) => DecodeFrom::NewestRows(n),
+            _ => whole,
+        };
+        let mut decoded = e.decode_at(resolution, wanted(), from);
+        let mut times = timeline(&found, resolution, &decoded, window);
+        if let Some(n) = window.max_samples
+            && times.len() < n
+            && decoded.first_row > 0
+        {
+            // Gaps in the asked-for series: the newest `n` times reach further back.
+            decoded = e.decode_at(resolution, wanted(), whole);
+            times = timeline(&found, resolution, &decoded, window);
+        }
         let points: Vec<(&SeriesKey, Vec<(i64, i64)>)> = found
             .into_iter()
             .map(|(i, k, data)| {
@@ -783,10 +860,6 @@ impl PerfStore {
                     .collect();
                 (k, p)
             })
-            .collect();
-        let times: BTreeSet<i64> = points
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|s| s.0))
             .collect();
         let mut end_ms: Vec<i64> = times.into_iter().collect();
         if let Some(n) = window.max_samples
@@ -831,13 +904,20 @@ impl PerfStore {
     }
 }
 
-/// The series whose realtime values a read at `resolution` needs decoded: `wanted` for
-/// realtime, none for history (kept apart from the rows).
-fn realtime_columns(resolution: Resolution, wanted: impl IntoIterator<Item = usize>) -> Vec<usize> {
-    match resolution {
-        Resolution::Realtime => wanted.into_iter().collect(),
-        Resolution::Historical(_) => Vec::new(),
-    }
+/// The union of the sample times of the series `found` in `window` at `resolution`,
+/// oldest first (`max_samples` not applied).
+fn timeline(
+    found: &[(usize, &SeriesKey, &SeriesData)],
+    resolution: Resolution,
+    decoded: &Decoded,
+    window: &Window,
+) -> BTreeSet<i64> {
+    found
+        .iter()
+        .flat_map(|(i, _, data)| data.points(resolution, decoded, *i))
+        .map(|s| s.0)
+        .filter(|t| window.contains(*t))
+        .collect()
 }
 
 #[cfg(test)]
@@ -1061,5 +1141,90 @@ mod tests {
         }
         .within_retention(now_ms);
         assert_eq!(w.after_ms, Some(T0_MS + 5 * STEP_MS));
+    }
+
+    /// A query's result read from each series' whole samples, as the store answered before
+    /// it decoded from a keyframe: the union timeline in the window, cut to the newest
+    /// `max_samples`, each series aligned on it.
+    fn reference_query(s: &PerfStore, ids: &[(i32, String)], window: &Window) -> Samples {
+        let points: Vec<(&SeriesKey, Vec<(i64, i64)>)> = ids
+            .iter()
+            .map(|id| {
+                let p = s.samples(&vm(), id.0, &id.1);
+                (id, p.into_iter().filter(|p| window.contains(p.0)).collect())
+            })
+            .collect();
+        let times: BTreeSet<i64> = points
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|x| x.0))
+            .collect();
+        let mut end_ms: Vec<i64> = times.into_iter().collect();
+        if let Some(n) = window.max_samples {
+            end_ms.drain(..end_ms.len().saturating_sub(n));
+        }
+        let series = points
+            .into_iter()
+            .filter_map(|((key, instance), p)| {
+                let found: Vec<Option<i64>> = end_ms
+                    .iter()
+                    .map(|t| p.iter().find(|x| x.0 == *t).map(|x| x.1))
+                    .collect();
+                let values = found.iter().map(|v| v.unwrap_or(MISSING_VALUE)).collect();
+                found.iter().any(Option::is_some).then(|| Series {
+                    counter_id: *key,
+                    instance: instance.clone(),
+                    values,
+                })
+            })
+            .collect();
+        if end_ms.is_empty() {
+            return Samples::default();
+        }
+        Samples { end_ms, series }
+    }
+
+    proptest::proptest! {
+        /// Reading from the keyframe before the asked-for rows answers what reading every row
+        /// answers, whatever the gaps in the series and the window.
+        #[test]
+        fn windowed_queries_read_as_whole_ones(
+            steps in 1i64..260,
+            gaps in proptest::collection::vec(0u8..8, 260),
+            after in proptest::option::of(0i64..270),
+            until in proptest::option::of(0i64..270),
+            max in proptest::option::of(1usize..200),
+        ) {
+            let mut s = PerfStore::default();
+            for i in 1..=steps {
+                let t = T0_MS + i * STEP_MS;
+                let g = gaps[(i - 1) as usize];
+                // cpu.usage reports always; the vCPU series and cpu.ready have gaps.
+                s.record(&vm(), t, 2, "", 100 + i);
+                if g & 1 == 0 {
+                    s.record(&vm(), t, 12, "", 200 + i * (i % 3));
+                }
+                if g & 2 == 0 {
+                    s.record(&vm(), t, 12, "0", 7);
+                }
+                if g & 6 == 6 {
+                    s.record(&vm(), t, 12, "1", -i);
+                }
+            }
+            let window = Window {
+                after_ms: after.map(|a| T0_MS + a * STEP_MS),
+                until_ms: until.map(|u| T0_MS + u * STEP_MS),
+                max_samples: max,
+            };
+            for ids in [
+                vec![(12, "1".to_owned())],
+                vec![(12, String::new()), (12, "0".to_owned())],
+                vec![(2, String::new()), (12, "1".to_owned())],
+            ] {
+                proptest::prop_assert_eq!(
+                    s.query(&vm(), &ids, &window),
+                    reference_query(&s, &ids, &window)
+                );
+            }
+        }
     }
 }
