@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """One pyvmomi client for the side-by-side peer comparison (benches/peer/compare.sh).
 
-Usage:  client.py URL [--creates N] [--queries N] [--toggles N] [--tag TEXT]
+Usage:  client.py URL [--creates N] [--queries N] [--retrieves N] [--toggles N] [--tag TEXT]
 
 URL is what the server printed, e.g. http://user:pass@127.0.0.1:PORT/sdk (plain HTTP).
-Runs three bounded workloads against it and prints one JSON object on stdout:
+Runs four bounded workloads against it and prints one JSON object on stdout:
 
   create_poweron  N (default 200) sequential CreateVM_Task + PowerOnVM_Task, each followed by
                   pyVim.task.WaitForTask, in the first cluster's root pool and the datacenter's vmFolder;
@@ -17,6 +17,9 @@ Runs three bounded workloads against it and prints one JSON object on stdout:
                   Before the timed loop an untimed warm-up polls (every 0.5 s, at most --perf-wait s) until a
                   call returns >= --perf-min-samples samples: vicbed stores a sample every 20 s of its clock,
                   so right after start it has none.
+  retrieveprops   N (default 500) sequential PropertyCollector.RetrievePropertiesEx calls on the session's
+                  collector for one model VM (the QueryPerf VM) and four properties (RETRIEVE_PATHS below).
+                  -> calls/s.
   waitforupdates  a PropertyCollector filter (on a dedicated collector made with CreatePropertyCollector,
                   on connection A) on one VM's runtime.powerState; a waiter thread loops on
                   WaitForUpdatesEx (maxWaitSeconds 5).  The main thread, on a SECOND connection B,
@@ -29,9 +32,9 @@ Runs three bounded workloads against it and prints one JSON object on stdout:
                   update adds beyond one request round trip. It can be slightly negative when the waiter
                   is woken before the task call's own response has been parsed.
 
-With --server-pid (same machine), create_poweron and queryperf also report the server's CPU time per
-operation (sum of /proc/PID/task/*/schedstat), which does not depend on how fast the Python client is,
-and the client's own CPU time (time.process_time) for the timed loop.
+With --server-pid (same machine), create_poweron, queryperf and retrieveprops also report the server's CPU
+time per operation (sum of /proc/PID/task/*/schedstat), which does not depend on how fast the Python client
+is, and the client's own CPU time (time.process_time) for the timed loop.
 
 Every phase is independent: an exception in one is recorded as {"error": "..."} and the others still run.
 """
@@ -149,6 +152,27 @@ def find_vm(content, dc, name):
     return vm
 
 
+WAIT_RETRIES = [0]  # times wait_task had to call WaitForTask again (see there)
+
+
+def wait_task(task, max_wait=60):
+    """pyVim's WaitForTask, called again when it trips on a task name pyvmomi does not know.
+
+    While a task is still running, WaitForTask reads info.name.info.name. govmomi's simulator names its
+    tasks after the method without "_Task" ("CreateVM", "PowerOnVM"), which pyvmomi decodes as an
+    UnknownManagedMethod that has no .info, so the call raises AttributeError. govmomi 0.24.2 ends its
+    tasks before the first poll and never shows this; v0.56.0 sometimes does. Calling WaitForTask again
+    costs the same round trips as its own next poll would (a new filter, WaitForUpdates, info)."""
+    for _ in range(100):
+        try:
+            return WaitForTask(task, maxWaitTime=max_wait)
+        except AttributeError as e:
+            if "UnknownManagedMethod" not in str(e):
+                raise
+            WAIT_RETRIES[0] += 1
+    return WaitForTask(task, maxWaitTime=max_wait)
+
+
 def phase_create(si, n, tag):
     content, dc, cluster = inventory(si)
     pool, folder = cluster.resourcePool, dc.vmFolder
@@ -160,9 +184,9 @@ def phase_create(si, n, tag):
                 spec = vim.vm.ConfigSpec(name="peer-%s-%d" % (tag, i), numCPUs=1, memoryMB=128,
                                          files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"))
                 task = folder.CreateVM_Task(config=spec, pool=pool)
-                WaitForTask(task, maxWaitTime=60)
+                wait_task(task)
                 vm = task.info.result
-                WaitForTask(vm.PowerOnVM_Task(), maxWaitTime=60)
+                wait_task(vm.PowerOnVM_Task())
                 per_op.append(time.perf_counter() - s)
                 done += 1
         except Exception as e:  # record and keep the figures measured so far
@@ -170,7 +194,7 @@ def phase_create(si, n, tag):
     if error:
         return {"error": error, "completed": done}
     return dict({"ops": done, "seconds": round(m.wall, 4), "ops_per_s": round(done / m.wall, 2),
-                 "per_op": ms_summary(per_op)}, **m.report(done))
+                 "per_op": ms_summary(per_op), "wait_retries": WAIT_RETRIES[0]}, **m.report(done))
 
 
 def phase_queryperf(si, n, vm_name, min_samples, wait_s):
@@ -211,6 +235,34 @@ def phase_queryperf(si, n, vm_name, min_samples, wait_s):
                  "counter_id": cid, "vm": vm_name, "samples_per_call_min": min(samples),
                  "samples_per_call_max": max(samples), "warmup_s": warmup, "min_samples_wanted": min_samples},
                 **meter.report(done))
+
+
+RETRIEVE_PATHS = ["name", "runtime.powerState", "config.hardware.numCPU", "config.hardware.memoryMB"]
+
+
+def phase_retrieve(si, n, vm_name):
+    content, dc, _ = inventory(si)
+    vm = find_vm(content, dc, vm_name)
+    pc = content.propertyCollector
+    fspec = vmodl.query.PropertyCollector.FilterSpec(
+        objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=vm, skip=False)],
+        propSet=[vmodl.query.PropertyCollector.PropertySpec(type=vim.VirtualMachine, pathSet=RETRIEVE_PATHS)])
+    opts = vmodl.query.PropertyCollector.RetrieveOptions()
+    props, done, error = 0, 0, None
+    with Meter() as meter:
+        try:
+            for _ in range(n):
+                res = pc.RetrievePropertiesEx(specSet=[fspec], options=opts)
+                if res is None or len(res.objects) != 1:
+                    raise RuntimeError("RetrievePropertiesEx did not return exactly one object")
+                props = len(res.objects[0].propSet or [])
+                done += 1
+        except Exception as e:
+            error = err_text(e)
+    if error:
+        return {"error": error, "completed": done}
+    return dict({"calls": done, "seconds": round(meter.wall, 4), "calls_per_s": round(done / meter.wall, 2),
+                 "vm": vm_name, "paths": RETRIEVE_PATHS, "props_returned": props}, **meter.report(done))
 
 
 def power_state_from(update_set):
@@ -290,7 +342,7 @@ def phase_wfu(url, si_b, n, vm_name):
                         raise RuntimeError("waiter failed: %s" % waiter_err[-1])
                     if ps == want:
                         wake = t
-                WaitForTask(task, maxWaitTime=30)
+                wait_task(task, 30)
                 issue_to_wake.append(wake - t0)
                 rtt.append(t1 - t0)
                 lat.append(wake - t1)
@@ -335,6 +387,7 @@ def main():
     ap.add_argument("url")
     ap.add_argument("--creates", type=int, default=200)
     ap.add_argument("--queries", type=int, default=500)
+    ap.add_argument("--retrieves", type=int, default=500)
     ap.add_argument("--toggles", type=int, default=50)
     ap.add_argument("--tag", default="c")
     ap.add_argument("--perf-vm", default="DC0_C0_RP0_VM0")
@@ -342,7 +395,7 @@ def main():
     ap.add_argument("--perf-min-samples", type=int, default=1,
                     help="untimed warm-up: wait until QueryPerf returns at least this many samples")
     ap.add_argument("--perf-wait", type=float, default=30.0, help="bound (s) on that warm-up")
-    ap.add_argument("--phases", default="create_poweron,queryperf,waitforupdates")
+    ap.add_argument("--phases", default="create_poweron,queryperf,retrieveprops,waitforupdates")
     ap.add_argument("--server-pid", type=int, help="server PID on this machine: also report its CPU time per op")
     a = ap.parse_args()
     global SERVER_PID
@@ -365,6 +418,8 @@ def main():
         if "queryperf" in phases:
             out["queryperf"] = run_phase("queryperf", phase_queryperf, si, a.queries, a.perf_vm,
                                          a.perf_min_samples, a.perf_wait)
+        if "retrieveprops" in phases:
+            out["retrieveprops"] = run_phase("retrieveprops", phase_retrieve, si, a.retrieves, a.perf_vm)
         if "waitforupdates" in phases:
             out["waitforupdates"] = run_phase("waitforupdates", phase_wfu, a.url, si, a.toggles, a.toggle_vm)
     finally:

@@ -1,6 +1,7 @@
 // govmomi_sim: a minimal server around govmomi's simulator library (the Debian
 // golang-github-vmware-govmomi-dev package, 0.24.x), used only as the peer in
-// benches/peer/compare.sh. It mirrors the inventory of
+// benches/peer/compare.sh. The same file, unchanged, is also built against govmomi
+// v0.56.0 with Go 1.25 (compare.sh's govmomi056 peer). It mirrors the inventory of
 //
 //	vicbed serve --cluster 1 --host H --vm V --standalone-host 0
 //
