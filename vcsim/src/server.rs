@@ -46,6 +46,10 @@ struct Shared {
     front: OnceLock<Front>,
     /// SOAP requests received (for `/debug/vars`).
     soap_requests: AtomicU64,
+    /// False while [`Vcsim::spawn_prefill`]'s thread holds the emulator: the clock's driver
+    /// waits for it without blocking its thread (on a one-thread runtime, blocking on the
+    /// lock would hold up the listener and the export line too).
+    prefilled: watch::Sender<bool>,
 }
 
 /// A shareable handle to a running emulator.
@@ -70,6 +74,7 @@ impl Vcsim {
                 changed,
                 front: OnceLock::new(),
                 soap_requests: AtomicU64::new(0),
+                prefilled: watch::channel(true).0,
             }),
         }
     }
@@ -124,12 +129,14 @@ impl Vcsim {
     pub fn spawn_prefill(&self, past_s: i64) -> std::thread::JoinHandle<usize> {
         let me = self.clone();
         let (held_tx, held_rx) = std::sync::mpsc::sync_channel::<()>(1);
+        self.shared.prefilled.send_replace(false);
         let handle = std::thread::spawn(move || {
             let steps = {
                 let mut emu = me.lock();
                 let _ = held_tx.send(());
                 emu.prefill_history(past_s)
             };
+            me.shared.prefilled.send_replace(true);
             me.notify();
             steps
         });
@@ -148,7 +155,8 @@ impl Vcsim {
         let me = self.clone();
         control.start();
         tokio::spawn(async move {
-            // Taken here, not before spawning: a prefill may hold the emulator.
+            // Taken here, not before spawning, once a prefill has let go of the emulator.
+            let _ = me.shared.prefilled.subscribe().wait_for(|done| *done).await;
             let handle = me.lock().guest_handle.clone();
             let tick = Duration::from_millis(50);
             loop {
