@@ -13,6 +13,7 @@
 #   PEER_RUNS=5           start-up repetitions at 1 024 VMs (median reported)
 #   PEER_BIG_RUNS=3       start-up repetitions at 10 000 VMs (median reported)
 #   PEER_SERVERS="govmomi vicbed"   which servers to measure: govmomi (0.24.2), govmomi056, vicbed
+#   PEER_VICBED_MODE=serve  vicbed's command: serve (`vicbed serve`) or vcsim (`vicbed vcsim`, the drop-in)
 #   PEER_CLIENTS="py go"  which clients to run: py (client.py, pyvmomi), go (goclient, govmomi 0.24.2)
 #   PEER_SKIP_INSTALL=1   do not apt-get/pip install anything
 #   PEER_NO_BUILD=1       do not run cargo build (use target/release/vicbed as it is)
@@ -26,6 +27,9 @@ OUT=${PEER_OUT:-$ROOT/target/peer}
 RUNS=${PEER_RUNS:-5}
 BIG_RUNS=${PEER_BIG_RUNS:-3}
 SERVERS=${PEER_SERVERS:-"govmomi vicbed"}
+# serve: `vicbed serve` (a day of history); vcsim: `vicbed vcsim`, the drop-in (its realtime hour,
+# filled after the export line, so its start-up rows time the URL before the hour is complete).
+VICBED_MODE=${PEER_VICBED_MODE:-serve}
 CLIENTS=${PEER_CLIENTS:-"py go"}
 CREATES=${PEER_CREATES:-200}
 QUERIES=${PEER_QUERIES:-500}
@@ -125,11 +129,19 @@ VICBED_REV=$(git -C "$ROOT" rev-parse --short --verify -q HEAD 2>/dev/null || ec
 # With PEER_NO_BUILD the binary may predate HEAD: say when it was built.
 [ -z "${PEER_NO_BUILD:-}" ] || VICBED_REV="$VICBED_REV (PEER_NO_BUILD: binary of $(date -r "$VICBED" '+%Y-%m-%d %H:%M' 2>/dev/null || echo '?'))"
 
+VICBED_REV="$VICBED_REV, vicbed $VICBED_MODE"
+
 server_cmd() { # kind hosts vms_per_host -> sets CMD (array)
     case $1 in
     govmomi) CMD=("$OUT/govmomi_sim" -l 127.0.0.1:0 -hosts "$2" -vms "$3") ;;
     govmomi056) CMD=("$OUT/govmomi056_sim" -l 127.0.0.1:0 -hosts "$2" -vms "$3") ;;
-    vicbed) CMD=("$VICBED" serve --listen 127.0.0.1:0 --cluster 1 --host "$2" --vm "$3" --standalone-host 0 ${VICBED_EXTRA:-}) ;;
+    vicbed)
+        if [ "$VICBED_MODE" = vcsim ]; then
+            # The drop-in: vcsim's flags, where -vm counts VMs per resource pool (the cluster's root pool).
+            CMD=("$VICBED" vcsim -l 127.0.0.1:0 -tls=false -cluster 1 -host "$2" -vm $(($2 * $3)) -standalone-host 0)
+        else
+            CMD=("$VICBED" serve --listen 127.0.0.1:0 --cluster 1 --host "$2" --vm "$3" --standalone-host 0 ${VICBED_EXTRA:-})
+        fi ;;
     esac
 }
 
@@ -243,7 +255,7 @@ for kind in $SERVERS; do
         # per call where govmomi returns 10. Repeat the QueryPerf phase alone on a server whose clock runs at
         # 10x wall time (--speed 10), waiting (untimed, <= 40 s) until 10 samples are there, so both
         # servers return the same payload.
-        if [ "$kind" = vicbed ] && [ -z "${PEER_NO_SPEED_RUN:-}" ]; then
+        if [ "$kind" = vicbed ] && [ "$VICBED_MODE" = serve ] && [ -z "${PEER_NO_SPEED_RUN:-}" ]; then
             if VICBED_EXTRA="--speed 10" start_server "$kind" 32 32 "1k-speed10-$cl"; then
                 log "$kind QueryPerf with 10 samples (--speed 10), client $cl, against $SRV_URL"
                 cerr="$OUT/$kind-client-$cl-speed10.stderr"
@@ -326,7 +338,7 @@ for name, s in res.items():
         cp, qp, rp, wf = get("create_poweron"), get("queryperf"), get("retrieveprops"), get("waitforupdates")
         ul, iw = wf.get("update_latency", {}), wf.get("issue_to_wake", {})
         # govmomi returns 10 samples in the main run; vicbed's 10-sample figure comes from the --speed 10 run
-        q10 = s["client_speed10"].get(cl, {}).get("queryperf", {}) if name == "vicbed" else qp
+        q10 = s["client_speed10"].get(cl, {}).get("queryperf", {}) if name == "vicbed" and s["client_speed10"].get(cl) else qp
         m.update({k + "@" + cl: v for k, v in {
             "rss_1k_after_client_mb": mb(s["rss_after_client_kb"].get(cl)),
             "create_poweron_ops_s": cp.get("ops_per_s"),
