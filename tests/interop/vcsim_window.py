@@ -11,25 +11,15 @@ that same hour, and `startTime` the ones after it.
 import datetime
 
 from common import check, connect, disconnect, find, ok, run, utc, vim
-
-PM = vim.PerformanceManager
-REALTIME = 20
+from perf_history import REALTIME, stamps
+from perf_history import query as query_or_none
 
 
 def query(perf, entity, counters, interval, **kw):
-    spec = PM.QuerySpec(
-        entity=entity,
-        intervalId=interval,
-        metricId=[PM.MetricId(counterId=c, instance="") for c in counters],
-        **kw,
-    )
-    result = perf.QueryPerf(querySpec=[spec])
-    check(result is not None and len(result) == 1, "QueryPerf for one entity returned %r" % (result,))
-    return result[0]
-
-
-def stamps(metric):
-    return [utc(s.timestamp) for s in metric.sampleInfo]
+    """One entity's aggregate series (perf_history's query), which must answer."""
+    metric = query_or_none(perf, entity, counters, interval, **kw)
+    check(metric is not None, "QueryPerf for %s at %d s answered nothing" % (entity, interval))
+    return metric
 
 
 def values(metric):

@@ -240,6 +240,15 @@ func findVM(ctx context.Context, c *vim25.Client, dc *object.Datacenter, name st
 	return ref.Reference(), nil
 }
 
+// modelVM finds a model VM by name in the first datacenter (the phases' shared set-up).
+func modelVM(ctx context.Context, c *vim25.Client, name string) (types.ManagedObjectReference, error) {
+	in, err := inventory(ctx, c)
+	if err != nil {
+		return types.ManagedObjectReference{}, err
+	}
+	return findVM(ctx, c, in.dc, name)
+}
+
 func phaseCreate(ctx context.Context, c *vim25.Client, n int, tag string) obj {
 	in, err := inventory(ctx, c)
 	if err != nil {
@@ -296,11 +305,7 @@ func phaseCreate(ctx context.Context, c *vim25.Client, n int, tag string) obj {
 }
 
 func phaseQueryPerf(ctx context.Context, c *vim25.Client, n int, vmName string, minSamples int, wait time.Duration) obj {
-	in, err := inventory(ctx, c)
-	if err != nil {
-		return obj{"error": errText(err)}
-	}
-	vm, err := findVM(ctx, c, in.dc, vmName)
+	vm, err := modelVM(ctx, c, vmName)
 	if err != nil {
 		return obj{"error": errText(err)}
 	}
@@ -374,11 +379,7 @@ func phaseQueryPerf(ctx context.Context, c *vim25.Client, n int, vmName string, 
 var retrievePaths = []string{"name", "runtime.powerState", "config.hardware.numCPU", "config.hardware.memoryMB"}
 
 func phaseRetrieve(ctx context.Context, c *vim25.Client, n int, vmName string) obj {
-	in, err := inventory(ctx, c)
-	if err != nil {
-		return obj{"error": errText(err)}
-	}
-	vm, err := findVM(ctx, c, in.dc, vmName)
+	vm, err := modelVM(ctx, c, vmName)
 	if err != nil {
 		return obj{"error": errText(err)}
 	}
@@ -430,11 +431,7 @@ func powerStateFrom(us *types.UpdateSet) string {
 }
 
 func phaseWFU(ctx context.Context, rawURL string, cb *vim25.Client, n int, vmName string) obj {
-	in, err := inventory(ctx, cb)
-	if err != nil {
-		return obj{"error": errText(err)}
-	}
-	vm, err := findVM(ctx, cb, in.dc, vmName)
+	vm, err := modelVM(ctx, cb, vmName)
 	if err != nil {
 		return obj{"error": errText(err)}
 	}

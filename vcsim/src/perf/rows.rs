@@ -222,6 +222,15 @@ impl Rows {
         })
     }
 
+    /// The newest keyframe that `ok` accepts, where `ok` holds for a prefix of the keyframes
+    /// (a bound on time or row): the newest keyframe when it is accepted, else a scan.
+    pub(super) fn last_keyframe_where(&self, ok: impl Fn(&Keyframe) -> bool) -> Option<Keyframe> {
+        match self.newest_keyframe() {
+            Some(k) if ok(&k) => Some(k),
+            _ => self.keyframes().into_iter().take_while(|k| ok(k)).last(),
+        }
+    }
+
     /// The time (value 0) of the keyframe at byte offset `at`: a keyframe's base is 0, so
     /// it is the first varint after the bitmap when its bit is set.
     fn keyframe_time(&self, mut at: usize) -> i64 {

@@ -241,30 +241,12 @@ impl EntitySeries {
         }
         let total = self.rows.len();
         let retained_from = total.saturating_sub(RETENTION_SAMPLES);
-        // The newest keyframe is known without a scan; older ones take one.
-        let newest = self.rows.newest_keyframe();
         let start = match from {
             DecodeFrom::Start => None,
-            DecodeFrom::After(after_ms) => match newest {
-                Some(k) if k.time_ms <= after_ms => Some(k),
-                _ => self
-                    .rows
-                    .keyframes()
-                    .into_iter()
-                    .take_while(|k| k.time_ms <= after_ms)
-                    .last(),
-            },
+            DecodeFrom::After(after_ms) => self.rows.last_keyframe_where(|k| k.time_ms <= after_ms),
             DecodeFrom::NewestRows(n) => {
                 let first = total.saturating_sub(n).max(retained_from);
-                match newest {
-                    Some(k) if k.row <= first => Some(k),
-                    _ => self
-                        .rows
-                        .keyframes()
-                        .into_iter()
-                        .take_while(|k| k.row <= first)
-                        .last(),
-                }
+                self.rows.last_keyframe_where(|k| k.row <= first)
             }
         };
         let (row0, at) = start.map_or((0, 0), |k| (k.row, k.at));
