@@ -177,27 +177,33 @@ impl Samples {
     /// All samples: hosts, then pools, then VMs, each in id order; counters in
     /// [`Counter::ALL`] order; a per-vCPU counter's aggregate precedes its instances.
     pub fn iter(&self) -> impl Iterator<Item = Sample> + '_ {
+        self.entities().flat_map(move |e| self.entity(e))
+    }
+
+    /// Every entity that may have samples, in [`Samples::iter`]'s order: hosts, then pools,
+    /// then VMs, each in id order. A caller that handles each entity's samples together
+    /// walks these and [`Samples::entity`], rather than grouping [`Samples::iter`]'s stream.
+    pub fn entities(&self) -> impl Iterator<Item = Entity> + use<> {
         let hosts = (0..self.hosts.len()).map(|i| Entity::Host(HostId(i as u32)));
         let pools = (0..self.pools.len()).map(|i| Entity::Pool(PoolId(i as u32)));
         let vms = (0..self.vm_slot.len()).map(|i| Entity::Vm(VmId(i as u32)));
-        hosts
-            .chain(pools)
-            .chain(vms)
-            .flat_map(move |e| self.entity(e))
+        hosts.chain(pools).chain(vms)
     }
 
     /// The samples of one entity (empty if it has none this step).
     pub fn entity(&self, entity: Entity) -> EntitySamples<'_> {
-        let (kind, n_inst) = match entity {
-            Entity::Host(_) => (Applies::HOST, 0),
-            Entity::Pool(_) => (Applies::POOL, 0),
-            Entity::Vm(v) => (Applies::VM, self.slot(v).map_or(0, |s| self.vms[s].n_vcpu)),
+        let (kind, vm_slot) = match entity {
+            Entity::Host(_) => (Applies::HOST, None),
+            Entity::Pool(_) => (Applies::POOL, None),
+            Entity::Vm(v) => (Applies::VM, self.slot(v)),
         };
+        let n_inst = vm_slot.map_or(0, |s| self.vms[s].n_vcpu);
         EntitySamples {
             samples: self,
             cache: TimesCache::default(),
             entity,
             kind,
+            vm_slot,
             counter: if self.has(entity) {
                 0
             } else {
@@ -446,6 +452,8 @@ pub struct EntitySamples<'a> {
     cache: TimesCache,
     entity: Entity,
     kind: Applies,
+    /// A VM's row, found once rather than for each of its samples.
+    vm_slot: Option<usize>,
     counter: usize,
     /// 0 = aggregate, j + 1 = vCPU j.
     instance: u32,
@@ -474,9 +482,9 @@ impl Iterator for EntitySamples<'_> {
                 self.instance += 1;
             }
             let value = match self.entity {
-                Entity::Vm(v) if self.samples.has(self.entity) => self
-                    .samples
-                    .slot(v)
+                // A VM iterates only when it has a row (see `Samples::entity`).
+                Entity::Vm(_) => self
+                    .vm_slot
                     .and_then(|slot| self.samples.vm_value(slot, c, instance, &mut self.cache)),
                 _ => self.samples.value(self.entity, c, instance),
             };

@@ -289,30 +289,24 @@ impl Emulator {
     ) {
         let interval_s = u32::try_from((end_ms - start_ms) / 1000).unwrap_or(u32::MAX);
         let mut host_samples = HostSamples::new();
-        // The model yields each entity's samples together, hosts then pools then VMs.
-        let mut current: Option<Entity> = None;
-        ctx.buf.clear();
-        for s in world.step(interval_s).iter() {
-            let (aggregate, device) = ctx.archived[s.counter as usize];
-            let kept = if s.instance.is_some() {
-                device
-            } else {
-                aggregate
-            };
-            if !realtime && !kept {
-                continue;
-            }
-            if current != Some(s.entity) {
-                if let Some(e) = current {
-                    ctx.entity(&mut self.perf, &mut host_samples, e, end_ms, realtime);
+        // Each entity's samples together, hosts then pools then VMs.
+        let samples = world.step(interval_s);
+        for e in samples.entities() {
+            ctx.buf.clear();
+            for s in samples.entity(e) {
+                let (aggregate, device) = ctx.archived[s.counter as usize];
+                let kept = if s.instance.is_some() {
+                    device
+                } else {
+                    aggregate
+                };
+                if realtime || kept {
+                    ctx.buf.push((s.counter, s.instance, s.value));
                 }
-                ctx.buf.clear();
-                current = Some(s.entity);
             }
-            ctx.buf.push((s.counter, s.instance, s.value));
-        }
-        if let Some(e) = current {
-            ctx.entity(&mut self.perf, &mut host_samples, e, end_ms, realtime);
+            if !ctx.buf.is_empty() {
+                ctx.entity(&mut self.perf, &mut host_samples, e, end_ms, realtime);
+            }
         }
         self.record_history_from(end_ms, Some(&host_samples));
     }

@@ -42,22 +42,16 @@ impl Emulator {
             moref: MoRef::new("VirtualMachine", String::new()),
             end_ms,
         };
-        // The model yields each entity's samples together, hosts then pools then VMs, each
-        // by id: one buffer collects an entity's samples, handed on when the entity changes.
+        // Each entity's samples together, hosts then pools then VMs, each by id: one buffer
+        // collects them and is handed on.
         let mut buf: Vec<CounterSample> = Vec::new();
-        let mut current: Option<Entity> = None;
-        for s in self.world.step(interval_s).iter() {
-            if current != Some(s.entity) {
-                if let Some(e) = current {
-                    sink.entity(e, &buf);
-                }
-                buf.clear();
-                current = Some(s.entity);
+        let samples = self.world.step(interval_s);
+        for e in samples.entities() {
+            buf.clear();
+            buf.extend(samples.entity(e).map(|s| (s.counter, s.instance, s.value)));
+            if !buf.is_empty() {
+                sink.entity(e, &buf);
             }
-            buf.push((s.counter, s.instance, s.value));
-        }
-        if let Some(e) = current {
-            sink.entity(e, &buf);
         }
         self.refresh_pool_runtimes();
         // DRS balances each DRS cluster when the clock crosses a 5-minute mark.
