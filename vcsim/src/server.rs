@@ -131,14 +131,19 @@ impl Vcsim {
         let (held_tx, held_rx) = std::sync::mpsc::sync_channel::<()>(1);
         self.shared.prefilled.send_replace(false);
         let handle = std::thread::spawn(move || {
-            let steps = {
-                let mut emu = me.lock();
-                let _ = held_tx.send(());
-                emu.prefill_history(past_s)
-            };
-            me.shared.prefilled.send_replace(true);
-            me.notify();
-            steps
+            // Marks the prefill done however the thread ends: a panic must not leave the
+            // clock waiting for it forever.
+            struct Done(Vcsim);
+            impl Drop for Done {
+                fn drop(&mut self) {
+                    self.0.shared.prefilled.send_replace(true);
+                    self.0.notify();
+                }
+            }
+            let done = Done(me);
+            let mut emu = done.0.lock();
+            let _ = held_tx.send(());
+            emu.prefill_history(past_s)
         });
         // The sender is dropped when the thread ends, so this returns even if it fails.
         let _ = held_rx.recv();
