@@ -43,31 +43,41 @@ pub(super) struct Rows {
 }
 
 /// Decodes the row starting at `*at` into `cur` (the previous row's values, or anything
-/// when the row is a keyframe), moving `*at` past it.
-fn decode_row(bytes: &[u8], at: &mut usize, cur: &mut Vec<i64>) {
+/// when the row is a keyframe), moving `*at` past it. Without `keep` every value is decoded
+/// and `cur` becomes as long as the row; with it, only the values `keep` marks are decoded
+/// (the others' varints are skipped) and `cur` stays `keep.len()` long, [`NO_SAMPLE`] past
+/// the row's end.
+fn decode_row(bytes: &[u8], at: &mut usize, cur: &mut Vec<i64>, keep: Option<&[bool]>) {
     let header = get_varint(bytes, at);
     let keyframe = header & 1 == 1;
     let n = usize::try_from(header >> 1).unwrap_or(usize::MAX);
-    if keyframe {
-        cur.clear();
+    if keep.is_none() && cur.len() < n {
+        cur.resize(n, NO_SAMPLE);
     }
-    if cur.len() < n {
-        cur.resize(n, 0);
-    }
-    let changed_at = *at;
+    let map_at = *at;
     *at = at.saturating_add(n.div_ceil(8)).min(bytes.len());
-    for (i, v) in cur.iter_mut().take(n).enumerate() {
-        let base = if keyframe || *v == NO_SAMPLE { 0 } else { *v };
+    for i in 0..n {
         let changed = bytes
-            .get(changed_at + i / 8)
+            .get(map_at + i / 8)
             .is_some_and(|b| b & (1 << (i % 8)) != 0);
-        *v = if changed {
-            base.wrapping_add(unzigzag(get_varint(bytes, at)))
-        } else {
-            base
-        };
+        let kept = keep.is_none_or(|k| k.get(i).copied().unwrap_or(false));
+        match cur.get_mut(i) {
+            Some(v) if kept => {
+                let base = if keyframe || *v == NO_SAMPLE { 0 } else { *v };
+                *v = if changed {
+                    base.wrapping_add(unzigzag(get_varint(bytes, at)))
+                } else {
+                    base
+                };
+            }
+            _ if changed => skip_varint(bytes, at),
+            _ => {}
+        }
     }
-    cur.truncate(n);
+    match keep {
+        None => cur.truncate(n),
+        Some(_) => cur.iter_mut().skip(n).for_each(|v| *v = NO_SAMPLE),
+    }
 }
 
 /// Skips the row starting at `*at`, returning whether it is a keyframe.
@@ -173,19 +183,20 @@ impl Rows {
 
     /// Calls `f` with each row not yet fed to history, oldest first (see [`Rows::mark_fed`]).
     pub(super) fn for_each_unfed(&self, f: impl FnMut(&[i64])) {
-        self.decode_from(self.fed_at as usize, f);
+        self.decode_from(self.fed_at as usize, None, f);
     }
 
     /// Calls `f` with every row, oldest first.
     pub(super) fn for_each(&self, f: impl FnMut(&[i64])) {
-        self.decode_from(0, f);
+        self.decode_from(0, None, f);
     }
 
-    /// Decodes the rows from byte offset `at`, which must start a keyframe (or the buffer).
-    fn decode_from(&self, mut at: usize, mut f: impl FnMut(&[i64])) {
-        let mut cur = Vec::new();
+    /// Decodes the rows from byte offset `at`, which must start a keyframe (or the buffer),
+    /// keeping what `keep` marks (see [`decode_row`]).
+    fn decode_from(&self, mut at: usize, keep: Option<&[bool]>, mut f: impl FnMut(&[i64])) {
+        let mut cur = keep.map_or_else(Vec::new, |k| vec![NO_SAMPLE; k.len()]);
         while at < self.bytes.len() {
-            decode_row(&self.bytes, &mut at, &mut cur);
+            decode_row(&self.bytes, &mut at, &mut cur, keep);
             f(&cur);
         }
     }
@@ -253,43 +264,8 @@ impl Rows {
     /// where a value is not kept or the row has none. The values not kept are skipped
     /// without being decoded, which makes a read of one series several times cheaper than
     /// [`Rows::for_each`].
-    pub(super) fn for_each_kept_from(
-        &self,
-        mut at: usize,
-        keep: &[bool],
-        mut f: impl FnMut(&[i64]),
-    ) {
-        let bytes = &self.bytes[..];
-        let mut cur = vec![NO_SAMPLE; keep.len()];
-        while at < bytes.len() {
-            let header = get_varint(bytes, &mut at);
-            let keyframe = header & 1 == 1;
-            let n = usize::try_from(header >> 1).unwrap_or(usize::MAX);
-            let map_at = at;
-            at = at.saturating_add(n.div_ceil(8)).min(bytes.len());
-            for i in 0..n {
-                let changed = bytes
-                    .get(map_at + i / 8)
-                    .is_some_and(|b| b & (1 << (i % 8)) != 0);
-                let kept = keep.get(i).copied().unwrap_or(false);
-                match cur.get_mut(i) {
-                    Some(v) if kept => {
-                        let base = if keyframe || *v == NO_SAMPLE { 0 } else { *v };
-                        *v = if changed {
-                            base.wrapping_add(unzigzag(get_varint(bytes, &mut at)))
-                        } else {
-                            base
-                        };
-                    }
-                    _ if changed => skip_varint(bytes, &mut at),
-                    _ => {}
-                }
-            }
-            for v in cur.iter_mut().skip(n) {
-                *v = NO_SAMPLE;
-            }
-            f(&cur);
-        }
+    pub(super) fn for_each_kept_from(&self, at: usize, keep: &[bool], f: impl FnMut(&[i64])) {
+        self.decode_from(at, Some(keep), f);
     }
 
     /// Every row's values, each as long as it was written.

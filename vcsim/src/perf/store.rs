@@ -823,26 +823,30 @@ impl PerfStore {
             (Some(n), None) => DecodeFrom::NewestRows(n),
             _ => whole,
         };
-        let mut decoded = e.decode_at(resolution, wanted(), from);
-        let mut times = timeline(&found, resolution, &decoded, window);
+        // Each asked-for series' samples in the window.
+        let points_in = |decoded: &Decoded| -> Vec<(&SeriesKey, Vec<(i64, i64)>)> {
+            found
+                .iter()
+                .map(|&(i, k, data)| {
+                    let p = data
+                        .points(resolution, decoded, i)
+                        .filter(|s| window.contains(s.0))
+                        .collect();
+                    (k, p)
+                })
+                .collect()
+        };
+        let decoded = e.decode_at(resolution, wanted(), from);
+        let mut points = points_in(&decoded);
+        let mut times = timeline(&points);
         if let Some(n) = window.max_samples
             && times.len() < n
             && decoded.first_row > 0
         {
             // Gaps in the asked-for series: the newest `n` times reach further back.
-            decoded = e.decode_at(resolution, wanted(), whole);
-            times = timeline(&found, resolution, &decoded, window);
+            points = points_in(&e.decode_at(resolution, wanted(), whole));
+            times = timeline(&points);
         }
-        let points: Vec<(&SeriesKey, Vec<(i64, i64)>)> = found
-            .into_iter()
-            .map(|(i, k, data)| {
-                let p = data
-                    .points(resolution, &decoded, i)
-                    .filter(|s| window.contains(s.0))
-                    .collect();
-                (k, p)
-            })
-            .collect();
         let mut end_ms: Vec<i64> = times.into_iter().collect();
         if let Some(n) = window.max_samples
             && end_ms.len() > n
@@ -886,19 +890,11 @@ impl PerfStore {
     }
 }
 
-/// The union of the sample times of the series `found` in `window` at `resolution`,
-/// oldest first (`max_samples` not applied).
-fn timeline(
-    found: &[(usize, &SeriesKey, &SeriesData)],
-    resolution: Resolution,
-    decoded: &Decoded,
-    window: &Window,
-) -> BTreeSet<i64> {
-    found
+/// The union of the series' sample times, oldest first.
+fn timeline(points: &[(&SeriesKey, Vec<(i64, i64)>)]) -> BTreeSet<i64> {
+    points
         .iter()
-        .flat_map(|(i, _, data)| data.points(resolution, decoded, *i))
-        .map(|s| s.0)
-        .filter(|t| window.contains(*t))
+        .flat_map(|(_, p)| p.iter().map(|s| s.0))
         .collect()
 }
 
