@@ -173,23 +173,27 @@ pub async fn attach(
         &c.image_ref,
         now_ms,
     ));
+    // The run and the output position are read now, before the 101 goes out: the docker CLI
+    // sends `wait` and `start` as soon as it has the 101, and a short run (`docker run busybox
+    // true`) can start and end before a task spawned here is first polled. Read there, the
+    // ended run looked like the past and the session waited for a next start that never came.
+    let runs = channel.runs();
+    let spec = Session {
+        tty: c.tty,
+        read_stdin: wanted.stdin && c.open_stdin,
+        stdin_once: c.attach.3,
+        from_seq: if wanted.logs { 0 } else { channel.next_seq() },
+        // The run in progress, or the next start.
+        target_run: if runs.running { runs.run } else { runs.run + 1 },
+        stdout: wanted.stdout,
+        stderr: wanted.stderr,
+        stream: wanted.stream,
+        detach_keys: wanted.detach_keys,
+    };
     let e = engine.clone();
     tokio::spawn(async move {
         let Ok(upgraded) = on_upgrade.await else {
             return;
-        };
-        let runs = channel.runs();
-        let spec = Session {
-            tty: c.tty,
-            read_stdin: wanted.stdin && c.open_stdin,
-            stdin_once: c.attach.3,
-            from_seq: if wanted.logs { 0 } else { channel.next_seq() },
-            // The run in progress, or the next start.
-            target_run: if runs.running { runs.run } else { runs.run + 1 },
-            stdout: wanted.stdout,
-            stderr: wanted.stderr,
-            stream: wanted.stream,
-            detach_keys: wanted.detach_keys,
         };
         let detached = session(TokioIo::new(upgraded), &channel, &spec).await;
         if detached {
