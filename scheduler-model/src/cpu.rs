@@ -138,12 +138,12 @@ pub(crate) fn vcpu_times(i: VcpuIn) -> VcpuTimes {
     let slack = (tms - d * to_ms - swapwait).max(0.0);
     let base = (DISPATCH_READY_FRACTION * run).min(slack);
     let ready = unmet - costop + base;
-    let run_ms = (run.round() as i64).clamp(0, i.interval_ms);
-    let costop_ms = (costop.round() as i64).clamp(0, i.interval_ms - run_ms);
-    let ready_ms = (ready.round() as i64).clamp(0, i.interval_ms - run_ms - costop_ms);
+    let run_ms = round_i64(run).clamp(0, i.interval_ms);
+    let costop_ms = round_i64(costop).clamp(0, i.interval_ms - run_ms);
+    let ready_ms = round_i64(ready).clamp(0, i.interval_ms - run_ms - costop_ms);
     let wait_ms = i.interval_ms - run_ms - costop_ms - ready_ms;
-    let maxlimited_ms = (maxlim.round() as i64).clamp(0, ready_ms);
-    let swapwait_ms = (swapwait.round() as i64).clamp(0, wait_ms);
+    let maxlimited_ms = round_i64(maxlim).clamp(0, ready_ms);
+    let swapwait_ms = round_i64(swapwait).clamp(0, wait_ms);
     VcpuTimes {
         run_ms,
         ready_ms,
@@ -155,8 +155,61 @@ pub(crate) fn vcpu_times(i: VcpuIn) -> VcpuTimes {
     }
 }
 
+/// `x.round() as i64`, bit for bit (half away from zero; NaN 0; out-of-range values
+/// saturate), without the libm call `f64::round` is on a baseline x86-64 (no `roundsd`):
+/// a step's samples round some forty values per VM. `x - trunc(x)` is exact for every
+/// double, so the comparison with ½ decides as `round` does.
+#[inline]
+pub(crate) fn round_i64(x: f64) -> i64 {
+    let t = x as i64;
+    let frac = x - t as f64;
+    if frac >= 0.5 {
+        t.saturating_add(1)
+    } else if frac <= -0.5 {
+        t.saturating_sub(1)
+    } else {
+        t
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn round_i64_is_rounds(bits in any::<u64>(), small in -1.0e7f64..1.0e7) {
+            for x in [f64::from_bits(bits), small, small.trunc() + 0.5, small.trunc() - 0.5] {
+                prop_assert_eq!(round_i64(x), x.round() as i64, "{}", x);
+            }
+        }
+    }
+
+    #[test]
+    fn round_i64_at_the_edges() {
+        for x in [
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            4503599627370495.5,
+            4503599627370497.0,
+            9.3e18,
+            -9.3e18,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -0.0,
+            9223372036854775807.0,
+            -9223372036854775808.0,
+        ] {
+            assert_eq!(round_i64(x), x.round() as i64, "{x}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -4,7 +4,7 @@
 //! per sample and per-vCPU instances cost nothing until asked for.
 
 use crate::counters::{Applies, Counter};
-use crate::cpu::{VcpuIn, VcpuTimes, vcpu_times};
+use crate::cpu::{VcpuIn, VcpuTimes, round_i64, vcpu_times};
 use crate::ids::{Entity, HostId, PoolId, VmId};
 use crate::memory::VmMem;
 use crate::plan::NONE;
@@ -137,12 +137,12 @@ pub struct Samples {
 
 #[inline]
 fn kb(mb: f64) -> i64 {
-    (mb * 1024.0).round() as i64
+    round_i64(mb * 1024.0)
 }
 
 #[inline]
 fn pct100(fraction: f64) -> i64 {
-    (fraction * 10_000.0).round() as i64
+    round_i64(fraction * 10_000.0)
 }
 
 impl Samples {
@@ -211,6 +211,72 @@ impl Samples {
             },
             instance: 0,
             n_inst,
+        }
+    }
+
+    /// The shape of `entity`'s samples this step: its kind and, for a VM, its vCPU count.
+    /// Entities of one shape produce the same counters and instances in the same order, so
+    /// a caller can name the values [`Samples::write_values`] writes once per shape. `None`
+    /// when the entity has no samples.
+    pub fn shape(&self, entity: Entity) -> Option<(Applies, u32)> {
+        match entity {
+            Entity::Vm(v) => self
+                .slot(v)
+                .map(|slot| (Applies::VM, self.vms[slot].n_vcpu)),
+            Entity::Host(_) => self.has(entity).then_some((Applies::HOST, 0)),
+            Entity::Pool(_) => self.has(entity).then_some((Applies::POOL, 0)),
+        }
+    }
+
+    /// Replaces `out` with the values of `entity`'s samples, in [`Samples::entity`]'s order
+    /// (the values that iterator yields, without their names): the recording path's form,
+    /// one pass with each vCPU's time split computed once. Empty when the entity has no
+    /// samples.
+    pub fn write_values(&self, entity: Entity, out: &mut Vec<i64>) {
+        out.clear();
+        if !self.has(entity) {
+            return;
+        }
+        match entity {
+            Entity::Vm(v) => {
+                if let Some(slot) = self.slot(v) {
+                    self.write_vm_values(slot, out);
+                }
+            }
+            Entity::Host(h) => out.extend(
+                kind_counters(Applies::HOST)
+                    .iter()
+                    .filter_map(|&c| self.host_value(h.idx(), c)),
+            ),
+            Entity::Pool(p) => out.extend(
+                kind_counters(Applies::POOL)
+                    .iter()
+                    .filter_map(|&c| self.pool_value(p.idx(), c)),
+            ),
+        }
+    }
+
+    fn write_vm_values(&self, v: usize, out: &mut Vec<i64>) {
+        let n_vcpu = self.vms[v].n_vcpu;
+        let mut cache = TimesCache {
+            slot: Some(v),
+            ..TimesCache::default()
+        };
+        for j in 0..n_vcpu.min(CACHED_VCPUS as u32) {
+            cache.times[j as usize] = Some(self.times(v, j));
+        }
+        for &(c, per_vcpu) in vm_counters() {
+            if let Some(x) = self.vm_aggregate(v, c, &mut cache) {
+                out.push(x);
+            }
+            if per_vcpu {
+                for j in 0..n_vcpu {
+                    let (t, u) = self.times_cached(v, j, &mut cache);
+                    if let Some(x) = time_value(c, &t, u) {
+                        out.push(x);
+                    }
+                }
+            }
         }
     }
 
@@ -301,15 +367,20 @@ impl Samples {
         if !info.applies.contains(Applies::VM) {
             return None;
         }
-        let o = &self.vms[v];
-        let m = &self.mem[v];
         if let Some(j) = instance {
-            if !info.per_vcpu || u32::from(j) >= o.n_vcpu {
+            if !info.per_vcpu || u32::from(j) >= self.vms[v].n_vcpu {
                 return None;
             }
             let (t, u) = self.times_cached(v, u32::from(j), cache);
             return time_value(c, &t, u);
         }
+        self.vm_aggregate(v, c, cache)
+    }
+
+    /// The aggregate value of counter `c`, which applies to VMs, for the VM in slot `v`.
+    fn vm_aggregate(&self, v: usize, c: Counter, cache: &mut TimesCache) -> Option<i64> {
+        let o = &self.vms[v];
+        let m = &self.mem[v];
         let mut sum = |c: Counter| -> i64 {
             (0..o.n_vcpu)
                 .map(|j| {
@@ -321,9 +392,9 @@ impl Samples {
         let vcpu_ms = f64::from(o.n_vcpu) * f64::from(self.interval_s) * 1000.0;
         Some(match c {
             Counter::CpuUsageAverage => pct100(o.usage / (f64::from(o.n_vcpu) * o.mhz)),
-            Counter::CpuUsagemhzAverage => o.usage.round() as i64,
-            Counter::CpuDemandAverage => o.demand.round() as i64,
-            Counter::CpuEntitlementLatest => o.cpu_res.max(o.usage).round() as i64,
+            Counter::CpuUsagemhzAverage => round_i64(o.usage),
+            Counter::CpuDemandAverage => round_i64(o.demand),
+            Counter::CpuEntitlementLatest => round_i64(o.cpu_res.max(o.usage)),
             Counter::CpuLatencyAverage => {
                 // Contention for physical CPUs: ready beyond the limit's share, co-stop, swap wait.
                 let x = sum(Counter::CpuReadySummation) - sum(Counter::CpuMaxlimitedSummation)
@@ -372,9 +443,9 @@ impl Samples {
         }
         let o = &self.pools[p];
         Some(match c {
-            Counter::CpuUsagemhzAverage => o.cpu_usage.round() as i64,
-            Counter::CpuDemandAverage => o.cpu_demand.round() as i64,
-            Counter::CpuEntitlementLatest => o.cpu_entitlement.round() as i64,
+            Counter::CpuUsagemhzAverage => round_i64(o.cpu_usage),
+            Counter::CpuDemandAverage => round_i64(o.cpu_demand),
+            Counter::CpuEntitlementLatest => round_i64(o.cpu_entitlement),
             _ => mem_agg_value(&o.mem, c)?,
         })
     }
@@ -386,8 +457,8 @@ impl Samples {
         let o = &self.hosts[h];
         Some(match c {
             Counter::CpuUsageAverage => pct100(o.cpu_usage / o.cpu_nominal),
-            Counter::CpuUsagemhzAverage => o.cpu_usage.round() as i64,
-            Counter::CpuDemandAverage => o.cpu_demand.round() as i64,
+            Counter::CpuUsagemhzAverage => round_i64(o.cpu_usage),
+            Counter::CpuDemandAverage => round_i64(o.cpu_demand),
             Counter::MemConsumedAverage => kb(o.mem_used),
             Counter::MemUsageAverage => pct100(o.mem_used / o.memory_mb),
             Counter::MemStateLatest => i64::from(o.state),
@@ -420,7 +491,7 @@ fn mem_agg_value(m: &MemAgg, c: Counter) -> Option<i64> {
 
 fn time_value(c: Counter, t: &VcpuTimes, usage_mhz: f64) -> Option<i64> {
     Some(match c {
-        Counter::CpuUsagemhzAverage => usage_mhz.round() as i64,
+        Counter::CpuUsagemhzAverage => round_i64(usage_mhz),
         Counter::CpuReadySummation => t.ready_ms,
         Counter::CpuMaxlimitedSummation => t.maxlimited_ms,
         Counter::CpuCostopSummation => t.costop_ms,
@@ -429,6 +500,39 @@ fn time_value(c: Counter, t: &VcpuTimes, usage_mhz: f64) -> Option<i64> {
         Counter::CpuIdleSummation => t.idle_ms,
         Counter::CpuSwapwaitSummation => t.swapwait_ms,
         _ => return None,
+    })
+}
+
+/// The counters that apply to entities of `kind`, in [`Counter::ALL`] order.
+fn kind_counters(kind: Applies) -> &'static [Counter] {
+    static BY_KIND: std::sync::OnceLock<[Vec<Counter>; 3]> = std::sync::OnceLock::new();
+    let all = BY_KIND.get_or_init(|| {
+        [Applies::HOST, Applies::POOL, Applies::VM].map(|k| {
+            Counter::ALL
+                .iter()
+                .copied()
+                .filter(|c| c.info().applies.contains(k))
+                .collect()
+        })
+    });
+    if kind == Applies::HOST {
+        &all[0]
+    } else if kind == Applies::POOL {
+        &all[1]
+    } else {
+        &all[2]
+    }
+}
+
+/// The counters that apply to VMs, in [`Counter::ALL`] order, with whether each has
+/// per-vCPU instances (looked up once: `Counter::info` builds a whole record).
+fn vm_counters() -> &'static [(Counter, bool)] {
+    static VM: std::sync::OnceLock<Vec<(Counter, bool)>> = std::sync::OnceLock::new();
+    VM.get_or_init(|| {
+        kind_counters(Applies::VM)
+            .iter()
+            .map(|&c| (c, c.info().per_vcpu))
+            .collect()
     })
 }
 

@@ -31,14 +31,22 @@
 //!   reference value held inline (the string compare was 4 % of the interval in `perf`), and
 //!   decoding only archived series when rows are rolled up.
 //!
-//! Still 12× short. What is left at 10 000 VMs (perf, share of the interval): the perf
-//! store ≈ 34 % (encoding rows, the batched rollups, finding each series by recording
-//! order), the loop that groups the model's samples by entity and the samples' own
-//! production ≈ 20 %, quick stats ≈ 10 % (the object search and version stamp), the
-//! allocator ≈ 10 %. The model's step itself runs at 9.1 M VM-steps/s (scheduler-model's
-//! `step` bench). Reaching 5 M with samples kept as vCenter keeps them would take recording
-//! without per-series work: series values written as one fixed-layout row per entity type,
-//! and quick stats kept outside the generic property trees.
+//! - session 13: each entity's values written by the model in one pass (`write_values`) and
+//!   named once per shape (kind and vCPU count); an entity whose series are its shape's takes
+//!   them as its row with no per-series lookup (`PerfStore::record_row_hinted`); rounding
+//!   without libm's call; rows encoded by index into a zeroed tail; ticks walk only the VMs
+//!   of non-default agents: 842.8 K, 775.5 K, 623.5 K (604–643 K at 10 000; this session's
+//!   first run of 254e8ea: 421–434 K).
+//!
+//! Still 8× short. What is left at 10 000 VMs (perf, share of the interval): rolling rows
+//! up at 300 s boundaries ≈ 20 % (decoding the period's rows, feeding each archived series),
+//! the model's values ≈ 16 %, quick stats ≈ 14 % (the object's tree search, a cache miss a
+//! level, and its stamp), encoding rows ≈ 12 %, the model's step ≈ 3 %. Cost per VM-step
+//! grows with the estate (1.19, 1.29, 1.60 µs at 1 000, 5 000, 10 000 VMs): the work is
+//! memory-bound, a VM's rows, histories and property tree each a cold line. Reaching 5 M
+//! with samples kept as vCenter keeps them would take a layout built for it: one interval's
+//! raw model outputs kept as columns (derived per series only when read or rolled up), and
+//! quick stats kept as typed data outside the generic property trees.
 //!
 //! `cargo bench -p vcsim --bench estate`
 

@@ -412,6 +412,31 @@ proptest! {
         }
     }
 
+    /// The recording path's form: `write_values` writes exactly the values the per-entity
+    /// iterator yields, and entities of one `shape` yield the same counters and instances.
+    #[test]
+    fn written_values_are_the_iterators(sc in scenario()) {
+        let mut b = build(&sc);
+        let mut shapes = std::collections::HashMap::new();
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            let s = b.world.step(20);
+            for e in s.entities() {
+                s.write_values(e, &mut out);
+                let want: Vec<Sample> = s.entity(e).collect();
+                prop_assert_eq!(&out, &want.iter().map(|x| x.value).collect::<Vec<_>>());
+                let keys: Vec<_> = want.iter().map(|x| (x.counter, x.instance)).collect();
+                match s.shape(e) {
+                    None => prop_assert!(want.is_empty()),
+                    Some(shape) => {
+                        let known = shapes.entry(shape).or_insert_with(|| keys.clone());
+                        prop_assert_eq!(&*known, &keys);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn same_seed_same_samples(sc in scenario()) {
         let a = all_samples(&mut build(&sc).world, 3);

@@ -4,6 +4,7 @@ use super::Emulator;
 use crate::guest::{GuestEffects, GuestEvent, GuestView};
 use crate::inventory::option_value;
 use crate::vmodl::{Fault, MoRef, Value};
+use std::sync::Arc;
 
 /// Bound on extraConfig entries a VM may hold (vSphere stores them in the .vmx file; a
 /// bound keeps a misbehaving guest from growing a VM without limit).
@@ -51,6 +52,12 @@ impl Emulator {
         let view = self.guest_view(vm)?;
         let agent = self.agents.iter().find(|a| a.claims(&view)).cloned();
         if let Some(agent) = agent {
+            // The default agent (always last, see `add_agent`) does nothing at a tick.
+            if self.agents.last().is_some_and(|d| Arc::ptr_eq(d, &agent)) {
+                self.ticking.remove(&vm.value);
+            } else {
+                self.ticking.insert(vm.value.clone());
+            }
             self.running.insert(vm.value.clone(), agent);
         }
         self.run_agent(vm, GuestEvent::PowerOn)
@@ -59,6 +66,7 @@ impl Emulator {
     pub(super) fn stop_guest(&mut self, vm: &MoRef) -> Result<(), Fault> {
         self.run_agent(vm, GuestEvent::PowerOff)?;
         self.running.remove(&vm.value);
+        self.ticking.remove(&vm.value);
         Ok(())
     }
 

@@ -99,12 +99,16 @@ pub struct Emulator {
     pub perf: PerfStore,
     /// Where `perf` keeps each model entity, remembered across intervals.
     perf_hints: step::PerfHints,
+    /// How each shape of the model's samples is named (see `step::RowShapes`).
+    row_shapes: step::RowShapes,
     /// Deterministic identifiers.
     pub idgen: IdGen,
     /// Guest agents, consulted in order; the default agent is always last.
     agents: Vec<Arc<dyn GuestAgent>>,
     /// Agent chosen for each powered-on VM.
     running: BTreeMap<String, Arc<dyn GuestAgent>>,
+    /// The VMs of `running` whose agent is not the default one: those a tick reaches.
+    ticking: std::collections::BTreeSet<String>,
     /// Effects guests post asynchronously.
     pub guest_handle: GuestHandle,
     /// The configuration the emulator was built from.
@@ -196,9 +200,11 @@ impl Emulator {
             events: EventLog::default(),
             perf: PerfStore::default(),
             perf_hints: step::PerfHints::default(),
+            row_shapes: step::RowShapes::default(),
             idgen: IdGen::new(config.seed),
             agents: vec![Arc::new(DefaultAgent)],
             running: BTreeMap::new(),
+            ticking: std::collections::BTreeSet::new(),
             guest_handle: GuestHandle::default(),
             config: config.clone(),
             files: BTreeMap::new(),

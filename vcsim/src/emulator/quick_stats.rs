@@ -35,18 +35,26 @@ const VM_QUICK: &[(Counter, &str, i64)] = &[
 /// One model sample: counter, vCPU instance (None: the aggregate), value.
 pub(super) type CounterSample = (Counter, Option<u16>, i64);
 
-/// Writes the quick stats `samples` (one entity's, one interval) feed into `entity`'s
-/// summary. Pools are not written here (their runtime needs the whole pool tree).
-pub(super) fn refresh(inv: &mut Inventory, entity: &MoRef, samples: &[CounterSample]) {
-    // Aggregate values by counter (a counter's discriminant is its index in
-    // `Counter::ALL`): one pass, where looking each field's counter up by name was a
-    // string comparison per sample per field.
+/// One entity's aggregate values of an interval by counter (a counter's discriminant is its
+/// index in `Counter::ALL`): what quick stats read, where looking each field's counter up by
+/// name was a string comparison per sample per field.
+pub(super) type Totals = [Option<i64>; Counter::ALL.len()];
+
+/// The aggregate (instance-less) values of `samples`.
+#[cfg(test)]
+fn totals(samples: &[CounterSample]) -> Totals {
     let mut totals = [None; Counter::ALL.len()];
     for (c, i, v) in samples {
         if i.is_none() {
             totals[*c as usize] = Some(*v);
         }
     }
+    totals
+}
+
+/// Writes the quick stats an entity's aggregate values of one interval feed into its
+/// summary. Pools are not written here (their runtime needs the whole pool tree).
+pub(super) fn refresh(inv: &mut Inventory, entity: &MoRef, totals: &Totals) {
     let total = |c: Counter| totals[c as usize];
     // The fields written below depend on these totals alone (the heartbeat is constant),
     // so the inventory skips the write when an entity's totals repeat (nearly all of a
@@ -154,7 +162,7 @@ mod tests {
     #[test]
     fn totals_feed_the_fields_and_instances_do_not() {
         let (mut inv, vm) = vm_with(vm_quick_stats_idle());
-        refresh(&mut inv, &vm, &samples(500, 4096));
+        refresh(&mut inv, &vm, &totals(&samples(500, 4096)));
         let q = quick(&inv, &vm);
         let field = |n: &str| q.get(n).cloned();
         assert_eq!(field("overallCpuUsage"), Some(Value::Int(500)));
@@ -196,8 +204,8 @@ mod tests {
             }
             writing.update_leaf(&vm, |_| ()).expect("vm");
             let before = skipping.version();
-            refresh(&mut skipping, &vm, &samples(cpu, mem));
-            refresh(&mut writing, &vm, &samples(cpu, mem));
+            refresh(&mut skipping, &vm, &totals(&samples(cpu, mem)));
+            refresh(&mut writing, &vm, &totals(&samples(cpu, mem)));
             assert_eq!(quick(&skipping, &vm), quick(&writing, &vm), "step {i}");
             assert_eq!(skipping.version(), before + 1);
             assert_eq!(skipping.changed_since(before).collect::<Vec<_>>(), ["vm-1"]);
@@ -212,7 +220,7 @@ mod tests {
         reversed.fields.reverse();
         reversed.fields.retain(|(n, _)| n != "compressedMemory");
         let (mut odd, vm) = vm_with(reversed.into_value());
-        refresh(&mut odd, &vm, &samples(900, 2048));
+        refresh(&mut odd, &vm, &totals(&samples(900, 2048)));
         let q = quick(&odd, &vm);
         assert_eq!(q.get("overallCpuUsage"), Some(&Value::Int(900)));
         assert_eq!(q.get("hostMemoryUsage"), Some(&Value::Int(2)));
@@ -222,7 +230,7 @@ mod tests {
             Some("compressedMemory")
         );
         let (mut usual, vm) = vm_with(vm_quick_stats_idle());
-        refresh(&mut usual, &vm, &samples(900, 2048));
+        refresh(&mut usual, &vm, &totals(&samples(900, 2048)));
         assert_eq!(
             quick(&usual, &vm).get("overallCpuUsage"),
             Some(&Value::Int(900))
@@ -239,7 +247,7 @@ mod tests {
         let summary = DataObject::new("HostListSummary").with("quickStats", quick.into());
         inv.insert(ManagedObject::new(host.clone()).with("summary", summary.into()));
         for _ in 0..2 {
-            refresh(&mut inv, &host, &samples(1200, 8192));
+            refresh(&mut inv, &host, &totals(&samples(1200, 8192)));
             let q = inv
                 .prop(&host, "summary")
                 .and_then(|s| s.field("quickStats"));

@@ -3,11 +3,12 @@
 //! `summary.quickStats` and a pool's `runtime` (see `pool_runtime`).
 
 use super::Emulator;
-use super::quick_stats::{self, CounterSample};
+use super::quick_stats::{self, CounterSample, Totals};
 use crate::guest::{GuestEvent, GuestView};
-use crate::perf::PerfHint;
+use crate::perf::{PerfHint, PerfStore, RowLayout};
 use crate::vmodl::{MoRef, Value};
-use scheduler_model::{Counter, Entity};
+use scheduler_model::{Applies, Counter, Entity, Samples};
+use std::collections::HashMap;
 
 impl Emulator {
     /// Moves virtual time forward by `delta_ms`, stepping the model for each completed
@@ -38,19 +39,22 @@ impl Emulator {
             hints: &mut self.perf_hints,
             inv: &mut self.inv,
             refs: EntityRefs::new(&self.ids),
-            names: SampleNames::new(),
+            shapes: &mut self.row_shapes,
             moref: MoRef::new("VirtualMachine", String::new()),
             end_ms,
+            kept: Vec::new(),
         };
-        // Each entity's samples together, hosts then pools then VMs, each by id: one buffer
-        // collects them and is handed on.
-        let mut buf: Vec<CounterSample> = Vec::new();
+        // Each entity's values together, hosts then pools then VMs, each by id, named once
+        // per shape (kind and vCPU count): one buffer collects them and is handed on.
+        let mut values: Vec<i64> = Vec::new();
         let samples = self.world.step(interval_s);
         for e in samples.entities() {
-            buf.clear();
-            buf.extend(samples.entity(e).map(|s| (s.counter, s.instance, s.value)));
-            if !buf.is_empty() {
-                sink.entity(e, &buf);
+            let Some(shape) = samples.shape(e) else {
+                continue;
+            };
+            samples.write_values(e, &mut values);
+            if !values.is_empty() {
+                sink.entity(e, samples, shape, &values);
             }
         }
         self.refresh_pool_runtimes();
@@ -71,12 +75,12 @@ impl Emulator {
         // The default agent (always last, see `add_agent`) does nothing at a tick (tested
         // below): an estate of plain VMs would otherwise read every VM's name, hardware and
         // quick stats each interval for nothing, a seventh of an interval at 10 000 VMs.
-        let default_agent = self.agents.last();
+        // `ticking` holds the others, so that walking 10 000 default VMs to skip them is not
+        // paid either.
         let running: Vec<(String, std::sync::Arc<dyn crate::guest::GuestAgent>)> = self
-            .running
+            .ticking
             .iter()
-            .filter(|(_, agent)| !default_agent.is_some_and(|d| std::sync::Arc::ptr_eq(d, agent)))
-            .map(|(vm, agent)| (vm.clone(), std::sync::Arc::clone(agent)))
+            .filter_map(|vm| Some((vm.clone(), std::sync::Arc::clone(self.running.get(vm)?))))
             .collect();
         let now_ms = self.clock.now_ms();
         for (vm, agent) in running {
@@ -149,6 +153,7 @@ impl<'a> EntityRefs<'a> {
 /// The model's samples as the perf store names them: catalogue key by counter (a counter's
 /// discriminant is its index in `Counter::ALL`, looked up once, not once per sample) and
 /// vCPU instance names (`"0"`, `"1"`, …, made once, as far as needed so far).
+#[derive(Debug)]
 pub(super) struct SampleNames {
     keys: [Option<i32>; Counter::ALL.len()],
     instances: Vec<String>,
@@ -164,6 +169,11 @@ impl SampleNames {
             keys,
             instances: Vec::new(),
         }
+    }
+
+    /// The catalogue key of `c`, if the catalogue has it.
+    fn key(&self, c: Counter) -> Option<i32> {
+        self.keys[c as usize]
     }
 
     /// One entity's samples as `(catalogue key, instance, value)`; counters the catalogue
@@ -213,32 +223,139 @@ impl PerfHints {
     }
 }
 
+/// One shape's samples (see `Samples::shape`) as the perf store and quick stats name them,
+/// worked out from the first entity of that shape.
+#[derive(Debug)]
+pub(super) struct NamedShape {
+    /// The model's counter and instance at each position `Samples::write_values` writes.
+    counters: Vec<(Counter, Option<u16>)>,
+    /// The positions whose counter the catalogue has, in order; `None` when all do.
+    kept: Option<Vec<usize>>,
+    /// The perf store's series of the kept positions.
+    layout: Option<RowLayout>,
+    /// The same series by name, for a recording the layout cannot take.
+    keys: Vec<(i32, String)>,
+}
+
+/// The [`NamedShape`] of each shape met so far (a few: hosts, pools, one per vCPU count).
+#[derive(Debug, Default)]
+pub(super) struct RowShapes {
+    names: Option<SampleNames>,
+    by_shape: HashMap<(Applies, u32), NamedShape>,
+}
+
+impl RowShapes {
+    /// The naming of `e`'s shape, worked out from `e`'s samples when first met.
+    fn named(
+        &mut self,
+        perf: &mut PerfStore,
+        samples: &Samples,
+        e: Entity,
+        shape: (Applies, u32),
+    ) -> &NamedShape {
+        let names = self.names.get_or_insert_with(SampleNames::new);
+        self.by_shape.entry(shape).or_insert_with(|| {
+            let counters: Vec<(Counter, Option<u16>)> =
+                samples.entity(e).map(|s| (s.counter, s.instance)).collect();
+            let listed: Vec<CounterSample> = counters.iter().map(|&(c, i)| (c, i, 0)).collect();
+            let keys: Vec<(i32, String)> = names
+                .named(&listed)
+                .map(|(key, instance, _)| (key, instance.to_owned()))
+                .collect();
+            let kept = (keys.len() != counters.len()).then(|| {
+                (0..counters.len())
+                    .filter(|&i| names.key(counters[i].0).is_some())
+                    .collect()
+            });
+            NamedShape {
+                layout: perf.row_layout(&keys),
+                counters,
+                kept,
+                keys,
+            }
+        })
+    }
+}
+
 /// Where one interval's samples go: the perf store and the quick stats, with what the
-/// interval's entities share (catalogue keys, instance names, one MoRef buffer).
+/// interval's entities share (the shapes' names, one MoRef buffer).
 struct IntervalSink<'a> {
-    perf: &'a mut crate::perf::PerfStore,
+    perf: &'a mut PerfStore,
     hints: &'a mut PerfHints,
     inv: &'a mut crate::inventory::Inventory,
     refs: EntityRefs<'a>,
-    names: SampleNames,
+    shapes: &'a mut RowShapes,
     /// Reused for every entity: filling it copies the value into an existing buffer.
     moref: MoRef,
     end_ms: i64,
+    /// The kept values of an entity whose shape drops some (reused).
+    kept: Vec<i64>,
 }
 
 impl IntervalSink<'_> {
-    /// Records one entity's samples of the interval and refreshes its quick stats.
-    fn entity(&mut self, e: Entity, samples: &[CounterSample]) {
+    /// Records one entity's values of the interval (`Samples::write_values`, of shape
+    /// `shape`) and refreshes its quick stats.
+    fn entity(&mut self, e: Entity, samples: &Samples, shape: (Applies, u32), values: &[i64]) {
         let Some((ty, value)) = self.refs.get(e) else {
             return;
         };
         self.moref.ty = std::borrow::Cow::Borrowed(ty);
         self.moref.value.clear();
         self.moref.value.push_str(value);
-        let named = self.names.named(samples);
-        self.perf
-            .record_all_hinted(self.hints.get(e), &self.moref, self.end_ms, named);
-        quick_stats::refresh(self.inv, &self.moref, samples);
+        let named = self.shapes.named(self.perf, samples, e, shape);
+        if named.counters.len() != values.len() {
+            // Not the shape's count: name these samples one by one.
+            let listed: Vec<CounterSample> = samples
+                .entity(e)
+                .map(|s| (s.counter, s.instance, s.value))
+                .collect();
+            let mut names = SampleNames::new();
+            self.perf.record_all_hinted(
+                self.hints.get(e),
+                &self.moref,
+                self.end_ms,
+                names.named(&listed),
+            );
+            let mut totals = [None; Counter::ALL.len()];
+            for (c, i, v) in &listed {
+                if i.is_none() {
+                    totals[*c as usize] = Some(*v);
+                }
+            }
+            quick_stats::refresh(self.inv, &self.moref, &totals);
+            return;
+        }
+        let kept: &[i64] = match &named.kept {
+            None => values,
+            Some(positions) => {
+                self.kept.clear();
+                self.kept.extend(positions.iter().map(|&i| values[i]));
+                &self.kept
+            }
+        };
+        let hint = self.hints.get(e);
+        match &named.layout {
+            Some(layout) => {
+                self.perf
+                    .record_row_hinted(hint, &self.moref, self.end_ms, layout, kept);
+            }
+            None => {
+                let samples = named
+                    .keys
+                    .iter()
+                    .zip(kept)
+                    .map(|((key, instance), v)| (*key, instance.as_str(), *v));
+                self.perf
+                    .record_all_hinted(hint, &self.moref, self.end_ms, samples);
+            }
+        }
+        let mut totals: Totals = [None; Counter::ALL.len()];
+        for (&(c, i), &v) in named.counters.iter().zip(values) {
+            if i.is_none() {
+                totals[c as usize] = Some(v);
+            }
+        }
+        quick_stats::refresh(self.inv, &self.moref, &totals);
     }
 }
 

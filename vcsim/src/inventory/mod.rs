@@ -287,9 +287,11 @@ impl Inventory {
 
     /// The object `r` names, if any.
     pub fn lookup(&self, r: &MoRef) -> Option<&ManagedObject> {
-        self.objects
-            .get(r.value.as_bytes())
-            .filter(|o| o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty))
+        match RefKey::probe(&r.value) {
+            Some(key) => self.objects.get(&key),
+            None => self.objects.get(r.value.as_bytes()),
+        }
+        .filter(|o| o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty))
     }
 
     /// The object `r` names, or `ManagedObjectNotFound`.
@@ -335,11 +337,12 @@ impl Inventory {
         f: impl FnOnce(&mut ManagedObject, u64) -> T,
         links: bool,
     ) -> Result<T, Fault> {
-        let obj = self
-            .objects
-            .get_mut(r.value.as_bytes())
-            .filter(|o| o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty))
-            .ok_or_else(|| Fault::not_found(r))?;
+        let obj = match RefKey::probe(&r.value) {
+            Some(key) => self.objects.get_mut(&key),
+            None => self.objects.get_mut(r.value.as_bytes()),
+        }
+        .filter(|o| o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty))
+        .ok_or_else(|| Fault::not_found(r))?;
         self.version += 1;
         let version = self.version;
         let changed_before = std::mem::replace(&mut obj.changed_at, version);

@@ -33,6 +33,12 @@ impl RefKey {
         }
     }
 
+    /// The key of `value` if it is held inline: a lookup key that allocates nothing and
+    /// compares by words (see `Ord`); `None` for a longer value (look it up by its bytes).
+    pub(super) fn probe(value: &str) -> Option<RefKey> {
+        (value.len() <= INLINE_BYTES).then(|| RefKey::new(value))
+    }
+
     /// The value's text as bytes.
     fn as_bytes(&self) -> &[u8] {
         match self {
@@ -65,14 +71,43 @@ impl PartialOrd for RefKey {
 
 impl Ord for RefKey {
     fn cmp(&self, other: &RefKey) -> Ordering {
-        self.as_bytes().cmp(other.as_bytes())
+        match (self, other) {
+            // Two inline keys compare as their zero-padded bytes, then their lengths: the
+            // text order (padding only ties a key with a longer one that continues in zero
+            // bytes, and then the shorter comes first, as it does as text). Read as two
+            // big-endian integers, that is two compares where a byte compare was a call.
+            (RefKey::Inline(len_a, a), RefKey::Inline(len_b, b)) => {
+                words(a).cmp(&words(b)).then_with(|| len_a.cmp(len_b))
+            }
+            _ => self.as_bytes().cmp(other.as_bytes()),
+        }
     }
+}
+
+/// An inline key's padded bytes as two big-endian integers, which order as the bytes do.
+#[inline]
+fn words(bytes: &[u8; INLINE_BYTES]) -> (u128, u64) {
+    let mut high = [0u8; 16];
+    high.copy_from_slice(&bytes[..16]);
+    let mut low = [0u8; 8];
+    low[..INLINE_BYTES - 16].copy_from_slice(&bytes[16..]);
+    (u128::from_be_bytes(high), u64::from_be_bytes(low))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    proptest::proptest! {
+        /// Inline keys compare by words; every pair must still order as its text does.
+        #[test]
+        fn keys_compare_as_their_text(a in "[a-z0-9\\x00-]{0,24}", b in "[a-z0-9\\x00-]{0,24}") {
+            let (ka, kb) = (RefKey::new(&a), RefKey::new(&b));
+            proptest::prop_assert_eq!(ka.cmp(&kb), a.as_bytes().cmp(b.as_bytes()));
+            proptest::prop_assert_eq!(ka.cmp(&ka), Ordering::Equal);
+        }
+    }
 
     #[test]
     fn keys_order_and_find_as_their_text_does() {

@@ -23,7 +23,7 @@
 //! oldest rows are dropped only up to a keyframe that is fed: the bytes before it are cut
 //! and nothing is re-encoded.
 
-use super::column::{NO_SAMPLE, get_varint, put_varint, unzigzag, zigzag};
+use super::column::{NO_SAMPLE, get_varint, unzigzag, zigzag};
 
 /// An entity's realtime rows, oldest first.
 #[derive(Clone, Debug, Default)]
@@ -149,28 +149,35 @@ impl Rows {
             .map_or(0, |i| i + 1);
         row.truncate(n);
         let keyframe = self.fed == self.len;
-        if self.bytes.len() + 10 * (n + 1) > self.bytes.capacity() {
+        // The most a row can take: its header varint, the changed bits, ten bytes a value.
+        let most = 10 + n.div_ceil(8) + 10 * n;
+        if self.bytes.len() + most > self.bytes.capacity() {
             // Grow by a quarter, not double: an entity's rows are long-lived.
-            self.bytes
-                .reserve_exact((self.bytes.len() / 4).max(10 * (n + 1)));
+            self.bytes.reserve_exact((self.bytes.len() / 4).max(most));
         }
         if keyframe {
             self.key_row = self.len;
             self.key_at = self.bytes.len() as u32;
         }
-        put_varint(&mut self.bytes, ((n as u64) << 1) | u64::from(keyframe));
-        let changed_at = self.bytes.len();
-        self.bytes.resize(changed_at + n.div_ceil(8), 0);
+        // Written into a zeroed tail by index and cut to length after: one bounds check a
+        // byte rather than a capacity check a byte, a fifth of an estate's recording.
+        let start = self.bytes.len();
+        self.bytes.resize(start + most, 0);
+        let out = &mut self.bytes[start..];
+        let mut at = write_varint(out, 0, ((n as u64) << 1) | u64::from(keyframe));
+        let changed_at = at;
+        at += n.div_ceil(8);
         for (i, v) in row.iter().enumerate() {
             let base = match self.last.get(i) {
                 Some(b) if !keyframe && *b != NO_SAMPLE => *b,
                 _ => 0,
             };
             if *v != base {
-                self.bytes[changed_at + i / 8] |= 1 << (i % 8);
-                put_varint(&mut self.bytes, zigzag(v.wrapping_sub(base)));
+                out[changed_at + i / 8] |= 1 << (i % 8);
+                at = write_varint(out, at, zigzag(v.wrapping_sub(base)));
             }
         }
+        self.bytes.truncate(start + at);
         std::mem::swap(&mut self.last, row);
         self.len += 1;
     }
@@ -320,6 +327,18 @@ impl Rows {
     pub(super) fn heap_bytes(&self) -> usize {
         self.bytes.capacity() + self.last.capacity() * std::mem::size_of::<i64>()
     }
+}
+
+/// Writes `u` as a varint at `out[at..]` (which has room), returning the offset after it.
+#[inline]
+fn write_varint(out: &mut [u8], mut at: usize, mut u: u64) -> usize {
+    while u >= 0x80 {
+        out[at] = (u as u8) | 0x80;
+        at += 1;
+        u >>= 7;
+    }
+    out[at] = u as u8;
+    at + 1
 }
 
 #[cfg(test)]

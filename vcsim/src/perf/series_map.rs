@@ -45,6 +45,19 @@ pub(super) struct Layouts {
 }
 
 impl Layouts {
+    /// The layout of exactly `keys`, in that order: the one an entity reaches by recording
+    /// them in that order. `None` if `keys` repeats a key (no recording reaches that).
+    pub(super) fn of(&mut self, keys: &[SeriesKey]) -> Option<Arc<Layout>> {
+        let mut layout = Arc::new(Layout::default());
+        for key in keys {
+            if layout.index.contains_key(key) {
+                return None;
+            }
+            layout = self.grow(&layout, key.clone());
+        }
+        Some(layout)
+    }
+
     /// `layout` with `key` added at the end.
     fn grow(&mut self, layout: &Layout, key: SeriesKey) -> Arc<Layout> {
         let next_id = &mut self.next_id;
@@ -105,7 +118,25 @@ fn pack(instance: &str) -> u64 {
     out
 }
 
+impl Layout {
+    /// Number of keys.
+    pub(super) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The keys in recording order.
+    pub(super) fn keys(&self) -> &[SeriesKey] {
+        &self.keys
+    }
+}
+
 impl<V> SeriesMap<V> {
+    /// Whether this map's series are exactly `layout`'s, in its order: a recording in that
+    /// order fills series `0..layout.len()` one by one.
+    pub(super) fn is_on(&self, layout: &Arc<Layout>) -> bool {
+        Arc::ptr_eq(&self.layout, layout)
+    }
+
     /// The series `(key, instance)` for the `position`-th sample of a recording (0-based,
     /// consecutive within one recording), created by `make` if new.
     pub(super) fn for_recording(

@@ -344,7 +344,6 @@ impl EntitySeries {
         end_ms: i64,
         samples: impl IntoIterator<Item = (i32, &'a str, i64)>,
     ) {
-        let previous_ms = self.rows.last().first().copied();
         row.clear();
         row.push(end_ms);
         for (position, (key, instance, value)) in samples.into_iter().enumerate() {
@@ -360,6 +359,13 @@ impl EntitySeries {
                 }
             }
         }
+        self.push_new_row(row, end_ms);
+    }
+
+    /// Appends `row` (the time, then series `i`'s value in column `i + 1`), newer than every
+    /// row held, rolling rows up when it closes a 300 s period and dropping old ones.
+    fn push_new_row(&mut self, row: &mut Vec<i64>, end_ms: i64) {
+        let previous_ms = self.rows.last().first().copied();
         let closes = on_boundary(end_ms)
             || previous_ms.is_some_and(|p| {
                 !on_boundary(p)
@@ -489,6 +495,25 @@ impl Samples {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PerfHint(Option<u32>);
 
+/// The series of a recording, named once: `(counter id, instance)` in the order a caller
+/// gives their values to [`PerfStore::record_row_hinted`]. Made by [`PerfStore::row_layout`];
+/// an entity whose series are exactly these takes a recording's values as its row as they
+/// come, with no per-series lookup.
+#[derive(Clone, Debug)]
+pub struct RowLayout(std::sync::Arc<super::series_map::Layout>);
+
+impl RowLayout {
+    /// Number of series (values per recording).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the layout names no series.
+    pub fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+}
+
 impl PerfStore {
     /// Records the value of counter `key`, instance `instance`, for the 20 s interval of
     /// `entity` that ended at `end_ms`. Recording the same time again replaces the value;
@@ -522,6 +547,47 @@ impl PerfStore {
         samples: impl IntoIterator<Item = (i32, &'a str, i64)>,
     ) {
         let slot = self.slot_for(entity, Some(hint));
+        self.record_inner(slot, end_ms, samples, true);
+    }
+
+    /// The layout of a recording of the series `keys`, in that order; `None` if a key
+    /// repeats.
+    pub fn row_layout(&mut self, keys: &[(i32, String)]) -> Option<RowLayout> {
+        self.layouts.of(keys).map(RowLayout)
+    }
+
+    /// [`PerfStore::record_all_hinted`] with the series named by `layout` and their values
+    /// in `values`, in its order (`values.len()` must equal `layout.len()`; extra values or
+    /// series are ignored). The same result, but an entity whose series are the layout's
+    /// (every recording after the first of a steady entity) takes the values as its new row
+    /// directly.
+    pub fn record_row_hinted(
+        &mut self,
+        hint: &mut PerfHint,
+        entity: &MoRef,
+        end_ms: i64,
+        layout: &RowLayout,
+        values: &[i64],
+    ) {
+        let slot = self.slot_for(entity, Some(hint));
+        let Some(e) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        let newer = e.rows.last().first().is_none_or(|&newest| end_ms > newest);
+        if newer && values.len() == layout.len() && e.series.is_on(&layout.0) {
+            let row = &mut self.row;
+            row.clear();
+            row.push(end_ms);
+            row.extend_from_slice(values);
+            e.push_new_row(row, end_ms);
+            return;
+        }
+        let samples = layout
+            .0
+            .keys()
+            .iter()
+            .zip(values)
+            .map(|((key, instance), v)| (*key, instance.as_str(), *v));
         self.record_inner(slot, end_ms, samples, true);
     }
 
@@ -974,6 +1040,74 @@ mod tests {
             batched.series_ids(&MoRef::new("HostSystem", "vm-1")),
             vec![(2, String::new())]
         );
+    }
+
+    /// A recording by layout leaves the store as a recording by name does: the realtime
+    /// rows and every rollup, across period boundaries, a late recording and a change of
+    /// series under the same reference.
+    #[test]
+    fn recording_by_layout_is_recording_by_name() {
+        let keys = vec![
+            (2, String::new()),
+            (12, String::new()),
+            (12, "0".to_owned()),
+            (12, "1".to_owned()),
+        ];
+        let mut by_name = PerfStore::default();
+        let mut by_layout = PerfStore::default();
+        let layout = by_layout.row_layout(&keys).expect("distinct keys");
+        assert_eq!(layout.len(), 4);
+        assert!(
+            by_layout
+                .row_layout(&[keys[0].clone(), keys[0].clone()])
+                .is_none()
+        );
+        let mut hint = PerfHint::default();
+        let n = 3 * RETENTION_SAMPLES as i64;
+        for i in 1..=n {
+            let t = T0_MS + i * STEP_MS;
+            let values = [100 + i % 7, 200 + i * (i % 3), 7, -i];
+            // The vCPU series drop out for a while: the layout no longer fits the entity.
+            let take = if (200..230).contains(&i) { 2 } else { 4 };
+            by_name.record_all(
+                &vm(),
+                t,
+                keys.iter()
+                    .zip(&values)
+                    .take(take)
+                    .map(|((k, inst), v)| (*k, inst.as_str(), *v)),
+            );
+            if take == 4 {
+                by_layout.record_row_hinted(&mut hint, &vm(), t, &layout, &values);
+            } else {
+                let partial = by_layout.row_layout(&keys[..take]).expect("distinct");
+                by_layout.record_row_hinted(&mut hint, &vm(), t, &partial, &values[..take]);
+            }
+        }
+        // A late recording goes the named way.
+        let late = T0_MS + (n - 3) * STEP_MS;
+        by_name.record_all(
+            &vm(),
+            late,
+            [(2, "", 5), (12, "", 6), (12, "0", 7), (12, "1", 8)],
+        );
+        by_layout.record_row_hinted(&mut hint, &vm(), late, &layout, &[5, 6, 7, 8]);
+        by_name.close_due(T0_MS + (n + 15) * STEP_MS);
+        by_layout.close_due(T0_MS + (n + 15) * STEP_MS);
+        assert_eq!(by_layout.series_ids(&vm()), by_name.series_ids(&vm()));
+        let window = Window::default();
+        let rolled = by_name.query_at(Resolution::Historical(0), &vm(), &keys[..1], &window);
+        assert!(rolled.end_ms.len() > 10, "{rolled:?}");
+        for resolution in [Resolution::Realtime, Resolution::Historical(0)] {
+            for (key, instance) in by_name.series_ids(&vm()) {
+                let ids = [(key, instance.clone())];
+                assert_eq!(
+                    by_layout.query_at(resolution, &vm(), &ids, &window),
+                    by_name.query_at(resolution, &vm(), &ids, &window),
+                    "{resolution:?} {key} {instance:?}"
+                );
+            }
+        }
     }
 
     #[test]
