@@ -1,5 +1,7 @@
 //! Builds an emulator with HOSTS × VMS_PER_HOST VMs in one cluster and reports the build
 //! time and the process's resident memory: `cargo run --release -p vcsim --example startup -- 32 32`.
+//! A third number, PAST_S, also fills that many seconds of history (as `vicbed vcsim` fills
+//! its hour) and reports the time it took.
 
 use std::time::Instant;
 use vcsim::{Config, Emulator, ModelCounts};
@@ -36,8 +38,16 @@ fn main() {
         },
         ..Config::default()
     };
-    let emu = Emulator::new(config).expect("inventory builds");
+    let mut emu = Emulator::new(config).expect("inventory builds");
     let elapsed = started.elapsed();
+    if let Some(&past_s) = args.get(2) {
+        let prefill_started = Instant::now();
+        let steps = emu.prefill_history(i64::from(past_s));
+        println!(
+            "prefill: {past_s} s of history in {steps} steps, {:.1} ms",
+            prefill_started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
     println!(
         "{} VMs: built in {:.1} ms; RSS {:.1} MB (process before: {:.1} MB); {} objects",
         hosts * vms,

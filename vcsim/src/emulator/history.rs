@@ -76,6 +76,11 @@ struct Prefill {
     archived: [(bool, bool); Counter::ALL.len()],
     /// One entity's samples of a step (reused: the model yields each entity's together).
     buf: Vec<CounterSample>,
+    /// Where the perf store keeps each entity, for the realtime hour's recordings.
+    hints: super::step::PerfHints,
+    /// An entity's values of a step, and the kept ones (both reused).
+    values: Vec<i64>,
+    kept: Vec<i64>,
 }
 
 impl Prefill {
@@ -97,7 +102,50 @@ impl Prefill {
             names: super::step::SampleNames::new(),
             archived,
             buf: Vec::new(),
+            hints: super::step::PerfHints::default(),
+            values: Vec::new(),
+            kept: Vec::new(),
         }
+    }
+
+    /// Records entity `e`'s realtime samples of a step from the model's values, named once
+    /// per shape as the real steps name them; false when they do not fit their shape (the
+    /// caller records them by name).
+    fn realtime_entity(
+        &mut self,
+        perf: &mut crate::perf::PerfStore,
+        shapes: &mut super::step::RowShapes,
+        host_samples: &mut HostSamples,
+        samples: &scheduler_model::Samples,
+        e: Entity,
+        end_ms: i64,
+    ) -> bool {
+        let Some(shape) = samples.shape(e) else {
+            return true;
+        };
+        let id = match e {
+            Entity::Host(h) => (0, h.0),
+            Entity::Pool(p) => (1, p.0),
+            Entity::Vm(v) => (2, v.0),
+        };
+        let Some(moref) = self.refs.get(&id) else {
+            return true;
+        };
+        samples.write_values(e, &mut self.values);
+        let named = shapes.named(perf, samples, e, shape);
+        if !named.fits(&self.values) {
+            return false;
+        }
+        let kept = named.kept(&self.values, &mut self.kept);
+        if id.0 == 0 {
+            for ((key, inst), value) in named.keys().iter().zip(kept) {
+                if inst.is_empty() {
+                    host_samples.insert((moref.value.clone(), *key), *value);
+                }
+            }
+        }
+        named.record(perf, self.hints.get(e), moref, end_ms, kept);
+        true
     }
 
     /// Records one entity's samples of a step (in `self.buf`).
@@ -292,6 +340,18 @@ impl Emulator {
         // Each entity's samples together, hosts then pools then VMs.
         let samples = world.step(interval_s);
         for e in samples.entities() {
+            if realtime
+                && ctx.realtime_entity(
+                    &mut self.perf,
+                    &mut self.row_shapes,
+                    &mut host_samples,
+                    samples,
+                    e,
+                    end_ms,
+                )
+            {
+                continue;
+            }
             ctx.buf.clear();
             for s in samples.entity(e) {
                 let (aggregate, device) = ctx.archived[s.counter as usize];

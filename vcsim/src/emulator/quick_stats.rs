@@ -41,8 +41,7 @@ pub(super) type CounterSample = (Counter, Option<u16>, i64);
 pub(super) type Totals = [Option<i64>; Counter::ALL.len()];
 
 /// The aggregate (instance-less) values of `samples`.
-#[cfg(test)]
-fn totals(samples: &[CounterSample]) -> Totals {
+pub(super) fn totals(samples: &[CounterSample]) -> Totals {
     let mut totals = [None; Counter::ALL.len()];
     for (c, i, v) in samples {
         if i.is_none() {

@@ -209,7 +209,7 @@ pub(super) struct PerfHints {
 }
 
 impl PerfHints {
-    fn get(&mut self, e: Entity) -> &mut PerfHint {
+    pub(super) fn get(&mut self, e: Entity) -> &mut PerfHint {
         let (table, id) = match e {
             Entity::Host(h) => (&mut self.hosts, h.0),
             Entity::Pool(p) => (&mut self.pools, p.0),
@@ -244,9 +244,55 @@ pub(super) struct RowShapes {
     by_shape: HashMap<(Applies, u32), NamedShape>,
 }
 
+impl NamedShape {
+    /// Whether `values` (an entity's `Samples::write_values`) are this shape's positions.
+    pub(super) fn fits(&self, values: &[i64]) -> bool {
+        self.counters.len() == values.len()
+    }
+
+    /// The values of the positions the perf store keeps, in `buf` when some are dropped.
+    pub(super) fn kept<'a>(&'a self, values: &'a [i64], buf: &'a mut Vec<i64>) -> &'a [i64] {
+        match &self.kept {
+            None => values,
+            Some(positions) => {
+                buf.clear();
+                buf.extend(positions.iter().map(|&i| values[i]));
+                buf
+            }
+        }
+    }
+
+    /// The perf store's series of the kept values, by name.
+    pub(super) fn keys(&self) -> &[(i32, String)] {
+        &self.keys
+    }
+
+    /// Records `kept` (see [`NamedShape::kept`]) as `entity`'s realtime samples at `end_ms`.
+    pub(super) fn record(
+        &self,
+        perf: &mut PerfStore,
+        hint: &mut PerfHint,
+        entity: &MoRef,
+        end_ms: i64,
+        kept: &[i64],
+    ) {
+        match &self.layout {
+            Some(layout) => perf.record_row_hinted(hint, entity, end_ms, layout, kept),
+            None => {
+                let samples = self
+                    .keys
+                    .iter()
+                    .zip(kept)
+                    .map(|((key, instance), v)| (*key, instance.as_str(), *v));
+                perf.record_all_hinted(hint, entity, end_ms, samples);
+            }
+        }
+    }
+}
+
 impl RowShapes {
     /// The naming of `e`'s shape, worked out from `e`'s samples when first met.
-    fn named(
+    pub(super) fn named(
         &mut self,
         perf: &mut PerfStore,
         samples: &Samples,
@@ -303,7 +349,7 @@ impl IntervalSink<'_> {
         self.moref.value.clear();
         self.moref.value.push_str(value);
         let named = self.shapes.named(self.perf, samples, e, shape);
-        if named.counters.len() != values.len() {
+        if !named.fits(values) {
             // Not the shape's count: name these samples one by one.
             let listed: Vec<CounterSample> = samples
                 .entity(e)
@@ -316,39 +362,11 @@ impl IntervalSink<'_> {
                 self.end_ms,
                 names.named(&listed),
             );
-            let mut totals = [None; Counter::ALL.len()];
-            for (c, i, v) in &listed {
-                if i.is_none() {
-                    totals[*c as usize] = Some(*v);
-                }
-            }
-            quick_stats::refresh(self.inv, &self.moref, &totals);
+            quick_stats::refresh(self.inv, &self.moref, &quick_stats::totals(&listed));
             return;
         }
-        let kept: &[i64] = match &named.kept {
-            None => values,
-            Some(positions) => {
-                self.kept.clear();
-                self.kept.extend(positions.iter().map(|&i| values[i]));
-                &self.kept
-            }
-        };
-        let hint = self.hints.get(e);
-        match &named.layout {
-            Some(layout) => {
-                self.perf
-                    .record_row_hinted(hint, &self.moref, self.end_ms, layout, kept);
-            }
-            None => {
-                let samples = named
-                    .keys
-                    .iter()
-                    .zip(kept)
-                    .map(|((key, instance), v)| (*key, instance.as_str(), *v));
-                self.perf
-                    .record_all_hinted(hint, &self.moref, self.end_ms, samples);
-            }
-        }
+        let kept = named.kept(values, &mut self.kept);
+        named.record(self.perf, self.hints.get(e), &self.moref, self.end_ms, kept);
         let mut totals: Totals = [None; Counter::ALL.len()];
         for (&(c, i), &v) in named.counters.iter().zip(values) {
             if i.is_none() {

@@ -1043,8 +1043,8 @@ mod tests {
     }
 
     /// A recording by layout leaves the store as a recording by name does: the realtime
-    /// rows and every rollup, across period boundaries, a late recording and a change of
-    /// series under the same reference.
+    /// rows and every rollup, across period boundaries, a late recording and recordings
+    /// that lack some of the entity's series (which the layout path hands to the named one).
     #[test]
     fn recording_by_layout_is_recording_by_name() {
         let keys = vec![
