@@ -381,13 +381,29 @@ impl Samples {
     fn vm_aggregate(&self, v: usize, c: Counter, cache: &mut TimesCache) -> Option<i64> {
         let o = &self.vms[v];
         let m = &self.mem[v];
+        if cache.slot != Some(v) {
+            *cache = TimesCache {
+                slot: Some(v),
+                ..TimesCache::default()
+            };
+        }
+        // A summation over the vCPUs, kept once computed: latency and readiness read the
+        // same sums as the `summation` aggregates.
         let mut sum = |c: Counter| -> i64 {
-            (0..o.n_vcpu)
+            let k = summed_index(c);
+            if let Some(done) = k.and_then(|k| cache.sums[k]) {
+                return done;
+            }
+            let total = (0..o.n_vcpu)
                 .map(|j| {
                     let (t, u) = self.times_cached(v, j, cache);
                     time_value(c, &t, u).unwrap_or(0)
                 })
-                .sum()
+                .sum();
+            if let Some(k) = k {
+                cache.sums[k] = Some(total);
+            }
+            total
         };
         let vcpu_ms = f64::from(o.n_vcpu) * f64::from(self.interval_s) * 1000.0;
         Some(match c {
@@ -547,6 +563,25 @@ const CACHED_VCPUS: usize = 8;
 struct TimesCache {
     slot: Option<usize>,
     times: [Option<(VcpuTimes, f64)>; CACHED_VCPUS],
+    /// The VM's sums over its vCPUs, by [`summed_index`].
+    sums: [Option<i64>; SUMMED.len()],
+}
+
+/// The per-vCPU time counters whose vCPU sums a VM's aggregates read.
+const SUMMED: [Counter; 8] = [
+    Counter::CpuReadySummation,
+    Counter::CpuMaxlimitedSummation,
+    Counter::CpuCostopSummation,
+    Counter::CpuRunSummation,
+    Counter::CpuWaitSummation,
+    Counter::CpuIdleSummation,
+    Counter::CpuUsedSummation,
+    Counter::CpuSwapwaitSummation,
+];
+
+/// The index of `c` in [`SUMMED`].
+fn summed_index(c: Counter) -> Option<usize> {
+    SUMMED.iter().position(|&s| s == c)
 }
 
 /// Iterator over one entity's samples (see [`Samples::entity`]).
