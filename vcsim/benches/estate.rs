@@ -36,9 +36,11 @@
 //!   them as its row with no per-series lookup (`PerfStore::record_row_hinted`); rounding
 //!   without libm's call; rows encoded by index into a zeroed tail; ticks walk only the VMs
 //!   of non-default agents: 842.8 K, 775.5 K, 623.5 K (604–643 K at 10 000; this session's
-//!   first run of 254e8ea: 421–434 K).
+//!   first run of 254e8ea: 421–434 K). Then rows encoded in a scratch buffer and a VM's vCPU
+//!   sums computed once, alternated with the build before: 831 K, 712 K, 647–649 K (against
+//!   814 K, 693 K, 545–589 K).
 //!
-//! Still 8× short. What is left at 10 000 VMs (perf, share of the interval): rolling rows
+//! Still 7.7× short. What is left at 10 000 VMs (perf, share of the interval): rolling rows
 //! up at 300 s boundaries ≈ 20 % (decoding the period's rows, feeding each archived series),
 //! the model's values ≈ 16 %, quick stats ≈ 14 % (the object's tree search, a cache miss a
 //! level, and its stamp), encoding rows ≈ 12 %, the model's step ≈ 3 %. Cost per VM-step
