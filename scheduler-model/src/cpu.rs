@@ -174,6 +174,7 @@ pub(crate) fn round_i64(x: f64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use proptest::prelude::*;
 
     proptest! {
@@ -209,8 +210,6 @@ mod tests {
             assert_eq!(round_i64(x), x.round() as i64, "{x}");
         }
     }
-
-    use super::*;
 
     #[test]
     fn water_level_splits_evenly_above_small_vcpus() {

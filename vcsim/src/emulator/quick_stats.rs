@@ -41,11 +41,11 @@ pub(super) type CounterSample = (Counter, Option<u16>, i64);
 pub(super) type Totals = [Option<i64>; Counter::ALL.len()];
 
 /// The aggregate (instance-less) values of `samples`.
-pub(super) fn totals(samples: &[CounterSample]) -> Totals {
+pub(super) fn totals(samples: impl IntoIterator<Item = CounterSample>) -> Totals {
     let mut totals = [None; Counter::ALL.len()];
     for (c, i, v) in samples {
         if i.is_none() {
-            totals[*c as usize] = Some(*v);
+            totals[c as usize] = Some(v);
         }
     }
     totals
@@ -161,7 +161,7 @@ mod tests {
     #[test]
     fn totals_feed_the_fields_and_instances_do_not() {
         let (mut inv, vm) = vm_with(vm_quick_stats_idle());
-        refresh(&mut inv, &vm, &totals(&samples(500, 4096)));
+        refresh(&mut inv, &vm, &totals(samples(500, 4096)));
         let q = quick(&inv, &vm);
         let field = |n: &str| q.get(n).cloned();
         assert_eq!(field("overallCpuUsage"), Some(Value::Int(500)));
@@ -203,8 +203,8 @@ mod tests {
             }
             writing.update_leaf(&vm, |_| ()).expect("vm");
             let before = skipping.version();
-            refresh(&mut skipping, &vm, &totals(&samples(cpu, mem)));
-            refresh(&mut writing, &vm, &totals(&samples(cpu, mem)));
+            refresh(&mut skipping, &vm, &totals(samples(cpu, mem)));
+            refresh(&mut writing, &vm, &totals(samples(cpu, mem)));
             assert_eq!(quick(&skipping, &vm), quick(&writing, &vm), "step {i}");
             assert_eq!(skipping.version(), before + 1);
             assert_eq!(skipping.changed_since(before).collect::<Vec<_>>(), ["vm-1"]);
@@ -219,7 +219,7 @@ mod tests {
         reversed.fields.reverse();
         reversed.fields.retain(|(n, _)| n != "compressedMemory");
         let (mut odd, vm) = vm_with(reversed.into_value());
-        refresh(&mut odd, &vm, &totals(&samples(900, 2048)));
+        refresh(&mut odd, &vm, &totals(samples(900, 2048)));
         let q = quick(&odd, &vm);
         assert_eq!(q.get("overallCpuUsage"), Some(&Value::Int(900)));
         assert_eq!(q.get("hostMemoryUsage"), Some(&Value::Int(2)));
@@ -229,7 +229,7 @@ mod tests {
             Some("compressedMemory")
         );
         let (mut usual, vm) = vm_with(vm_quick_stats_idle());
-        refresh(&mut usual, &vm, &totals(&samples(900, 2048)));
+        refresh(&mut usual, &vm, &totals(samples(900, 2048)));
         assert_eq!(
             quick(&usual, &vm).get("overallCpuUsage"),
             Some(&Value::Int(900))
@@ -246,7 +246,7 @@ mod tests {
         let summary = DataObject::new("HostListSummary").with("quickStats", quick.into());
         inv.insert(ManagedObject::new(host.clone()).with("summary", summary.into()));
         for _ in 0..2 {
-            refresh(&mut inv, &host, &totals(&samples(1200, 8192)));
+            refresh(&mut inv, &host, &totals(samples(1200, 8192)));
             let q = inv
                 .prop(&host, "summary")
                 .and_then(|s| s.field("quickStats"));

@@ -3,7 +3,7 @@
 //! `summary.quickStats` and a pool's `runtime` (see `pool_runtime`).
 
 use super::Emulator;
-use super::quick_stats::{self, CounterSample, Totals};
+use super::quick_stats::{self, CounterSample};
 use crate::guest::{GuestEvent, GuestView};
 use crate::perf::{PerfHint, PerfStore, RowLayout};
 use crate::vmodl::{MoRef, Value};
@@ -362,17 +362,18 @@ impl IntervalSink<'_> {
                 self.end_ms,
                 names.named(&listed),
             );
-            quick_stats::refresh(self.inv, &self.moref, &quick_stats::totals(&listed));
+            quick_stats::refresh(self.inv, &self.moref, &quick_stats::totals(listed));
             return;
         }
         let kept = named.kept(values, &mut self.kept);
         named.record(self.perf, self.hints.get(e), &self.moref, self.end_ms, kept);
-        let mut totals: Totals = [None; Counter::ALL.len()];
-        for (&(c, i), &v) in named.counters.iter().zip(values) {
-            if i.is_none() {
-                totals[c as usize] = Some(v);
-            }
-        }
+        let totals = quick_stats::totals(
+            named
+                .counters
+                .iter()
+                .zip(values)
+                .map(|(&(c, i), &v)| (c, i, v)),
+        );
         quick_stats::refresh(self.inv, &self.moref, &totals);
     }
 }

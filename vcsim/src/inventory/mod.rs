@@ -287,11 +287,11 @@ impl Inventory {
 
     /// The object `r` names, if any.
     pub fn lookup(&self, r: &MoRef) -> Option<&ManagedObject> {
-        match RefKey::probe(&r.value) {
+        let obj = match RefKey::probe(&r.value) {
             Some(key) => self.objects.get(&key),
             None => self.objects.get(r.value.as_bytes()),
-        }
-        .filter(|o| o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty))
+        };
+        obj.filter(|o| names(o, r))
     }
 
     /// The object `r` names, or `ManagedObjectNotFound`.
@@ -340,9 +340,10 @@ impl Inventory {
         let obj = match RefKey::probe(&r.value) {
             Some(key) => self.objects.get_mut(&key),
             None => self.objects.get_mut(r.value.as_bytes()),
-        }
-        .filter(|o| o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty))
-        .ok_or_else(|| Fault::not_found(r))?;
+        };
+        let obj = obj
+            .filter(|o| names(o, r))
+            .ok_or_else(|| Fault::not_found(r))?;
         self.version += 1;
         let version = self.version;
         let changed_before = std::mem::replace(&mut obj.changed_at, version);
@@ -507,6 +508,11 @@ impl Inventory {
         parts.reverse();
         format!("/{}", parts.join("/"))
     }
+}
+
+/// Whether `o`, found under `r`'s value, is of `r`'s type or a subtype of it.
+fn names(o: &ManagedObject, r: &MoRef) -> bool {
+    o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty)
 }
 
 /// Whether a top-level property is a reference property: a managed object reference, or an
