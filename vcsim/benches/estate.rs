@@ -4,7 +4,9 @@
 //! and their historical rollups (300 s … 86 400 s), quick stats and pools' runtime, DRS's
 //! balancing pass when the clock crosses a 5-minute mark, and the hosts' HA bookkeeping.
 //! Criterion's throughput is VM-steps per second (VMs × intervals). An iteration is 15
-//! intervals (5 virtual minutes), so each includes one DRS pass.
+//! intervals (5 virtual minutes), so each includes one DRS pass. Two estates: the default
+//! VMs' steady demand (`interval/vms/N`), and every VM's demand drawn afresh each interval
+//! (`varying/vms/N`).
 //!
 //! Target (issue 12): ≥ 5 M VM-steps/s with DRS and rollups at 10 000 VMs. Measured on this
 //! shared 2-core machine at 1 000 / 5 000 / 10 000 VMs:
@@ -40,26 +42,60 @@
 //!   sums computed once, alternated with the build before: 831 K, 712 K, 647–649 K (against
 //!   814 K, 693 K, 545–589 K).
 //!
-//! Still 7.7× short. What is left at 10 000 VMs (perf, share of the interval): rolling rows
-//! up at 300 s boundaries ≈ 20 % (decoding the period's rows, feeding each archived series),
-//! the model's values ≈ 16 %, quick stats ≈ 14 % (the object's tree search, a cache miss a
-//! level, and its stamp), encoding rows ≈ 12 %, the model's step ≈ 3 %. Cost per VM-step
-//! grows with the estate (1.19, 1.29, 1.60 µs at 1 000, 5 000, 10 000 VMs): the work is
-//! memory-bound, a VM's rows, histories and property tree each a cold line. Reaching 5 M
-//! with samples kept as vCenter keeps them would take a layout built for it: one interval's
-//! raw model outputs kept as columns (derived per series only when read or rolled up), and
-//! quick stats kept as typed data outside the generic property trees.
+//! - session 14: steady VMs are repeated, not recomputed. A VM whose raw model outputs equal
+//!   the last interval's bit for bit (`Samples::vm_repeats`) has its newest perf row repeated
+//!   as a count in a dense per-slot table (`PerfStore::record_repeat_hinted`; the rows are
+//!   written, and rolled up as runs, at the first period close after an hour of them or when
+//!   anything else writes to the entity; reads add the pending repeats), and its quick stats
+//!   left as they stand when nothing else changed the VM since. Rows are rolled up a series
+//!   at a time; the 300 s sweep skips entities that recorded every series at its time; the
+//!   clusters are listed from an index; the MoRefs by model id are kept between intervals.
+//!   Alternated with session 13's final build (2924df7) built in its own target directory:
+//!   3.21 M, 3.44 M, 4.03 / 4.04 M (against 705 K, 502 K, 416 / 597 K).
+//!
+//! The `varying/vms/N` cases give every VM a demand drawn afresh each interval
+//! (`Workload::Stochastic`), so nothing repeats: 380 K, 197 K, 166 / 179 K, against 390 K,
+//! 226 K, 170 / 173 K for 2924df7 (level within this machine's noise). That is the cost of an
+//! interval whose every sample moves.
+//!
+//! Still short of 5 M: 4.0 M for the steady estate (1.25×), 0.17 M for the varying one (29×).
+//! What is left of a steady interval at 10 000 VMs (perf, share): writing an hour of repeats
+//! and rolling them up ≈ 40 % (each archived series' history is its own allocations), the
+//! model's step ≈ 19 %, telling repeats (`vm_repeats`: 38 words a VM compared) ≈ 19 %, the
+//! cluster's refresh and DRS ≈ 7 %. Cost per VM-step falls with the estate (312, 291, 248 ns
+//! at 1 000, 5 000, 10 000 VMs): the hosts, pools and cluster cost the same per interval
+//! whatever the VMs.
 //!
 //! `cargo bench -p vcsim --bench estate`
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use scheduler_model::{Dist, Workload};
 use vcsim::config::ModelCounts;
 use vcsim::vmodl::{DataObject, Value};
 use vcsim::{Config, Emulator};
 
 const INTERVALS_PER_ITER: u64 = 15;
 
-fn estate(vms_per_host: u32) -> Emulator {
+/// Every VM's demand drawn afresh each interval (`Workload::Stochastic`), so that no VM's
+/// samples repeat the last interval's: the estate where nothing can be skipped.
+fn vary(emu: &mut Emulator) {
+    let ids: Vec<_> = emu.ids.vms.values().copied().collect();
+    for id in ids {
+        let w = Workload::Stochastic {
+            mhz_per_vcpu: Dist::Uniform {
+                low: 200.0,
+                high: 1200.0,
+            },
+            active_mb: Dist::Uniform {
+                low: 200.0,
+                high: 600.0,
+            },
+        };
+        emu.world.set_workload(id, w).expect("a model VM");
+    }
+}
+
+fn estate(vms_per_host: u32, varying: bool) -> Emulator {
     let config = Config {
         counts: ModelCounts {
             datacenters: 1,
@@ -91,6 +127,9 @@ fn estate(vms_per_host: u32) -> Emulator {
         .into_value();
     emu.reconfigure_cluster("bench", &cluster, &spec, true)
         .expect("DRS on");
+    if varying {
+        vary(&mut emu);
+    }
     // Steady state, as a server starts (`vicbed vcsim` with its hour, `serve` with a day):
     // every entity already holds its realtime hour, so the intervals measured drop old rows
     // and roll up as a long-running server does, rather than growing buffers that a fresh
@@ -106,9 +145,18 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     for vms_per_host in [20u32, 100, 200] {
         let vms = u64::from(vms_per_host) * 50;
-        let mut emu = estate(vms_per_host);
+        let mut emu = estate(vms_per_host, false);
         g.throughput(Throughput::Elements(vms * INTERVALS_PER_ITER));
         g.bench_function(BenchmarkId::new("interval/vms", vms), |b| {
+            b.iter(|| emu.advance(20_000 * INTERVALS_PER_ITER as i64))
+        });
+    }
+    // The same estate with every VM's demand varying each interval.
+    for vms_per_host in [20u32, 100, 200] {
+        let vms = u64::from(vms_per_host) * 50;
+        let mut emu = estate(vms_per_host, true);
+        g.throughput(Throughput::Elements(vms * INTERVALS_PER_ITER));
+        g.bench_function(BenchmarkId::new("varying/vms", vms), |b| {
             b.iter(|| emu.advance(20_000 * INTERVALS_PER_ITER as i64))
         });
     }

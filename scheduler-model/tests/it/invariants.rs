@@ -437,6 +437,27 @@ proptest! {
         }
     }
 
+    /// A VM said to repeat (`vm_repeats`) writes exactly its values of the step before, so
+    /// a caller may keep those instead of deriving them again.
+    #[test]
+    fn repeating_vms_write_their_previous_values(sc in scenario()) {
+        let mut b = build(&sc);
+        let mut memo = scheduler_model::RepeatMemo::default();
+        let mut previous: std::collections::HashMap<Entity, Vec<i64>> = Default::default();
+        let mut out = Vec::new();
+        for _ in 0..8 {
+            let s = b.world.step(20);
+            for e in s.entities() {
+                let Entity::Vm(v) = e else { continue };
+                s.write_values(e, &mut out);
+                if s.vm_repeats(v, &mut memo) {
+                    prop_assert_eq!(previous.get(&e), Some(&out));
+                }
+                previous.insert(e, out.clone());
+            }
+        }
+    }
+
     #[test]
     fn same_seed_same_samples(sc in scenario()) {
         let a = all_samples(&mut build(&sc).world, 3);

@@ -185,12 +185,7 @@ impl Emulator {
         if now.div_euclid(DRS_PERIOD_MS) == prev.div_euclid(DRS_PERIOD_MS) {
             return;
         }
-        let clusters: Vec<MoRef> = self
-            .inv
-            .iter()
-            .filter(|o| o.moref.ty == "ClusterComputeResource")
-            .map(|o| o.moref.clone())
-            .collect();
+        let clusters: Vec<MoRef> = self.inv.of_type("ClusterComputeResource");
         for c in clusters {
             if self.cluster_settings(&c).drs.enabled {
                 let _ = self.drs_balance_cluster(&c);

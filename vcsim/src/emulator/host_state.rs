@@ -539,12 +539,7 @@ impl Emulator {
         }
         self.ha_on_interval(now);
         self.maintenance_on_interval(now);
-        let clusters: Vec<MoRef> = self
-            .inv
-            .iter()
-            .filter(|o| o.moref.ty == "ClusterComputeResource")
-            .map(|o| o.moref.clone())
-            .collect();
+        let clusters: Vec<MoRef> = self.inv.of_type("ClusterComputeResource");
         for c in clusters {
             self.refresh_cluster(&c);
         }

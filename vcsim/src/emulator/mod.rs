@@ -56,11 +56,63 @@ use std::sync::Arc;
 #[derive(Debug, Default)]
 pub struct ModelIds {
     /// Hosts by MoRef value.
-    pub hosts: BTreeMap<String, HostId>,
+    pub hosts: IdMap<HostId>,
     /// Resource pools (root pools included) by MoRef value.
-    pub pools: BTreeMap<String, PoolId>,
+    pub pools: IdMap<PoolId>,
     /// VMs by MoRef value.
-    pub vms: BTreeMap<String, VmId>,
+    pub vms: IdMap<VmId>,
+}
+
+/// Model ids by MoRef value, read as a map; changed only through [`IdMap::insert`] and
+/// [`IdMap::remove`], which count the changes, so that what is built from the map (the
+/// interval's table of references by id) is rebuilt only when it changed.
+#[derive(Debug)]
+pub struct IdMap<T> {
+    map: BTreeMap<String, T>,
+    changes: u64,
+}
+
+impl<T> Default for IdMap<T> {
+    fn default() -> IdMap<T> {
+        IdMap {
+            map: BTreeMap::new(),
+            changes: 0,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for IdMap<T> {
+    type Target = BTreeMap<String, T>;
+    fn deref(&self) -> &BTreeMap<String, T> {
+        &self.map
+    }
+}
+
+impl<'a, T> IntoIterator for &'a IdMap<T> {
+    type Item = (&'a String, &'a T);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.map.iter()
+    }
+}
+
+impl<T> IdMap<T> {
+    /// Maps `value` to `id`, returning the id it had.
+    pub fn insert(&mut self, value: String, id: T) -> Option<T> {
+        self.changes += 1;
+        self.map.insert(value, id)
+    }
+
+    /// Unmaps `value`, returning its id.
+    pub fn remove(&mut self, value: &str) -> Option<T> {
+        self.changes += 1;
+        self.map.remove(value)
+    }
+
+    /// How many changes the map has had.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
 }
 
 impl ModelIds {
@@ -99,6 +151,10 @@ pub struct Emulator {
     pub perf: PerfStore,
     /// Where `perf` keeps each model entity, remembered across intervals.
     perf_hints: step::PerfHints,
+    /// Which VMs' samples repeat the last interval's (see `step::VmRepeats`).
+    vm_repeats: step::VmRepeats,
+    /// The model's entities' MoRefs by id (see `step::EntityRefs`).
+    entity_refs: step::EntityRefs,
     /// How each shape of the model's samples is named (see `step::RowShapes`).
     row_shapes: step::RowShapes,
     /// Deterministic identifiers.
@@ -200,6 +256,8 @@ impl Emulator {
             events: EventLog::default(),
             perf: PerfStore::default(),
             perf_hints: step::PerfHints::default(),
+            vm_repeats: step::VmRepeats::default(),
+            entity_refs: step::EntityRefs::default(),
             row_shapes: step::RowShapes::default(),
             idgen: IdGen::new(config.seed),
             agents: vec![Arc::new(DefaultAgent)],

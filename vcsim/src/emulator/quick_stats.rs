@@ -3,7 +3,8 @@
 //! interval loop can write them with only the inventory borrowed, while it walks the
 //! model's samples. An entity whose totals repeat the last interval's (nearly every one in
 //! a steady estate) is stamped as changed without its property tree being walked again
-//! ([`Inventory::update_leaf_from`]).
+//! ([`Inventory::update_leaf_from`]); a VM whose samples repeat and whose object nothing
+//! else changed is not even visited (`step::VmRepeats`).
 
 use crate::inventory::Inventory;
 use crate::vmodl::{DataObject, MoRef, Value};
@@ -51,6 +52,9 @@ pub(super) fn totals(samples: impl IntoIterator<Item = CounterSample>) -> Totals
     totals
 }
 
+/// The name [`refresh`]'s updates go by (see [`Inventory::update_leaf_from`]).
+pub(super) const REFRESH: &str = "quick_stats::refresh";
+
 /// Writes the quick stats an entity's aggregate values of one interval feed into its
 /// summary. Pools are not written here (their runtime needs the whole pool tree).
 pub(super) fn refresh(inv: &mut Inventory, entity: &MoRef, totals: &Totals) {
@@ -65,7 +69,7 @@ pub(super) fn refresh(inv: &mut Inventory, entity: &MoRef, totals: &Totals) {
                 *slot = total(*c);
             }
             inputs[VM_QUICK.len()] = total(Counter::MemCompressedAverage);
-            let _ = inv.update_leaf_from(entity, "quick_stats::refresh", &inputs, |o| {
+            let _ = inv.update_leaf_from(entity, REFRESH, &inputs, |o| {
                 let Some(qs) = quick_stats_mut(o) else {
                     return;
                 };
@@ -91,7 +95,7 @@ pub(super) fn refresh(inv: &mut Inventory, entity: &MoRef, totals: &Totals) {
             ];
             let cpu = inputs[0].unwrap_or(0);
             let mem_mb = inputs[1].unwrap_or(0) / 1024;
-            let _ = inv.update_leaf_from(entity, "quick_stats::refresh", &inputs, |o| {
+            let _ = inv.update_leaf_from(entity, REFRESH, &inputs, |o| {
                 if let Some(qs) = quick_stats_mut(o) {
                     set_if_changed(qs, "overallCpuUsage", Value::Int(clamp_i32(cpu)));
                     set_if_changed(qs, "overallMemoryUsage", Value::Int(clamp_i32(mem_mb)));

@@ -5,10 +5,9 @@
 use super::Emulator;
 use super::quick_stats::{self, CounterSample};
 use crate::guest::{GuestEvent, GuestView};
-use crate::perf::{PerfHint, PerfStore, RowLayout};
+use crate::perf::{EntityKey, PerfHint, PerfStore, RowLayout};
 use crate::vmodl::{MoRef, Value};
-use scheduler_model::{Applies, Counter, Entity, Samples};
-use std::collections::HashMap;
+use scheduler_model::{Applies, Counter, Entity, Samples, VmId};
 
 impl Emulator {
     /// Moves virtual time forward by `delta_ms`, stepping the model for each completed
@@ -34,13 +33,13 @@ impl Emulator {
         self.tick_guests();
         self.apply_posted_guest_effects();
         let interval_s = crate::clock::REALTIME_INTERVAL_S as u32;
+        self.entity_refs.refresh(&self.ids);
         let mut sink = IntervalSink {
             perf: &mut self.perf,
             hints: &mut self.perf_hints,
             inv: &mut self.inv,
-            refs: EntityRefs::new(&self.ids),
+            refs: &self.entity_refs,
             shapes: &mut self.row_shapes,
-            moref: MoRef::new("VirtualMachine", String::new()),
             end_ms,
             kept: Vec::new(),
         };
@@ -48,15 +47,30 @@ impl Emulator {
         // per shape (kind and vCPU count): one buffer collects them and is handed on.
         let mut values: Vec<i64> = Vec::new();
         let samples = self.world.step(interval_s);
+        let repeats = &mut self.vm_repeats;
+        repeats.start(sink.inv, &self.ids);
+        let previous_ms = end_ms - i64::from(interval_s) * 1000;
         for e in samples.entities() {
             let Some(shape) = samples.shape(e) else {
                 continue;
             };
+            // A VM whose samples repeat the last interval's: its newest row and quick stats
+            // are repeated as they stand, without deriving its values again.
+            let mut done = Done::default();
+            if let Entity::Vm(v) = e
+                && repeats.repeats(samples, v, previous_ms, end_ms)
+            {
+                done = sink.repeat(e, samples, shape, previous_ms, repeats.untouched(v));
+                if done.perf && done.quick_stats {
+                    continue;
+                }
+            }
             samples.write_values(e, &mut values);
             if !values.is_empty() {
-                sink.entity(e, samples, shape, &values);
+                sink.entity(e, samples, shape, &values, done);
             }
         }
+        repeats.finish(sink.inv);
         self.refresh_pool_runtimes();
         // DRS balances each DRS cluster when the clock crosses a 5-minute mark.
         self.drs_on_interval();
@@ -111,42 +125,63 @@ impl Emulator {
     }
 }
 
-/// MoRef values of the model's entities, by kind and id, borrowed from `ModelIds` (which
-/// maps the other way): built once per interval without copying a name.
-struct EntityRefs<'a> {
-    hosts: Vec<Option<&'a str>>,
-    pools: Vec<Option<&'a str>>,
-    vms: Vec<Option<&'a str>>,
+/// The MoRefs of the model's entities by kind and id, with each one's key for the perf
+/// store's repeats: rebuilt only when `ModelIds` changed (rebuilding it each interval walked
+/// three maps of 10 000 names, and naming each entity copied its name).
+#[derive(Debug, Default)]
+pub(super) struct EntityRefs {
+    /// The `ModelIds` change counts it was built at.
+    built_at: Option<[u64; 3]>,
+    hosts: Vec<Option<(MoRef, EntityKey)>>,
+    pools: Vec<Option<(MoRef, EntityKey)>>,
+    vms: Vec<Option<(MoRef, EntityKey)>>,
 }
 
-impl<'a> EntityRefs<'a> {
-    fn new(ids: &'a super::ModelIds) -> EntityRefs<'a> {
-        fn by_id<'a>(m: impl Iterator<Item = (&'a String, u32)>) -> Vec<Option<&'a str>> {
-            let mut out: Vec<Option<&'a str>> = Vec::new();
+impl EntityRefs {
+    /// Brings the table up to date with `ids`.
+    fn refresh(&mut self, ids: &super::ModelIds) {
+        let at = [ids.hosts.changes(), ids.pools.changes(), ids.vms.changes()];
+        if self.built_at == Some(at) {
+            return;
+        }
+        fn by_id(
+            ty: &'static str,
+            m: impl Iterator<Item = (String, u32)>,
+        ) -> Vec<Option<(MoRef, EntityKey)>> {
+            let mut out = Vec::new();
             for (value, id) in m {
                 let i = id as usize;
                 if out.len() <= i {
                     out.resize(i + 1, None);
                 }
-                out[i] = Some(value.as_str());
+                let moref = MoRef::new(ty, value);
+                out[i] = Some((moref.clone(), EntityKey::of(&moref)));
             }
             out
         }
-        EntityRefs {
-            hosts: by_id(ids.hosts.iter().map(|(k, v)| (k, v.0))),
-            pools: by_id(ids.pools.iter().map(|(k, v)| (k, v.0))),
-            vms: by_id(ids.vms.iter().map(|(k, v)| (k, v.0))),
-        }
+        self.hosts = by_id(
+            "HostSystem",
+            ids.hosts.iter().map(|(k, v)| (k.clone(), v.0)),
+        );
+        self.pools = by_id(
+            "ResourcePool",
+            ids.pools.iter().map(|(k, v)| (k.clone(), v.0)),
+        );
+        self.vms = by_id(
+            "VirtualMachine",
+            ids.vms.iter().map(|(k, v)| (k.clone(), v.0)),
+        );
+        self.built_at = Some(at);
     }
 
-    /// The managed object type and reference value of a model entity, if it has one.
-    fn get(&self, e: Entity) -> Option<(&'static str, &'a str)> {
-        let (ty, table, id) = match e {
-            Entity::Host(h) => ("HostSystem", &self.hosts, h.0),
-            Entity::Pool(p) => ("ResourcePool", &self.pools, p.0),
-            Entity::Vm(v) => ("VirtualMachine", &self.vms, v.0),
+    /// The MoRef of a model entity and its key, if it has one.
+    fn get(&self, e: Entity) -> Option<&(MoRef, EntityKey)> {
+        let (table, id) = match e {
+            Entity::Host(h) => (&self.hosts, h.0),
+            Entity::Pool(p) => (&self.pools, p.0),
+            Entity::Vm(v) => (&self.vms, v.0),
         };
-        Some((ty, table.get(id as usize).copied().flatten()?))
+        table.get(id as usize)?.as_ref()
     }
 }
 
@@ -223,6 +258,82 @@ impl PerfHints {
     }
 }
 
+/// Which VMs' samples repeat the last interval's, bit for bit (`Samples::vm_repeats`), and
+/// when each VM's samples were last taken in: a repeat counts only for a VM taken in at the
+/// interval just before, so that what the perf store and the inventory hold for it is that
+/// interval's (each checks too that nothing else wrote there since).
+///
+/// It also knows which VMs' objects changed since the last interval's samples were taken
+/// in. A repeating VM whose object did not holds the quick stats this interval's values
+/// give, so they are left as they stand: not looked up, not stamped. No property changed,
+/// so no filter has anything to report; a stamp would only make every filter read 10 000
+/// VMs again each interval to find that.
+#[derive(Debug, Default)]
+pub(super) struct VmRepeats {
+    memo: scheduler_model::RepeatMemo,
+    /// By VM id: the end of the last interval whose samples were taken in.
+    seen_ms: Vec<i64>,
+    /// The inventory's version when the last interval's samples had all been taken in.
+    taken_at: Option<u64>,
+    /// By VM id: whether its object changed since `taken_at` (this interval's view).
+    touched: Vec<bool>,
+    /// No repeats: every VM's values derived and recorded (tests compare the two).
+    #[cfg(test)]
+    pub(super) off: bool,
+}
+
+impl VmRepeats {
+    /// Notes which VMs' objects changed since the last interval's samples were taken in:
+    /// a walk of the inventory's changes since then, not of the VMs.
+    fn start(&mut self, inv: &crate::inventory::Inventory, ids: &super::ModelIds) {
+        self.touched.fill(false);
+        let Some(since) = self.taken_at else {
+            return;
+        };
+        for value in inv.changed_since(since) {
+            if let Some(v) = ids.vms.get(value) {
+                let i = v.0 as usize;
+                if self.touched.len() <= i {
+                    self.touched.resize(i + 1, false);
+                }
+                self.touched[i] = true;
+            }
+        }
+    }
+
+    /// Marks this interval's samples as taken in.
+    fn finish(&mut self, inv: &crate::inventory::Inventory) {
+        self.taken_at = Some(inv.version());
+    }
+
+    /// Whether VM `v`'s samples in the interval ending at `end_ms` repeat those of the
+    /// interval ending at `previous_ms`, taken in just before; records this interval's.
+    fn repeats(&mut self, samples: &Samples, v: VmId, previous_ms: i64, end_ms: i64) -> bool {
+        let i = v.0 as usize;
+        if self.seen_ms.len() <= i {
+            self.seen_ms.resize(i + 1, i64::MIN);
+        }
+        let seen = std::mem::replace(&mut self.seen_ms[i], end_ms);
+        #[cfg(test)]
+        if self.off {
+            return false;
+        }
+        samples.vm_repeats(v, &mut self.memo) && seen == previous_ms
+    }
+
+    /// Whether repeating VM `v`'s object is as the last interval left it (see the type).
+    fn untouched(&self, v: VmId) -> bool {
+        self.taken_at.is_some() && !self.touched.get(v.0 as usize).copied().unwrap_or(false)
+    }
+}
+
+/// What a repeat already did for an entity this interval: its perf row, its quick stats.
+#[derive(Clone, Copy, Debug, Default)]
+struct Done {
+    perf: bool,
+    quick_stats: bool,
+}
+
 /// One shape's samples (see `Samples::shape`) as the perf store and quick stats name them,
 /// worked out from the first entity of that shape.
 #[derive(Debug)]
@@ -241,7 +352,9 @@ pub(super) struct NamedShape {
 #[derive(Debug, Default)]
 pub(super) struct RowShapes {
     names: Option<SampleNames>,
-    by_shape: HashMap<(Applies, u32), NamedShape>,
+    /// A handful, searched in order: a hash of the key cost more than the search, once
+    /// per entity per interval.
+    by_shape: Vec<((Applies, u32), NamedShape)>,
 }
 
 impl NamedShape {
@@ -300,54 +413,109 @@ impl RowShapes {
         shape: (Applies, u32),
     ) -> &NamedShape {
         let names = self.names.get_or_insert_with(SampleNames::new);
-        self.by_shape.entry(shape).or_insert_with(|| {
-            let counters: Vec<(Counter, Option<u16>)> =
-                samples.entity(e).map(|s| (s.counter, s.instance)).collect();
-            let listed: Vec<CounterSample> = counters.iter().map(|&(c, i)| (c, i, 0)).collect();
-            let keys: Vec<(i32, String)> = names
-                .named(&listed)
-                .map(|(key, instance, _)| (key, instance.to_owned()))
-                .collect();
-            let kept = (keys.len() != counters.len()).then(|| {
-                (0..counters.len())
-                    .filter(|&i| names.key(counters[i].0).is_some())
-                    .collect()
-            });
-            NamedShape {
-                layout: perf.row_layout(&keys),
-                counters,
-                kept,
-                keys,
+        let at = match self.by_shape.iter().position(|(s, _)| *s == shape) {
+            Some(at) => at,
+            None => {
+                self.by_shape
+                    .push((shape, Self::name(perf, names, samples, e)));
+                self.by_shape.len() - 1
             }
-        })
+        };
+        &self.by_shape[at].1
+    }
+
+    /// Works out the naming of `e`'s shape from `e`'s samples.
+    fn name(
+        perf: &mut PerfStore,
+        names: &mut SampleNames,
+        samples: &Samples,
+        e: Entity,
+    ) -> NamedShape {
+        let counters: Vec<(Counter, Option<u16>)> =
+            samples.entity(e).map(|s| (s.counter, s.instance)).collect();
+        let listed: Vec<CounterSample> = counters.iter().map(|&(c, i)| (c, i, 0)).collect();
+        let keys: Vec<(i32, String)> = names
+            .named(&listed)
+            .map(|(key, instance, _)| (key, instance.to_owned()))
+            .collect();
+        let kept = (keys.len() != counters.len()).then(|| {
+            (0..counters.len())
+                .filter(|&i| names.key(counters[i].0).is_some())
+                .collect()
+        });
+        NamedShape {
+            layout: perf.row_layout(&keys),
+            counters,
+            kept,
+            keys,
+        }
     }
 }
 
 /// Where one interval's samples go: the perf store and the quick stats, with what the
-/// interval's entities share (the shapes' names, one MoRef buffer).
+/// interval's entities share (the shapes' names, the entities' MoRefs).
 struct IntervalSink<'a> {
     perf: &'a mut PerfStore,
     hints: &'a mut PerfHints,
     inv: &'a mut crate::inventory::Inventory,
-    refs: EntityRefs<'a>,
+    refs: &'a EntityRefs,
     shapes: &'a mut RowShapes,
-    /// Reused for every entity: filling it copies the value into an existing buffer.
-    moref: MoRef,
     end_ms: i64,
     /// The kept values of an entity whose shape drops some (reused).
     kept: Vec<i64>,
 }
 
 impl IntervalSink<'_> {
+    /// Repeats a VM's newest perf row and quick stats, whose samples repeat those of the
+    /// interval ending at `previous_ms` (see [`VmRepeats`]); says which of the two it did
+    /// (each refuses when something else wrote there since: the caller then records the
+    /// values).
+    fn repeat(
+        &mut self,
+        e: Entity,
+        samples: &Samples,
+        shape: (Applies, u32),
+        previous_ms: i64,
+        untouched: bool,
+    ) -> Done {
+        let refs = self.refs;
+        let Some((moref, key)) = refs.get(e) else {
+            // No MoRef: `entity` would record nothing either.
+            return Done {
+                perf: true,
+                quick_stats: true,
+            };
+        };
+        let named = self.shapes.named(self.perf, samples, e, shape);
+        let perf = named.layout.as_ref().is_some_and(|layout| {
+            self.perf.record_repeat_hinted(
+                self.hints.get(e),
+                moref,
+                *key,
+                previous_ms,
+                self.end_ms,
+                layout,
+            )
+        });
+        // Untouched since the last interval left it: its quick stats stand as they are.
+        let quick_stats = untouched || self.inv.repeat_leaf(moref, quick_stats::REFRESH);
+        Done { perf, quick_stats }
+    }
+
     /// Records one entity's values of the interval (`Samples::write_values`, of shape
-    /// `shape`) and refreshes its quick stats.
-    fn entity(&mut self, e: Entity, samples: &Samples, shape: (Applies, u32), values: &[i64]) {
-        let Some((ty, value)) = self.refs.get(e) else {
+    /// `shape`) and refreshes its quick stats, but for what `done` says a repeat did.
+    fn entity(
+        &mut self,
+        e: Entity,
+        samples: &Samples,
+        shape: (Applies, u32),
+        values: &[i64],
+        done: Done,
+    ) {
+        let refs = self.refs;
+        let Some((moref, _)) = refs.get(e) else {
             return;
         };
-        self.moref.ty = std::borrow::Cow::Borrowed(ty);
-        self.moref.value.clear();
-        self.moref.value.push_str(value);
         let named = self.shapes.named(self.perf, samples, e, shape);
         if !named.fits(values) {
             // Not the shape's count: name these samples one by one.
@@ -356,27 +524,39 @@ impl IntervalSink<'_> {
                 .map(|s| (s.counter, s.instance, s.value))
                 .collect();
             let mut names = SampleNames::new();
-            self.perf.record_all_hinted(
-                self.hints.get(e),
-                &self.moref,
-                self.end_ms,
-                names.named(&listed),
-            );
-            quick_stats::refresh(self.inv, &self.moref, &quick_stats::totals(listed));
+            if !done.perf {
+                self.perf.record_all_hinted(
+                    self.hints.get(e),
+                    moref,
+                    self.end_ms,
+                    names.named(&listed),
+                );
+            }
+            if !done.quick_stats {
+                quick_stats::refresh(self.inv, moref, &quick_stats::totals(listed));
+            }
             return;
         }
-        let kept = named.kept(values, &mut self.kept);
-        named.record(self.perf, self.hints.get(e), &self.moref, self.end_ms, kept);
-        let totals = quick_stats::totals(
-            named
-                .counters
-                .iter()
-                .zip(values)
-                .map(|(&(c, i), &v)| (c, i, v)),
-        );
-        quick_stats::refresh(self.inv, &self.moref, &totals);
+        if !done.perf {
+            let kept = named.kept(values, &mut self.kept);
+            named.record(self.perf, self.hints.get(e), moref, self.end_ms, kept);
+        }
+        if !done.quick_stats {
+            let totals = quick_stats::totals(
+                named
+                    .counters
+                    .iter()
+                    .zip(values)
+                    .map(|(&(c, i), &v)| (c, i, v)),
+            );
+            quick_stats::refresh(self.inv, moref, &totals);
+        }
     }
 }
+
+#[cfg(test)]
+#[path = "repeats_tests.rs"]
+mod repeats_tests;
 
 #[cfg(test)]
 mod tests {

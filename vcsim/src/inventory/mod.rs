@@ -12,7 +12,9 @@
 //! neither moved for what a filter follows, the set of objects it reaches stands still.
 //! A leaf update that a few numbers determine ([`Inventory::update_leaf_from`], the quick
 //! stats of each interval) is stamped and logged like any other but skips rewriting the
-//! object when it would repeat itself.
+//! object when it would repeat itself; [`Inventory::repeat_leaf`] stamps such a repeat for
+//! a caller that knows its inputs repeat. [`Inventory::of_type`] lists the few clusters and
+//! datastores from an index.
 //!
 //! This module knows no XML and no HTTP.
 
@@ -117,7 +119,13 @@ pub struct Inventory {
     /// Interns inserted trees while an inventory is being built (see
     /// [`Inventory::start_interning`]).
     interner: Option<Box<crate::vmodl::Interner>>,
+    /// The reference values of the objects of each [`INDEXED_TYPES`] type, so that a walk
+    /// of the few clusters each interval does not read 10 000 VMs to find them.
+    by_type: [std::collections::BTreeSet<String>; INDEXED_TYPES.len()],
 }
+
+/// Types [`Inventory::of_type`] lists from an index rather than by a walk of every object.
+const INDEXED_TYPES: [&str; 2] = ["ClusterComputeResource", "Datastore"];
 
 /// How many removals are remembered for filters that have not caught up yet.
 const REMOVED_MEMORY: usize = 4096;
@@ -128,6 +136,21 @@ impl Inventory {
         Inventory {
             next_id: first_id,
             ..Inventory::default()
+        }
+    }
+
+    /// The objects of type `ty` (exactly that type, not its subtypes), by reference value.
+    pub fn of_type(&self, ty: &str) -> Vec<MoRef> {
+        match indexed(ty) {
+            Some(t) => self.by_type[t]
+                .iter()
+                .map(|v| MoRef::new(INDEXED_TYPES[t], v.clone()))
+                .collect(),
+            None => self
+                .iter()
+                .filter(|o| o.moref.ty == ty)
+                .map(|o| o.moref.clone())
+                .collect(),
         }
     }
 
@@ -228,8 +251,15 @@ impl Inventory {
         obj.changed_at = self.version;
         let value = obj.moref.value.clone();
         let name = obj.name().to_owned();
+        if let Some(t) = indexed(&obj.moref.ty) {
+            self.by_type[t].insert(value.clone());
+        }
+        let ty = obj.moref.ty.clone();
         let before = match self.objects.insert(RefKey::new(&value), obj) {
             Some(old) => {
+                if let Some(t) = indexed(&old.moref.ty).filter(|_| old.moref.ty != ty) {
+                    self.by_type[t].remove(&value);
+                }
                 self.unindex_name(old.name(), &value);
                 // A replaced object may name other objects than before.
                 self.links_version = self.version;
@@ -244,6 +274,9 @@ impl Inventory {
     /// Removes an object.
     pub fn remove(&mut self, r: &MoRef) -> Option<ManagedObject> {
         let obj = self.objects.remove(r.value.as_bytes())?;
+        if let Some(t) = indexed(&obj.moref.ty) {
+            self.by_type[t].remove(&r.value);
+        }
         self.unindex_name(obj.name(), &r.value);
         self.changes.take(obj.changed_at);
         self.version += 1;
@@ -337,13 +370,7 @@ impl Inventory {
         f: impl FnOnce(&mut ManagedObject, u64) -> T,
         links: bool,
     ) -> Result<T, Fault> {
-        let obj = match RefKey::probe(&r.value) {
-            Some(key) => self.objects.get_mut(&key),
-            None => self.objects.get_mut(r.value.as_bytes()),
-        };
-        let obj = obj
-            .filter(|o| names(o, r))
-            .ok_or_else(|| Fault::not_found(r))?;
+        let obj = object_mut(&mut self.objects, r).ok_or_else(|| Fault::not_found(r))?;
         self.version += 1;
         let version = self.version;
         let changed_before = std::mem::replace(&mut obj.changed_at, version);
@@ -511,6 +538,24 @@ impl Inventory {
 }
 
 /// Whether `o`, found under `r`'s value, is of `r`'s type or a subtype of it.
+/// The index of `ty` in [`INDEXED_TYPES`].
+fn indexed(ty: &str) -> Option<usize> {
+    INDEXED_TYPES.iter().position(|t| *t == ty)
+}
+
+/// The object `r` names in `objects`, if it exists with that type (or a subtype), for a
+/// change (a function of the map alone, so the inventory's other fields stay free).
+fn object_mut<'a>(
+    objects: &'a mut BTreeMap<RefKey, ManagedObject>,
+    r: &MoRef,
+) -> Option<&'a mut ManagedObject> {
+    let obj = match RefKey::probe(&r.value) {
+        Some(key) => objects.get_mut(&key),
+        None => objects.get_mut(r.value.as_bytes()),
+    };
+    obj.filter(|o| names(o, r))
+}
+
 fn names(o: &ManagedObject, r: &MoRef) -> bool {
     o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty)
 }
@@ -611,5 +656,38 @@ mod tests {
         assert_eq!(inv.refs(&f, "childEntity"), vec![c.clone()]);
         inv.pull_ref(&f, "childEntity", &c).unwrap();
         assert!(inv.refs(&f, "childEntity").is_empty());
+    }
+
+    /// `of_type` lists what a walk of every object finds, in the same order, through
+    /// inserts, a replacement by an object of another type, and removals.
+    #[test]
+    fn of_type_is_the_walk() {
+        let walk = |inv: &Inventory, ty: &str| -> Vec<MoRef> {
+            inv.iter()
+                .filter(|o| o.moref.ty == ty)
+                .map(|o| o.moref.clone())
+                .collect()
+        };
+        let mut inv = Inventory::new(1);
+        for v in ["domain-c9", "domain-c10", "vm-3", "domain-c2"] {
+            let ty = if v.starts_with("vm") {
+                "VirtualMachine"
+            } else {
+                "ClusterComputeResource"
+            };
+            inv.insert(ManagedObject::new(MoRef::new(ty, v)));
+        }
+        inv.insert(ManagedObject::new(MoRef::new("Datastore", "datastore-1")));
+        inv.insert(ManagedObject::new(MoRef::new("Datastore", "domain-c9")));
+        inv.remove(&MoRef::new("ClusterComputeResource", "domain-c2"));
+        for ty in [
+            "ClusterComputeResource",
+            "Datastore",
+            "VirtualMachine",
+            "Folder",
+        ] {
+            assert_eq!(inv.of_type(ty), walk(&inv, ty), "{ty}");
+        }
+        assert_eq!(inv.of_type("ClusterComputeResource").len(), 1);
     }
 }

@@ -99,6 +99,33 @@ impl Inventory {
     }
 }
 
+impl Inventory {
+    /// [`Inventory::update_leaf_from`] by a caller that knows its inputs equal those of the
+    /// object's last update by `by` (the caller made that update, from values it knows to
+    /// repeat): when that update is still the object's last change, the object is stamped
+    /// and the change logged as a skipped repeat is, without the inputs being compared,
+    /// and the result is true. Otherwise (another change since, another `by`, no such
+    /// object) nothing happens and the result is false: the caller makes the update.
+    pub fn repeat_leaf(&mut self, r: &MoRef, by: &'static str) -> bool {
+        let Some(o) = super::object_mut(&mut self.objects, r) else {
+            return false;
+        };
+        let Some(l) = o
+            .leaf_inputs
+            .as_mut()
+            .filter(|l| l.at == o.changed_at && l.by == by)
+        else {
+            return false;
+        };
+        self.version += 1;
+        let version = self.version;
+        let before = std::mem::replace(&mut o.changed_at, version);
+        l.at = version;
+        self.log_change(&r.value, Some(before), version);
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +142,40 @@ mod tests {
             o.props.insert("n".to_owned(), Value::Long(n));
         })
         .unwrap()
+    }
+
+    /// `repeat_leaf` is `update_leaf_from`'s skipped repeat (the same stamp, log and kept
+    /// inputs) when the object's last change was `by`'s update, and does nothing otherwise.
+    #[test]
+    fn a_known_repeat_stamps_as_a_compared_one() {
+        let mut compared = Inventory::new(1);
+        let mut known = Inventory::new(1);
+        let vm = MoRef::new("VirtualMachine", "vm-1");
+        for inv in [&mut compared, &mut known] {
+            inv.insert(ManagedObject::new(vm.clone()));
+            assert!(!inv.repeat_leaf(&vm, "qs"), "no update by qs yet");
+            bump(inv, &vm, "qs", &[Some(1), None]);
+        }
+        assert!(!bump(&mut compared, &vm, "qs", &[Some(1), None]));
+        assert!(known.repeat_leaf(&vm, "qs"));
+        for inv in [&compared, &known] {
+            assert_eq!(inv.version(), 3);
+            assert_eq!(inv.get(&vm).unwrap().changed_at, 3);
+            assert_eq!(inv.changed_since(2).collect::<Vec<_>>(), ["vm-1"]);
+            assert_eq!(counter(inv.get(&vm).unwrap()), 1);
+        }
+        // The kept inputs moved with the stamp: a compared repeat still skips after it.
+        assert!(!bump(&mut known, &vm, "qs", &[Some(1), None]));
+        assert!(!known.repeat_leaf(&vm, "other"), "another update's name");
+        known.update_leaf(&vm, |_| ()).unwrap();
+        let v = known.version();
+        assert!(!known.repeat_leaf(&vm, "qs"), "another change in between");
+        assert_eq!(known.version(), v, "a refused repeat changes nothing");
+        assert!(!known.repeat_leaf(&MoRef::new("VirtualMachine", "vm-9"), "qs"));
+        assert!(
+            !known.repeat_leaf(&MoRef::new("HostSystem", "vm-1"), "qs"),
+            "wrong type"
+        );
     }
 
     #[test]

@@ -21,6 +21,6 @@ mod history_tests;
 
 pub use rollup::{HISTORICAL_INTERVALS, HistoricalInterval};
 pub use store::{
-    MISSING_VALUE, PerfHint, PerfStore, RETENTION_MS, RETENTION_SAMPLES, Resolution, RowLayout,
-    Samples, Series, Window,
+    EntityKey, MISSING_VALUE, PerfHint, PerfStore, RETENTION_MS, RETENTION_SAMPLES, Resolution,
+    RowLayout, Samples, Series, Window,
 };

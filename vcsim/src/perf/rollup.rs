@@ -213,6 +213,32 @@ impl Bucket {
         };
     }
 
+    /// [`Bucket::add`] of `value` `n` times.
+    fn add_n(&mut self, rollup: Rollup, value: i64, n: u32) {
+        match rollup {
+            Rollup::Average | Rollup::Summation => {
+                // One product where it fits: the running sum moves one way, so if its end
+                // is in range every partial sum was and saturation never struck.
+                let end = i128::from(self.acc) + i128::from(value) * i128::from(n);
+                match i64::try_from(end) {
+                    Ok(end) => {
+                        self.count += n;
+                        self.acc = end;
+                    }
+                    Err(_) => (0..n).for_each(|_| self.add(rollup, value)),
+                }
+            }
+            _ => {
+                self.count += n;
+                self.acc = match rollup {
+                    Rollup::Maximum => self.acc.max(value),
+                    Rollup::Minimum => self.acc.min(value),
+                    _ => value,
+                };
+            }
+        }
+    }
+
     fn value(&self, rollup: Rollup) -> i64 {
         match rollup {
             Rollup::Average => rounded_mean(self.acc, self.count),
@@ -355,6 +381,39 @@ impl History {
         feed_level(&mut self.levels, 0, self.rollup, end_ms, value);
     }
 
+    /// [`History::feed`] of `count` samples of one `value`, the first ending at
+    /// `first_end_ms` and each `step_ms` (> 0) after the one before: the same result, with
+    /// one bucket update for the samples one bucket takes rather than one each.
+    pub fn feed_run(&mut self, first_end_ms: i64, step_ms: i64, count: usize, value: i64) {
+        let mut end_ms = first_end_ms;
+        let mut left = count;
+        let period_ms = HISTORICAL_INTERVALS[0].period_ms();
+        while left > 0 {
+            if step_ms <= 0 || self.last_fed_ms.is_some_and(|t| end_ms <= t) {
+                self.feed(end_ms, value);
+                end_ms = end_ms.saturating_add(step_ms);
+                left -= 1;
+                continue;
+            }
+            // The samples of this run that the bucket of `end_ms` takes.
+            let bucket = bucket_end(end_ms, period_ms);
+            let within = usize::try_from((bucket - end_ms) / step_ms + 1).unwrap_or(1);
+            let n = within.min(left).min(u32::MAX as usize);
+            let last_ms = end_ms + (n as i64 - 1) * step_ms;
+            self.last_fed_ms = Some(last_ms);
+            feed_level_n(
+                &mut self.levels,
+                self.rollup,
+                end_ms,
+                last_ms,
+                value,
+                n as u32,
+            );
+            end_ms = last_ms + step_ms;
+            left -= n;
+        }
+    }
+
     /// Closes every bucket whose period ended at or before `now_ms`, from the samples it got
     /// (an entity that stopped producing mid-period still gets that period's sample).
     pub fn close_due(&mut self, now_ms: i64) {
@@ -410,6 +469,43 @@ fn feed_level(levels: &mut [Level], k: usize, rollup: Rollup, end_ms: i64, value
     if end_ms == end {
         // The period's last finer sample: the period is complete.
         close(levels, k, rollup);
+    }
+}
+
+/// [`feed_level`] at level 0 of `n` samples of `value` ending at `first_ms` … `last_ms`,
+/// all in one period of that level.
+fn feed_level_n(
+    levels: &mut [Level],
+    rollup: Rollup,
+    first_ms: i64,
+    last_ms: i64,
+    value: i64,
+    n: u32,
+) {
+    let period_ms = HISTORICAL_INTERVALS[0].period_ms();
+    let end = bucket_end(first_ms, period_ms);
+    debug_assert_eq!(end, bucket_end(last_ms, period_ms));
+    match levels[0].pending {
+        Some(ref mut b) if b.end_ms == end => b.add_n(rollup, value, n),
+        Some(b) if b.end_ms > end => return,
+        Some(_) => {
+            close(levels, 0, rollup);
+            let mut b = Bucket::new(end, value);
+            b.add_n(rollup, value, n - 1);
+            levels[0].pending = Some(b);
+        }
+        None => {
+            let ring = &levels[0].ring;
+            if !ring.is_empty() && ring.newest_end_ms >= end {
+                return;
+            }
+            let mut b = Bucket::new(end, value);
+            b.add_n(rollup, value, n - 1);
+            levels[0].pending = Some(b);
+        }
+    }
+    if last_ms == end {
+        close(levels, 0, rollup);
     }
 }
 
@@ -653,5 +749,45 @@ mod tests {
         }
         assert_eq!(h.ring(3).unwrap().len(), 365);
         assert!(h.heap_bytes() <= 4 * std::mem::size_of::<Level>() + 1_349 * 8);
+    }
+
+    proptest::proptest! {
+        /// A run fed at once is the run fed sample by sample: every level's pending bucket
+        /// and ring, after earlier samples, late ones, gaps, steps that are not 20 s, and
+        /// sums that saturate.
+        #[test]
+        fn a_run_is_its_samples_one_by_one(
+            rollup in proptest::sample::select(vec![
+                Rollup::Average,
+                Rollup::Summation,
+                Rollup::Latest,
+                Rollup::Maximum,
+                Rollup::Minimum,
+            ]),
+            depth in 1usize..=4,
+            before in proptest::collection::vec((0i64..40, -5i64..5), 0..20),
+            runs in proptest::collection::vec(
+                (-3i64..200, proptest::sample::select(vec![20i64, 20, 20, 60, 300, 7]), 0usize..40,
+                 proptest::prop_oneof![-1000i64..1000, proptest::strategy::Just(i64::MAX / 3), proptest::strategy::Just(i64::MIN / 2)]),
+                1..6,
+            ),
+        ) {
+            let mut one_by_one = History::new(rollup, depth).unwrap();
+            for (k, v) in &before {
+                one_by_one.feed(MIDNIGHT_MS + k * STEP_MS, *v);
+            }
+            let mut by_run = one_by_one.clone();
+            let mut at = MIDNIGHT_MS + 40 * STEP_MS;
+            for (offset, step_s, count, value) in runs {
+                let first = at + offset * STEP_MS;
+                let step_ms = step_s * 1000;
+                for j in 0..count {
+                    one_by_one.feed(first + j as i64 * step_ms, value);
+                }
+                by_run.feed_run(first, step_ms, count, value);
+                proptest::prop_assert_eq!(&by_run, &one_by_one);
+                at = first + count as i64 * step_ms;
+            }
+        }
     }
 }

@@ -186,6 +186,44 @@ impl Rows {
         self.len += 1;
     }
 
+    /// Appends a row equal to the newest but for its time (value 0), `end_ms`, written as
+    /// [`Rows::push`] would write it: one changed bit and the time's delta. Returns false,
+    /// appending nothing, when that short form does not apply (no row yet, the next row is
+    /// a keyframe, or the newest row has a gap, whose repeat would be written in full).
+    pub(super) fn push_repeat(&mut self, end_ms: i64) -> bool {
+        let n = self.last.len();
+        if n == 0 || self.fed == self.len || self.last.contains(&NO_SAMPLE) {
+            return false;
+        }
+        let map_len = n.div_ceil(8);
+        let most = 10 + map_len + 10;
+        if self.bytes.len() + most > self.bytes.capacity() {
+            self.bytes.reserve_exact((self.bytes.len() / 4).max(most));
+        }
+        let mut out = [0u8; 10];
+        let at = write_varint(&mut out, 0, (n as u64) << 1);
+        self.bytes.extend_from_slice(&out[..at]);
+        let map_at = self.bytes.len();
+        self.bytes.resize(map_at + map_len, 0);
+        let delta = end_ms.wrapping_sub(self.last[0]);
+        if delta != 0 {
+            self.bytes[map_at] = 1;
+            let at = write_varint(&mut out, 0, zigzag(delta));
+            self.bytes.extend_from_slice(&out[..at]);
+        }
+        self.last[0] = end_ms;
+        self.len += 1;
+        true
+    }
+
+    /// Makes room for `bytes` more bytes of rows at once (a batch of rows about to be
+    /// appended grows the buffer once, not a quarter at a time).
+    pub(super) fn reserve(&mut self, bytes: usize) {
+        if self.bytes.capacity() - self.bytes.len() < bytes {
+            self.bytes.reserve_exact(bytes);
+        }
+    }
+
     /// Counts every row as fed to history: the next row is a keyframe.
     pub(super) fn mark_fed(&mut self) {
         self.fed = self.len;
@@ -289,6 +327,17 @@ impl Rows {
     /// Drops the oldest rows, at most `max` of them, up to the newest fed keyframe within
     /// that bound (a cut, nothing re-encoded); returns how many were dropped.
     pub(super) fn drop_front(&mut self, max: usize) -> usize {
+        let dropped = self.drop_front_keeping(max);
+        // Give back what a long-lived buffer no longer needs.
+        if self.bytes.capacity() > self.bytes.len() * 2 + 64 {
+            self.bytes
+                .shrink_to(self.bytes.len() + self.bytes.len() / 4 + 16);
+        }
+        dropped
+    }
+
+    /// [`Rows::drop_front`] that keeps the buffer's capacity, for rows about to be appended.
+    pub(super) fn drop_front_keeping(&mut self, max: usize) -> usize {
         let bound = max.min(self.fed());
         let mut at = 0usize;
         let (mut cut_rows, mut cut_at) = (0usize, 0usize);
@@ -318,11 +367,6 @@ impl Rows {
         self.key_at = self.key_at.saturating_sub(cut_at as u32);
         if self.len == 0 {
             self.last.clear();
-        }
-        // Give back what a long-lived buffer no longer needs.
-        if self.bytes.capacity() > self.bytes.len() * 2 + 64 {
-            self.bytes
-                .shrink_to(self.bytes.len() + self.bytes.len() / 4 + 16);
         }
         cut_rows
     }

@@ -17,6 +17,9 @@
 //! newest [`RETENTION_SAMPLES`] rows are the realtime window; older rows are dropped at
 //! least [`DROP_BATCH`] at a time, so the move is not paid every interval. Entities live in
 //! slots, and a caller that records one entity every interval keeps a [`PerfHint`] to it.
+//! A row that repeats the newest one (a steady VM) can be recorded as a count in a dense
+//! table instead ([`PerfStore::record_repeat_hinted`], see `pending`), written later as
+//! rows; reads add such repeats as if written.
 //!
 //! Queries follow the `PerfQuerySpec` rules: `startTime` exclusive, `endTime` inclusive,
 //! `maxSample` keeps the most recent samples, results oldest first. All series of a query
@@ -50,6 +53,10 @@ pub const RETENTION_MS: i64 = RETENTION_SAMPLES as i64 * REALTIME_INTERVAL_S * 1
 pub use super::rollup::MISSING_VALUE;
 
 use super::series_map::{Layouts, SeriesKey, SeriesMap};
+pub use pending::EntityKey;
+use pending::Pending;
+
+mod pending;
 
 /// Which samples a query reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,10 +136,32 @@ impl SeriesData {
                     .skip(decoded.skip)
                     .filter(|(_, v)| *v != NO_SAMPLE),
             ),
-            Resolution::Historical(i) => match self.history.as_ref().and_then(|h| h.ring(i)) {
-                Some(ring) => Box::new(ring.samples(HISTORICAL_INTERVALS[i].period_ms())),
-                None => Box::new(std::iter::empty()),
-            },
+            Resolution::Historical(i) => {
+                let period_ms = HISTORICAL_INTERVALS[i].period_ms();
+                let Some(h) = self.history.as_deref() else {
+                    return Box::new(std::iter::empty());
+                };
+                // Repeats not yet written roll up into a copy, as writing them would.
+                let value = decoded.rolled.as_ref().and_then(|r| {
+                    let v = *r.values.get(column + 1)?;
+                    (v != NO_SAMPLE).then_some((r, v))
+                });
+                match value {
+                    Some((r, v)) => {
+                        let mut h = h.clone();
+                        h.feed_run(r.first_ms, r.step_ms, r.count, v);
+                        let samples: Vec<(i64, i64)> = h
+                            .ring(i)
+                            .map(|ring| ring.samples(period_ms).collect())
+                            .unwrap_or_default();
+                        Box::new(samples.into_iter())
+                    }
+                    None => match h.ring(i) {
+                        Some(ring) => Box::new(ring.samples(period_ms)),
+                        None => Box::new(std::iter::empty()),
+                    },
+                }
+            }
         }
     }
 
@@ -153,6 +182,19 @@ struct Decoded {
     first_row: usize,
     /// By series index; empty for series not asked for.
     columns: Vec<Vec<i64>>,
+    /// For a historical read: repeats of the newest row not yet written but due to be
+    /// rolled up (see `pending`), which the read rolls up into copies of the histories.
+    rolled: Option<RolledRun>,
+}
+
+/// Repeats of an entity's newest row (`values`, time first) at `first_ms`, `first_ms +
+/// step_ms`, …: `count` of them.
+#[derive(Debug)]
+struct RolledRun {
+    first_ms: i64,
+    step_ms: i64,
+    count: usize,
+    values: Vec<i64>,
 }
 
 impl Decoded {
@@ -201,6 +243,16 @@ fn on_boundary(end_ms: i64) -> bool {
     end_ms.rem_euclid(ROLLUP_PERIOD_MS) == 0
 }
 
+/// Whether a row at `end_ms`, after a newest row at `previous_ms` (if any), closes a 300 s
+/// period: it ends on a boundary, or it is the first of a new period after a row that did
+/// not.
+fn closes_period(previous_ms: Option<i64>, end_ms: i64) -> bool {
+    on_boundary(end_ms)
+        || previous_ms.is_some_and(|p| {
+            !on_boundary(p) && p.div_euclid(ROLLUP_PERIOD_MS) != end_ms.div_euclid(ROLLUP_PERIOD_MS)
+        })
+}
+
 impl EntitySeries {
     fn new(entity: &MoRef) -> EntitySeries {
         EntitySeries {
@@ -211,8 +263,8 @@ impl EntitySeries {
     }
 
     /// The slots' times and the realtime values of the series in `wanted` (series indices).
-    fn decode(&self, wanted: impl IntoIterator<Item = usize>) -> Decoded {
-        self.decode_from(wanted, DecodeFrom::Start)
+    fn decode(&self, wanted: impl IntoIterator<Item = usize>, pending: Pending) -> Decoded {
+        self.decode_from(wanted, DecodeFrom::Start, pending)
     }
 
     /// What a read at `resolution` needs decoded: the rows from `from` on for realtime,
@@ -222,16 +274,38 @@ impl EntitySeries {
         resolution: Resolution,
         wanted: impl IntoIterator<Item = usize>,
         from: DecodeFrom,
+        pending: Pending,
     ) -> Decoded {
         match resolution {
-            Resolution::Realtime => self.decode_from(wanted, from),
-            Resolution::Historical(_) => Decoded::default(),
+            Resolution::Realtime => self.decode_from(wanted, from, pending),
+            Resolution::Historical(_) => {
+                let newest = self.rows.last();
+                let rolled = newest.first().and_then(|&newest_ms| {
+                    let count = pending.rolled_up(newest_ms);
+                    (count > 0).then(|| RolledRun {
+                        first_ms: newest_ms + i64::from(pending.step_ms),
+                        step_ms: i64::from(pending.step_ms),
+                        count,
+                        values: newest.to_vec(),
+                    })
+                });
+                Decoded {
+                    rolled,
+                    ..Decoded::default()
+                }
+            }
         }
     }
 
     /// [`EntitySeries::decode`] of the rows from `from` on: the rows before the keyframe
-    /// it picks are left out of the result.
-    fn decode_from(&self, wanted: impl IntoIterator<Item = usize>, from: DecodeFrom) -> Decoded {
+    /// it picks are left out of the result. `pending` repeats of the newest row follow the
+    /// rows written.
+    fn decode_from(
+        &self,
+        wanted: impl IntoIterator<Item = usize>,
+        from: DecodeFrom,
+        pending: Pending,
+    ) -> Decoded {
         let mut keep = vec![false; self.series.len() + 1];
         keep[0] = true;
         for i in wanted {
@@ -239,7 +313,7 @@ impl EntitySeries {
                 *t = true;
             }
         }
-        let total = self.rows.len();
+        let total = self.rows.len() + pending.count as usize;
         let retained_from = total.saturating_sub(RETENTION_SAMPLES);
         let start = match from {
             DecodeFrom::Start => None,
@@ -261,11 +335,22 @@ impl EntitySeries {
                 }
             }
         });
+        if let Some(&newest_ms) = end_ms.last() {
+            for j in 1..=i64::from(pending.count) {
+                end_ms.push(newest_ms + j * i64::from(pending.step_ms));
+                for column in columns.iter_mut() {
+                    if let Some(&v) = column.last() {
+                        column.push(v);
+                    }
+                }
+            }
+        }
         Decoded {
             end_ms,
             skip: retained_from.saturating_sub(row0),
             first_row: row0,
             columns,
+            rolled: None,
         }
     }
 
@@ -281,21 +366,39 @@ impl EntitySeries {
         if self.rows.fed() == self.rows.len() {
             return;
         }
-        let series = &mut self.series;
-        self.rows.for_each_unfed(|row| {
-            let Some((&end_ms, values)) = row.split_first() else {
-                return;
-            };
-            for (i, v) in values.iter().enumerate() {
-                if *v == NO_SAMPLE {
+        self.feed_unfed();
+        self.rows.mark_fed();
+    }
+
+    /// Feeds the rows not yet rolled up to their series' history, leaving them counted as
+    /// not fed (see [`EntitySeries::feed_history`]).
+    fn feed_unfed(&mut self) {
+        if self.rows.fed() == self.rows.len() {
+            return;
+        }
+        // Decoded first, then fed a series at a time: each history takes its run of values
+        // while it is in cache, and each series is looked up once a batch, not once a row.
+        let width = self.series.len() + 1;
+        UNFED.with_borrow_mut(|table| {
+            table.clear();
+            self.rows.for_each_unfed(|row| {
+                let at = table.len();
+                table.resize(at + width, NO_SAMPLE);
+                let n = row.len().min(width);
+                table[at..at + n].copy_from_slice(&row[..n]);
+            });
+            for i in 0..width - 1 {
+                let Some(h) = self.series.value_mut(i).and_then(|d| d.history.as_mut()) else {
                     continue;
-                }
-                if let Some(h) = series.value_mut(i).and_then(|d| d.history.as_mut()) {
-                    h.feed(end_ms, *v);
+                };
+                for row in table.chunks_exact(width) {
+                    let v = row[i + 1];
+                    if v != NO_SAMPLE {
+                        h.feed(row[0], v);
+                    }
                 }
             }
         });
-        self.rows.mark_fed();
     }
 
     /// Drops the slots older than the window once [`DROP_BATCH`] of them have gathered (to
@@ -365,13 +468,14 @@ impl EntitySeries {
     /// Appends `row` (the time, then series `i`'s value in column `i + 1`), newer than every
     /// row held, rolling rows up when it closes a 300 s period and dropping old ones.
     fn push_new_row(&mut self, row: &mut Vec<i64>, end_ms: i64) {
-        let previous_ms = self.rows.last().first().copied();
-        let closes = on_boundary(end_ms)
-            || previous_ms.is_some_and(|p| {
-                !on_boundary(p)
-                    && p.div_euclid(ROLLUP_PERIOD_MS) != end_ms.div_euclid(ROLLUP_PERIOD_MS)
-            });
+        let closes = closes_period(self.rows.last().first().copied(), end_ms);
         self.rows.push(row);
+        self.after_push(closes);
+    }
+
+    /// What follows a new newest row: rolling rows up when it closed a period, and dropping
+    /// old ones.
+    fn after_push(&mut self, closes: bool) {
         if closes {
             self.feed_history();
         }
@@ -408,6 +512,12 @@ impl EntitySeries {
     }
 }
 
+thread_local! {
+    /// The rows [`EntitySeries::feed_history`] is feeding, decoded (a 300 s period's worth,
+    /// a few kilobytes; grown to the largest batch met and kept).
+    static UNFED: std::cell::RefCell<Vec<i64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Realtime performance samples of every entity that produces them.
 #[derive(Debug, Default)]
 pub struct PerfStore {
@@ -420,6 +530,9 @@ pub struct PerfStore {
     layouts: Layouts,
     /// The row being assembled by a recording (reused).
     row: Vec<i64>,
+    /// By slot: who holds it, how its newest row was recorded, its repeats not yet written
+    /// (see `pending`).
+    fast: Vec<pending::Fast>,
 }
 
 /// The time window and sample limit of a query, in `PerfQuerySpec` terms.
@@ -570,6 +683,7 @@ impl PerfStore {
         values: &[i64],
     ) {
         let slot = self.slot_for(entity, Some(hint));
+        self.write_pending(slot);
         let Some(e) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
@@ -580,6 +694,7 @@ impl PerfStore {
             row.push(end_ms);
             row.extend_from_slice(values);
             e.push_new_row(row, end_ms);
+            self.note_recorded(slot, Some(layout));
             return;
         }
         let samples = layout
@@ -630,6 +745,7 @@ impl PerfStore {
                             }
                         };
                         self.index.insert(entity.value.to_string(), i as u32);
+                        self.fast_for_new(i, entity);
                         i
                     }
                 };
@@ -645,6 +761,7 @@ impl PerfStore {
             // A reference value reused for an object of another type: the old series
             // belonged to a different object and must not leak into the new one's.
             *e = EntitySeries::new(entity);
+            self.fast_for_new(slot, entity);
         }
         slot
     }
@@ -656,6 +773,7 @@ impl PerfStore {
         samples: impl IntoIterator<Item = (i32, &'a str, i64)>,
         realtime: bool,
     ) {
+        self.write_pending(slot);
         let Some(e) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
@@ -674,13 +792,23 @@ impl PerfStore {
             }
             _ => e.record_new_row(&mut self.layouts, &mut self.row, end_ms, samples),
         }
+        self.note_recorded(slot, None);
     }
 
     /// Closes every historical bucket whose period ended at or before `now_ms` (see
     /// [`History::close_due`]): the samples of entities that stopped producing mid-period.
     /// Cheap enough to call at every 300 s boundary.
     pub fn close_due(&mut self, now_ms: i64) {
-        for e in self.slots.iter_mut().flatten() {
+        for slot in 0..self.slots.len() {
+            // An entity that recorded every series at `now_ms` has nothing due: skipped
+            // without reading its series (all but a few entities, each 300 s).
+            if self.fast.get(slot).is_some_and(|f| f.closed_at(now_ms)) {
+                continue;
+            }
+            self.write_pending(slot);
+            let Some(e) = self.slots[slot].as_mut() else {
+                continue;
+            };
             e.feed_history();
             for data in e.series.values_mut() {
                 if let Some(h) = data.history.as_mut() {
@@ -694,6 +822,7 @@ impl PerfStore {
     pub fn forget(&mut self, entity: &MoRef) {
         if let Some(i) = self.index.remove(entity.value.as_str()) {
             self.slots[i as usize] = None;
+            self.fast_forget(i as usize);
             self.free.push(i);
         }
     }
@@ -730,10 +859,10 @@ impl PerfStore {
         entity: &MoRef,
         window: &Window,
     ) -> Vec<(i32, String)> {
-        self.entity(entity)
-            .map(|e| {
+        self.held(entity)
+            .map(|(e, pending)| {
                 let from = window.after_ms.map_or(DecodeFrom::Start, DecodeFrom::After);
-                let decoded = e.decode_at(resolution, 0..e.series.len(), from);
+                let decoded = e.decode_at(resolution, 0..e.series.len(), from, pending);
                 e.series
                     .iter_indexed()
                     .filter(|(i, _, data)| {
@@ -759,28 +888,29 @@ impl PerfStore {
         key: i32,
         instance: &str,
     ) -> Vec<(i64, i64)> {
-        let Some(e) = self.entity(entity) else {
+        let Some((e, pending)) = self.held(entity) else {
             return Vec::new();
         };
         let Some((i, _, data)) = e.series.get_indexed(&(key, instance.to_owned())) else {
             return Vec::new();
         };
-        let decoded = e.decode_at(resolution, [i], DecodeFrom::Start);
+        let decoded = e.decode_at(resolution, [i], DecodeFrom::Start, pending);
         data.points(resolution, &decoded, i).collect()
     }
 
     /// The newest realtime `(end_ms, value)` of one series.
     pub fn latest(&self, entity: &MoRef, key: i32, instance: &str) -> Option<(i64, i64)> {
-        let e = self.entity(entity)?;
+        let (e, pending) = self.held(entity)?;
         let (i, _, data) = e.series.get_indexed(&(key, instance.to_owned()))?;
         let last = e.rows.last();
         if let (Some(&t), Some(&v)) = (last.first(), last.get(i + 1))
             && v != NO_SAMPLE
         {
-            // The usual case: the series reported at the newest slot.
+            // The usual case: the series reported at the newest slot (or its repeats).
+            let t = t + i64::from(pending.count) * i64::from(pending.step_ms);
             return Some((t, v));
         }
-        let decoded = e.decode([i]);
+        let decoded = e.decode([i], pending);
         data.points(Resolution::Realtime, &decoded, i).last()
     }
 
@@ -873,7 +1003,7 @@ impl PerfStore {
         ids: &[(i32, String)],
         window: &Window,
     ) -> Samples {
-        let Some(e) = self.entity(entity) else {
+        let Some((e, pending)) = self.held(entity) else {
             return Samples::default();
         };
         // Each series' samples in the window, once: they are sorted, so both the timeline
@@ -902,7 +1032,7 @@ impl PerfStore {
                 })
                 .collect()
         };
-        let decoded = e.decode_at(resolution, wanted(), from);
+        let decoded = e.decode_at(resolution, wanted(), from, pending);
         let mut points = points_in(&decoded);
         let mut times = timeline(&points);
         if let Some(n) = window.max_samples
@@ -910,7 +1040,7 @@ impl PerfStore {
             && decoded.first_row > 0
         {
             // Gaps in the asked-for series: the newest `n` times reach further back.
-            points = points_in(&e.decode_at(resolution, wanted(), whole));
+            points = points_in(&e.decode_at(resolution, wanted(), whole, pending));
             times = timeline(&points);
         }
         let mut end_ms: Vec<i64> = times.into_iter().collect();
@@ -949,10 +1079,21 @@ impl PerfStore {
     }
 
     fn entity(&self, entity: &MoRef) -> Option<&EntitySeries> {
+        self.held(entity).map(|(e, _)| e)
+    }
+
+    /// [`PerfStore::entity`] with the repeats of its newest row not yet written, which reads
+    /// of its rows add to them.
+    fn held(&self, entity: &MoRef) -> Option<(&EntitySeries, Pending)> {
         let &i = self.index.get(entity.value.as_str())?;
-        self.slots[i as usize]
+        let e = self.slots[i as usize]
             .as_ref()
-            .filter(|e| e.entity.ty == entity.ty || crate::vmodl::is_a(&e.entity.ty, &entity.ty))
+            .filter(|e| e.entity.ty == entity.ty || crate::vmodl::is_a(&e.entity.ty, &entity.ty))?;
+        let pending = self
+            .fast
+            .get(i as usize)
+            .map_or(Pending::NONE, pending::Fast::pending);
+        Some((e, pending))
     }
 }
 
@@ -965,378 +1106,4 @@ fn timeline(points: &[(&SeriesKey, Vec<(i64, i64)>)]) -> BTreeSet<i64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const T0_MS: i64 = 1_506_931_200_000;
-    const STEP_MS: i64 = REALTIME_INTERVAL_S * 1000;
-
-    fn vm() -> MoRef {
-        MoRef::new("VirtualMachine", "vm-1")
-    }
-
-    /// A store with `n` steps of cpu.usage.average (2) "" and cpu.ready.summation (12) for
-    /// "", "0" and "1"; values encode the step so ordering is visible.
-    fn filled(n: i64) -> PerfStore {
-        let mut s = PerfStore::default();
-        for i in 1..=n {
-            let t = T0_MS + i * STEP_MS;
-            s.record(&vm(), t, 2, "", 100 + i);
-            s.record(&vm(), t, 12, "", 200 + i);
-            s.record(&vm(), t, 12, "0", 300 + i);
-            s.record(&vm(), t, 12, "1", 400 + i);
-        }
-        s
-    }
-
-    fn all_ids() -> Vec<(i32, String)> {
-        vec![(2, String::new()), (12, "*".to_owned())]
-    }
-
-    #[test]
-    fn retention_is_bounded() {
-        let s = filled(RETENTION_SAMPLES as i64 + 25);
-        let samples = s.samples(&vm(), 2, "");
-        assert_eq!(samples.len(), RETENTION_SAMPLES);
-        // The oldest were dropped, the newest kept, oldest first.
-        assert_eq!(samples[0], (T0_MS + 26 * STEP_MS, 126));
-        assert_eq!(s.latest(&vm(), 2, ""), Some((T0_MS + 205 * STEP_MS, 305)));
-        assert_eq!(RETENTION_MS, 3_600_000);
-    }
-
-    #[test]
-    fn recording_a_batch_is_recording_each_sample() {
-        let one_by_one = filled(RETENTION_SAMPLES as i64 + 3);
-        let mut batched = PerfStore::default();
-        for i in 1..=RETENTION_SAMPLES as i64 + 3 {
-            let t = T0_MS + i * STEP_MS;
-            batched.record_all(
-                &vm(),
-                t,
-                [
-                    (2, "", 100 + i),
-                    (12, "", 200 + i),
-                    (12, "0", 300 + i),
-                    (12, "1", 400 + i),
-                ],
-            );
-        }
-        // A repeated time replaces, a late one is put in order, within one batch too.
-        let late = T0_MS + 2 * STEP_MS + STEP_MS / 2;
-        batched.record_all(&vm(), late, [(2, "", 7), (2, "", 8)]);
-        let mut expected = one_by_one;
-        expected.record(&vm(), late, 2, "", 8);
-        for (key, instance) in expected.series_ids(&vm()) {
-            assert_eq!(
-                batched.samples(&vm(), key, &instance),
-                expected.samples(&vm(), key, &instance),
-                "{key} {instance:?}"
-            );
-        }
-        assert_eq!(batched.series_ids(&vm()), expected.series_ids(&vm()));
-        // An object of another type under the same reference starts afresh.
-        batched.record_all(&MoRef::new("HostSystem", "vm-1"), late, [(2, "", 1)]);
-        assert_eq!(
-            batched.series_ids(&MoRef::new("HostSystem", "vm-1")),
-            vec![(2, String::new())]
-        );
-    }
-
-    /// A recording by layout leaves the store as a recording by name does: the realtime
-    /// rows and every rollup, across period boundaries, a late recording and recordings
-    /// that lack some of the entity's series (which the layout path hands to the named one).
-    #[test]
-    fn recording_by_layout_is_recording_by_name() {
-        let keys = vec![
-            (2, String::new()),
-            (12, String::new()),
-            (12, "0".to_owned()),
-            (12, "1".to_owned()),
-        ];
-        let mut by_name = PerfStore::default();
-        let mut by_layout = PerfStore::default();
-        let layout = by_layout.row_layout(&keys).expect("distinct keys");
-        assert_eq!(layout.len(), 4);
-        assert!(
-            by_layout
-                .row_layout(&[keys[0].clone(), keys[0].clone()])
-                .is_none()
-        );
-        let mut hint = PerfHint::default();
-        let n = 3 * RETENTION_SAMPLES as i64;
-        for i in 1..=n {
-            let t = T0_MS + i * STEP_MS;
-            let values = [100 + i % 7, 200 + i * (i % 3), 7, -i];
-            // The vCPU series drop out for a while: the layout no longer fits the entity.
-            let take = if (200..230).contains(&i) { 2 } else { 4 };
-            by_name.record_all(
-                &vm(),
-                t,
-                keys.iter()
-                    .zip(&values)
-                    .take(take)
-                    .map(|((k, inst), v)| (*k, inst.as_str(), *v)),
-            );
-            if take == 4 {
-                by_layout.record_row_hinted(&mut hint, &vm(), t, &layout, &values);
-            } else {
-                let partial = by_layout.row_layout(&keys[..take]).expect("distinct");
-                by_layout.record_row_hinted(&mut hint, &vm(), t, &partial, &values[..take]);
-            }
-        }
-        // A late recording goes the named way.
-        let late = T0_MS + (n - 3) * STEP_MS;
-        by_name.record_all(
-            &vm(),
-            late,
-            [(2, "", 5), (12, "", 6), (12, "0", 7), (12, "1", 8)],
-        );
-        by_layout.record_row_hinted(&mut hint, &vm(), late, &layout, &[5, 6, 7, 8]);
-        by_name.close_due(T0_MS + (n + 15) * STEP_MS);
-        by_layout.close_due(T0_MS + (n + 15) * STEP_MS);
-        assert_eq!(by_layout.series_ids(&vm()), by_name.series_ids(&vm()));
-        let window = Window::default();
-        let rolled = by_name.query_at(Resolution::Historical(0), &vm(), &keys[..1], &window);
-        assert!(rolled.end_ms.len() > 10, "{rolled:?}");
-        for resolution in [Resolution::Realtime, Resolution::Historical(0)] {
-            for (key, instance) in by_name.series_ids(&vm()) {
-                let ids = [(key, instance.clone())];
-                assert_eq!(
-                    by_layout.query_at(resolution, &vm(), &ids, &window),
-                    by_name.query_at(resolution, &vm(), &ids, &window),
-                    "{resolution:?} {key} {instance:?}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn rerecording_replaces_and_late_samples_sort() {
-        let mut s = PerfStore::default();
-        s.record(&vm(), T0_MS + 2 * STEP_MS, 2, "", 2);
-        s.record(&vm(), T0_MS + 2 * STEP_MS, 2, "", 22);
-        s.record(&vm(), T0_MS + STEP_MS, 2, "", 1);
-        s.record(&vm(), T0_MS + 3 * STEP_MS, 2, "", 3);
-        let got: Vec<i64> = s.samples(&vm(), 2, "").iter().map(|x| x.1).collect();
-        assert_eq!(got, [1, 22, 3]);
-    }
-
-    #[test]
-    fn forget_and_ids() {
-        let mut s = filled(2);
-        assert_eq!(
-            s.series_ids(&vm()),
-            vec![
-                (2, String::new()),
-                (12, String::new()),
-                (12, "0".to_owned()),
-                (12, "1".to_owned())
-            ]
-        );
-        // Type must match (or be a base type) for a lookup.
-        assert!(s.series_ids(&MoRef::new("HostSystem", "vm-1")).is_empty());
-        assert!(s.has_entity(&MoRef::new("ManagedEntity", "vm-1")));
-        s.forget(&vm());
-        assert!(s.series_ids(&vm()).is_empty());
-        assert_eq!(s.entities().count(), 0);
-    }
-
-    #[test]
-    fn select_expands_star_and_keeps_request_order() {
-        let s = filled(1);
-        let got = s.select(
-            &vm(),
-            &[
-                (12, "1".to_owned()),
-                (12, "*".to_owned()),
-                (2, String::new()),
-                (99, String::new()),
-                (2, "7".to_owned()),
-            ],
-        );
-        assert_eq!(
-            got,
-            vec![
-                (12, "1".to_owned()),
-                (12, String::new()),
-                (12, "0".to_owned()),
-                (2, String::new())
-            ]
-        );
-        assert_eq!(s.select(&vm(), &[]).len(), 4);
-        assert!(
-            s.select(&MoRef::new("VirtualMachine", "vm-9"), &[])
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn query_is_oldest_first_with_bounds_and_max_samples() {
-        let s = filled(10);
-        let ids = s.select(&vm(), &all_ids());
-        let all = s.query(&vm(), &ids, &Window::default());
-        assert_eq!(all.end_ms.len(), 10);
-        assert!(all.end_ms.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(all.series[0].values[0], 101);
-        assert_eq!(all.series[0].values[9], 110);
-
-        // startTime exclusive, endTime inclusive.
-        let w = Window {
-            after_ms: Some(T0_MS + 3 * STEP_MS),
-            until_ms: Some(T0_MS + 6 * STEP_MS),
-            max_samples: None,
-        };
-        let q = s.query(&vm(), &ids, &w);
-        assert_eq!(
-            q.end_ms,
-            vec![
-                T0_MS + 4 * STEP_MS,
-                T0_MS + 5 * STEP_MS,
-                T0_MS + 6 * STEP_MS
-            ]
-        );
-        assert_eq!(q.series[0].values, vec![104, 105, 106]);
-
-        // maxSample keeps the most recent, still oldest first.
-        let w = Window {
-            max_samples: Some(3),
-            ..Window::default()
-        };
-        let q = s.query(&vm(), &ids, &w);
-        assert_eq!(q.series[1].values, vec![208, 209, 210]);
-        assert_eq!(q.series.len(), 4);
-
-        // Empty window.
-        let w = Window {
-            after_ms: Some(T0_MS + 10 * STEP_MS),
-            ..Window::default()
-        };
-        assert!(s.query(&vm(), &ids, &w).is_empty());
-    }
-
-    #[test]
-    fn query_aligns_series_on_a_shared_timeline() {
-        let mut s = filled(3);
-        // A series that starts late (e.g. a vCPU hot-added).
-        s.record(&vm(), T0_MS + 3 * STEP_MS, 12, "2", 7);
-        let ids = s.select(&vm(), &[(12, "*".to_owned())]);
-        let q = s.query(&vm(), &ids, &Window::default());
-        assert_eq!(q.end_ms.len(), 3);
-        let late = q.series.iter().find(|x| x.instance == "2").unwrap();
-        assert_eq!(late.values, vec![MISSING_VALUE, MISSING_VALUE, 7]);
-        // A series with no sample in the window is left out.
-        let w = Window {
-            until_ms: Some(T0_MS + 2 * STEP_MS),
-            ..Window::default()
-        };
-        let q = s.query(&vm(), &ids, &w);
-        assert!(q.series.iter().all(|x| x.instance != "2"));
-        assert_eq!(q.series.len(), 3);
-    }
-
-    #[test]
-    fn retention_window_hides_stale_samples() {
-        let s = filled(3);
-        let ids = s.select(&vm(), &[]);
-        let now_ms = T0_MS + 3 * STEP_MS + RETENTION_MS;
-        let w = Window::default().within_retention(now_ms);
-        // Sample 3 ended exactly an hour ago: outside (the bound is exclusive).
-        assert!(s.query(&vm(), &ids, &w).is_empty());
-        assert!(s.series_ids_in(&vm(), &w).is_empty());
-        let w = Window::default().within_retention(now_ms - 1);
-        assert_eq!(s.query(&vm(), &ids, &w).end_ms, vec![T0_MS + 3 * STEP_MS]);
-        assert_eq!(s.series_ids_in(&vm(), &w).len(), 4);
-        // A later explicit start wins over the retention bound.
-        let w = Window {
-            after_ms: Some(T0_MS + 5 * STEP_MS),
-            ..Window::default()
-        }
-        .within_retention(now_ms);
-        assert_eq!(w.after_ms, Some(T0_MS + 5 * STEP_MS));
-    }
-
-    /// A query's result read from each series' whole samples, as the store answered before
-    /// it decoded from a keyframe: the union timeline in the window, cut to the newest
-    /// `max_samples`, each series aligned on it.
-    fn reference_query(s: &PerfStore, ids: &[(i32, String)], window: &Window) -> Samples {
-        let points: Vec<(&SeriesKey, Vec<(i64, i64)>)> = ids
-            .iter()
-            .map(|id| {
-                let p = s.samples(&vm(), id.0, &id.1);
-                (id, p.into_iter().filter(|p| window.contains(p.0)).collect())
-            })
-            .collect();
-        let times: BTreeSet<i64> = points
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|x| x.0))
-            .collect();
-        let mut end_ms: Vec<i64> = times.into_iter().collect();
-        if let Some(n) = window.max_samples {
-            end_ms.drain(..end_ms.len().saturating_sub(n));
-        }
-        let series = points
-            .into_iter()
-            .filter_map(|((key, instance), p)| {
-                let found: Vec<Option<i64>> = end_ms
-                    .iter()
-                    .map(|t| p.iter().find(|x| x.0 == *t).map(|x| x.1))
-                    .collect();
-                let values = found.iter().map(|v| v.unwrap_or(MISSING_VALUE)).collect();
-                found.iter().any(Option::is_some).then(|| Series {
-                    counter_id: *key,
-                    instance: instance.clone(),
-                    values,
-                })
-            })
-            .collect();
-        if end_ms.is_empty() {
-            return Samples::default();
-        }
-        Samples { end_ms, series }
-    }
-
-    proptest::proptest! {
-        /// Reading from the keyframe before the asked-for rows answers what reading every row
-        /// answers, whatever the gaps in the series and the window.
-        #[test]
-        fn windowed_queries_read_as_whole_ones(
-            steps in 1i64..260,
-            gaps in proptest::collection::vec(0u8..8, 260),
-            after in proptest::option::of(0i64..270),
-            until in proptest::option::of(0i64..270),
-            max in proptest::option::of(1usize..200),
-        ) {
-            let mut s = PerfStore::default();
-            for i in 1..=steps {
-                let t = T0_MS + i * STEP_MS;
-                let g = gaps[(i - 1) as usize];
-                // cpu.usage reports always; the vCPU series and cpu.ready have gaps.
-                s.record(&vm(), t, 2, "", 100 + i);
-                if g & 1 == 0 {
-                    s.record(&vm(), t, 12, "", 200 + i * (i % 3));
-                }
-                if g & 2 == 0 {
-                    s.record(&vm(), t, 12, "0", 7);
-                }
-                if g & 6 == 6 {
-                    s.record(&vm(), t, 12, "1", -i);
-                }
-            }
-            let window = Window {
-                after_ms: after.map(|a| T0_MS + a * STEP_MS),
-                until_ms: until.map(|u| T0_MS + u * STEP_MS),
-                max_samples: max,
-            };
-            for ids in [
-                vec![(12, "1".to_owned())],
-                vec![(12, String::new()), (12, "0".to_owned())],
-                vec![(2, String::new()), (12, "1".to_owned())],
-            ] {
-                proptest::prop_assert_eq!(
-                    s.query(&vm(), &ids, &window),
-                    reference_query(&s, &ids, &window)
-                );
-            }
-        }
-    }
-}
+mod tests;
