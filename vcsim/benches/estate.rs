@@ -50,19 +50,23 @@
 //!   left as they stand when nothing else changed the VM since. Rows are rolled up a series
 //!   at a time; the 300 s sweep skips entities that recorded every series at its time; the
 //!   clusters are listed from an index; the MoRefs by model id are kept between intervals.
-//!   Alternated with session 13's final build (2924df7) built in its own target directory:
-//!   3.21 M, 3.44 M, 4.03 / 4.04 M (against 705 K, 502 K, 416 / 597 K).
+//!   Then runs of one value roll up whole buckets at a time (a run of equal 300 s samples is
+//!   one ring append of zero bytes and one run for the next interval), and old rows are cut
+//!   at the newest keyframe without a scan when it is within reach. Alternated with session
+//!   13's final build (2924df7) built in its own target directory: 3.53 M, 4.53 M,
+//!   4.78 / 4.79 M (against 799 K, 755 K, 572 / 649 K).
 //!
 //! The `varying/vms/N` cases give every VM a demand drawn afresh each interval
-//! (`Workload::Stochastic`), so nothing repeats: 380 K, 197 K, 166 / 179 K, against 390 K,
-//! 226 K, 170 / 173 K for 2924df7 (level within this machine's noise). That is the cost of an
-//! interval whose every sample moves.
+//! (`Workload::Stochastic`), so nothing repeats: at 10 000 VMs 189 K against 193 K for
+//! 2924df7 (earlier in the session, before the last two changes: 380 K, 197 K, 166 / 179 K
+//! against 390 K, 226 K, 170 / 173 K; level within this machine's noise). That is the cost of
+//! an interval whose every sample moves.
 //!
-//! Still short of 5 M: 4.0 M for the steady estate (1.25×), 0.17 M for the varying one (29×).
+//! Still short of 5 M: 4.8 M for the steady estate (1.05×), 0.19 M for the varying one (26×).
 //! What is left of a steady interval at 10 000 VMs (perf, share): writing an hour of repeats
-//! and rolling them up ≈ 40 % (each archived series' history is its own allocations), the
-//! model's step ≈ 19 %, telling repeats (`vm_repeats`: 38 words a VM compared) ≈ 19 %, the
-//! cluster's refresh and DRS ≈ 7 %. Cost per VM-step falls with the estate (312, 291, 248 ns
+//! and rolling them up ≈ 30 % (each archived series' history is its own allocations), the
+//! model's step ≈ 23 %, telling repeats (`vm_repeats`: 38 words a VM compared) ≈ 23 %, the
+//! cluster's refresh and DRS ≈ 7 %. Cost per VM-step falls with the estate (283, 221, 209 ns
 //! at 1 000, 5 000, 10 000 VMs): the hosts, pools and cluster cost the same per interval
 //! whatever the VMs.
 //!

@@ -71,6 +71,15 @@ impl Column {
         self.len += 1;
     }
 
+    /// Appends the newest value `n` more times: each a zero delta, one byte.
+    pub(super) fn push_repeats(&mut self, n: usize) {
+        if n == 0 || self.len == 0 {
+            return;
+        }
+        self.bytes.resize(self.bytes.len() + n, 0);
+        self.len += n as u32;
+    }
+
     /// The values, oldest first.
     pub(super) fn iter(&self) -> impl Iterator<Item = i64> + '_ {
         let mut at = 0usize;

@@ -200,16 +200,29 @@ impl Rows {
         if self.bytes.len() + most > self.bytes.capacity() {
             self.bytes.reserve_exact((self.bytes.len() / 4).max(most));
         }
-        let mut out = [0u8; 10];
-        let at = write_varint(&mut out, 0, (n as u64) << 1);
-        self.bytes.extend_from_slice(&out[..at]);
-        let map_at = self.bytes.len();
-        self.bytes.resize(map_at + map_len, 0);
+        // Written whole in a stack buffer and appended in one copy (rows of up to 256
+        // values; longer ones a part at a time).
+        let mut out = [0u8; 64];
         let delta = end_ms.wrapping_sub(self.last[0]);
-        if delta != 0 {
-            self.bytes[map_at] = 1;
-            let at = write_varint(&mut out, 0, zigzag(delta));
+        let mut at = write_varint(&mut out, 0, (n as u64) << 1);
+        if at + map_len + 10 <= out.len() {
+            if delta != 0 {
+                out[at] = 1;
+            }
+            at += map_len;
+            if delta != 0 {
+                at = write_varint(&mut out, at, zigzag(delta));
+            }
             self.bytes.extend_from_slice(&out[..at]);
+        } else {
+            self.bytes.extend_from_slice(&out[..at]);
+            let map_at = self.bytes.len();
+            self.bytes.resize(map_at + map_len, 0);
+            if delta != 0 {
+                self.bytes[map_at] = 1;
+                let at = write_varint(&mut out, 0, zigzag(delta));
+                self.bytes.extend_from_slice(&out[..at]);
+            }
         }
         self.last[0] = end_ms;
         self.len += 1;
@@ -339,6 +352,12 @@ impl Rows {
     /// [`Rows::drop_front`] that keeps the buffer's capacity, for rows about to be appended.
     pub(super) fn drop_front_keeping(&mut self, max: usize) -> usize {
         let bound = max.min(self.fed());
+        let everything = self.fed() == self.len() && bound == self.len();
+        if !everything && self.key_row > 0 && self.key_row as usize <= bound {
+            // The newest keyframe is within the bound: it is the cut the scan below would
+            // find, known without reading a row.
+            return self.cut(self.key_row as usize, self.key_at as usize);
+        }
         let mut at = 0usize;
         let (mut cut_rows, mut cut_at) = (0usize, 0usize);
         for row in 0..=bound {
@@ -355,6 +374,12 @@ impl Rows {
             // Everything goes.
             (cut_rows, cut_at) = (self.len(), self.bytes.len());
         }
+        self.cut(cut_rows, cut_at)
+    }
+
+    /// Drops the rows before row `cut_rows`, a keyframe starting at byte `cut_at` (or the
+    /// end); returns how many were dropped.
+    fn cut(&mut self, cut_rows: usize, cut_at: usize) -> usize {
         if cut_rows == 0 {
             return 0;
         }

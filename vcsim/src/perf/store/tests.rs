@@ -299,32 +299,15 @@ fn recording_a_repeat_is_recording_the_row() {
         all[all.len() - RETENTION_SAMPLES..].to_vec()
     };
     assert_eq!(rows(&by_repeat), rows(&by_row));
-    // Wrong times are refused and record nothing.
+    // Wrong times or another layout are refused and record nothing.
     let t = T0_MS + (n + 1) * STEP_MS;
-    assert!(!by_repeat.record_repeat_hinted(
-        &mut hint_repeat,
-        &vm(),
-        EntityKey::of(&vm()),
-        t - 2 * STEP_MS,
-        t,
-        &layout
-    ));
-    assert!(!by_repeat.record_repeat_hinted(
-        &mut hint_repeat,
-        &vm(),
-        EntityKey::of(&vm()),
-        t - STEP_MS,
-        t - STEP_MS,
-        &layout
-    ));
-    assert!(!by_repeat.record_repeat_hinted(
-        &mut hint_repeat,
-        &vm(),
-        EntityKey::of(&vm()),
-        t - STEP_MS,
-        t,
-        &partial
-    ));
+    let mut refused = |previous_ms: i64, end_ms: i64, layout: &RowLayout| {
+        let key = EntityKey::of(&vm());
+        !by_repeat.record_repeat_hinted(&mut hint_repeat, &vm(), key, previous_ms, end_ms, layout)
+    };
+    assert!(refused(t - 2 * STEP_MS, t, &layout));
+    assert!(refused(t - STEP_MS, t - STEP_MS, &layout));
+    assert!(refused(t - STEP_MS, t, &partial));
     by_row.close_due(T0_MS + (n + 15) * STEP_MS);
     by_repeat.close_due(T0_MS + (n + 15) * STEP_MS);
     let window = Window::default();
