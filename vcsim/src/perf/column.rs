@@ -76,6 +76,11 @@ impl Column {
         if n == 0 || self.len == 0 {
             return;
         }
+        // Grown by a quarter at least, as `push` grows (not doubled: columns are many).
+        let spare = self.bytes.capacity() - self.bytes.len();
+        if spare < n {
+            self.bytes.reserve_exact((self.bytes.len() / 4).max(n));
+        }
         self.bytes.resize(self.bytes.len() + n, 0);
         self.len += n as u32;
     }
