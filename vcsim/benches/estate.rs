@@ -147,22 +147,16 @@ fn estate(vms_per_host: u32, varying: bool) -> Emulator {
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("estate");
     g.sample_size(10);
-    for vms_per_host in [20u32, 100, 200] {
-        let vms = u64::from(vms_per_host) * 50;
-        let mut emu = estate(vms_per_host, false);
-        g.throughput(Throughput::Elements(vms * INTERVALS_PER_ITER));
-        g.bench_function(BenchmarkId::new("interval/vms", vms), |b| {
-            b.iter(|| emu.advance(20_000 * INTERVALS_PER_ITER as i64))
-        });
-    }
-    // The same estate with every VM's demand varying each interval.
-    for vms_per_host in [20u32, 100, 200] {
-        let vms = u64::from(vms_per_host) * 50;
-        let mut emu = estate(vms_per_host, true);
-        g.throughput(Throughput::Elements(vms * INTERVALS_PER_ITER));
-        g.bench_function(BenchmarkId::new("varying/vms", vms), |b| {
-            b.iter(|| emu.advance(20_000 * INTERVALS_PER_ITER as i64))
-        });
+    // The steady estate, then the same with every VM's demand varying each interval.
+    for (name, varying) in [("interval/vms", false), ("varying/vms", true)] {
+        for vms_per_host in [20u32, 100, 200] {
+            let vms = u64::from(vms_per_host) * 50;
+            let mut emu = estate(vms_per_host, varying);
+            g.throughput(Throughput::Elements(vms * INTERVALS_PER_ITER));
+            g.bench_function(BenchmarkId::new(name, vms), |b| {
+                b.iter(|| emu.advance(20_000 * INTERVALS_PER_ITER as i64))
+            });
+        }
     }
     g.finish();
 }

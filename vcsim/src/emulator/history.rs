@@ -452,9 +452,10 @@ impl Emulator {
         let k = keys();
         let space: Vec<(MoRef, i64, i64, i64)> = self
             .inv
+            .of_type("Datastore")
             .iter()
-            .filter(|o| o.moref.ty.as_ref() == "Datastore")
-            .filter_map(|o| {
+            .filter_map(|r| {
+                let o = self.inv.get(r).ok()?;
                 let summary = o.get("summary")?;
                 let bytes = |f: &str| summary.field(f).and_then(Value::as_i64);
                 let capacity = bytes("capacity")?.max(0);

@@ -478,28 +478,7 @@ impl History {
 
 /// Takes the sample `(end_ms, value)` of the next finer resolution into level `k`.
 fn feed_level(levels: &mut [Level], k: usize, rollup: Rollup, end_ms: i64, value: i64) {
-    let period_ms = HISTORICAL_INTERVALS[k].period_ms();
-    let end = bucket_end(end_ms, period_ms);
-    match levels[k].pending {
-        Some(ref mut b) if b.end_ms == end => b.add(rollup, value),
-        Some(b) if b.end_ms > end => return,
-        Some(_) => {
-            close(levels, k, rollup);
-            levels[k].pending = Some(Bucket::new(end, value));
-        }
-        None => {
-            let ring = &levels[k].ring;
-            if !ring.is_empty() && ring.newest_end_ms >= end {
-                // That period is already archived.
-                return;
-            }
-            levels[k].pending = Some(Bucket::new(end, value));
-        }
-    }
-    if end_ms == end {
-        // The period's last finer sample: the period is complete.
-        close(levels, k, rollup);
-    }
+    feed_level_n(levels, k, rollup, end_ms, end_ms, value, 1);
 }
 
 /// [`feed_level`] of `count` samples of `value` into level `k`, the first ending at
@@ -587,6 +566,7 @@ fn feed_level_n(
         None => {
             let ring = &levels[k].ring;
             if !ring.is_empty() && ring.newest_end_ms >= end {
+                // That period is already archived.
                 return;
             }
             let mut b = Bucket::new(end, value);
@@ -595,6 +575,7 @@ fn feed_level_n(
         }
     }
     if last_ms == end {
+        // The period's last finer sample: the period is complete.
         close(levels, k, rollup);
     }
 }

@@ -200,30 +200,18 @@ impl Rows {
         if self.bytes.len() + most > self.bytes.capacity() {
             self.bytes.reserve_exact((self.bytes.len() / 4).max(most));
         }
-        // Written whole in a stack buffer and appended in one copy (rows of up to 256
-        // values; longer ones a part at a time).
-        let mut out = [0u8; 64];
+        // Written by index into room made at once (cut back to what was written).
         let delta = end_ms.wrapping_sub(self.last[0]);
-        let mut at = write_varint(&mut out, 0, (n as u64) << 1);
-        if at + map_len + 10 <= out.len() {
-            if delta != 0 {
-                out[at] = 1;
-            }
-            at += map_len;
-            if delta != 0 {
-                at = write_varint(&mut out, at, zigzag(delta));
-            }
-            self.bytes.extend_from_slice(&out[..at]);
+        let start = self.bytes.len();
+        self.bytes.resize(start + most, 0);
+        let mut at = write_varint(&mut self.bytes, start, (n as u64) << 1);
+        if delta != 0 {
+            self.bytes[at] = 1;
+            at = write_varint(&mut self.bytes, at + map_len, zigzag(delta));
         } else {
-            self.bytes.extend_from_slice(&out[..at]);
-            let map_at = self.bytes.len();
-            self.bytes.resize(map_at + map_len, 0);
-            if delta != 0 {
-                self.bytes[map_at] = 1;
-                let at = write_varint(&mut out, 0, zigzag(delta));
-                self.bytes.extend_from_slice(&out[..at]);
-            }
+            at += map_len;
         }
+        self.bytes.truncate(at);
         self.last[0] = end_ms;
         self.len += 1;
         true

@@ -207,7 +207,8 @@ impl EntitySeries {
         // A repeat takes a header, the changed bits and the time's delta; a keyframe (the
         // first row after each close) a few bytes a value (`push` grows for more).
         let width = self.rows.last().len();
-        let keyframes = count / 15 + 2;
+        let spanned_ms = count as i64 * i64::from(pending.step_ms);
+        let keyframes = usize::try_from(spanned_ms / super::ROLLUP_PERIOD_MS).unwrap_or(0) + 2;
         self.rows.reserve(
             count * (3 + width.div_ceil(8) + 3) + keyframes * (10 + width.div_ceil(8) + 3 * width),
         );
