@@ -24,25 +24,27 @@ const RAW_WORDS: usize = 1 + 8 + 21 + MEMO_VCPUS;
 /// saw it, by VM id.
 #[derive(Clone, Debug, Default)]
 pub struct RepeatMemo {
-    /// `None` until seen, or after a step whose outputs could not be held.
-    by_vm: Vec<Option<[u64; RAW_WORDS]>>,
+    /// The raw words, compared and overwritten in place.
+    words: Vec<[u64; RAW_WORDS]>,
+    /// Whether `words` holds the VM's last step (false until seen, or after a step whose
+    /// outputs could not be held).
+    held: Vec<bool>,
 }
 
 impl RepeatMemo {
     /// Forgets VM `v` (its next [`Samples::vm_repeats`] is false).
     pub fn forget(&mut self, v: VmId) {
-        if let Some(slot) = self.by_vm.get_mut(v.idx()) {
-            *slot = None;
+        if let Some(held) = self.held.get_mut(v.idx()) {
+            *held = false;
         }
     }
 }
 
-/// The words of `o`, `m` and the vCPU demands `d` (at most [`MEMO_VCPUS`]), with the
-/// interval's length: everything a VM's values are derived from.
-fn raw(interval_s: u32, o: &VmOut, m: &VmMem, d: &[f64]) -> Option<[u64; RAW_WORDS]> {
-    if d.len() > MEMO_VCPUS {
-        return None;
-    }
+/// Puts the words of `o`, `m` and the vCPU demands `d` (at most [`MEMO_VCPUS`]), with the
+/// interval's length, into `kept` (everything a VM's values are derived from), returning
+/// whether any differed from what `kept` held. Compared as written, in one pass: the memo
+/// is the only copy.
+fn remember(kept: &mut [u64; RAW_WORDS], interval_s: u32, o: &VmOut, m: &VmMem, d: &[f64]) -> bool {
     // Destructured field by field, so a field added to either struct fails to compile here
     // until it is held too (or said not to matter).
     let VmOut {
@@ -81,8 +83,6 @@ fn raw(interval_s: u32, o: &VmOut, m: &VmMem, d: &[f64]) -> Option<[u64; RAW_WOR
         latency,
         stall,
     } = *m;
-    let mut out = [0u64; RAW_WORDS];
-    out[0] = (u64::from(interval_s) << 32) | u64::from(n_vcpu);
     let fields = [
         mhz,
         memory_mb,
@@ -114,10 +114,22 @@ fn raw(interval_s: u32, o: &VmOut, m: &VmMem, d: &[f64]) -> Option<[u64; RAW_WOR
         latency,
         stall,
     ];
-    for (w, f) in out[1..].iter_mut().zip(fields.iter().chain(d)) {
-        *w = f.to_bits();
+    // The vCPU count is in the first word, so the demands compared are the same vCPUs'.
+    let head = (u64::from(interval_s) << 32) | u64::from(n_vcpu);
+    let mut differ = kept[0] ^ head;
+    kept[0] = head;
+    let (outputs, demands) = kept[1..].split_at_mut(fields.len());
+    for (w, f) in outputs.iter_mut().zip(fields) {
+        let bits = f.to_bits();
+        differ |= *w ^ bits;
+        *w = bits;
     }
-    Some(out)
+    for (w, f) in demands.iter_mut().zip(d) {
+        let bits = f.to_bits();
+        differ |= *w ^ bits;
+        *w = bits;
+    }
+    differ != 0
 }
 
 impl Samples {
@@ -126,21 +138,24 @@ impl Samples {
     /// next call. Bit-for-bit equal raw outputs: a NaN or a zero's sign that differs counts
     /// as a change.
     pub fn vm_repeats(&self, v: VmId, memo: &mut RepeatMemo) -> bool {
+        let i = v.idx();
+        if memo.words.len() <= i {
+            memo.words.resize(i + 1, [0; RAW_WORDS]);
+            memo.held.resize(i + 1, false);
+        }
         let now = self.slot(v).and_then(|slot| {
             let o = &self.vms[slot];
             let off = o.vcpu_off as usize;
             let d = self.vcpu_demand.get(off..off + o.n_vcpu as usize)?;
-            raw(self.interval_s, o, &self.mem[slot], d)
+            (d.len() <= MEMO_VCPUS).then(|| (o, &self.mem[slot], d))
         });
-        let i = v.idx();
-        if memo.by_vm.len() <= i {
-            memo.by_vm.resize(i + 1, None);
-        }
-        let kept = &mut memo.by_vm[i];
-        let repeats = now.is_some() && *kept == now;
-        if !repeats {
-            *kept = now;
-        }
+        let Some((o, m, d)) = now else {
+            memo.held[i] = false;
+            return false;
+        };
+        let differ = remember(&mut memo.words[i], self.interval_s, o, m, d);
+        let repeats = memo.held[i] && !differ;
+        memo.held[i] = true;
         repeats
     }
 }
@@ -183,6 +198,61 @@ mod tests {
         w.set_workload(vm, constant(1500)).unwrap();
         w.power_on(vm).unwrap();
         (w, vm)
+    }
+
+    #[test]
+    fn every_word_counts_and_only_the_vcpus_held() {
+        let o = VmOut {
+            n_vcpu: 2,
+            usage: 1500.0,
+            ..VmOut::default()
+        };
+        let m = VmMem {
+            active: 512.0,
+            ..VmMem::default()
+        };
+        let mut kept = [0; RAW_WORDS];
+        assert!(remember(&mut kept, 20, &o, &m, &[700.0, 800.0]));
+        assert!(!remember(&mut kept, 20, &o, &m, &[700.0, 800.0]));
+        // The same total split otherwise between the vCPUs.
+        assert!(remember(&mut kept, 20, &o, &m, &[800.0, 700.0]));
+        assert!(remember(
+            &mut kept,
+            20,
+            &o,
+            &VmMem { stall: 1.0, ..m },
+            &[800.0, 700.0]
+        ));
+        assert!(remember(
+            &mut kept,
+            40,
+            &o,
+            &VmMem { stall: 1.0, ..m },
+            &[800.0, 700.0]
+        ));
+        assert!(remember(
+            &mut kept,
+            40,
+            &o,
+            &VmMem { stall: -0.0, ..m },
+            &[800.0, 700.0]
+        ));
+        assert!(!remember(
+            &mut kept,
+            40,
+            &o,
+            &VmMem { stall: -0.0, ..m },
+            &[800.0, 700.0]
+        ));
+        // One vCPU fewer: a change, whatever the words past it held.
+        let one = VmOut { n_vcpu: 1, ..o };
+        assert!(remember(
+            &mut kept,
+            40,
+            &one,
+            &VmMem { stall: -0.0, ..m },
+            &[800.0]
+        ));
     }
 
     #[test]

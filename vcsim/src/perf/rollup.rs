@@ -330,7 +330,9 @@ impl Ring {
             }
             return;
         }
-        self.values.push_repeats(count - 1);
+        // Repeats past the retention would be dropped unread: a long run appends only
+        // what the ring keeps.
+        self.values.push_repeats((count - 1).min(self.capacity));
         self.newest_end_ms = first_end_ms + (count as i64 - 1) * period_ms;
         let n = self.values.len();
         if n >= self.capacity + RING_DROP_BATCH {

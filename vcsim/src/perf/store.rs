@@ -281,9 +281,9 @@ impl EntitySeries {
             Resolution::Historical(_) => {
                 let newest = self.rows.last();
                 let rolled = newest.first().and_then(|&newest_ms| {
-                    let count = pending.rolled_up(newest_ms);
+                    let (first_ms, count) = pending.unrolled(newest_ms);
                     (count > 0).then(|| RolledRun {
-                        first_ms: newest_ms + i64::from(pending.step_ms),
+                        first_ms,
                         step_ms: i64::from(pending.step_ms),
                         count,
                         values: newest.to_vec(),
@@ -299,7 +299,7 @@ impl EntitySeries {
 
     /// [`EntitySeries::decode`] of the rows from `from` on: the rows before the keyframe
     /// it picks are left out of the result. `pending` repeats of the newest row follow the
-    /// rows written.
+    /// rows written (those before the realtime window left out).
     fn decode_from(
         &self,
         wanted: impl IntoIterator<Item = usize>,
@@ -324,9 +324,10 @@ impl EntitySeries {
             }
         };
         let (row0, at) = start.map_or((0, 0), |k| (k.row, k.at));
+        let unseen = pending.before_window();
         let mut columns: Vec<Vec<i64>> = Vec::new();
         columns.resize_with(self.series.len(), Vec::new);
-        let mut end_ms = Vec::with_capacity(total - row0);
+        let mut end_ms = Vec::with_capacity(total - row0 - unseen);
         self.rows.for_each_kept_from(at, &keep, |row| {
             end_ms.push(row[0]);
             for (i, column) in columns.iter_mut().enumerate() {
@@ -336,7 +337,7 @@ impl EntitySeries {
             }
         });
         if let Some(&newest_ms) = end_ms.last() {
-            for j in 1..=i64::from(pending.count) {
+            for j in unseen as i64 + 1..=i64::from(pending.count) {
                 end_ms.push(newest_ms + j * i64::from(pending.step_ms));
                 for column in columns.iter_mut() {
                     if let Some(&v) = column.last() {
@@ -347,7 +348,7 @@ impl EntitySeries {
         }
         Decoded {
             end_ms,
-            skip: retained_from.saturating_sub(row0),
+            skip: retained_from.saturating_sub(row0) - unseen,
             first_row: row0,
             columns,
             rolled: None,

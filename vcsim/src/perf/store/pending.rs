@@ -9,19 +9,28 @@
 //! interval walks in order.
 //!
 //! The repeats are written ([`PerfStore::write_pending`]) before anything else writes to
-//! the entity, when a sweep finds the entity stopped, and at the first period close after
-//! [`MAX_PENDING`] of them, or at once at a close while written rows await their roll-up.
-//! Until then reads see them as rows (see [`Pending`]): a realtime read appends them to
-//! the decoded rows, and a historical read rolls those due (up to the last period close)
-//! into a copy of each history it reads. What any query returns is the same as if each
-//! repeat had been written when recorded (`recording_a_repeat_is_recording_the_row`).
+//! the entity, when a sweep finds the entity stopped, or at once at a period's close while
+//! written rows await their roll-up. A steady entity's repeats are never written as rows:
+//! once an hour of them has gathered its written rows lie outside the realtime window, and
+//! at a period's close they are cut to the newest (`PerfStore::roll_pending`); the repeats
+//! due are rolled up into history as runs then, and again whenever [`MAX_UNROLLED`] more
+//! have gathered. Until then reads see them as rows (see [`Pending`]): a realtime read
+//! appends the newest hour of them to the decoded rows, and a historical read rolls those
+//! due (up to the last period close) into a copy of each history it reads. What any query
+//! returns is the same as if each repeat had been written when recorded
+//! (`recording_a_repeat_is_recording_the_row`).
 
-use super::{EntitySeries, NO_SAMPLE, PerfHint, PerfStore, RowLayout, closes_period};
+use super::{
+    EntitySeries, NO_SAMPLE, PerfHint, PerfStore, RETENTION_SAMPLES, ROLLUP_PERIOD_MS, RowLayout,
+    Rows, closes_period,
+};
 use crate::vmodl::MoRef;
 
-/// Repeats left pending at most (an hour of 20 s intervals): past it they are written at
-/// the next period's close, so that a read rolls up at most an hour of them.
-const MAX_PENDING: u32 = 180;
+/// Repeats left pending but not rolled up into history at most (a day of 20 s intervals):
+/// past it the due ones are rolled up at the next period's close, so that a historical read
+/// rolls up at most a day of them into its copies. A run rolls up whole buckets at a time,
+/// so a day costs a read about what an hour does.
+pub(super) const MAX_UNROLLED: u32 = 4320;
 
 /// An entity's reference value and type in two words, worked out once by a caller that
 /// records the entity often ([`PerfStore::record_repeat_hinted`] tells whether a slot is
@@ -64,18 +73,22 @@ pub(super) struct Fast {
     pending: Pending,
 }
 
-/// Repeats of an entity's newest written row not yet written, each `step_ms` after the one
-/// before: rows for a read, [`Pending::NONE`] when everything is written.
+/// Repeats of an entity's newest written row not yet written, each `step_ms` (at most a
+/// rollup period) after the one before: rows for a read, [`Pending::NONE`] when everything
+/// is written. The first `fed` of them are rolled up into history already (only when every
+/// written row is).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Pending {
     pub(super) count: u32,
     pub(super) step_ms: u32,
+    pub(super) fed: u32,
 }
 
 impl Pending {
     pub(super) const NONE: Pending = Pending {
         count: 0,
         step_ms: 0,
+        fed: 0,
     };
 
     /// The time of repeat `j` (1 the first) after a newest written row at `newest_ms`.
@@ -90,11 +103,35 @@ impl Pending {
 
     /// How many of the repeats, from the first, are due to be rolled up: up to the last
     /// one that closes a period (0 when none does).
+    ///
+    /// With a step of at most a period, a repeat closes one exactly when a period boundary
+    /// lies after the repeat before it and at or before it ([`closes_period`]), so the last
+    /// that closes one is the first at or after the newest boundary the repeats reach.
     pub(super) fn rolled_up(&self, newest_ms: i64) -> usize {
-        (1..=self.count)
-            .rev()
-            .find(|&j| self.closes(newest_ms, j))
-            .map_or(0, |j| j as usize)
+        let step_ms = i64::from(self.step_ms);
+        if self.count == 0 || step_ms == 0 {
+            return 0;
+        }
+        debug_assert!(step_ms <= ROLLUP_PERIOD_MS);
+        let last_ms = self.at(newest_ms, self.count);
+        let boundary_ms = last_ms.div_euclid(ROLLUP_PERIOD_MS) * ROLLUP_PERIOD_MS;
+        if boundary_ms <= newest_ms {
+            return 0;
+        }
+        usize::try_from((boundary_ms - newest_ms + step_ms - 1) / step_ms).unwrap_or(0)
+    }
+
+    /// The repeats due to be rolled up that are not yet: the first's time and how many.
+    pub(super) fn unrolled(&self, newest_ms: i64) -> (i64, usize) {
+        let rolled = self.rolled_up(newest_ms);
+        let fed = (self.fed as usize).min(rolled);
+        (self.at(newest_ms, fed as u32 + 1), rolled - fed)
+    }
+
+    /// How many of the oldest repeats lie before the realtime window whatever is written
+    /// before them ([`RETENTION_SAMPLES`] newer ones follow).
+    pub(super) fn before_window(&self) -> usize {
+        (self.count as usize).saturating_sub(RETENTION_SAMPLES)
     }
 }
 
@@ -168,20 +205,17 @@ impl EntitySeries {
         }
     }
 
-    /// Writes `pending` repeats of the newest row: what writing them one by one does (each
-    /// row appended, the rows rolled up at each that closes a period), but the repeats are
-    /// rolled up as runs of one value per series, not decoded back row by row, and old rows
-    /// are dropped only where a cut has become possible.
-    fn write_repeats(&mut self, pending: Pending, scratch: &mut Vec<i64>) {
+    /// Rolls the repeats in `pending` that are due and not yet rolled up into the histories
+    /// of the series they have a value for, as runs of one value (after written rows not yet
+    /// rolled up, as they would have been; left counted as not fed). Returns how many of
+    /// the repeats are rolled up now.
+    fn roll_repeats(&mut self, pending: Pending) -> usize {
         let Some(&newest_ms) = self.rows.last().first() else {
-            return;
+            return 0;
         };
-        let rolled = pending.rolled_up(newest_ms);
-        if rolled > 0 {
-            // Written rows not yet rolled up go first, as they would have (counted as fed
-            // with the repeats below, so that the rows are written as they would be).
+        let (first_ms, count) = pending.unrolled(newest_ms);
+        if count > 0 {
             self.feed_unfed();
-            let first_ms = pending.at(newest_ms, 1);
             for i in 0..self.series.len() {
                 let Some(&v) = self.rows.last().get(i + 1) else {
                     break;
@@ -190,15 +224,47 @@ impl EntitySeries {
                     continue;
                 }
                 if let Some(h) = self.history_mut(i) {
-                    h.feed_run(first_ms, i64::from(pending.step_ms), rolled, v);
+                    h.feed_run(first_ms, i64::from(pending.step_ms), count, v);
                 }
             }
+        }
+        pending.rolled_up(newest_ms).max(pending.fed as usize)
+    }
+
+    /// Restarts the rows at repeat `j` (1 the first) of the newest row: when the rows
+    /// written and the repeats before it all lie before the realtime window and are rolled
+    /// up, they are cut rather than written.
+    fn restart_rows_at(&mut self, pending: Pending, j: u32) {
+        let Some(&newest_ms) = self.rows.last().first() else {
+            return;
+        };
+        let mut row = self.rows.last().to_vec();
+        row[0] = pending.at(newest_ms, j);
+        self.rows = Rows::from_rows(&[row]);
+    }
+
+    /// Writes `pending` repeats of the newest row: what writing them one by one does (each
+    /// row appended, the rows rolled up at each that closes a period), but the repeats are
+    /// rolled up as runs of one value per series, not decoded back row by row, old rows are
+    /// dropped only where a cut has become possible, and repeats that would be dropped
+    /// before anyone could read them as rows are not written.
+    fn write_repeats(&mut self, pending: Pending, scratch: &mut Vec<i64>) {
+        let Some(&newest_ms) = self.rows.last().first() else {
+            return;
+        };
+        let rolled = self.roll_repeats(pending);
+        let count = pending.count as usize;
+        // Repeats older than the newest hour that are rolled up are past the window once
+        // the rest are written: the rows restart at the newest of them.
+        let skipped = pending.before_window().min(rolled);
+        if skipped > 0 {
+            self.restart_rows_at(pending, skipped as u32);
         }
         // Rows that the repeats push out of the realtime window (reads already leave them
         // out) are dropped first, and the buffer keeps its room: the repeats then fill it
         // rather than grow it, and a drop after them does not shrink it for the next batch.
-        let count = pending.count as usize;
-        let held = self.rows.len() + count;
+        let written = count - skipped;
+        let held = self.rows.len() + written;
         if held >= super::RETENTION_SAMPLES + super::DROP_BATCH {
             // The newest row stays: it is what the repeats repeat.
             let max = (held - super::RETENTION_SAMPLES).min(self.rows.len() - 1);
@@ -207,12 +273,13 @@ impl EntitySeries {
         // A repeat takes a header, the changed bits and the time's delta; a keyframe (the
         // first row after each close) a few bytes a value (`push` grows for more).
         let width = self.rows.last().len();
-        let spanned_ms = count as i64 * i64::from(pending.step_ms);
+        let spanned_ms = written as i64 * i64::from(pending.step_ms);
         let keyframes = usize::try_from(spanned_ms / super::ROLLUP_PERIOD_MS).unwrap_or(0) + 2;
         self.rows.reserve(
-            count * (3 + width.div_ceil(8) + 3) + keyframes * (10 + width.div_ceil(8) + 3 * width),
+            written * (3 + width.div_ceil(8) + 3)
+                + keyframes * (10 + width.div_ceil(8) + 3 * width),
         );
-        for j in 1..=pending.count {
+        for j in skipped as u32 + 1..=pending.count {
             self.push_repeat_row(pending.at(newest_ms, j), scratch);
             // Old rows are dropped where a close makes a new cut possible (and at the end),
             // not after every row: a drop with nothing to cut still reads every row.
@@ -258,27 +325,51 @@ impl PerfStore {
         let Ok(step_ms) = u32::try_from(end_ms - previous_ms) else {
             return false;
         };
-        let lazy = f.key.value != 0 && (f.pending.count == 0 || f.pending.step_ms == step_ms);
+        let lazy = f.key.value != 0
+            && i64::from(step_ms) <= ROLLUP_PERIOD_MS
+            && f.pending.count < u32::MAX
+            && (f.pending.count == 0 || f.pending.step_ms == step_ms);
         if !lazy {
             // Written at once, after what is pending.
             self.write_pending(slot);
             let f = &mut self.fast[slot];
-            f.pending = Pending { count: 1, step_ms };
+            f.pending = Pending {
+                count: 1,
+                step_ms,
+                fed: 0,
+            };
             f.newest_ms = end_ms;
             self.write_pending(slot);
             return true;
         }
-        f.pending = Pending {
-            count: f.pending.count + 1,
-            step_ms,
-        };
+        f.pending.count += 1;
+        f.pending.step_ms = step_ms;
         f.newest_ms = end_ms;
-        if closes_period(Some(previous_ms), end_ms)
-            && !(f.rows_fed && f.pending.count < MAX_PENDING)
-        {
-            self.write_pending(slot);
+        if closes_period(Some(previous_ms), end_ms) {
+            let p = f.pending;
+            if !f.rows_fed {
+                self.write_pending(slot);
+            } else if p.count - p.fed >= MAX_UNROLLED || (p.fed == 0 && p.before_window() > 0) {
+                self.roll_pending(slot);
+            }
         }
         true
+    }
+
+    /// Rolls slot `slot`'s due repeats up into history and, once its written rows lie
+    /// before the realtime window, cuts them to the newest: what a steady entity's repeats
+    /// cost, once an hour after they start and then once every [`MAX_UNROLLED`] of them.
+    /// Its written rows must all be rolled up.
+    fn roll_pending(&mut self, slot: usize) {
+        let (Some(f), Some(e)) = (self.fast.get_mut(slot), self.slots[slot].as_mut()) else {
+            return;
+        };
+        debug_assert!(f.rows_fed);
+        let rolled = e.roll_repeats(f.pending);
+        f.pending.fed = u32::try_from(rolled).unwrap_or(u32::MAX);
+        if f.pending.before_window() > 0 && e.rows.len() > 1 {
+            e.restart_rows_at(f.pending, 0);
+        }
     }
 
     /// Writes slot `slot`'s pending repeats to its rows.
@@ -351,11 +442,34 @@ mod tests {
         let p = |count| Pending {
             count,
             step_ms: 20_000,
+            fed: 0,
         };
         assert_eq!(p(0).rolled_up(newest_ms), 0);
         assert_eq!(p(1).rolled_up(newest_ms), 1, "the first closes the period");
         assert_eq!(p(15).rolled_up(newest_ms), 1);
         assert_eq!(p(16).rolled_up(newest_ms), 16);
         assert_eq!(p(40).rolled_up(newest_ms), 31);
+        let fed = Pending { fed: 16, ..p(40) };
+        assert_eq!(fed.unrolled(newest_ms), (newest_ms + 17 * 20_000, 15));
+        assert_eq!(p(40).before_window(), 0);
+        assert_eq!(p(200).before_window(), 20);
+    }
+
+    proptest::proptest! {
+        /// The closed form of [`Pending::rolled_up`] is the last repeat that closes a
+        /// period, found one by one.
+        #[test]
+        fn the_last_close_is_found_without_a_walk(
+            newest_ms in -2_000_000i64..2_000_000,
+            step_ms in 1u32..=300_000,
+            count in 0u32..400,
+        ) {
+            let p = Pending { count, step_ms, fed: 0 };
+            let walked = (1..=count)
+                .rev()
+                .find(|&j| p.closes(newest_ms, j))
+                .map_or(0, |j| j as usize);
+            proptest::prop_assert_eq!(p.rolled_up(newest_ms), walked);
+        }
     }
 }

@@ -165,6 +165,8 @@ fn reads_agree(a: &PerfStore, b: &PerfStore, now_ms: i64) {
         Resolution::Realtime,
         Resolution::Historical(0),
         Resolution::Historical(1),
+        Resolution::Historical(2),
+        Resolution::Historical(3),
     ] {
         for window in &windows {
             assert_eq!(
@@ -212,13 +214,15 @@ fn recording_a_repeat_is_recording_the_row() {
     let (row_layout, row_partial) = layouts(&mut by_row);
     let (layout, partial) = layouts(&mut by_repeat);
     let (mut hint_row, mut hint_repeat) = (PerfHint::default(), PerfHint::default());
-    let n = 3 * RETENTION_SAMPLES as i64;
+    // Long enough for the steady run to be rolled up twice while pending.
+    let n = 2 * i64::from(pending::MAX_UNROLLED) + 3 * RETENTION_SAMPLES as i64;
     let mut repeated = 0;
     let mut refused = Vec::new();
     for i in 1..=n {
         let t = T0_MS + i * STEP_MS;
-        // Runs of equal values, changing every 11 intervals, then one steady run of
-        // 290 intervals (repeats pending past many period closes, and past an hour).
+        // Runs of equal values, changing every 11 intervals, then one steady run of two
+        // days and more (repeats pending past many period closes, past an hour, when the
+        // written rows are cut, and past two roll-ups of a day).
         let k = i.min(250) / 11 + i64::from(i > 250);
         let values = [100 + k % 7, 200 + k * (k % 3), -k];
         let take = if (200..205).contains(&i) { 2 } else { 3 };
@@ -252,7 +256,7 @@ fn recording_a_repeat_is_recording_the_row() {
             }
             by_repeat.record_row_hinted(&mut hint_repeat, &vm(), t, lay, &values[..take]);
         }
-        if i % 7 == 0 || i % 15 == 14 {
+        if (i < 600 && (i % 7 == 0 || i % 15 == 14)) || i % 37 == 0 {
             reads_agree(&by_repeat, &by_row, t);
         }
         if i == 300 {
@@ -262,7 +266,12 @@ fn recording_a_repeat_is_recording_the_row() {
             }
         }
     }
-    assert!(repeated > 2 * RETENTION_SAMPLES, "{repeated}");
+    assert!(repeated > 2 * pending::MAX_UNROLLED as usize, "{repeated}");
+    // The steady run's written rows were cut to the newest, and its repeats rolled up.
+    let (e, p) = by_repeat.held(&vm()).expect("recorded");
+    assert_eq!(e.rows.len(), 1);
+    assert!(p.fed > pending::MAX_UNROLLED, "{p:?}");
+    assert!(by_row.entity(&vm()).expect("recorded").rows.len() >= RETENTION_SAMPLES);
     // Pending at the end (the last recording is mid-period), then written by a sweep.
     let t = T0_MS + (n + 4) * STEP_MS;
     for i in n + 1..=n + 4 {
@@ -280,8 +289,10 @@ fn recording_a_repeat_is_recording_the_row() {
         ));
     }
     let pending = |s: &PerfStore| s.held(&vm()).map(|(_, p)| p.count);
-    let left = pending(&by_repeat).unwrap_or(0);
-    assert!((4..180 + 15).contains(&left), "{left}");
+    // Every repeat since the first close after the other writer's row is pending (that
+    // row, unrolled, had the repeats before the close written).
+    let left = i64::from(pending(&by_repeat).unwrap_or(0));
+    assert!((n + 4 - 301 - 15..n + 4 - 301).contains(&left), "{left}");
     reads_agree(&by_repeat, &by_row, t);
     by_row.close_due(t + STEP_MS);
     by_repeat.close_due(t + STEP_MS);
