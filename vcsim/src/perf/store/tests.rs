@@ -1,6 +1,7 @@
 //! The sample store's tests: recording paths against each other, reads, retention.
 
 use super::*;
+use std::collections::BTreeSet;
 
 const T0_MS: i64 = 1_506_931_200_000;
 const STEP_MS: i64 = REALTIME_INTERVAL_S * 1000;
