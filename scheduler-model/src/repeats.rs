@@ -211,48 +211,31 @@ mod tests {
             active: 512.0,
             ..VmMem::default()
         };
-        let mut kept = [0; RAW_WORDS];
-        assert!(remember(&mut kept, 20, &o, &m, &[700.0, 800.0]));
-        assert!(!remember(&mut kept, 20, &o, &m, &[700.0, 800.0]));
-        // The same total split otherwise between the vCPUs.
-        assert!(remember(&mut kept, 20, &o, &m, &[800.0, 700.0]));
-        assert!(remember(
-            &mut kept,
-            20,
-            &o,
-            &VmMem { stall: 1.0, ..m },
-            &[800.0, 700.0]
-        ));
-        assert!(remember(
-            &mut kept,
-            40,
-            &o,
-            &VmMem { stall: 1.0, ..m },
-            &[800.0, 700.0]
-        ));
-        assert!(remember(
-            &mut kept,
-            40,
-            &o,
-            &VmMem { stall: -0.0, ..m },
-            &[800.0, 700.0]
-        ));
-        assert!(!remember(
-            &mut kept,
-            40,
-            &o,
-            &VmMem { stall: -0.0, ..m },
-            &[800.0, 700.0]
-        ));
-        // One vCPU fewer: a change, whatever the words past it held.
+        let stalled = VmMem { stall: 1.0, ..m };
+        let signed = VmMem { stall: -0.0, ..m };
         let one = VmOut { n_vcpu: 1, ..o };
-        assert!(remember(
-            &mut kept,
-            40,
-            &one,
-            &VmMem { stall: -0.0, ..m },
-            &[800.0]
-        ));
+        // (interval, CPU outputs, memory, demands, whether a word differs from the step before)
+        let steps: [(u32, &VmOut, &VmMem, &[f64], bool); 8] = [
+            (20, &o, &m, &[700.0, 800.0], true),
+            (20, &o, &m, &[700.0, 800.0], false),
+            // The same total split otherwise between the vCPUs.
+            (20, &o, &m, &[800.0, 700.0], true),
+            (20, &o, &stalled, &[800.0, 700.0], true),
+            (40, &o, &stalled, &[800.0, 700.0], true),
+            // A zero's sign is a bit too.
+            (40, &o, &signed, &[800.0, 700.0], true),
+            (40, &o, &signed, &[800.0, 700.0], false),
+            // One vCPU fewer: a change, whatever the words past it held.
+            (40, &one, &signed, &[800.0], true),
+        ];
+        let mut kept = [0; RAW_WORDS];
+        for (i, (interval_s, o, m, d, differs)) in steps.into_iter().enumerate() {
+            assert_eq!(
+                remember(&mut kept, interval_s, o, m, d),
+                differs,
+                "step {i}"
+            );
+        }
     }
 
     #[test]

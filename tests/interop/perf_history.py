@@ -3,6 +3,7 @@
 usage: perf_history.py GOVC_URL --part=past    (against `vicbed serve`, history on by default)
        perf_history.py GOVC_URL --part=live    (against `vicbed serve --speed 60`)
        perf_history.py GOVC_URL --part=none    (against `vicbed serve --history-days 0`)
+       perf_history.py GOVC_URL --part=steady  (against `vicbed serve --history-days 0 --speed 5000`)
 
 past: the server starts with a day of history (`--history-days 1`, the default), so at once
       a VM, a host, a cluster and a datastore answer QueryPerf with intervalId=300: 288
@@ -15,6 +16,12 @@ past: the server starts with a day of history (`--history-days 1`, the default),
 live: a VM created and powered on while the clock runs gets 300 s samples rolled up from
       its own realtime samples, by each counter's rollup type.
 none: with `--history-days 0` nothing exists before the clock's start.
+steady: a steady VM through more than a day of the live clock (its samples are then
+      repeats that the server neither writes as rows nor rolls up one by one) reads as any
+      other: its realtime hour is 180 samples 20 s apart, its 300 s day 288 samples 300 s
+      apart, its 1800 s samples 30 minutes apart since the start, with no gap, every sample
+      of its last day the same value, and the newest 300 s sample the rollup of its 15
+      realtime samples.
 """
 
 import datetime
@@ -274,6 +281,55 @@ def none(si, perf):
     ok("--history-days 0: no 300 s samples, no realtime samples before the start")
 
 
+def steady(si, perf):
+    """A steady VM after more than a virtual day of the live clock."""
+    infos = counter_infos(perf)
+    names = ["cpu.usagemhz.average", "mem.consumed.average"]
+    keys = [infos[n].key for n in names]
+    vm = find(si, vim.VirtualMachine, "DC0_C0_RP0_VM0")
+    day = datetime.timedelta(days=1)
+    # A day and two hours of intervals: past the first roll-up of a day of repeats.
+    deadline = time.monotonic() + 120
+    while utc(si.CurrentTime()) < VIRTUAL_EPOCH + day + datetime.timedelta(hours=2):
+        check(time.monotonic() < deadline, "the clock is at %s after 120 s (is the server running with "
+              "--speed 5000?)" % utc(si.CurrentTime()).isoformat())
+        time.sleep(0.5)
+
+    def steps(metric, seconds):
+        at = stamps(metric)
+        return {int((b - a).total_seconds()) for a, b in zip(at, at[1:])} or {seconds}
+
+    real = query(perf, vm, keys, REALTIME)
+    check(real is not None and len(real.sampleInfo) == 180 and steps(real, REALTIME) == {REALTIME},
+          "realtime: %s samples, steps %s" % (real and len(real.sampleInfo), real and steps(real, REALTIME)))
+    values = {key: set(v) for key, v in series(real).items()}
+    check(all(len(v) == 1 for v in values.values()), "the steady VM's realtime hour moved: %s" % values)
+    ok("realtime: 180 samples 20 s apart, one value each: %s" % {n: values[k] for n, k in zip(names, keys)})
+
+    hist = query(perf, vm, keys, PAST_DAY)
+    check(hist is not None and len(hist.sampleInfo) == 288 and steps(hist, PAST_DAY) == {PAST_DAY},
+          "300 s: %s samples, steps %s" % (hist and len(hist.sampleInfo), hist and steps(hist, PAST_DAY)))
+    for key, v in series(hist).items():
+        check(set(v) == values[key], "300 s counter %d over the last day: %s, realtime %s"
+              % (key, sorted(set(v))[:5], values[key]))
+    ok("300 s: 288 samples 300 s apart, each the realtime value")
+
+    half = query(perf, vm, keys, 1800)
+    newest = stamps(half)[-1] if half is not None and half.sampleInfo else None
+    first = VIRTUAL_EPOCH + datetime.timedelta(seconds=1800)
+    check(newest is not None and stamps(half)[0] == first and steps(half, 1800) == {1800},
+          "1800 s: from %s, steps %s" % (half and stamps(half)[:1], half and steps(half, 1800)))
+    for key, v in series(half).items():
+        check(set(v[-40:]) == values[key], "1800 s counter %d's last 20 h: %s" % (key, sorted(set(v[-40:]))[:5]))
+    ok("1800 s: %d samples since the start, 30 minutes apart, the last 20 h steady" % len(half.sampleInfo))
+
+    # The newest 300 s sample is the rollup of its 15 realtime samples (within the realtime
+    # hour for the next 55 virtual minutes: 660 ms of wall time at 5000 ×).
+    end = stamps(query(perf, vm, keys, PAST_DAY))[-1]
+    vals = check_rollup_of_realtime(perf, vm, infos, names, end)
+    ok("newest 300 s sample (%s) = rollup of its realtime samples: %s" % (end.isoformat(), vals))
+
+
 def main(t, opts):
     si = connect(t)
     perf = si.content.perfManager
@@ -284,8 +340,10 @@ def main(t, opts):
         live(si, perf)
     elif part == "none":
         none(si, perf)
+    elif part == "steady":
+        steady(si, perf)
     else:
-        raise SystemExit("unknown --part=%s (past or live)" % part)
+        raise SystemExit("unknown --part=%s (past, live, none or steady)" % part)
     disconnect(si)
 
 

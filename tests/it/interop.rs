@@ -168,6 +168,15 @@ fn perf_history_can_be_turned_off() {
     server.stop();
 }
 
+/// A steady VM through more than a day of the live clock (its samples repeats the server
+/// neither writes as rows nor rolls up one by one) reads as any other through pyvmomi.
+#[test]
+fn perf_history_of_a_steady_vm_over_a_day() {
+    let server = Server::start(&["--history-days", "0", "--speed", "5000"]);
+    run_script(&server, "perf_history.py", &["--part=steady"]);
+    server.stop();
+}
+
 #[test]
 fn soap_faults_and_bad_input() {
     let server = Server::start(&[]);

@@ -125,7 +125,8 @@ impl Pending {
     pub(super) fn unrolled(&self, newest_ms: i64) -> (i64, usize) {
         let rolled = self.rolled_up(newest_ms);
         let fed = (self.fed as usize).min(rolled);
-        (self.at(newest_ms, fed as u32 + 1), rolled - fed)
+        let first_ms = newest_ms + (fed as i64 + 1) * i64::from(self.step_ms);
+        (first_ms, rolled - fed)
     }
 
     /// How many of the oldest repeats lie before the realtime window whatever is written
