@@ -102,7 +102,7 @@ fn add_local_datastore(
     dc: &MoRef,
     folders: &DatacenterFolders,
 ) -> Result<MoRef, Fault> {
-    let ds_index = emu.inv.iter().filter(|o| o.moref.ty == "Datastore").count();
+    let ds_index = emu.inv.count_of_type("Datastore");
     add_datastore(emu, dc, folders, &format!("LocalDS_{ds_index}"), ds_index)
 }
 

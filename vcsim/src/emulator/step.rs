@@ -155,7 +155,8 @@ impl EntityRefs {
                     out.resize(i + 1, None);
                 }
                 let moref = MoRef::new(ty, value);
-                out[i] = Some((moref.clone(), EntityKey::of(&moref)));
+                let key = EntityKey::of(&moref);
+                out[i] = Some((moref, key));
             }
             out
         }

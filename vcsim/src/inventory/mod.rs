@@ -154,6 +154,14 @@ impl Inventory {
         }
     }
 
+    /// How many objects are of type `ty` (exactly), as [`Inventory::of_type`] counts them.
+    pub fn count_of_type(&self, ty: &str) -> usize {
+        match indexed(ty) {
+            Some(t) => self.by_type[t].len(),
+            None => self.iter().filter(|o| o.moref.ty == ty).count(),
+        }
+    }
+
     /// The current change version.
     pub fn version(&self) -> u64 {
         self.version
@@ -537,7 +545,6 @@ impl Inventory {
     }
 }
 
-/// Whether `o`, found under `r`'s value, is of `r`'s type or a subtype of it.
 /// The index of `ty` in [`INDEXED_TYPES`].
 fn indexed(ty: &str) -> Option<usize> {
     INDEXED_TYPES.iter().position(|t| *t == ty)
@@ -556,6 +563,7 @@ fn object_mut<'a>(
     obj.filter(|o| names(o, r))
 }
 
+/// Whether `o`, found under `r`'s value, is of `r`'s type or a subtype of it.
 fn names(o: &ManagedObject, r: &MoRef) -> bool {
     o.moref.ty == r.ty || crate::vmodl::is_a(&o.moref.ty, &r.ty)
 }
@@ -687,6 +695,7 @@ mod tests {
             "Folder",
         ] {
             assert_eq!(inv.of_type(ty), walk(&inv, ty), "{ty}");
+            assert_eq!(inv.count_of_type(ty), walk(&inv, ty).len(), "{ty}");
         }
         assert_eq!(inv.of_type("ClusterComputeResource").len(), 1);
     }

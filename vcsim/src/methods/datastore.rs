@@ -521,12 +521,7 @@ fn resolve_datastore(emu: &Emulator, dc: Option<&MoRef>, ds_name: &str) -> Resul
             }
             emu.inv.refs(dc, "datastore")
         }
-        None if emu.flavor == Flavor::HostAgent => emu
-            .inv
-            .iter()
-            .filter(|o| o.moref.ty == "Datastore")
-            .map(|o| o.moref.clone())
-            .collect(),
+        None if emu.flavor == Flavor::HostAgent => emu.inv.of_type("Datastore"),
         None => return Err(Fault::invalid_argument("datacenter")),
     };
     candidates

@@ -35,6 +35,15 @@ pub(super) fn put_varint(out: &mut Vec<u8>, mut u: u64) {
     out.push(u as u8);
 }
 
+/// Makes room in `bytes` for `need` more, when it has less spare: by a quarter of its
+/// length, and at least `least`. A quarter, not double: the perf store's buffers are many
+/// and long-lived.
+pub(super) fn grow_for(bytes: &mut Vec<u8>, need: usize, least: usize) {
+    if bytes.len() + need > bytes.capacity() {
+        bytes.reserve_exact((bytes.len() / 4).max(least));
+    }
+}
+
 /// Reads a varint at `*at`, moving `*at` past it. Columns are only written by this module,
 /// so a varint is never cut short; a truncated one reads as what it has.
 pub(super) fn get_varint(bytes: &[u8], at: &mut usize) -> u64 {
@@ -62,10 +71,7 @@ impl Column {
     /// Appends a value.
     pub(super) fn push(&mut self, v: i64) {
         let base = if self.len == 0 { 0 } else { self.last };
-        if self.bytes.len() + 10 > self.bytes.capacity() {
-            // Grow by a quarter, not double: columns are many and long-lived.
-            self.bytes.reserve_exact((self.bytes.len() / 4).max(16));
-        }
+        grow_for(&mut self.bytes, 10, 16);
         put_varint(&mut self.bytes, zigzag(v.wrapping_sub(base)));
         self.last = v;
         self.len += 1;
@@ -76,11 +82,7 @@ impl Column {
         if n == 0 || self.len == 0 {
             return;
         }
-        // Grown by a quarter at least, as `push` grows (not doubled: columns are many).
-        let spare = self.bytes.capacity() - self.bytes.len();
-        if spare < n {
-            self.bytes.reserve_exact((self.bytes.len() / 4).max(n));
-        }
+        grow_for(&mut self.bytes, n, n);
         self.bytes.resize(self.bytes.len() + n, 0);
         self.len += n as u32;
     }

@@ -203,6 +203,13 @@ impl Bucket {
         }
     }
 
+    /// A bucket ending at `end_ms` that has taken `value` `n` (≥ 1) times.
+    fn of_run(end_ms: i64, rollup: Rollup, value: i64, n: u32) -> Bucket {
+        let mut b = Bucket::new(end_ms, value);
+        b.add_n(rollup, value, n.saturating_sub(1));
+        b
+    }
+
     fn add(&mut self, rollup: Rollup, value: i64) {
         self.count += 1;
         self.acc = match rollup {
@@ -522,9 +529,7 @@ fn feed_level_run(
             if levels[k].pending.is_some() {
                 close(levels, k, rollup);
             }
-            let mut b = Bucket::new(end, value);
-            b.add_n(rollup, value, whole as u32 - 1);
-            let rolled = b.value(rollup);
+            let rolled = Bucket::of_run(end, rollup, value, whole as u32).value(rollup);
             levels[k]
                 .ring
                 .push_run(end, rolled, buckets, period_ms, interval.capacity());
@@ -561,9 +566,7 @@ fn feed_level_n(
         Some(b) if b.end_ms > end => return,
         Some(_) => {
             close(levels, k, rollup);
-            let mut b = Bucket::new(end, value);
-            b.add_n(rollup, value, n - 1);
-            levels[k].pending = Some(b);
+            levels[k].pending = Some(Bucket::of_run(end, rollup, value, n));
         }
         None => {
             let ring = &levels[k].ring;
@@ -571,9 +574,7 @@ fn feed_level_n(
                 // That period is already archived.
                 return;
             }
-            let mut b = Bucket::new(end, value);
-            b.add_n(rollup, value, n - 1);
-            levels[k].pending = Some(b);
+            levels[k].pending = Some(Bucket::of_run(end, rollup, value, n));
         }
     }
     if last_ms == end {

@@ -23,7 +23,7 @@
 //! oldest rows are dropped only up to a keyframe that is fed: the bytes before it are cut
 //! and nothing is re-encoded.
 
-use super::column::{NO_SAMPLE, get_varint, unzigzag, zigzag};
+use super::column::{NO_SAMPLE, get_varint, grow_for, unzigzag, zigzag};
 
 /// An entity's realtime rows, oldest first.
 #[derive(Clone, Debug, Default)]
@@ -151,10 +151,7 @@ impl Rows {
         let keyframe = self.fed == self.len;
         // The most a row can take: its header varint, the changed bits, ten bytes a value.
         let most = 10 + n.div_ceil(8) + 10 * n;
-        if self.bytes.len() + most > self.bytes.capacity() {
-            // Grow by a quarter, not double: an entity's rows are long-lived.
-            self.bytes.reserve_exact((self.bytes.len() / 4).max(most));
-        }
+        grow_for(&mut self.bytes, most, most);
         if keyframe {
             self.key_row = self.len;
             self.key_at = self.bytes.len() as u32;
@@ -197,9 +194,7 @@ impl Rows {
         }
         let map_len = n.div_ceil(8);
         let most = 10 + map_len + 10;
-        if self.bytes.len() + most > self.bytes.capacity() {
-            self.bytes.reserve_exact((self.bytes.len() / 4).max(most));
-        }
+        grow_for(&mut self.bytes, most, most);
         // Written by index into room made at once (cut back to what was written).
         let delta = end_ms.wrapping_sub(self.last[0]);
         let start = self.bytes.len();

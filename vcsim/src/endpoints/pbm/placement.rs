@@ -10,8 +10,9 @@ use crate::vmodl::{DataObject, Fault, Value};
 /// Every datastore: (MoRef value, name, `summary.type`).
 pub(super) fn datastores(emu: &Emulator) -> Vec<(String, String, String)> {
     emu.inv
+        .of_type("Datastore")
         .iter()
-        .filter(|o| o.moref.ty == "Datastore")
+        .filter_map(|r| emu.inv.get(r).ok())
         .map(|o| {
             let ty = o
                 .get("summary")

@@ -334,7 +334,7 @@ fn add(
     name: &str,
     kind: &Kind,
 ) -> Result<MoRef, Fault> {
-    let count = emu.inv.iter().filter(|o| o.moref.ty == "Datastore").count();
+    let count = emu.inv.count_of_type("Datastore");
     if count >= DATASTORES_MAX {
         return Err(Fault::new(
             "HostConfigFault",

@@ -194,8 +194,9 @@ fn reads_agree(a: &PerfStore, b: &PerfStore, now_ms: i64) {
 }
 
 /// Repeating the newest row leaves the store as recording its values again does, even
-/// while repeats are pending (not yet written): every read, and once written the rows
-/// (bytes too) and every rollup, across period boundaries and keyframes. A repeat is
+/// while repeats are pending (not yet written, or cut and rolled up after an hour and a
+/// day of them): every read, and once written the rows in the realtime window and every
+/// rollup, across period boundaries and keyframes. A repeat is
 /// refused when the newest row is not the layout's recording at the time given (another
 /// writer touched it, the layout changed, or the time is off).
 #[test]
